@@ -1,0 +1,354 @@
+//! Loading and validating a bundle's `config.json`. Every refusal names the field and the value.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use thiserror::Error;
+
+/// A config that could not be loaded or is not valid.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error("bundle `{0}` does not exist or is not a directory")]
+    NoBundle(PathBuf),
+    #[error("cannot read config file `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file `{path}`: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("invalid `{field}` `{value}`: {why}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+fn invalid(field: &'static str, value: impl std::fmt::Display, why: &'static str) -> SpecError {
+    SpecError::Invalid {
+        field,
+        value: value.to_string(),
+        why,
+    }
+}
+
+/// A parsed config with the facts derived from where it was found.
+#[derive(Debug)]
+pub struct Bundle {
+    /// The bundle directory, absolute.
+    pub dir: PathBuf,
+    /// The raw bytes of config.json, written unchanged into the state dir.
+    pub raw: Vec<u8>,
+    pub spec: Spec,
+    /// `root.path` resolved against the bundle, absolute.
+    pub rootfs: PathBuf,
+}
+
+impl Bundle {
+    /// Path of the config file inside a bundle directory.
+    pub fn config_path(dir: &Path) -> PathBuf {
+        dir.join("config.json")
+    }
+
+    /// Reads, parses and validates `DIR/config.json`.
+    pub fn load(dir: &Path) -> Result<Bundle, SpecError> {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if !dir.is_dir() {
+            return Err(SpecError::NoBundle(dir));
+        }
+        let path = Self::config_path(&dir);
+        let raw = std::fs::read(&path).map_err(|source| SpecError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let spec = parse(&raw).map_err(|source| SpecError::Parse { path, source })?;
+        let rootfs = validate(&spec, &dir)?;
+        Ok(Bundle {
+            dir,
+            raw,
+            spec,
+            rootfs,
+        })
+    }
+}
+
+/// Parses config bytes into a spec (no validation beyond the types).
+pub fn parse(raw: &[u8]) -> Result<Spec, serde_json::Error> {
+    serde_json::from_slice(raw)
+}
+
+/// Validates a spec for `create`; returns the absolute rootfs path.
+pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
+    validate_version(spec.version())?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| invalid("root", "null", "a root filesystem is required"))?;
+    if root.path().as_os_str().is_empty() {
+        return Err(invalid("root.path", "", "must not be empty"));
+    }
+    let rootfs = bundle.join(root.path());
+    if !rootfs.is_dir() {
+        return Err(invalid(
+            "root.path",
+            rootfs.display(),
+            "does not exist or is not a directory",
+        ));
+    }
+    validate_process(spec)?;
+    validate_linux(spec)?;
+    validate_hooks(spec)?;
+    Ok(rootfs)
+}
+
+/// Accepts runtime-spec versions 1.0.0 to 1.x (with pre-release suffixes).
+pub fn validate_version(v: &str) -> Result<(), SpecError> {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok());
+    if !numeric {
+        return Err(invalid("ociVersion", v, "not a semantic version"));
+    }
+    if parts[0] != "1" {
+        return Err(invalid(
+            "ociVersion",
+            v,
+            "only runtime-spec 1.x is supported",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_process(spec: &Spec) -> Result<(), SpecError> {
+    let p = spec.process().as_ref().ok_or_else(|| {
+        invalid(
+            "process",
+            "null",
+            "a process is required to create a container",
+        )
+    })?;
+    let args = p.args().as_deref().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(invalid(
+            "process.args",
+            "[]",
+            "must name the program to run",
+        ));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(invalid(
+            "process.cwd",
+            p.cwd().display(),
+            "must be an absolute path",
+        ));
+    }
+    for e in p.env().as_deref().unwrap_or_default() {
+        if !e.contains('=') || e.starts_with('=') {
+            return Err(invalid("process.env", e, "entries must be KEY=VALUE"));
+        }
+    }
+    let mut seen = HashSet::new();
+    for r in p.rlimits().as_deref().unwrap_or_default() {
+        if !seen.insert(format!("{:?}", r.typ())) {
+            return Err(invalid(
+                "process.rlimits",
+                format!("{:?}", r.typ()),
+                "duplicate type",
+            ));
+        }
+        if r.soft() > r.hard() {
+            return Err(invalid(
+                "process.rlimits",
+                format!("{:?} soft {} > hard {}", r.typ(), r.soft(), r.hard()),
+                "soft limit above hard limit",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
+    let nss = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default();
+    let new_uts = nss.iter().any(|n| n.typ() == LinuxNamespaceType::Uts);
+    if let Some(h) = spec.hostname() {
+        if !h.is_empty() && !new_uts {
+            return Err(invalid(
+                "hostname",
+                h,
+                "setting a hostname needs a uts namespace",
+            ));
+        }
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let mut seen = HashSet::new();
+    for ns in nss {
+        if !seen.insert(ns.typ()) {
+            return Err(invalid(
+                "linux.namespaces",
+                ns.typ(),
+                "duplicate namespace type",
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(invalid(
+                    "linux.namespaces.path",
+                    p.display(),
+                    "must be absolute",
+                ));
+            }
+        }
+    }
+    let has_userns = seen.contains(&LinuxNamespaceType::User);
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if maps && !has_userns {
+        return Err(invalid(
+            "linux.uidMappings",
+            "set",
+            "id mappings need a user namespace in linux.namespaces",
+        ));
+    }
+    let new_userns = nss
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    if new_userns && !maps {
+        return Err(invalid(
+            "linux.uidMappings",
+            "empty",
+            "a new user namespace needs uid and gid mappings",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_hooks(spec: &Spec) -> Result<(), SpecError> {
+    let Some(h) = spec.hooks() else {
+        return Ok(());
+    };
+    let all = [
+        h.prestart(),
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+        h.poststart(),
+        h.poststop(),
+    ];
+    for hook in all.into_iter().flatten().flatten() {
+        if !hook.path().is_absolute() {
+            return Err(invalid(
+                "hooks.path",
+                hook.path().display(),
+                "must be absolute",
+            ));
+        }
+        if hook.timeout().is_some_and(|t| t <= 0) {
+            return Err(invalid(
+                "hooks.timeout",
+                hook.timeout().unwrap_or_default(),
+                "must be greater than zero",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle_with(config: &str) -> (tempfile::TempDir, Result<Bundle, SpecError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+        std::fs::write(dir.path().join("config.json"), config).unwrap();
+        let r = Bundle::load(dir.path());
+        (dir, r)
+    }
+
+    fn minimal(extra: &str) -> String {
+        format!(
+            r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},
+            "process":{{"args":["/bin/true"],"cwd":"/","user":{{"uid":0,"gid":0}}}}{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn loads_a_minimal_config() {
+        let (_d, r) = bundle_with(&minimal(""));
+        let b = r.unwrap();
+        assert!(b.rootfs.ends_with("rootfs"));
+        assert!(b.rootfs.is_absolute());
+    }
+
+    #[test]
+    fn versions() {
+        for v in ["1.0.0", "1.0.2-dev", "1.2.0", "1.3.1"] {
+            assert!(validate_version(v).is_ok(), "{v}");
+        }
+        for v in ["2.0.0", "1.0", "abc", ""] {
+            let e = validate_version(v).unwrap_err().to_string();
+            assert!(e.contains("ociVersion"), "{e}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_made_up_capability() {
+        let caps = r#","linux":{}}"#;
+        let cfg = minimal("").replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","capabilities":{"bounding":["CAP_TEST"]}"#,
+        );
+        let _ = caps;
+        let (_d, r) = bundle_with(&cfg);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("CAP_TEST"), "{e}");
+    }
+
+    #[test]
+    fn field_errors_name_field_and_value() {
+        let cases = [
+            (minimal("").replace("\"/bin/true\"", ""), "process.args"),
+            (
+                minimal("").replace("\"cwd\":\"/\"", "\"cwd\":\"rel\""),
+                "process.cwd",
+            ),
+            (minimal("").replace("rootfs\"", "nope\""), "root.path"),
+            (
+                minimal(r#","linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]}"#),
+                "linux.namespaces",
+            ),
+            (
+                minimal(r#","linux":{"namespaces":[{"type":"user"}]}"#),
+                "linux.uidMappings",
+            ),
+            (minimal(r#","hostname":"h""#), "hostname"),
+            (
+                minimal(r#","hooks":{"prestart":[{"path":"rel"}]}"#),
+                "hooks.path",
+            ),
+        ];
+        for (cfg, field) in cases {
+            let (_d, r) = bundle_with(&cfg);
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_names_the_file() {
+        let (_d, r) = bundle_with("{not json");
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("config.json"), "{e}");
+    }
+}

@@ -1,0 +1,168 @@
+//! Capabilities: the five sets of `process.capabilities`. A name the kernel does not
+//! know is skipped with a warning (engines list newer ones); made-up names never get
+//! this far (config parsing refuses them).
+
+use std::collections::HashSet;
+
+use oci_spec::runtime::{Capability as SpecCap, LinuxCapabilities};
+
+use crate::runtime::trace::Log;
+use crate::runtime::{Error, Result};
+
+/// Capability numbers per set; `None` leaves a set as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CapSets {
+    pub bounding: Option<Vec<u8>>,
+    pub effective: Vec<u8>,
+    pub permitted: Vec<u8>,
+    pub inheritable: Vec<u8>,
+    pub ambient: Vec<u8>,
+}
+
+/// The highest capability number this kernel knows.
+pub fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// `CAP_SYS_ADMIN` → 21 (the `caps` crate's table).
+pub fn number(c: SpecCap) -> Option<u8> {
+    let name = format!("CAP_{c}");
+    name.parse::<caps::Capability>().ok().map(|c| c.index())
+}
+
+fn set_of(names: Option<&HashSet<SpecCap>>, last: u8, log: &Log) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    for c in names.into_iter().flatten() {
+        match number(*c) {
+            Some(n) if n <= last => out.push(n),
+            _ => log.warn(format!(
+                "capability `CAP_{c}` is not supported by this kernel, skipped"
+            )),
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+impl CapSets {
+    pub fn from_spec(c: &LinuxCapabilities, log: &Log) -> CapSets {
+        let last = last_cap();
+        CapSets {
+            bounding: c.bounding().as_ref().map(|b| set_of(Some(b), last, log)),
+            effective: set_of(c.effective().as_ref(), last, log),
+            permitted: set_of(c.permitted().as_ref(), last, log),
+            inheritable: set_of(c.inheritable().as_ref(), last, log),
+            ambient: set_of(c.ambient().as_ref(), last, log),
+        }
+    }
+
+    /// Drops from the bounding set whatever is not listed (needs CAP_SETPCAP: call before setuid).
+    pub fn drop_bounding(&self) -> Result<()> {
+        let Some(keep) = &self.bounding else {
+            return Ok(());
+        };
+        for n in 0..=last_cap() {
+            if keep.contains(&n) {
+                continue;
+            }
+            // SAFETY: prctl with integer arguments.
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) } < 0 {
+                return Err(Error::last(format!(
+                    "drop capability `{n}` from the bounding set"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets effective, permitted and inheritable at once, then raises the ambient set.
+    pub fn apply(&self) -> Result<()> {
+        let mask = |v: &[u8]| v.iter().fold(0u64, |m, n| m | (1u64 << n));
+        let (e, p, i) = (
+            mask(&self.effective),
+            mask(&self.permitted),
+            mask(&self.inheritable),
+        );
+        let header = CapHeader {
+            version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+            pid: 0,
+        };
+        let data = [
+            CapData {
+                effective: e as u32,
+                permitted: p as u32,
+                inheritable: i as u32,
+            },
+            CapData {
+                effective: (e >> 32) as u32,
+                permitted: (p >> 32) as u32,
+                inheritable: (i >> 32) as u32,
+            },
+        ];
+        // SAFETY: header and data have the kernel's v3 layout and outlive the call.
+        if unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) }
+            < 0
+        {
+            return Err(Error::last(format!(
+                "set capabilities effective `{e:#x}` permitted `{p:#x}` inheritable `{i:#x}`"
+            )));
+        }
+        for n in &self.ambient {
+            // SAFETY: prctl with integer arguments.
+            let r = unsafe {
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                    *n as libc::c_ulong,
+                    0,
+                    0,
+                )
+            };
+            if r < 0 {
+                return Err(Error::last(format!("raise ambient capability `{n}`")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_to_kernel_numbers() {
+        assert_eq!(number(SpecCap::Chown), Some(0));
+        assert_eq!(number(SpecCap::SysAdmin), Some(21));
+        assert_eq!(number(SpecCap::NetBindService), Some(10));
+        assert_eq!(number(SpecCap::CheckpointRestore), Some(40));
+    }
+
+    #[test]
+    fn sets_are_sorted_numbers_and_unknown_bounding_is_none() {
+        let c: LinuxCapabilities = serde_json::from_str(
+            r#"{"effective":["CAP_KILL","CAP_CHOWN"],"permitted":["CAP_KILL","CAP_CHOWN"]}"#,
+        )
+        .unwrap();
+        let s = CapSets::from_spec(&c, &Log::default());
+        assert_eq!(s.effective, vec![0, 5]);
+        assert_eq!(s.bounding, None);
+        assert!(s.ambient.is_empty());
+    }
+}

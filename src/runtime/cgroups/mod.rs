@@ -1,0 +1,414 @@
+//! Cgroups v1, v2 and the hybrid layout: finding the hierarchies, the container's
+//! directories, creating them with the limits applied, joining the init before it
+//! runs anything, and removing them on delete. File writes come from [`plan`].
+
+pub mod plan;
+
+use std::fs;
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use oci_spec::runtime::LinuxResources;
+
+use crate::runtime::{Error, Result};
+
+/// One mounted v1 hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// Controllers (`cpu`, `cpuacct`) or `name=systemd`.
+    pub controllers: Vec<String>,
+    pub mount: PathBuf,
+}
+
+/// How cgroups are mounted on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// v1 controller hierarchies (the unified v2 mount of a hybrid host is not used).
+    V1(Vec<Hierarchy>),
+    /// Pure v2 at this mount point.
+    V2(PathBuf),
+}
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// Parses /proc/self/mountinfo text into a layout.
+pub fn parse_mountinfo(text: &str, root_is_v2: bool) -> Layout {
+    let mut v1 = Vec::new();
+    let mut v2 = None;
+    for line in text.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mount = pre.split_whitespace().nth(4).unwrap_or("");
+        let mut post = post.split_whitespace();
+        let fstype = post.next().unwrap_or("");
+        let opts = post.nth(1).unwrap_or("");
+        match fstype {
+            "cgroup2" if v2.is_none() => v2 = Some(PathBuf::from(mount)),
+            "cgroup" => {
+                let controllers: Vec<String> = opts
+                    .split(',')
+                    .filter(|o| {
+                        !matches!(
+                            *o,
+                            "rw" | "ro"
+                                | "nosuid"
+                                | "nodev"
+                                | "noexec"
+                                | "relatime"
+                                | "noatime"
+                                | "clone_children"
+                                | "xattr"
+                        ) && !o.starts_with("release_agent")
+                    })
+                    .map(String::from)
+                    .collect();
+                v1.push(Hierarchy {
+                    controllers,
+                    mount: PathBuf::from(mount),
+                });
+            }
+            _ => {}
+        }
+    }
+    match (root_is_v2, v2) {
+        (true, Some(p)) => Layout::V2(p),
+        _ if !v1.is_empty() => Layout::V1(v1),
+        (_, Some(p)) => Layout::V2(p),
+        _ => Layout::V1(v1),
+    }
+}
+
+/// Detects the layout of the running host.
+pub fn detect() -> Result<Layout> {
+    let text = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
+    Ok(parse_mountinfo(
+        &text,
+        is_v2_mount(Path::new("/sys/fs/cgroup")),
+    ))
+}
+
+fn is_v2_mount(p: &Path) -> bool {
+    let Ok(c) = crate::sys::linux::cstr(p.as_os_str()) else {
+        return false;
+    };
+    // SAFETY: zeroed statfs is a valid out-parameter; c outlives the call.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC }
+}
+
+/// The cgroup path for a container: absolute as given, relative to our own cgroup, or `/k3rt/ID`.
+pub fn container_path(spec_path: Option<&Path>, id: &str, own: &str) -> PathBuf {
+    match spec_path {
+        Some(p) if p.is_absolute() => p.to_path_buf(),
+        Some(p) if !p.as_os_str().is_empty() => Path::new(own).join(p),
+        _ => PathBuf::from("/k3rt").join(id),
+    }
+}
+
+/// Our own cgroup in a hierarchy from /proc/self/cgroup text (`0::/x` for v2).
+pub fn own_cgroup(text: &str, controller: Option<&str>) -> String {
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctrls, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or("/"));
+        let hit = match controller {
+            None => ctrls.is_empty(),
+            Some(c) => ctrls.split(',').any(|x| x == c),
+        };
+        if hit {
+            return path.to_string();
+        }
+    }
+    "/".to_string()
+}
+
+/// The container's cgroup: one directory per hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cgroup {
+    pub v2: bool,
+    /// (controllers of the hierarchy, directory) — on v2 a single entry.
+    pub dirs: Vec<(Vec<String>, PathBuf)>,
+}
+
+impl Cgroup {
+    /// Where the container's cgroup lives, without creating anything.
+    pub fn locate(layout: &Layout, spec_path: Option<&Path>, id: &str) -> Cgroup {
+        let self_cg = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let rel = |own: &str| {
+            let p = container_path(spec_path, id, own);
+            p.strip_prefix("/").map(Path::to_path_buf).unwrap_or(p)
+        };
+        match layout {
+            Layout::V2(mount) => Cgroup {
+                v2: true,
+                dirs: vec![(vec![], mount.join(rel(&own_cgroup(&self_cg, None))))],
+            },
+            Layout::V1(hs) => Cgroup {
+                v2: false,
+                dirs: hs
+                    .iter()
+                    .filter(|h| !h.controllers.iter().any(|c| c.starts_with("name=")))
+                    .map(|h| {
+                        let own = own_cgroup(&self_cg, h.controllers.first().map(String::as_str));
+                        (h.controllers.clone(), h.mount.join(rel(&own)))
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, p)| p.clone()).collect()
+    }
+
+    /// Creates the directories, applies the limits and moves `pid` in. On failure
+    /// removes whatever it created.
+    pub fn create(&self, resources: Option<&LinuxResources>, pid: i32) -> Result<()> {
+        let r = self.create_inner(resources, pid);
+        if r.is_err() {
+            let _ = destroy(&self.paths());
+        }
+        r
+    }
+
+    fn create_inner(&self, resources: Option<&LinuxResources>, pid: i32) -> Result<()> {
+        for (ctrls, dir) in &self.dirs {
+            mkdir_levels(dir, ctrls, self.v2)?;
+        }
+        if let Some(r) = resources {
+            let writes = if self.v2 { plan::v2(r) } else { plan::v1(r) };
+            self.apply(&writes)?;
+        } else if !self.v2 {
+            self.apply(&plan::v1_devices(&[]))?;
+        }
+        for (_, dir) in &self.dirs {
+            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Applies planned writes to the right directories.
+    pub fn apply(&self, writes: &[plan::Write]) -> Result<()> {
+        for w in writes {
+            let dir = self.dir_for(w.controller).ok_or_else(|| {
+                Error::Cgroup(format!(
+                    "controller `{}` is not available for `{}` = `{}`",
+                    w.controller, w.file, w.value
+                ))
+            })?;
+            let path = dir.join(&w.file);
+            if !path.exists() && optional(&w.file) {
+                continue;
+            }
+            write_file(&path, &w.value)?;
+        }
+        Ok(())
+    }
+
+    fn dir_for(&self, controller: &str) -> Option<&Path> {
+        if self.v2 {
+            return self.dirs.first().map(|(_, p)| p.as_path());
+        }
+        self.dirs
+            .iter()
+            .find(|(c, _)| c.iter().any(|x| x == controller))
+            .map(|(_, p)| p.as_path())
+    }
+}
+
+/// Files some kernels lack, which are skipped rather than failing.
+fn optional(file: &str) -> bool {
+    matches!(
+        file,
+        "memory.kmem.tcp.limit_in_bytes" | "cpu.idle" | "cpu.cfs_burst_us" | "memory.swappiness"
+    )
+}
+
+fn write_file(path: &Path, value: &str) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::Cgroup(format!("open `{}`: {e}", path.display())))?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| Error::Cgroup(format!("write `{value}` to `{}`: {e}", path.display())))
+}
+
+/// Creates a cgroup directory and its missing parents; on v1 cpuset copies
+/// `cpus`/`mems` from the parent, on v2 enables controllers in each parent.
+fn mkdir_levels(dir: &Path, controllers: &[String], v2: bool) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(Path::new("/"));
+    mkdir_levels(parent, controllers, v2)?;
+    if v2 {
+        enable_controllers(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::Cgroup(format!("create `{}`: {e}", dir.display()))),
+    }
+    if !v2 && controllers.iter().any(|c| c == "cpuset") {
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = fs::read_to_string(dir.join(f)).unwrap_or_default();
+            if mine.trim().is_empty() {
+                let up = fs::read_to_string(parent.join(f)).unwrap_or_default();
+                write_file(&dir.join(f), up.trim())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns on, for the children of `dir`, every controller it has.
+fn enable_controllers(dir: &Path) -> Result<()> {
+    let Ok(avail) = fs::read_to_string(dir.join("cgroup.controllers")) else {
+        return Ok(());
+    };
+    let on = fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let missing: Vec<String> = avail
+        .split_whitespace()
+        .filter(|c| !on.split_whitespace().any(|o| o == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    write_file(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+}
+
+/// Pids in the container's cgroup (the first hierarchy that has them).
+pub fn procs(paths: &[PathBuf]) -> Vec<i32> {
+    for p in paths {
+        if let Ok(s) = fs::read_to_string(p.join("cgroup.procs")) {
+            return s.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// True when the freezer says the cgroup is frozen.
+pub fn is_frozen(dir: &Path) -> bool {
+    if let Ok(s) = fs::read_to_string(dir.join("freezer.state")) {
+        return s.trim() == "FROZEN";
+    }
+    fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+}
+
+/// Removes the directories (children first), retrying while the last tasks leave.
+pub fn destroy(paths: &[PathBuf]) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for p in paths {
+        loop {
+            match fs::remove_dir(p) {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(Error::Cgroup(format!("remove `{}`: {e}", p.display()))),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+30 24 0:26 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+34 30 0:30 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn hybrid_uses_v1_controllers() {
+        match parse_mountinfo(HYBRID, false) {
+            Layout::V1(hs) => {
+                assert_eq!(hs.len(), 3);
+                assert_eq!(hs[0].controllers, ["cpu"]);
+                assert_eq!(hs[2].controllers, ["name=systemd"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pure_v2() {
+        let t = "34 30 0:30 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            parse_mountinfo(t, true),
+            Layout::V2("/sys/fs/cgroup".into())
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            container_path(Some(Path::new("/a/b")), "x", "/own"),
+            Path::new("/a/b")
+        );
+        assert_eq!(
+            container_path(Some(Path::new("a")), "x", "/own"),
+            Path::new("/own/a")
+        );
+        assert_eq!(container_path(None, "x", "/own"), Path::new("/k3rt/x"));
+        let self_cg = "12:memory:/m\n4:cpu,cpuacct:/c\n0::/u\n";
+        assert_eq!(own_cgroup(self_cg, Some("cpuacct")), "/c");
+        assert_eq!(own_cgroup(self_cg, None), "/u");
+    }
+
+    #[test]
+    fn v2_writes_land_in_files_of_a_temp_dir() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("cgroup.controllers"), "cpu memory pids").unwrap();
+        std::fs::write(root.path().join("cgroup.subtree_control"), "").unwrap();
+        let dir = root.path().join("k3rt/c1");
+        let cg = Cgroup {
+            v2: true,
+            dirs: vec![(vec![], dir.clone())],
+        };
+        for (ctrls, d) in &cg.dirs {
+            mkdir_levels(d, ctrls, true).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
+            "+cpu +memory +pids"
+        );
+        for f in ["memory.max", "cpu.max", "pids.max", "cgroup.procs"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"memory":{"limit":524288},"cpu":{"quota":6250,"period":100000},"pids":{"limit":10}}"#,
+        )
+        .unwrap();
+        cg.apply(&plan::v2(&r)).unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        assert_eq!(read("memory.max"), "524288");
+        assert_eq!(read("cpu.max"), "6250 100000");
+        assert_eq!(read("pids.max"), "10");
+        destroy(&cg.paths()).unwrap_err(); // files inside: rmdir of a real dir fails, named
+    }
+
+    #[test]
+    fn a_missing_controller_is_named() {
+        let cg = Cgroup {
+            v2: false,
+            dirs: vec![(vec!["cpu".into()], PathBuf::from("/nonexistent"))],
+        };
+        let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":1}}"#).unwrap();
+        let e = cg.apply(&plan::v1(&r)).unwrap_err().to_string();
+        assert!(
+            e.contains("`memory`") && e.contains("memory.limit_in_bytes"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,421 @@
+//! Resources → cgroup file writes, as data, for v1 and v2. Applying is a loop
+//! elsewhere; these functions only decide which file gets which value.
+
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+
+/// One write: `controller` picks the hierarchy on v1 (ignored on v2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub controller: &'static str,
+    pub file: String,
+    pub value: String,
+}
+
+fn w(controller: &'static str, file: impl Into<String>, value: impl ToString) -> Write {
+    Write {
+        controller,
+        file: file.into(),
+        value: value.to_string(),
+    }
+}
+
+fn limit(v: i64) -> String {
+    if v < 0 {
+        "max".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn dev_type(t: Option<LinuxDeviceType>) -> char {
+    match t {
+        Some(LinuxDeviceType::B) => 'b',
+        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
+        Some(LinuxDeviceType::P) => 'p',
+        Some(LinuxDeviceType::A) | None => 'a',
+    }
+}
+
+fn num(n: Option<i64>) -> String {
+    n.filter(|n| *n >= 0)
+        .map_or("*".to_string(), |n| n.to_string())
+}
+
+/// `c 1:3 rwm` for the v1 devices controller.
+pub fn device_rule(d: &LinuxDeviceCgroup) -> String {
+    let t = dev_type(d.typ());
+    if t == 'a' && d.major().is_none() && d.minor().is_none() {
+        return "a".to_string();
+    }
+    format!(
+        "{t} {}:{} {}",
+        num(d.major()),
+        num(d.minor()),
+        d.access().as_deref().unwrap_or("rwm")
+    )
+}
+
+/// Devices every container may use whatever the spec says (runc's list).
+pub const DEFAULT_ALLOWED: &[&str] = &[
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 5:1 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
+    "c 10:200 rwm",
+];
+
+/// The v1 writes for a resources object.
+pub fn v1(r: &LinuxResources) -> Vec<Write> {
+    let mut out = Vec::new();
+    if let Some(m) = r.memory() {
+        if let Some(l) = m.limit() {
+            out.push(w("memory", "memory.limit_in_bytes", l));
+        }
+        if let Some(s) = m.swap() {
+            out.push(w("memory", "memory.memsw.limit_in_bytes", s));
+        }
+        if let Some(v) = m.reservation() {
+            out.push(w("memory", "memory.soft_limit_in_bytes", v));
+        }
+        if let Some(v) = m.kernel_tcp() {
+            out.push(w("memory", "memory.kmem.tcp.limit_in_bytes", v));
+        }
+        if let Some(v) = m.swappiness() {
+            out.push(w("memory", "memory.swappiness", v));
+        }
+        if m.disable_oom_killer() == Some(true) {
+            out.push(w("memory", "memory.oom_control", 1));
+        }
+    }
+    if let Some(c) = r.cpu() {
+        if let Some(v) = c.shares() {
+            out.push(w("cpu", "cpu.shares", v));
+        }
+        if let Some(v) = c.period() {
+            out.push(w("cpu", "cpu.cfs_period_us", v));
+        }
+        if let Some(v) = c.quota() {
+            out.push(w("cpu", "cpu.cfs_quota_us", v));
+        }
+        if let Some(v) = c.burst() {
+            out.push(w("cpu", "cpu.cfs_burst_us", v));
+        }
+        if let Some(v) = c.realtime_period() {
+            out.push(w("cpu", "cpu.rt_period_us", v));
+        }
+        if let Some(v) = c.realtime_runtime() {
+            out.push(w("cpu", "cpu.rt_runtime_us", v));
+        }
+        if let Some(v) = c.idle() {
+            out.push(w("cpu", "cpu.idle", v));
+        }
+        if let Some(v) = c.cpus().as_deref().filter(|v| !v.is_empty()) {
+            out.push(w("cpuset", "cpuset.cpus", v));
+        }
+        if let Some(v) = c.mems().as_deref().filter(|v| !v.is_empty()) {
+            out.push(w("cpuset", "cpuset.mems", v));
+        }
+    }
+    if let Some(p) = r.pids() {
+        out.push(w(
+            "pids",
+            "pids.max",
+            if p.limit() > 0 {
+                p.limit().to_string()
+            } else {
+                "max".into()
+            },
+        ));
+    }
+    if let Some(b) = r.block_io() {
+        if let Some(v) = b.weight() {
+            out.push(w("blkio", "blkio.weight", v));
+        }
+        if let Some(v) = b.leaf_weight() {
+            out.push(w("blkio", "blkio.leaf_weight", v));
+        }
+        for d in b.weight_device().iter().flatten() {
+            if let Some(v) = d.weight() {
+                out.push(w(
+                    "blkio",
+                    "blkio.weight_device",
+                    format!("{}:{} {v}", d.major(), d.minor()),
+                ));
+            }
+            if let Some(v) = d.leaf_weight() {
+                out.push(w(
+                    "blkio",
+                    "blkio.leaf_weight_device",
+                    format!("{}:{} {v}", d.major(), d.minor()),
+                ));
+            }
+        }
+        let throttles = [
+            (
+                "blkio.throttle.read_bps_device",
+                b.throttle_read_bps_device(),
+            ),
+            (
+                "blkio.throttle.write_bps_device",
+                b.throttle_write_bps_device(),
+            ),
+            (
+                "blkio.throttle.read_iops_device",
+                b.throttle_read_iops_device(),
+            ),
+            (
+                "blkio.throttle.write_iops_device",
+                b.throttle_write_iops_device(),
+            ),
+        ];
+        for (file, list) in throttles {
+            for d in list.iter().flatten() {
+                out.push(w(
+                    "blkio",
+                    file,
+                    format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+                ));
+            }
+        }
+    }
+    for h in r.hugepage_limits().iter().flatten() {
+        out.push(w(
+            "hugetlb",
+            format!("hugetlb.{}.limit_in_bytes", h.page_size()),
+            h.limit(),
+        ));
+    }
+    if let Some(n) = r.network() {
+        if let Some(id) = n.class_id() {
+            out.push(w("net_cls", "net_cls.classid", id));
+        }
+        for p in n.priorities().iter().flatten() {
+            out.push(w(
+                "net_prio",
+                "net_prio.ifpriomap",
+                format!("{} {}", p.name(), p.priority()),
+            ));
+        }
+    }
+    out.extend(v1_devices(r.devices().as_deref().unwrap_or_default()));
+    out
+}
+
+/// Deny everything, then the spec's rules in order, then the defaults.
+pub fn v1_devices(rules: &[LinuxDeviceCgroup]) -> Vec<Write> {
+    let mut out = vec![w("devices", "devices.deny", "a")];
+    for d in rules {
+        let file = if d.allow() {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        out.push(w("devices", file, device_rule(d)));
+    }
+    out.extend(
+        DEFAULT_ALLOWED
+            .iter()
+            .map(|r| w("devices", "devices.allow", r)),
+    );
+    out
+}
+
+/// cgroup v1 cpu shares → v2 cpu.weight (the formula runc and crun use).
+pub fn shares_to_weight(shares: u64) -> u64 {
+    if shares == 0 {
+        return 0;
+    }
+    1 + ((shares.clamp(2, 262_144) - 2) * 9999) / 262_142
+}
+
+/// blkio weight (10..1000) → io.weight (1..10000).
+pub fn blkio_to_io_weight(weight: u16) -> u64 {
+    1 + (u64::from(weight.clamp(10, 1000)) - 10) * 9999 / 990
+}
+
+/// The v2 writes for a resources object.
+pub fn v2(r: &LinuxResources) -> Vec<Write> {
+    let mut out = Vec::new();
+    if let Some(m) = r.memory() {
+        if let Some(l) = m.limit() {
+            out.push(w("memory", "memory.max", limit(l)));
+        }
+        if let Some(v) = m.reservation() {
+            out.push(w("memory", "memory.low", limit(v)));
+        }
+        if let Some(s) = m.swap() {
+            // v1 swap is memory+swap; v2 counts swap alone
+            let v = match (s, m.limit()) {
+                (s, _) if s < 0 => "max".to_string(),
+                (s, Some(l)) if l >= 0 => (s - l).max(0).to_string(),
+                (s, _) => s.to_string(),
+            };
+            out.push(w("memory", "memory.swap.max", v));
+        }
+    }
+    if let Some(c) = r.cpu() {
+        if let Some(v) = c.shares().filter(|s| *s > 0) {
+            out.push(w("cpu", "cpu.weight", shares_to_weight(v)));
+        }
+        if c.quota().is_some() || c.period().is_some() {
+            let q = c
+                .quota()
+                .filter(|q| *q > 0)
+                .map_or("max".to_string(), |q| q.to_string());
+            out.push(w(
+                "cpu",
+                "cpu.max",
+                format!("{q} {}", c.period().unwrap_or(100_000)),
+            ));
+        }
+        if let Some(v) = c.burst() {
+            out.push(w("cpu", "cpu.max.burst", v));
+        }
+        if let Some(v) = c.idle() {
+            out.push(w("cpu", "cpu.idle", v));
+        }
+        if let Some(v) = c.cpus().as_deref().filter(|v| !v.is_empty()) {
+            out.push(w("cpuset", "cpuset.cpus", v));
+        }
+        if let Some(v) = c.mems().as_deref().filter(|v| !v.is_empty()) {
+            out.push(w("cpuset", "cpuset.mems", v));
+        }
+    }
+    if let Some(p) = r.pids() {
+        out.push(w(
+            "pids",
+            "pids.max",
+            if p.limit() > 0 {
+                p.limit().to_string()
+            } else {
+                "max".into()
+            },
+        ));
+    }
+    if let Some(b) = r.block_io() {
+        if let Some(v) = b.weight() {
+            out.push(w("io", "io.weight", blkio_to_io_weight(v)));
+        }
+        let throttles = [
+            ("rbps", b.throttle_read_bps_device()),
+            ("wbps", b.throttle_write_bps_device()),
+            ("riops", b.throttle_read_iops_device()),
+            ("wiops", b.throttle_write_iops_device()),
+        ];
+        for (key, list) in throttles {
+            for d in list.iter().flatten() {
+                out.push(w(
+                    "io",
+                    "io.max",
+                    format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+                ));
+            }
+        }
+    }
+    for h in r.hugepage_limits().iter().flatten() {
+        out.push(w(
+            "hugetlb",
+            format!("hugetlb.{}.max", h.page_size()),
+            limit(h.limit()),
+        ));
+    }
+    let mut unified: Vec<(&String, &String)> = r.unified().iter().flatten().collect();
+    unified.sort();
+    for (k, v) in unified {
+        out.push(w("unified", k.clone(), v));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(json: &str) -> LinuxResources {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn v1_memory_cpu_pids() {
+        let r = res(
+            r#"{"memory":{"limit":536870912,"swap":1073741824},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":64}}"#,
+        );
+        let files: Vec<(String, String)> = v1(&r).into_iter().map(|w| (w.file, w.value)).collect();
+        let has = |f: &str, v: &str| files.contains(&(f.to_string(), v.to_string()));
+        assert!(has("memory.limit_in_bytes", "536870912"));
+        assert!(has("memory.memsw.limit_in_bytes", "1073741824"));
+        assert!(has("cpu.shares", "512"));
+        assert!(has("cpu.cfs_quota_us", "50000"));
+        assert!(has("cpuset.cpus", "0"));
+        assert!(has("pids.max", "64"));
+        let period = files
+            .iter()
+            .position(|(f, _)| f == "cpu.cfs_period_us")
+            .unwrap();
+        let quota = files
+            .iter()
+            .position(|(f, _)| f == "cpu.cfs_quota_us")
+            .unwrap();
+        assert!(period < quota, "period is written before quota");
+        assert_eq!(
+            files[files.len() - DEFAULT_ALLOWED.len() - 1],
+            ("devices.deny".into(), "a".into())
+        );
+    }
+
+    #[test]
+    fn v1_device_rules() {
+        let r = res(
+            r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"},{"allow":true,"type":"b","major":8}]}"#,
+        );
+        let d: Vec<String> = v1(&r)
+            .into_iter()
+            .filter(|w| w.controller == "devices")
+            .map(|w| format!("{} {}", w.file, w.value))
+            .collect();
+        assert_eq!(d[0], "devices.deny a");
+        assert_eq!(d[1], "devices.deny a");
+        assert_eq!(d[2], "devices.allow c 10:229 rw");
+        assert_eq!(d[3], "devices.allow b 8:* rwm");
+    }
+
+    #[test]
+    fn v2_conversions() {
+        let r = res(
+            r#"{"memory":{"limit":1048576,"swap":3145728,"reservation":-1},"cpu":{"shares":1024,"quota":25000},"pids":{"limit":0},"blockIO":{"weight":500,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1000}]},"unified":{"memory.high":"900000"}}"#,
+        );
+        let got: Vec<(String, String)> = v2(&r).into_iter().map(|w| (w.file, w.value)).collect();
+        let want = [
+            ("memory.max", "1048576"),
+            ("memory.low", "max"),
+            ("memory.swap.max", "2097152"),
+            ("cpu.weight", "39"),
+            ("cpu.max", "25000 100000"),
+            ("pids.max", "max"),
+            ("io.weight", "4950"),
+            ("io.max", "8:0 rbps=1000"),
+            ("memory.high", "900000"),
+        ];
+        for (f, v) in want {
+            assert!(
+                got.contains(&(f.to_string(), v.to_string())),
+                "{f}={v} in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn weight_formulas() {
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(blkio_to_io_weight(10), 1);
+        assert_eq!(blkio_to_io_weight(1000), 10_000);
+    }
+}

@@ -1,0 +1,442 @@
+//! `create`: state dir, exec fifo, the init in its namespaces and cgroup, the
+//! create-time hooks, state and pid file. A failure at any step undoes the earlier ones.
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use crate::oci::id;
+use crate::oci::spec::Bundle;
+use crate::oci::state::{ContainerState, OciState, Status};
+use crate::runtime::caps::CapSets;
+use crate::runtime::cgroups::{self, Cgroup, Layout};
+use crate::runtime::container::Ctx;
+use crate::runtime::namespaces::{trace_name, NsPlan};
+use crate::runtime::process::channel::{self, Channel, Msg};
+use crate::runtime::process::init::{self, InitConfig, StartSignal};
+use crate::runtime::process::spawn::{self, Spawned};
+use crate::runtime::process::tty;
+use crate::runtime::rootfs::{self, CgroupView, Env};
+use crate::runtime::statedir::{proc_stat, ContainerDir};
+use crate::runtime::{hooks, rlimits, Error, Result};
+use crate::sys::linux::LinuxSys;
+
+/// `create` flags.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOpts {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+}
+
+/// How the init will be told to exec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `create`: the exec fifo, opened later by `start`.
+    Fifo,
+    /// `run`: a message on the channel.
+    Channel,
+}
+
+/// A container whose init waits for start.
+#[derive(Debug)]
+pub struct Launched {
+    pub dir: ContainerDir,
+    pub state: ContainerState,
+    pub spec: Spec,
+    pub chan: Channel,
+    pub spawned: Spawned,
+}
+
+/// What to undo if a later step fails.
+#[derive(Default)]
+struct Undo {
+    dir: Option<ContainerDir>,
+    pid: Option<i32>,
+    cgroup: Option<Vec<PathBuf>>,
+}
+
+impl Undo {
+    fn run(self) {
+        if let Some(pid) = self.pid {
+            // SAFETY: killing and reaping our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            spawn::reap(pid);
+        }
+        if let Some(paths) = self.cgroup {
+            let _ = cgroups::destroy(&paths);
+        }
+        if let Some(d) = self.dir {
+            let _ = d.remove();
+        }
+    }
+}
+
+/// `k3rt create`.
+pub fn create(ctx: &Ctx, opts: &CreateOpts) -> Result<()> {
+    let l = launch(ctx, opts, Mode::Fifo, None)?;
+    ctx.log.debug("finish");
+    drop(l);
+    Ok(())
+}
+
+/// Everything up to a ready init; shared by `create` and `run`.
+pub fn launch(
+    ctx: &Ctx,
+    opts: &CreateOpts,
+    mode: Mode,
+    sigmask: Option<libc::sigset_t>,
+) -> Result<Launched> {
+    let log = &ctx.log;
+    log.debug("Using debug verbosity");
+    id::validate(&opts.id)?;
+    let cfg_path = Bundle::config_path(&opts.bundle);
+    log.debug(format!(
+        "Loading container from config file: `{}`",
+        cfg_path.display()
+    ));
+    let bundle = Bundle::load(&opts.bundle)?;
+    log.debug(format!("Using bundle: {}", bundle.dir.display()));
+    if ctx.systemd_cgroup && !Path::new("/run/systemd/system").is_dir() {
+        return Err(Error::invalid(
+            "--systemd-cgroup",
+            "true",
+            "systemd is not running on this host; use the cgroupfs manager",
+        ));
+    }
+    let ns = NsPlan::from_spec(&bundle.spec);
+    if !ns.has(LinuxNamespaceType::Mount) {
+        return Err(Error::invalid(
+            "linux.namespaces",
+            "no mount",
+            "k3rt needs a mount namespace",
+        ));
+    }
+    let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
+    let caps = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.capabilities().as_ref())
+        .map(|c| CapSets::from_spec(c, log));
+    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+    if terminal && opts.console_socket.is_none() && mode == Mode::Fifo {
+        return Err(Error::invalid(
+            "process.terminal",
+            "true",
+            "create needs --console-socket to hand over the terminal",
+        ));
+    }
+
+    log.debug(format!("Creating container: `{}`", opts.id));
+    let dir = ContainerDir::new(&ctx.root, &opts.id);
+    dir.create()?;
+    let mut undo = Undo {
+        dir: Some(dir.clone()),
+        ..Undo::default()
+    };
+    match launch_in(
+        ctx, opts, mode, sigmask, bundle, ns, plan, caps, &dir, &mut undo,
+    ) {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            undo.run();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn launch_in(
+    ctx: &Ctx,
+    opts: &CreateOpts,
+    mode: Mode,
+    sigmask: Option<libc::sigset_t>,
+    bundle: Bundle,
+    ns: NsPlan,
+    plan: rootfs::Plan,
+    caps: Option<CapSets>,
+    dir: &ContainerDir,
+    undo: &mut Undo,
+) -> Result<Launched> {
+    let log = &ctx.log;
+    let fifo = match mode {
+        Mode::Fifo => {
+            log.debug(format!("Creating exec fifo: {}", dir.fifo().display()));
+            Some(make_fifo(&dir.fifo())?)
+        }
+        Mode::Channel => None,
+    };
+    log.debug("Running with prefork enabled");
+    log.debug(format!(
+        "Reading config file: `{}`",
+        Bundle::config_path(&bundle.dir).display()
+    ));
+    log.debug(format!(
+        "Writing config file to: `{}`",
+        dir.config().display()
+    ));
+    std::fs::write(dir.config(), &bundle.raw)
+        .map_err(|e| Error::io("write config", dir.config(), e))?;
+    let spec = &bundle.spec;
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    let runtime_hooks: Vec<_> = hooks
+        .prestart()
+        .iter()
+        .flatten()
+        .chain(hooks.create_runtime().iter().flatten())
+        .cloned()
+        .collect();
+    if !runtime_hooks.is_empty() || hooks.poststart().is_some() || hooks.poststop().is_some() {
+        log.debug("Opening hooks output");
+    }
+    let layout = cgroups::detect()?;
+    log.debug(if ctx.systemd_cgroup {
+        "Using systemd cgroup manager"
+    } else {
+        "Using cgroupfs cgroup manager"
+    });
+    let cgroup = Cgroup::locate(
+        &layout,
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_deref()),
+        &opts.id,
+    );
+    let (host_uid, host_gid) = host_ids(spec);
+    log.debug(format!(
+        "Using container host UID `{host_uid}` and GID `{host_gid}`"
+    ));
+    log.debug("Running linux container");
+    for t in &ns.new {
+        log.debug(format!("Unsharing namespace: `{}`", trace_name(*t)));
+    }
+    for (t, p) in &ns.joins {
+        log.debug(format!(
+            "Joining namespace: `{}` at `{}`",
+            trace_name(*t),
+            p.display()
+        ));
+    }
+    let console = opts
+        .console_socket
+        .as_deref()
+        .map(tty::connect)
+        .transpose()?;
+    let (parent_end, child_end) = channel::pair()?;
+    let env = Env {
+        in_userns: ns.has(LinuxNamespaceType::User),
+        cgroups: cgroup_view(&layout, &cgroup),
+    };
+    let hook_state = OciState {
+        oci_version: spec.version().clone(),
+        id: opts.id.clone(),
+        status: Status::Creating,
+        pid: 0,
+        bundle: bundle.dir.clone(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+    };
+    let sys = LinuxSys;
+    let init_cfg = InitConfig {
+        sys: &sys,
+        spec,
+        ns: &ns,
+        plan: &plan,
+        env,
+        caps,
+        chan: &child_end,
+        start: match fifo {
+            Some(f) => StartSignal::Fifo(f),
+            None => StartSignal::Channel,
+        },
+        console,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        runtime_hooks: !runtime_hooks.is_empty(),
+        hook_state: hook_state.clone(),
+        old_sigmask: sigmask,
+    };
+    if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
+        rlimits::apply(r, log)?;
+    }
+    let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
+    undo.pid = Some(spawned.pid);
+    if let Some(mid) = spawned.intermediate {
+        spawn::reap(mid);
+    }
+    drop(child_end);
+    log.debug(format!(
+        "Running container PID after fork: `{}`",
+        spawned.pid
+    ));
+
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    undo.cgroup = Some(cgroup.paths());
+    cgroup.create(resources, spawned.pid)?;
+    if ns.is_new(LinuxNamespaceType::User) {
+        write_id_maps(spawned.pid, spec)?;
+    }
+    parent_end.send(&Msg::Go)?;
+    let mut state_for_hooks = hook_state;
+    state_for_hooks.pid = spawned.pid;
+    wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
+
+    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).unwrap_or(0);
+    let state = ContainerState {
+        oci_version: spec.version().clone(),
+        id: opts.id.clone(),
+        status: Status::Created,
+        pid: spawned.pid,
+        pid_start_time: start_time,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::oci::time::now_rfc3339(),
+        owner: owner(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_paths: cgroup.paths(),
+        own_pid_ns: ns.is_new(LinuxNamespaceType::Pid),
+    };
+    log.debug("Writing container status");
+    dir.save(&state)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, spawned.pid)?;
+    }
+    undo.dir = None;
+    undo.pid = None;
+    undo.cgroup = None;
+    Ok(Launched {
+        dir: dir.clone(),
+        state,
+        spec: bundle.spec,
+        chan: parent_end,
+        spawned,
+    })
+}
+
+fn wait_ready(
+    chan: &Channel,
+    runtime_hooks: &[oci_spec::runtime::Hook],
+    state: &OciState,
+    log: &crate::runtime::trace::Log,
+) -> Result<()> {
+    loop {
+        match chan.recv()? {
+            Some(Msg::NeedHooks) => {
+                log.debug("Running `create` hooks");
+                let json = serde_json::to_string(state).unwrap_or_default();
+                hooks::run_all("createRuntime", runtime_hooks, &json)?;
+                chan.send(&Msg::HooksDone)?;
+            }
+            Some(Msg::Ready) => return Ok(()),
+            Some(Msg::Error(e)) => return Err(Error::Init(e)),
+            Some(other) => {
+                return Err(Error::Init(format!(
+                    "unexpected message `{other:?}` from the init"
+                )))
+            }
+            None => return Err(Error::Init("the init exited before it was ready".into())),
+        }
+    }
+}
+
+fn make_fifo(path: &Path) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid("root", path.display(), "NUL byte"))?;
+    // SAFETY: c outlives the call.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o622) } < 0 {
+        return Err(Error::io(
+            "create exec fifo",
+            path,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    crate::sys::linux::open_path(path, libc::O_PATH)
+        .map_err(|e| Error::io("open exec fifo", path, e))
+}
+
+fn map_text(m: &[LinuxIdMapping]) -> String {
+    m.iter()
+        .map(|e| format!("{} {} {}\n", e.container_id(), e.host_id(), e.size()))
+        .collect()
+}
+
+fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let uids = linux
+        .and_then(|l| l.uid_mappings().as_deref())
+        .unwrap_or_default();
+    let gids = linux
+        .and_then(|l| l.gid_mappings().as_deref())
+        .unwrap_or_default();
+    for (file, text) in [("uid_map", map_text(uids)), ("gid_map", map_text(gids))] {
+        let p = format!("/proc/{pid}/{file}");
+        std::fs::write(&p, &text).map_err(|e| Error::io("write id mapping", p.clone(), e))?;
+    }
+    Ok(())
+}
+
+/// The host uid/gid the container's process user maps to.
+fn host_ids(spec: &Spec) -> (u32, u32) {
+    let (uid, gid) = spec
+        .process()
+        .as_ref()
+        .map_or((0, 0), |p| (p.user().uid(), p.user().gid()));
+    let map = |id: u32, m: Option<&Vec<LinuxIdMapping>>| {
+        m.into_iter()
+            .flatten()
+            .find(|e| id >= e.container_id() && id - e.container_id() < e.size())
+            .map_or(id, |e| e.host_id() + (id - e.container_id()))
+    };
+    let linux = spec.linux().as_ref();
+    (
+        map(uid, linux.and_then(|l| l.uid_mappings().as_ref())),
+        map(gid, linux.and_then(|l| l.gid_mappings().as_ref())),
+    )
+}
+
+fn cgroup_view(layout: &Layout, cg: &Cgroup) -> CgroupView {
+    match layout {
+        Layout::V2(_) => CgroupView {
+            v2: true,
+            v1_dirs: vec![],
+        },
+        Layout::V1(hs) => CgroupView {
+            v2: false,
+            v1_dirs: cg
+                .dirs
+                .iter()
+                .filter_map(|(ctrls, dir)| {
+                    let h = hs.iter().find(|h| &h.controllers == ctrls)?;
+                    let name = h.mount.file_name()?.to_string_lossy().into_owned();
+                    Some((name, dir.clone()))
+                })
+                .collect(),
+        },
+    }
+}
+
+fn owner() -> String {
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        "root".to_string()
+    } else {
+        uid.to_string()
+    }
+}
+
+/// Writes the pid file atomically (tmp + rename), as engines read it right after create.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let tmp = path.with_extension("k3rt-tmp");
+    std::fs::write(&tmp, pid.to_string())
+        .map_err(|e| Error::io("write pid file", tmp.clone(), e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename pid file", path.clone(), e))
+}

@@ -1,0 +1,72 @@
+//! `kill`: a signal to the init, or with `--all` to every process in the cgroup.
+
+use std::time::Duration;
+
+use crate::oci::state::ContainerState;
+use crate::runtime::cgroups;
+use crate::runtime::container::Ctx;
+use crate::runtime::statedir::pid_alive;
+use crate::runtime::{signal, Error, Result};
+
+/// `k3rt kill ID [SIGNAL] [--all]`.
+pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
+    let sig = signal::parse(sig)?;
+    let dir = ctx.container(id)?;
+    let st = dir.load()?;
+    let status = dir.status(&st);
+    if !status.can_kill() {
+        return Err(Error::NotRunning {
+            id: id.to_string(),
+            status,
+        });
+    }
+    if all || !st.own_pid_ns {
+        signal_all(&st, sig);
+        return Ok(());
+    }
+    send(st.pid, sig)
+}
+
+fn send(pid: i32, sig: i32) -> Result<()> {
+    // SAFETY: kill with integer arguments.
+    if unsafe { libc::kill(pid, sig) } < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            return Err(Error::sys(
+                format!("signal `{sig}` to pid `{pid}`: no such process"),
+                e,
+            ));
+        }
+        return Err(Error::sys(format!("signal `{sig}` to pid `{pid}`"), e));
+    }
+    Ok(())
+}
+
+/// Sends `sig` to the init and every process of the cgroup (thawing a frozen one for SIGKILL).
+pub fn signal_all(st: &ContainerState, sig: i32) {
+    let _ = send(st.pid, sig);
+    for pid in cgroups::procs(&st.cgroup_paths) {
+        let _ = send(pid, sig);
+    }
+    if sig == libc::SIGKILL {
+        for p in &st.cgroup_paths {
+            let _ = std::fs::write(p.join("freezer.state"), "THAWED");
+            let _ = std::fs::write(p.join("cgroup.freeze"), "0");
+        }
+    }
+}
+
+/// Kills the container's processes and waits (up to 10 s) for the init to be gone.
+pub fn kill_and_wait(st: &ContainerState) -> Result<()> {
+    signal_all(st, libc::SIGKILL);
+    for _ in 0..10_000 {
+        if !pid_alive(st.pid, st.pid_start_time) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Err(Error::Init(format!(
+        "pid `{}` did not die after SIGKILL",
+        st.pid
+    )))
+}

@@ -1,0 +1,33 @@
+//! One file per verb. Each verb reads the state dir, acts, writes state and returns.
+
+pub mod create;
+pub mod delete;
+pub mod kill;
+pub mod list;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
+
+use std::path::PathBuf;
+
+use crate::oci::id;
+use crate::runtime::statedir::ContainerDir;
+use crate::runtime::trace::Log;
+use crate::runtime::Result;
+
+/// What every verb gets from the global flags.
+#[derive(Debug)]
+pub struct Ctx {
+    pub root: PathBuf,
+    pub log: Log,
+    pub systemd_cgroup: bool,
+}
+
+impl Ctx {
+    /// The directory of an existing container (the id is validated first).
+    pub fn container(&self, id_: &str) -> Result<ContainerDir> {
+        id::validate(id_)?;
+        Ok(ContainerDir::new(&self.root, id_))
+    }
+}

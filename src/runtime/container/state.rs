@@ -1,0 +1,51 @@
+//! `state`: the runtime-spec state of one container, with runc's extra fields.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::oci::state::{ContainerState, Status};
+use crate::runtime::container::Ctx;
+use crate::runtime::statedir::ContainerDir;
+use crate::runtime::{Error, Result};
+
+/// What `state` and `list --format json` print.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateView {
+    pub oci_version: String,
+    pub id: String,
+    pub status: Status,
+    pub pid: i32,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    pub owner: String,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+}
+
+/// The live view of a loaded state.
+pub fn view(dir: &ContainerDir, st: &ContainerState) -> StateView {
+    let status = dir.status(st);
+    StateView {
+        oci_version: st.oci_version.clone(),
+        id: st.id.clone(),
+        status,
+        pid: if status == Status::Stopped { 0 } else { st.pid },
+        bundle: st.bundle.clone(),
+        rootfs: st.rootfs.clone(),
+        created: st.created.clone(),
+        owner: st.owner.clone(),
+        annotations: st.annotations.clone(),
+    }
+}
+
+/// `k3rt state ID` as pretty JSON.
+pub fn state(ctx: &Ctx, id: &str) -> Result<String> {
+    let dir = ctx.container(id)?;
+    let st = dir.load()?;
+    serde_json::to_string_pretty(&view(&dir, &st))
+        .map_err(|e| Error::sys("encode state", std::io::Error::other(e)))
+}

@@ -1,0 +1,105 @@
+//! Running OCI hooks: the state JSON on stdin, `args` (args[0] is argv[0]), `env`,
+//! and `timeout` in seconds after which the hook is killed and counts as failed.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oci_spec::runtime::Hook;
+
+use crate::runtime::{Error, Result};
+
+/// Runs each hook in order; the first failure stops the list.
+pub fn run_all(kind: &'static str, hooks: &[Hook], state_json: &str) -> Result<()> {
+    for h in hooks {
+        run_one(kind, h, state_json)?;
+    }
+    Ok(())
+}
+
+fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
+    let fail = |why: String| Error::Hook {
+        kind,
+        path: h.path().clone(),
+        why,
+    };
+    let args = h.args().as_deref().unwrap_or_default();
+    let mut cmd = Command::new(h.path());
+    if let Some(a0) = args.first() {
+        cmd.arg0(a0);
+    }
+    cmd.args(args.iter().skip(1))
+        .env_clear()
+        .stdin(Stdio::piped());
+    for kv in h.env().as_deref().unwrap_or_default() {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // a hook that does not read its stdin is not an error
+        let _ = stdin.write_all(state_json.as_bytes());
+    }
+    let deadline = h
+        .timeout()
+        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) => {}
+            Err(e) => return Err(fail(format!("wait: {e}"))),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(fail(format!(
+                "timed out after `{}` seconds",
+                h.timeout().unwrap_or_default()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    if !status.success() {
+        return Err(fail(format!("exited with `{status}`")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(json: &str) -> Hook {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn state_reaches_stdin_and_env_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let h = hook(&format!(
+            r#"{{"path":"/bin/sh","args":["sh","-c","cat > {0}; echo \"$FOO\" >> {0}"],"env":["FOO=bar"]}}"#,
+            out.display()
+        ));
+        run_all("prestart", &[h], r#"{"id":"x"}"#).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "{\"id\":\"x\"}bar\n"
+        );
+    }
+
+    #[test]
+    fn failure_and_timeout_name_the_hook() {
+        let e = run_all("poststart", &[hook(r#"{"path":"/bin/false"}"#)], "{}").unwrap_err();
+        assert!(e.to_string().contains("poststart hook `/bin/false`"), "{e}");
+        let t = hook(r#"{"path":"/bin/sleep","args":["sleep","5"],"timeout":1}"#);
+        let start = Instant::now();
+        let e = run_all("createRuntime", &[t], "{}").unwrap_err();
+        assert!(e.to_string().contains("timed out"), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(4));
+    }
+}

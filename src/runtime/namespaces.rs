@@ -1,0 +1,172 @@
+//! Which namespaces a container gets: new ones (made by clone/unshare) and existing
+//! ones joined by path (setns), in the order the kernel needs (user first).
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::runtime::{Error, Result};
+
+/// The namespace part of a spec, as data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NsPlan {
+    /// Namespaces to create, in spec order.
+    pub new: Vec<LinuxNamespaceType>,
+    /// Namespaces to join, user namespace first.
+    pub joins: Vec<(LinuxNamespaceType, PathBuf)>,
+}
+
+/// The clone/unshare flag of a namespace type.
+pub fn flag(t: LinuxNamespaceType) -> libc::c_int {
+    match t {
+        LinuxNamespaceType::Mount => libc::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+        LinuxNamespaceType::User => libc::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
+        LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+        LinuxNamespaceType::Time => 0x80, // CLONE_NEWTIME
+    }
+}
+
+/// The name the trace uses (`Unsharing namespace: `network``).
+pub fn trace_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mount",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "network",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+/// The file under `/proc/PID/ns/` for a type.
+pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Network => "net",
+        other => trace_name(other),
+    }
+}
+
+impl NsPlan {
+    pub fn from_spec(spec: &Spec) -> NsPlan {
+        let mut plan = NsPlan::default();
+        let nss = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+        for ns in nss.into_iter().flatten() {
+            match ns.path() {
+                Some(p) if !p.as_os_str().is_empty() => plan.joins.push((ns.typ(), p.clone())),
+                _ => plan.new.push(ns.typ()),
+            }
+        }
+        plan.joins
+            .sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+        plan
+    }
+
+    pub fn is_new(&self, t: LinuxNamespaceType) -> bool {
+        self.new.contains(&t)
+    }
+
+    pub fn has(&self, t: LinuxNamespaceType) -> bool {
+        self.is_new(t) || self.joins.iter().any(|(j, _)| *j == t)
+    }
+
+    /// Flags for the clone that makes the container init. The cgroup namespace is
+    /// unshared later, once the init sits in its cgroup; time only via unshare.
+    pub fn clone_flags(&self) -> libc::c_int {
+        self.new
+            .iter()
+            .filter(|t| !matches!(t, LinuxNamespaceType::Cgroup | LinuxNamespaceType::Time))
+            .fold(0, |acc, t| acc | flag(*t))
+    }
+
+    /// Joining namespaces or a new time namespace needs an intermediate process.
+    pub fn needs_intermediate(&self) -> bool {
+        !self.joins.is_empty() || self.is_new(LinuxNamespaceType::Time)
+    }
+}
+
+/// Joins the namespace at `path` (setns checks its type).
+pub fn join(t: LinuxNamespaceType, path: &Path) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io("open namespace", path, e))?;
+    // SAFETY: setns on a descriptor we own.
+    if unsafe { libc::setns(f.as_raw_fd(), flag(t)) } < 0 {
+        return Err(Error::last(format!(
+            "join `{}` namespace at `{}`",
+            trace_name(t),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Unshares namespaces in the calling process.
+pub fn unshare(flags: libc::c_int, what: &str) -> Result<()> {
+    // SAFETY: plain syscall on flags.
+    if unsafe { libc::unshare(flags) } < 0 {
+        return Err(Error::last(format!("unshare `{what}` namespace")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(ns: &str) -> Spec {
+        serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.2.0","linux":{{"namespaces":{ns}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn new_and_joined_namespaces() {
+        let p = NsPlan::from_spec(&spec(
+            r#"[{"type":"pid"},{"type":"network","path":"/proc/1/ns/net"},{"type":"mount"},
+                {"type":"cgroup"},{"type":"user","path":"/proc/1/ns/user"}]"#,
+        ));
+        assert_eq!(
+            p.new,
+            [
+                LinuxNamespaceType::Pid,
+                LinuxNamespaceType::Mount,
+                LinuxNamespaceType::Cgroup
+            ]
+        );
+        assert_eq!(
+            p.joins[0].0,
+            LinuxNamespaceType::User,
+            "user is joined first"
+        );
+        assert_eq!(p.clone_flags(), libc::CLONE_NEWPID | libc::CLONE_NEWNS);
+        assert!(p.needs_intermediate());
+        assert!(p.has(LinuxNamespaceType::Network) && !p.is_new(LinuxNamespaceType::Network));
+    }
+
+    #[test]
+    fn plain_new_namespaces_need_one_clone() {
+        let p = NsPlan::from_spec(&spec(r#"[{"type":"pid"},{"type":"ipc"},{"type":"uts"}]"#));
+        assert!(!p.needs_intermediate());
+        assert_eq!(
+            p.clone_flags(),
+            libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS
+        );
+        let t = NsPlan::from_spec(&spec(r#"[{"type":"time"}]"#));
+        assert!(t.needs_intermediate());
+        assert_eq!(t.clone_flags(), 0);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(trace_name(LinuxNamespaceType::Network), "network");
+        assert_eq!(proc_name(LinuxNamespaceType::Network), "net");
+        assert_eq!(proc_name(LinuxNamespaceType::Mount), "mnt");
+    }
+}

@@ -1,0 +1,147 @@
+//! A typed message channel between k3rt and the container init over a
+//! `SOCK_SEQPACKET` socketpair: one message per packet, EOF when the peer is gone.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::runtime::{Error, Result};
+
+/// What the two sides tell each other during create and run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// parent → init: ids mapped and cgroup joined; go on.
+    Go,
+    /// init → parent: mounts are done, run prestart/createRuntime hooks now.
+    NeedHooks,
+    /// parent → init: those hooks succeeded.
+    HooksDone,
+    /// init → parent: everything is set up; waiting for start.
+    Ready,
+    /// parent → init (run): start now.
+    Start,
+    /// intermediate → parent: the init's pid.
+    Pid(i32),
+    /// init → parent: setup failed.
+    Error(String),
+}
+
+impl Msg {
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Msg::Go => vec![1],
+            Msg::NeedHooks => vec![2],
+            Msg::HooksDone => vec![3],
+            Msg::Ready => vec![4],
+            Msg::Start => vec![5],
+            Msg::Pid(p) => [&[6u8][..], &p.to_le_bytes()].concat(),
+            Msg::Error(s) => [&[7u8][..], s.as_bytes()].concat(),
+        }
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Msg> {
+        Some(match *b.first()? {
+            1 => Msg::Go,
+            2 => Msg::NeedHooks,
+            3 => Msg::HooksDone,
+            4 => Msg::Ready,
+            5 => Msg::Start,
+            6 => Msg::Pid(i32::from_le_bytes(b.get(1..5)?.try_into().ok()?)),
+            7 => Msg::Error(String::from_utf8_lossy(&b[1..]).into_owned()),
+            _ => return None,
+        })
+    }
+}
+
+/// One end of the channel.
+#[derive(Debug)]
+pub struct Channel(pub OwnedFd);
+
+/// A connected pair (close-on-exec).
+pub fn pair() -> Result<(Channel, Channel)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid 2-element out array.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(Error::last("create sync socketpair"));
+    }
+    // SAFETY: both descriptors are new and owned by nobody else.
+    Ok(unsafe {
+        (
+            Channel(OwnedFd::from_raw_fd(fds[0])),
+            Channel(OwnedFd::from_raw_fd(fds[1])),
+        )
+    })
+}
+
+impl Channel {
+    pub fn send(&self, m: &Msg) -> Result<()> {
+        let b = m.encode();
+        // SAFETY: b outlives the call.
+        let n = unsafe {
+            libc::send(
+                self.0.as_raw_fd(),
+                b.as_ptr().cast(),
+                b.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n < 0 {
+            return Err(Error::last("send on sync socket"));
+        }
+        Ok(())
+    }
+
+    /// The next message, or `None` when the other side closed.
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: buf is writable for its length.
+            let n =
+                unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(Error::last("receive on sync socket"));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            return Ok(Msg::decode(&buf[..n as usize]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_over_a_socketpair() {
+        let (a, b) = pair().unwrap();
+        for m in [
+            Msg::Go,
+            Msg::Ready,
+            Msg::Pid(4242),
+            Msg::Error("mount `x`: denied".into()),
+        ] {
+            a.send(&m).unwrap();
+            assert_eq!(b.recv().unwrap(), Some(m));
+        }
+        drop(a);
+        assert_eq!(b.recv().unwrap(), None);
+    }
+
+    #[test]
+    fn garbage_does_not_decode() {
+        assert_eq!(Msg::decode(&[]), None);
+        assert_eq!(Msg::decode(&[99]), None);
+        assert_eq!(Msg::decode(&[6, 1]), None);
+    }
+}

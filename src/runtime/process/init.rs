@@ -1,0 +1,311 @@
+//! The container init: runs in the new namespaces from the clone until the exec of
+//! `process.args`. Errors before `Ready` go back to k3rt over the channel (create
+//! fails cleanly); after it there is nobody to tell but stderr.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::oci::state::OciState;
+use crate::runtime::caps::CapSets;
+use crate::runtime::namespaces::{self, NsPlan};
+use crate::runtime::process::channel::{Channel, Msg};
+use crate::runtime::process::{exec, tty};
+use crate::runtime::rootfs::{self, Plan};
+use crate::runtime::{hooks, Error, Result};
+use crate::sys::Sys;
+
+/// How the init learns that it may exec.
+#[derive(Debug)]
+pub enum StartSignal {
+    /// `create`/`start`: block opening the exec fifo (an `O_PATH` descriptor of it).
+    Fifo(OwnedFd),
+    /// `run`: a `Start` message on the channel.
+    Channel,
+}
+
+/// Everything the init needs, prepared by the parent before the clone.
+pub struct InitConfig<'a> {
+    pub sys: &'a dyn Sys,
+    pub spec: &'a Spec,
+    pub ns: &'a NsPlan,
+    pub plan: &'a Plan,
+    pub env: rootfs::Env,
+    pub caps: Option<CapSets>,
+    pub chan: &'a Channel,
+    pub start: StartSignal,
+    pub console: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    /// prestart/createRuntime hooks exist: stop after the mounts so k3rt runs them.
+    pub runtime_hooks: bool,
+    /// The state hooks see (pid filled in by the init).
+    pub hook_state: OciState,
+    pub old_sigmask: Option<libc::sigset_t>,
+}
+
+/// The prepared program, ready for execve.
+struct Program {
+    path: PathBuf,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+/// Runs the init sequence; returns the exit code only on failure.
+pub fn run(cfg: InitConfig<'_>) -> i32 {
+    match setup(&cfg) {
+        Ok(prog) => {
+            if let Err(e) = wait_and_exec(&cfg, &prog) {
+                eprintln!("k3rt: {e}");
+            }
+            127
+        }
+        Err(e) => {
+            let _ = cfg.chan.send(&Msg::Error(e.to_string()));
+            1
+        }
+    }
+}
+
+fn check(r: libc::c_int, what: impl Into<String>) -> Result<()> {
+    if r < 0 {
+        return Err(Error::last(what));
+    }
+    Ok(())
+}
+
+fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
+    if let Some(mask) = cfg.old_sigmask {
+        // SAFETY: restoring a mask we saved.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
+    }
+    mark_fds_cloexec(cfg.preserve_fds)?;
+    match cfg.chan.recv()? {
+        Some(Msg::Go) => {}
+        _ => {
+            return Err(Error::Init(
+                "k3rt went away before the init could start".into(),
+            ))
+        }
+    }
+    if cfg.ns.is_new(LinuxNamespaceType::User) {
+        // become root of the new user namespace if root is mapped; fine if it is not
+        // SAFETY: plain syscalls.
+        unsafe {
+            libc::setresgid(0, 0, 0);
+            libc::setresuid(0, 0, 0);
+        }
+    }
+    if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
+        namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
+    }
+    // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
+    unsafe { libc::setsid() };
+    if !cfg.no_new_keyring {
+        join_session_keyring(&cfg.hook_state.id)?;
+    }
+    rootfs::prepare(cfg.sys, cfg.plan, &cfg.env)?;
+    set_names(cfg)?;
+    let mut state = cfg.hook_state.clone();
+    state.pid = host_pid();
+    if cfg.runtime_hooks {
+        cfg.chan.send(&Msg::NeedHooks)?;
+        match cfg.chan.recv()? {
+            Some(Msg::HooksDone) => {}
+            _ => return Err(Error::Init("k3rt went away while running hooks".into())),
+        }
+    }
+    let hooks = cfg.spec.hooks().as_ref();
+    if let Some(h) = hooks.and_then(|h| h.create_container().as_deref()) {
+        hooks::run_all("createContainer", h, &json(&state))?;
+    }
+    rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?;
+    rootfs::finalize(cfg.sys, cfg.plan)?;
+    apply_sysctl(cfg.spec)?;
+    let process = cfg
+        .spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Init("no process".into()))?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
+    }
+    if process.terminal() == Some(true) {
+        if let Some(sock) = &cfg.console {
+            let size = process
+                .console_size()
+                .map(|b| (b.height() as u16, b.width() as u16));
+            tty::setup(cfg.sys, sock, size, cfg.plan.setup_dev)?;
+        }
+    }
+    let env: Vec<String> = process.env().clone().unwrap_or_default();
+    let args = process.args().as_deref().unwrap_or_default();
+    let path = exec::lookup(&args[0], &env, process.cwd())?;
+    let prog = Program {
+        path,
+        argv: exec::cstrings(args, "process.args")?,
+        envp: exec::cstrings(&env, "process.env")?,
+    };
+    if process.no_new_privileges() == Some(true) {
+        // SAFETY: prctl with integer arguments.
+        check(
+            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
+            "set no_new_privs",
+        )?;
+    }
+    switch_user(cfg, process)?;
+    enter_cwd(process.cwd())?;
+    cfg.chan.send(&Msg::Ready)?;
+    Ok(prog)
+}
+
+fn json(s: &OciState) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Our pid in k3rt's pid namespace, read through the host /proc before the pivot.
+fn host_pid() -> i32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Every descriptor from 3 + preserve_fds up is closed at exec (CVE-2024-21626).
+fn mark_fds_cloexec(preserve: i32) -> Result<()> {
+    let first = 3 + preserve.max(0) as u32;
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    check(r as i32, "mark inherited descriptors close-on-exec")?;
+    for fd in 3..first as i32 {
+        // SAFETY: clearing FD_CLOEXEC on a preserved descriptor.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+    Ok(())
+}
+
+fn join_session_keyring(id: &str) -> Result<()> {
+    let name =
+        CString::new(format!("_ses.{id}")).map_err(|_| Error::invalid("id", id, "NUL byte"))?;
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl with a valid C string.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
+        return Err(Error::last("join a new session keyring"));
+    }
+    Ok(())
+}
+
+fn set_names(cfg: &InitConfig<'_>) -> Result<()> {
+    if let Some(h) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        cfg.sys
+            .sethostname(h)
+            .map_err(|e| Error::sys(format!("set hostname `{h}`"), e))?;
+    }
+    if let Some(d) = cfg.spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        cfg.sys
+            .setdomainname(d)
+            .map_err(|e| Error::sys(format!("set domainname `{d}`"), e))?;
+    }
+    Ok(())
+}
+
+fn apply_sysctl(spec: &Spec) -> Result<()> {
+    let Some(map) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
+        return Ok(());
+    };
+    for (k, v) in map {
+        if k.contains("..") || k.contains('/') && k.contains('.') {
+            return Err(Error::invalid("linux.sysctl", k, "not a sysctl name"));
+        }
+        let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
+        std::fs::write(&path, v).map_err(|e| Error::io("set sysctl", path.clone(), e))?;
+    }
+    Ok(())
+}
+
+fn switch_user(cfg: &InitConfig<'_>, process: &oci_spec::runtime::Process) -> Result<()> {
+    let u = process.user();
+    if let Some(c) = &cfg.caps {
+        // SAFETY: prctl with integer arguments.
+        check(
+            unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) },
+            "keep capabilities",
+        )?;
+        c.drop_bounding()?;
+    }
+    let gids: Vec<libc::gid_t> = u.additional_gids().clone().unwrap_or_default();
+    // SAFETY: pointer and length describe `gids`.
+    let r = unsafe { libc::setgroups(gids.len(), gids.as_ptr()) };
+    if r < 0 && !(gids.is_empty() && cfg.ns.has(LinuxNamespaceType::User)) {
+        return Err(Error::last(format!("set additional gids `{gids:?}`")));
+    }
+    // SAFETY: plain syscalls.
+    check(
+        unsafe { libc::setresgid(u.gid(), u.gid(), u.gid()) },
+        format!("set gid `{}`", u.gid()),
+    )?;
+    // SAFETY: plain syscall.
+    check(
+        unsafe { libc::setresuid(u.uid(), u.uid(), u.uid()) },
+        format!("set uid `{}`", u.uid()),
+    )?;
+    if let Some(c) = &cfg.caps {
+        c.apply()?;
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    }
+    // SAFETY: umask has no failure mode.
+    unsafe { libc::umask(u.umask().unwrap_or(0o022) as libc::mode_t) };
+    Ok(())
+}
+
+fn enter_cwd(cwd: &Path) -> Result<()> {
+    std::env::set_current_dir(cwd).map_err(|e| Error::io("chdir to process.cwd", cwd, e))?;
+    // a cwd outside the container root makes getcwd fail (CVE-2024-21626)
+    std::env::current_dir().map_err(|e| Error::io("cwd is outside the container", cwd, e))?;
+    Ok(())
+}
+
+fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
+    let _held = match &cfg.start {
+        StartSignal::Fifo(fd) => {
+            let p = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            // blocks until `start` opens the read side; stays open (cloexec) so that
+            // `start` sees EOF exactly when the exec happened
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .map_err(|e| Error::io("open exec fifo", p, e))?;
+            std::io::Write::write_all(&mut f, b"0")
+                .map_err(|e| Error::io("write exec fifo", "exec.fifo", e))?;
+            Some(f)
+        }
+        StartSignal::Channel => match cfg.chan.recv()? {
+            Some(Msg::Start) => None,
+            _ => return Err(Error::Init("k3rt went away before start".into())),
+        },
+    };
+    if let Some(h) = cfg
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().as_deref())
+    {
+        let mut st = cfg.hook_state.clone();
+        st.status = crate::oci::state::Status::Created;
+        hooks::run_all("startContainer", h, &json(&st))?;
+    }
+    Err(exec::execve(&prog.path, &prog.argv, &prog.envp))
+}

@@ -1,0 +1,147 @@
+//! Creating the container init: one raw clone with the namespace flags, or — when
+//! namespaces are joined by path or a time namespace is asked for — an intermediate
+//! process that joins/unshares first, clones the init and reports its pid.
+
+use std::io::Write;
+
+use oci_spec::runtime::Spec;
+
+use crate::runtime::namespaces::{self, NsPlan};
+use crate::runtime::process::channel::{Channel, Msg};
+use crate::runtime::{Error, Result};
+
+/// The processes made.
+#[derive(Debug, Clone, Copy)]
+pub struct Spawned {
+    /// The container init, in the caller's pid namespace.
+    pub pid: i32,
+    /// The intermediate, already exiting; reap it.
+    pub intermediate: Option<i32>,
+}
+
+/// fork(2) with namespace flags; 0 in the child.
+pub fn clone_raw(flags: libc::c_int) -> Result<i32> {
+    let f = (flags | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: clone without CLONE_VM and without a new stack behaves like fork: the
+    // child gets a copy-on-write copy of this single-threaded process.
+    let r = unsafe { libc::syscall(libc::SYS_clone, f, 0usize, 0usize, 0usize, 0usize) };
+    if r < 0 {
+        return Err(Error::last(format!("clone with flags `{f:#x}`")));
+    }
+    Ok(r as i32)
+}
+
+/// Leaves the child immediately, without running destructors or atexit handlers.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Starts `init` in new namespaces; `child_end` is the init's end of the channel,
+/// `parent_end` ours.
+pub fn spawn(
+    spec: &Spec,
+    ns: &NsPlan,
+    parent_end: &Channel,
+    child_end: &Channel,
+    init: impl FnOnce() -> i32,
+) -> Result<Spawned> {
+    if !ns.needs_intermediate() {
+        let pid = clone_raw(ns.clone_flags())?;
+        if pid == 0 {
+            exit_now(init());
+        }
+        return Ok(Spawned {
+            pid,
+            intermediate: None,
+        });
+    }
+    let mid = clone_raw(0)?;
+    if mid == 0 {
+        let code = match intermediate(spec, ns, child_end, init) {
+            Ok(()) => 0,
+            Err(e) => {
+                let _ = child_end.send(&Msg::Error(e.to_string()));
+                1
+            }
+        };
+        exit_now(code);
+    }
+    match parent_end.recv()? {
+        Some(Msg::Pid(pid)) => Ok(Spawned {
+            pid,
+            intermediate: Some(mid),
+        }),
+        Some(Msg::Error(e)) => {
+            reap(mid);
+            Err(Error::Init(e))
+        }
+        other => {
+            reap(mid);
+            Err(Error::Init(format!(
+                "intermediate process sent `{other:?}` instead of a pid"
+            )))
+        }
+    }
+}
+
+fn intermediate(
+    spec: &Spec,
+    ns: &NsPlan,
+    chan: &Channel,
+    init: impl FnOnce() -> i32,
+) -> Result<()> {
+    for (t, path) in &ns.joins {
+        namespaces::join(*t, path)?;
+    }
+    if ns.is_new(oci_spec::runtime::LinuxNamespaceType::Time) {
+        namespaces::unshare(
+            namespaces::flag(oci_spec::runtime::LinuxNamespaceType::Time),
+            "time",
+        )?;
+        write_time_offsets(spec)?;
+    }
+    let pid = clone_raw(ns.clone_flags())?;
+    if pid == 0 {
+        exit_now(init());
+    }
+    chan.send(&Msg::Pid(pid))
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, o) in offsets {
+        if !matches!(clock.as_str(), "monotonic" | "boottime") {
+            return Err(Error::invalid(
+                "linux.timeOffsets",
+                clock,
+                "only `monotonic` and `boottime` can be offset",
+            ));
+        }
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            o.secs().unwrap_or(0),
+            o.nanosecs().unwrap_or(0)
+        ));
+    }
+    let p = "/proc/self/timens_offsets";
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(p)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::io("write time offsets", p, e))
+}
+
+/// Waits for a child of ours to finish, ignoring errors.
+pub fn reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waitpid on our own child with a valid out-pointer.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+}

@@ -1,0 +1,114 @@
+//! `process.terminal`: a pty made inside the container (its own devpts), the master
+//! sent to `--console-socket` as one SCM_RIGHTS message whose data is the master's
+//! name, the slave made the controlling terminal and stdio, and /dev/console bound to it.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+
+use crate::runtime::{Error, Result};
+use crate::sys::{Kind, Sys};
+
+/// Connects to the engine's console socket (before any namespace is entered).
+pub fn connect(path: &Path) -> Result<OwnedFd> {
+    let s =
+        UnixStream::connect(path).map_err(|e| Error::io("connect to console socket", path, e))?;
+    Ok(OwnedFd::from(s))
+}
+
+fn ioctl_check(r: libc::c_int, what: &str) -> Result<libc::c_int> {
+    if r < 0 {
+        return Err(Error::last(what.to_string()));
+    }
+    Ok(r)
+}
+
+/// Makes the pty, hands the master over, and turns the slave into stdio.
+pub fn setup(
+    sys: &dyn Sys,
+    socket: &OwnedFd,
+    size: Option<(u16, u16)>,
+    bind_console: bool,
+) -> Result<()> {
+    // SAFETY: static path; new descriptor checked below.
+    let master = unsafe {
+        libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    ioctl_check(master, "open `/dev/ptmx`")?;
+    // SAFETY: new descriptor owned by nobody else.
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads an int.
+    ioctl_check(
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) },
+        "unlock pty",
+    )?;
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes an unsigned int.
+    ioctl_check(
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) },
+        "get pty number",
+    )?;
+    // SAFETY: TIOCGPTPEER opens the peer of our master.
+    let slave = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY,
+        )
+    };
+    let slave = ioctl_check(slave, "open pty peer")?;
+    // SAFETY: new descriptor owned by nobody else.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    if let Some((h, w)) = size {
+        let ws = libc::winsize {
+            ws_row: h,
+            ws_col: w,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize.
+        ioctl_check(
+            unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) },
+            "set console size",
+        )?;
+    }
+    if bind_console {
+        let pts = std::path::PathBuf::from(format!("/dev/pts/{n}"));
+        let t = sys
+            .resolve_in_root(Path::new("/"), Path::new("/dev/console"), Some(Kind::File))
+            .map_err(|e| Error::io("create", "/dev/console", e))?;
+        sys.mount(Some(&pts), &t.path, Some("bind"), libc::MS_BIND, None)
+            .map_err(|e| Error::io("bind console", pts, e))?;
+    }
+    send_fd(socket.as_raw_fd(), master.as_raw_fd(), b"/dev/ptmx")?;
+    drop(master);
+    // SAFETY: TIOCSCTTY on our own slave; we are a session leader.
+    ioctl_check(
+        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) },
+        "set controlling terminal",
+    )?;
+    for target in 0..3 {
+        // SAFETY: dup2 onto stdio.
+        if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
+            return Err(Error::last("dup pty onto stdio"));
+        }
+    }
+    Ok(())
+}
+
+/// Sends one descriptor with `name` as the message data.
+pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<()> {
+    let iov = [IoSlice::new(name)];
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(|e| Error::sys("send pty master on console socket", e.into()))?;
+    Ok(())
+}

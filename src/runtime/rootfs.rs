@@ -1,0 +1,619 @@
+//! The container's filesystem view, planned as data from the spec and applied in a
+//! thin loop through [`Sys`]: root propagation, the rootfs bind, every spec mount
+//! (resolved inside the rootfs), device nodes, pivot_root, then masked and
+//! read-only paths and a read-only root.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use crate::runtime::devices::{self, DeviceNode};
+use crate::runtime::mountopts::{self, MountOptions};
+use crate::runtime::{Error, Result};
+use crate::sys::{Kind, Sys};
+
+/// What kind of mount a step is, when it needs more than one mount(2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// A filesystem mount (`proc`, `tmpfs`, `devpts` ...).
+    Fs,
+    /// A bind mount of a host path.
+    Bind,
+    /// sysfs: falls back to a recursive bind of the host's /sys where mounting is refused.
+    Sysfs,
+    /// mqueue: falls back to a bind of the host's /dev/mqueue.
+    Mqueue,
+    /// `cgroup`: cgroup2 on v2 hosts, a tmpfs of per-hierarchy binds on v1.
+    Cgroup,
+}
+
+/// One spec mount, ready to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountStep {
+    pub dest: PathBuf,
+    pub source: Option<PathBuf>,
+    pub fstype: Option<String>,
+    pub opts: MountOptions,
+    pub kind: StepKind,
+}
+
+/// Everything the rootfs setup will do, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub rootfs: PathBuf,
+    /// Propagation for `/` before anything else (rootfsPropagation, default rslave).
+    pub root_propagation: u64,
+    pub steps: Vec<MountStep>,
+    /// `/dev` is a mount of its own, so default devices and links are made.
+    pub setup_dev: bool,
+    pub devices: Vec<DeviceNode>,
+    pub readonly_root: bool,
+    pub masked: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+}
+
+/// Cgroup facts the `cgroup` mount needs.
+#[derive(Debug, Clone, Default)]
+pub struct CgroupView {
+    pub v2: bool,
+    /// v1: (hierarchy directory name, the container's cgroup directory on the host).
+    pub v1_dirs: Vec<(String, PathBuf)>,
+}
+
+/// Host-side facts the apply step needs.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub in_userns: bool,
+    pub cgroups: CgroupView,
+}
+
+fn step_from(m: &oci_spec::runtime::Mount) -> MountStep {
+    let opts = mountopts::parse(m.options().as_deref().unwrap_or_default());
+    let fstype = m.typ().clone().filter(|t| !t.is_empty());
+    let kind = match fstype.as_deref() {
+        _ if opts.is_bind() => StepKind::Bind,
+        Some("bind") => StepKind::Bind,
+        Some("sysfs") => StepKind::Sysfs,
+        Some("mqueue") => StepKind::Mqueue,
+        Some("cgroup") | Some("cgroup2") => StepKind::Cgroup,
+        _ => StepKind::Fs,
+    };
+    let dest = if m.destination().is_absolute() {
+        m.destination().clone()
+    } else {
+        Path::new("/").join(m.destination())
+    };
+    MountStep {
+        dest,
+        source: m.source().clone(),
+        fstype,
+        opts,
+        kind,
+    }
+}
+
+/// Computes the plan for a spec whose root filesystem is at `rootfs`.
+pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
+    let linux = spec.linux().as_ref();
+    let root_propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        None | Some("") => libc::MS_SLAVE | libc::MS_REC,
+        Some(p) => mountopts::propagation(p)
+            .map(|f| f | libc::MS_REC)
+            .ok_or_else(|| Error::invalid("linux.rootfsPropagation", p, "unknown propagation"))?,
+    };
+    let steps: Vec<MountStep> = spec.mounts().iter().flatten().map(step_from).collect();
+    for s in &steps {
+        if s.kind == StepKind::Bind && s.source.is_none() {
+            return Err(Error::invalid(
+                "mounts.source",
+                s.dest.display(),
+                "a bind mount needs a source",
+            ));
+        }
+    }
+    let setup_dev = steps
+        .iter()
+        .any(|s| s.dest == Path::new("/dev") && s.kind != StepKind::Bind);
+    let spec_devices = linux
+        .and_then(|l| l.devices().as_deref())
+        .unwrap_or_default();
+    let paths = |v: Option<&Vec<String>>| -> Vec<PathBuf> {
+        v.into_iter().flatten().map(PathBuf::from).collect()
+    };
+    Ok(Plan {
+        rootfs: rootfs.to_path_buf(),
+        root_propagation,
+        steps,
+        setup_dev,
+        devices: devices::plan(spec_devices)?,
+        readonly_root: spec
+            .root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false),
+        masked: paths(linux.and_then(|l| l.masked_paths().as_ref())),
+        readonly_paths: paths(linux.and_then(|l| l.readonly_paths().as_ref())),
+    })
+}
+
+/// Everything before the pivot: propagation, the rootfs bind, mounts, devices.
+pub fn prepare(sys: &dyn Sys, plan: &Plan, env: &Env) -> Result<()> {
+    let root = &plan.rootfs;
+    let shared = plan.root_propagation & libc::MS_SHARED != 0;
+    // while setting up, "/" must not be shared or our mounts would leak to the host
+    let first = if shared {
+        libc::MS_SLAVE | libc::MS_REC
+    } else {
+        plan.root_propagation
+    };
+    sys.mount(None, Path::new("/"), None, first, None)
+        .map_err(|e| Error::io("set propagation of", "/", e))?;
+    sys.mount(
+        Some(root),
+        root,
+        Some("bind"),
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .map_err(|e| Error::io("bind-mount rootfs", root, e))?;
+    for step in &plan.steps {
+        apply_step(sys, root, step, env)?;
+    }
+    if plan.setup_dev {
+        for node in &plan.devices {
+            devices::create(sys, root, node, env.in_userns)?;
+        }
+        devices::symlinks(sys, root, Path::new("/proc/kcore").exists())?;
+    } else {
+        // devices the spec lists explicitly are made even without a /dev mount
+        for node in plan.devices.iter().skip(devices::defaults().len()) {
+            devices::create(sys, root, node, env.in_userns)?;
+        }
+    }
+    Ok(())
+}
+
+fn mount_err(step: &MountStep, e: std::io::Error) -> Error {
+    Error::sys(
+        format!(
+            "mount `{}` to `{}` (type `{}`)",
+            step.source
+                .as_deref()
+                .unwrap_or(Path::new("none"))
+                .display(),
+            step.dest.display(),
+            step.fstype.as_deref().unwrap_or("none")
+        ),
+        e,
+    )
+}
+
+fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result<()> {
+    let kind = match (&step.kind, &step.source) {
+        (StepKind::Bind, Some(src)) if !src.is_dir() => Kind::File,
+        _ => Kind::Dir,
+    };
+    let target = sys
+        .resolve_in_root(root, &step.dest, Some(kind))
+        .map_err(|e| Error::io("create mount point", step.dest.clone(), e))?;
+    let t = target.path.as_path();
+    let o = &step.opts;
+    let fs_flags = o.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
+    match step.kind {
+        StepKind::Bind => bind(
+            sys,
+            step.source.as_deref(),
+            t,
+            (root, &step.dest),
+            o.flags & libc::MS_REC != 0,
+            fs_flags,
+            o,
+        )
+        .map_err(|e| mount_err(step, e))?,
+        StepKind::Cgroup => mount_cgroup(sys, root, step, t, env)?,
+        StepKind::Sysfs | StepKind::Mqueue => {
+            let r = sys.mount(
+                step.source.as_deref(),
+                t,
+                step.fstype.as_deref(),
+                o.flags,
+                data(o),
+            );
+            match r {
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                    let host = if step.kind == StepKind::Sysfs {
+                        "/sys"
+                    } else {
+                        "/dev/mqueue"
+                    };
+                    bind(
+                        sys,
+                        Some(Path::new(host)),
+                        t,
+                        (root, &step.dest),
+                        true,
+                        fs_flags,
+                        o,
+                    )
+                    .map_err(|e| mount_err(step, e))?
+                }
+                other => other.map_err(|e| mount_err(step, e))?,
+            }
+        }
+        StepKind::Fs => {
+            // keep a handle on the old directory: after the mount it still shows what was there
+            let old = if o.copyup {
+                std::fs::File::open(t).ok()
+            } else {
+                None
+            };
+            sys.mount(
+                step.source.as_deref(),
+                t,
+                step.fstype.as_deref(),
+                o.flags,
+                data(o),
+            )
+            .map_err(|e| mount_err(step, e))?;
+            if let Some(old) = old {
+                copy_up(sys, root, step, &old)?;
+            }
+        }
+    }
+    if o.propagation != 0 {
+        let top = sys
+            .resolve_in_root(root, &step.dest, None)
+            .map_err(|e| mount_err(step, e))?;
+        sys.mount(None, &top.path, None, o.propagation, None)
+            .map_err(|e| mount_err(step, e))?;
+    }
+    Ok(())
+}
+
+fn data(o: &MountOptions) -> Option<&str> {
+    (!o.data.is_empty()).then_some(o.data.as_str())
+}
+
+/// A bind mount, then a remount for flags (bind ignores them), keeping the flags
+/// the kernel locked (a user namespace may not clear them). `root`/`dest` find the
+/// new mount again: `t` still names the directory underneath it.
+fn bind(
+    sys: &dyn Sys,
+    src: Option<&Path>,
+    t: &Path,
+    at: (&Path, &Path),
+    rec: bool,
+    flags: u64,
+    o: &MountOptions,
+) -> std::io::Result<()> {
+    let rec_flag = if rec { libc::MS_REC } else { 0 };
+    sys.mount(src, t, Some("bind"), libc::MS_BIND | rec_flag, None)?;
+    if flags == 0 {
+        return Ok(());
+    }
+    let top = sys.resolve_in_root(at.0, at.1, None)?;
+    let locked = statvfs_to_ms(sys.mount_flags(&top.path).unwrap_or(0)) & !o.cleared;
+    sys.mount(
+        None,
+        &top.path,
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | flags | locked,
+        None,
+    )
+}
+
+fn statvfs_to_ms(f: u64) -> u64 {
+    let map = [
+        (libc::ST_RDONLY, libc::MS_RDONLY),
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ];
+    map.iter()
+        .filter(|(st, _)| f & *st != 0)
+        .fold(0, |acc, (_, ms)| acc | ms)
+}
+
+fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &Env) -> Result<()> {
+    let o = &step.opts;
+    if env.cgroups.v2 {
+        return sys
+            .mount(
+                Some(Path::new("cgroup2")),
+                t,
+                Some("cgroup2"),
+                o.flags,
+                None,
+            )
+            .map_err(|e| mount_err(step, e));
+    }
+    let ro = o.flags & libc::MS_RDONLY;
+    let base = o.flags & (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
+    sys.mount(
+        Some(Path::new("tmpfs")),
+        t,
+        Some("tmpfs"),
+        base,
+        Some("mode=755"),
+    )
+    .map_err(|e| mount_err(step, e))?;
+    for (name, host) in &env.cgroups.v1_dirs {
+        let dest = step.dest.join(name);
+        let sub = sys
+            .resolve_in_root(root, &dest, Some(Kind::Dir))
+            .map_err(|e| Error::io("create cgroup mount point", dest.clone(), e))?;
+        bind(
+            sys,
+            Some(host),
+            &sub.path,
+            (root, &dest),
+            false,
+            base | ro,
+            o,
+        )
+        .map_err(|e| mount_err(step, e))?;
+    }
+    if ro != 0 {
+        let top = sys
+            .resolve_in_root(root, &step.dest, None)
+            .map_err(|e| mount_err(step, e))?;
+        sys.mount(
+            None,
+            &top.path,
+            None,
+            libc::MS_REMOUNT | libc::MS_BIND | base | ro,
+            None,
+        )
+        .map_err(|e| mount_err(step, e))?;
+    }
+    Ok(())
+}
+
+/// `tmpcopyup`: copy what the mount point held before into the new tmpfs, read
+/// through a descriptor opened before the mount.
+fn copy_up(sys: &dyn Sys, root: &Path, step: &MountStep, old: &std::fs::File) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let src = PathBuf::from(format!("/proc/self/fd/{}", old.as_raw_fd()));
+    let dst = sys
+        .resolve_in_root(root, &step.dest, None)
+        .map_err(|e| Error::io("resolve", step.dest.clone(), e))?;
+    copy_tree(&src, &dst.path).map_err(|e| Error::io("copy up into tmpfs", step.dest.clone(), e))
+}
+
+/// Copies a directory tree with modes, owners and symlinks.
+fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let top = std::fs::metadata(src)?;
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(top.mode() & 0o7777))?;
+    std::os::unix::fs::lchown(dst, Some(top.uid()), Some(top.gid()))?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        let md = std::fs::symlink_metadata(&from)?;
+        if md.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if md.is_dir() {
+            std::fs::create_dir(&to)?;
+            copy_tree(&from, &to)?;
+            continue;
+        } else if md.is_file() {
+            std::fs::copy(&from, &to)?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(md.mode() & 0o7777))?;
+        } else {
+            continue;
+        }
+        std::os::unix::fs::lchown(&to, Some(md.uid()), Some(md.gid()))?;
+    }
+    Ok(())
+}
+
+/// Pivots into the rootfs (or moves it onto `/` with `--no-pivot`) and sets the final propagation.
+pub fn enter(sys: &dyn Sys, plan: &Plan, no_pivot: bool) -> Result<()> {
+    if no_pivot {
+        sys.move_root(&plan.rootfs)
+            .map_err(|e| Error::io("move rootfs onto /", plan.rootfs.clone(), e))?;
+    } else {
+        sys.pivot_root(&plan.rootfs)
+            .map_err(|e| Error::io("pivot_root into", plan.rootfs.clone(), e))?;
+    }
+    if plan.root_propagation & libc::MS_SHARED != 0 || plan.root_propagation & libc::MS_PRIVATE != 0
+    {
+        sys.mount(None, Path::new("/"), None, plan.root_propagation, None)
+            .map_err(|e| Error::io("set propagation of", "/", e))?;
+    }
+    Ok(())
+}
+
+/// After the pivot: read-only paths, masked paths, then the read-only root.
+pub fn finalize(sys: &dyn Sys, plan: &Plan) -> Result<()> {
+    for p in &plan.readonly_paths {
+        readonly_path(sys, p)?;
+    }
+    for p in &plan.masked {
+        mask_path(sys, p)?;
+    }
+    if plan.readonly_root {
+        let locked = statvfs_to_ms(sys.mount_flags(Path::new("/")).unwrap_or(0));
+        sys.mount(
+            None,
+            Path::new("/"),
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | locked,
+            None,
+        )
+        .map_err(|e| Error::io("remount read-only", "/", e))?;
+    }
+    Ok(())
+}
+
+fn missing(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOENT)
+}
+
+fn readonly_path(sys: &dyn Sys, p: &Path) -> Result<()> {
+    let t = match sys.resolve_in_root(Path::new("/"), p, None) {
+        Ok(t) => t,
+        Err(e) if missing(&e) => return Ok(()),
+        Err(e) => return Err(Error::io("resolve read-only path", p, e)),
+    };
+    sys.mount(
+        Some(&t.path),
+        &t.path,
+        Some("bind"),
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .map_err(|e| Error::io("bind read-only path", p, e))?;
+    let top = sys
+        .resolve_in_root(Path::new("/"), p, None)
+        .map_err(|e| Error::io("resolve read-only path", p, e))?;
+    let locked = statvfs_to_ms(sys.mount_flags(&top.path).unwrap_or(0));
+    let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | locked;
+    sys.mount(None, &top.path, None, flags, None)
+        .map_err(|e| Error::io("remount read-only path", p, e))
+}
+
+fn mask_path(sys: &dyn Sys, p: &Path) -> Result<()> {
+    let t = match sys.resolve_in_root(Path::new("/"), p, None) {
+        Ok(t) => t,
+        Err(e) if missing(&e) => return Ok(()),
+        Err(e) => return Err(Error::io("resolve masked path", p, e)),
+    };
+    let is_dir = std::fs::metadata(&t.path)
+        .map(|m| m.is_dir())
+        .unwrap_or(false);
+    let r = if is_dir {
+        sys.mount(
+            Some(Path::new("tmpfs")),
+            &t.path,
+            Some("tmpfs"),
+            libc::MS_RDONLY,
+            None,
+        )
+    } else {
+        sys.mount(
+            Some(Path::new("/dev/null")),
+            &t.path,
+            Some("bind"),
+            libc::MS_BIND,
+            None,
+        )
+    };
+    r.map_err(|e| Error::io("mask path", p, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::RecordingSys;
+
+    fn spec(extra: &str) -> Spec {
+        serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs","readonly":true}},
+            "mounts":[
+              {{"destination":"/proc","type":"proc","source":"proc"}},
+              {{"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]}},
+              {{"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]}},
+              {{"destination":"/data","type":"bind","source":"/srv","options":["rbind","ro","rprivate"]}}
+            ]{extra}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn plan_classifies_mounts() {
+        let p = plan(&spec(""), Path::new("/r")).unwrap();
+        let kinds: Vec<_> = p.steps.iter().map(|s| s.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            [StepKind::Fs, StepKind::Fs, StepKind::Sysfs, StepKind::Bind]
+        );
+        assert!(p.setup_dev && p.readonly_root);
+        assert_eq!(p.root_propagation, libc::MS_SLAVE | libc::MS_REC);
+        assert_eq!(p.steps[1].opts.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn bad_propagation_is_named() {
+        let e = plan(
+            &spec(r#","linux":{"rootfsPropagation":"sideways"}"#),
+            Path::new("/r"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`sideways`"), "{e}");
+    }
+
+    #[test]
+    fn prepare_mounts_in_order_inside_the_rootfs() {
+        let p = plan(&spec(""), Path::new("/r")).unwrap();
+        let sys = RecordingSys::default();
+        prepare(&sys, &p, &Env::default()).unwrap();
+        let mounts: Vec<String> = sys
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("mount"))
+            .collect();
+        assert_eq!(mounts[0], "mount  -> / type= flags=0x84000 data=");
+        assert_eq!(mounts[1], "mount /r -> /r type=bind flags=0x5000 data=");
+        assert!(
+            mounts[2].starts_with("mount proc -> /r/proc type=proc"),
+            "{mounts:?}"
+        );
+        assert!(
+            mounts[3].contains("-> /r/dev type=tmpfs")
+                && mounts[3].ends_with("data=mode=755,size=65536k")
+        );
+        assert!(mounts[4].starts_with("mount sysfs -> /r/sys type=sysfs"));
+        // bind, then remount read-only, then propagation
+        assert_eq!(
+            mounts[5],
+            "mount /srv -> /r/data type=bind flags=0x5000 data="
+        );
+        assert!(
+            mounts[6].starts_with("mount  -> /r/data type= flags=0x1021"),
+            "{}",
+            mounts[6]
+        );
+        assert!(
+            mounts[7].starts_with("mount  -> /r/data type= flags=0x44000"),
+            "{}",
+            mounts[7]
+        );
+        let calls = sys.calls();
+        assert!(calls.iter().any(|c| c.starts_with("mknod /r/dev/null")));
+        assert!(calls.iter().any(|c| c == "symlink /r/dev/ptmx -> pts/ptmx"));
+    }
+
+    #[test]
+    fn sysfs_falls_back_to_a_bind_when_refused() {
+        let p = plan(&spec(""), Path::new("/r")).unwrap();
+        let sys = RecordingSys {
+            fail_prefixes: vec!["mount sysfs".into()],
+            ..Default::default()
+        };
+        prepare(&sys, &p, &Env::default()).unwrap();
+        assert!(sys
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("mount /sys -> /r/sys type=bind flags=0x5000")));
+    }
+
+    #[test]
+    fn shared_root_is_set_after_the_pivot() {
+        let p = plan(
+            &spec(r#","linux":{"rootfsPropagation":"shared"}"#),
+            Path::new("/r"),
+        )
+        .unwrap();
+        let sys = RecordingSys::default();
+        prepare(&sys, &p, &Env::default()).unwrap();
+        enter(&sys, &p, false).unwrap();
+        let calls = sys.calls();
+        assert_eq!(calls[0], "mount  -> / type= flags=0x84000 data=");
+        let pivot = calls.iter().position(|c| c == "pivot_root /r").unwrap();
+        assert_eq!(calls[pivot + 1], "mount  -> / type= flags=0x104000 data=");
+    }
+}

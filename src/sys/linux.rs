@@ -1,0 +1,250 @@
+//! The real [`Sys`]: raw syscalls through `libc`. Every `unsafe` block is a single
+//! syscall on arguments that live for the duration of the call.
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use super::{Kind, Resolved, Sys};
+
+/// Performs the operations on the running kernel.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LinuxSys;
+
+pub(crate) fn cstr(p: &OsStr) -> io::Result<CString> {
+    CString::new(p.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn check(r: libc::c_int) -> io::Result<()> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// `openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`: `path` cannot leave `dirfd`.
+pub fn openat_in_root(dirfd: RawFd, path: &Path, flags: i32) -> io::Result<OwnedFd> {
+    let c = cstr(path.as_os_str())?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: c and how outlive the call; the kernel copies `how` (size given).
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Opens a directory `O_PATH` (host path, following symlinks).
+pub fn open_path(p: &Path, flags: i32) -> io::Result<OwnedFd> {
+    let c = cstr(p.as_os_str())?;
+    // SAFETY: c outlives the call.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: new descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn proc_fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// Creates the missing components of `rel` one directory at a time, each parent
+/// resolved in the root, so a symlink planted (or swapped in) cannot redirect us out.
+fn create_in_root(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<()> {
+    let comps: Vec<&OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut prefix = PathBuf::new();
+    for (i, name) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        let here = if prefix.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            prefix.as_path()
+        };
+        let parent = openat_in_root(root.as_raw_fd(), here, libc::O_PATH | libc::O_DIRECTORY)?;
+        prefix.push(name);
+        if openat_in_root(root.as_raw_fd(), &prefix, libc::O_PATH).is_ok() {
+            continue;
+        }
+        let c = cstr(name)?;
+        if last && kind == Kind::File {
+            let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+            // SAFETY: c outlives the call; the new fd is closed right away.
+            let fd = unsafe { libc::openat(parent.as_raw_fd(), c.as_ptr(), flags, 0o644) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: fd was just returned by openat.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        } else {
+            // SAFETY: c outlives the call.
+            let r = unsafe { libc::mkdirat(parent.as_raw_fd(), c.as_ptr(), 0o755) };
+            if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Sys for LinuxSys {
+    fn resolve_in_root(
+        &self,
+        root: &Path,
+        rel: &Path,
+        create: Option<Kind>,
+    ) -> io::Result<Resolved> {
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        let rootfd = open_path(root, libc::O_PATH | libc::O_DIRECTORY)?;
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let fd = match openat_in_root(rootfd.as_raw_fd(), rel, libc::O_PATH) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create.is_some() => {
+                create_in_root(&rootfd, rel, create.unwrap_or(Kind::Dir))?;
+                openat_in_root(rootfd.as_raw_fd(), rel, libc::O_PATH)?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Resolved::new(proc_fd_path(&fd), Some(fd)))
+    }
+
+    fn mount(
+        &self,
+        src: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: u64,
+        data: Option<&str>,
+    ) -> io::Result<()> {
+        let src = src.map(|s| cstr(s.as_os_str())).transpose()?;
+        let target = cstr(target.as_os_str())?;
+        let fstype = fstype.map(|t| cstr(OsStr::new(t))).transpose()?;
+        let data = data.map(|d| cstr(OsStr::new(d))).transpose()?;
+        let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        // SAFETY: every pointer is null or a CString that outlives the call.
+        check(unsafe {
+            libc::mount(
+                ptr(&src),
+                target.as_ptr(),
+                ptr(&fstype),
+                flags as libc::c_ulong,
+                ptr(&data) as *const libc::c_void,
+            )
+        })
+    }
+
+    fn umount(&self, target: &Path, flags: i32) -> io::Result<()> {
+        let t = cstr(target.as_os_str())?;
+        // SAFETY: t outlives the call.
+        check(unsafe { libc::umount2(t.as_ptr(), flags) })
+    }
+
+    fn pivot_root(&self, new_root: &Path) -> io::Result<()> {
+        let dir = open_path(new_root, libc::O_RDONLY | libc::O_DIRECTORY)?;
+        // SAFETY: fchdir on a descriptor we own.
+        check(unsafe { libc::fchdir(dir.as_raw_fd()) })?;
+        let dot = c".";
+        // SAFETY: static C strings.
+        let r = unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) };
+        check(r as libc::c_int)?;
+        // The old root now sits on top of "/": make it a slave so the detach does not
+        // propagate to the host, then drop it.
+        self.mount(
+            None,
+            Path::new("."),
+            None,
+            libc::MS_SLAVE | libc::MS_REC,
+            None,
+        )?;
+        self.umount(Path::new("."), libc::MNT_DETACH)?;
+        // SAFETY: static C string.
+        check(unsafe { libc::chdir(c"/".as_ptr()) })
+    }
+
+    fn move_root(&self, new_root: &Path) -> io::Result<()> {
+        let c = cstr(new_root.as_os_str())?;
+        // SAFETY: c outlives the call.
+        check(unsafe { libc::chdir(c.as_ptr()) })?;
+        self.mount(Some(new_root), Path::new("/"), None, libc::MS_MOVE, None)?;
+        // SAFETY: static C strings.
+        check(unsafe { libc::chroot(c".".as_ptr()) })?;
+        // SAFETY: static C string.
+        check(unsafe { libc::chdir(c"/".as_ptr()) })
+    }
+
+    fn mknod(&self, path: &Path, mode: u32, dev: u64) -> io::Result<()> {
+        let c = cstr(path.as_os_str())?;
+        // SAFETY: c outlives the call.
+        check(unsafe { libc::mknod(c.as_ptr(), mode, dev) })
+    }
+
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        std::os::unix::fs::symlink(target, link)
+    }
+
+    fn chown(&self, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+    }
+
+    fn chmod(&self, path: &Path, mode: u32) -> io::Result<()> {
+        let c = cstr(path.as_os_str())?;
+        // SAFETY: c outlives the call.
+        check(unsafe { libc::chmod(c.as_ptr(), mode) })
+    }
+
+    fn sethostname(&self, name: &str) -> io::Result<()> {
+        // SAFETY: pointer and length describe `name`.
+        check(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) })
+    }
+
+    fn setdomainname(&self, name: &str) -> io::Result<()> {
+        // SAFETY: pointer and length describe `name`.
+        check(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) })
+    }
+
+    fn mount_flags(&self, path: &Path) -> io::Result<u64> {
+        let c = cstr(path.as_os_str())?;
+        // SAFETY: zeroed statvfs is a valid out-parameter.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: c and st outlive the call.
+        check(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
+        Ok(st.f_flag as u64)
+    }
+}
