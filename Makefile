@@ -1,0 +1,41 @@
+# k3 — build, run the sample container, test, benchmark, install.
+PREFIX ?= /usr/local
+CARGO ?= cargo
+K3RT := target/release/k3rt
+BUNDLE := bundles/busybox
+
+.PHONY: all deps build bundle run test unit integration bench install clean
+
+all: build
+
+deps:
+	./.ci/deps.sh
+
+build: deps
+	$(CARGO) build --release
+
+bundle: build
+	bundles/mkbundle.sh $(K3RT) $(BUNDLE) sh -c 'echo "hostname: $$(hostname)"; echo namespaces:; ls -l /proc/self/ns | sed "s/.* \([a-z_]*\) -> /  \1 /"'
+
+# Runs the sample busybox bundle: prints the container's hostname and namespaces.
+run: bundle
+	$(K3RT) run --bundle $(BUNDLE) k3-demo-$$$$
+
+# The whole suite: unit tests (no root) then the integration tests (root, real containers).
+test: unit integration
+
+unit: deps
+	$(CARGO) test --all-targets
+
+integration: build
+	integration/run.sh
+
+bench: build
+	benches/run.sh
+
+install: build
+	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUNDLE)

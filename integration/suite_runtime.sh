@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# k3rt against the real kernel: lifecycle, namespaces, rootfs, users, hooks, cgroups,
+# the debug trace, and bad input that must fail cleanly and leave nothing behind.
+source "$(dirname "$0")/lib.sh"
+need_root
+need jq busybox gcc
+[[ -x $K3RT ]] || { echo "FAIL k3rt not built: $K3RT"; echo "0 passed, 1 failed"; exit 1; }
+
+ROOT=/run/k3rt-it
+WORK=$(mktemp -d /tmp/k3rt-it.XXXXXX)
+chmod 755 "$WORK" # the mapped root of a user namespace must reach the rootfs
+k() { "$K3RT" --root "$ROOT" "$@"; }
+
+cleanup() {
+  local id
+  for id in $(ls "$ROOT" 2>/dev/null); do k delete --force "$id" >/dev/null 2>&1 || rm -rf "${ROOT:?}/$id"; done
+  rmdir /sys/fs/cgroup/*/k3rt/it-* 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$TOP/bundles/mkbundle.sh" "$K3RT" "$WORK/base" probe ids >/dev/null || { echo "FAIL bundle"; echo "0 passed, 1 failed"; exit 1; }
+
+# mkb NAME [JQ-FILTER]: a bundle sharing the base rootfs, with the config edited.
+mkb() {
+  local d=$WORK/$1
+  mkdir -p "$d"
+  jq --arg r "$WORK/base/rootfs" ".root.path = \$r | ${2:-.}" "$WORK/base/config.json" > "$d/config.json"
+  echo "$d"
+}
+
+args() { printf '%s\n' "$@" | jq -R . | jq -s -c .; }
+
+# leftovers ID: nothing of the container remains (state dir, cgroups).
+no_leftovers() {
+  [[ ! -e $ROOT/$1 ]] || fail "state dir $ROOT/$1 left behind"
+  local left
+  left=$(ls -d /sys/fs/cgroup/*/k3rt/"$1" 2>/dev/null || true)
+  [[ -z $left ]] || fail "cgroup left behind: $left"
+}
+
+status_of() { k state "$1" | jq -r .status; }
+
+t_lifecycle_create_start_kill_delete() {
+  local b; b=$(mkb lc ".process.args = $(args sleep 100)")
+  k create -b "$b" --pid-file "$WORK/lc.pid" it-lc
+  expect_eq created "$(status_of it-lc)" status
+  local pid; pid=$(cat "$WORK/lc.pid")
+  expect_eq "$pid" "$(k state it-lc | jq -r .pid)" pid
+  [[ -d /proc/$pid ]] || fail "init $pid not running"
+  k start it-lc
+  expect_eq running "$(status_of it-lc)" status
+  k start it-lc 2>/dev/null && fail "second start succeeded"
+  k delete it-lc 2>"$WORK/err" && fail "delete of a running container succeeded"
+  expect_contains "$(cat "$WORK/err")" "running"
+  k kill it-lc KILL
+  for _ in $(seq 100); do [[ $(status_of it-lc) == stopped ]] && break; sleep 0.02; done
+  expect_eq stopped "$(status_of it-lc)" status
+  k kill it-lc TERM 2>"$WORK/err" && fail "kill of a stopped container succeeded"
+  expect_contains "$(cat "$WORK/err")" "container not running"
+  k delete it-lc
+  no_leftovers it-lc
+}
+
+t_run_exit_code_and_signal_death() {
+  local b; b=$(mkb ec ".process.args = $(args probe exit 7)")
+  local rc=0; k run -b "$b" it-ec || rc=$?
+  expect_eq 7 "$rc" "exit code"
+  no_leftovers it-ec
+  b=$(mkb sig '.process.args = ["sleep","100"]')
+  k run -b "$b" it-sig & local runner=$!
+  for _ in $(seq 100); do [[ $(status_of it-sig 2>/dev/null) == running ]] && break; sleep 0.02; done
+  k kill it-sig KILL
+  rc=0; wait $runner || rc=$?
+  expect_eq 137 "$rc" "exit code of a SIGKILLed init"
+  no_leftovers it-sig
+}
+
+t_namespaces_differ_from_host() {
+  local b; b=$(mkb ns ".process.args = $(args probe ns)")
+  local out; out=$(k run -b "$b" it-ns)
+  local n
+  for n in ipc mnt net pid uts; do
+    local inside host
+    inside=$(awk -v n=$n '$1==n{print $2}' <<<"$out")
+    host=$(readlink /proc/self/ns/$n)
+    [[ -n $inside && $inside != "$host" ]] || fail "$n namespace is the host's ($inside)"
+  done
+  # not asked for: shared with the host
+  expect_eq "$(readlink /proc/self/ns/user)" "$(awk '$1=="user"{print $2}' <<<"$out")" "user ns"
+}
+
+t_join_network_namespace_by_path() {
+  local b1; b1=$(mkb j1 ".process.args = $(args sleep 100)")
+  k run -d -b "$b1" it-j1
+  local pid; pid=$(k state it-j1 | jq -r .pid)
+  local b2; b2=$(mkb j2 ".process.args = $(args probe ns) | .linux.namespaces |= map(if .type == \"network\" then .path = \"/proc/$pid/ns/net\" else . end)")
+  local out; out=$(k run -b "$b2" it-j2)
+  expect_eq "$(readlink /proc/$pid/ns/net)" "$(awk '$1=="net"{print $2}' <<<"$out")" "joined net ns"
+  k delete --force it-j1
+  no_leftovers it-j1
+}
+
+t_hostname_env_cwd() {
+  local b; b=$(mkb h ".hostname = \"box1\" | .process.env += [\"FOO=bar baz\"] | .process.cwd = \"/tmp\" | .process.args = $(args sh -c 'hostname; echo "$FOO"; pwd')")
+  local out; out=$(k run -b "$b" it-h)
+  expect_eq $'box1\nbar baz\n/tmp' "$out"
+}
+
+t_user_groups_umask() {
+  local b; b=$(mkb u '.process.user = {"uid": 1000, "gid": 1001, "additionalGids": [5, 6], "umask": 63} | .process.args = ["probe","ids"]')
+  local out; out=$(k run -b "$b" it-u)
+  expect_contains "$out" "uid=1000 gid=1001 euid=1000 egid=1001 groups=5,6"
+  expect_contains "$out" "umask=077"
+}
+
+t_rlimits_applied() {
+  local b; b=$(mkb rl '.process.rlimits = [{"type":"RLIMIT_NOFILE","soft":123,"hard":456},{"type":"RLIMIT_CORE","soft":0,"hard":0}] | .process.args = ["probe","rlimits"]')
+  local out; out=$(k run -b "$b" it-rl)
+  expect_contains "$out" "NOFILE 123 456"
+  expect_contains "$out" "CORE 0 0"
+}
+
+t_readonly_root_and_writable_tmpfs() {
+  local b; b=$(mkb ro '.mounts += [{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}] | .process.args = ["sh","-c","probe write /x; probe write /scratch/y"]')
+  local out; out=$(k run -b "$b" it-ro || true)
+  expect_contains "$out" "write /x: Read-only file system"
+  expect_contains "$out" "write /scratch/y: ok"
+}
+
+t_bind_mount_read_only_with_propagation() {
+  mkdir -p "$WORK/hostdir"; echo data > "$WORK/hostdir/f"
+  local b; b=$(mkb bm ".mounts += [{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"$WORK/hostdir\",\"options\":[\"rbind\",\"ro\",\"rprivate\"]}] | .process.args = $(args sh -c 'cat /data/f; probe write /data/g')")
+  local out; out=$(k run -b "$b" it-bm || true)
+  expect_contains "$out" "data"
+  expect_contains "$out" "write /data/g: Read-only file system"
+  [[ ! -e $WORK/hostdir/g ]] || fail "write reached the host"
+}
+
+t_rootfs_propagation_shared() {
+  local b; b=$(mkb prop '.linux.rootfsPropagation = "shared" | .process.args = ["probe","mounts"]')
+  local out; out=$(k run -b "$b" it-prop)
+  awk '$5=="/"' <<<"$out" | grep -q 'shared:' || fail "/ is not shared: $(awk '$5=="/"' <<<"$out")"
+}
+
+t_user_namespace_mappings() {
+  local b; b=$(mkb un '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .process.args = ["sh","-c","cat /proc/self/uid_map; probe ids"]')
+  local out; out=$(k run -b "$b" it-un)
+  expect_contains "$out" "100000"
+  expect_contains "$out" "uid=0 gid=0"
+}
+
+hook() { jq -n --arg p /bin/sh --arg c "echo $1 >> $WORK/hooks.log" '{path:$p, args:["sh","-c",$c]}'; }
+
+t_hooks_run_in_spec_order() {
+  rm -f "$WORK/hooks.log"
+  local hooks; hooks=$(jq -n --argjson a "$(hook prestart)" --argjson b "$(hook createRuntime)" --argjson c "$(hook createContainer)" \
+    --argjson d "$(hook startContainer)" --argjson e "$(hook poststart)" --argjson f "$(hook poststop)" \
+    '{prestart:[$a],createRuntime:[$b],createContainer:[$c],startContainer:[$d],poststart:[$e],poststop:[$f]}')
+  # startContainer runs inside the container: give it a shell path that exists there and a log it can reach
+  mkdir -p "$WORK/hk"; : > "$WORK/hooks.log"
+  local b; b=$(mkb hk ".hooks = $hooks | .hooks.startContainer = [{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo startContainer >> /hk/hooks.log\"]}] | .mounts += [{\"destination\":\"/hk\",\"type\":\"bind\",\"source\":\"$WORK\",\"options\":[\"bind\"]}] | .process.args = [\"true\"]")
+  k create -b "$b" it-hk
+  k start it-hk
+  for _ in $(seq 100); do [[ $(status_of it-hk) == stopped ]] && break; sleep 0.02; done
+  k delete it-hk
+  expect_eq "prestart createRuntime createContainer startContainer poststart poststop" "$(tr '\n' ' ' < "$WORK/hooks.log" | sed 's/ $//')" "hook order"
+}
+
+t_failing_prestart_fails_create_and_leaves_nothing() {
+  local b; b=$(mkb fp '.hooks = {"prestart":[{"path":"/bin/false"}]}')
+  k create -b "$b" it-fp 2>"$WORK/err" && fail "create succeeded"
+  expect_contains "$(cat "$WORK/err")" "/bin/false"
+  no_leftovers it-fp
+}
+
+t_failing_poststart_only_warns() {
+  local b; b=$(mkb fps '.hooks = {"poststart":[{"path":"/bin/false"}]} | .process.args = ["true"]')
+  local rc=0; k run -b "$b" it-fps 2>"$WORK/err" || rc=$?
+  expect_eq 0 "$rc" "exit code"
+  expect_contains "$(cat "$WORK/err")" "warning"
+}
+
+t_debug_trace_lines_in_order() {
+  local b; b=$(mkb dbg '.process.args = ["sleep","10"]')
+  k --debug create -b "$b" it-dbg 2>"$WORK/trace"
+  local want=("Using debug verbosity" "Loading container from config file: " "Using bundle: " "Creating container: \`it-dbg\`"
+    "Creating exec fifo: " "Running with prefork enabled" "Reading config file: " "Writing config file to: "
+    "Using cgroupfs cgroup manager" "Using container host UID \`0\` and GID \`0\`" "Running linux container"
+    "Unsharing namespace: \`pid\`" "Set rlimit: soft = \`1024\`, hard = \`1024\`" "Running container PID after fork: \`"
+    "Writing container status" "finish")
+  local line=0 w
+  for w in "${want[@]}"; do
+    local n; n=$(grep -n -F -- "$w" "$WORK/trace" | head -1 | cut -d: -f1)
+    [[ -n $n ]] || fail "trace lacks \`$w\`: $(cat "$WORK/trace")"
+    (( n > line )) || fail "\`$w\` out of order"
+    line=$n
+  done
+  k delete it-dbg
+}
+
+t_bad_input_fails_cleanly() {
+  local b; b=$(mkb bad)
+  local err
+  # missing bundle
+  err=$(k create -b "$WORK/nope" it-b1 2>&1) && fail "missing bundle accepted"; expect_contains "$err" "$WORK/nope"
+  no_leftovers it-b1
+  # malformed JSON
+  mkdir -p "$WORK/mal"; echo '{"ociVersion": ' > "$WORK/mal/config.json"
+  err=$(k create -b "$WORK/mal" it-b2 2>&1) && fail "malformed json accepted"; expect_contains "$err" "config.json"
+  no_leftovers it-b2
+  # missing rootfs
+  local m; m=$(mkb norootfs '.root.path = "/nonexistent-rootfs"')
+  err=$(k create -b "$m" it-b3 2>&1) && fail "missing rootfs accepted"; expect_contains "$err" "root.path"
+  no_leftovers it-b3
+  # made-up capability
+  m=$(mkb capt '.process.capabilities.bounding += ["CAP_TEST"]')
+  err=$(k create -b "$m" it-b4 2>&1) && fail "CAP_TEST accepted"; expect_contains "$err" "CAP_TEST"
+  no_leftovers it-b4
+  # bad ids
+  for id in "../x" "a/b" "" "."; do
+    err=$(k create -b "$b" "$id" 2>&1) && fail "id \`$id\` accepted"; expect_contains "$err" "container id"
+  done
+  # duplicate id
+  m=$(mkb dup '.process.args = ["sleep","100"]')
+  k create -b "$m" it-dup
+  err=$(k create -b "$m" it-dup 2>&1) && fail "duplicate id accepted"; expect_contains "$err" "already exists"
+  k delete it-dup
+  # unknown verb, bad signal, unknown id
+  k frobnicate 2>/dev/null && fail "unknown verb accepted"
+  k create -b "$m" it-sg
+  err=$(k kill it-sg SIGFOO 2>&1) && fail "bad signal accepted"; expect_contains "$err" "SIGFOO"
+  k delete it-sg
+  err=$(k state it-unknown 2>&1) && fail "state of unknown id"; expect_contains "$err" "does not exist"
+  # executable missing in the container
+  m=$(mkb noexe '.process.args = ["/no/such/binary"]')
+  err=$(k create -b "$m" it-b5 2>&1) && fail "missing executable accepted"; expect_contains "$err" "/no/such/binary"
+  no_leftovers it-b5
+  # bad mount
+  m=$(mkb badmnt '.mounts += [{"destination":"/x","type":"nosuchfs","source":"none"}]')
+  err=$(k create -b "$m" it-b6 2>&1) && fail "bad mount accepted"; expect_contains "$err" "/x"
+  no_leftovers it-b6
+}
+
+t_json_log_has_exactly_one_error_object() {
+  rm -f "$WORK/log.json"
+  k --log "$WORK/log.json" --log-format json state it-missing 2>/dev/null && fail "state of unknown id"
+  expect_eq 1 "$(wc -l < "$WORK/log.json")" "log lines"
+  expect_eq error "$(jq -r .level "$WORK/log.json")"
+  expect_contains "$(jq -r .msg "$WORK/log.json")" "does not exist"
+}
+
+t_only_stdio_and_preserved_fds_reach_the_container() {
+  local b; b=$(mkb fd '.process.args = ["probe","fds"]')
+  local out; out=$(k run -b "$b" it-fd 7</etc/hostname 8</etc/hostname)
+  expect_eq "0 1 2" "$(awk '{print $1}' <<<"$out" | sort -n | tr '\n' ' ' | sed 's/ $//')" "fds"
+  out=$(k run --preserve-fds 1 -b "$b" it-fd2 3</etc/hostname 4</etc/hostname)
+  expect_eq "0 1 2 3" "$(awk '{print $1}' <<<"$out" | sort -n | tr '\n' ' ' | sed 's/ $//')" "fds with --preserve-fds 1"
+}
+
+t_no_pivot() {
+  local b; b=$(mkb np '.process.args = ["probe","cwd"]')
+  expect_eq / "$(k run --no-pivot -b "$b" it-np)"
+}
+
+t_delete_of_created_container_needs_no_force() {
+  local b; b=$(mkb dc '.process.args = ["sleep","100"]')
+  k create -b "$b" it-dc
+  local pid; pid=$(k state it-dc | jq -r .pid)
+  k delete it-dc
+  no_leftovers it-dc
+  for _ in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.02; done
+  [[ ! -d /proc/$pid ]] || grep -q '^State:.*Z' /proc/$pid/status || fail "init $pid still alive"
+}
+
+t_quick_exit_never_hangs_run() {
+  local b; b=$(mkb qe '.process.args = ["true"]')
+  for i in $(seq 200); do
+    timeout 10 "$K3RT" --root "$ROOT" run -b "$b" it-qe || fail "run $i failed or hung (rc $?)"
+  done
+}
+
+t_memory_limit_in_cgroup_and_removed_on_delete() {
+  local b; b=$(mkb mem '.linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 32} | .process.args = ["sleep","100"]')
+  k run -d -b "$b" it-mem
+  local pid; pid=$(k state it-mem | jq -r .pid)
+  if [[ -d /sys/fs/cgroup/memory ]]; then
+    expect_eq 67108864 "$(cat /sys/fs/cgroup/memory/k3rt/it-mem/memory.limit_in_bytes)" "memory limit"
+    expect_eq 32 "$(cat /sys/fs/cgroup/pids/k3rt/it-mem/pids.max)" "pids limit"
+    grep -qx "$pid" /sys/fs/cgroup/memory/k3rt/it-mem/cgroup.procs || fail "init not in its memory cgroup"
+  else
+    expect_eq 67108864 "$(cat /sys/fs/cgroup/k3rt/it-mem/memory.max)" "memory limit"
+    expect_eq 32 "$(cat /sys/fs/cgroup/k3rt/it-mem/pids.max)" "pids limit"
+  fi
+  k delete --force it-mem
+  no_leftovers it-mem
+}
+
+t_small_memory_limit_still_starts() {
+  local b; b=$(mkb m512 '.linux.resources.memory = {"limit": 524288} | .process.args = ["true"]')
+  k run -b "$b" it-m512
+}
+
+t_capabilities_and_no_new_privs() {
+  local b; b=$(mkb caps '.process.capabilities = {"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"],"permitted":["CAP_KILL","CAP_CHOWN"],"inheritable":[],"ambient":[]} | .process.noNewPrivileges = true | .process.args = ["probe","caps"]')
+  local out; out=$(k run -b "$b" it-caps)
+  expect_contains "$out" $'CapEff:\t0000000000000020'
+  expect_contains "$out" $'CapPrm:\t0000000000000021'
+  expect_contains "$out" $'CapBnd:\t0000000000000021'
+  expect_contains "$out" $'NoNewPrivs:\t1'
+}
+
+t_list_formats() {
+  local b; b=$(mkb ls '.process.args = ["sleep","100"]')
+  k create -b "$b" it-ls
+  expect_contains "$(k list)" "it-ls"
+  expect_eq it-ls "$(k list -q)"
+  expect_eq created "$(k list --format json | jq -r '.[0].status')"
+  k delete it-ls
+}
+
+t_kill_all_and_signal_names() {
+  local b; b=$(mkb ka '.process.args = ["sh","-c","trap \"exit 3\" USR1; while :; do sleep 0.05; done"]')
+  k run -d -b "$b" it-ka
+  sleep 0.2
+  k kill it-ka SIGUSR1
+  for _ in $(seq 100); do [[ $(status_of it-ka) == stopped ]] && break; sleep 0.02; done
+  expect_eq stopped "$(status_of it-ka)"
+  k delete it-ka
+}
+
+run_suite
