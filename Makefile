@@ -1,7 +1,7 @@
 # k3 — build, run the sample container, test, benchmark, install.
 PREFIX ?= /usr/local
 CARGO ?= cargo
-K3RT := target/release/k3rt
+K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
 .PHONY: all deps build bundle run test unit integration bench install clean

@@ -7,7 +7,7 @@
 # mounts one (harmless) so that crun can be measured here.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-k3rt=$top/target/release/k3rt
+k3rt=$top/target/x86_64-unknown-linux-gnu/release/k3rt
 N=${N:-100}
 work=$(mktemp -d /tmp/k3-bench.XXXXXX)
 chmod 755 "$work"

@@ -4,7 +4,7 @@
 
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-K3RT=${K3RT:-$TOP/target/release/k3rt}
+K3RT=${K3RT:-$TOP/target/x86_64-unknown-linux-gnu/release/k3rt}
 PASS=0
 FAIL=0
 FAILED=()
