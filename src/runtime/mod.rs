@@ -13,6 +13,8 @@ pub mod namespaces;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
+pub mod seccomp;
+pub mod security;
 pub mod signal;
 pub mod statedir;
 pub mod trace;

@@ -197,6 +197,9 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
         .resolve_in_root(root, &step.dest, Some(kind))
         .map_err(|e| Error::io("create mount point", step.dest.clone(), e))?;
     let t = target.path.as_path();
+    if matches!(step.fstype.as_deref(), Some("proc") | Some("sysfs")) {
+        ensure_not_redirected(t, root, &step.dest)?;
+    }
     let o = &step.opts;
     let fs_flags = o.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     match step.kind {
@@ -266,6 +269,23 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
             .map_err(|e| mount_err(step, e))?;
         sys.mount(None, &top.path, None, o.propagation, None)
             .map_err(|e| mount_err(step, e))?;
+    }
+    Ok(())
+}
+
+/// procfs and sysfs may only land on their own path: a symlink in the rootfs must not
+/// move them elsewhere (runc's CVE-2019-19921 class of checks).
+fn ensure_not_redirected(resolved: &Path, root: &Path, dest: &Path) -> Result<()> {
+    let Ok(real) = std::fs::read_link(resolved) else {
+        return Ok(()); // not a /proc/self/fd handle (recording fake)
+    };
+    let want = root.join(dest.strip_prefix("/").unwrap_or(dest));
+    if real != want {
+        return Err(Error::invalid(
+            "mounts.destination",
+            dest.display(),
+            format!("resolves to `{}` through a symlink; procfs and sysfs must mount on a real directory", real.display()),
+        ));
     }
     Ok(())
 }

@@ -20,7 +20,8 @@ use crate::runtime::process::spawn::{self, Spawned};
 use crate::runtime::process::tty;
 use crate::runtime::rootfs::{self, CgroupView, Env};
 use crate::runtime::statedir::{proc_stat, ContainerDir};
-use crate::runtime::{hooks, rlimits, Error, Result};
+use crate::runtime::process::exec::Dmz;
+use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
 use crate::sys::linux::LinuxSys;
 
 /// `create` flags.
@@ -118,6 +119,7 @@ pub fn launch(
             "k3rt needs a mount namespace",
         ));
     }
+    security::check(&bundle.spec, &ns)?;
     let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
@@ -242,6 +244,14 @@ fn launch_in(
         bundle: bundle.dir.clone(),
         annotations: spec.annotations().clone().unwrap_or_default(),
     };
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(sc) => {
+            let plan = seccomp::plan(sc)?;
+            let ctx = seccomp::compile(&plan, log)?;
+            Some((plan, ctx))
+        }
+        None => None,
+    };
     let sys = LinuxSys;
     let init_cfg = InitConfig {
         sys: &sys,
@@ -262,6 +272,8 @@ fn launch_in(
         runtime_hooks: !runtime_hooks.is_empty(),
         hook_state: hook_state.clone(),
         old_sigmask: sigmask,
+        dmz: Dmz::new()?,
+        seccomp,
     };
     if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
         rlimits::apply(r, log)?;

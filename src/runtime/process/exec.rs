@@ -55,20 +55,6 @@ pub fn cstrings(v: &[String], field: &'static str) -> Result<Vec<CString>> {
         .collect()
 }
 
-/// execve; returns only on failure.
-pub fn execve(path: &Path, argv: &[CString], envp: &[CString]) -> Error {
-    let Ok(p) = CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return Error::invalid("process.args[0]", path.display(), "contains a NUL byte");
-    };
-    let mut a: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
-    a.push(std::ptr::null());
-    let mut e: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
-    e.push(std::ptr::null());
-    // SAFETY: all pointers are valid NUL-terminated strings in null-terminated arrays.
-    unsafe { libc::execve(p.as_ptr(), a.as_ptr(), e.as_ptr()) };
-    Error::last(format!("exec `{}`", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +72,68 @@ mod tests {
         );
         assert!(lookup("/bin/sh", &[], Path::new("/")).is_ok());
         assert!(lookup("/etc/passwd", &[], Path::new("/")).is_err());
+    }
+}
+
+/// k3rt-dmz (see `dmz/dmz.c`), built by build.rs.
+const DMZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/k3rt-dmz"));
+
+/// A sealed, read-only memfd holding k3rt-dmz.
+#[derive(Debug)]
+pub struct Dmz(std::os::fd::OwnedFd);
+
+const MFD_EXEC: libc::c_uint = 0x10;
+
+impl Dmz {
+    /// Writes k3rt-dmz into a new memfd and seals it against every change.
+    pub fn new() -> Result<Dmz> {
+        use std::io::Write;
+        use std::os::fd::FromRawFd;
+        let name = c"k3rt-dmz";
+        let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+        // SAFETY: static name; flags are valid memfd flags.
+        let mut fd = unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_EXEC) };
+        if fd < 0 {
+            // kernels before 6.3 do not know MFD_EXEC
+            // SAFETY: as above.
+            fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+        }
+        if fd < 0 {
+            return Err(Error::last("create memfd for k3rt-dmz"));
+        }
+        // SAFETY: new descriptor owned by nobody else.
+        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+        file.write_all(DMZ).map_err(|e| Error::sys("write k3rt-dmz", e))?;
+        let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        // SAFETY: fcntl on our descriptor.
+        if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
+            return Err(Error::last("seal k3rt-dmz memfd"));
+        }
+        Ok(Dmz(file.into()))
+    }
+
+    /// Execs `path` with `argv` through the dmz; returns only on failure.
+    pub fn exec(&self, path: &Path, argv: &[CString], envp: &[CString]) -> Error {
+        use std::os::fd::AsRawFd;
+        let Ok(p) = CString::new(path.as_os_str().as_encoded_bytes()) else {
+            return Error::invalid("process.args[0]", path.display(), "contains a NUL byte");
+        };
+        let mut a: Vec<*const libc::c_char> = vec![p.as_ptr()];
+        a.extend(argv.iter().map(|c| c.as_ptr()));
+        a.push(std::ptr::null());
+        let mut e: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
+        e.push(std::ptr::null());
+        // SAFETY: valid fd, empty path with AT_EMPTY_PATH, null-terminated arrays of C strings.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                self.0.as_raw_fd(),
+                c"".as_ptr(),
+                a.as_ptr(),
+                e.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        Error::last(format!("exec `{}`", path.display()))
     }
 }

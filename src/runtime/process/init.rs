@@ -14,7 +14,7 @@ use crate::runtime::namespaces::{self, NsPlan};
 use crate::runtime::process::channel::{Channel, Msg};
 use crate::runtime::process::{exec, tty};
 use crate::runtime::rootfs::{self, Plan};
-use crate::runtime::{hooks, Error, Result};
+use crate::runtime::{hooks, seccomp, security, Error, Result};
 use crate::sys::Sys;
 
 /// How the init learns that it may exec.
@@ -45,6 +45,10 @@ pub struct InitConfig<'a> {
     /// The state hooks see (pid filled in by the init).
     pub hook_state: OciState,
     pub old_sigmask: Option<libc::sigset_t>,
+    /// The sealed program the init execs last (CVE-2019-5736).
+    pub dmz: exec::Dmz,
+    /// The compiled seccomp filter, loaded last.
+    pub seccomp: Option<(seccomp::Plan, libseccomp::ScmpFilterContext)>,
 }
 
 /// The prepared program, ready for execve.
@@ -110,7 +114,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     rootfs::prepare(cfg.sys, cfg.plan, &cfg.env)?;
     set_names(cfg)?;
     let mut state = cfg.hook_state.clone();
-    state.pid = host_pid();
+    state.pid = host_pid_cached();
     if cfg.runtime_hooks {
         cfg.chan.send(&Msg::NeedHooks)?;
         match cfg.chan.recv()? {
@@ -124,7 +128,10 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     }
     rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?;
     rootfs::finalize(cfg.sys, cfg.plan)?;
-    apply_sysctl(cfg.spec)?;
+    security::apply_sysctl(cfg.spec)?;
+    security::apply_personality(cfg.spec)?;
+    security::apply_scheduler(cfg.spec)?;
+    security::apply_io_priority(cfg.spec)?;
     let process = cfg
         .spec
         .process()
@@ -156,6 +163,9 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
             unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
             "set no_new_privs",
         )?;
+    }
+    if !no_new_privs(cfg.spec) {
+        load_seccomp(cfg)?;
     }
     switch_user(cfg, process)?;
     enter_cwd(process.cwd())?;
@@ -217,20 +227,6 @@ fn set_names(cfg: &InitConfig<'_>) -> Result<()> {
         cfg.sys
             .setdomainname(d)
             .map_err(|e| Error::sys(format!("set domainname `{d}`"), e))?;
-    }
-    Ok(())
-}
-
-fn apply_sysctl(spec: &Spec) -> Result<()> {
-    let Some(map) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
-        return Ok(());
-    };
-    for (k, v) in map {
-        if k.contains("..") || k.contains('/') && k.contains('.') {
-            return Err(Error::invalid("linux.sysctl", k, "not a sysctl name"));
-        }
-        let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
-        std::fs::write(&path, v).map_err(|e| Error::io("set sysctl", path.clone(), e))?;
     }
     Ok(())
 }
@@ -307,5 +303,30 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         st.status = crate::oci::state::Status::Created;
         hooks::run_all("startContainer", h, &json(&st))?;
     }
-    Err(exec::execve(&prog.path, &prog.argv, &prog.envp))
+    security::apply_exec_label(cfg.spec)?;
+    if no_new_privs(cfg.spec) {
+        load_seccomp(cfg)?;
+    }
+    Err(cfg.dmz.exec(&prog.path, &prog.argv, &prog.envp))
+}
+
+fn no_new_privs(spec: &Spec) -> bool {
+    spec.process().as_ref().and_then(|p| p.no_new_privileges()) == Some(true)
+}
+
+/// Loads the filter: last thing before the exec with no_new_privs, otherwise before
+/// the privilege drop (loading needs CAP_SYS_ADMIN then).
+fn load_seccomp(cfg: &InitConfig<'_>) -> Result<()> {
+    let Some((plan, ctx)) = &cfg.seccomp else {
+        return Ok(());
+    };
+    let mut st = serde_json::to_value(&cfg.hook_state).unwrap_or_default();
+    st["status"] = serde_json::json!("creating");
+    st["pid"] = serde_json::json!(host_pid_cached());
+    seccomp::load(ctx, plan, st, host_pid_cached())
+}
+
+fn host_pid_cached() -> i32 {
+    static PID: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *PID.get_or_init(host_pid)
 }

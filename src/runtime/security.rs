@@ -1,0 +1,253 @@
+//! The rest of the process/linux security settings: sysctls (checked against the
+//! namespaces the container owns), personality, scheduler, I/O priority, LSM labels,
+//! Intel RDT. Checks run in k3rt before the clone; the appliers run in the init.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{
+    IOPriorityClass, LinuxNamespaceType, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Spec,
+};
+
+use crate::runtime::namespaces::NsPlan;
+use crate::runtime::{Error, Result};
+
+const IPC_SYSCTLS: &[&str] = &[
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// A sysctl is allowed when it belongs to a namespace the container has.
+pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
+    if key.is_empty() || key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
+        return Err(Error::invalid("linux.sysctl", key, "not a sysctl name"));
+    }
+    let needs = if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
+        LinuxNamespaceType::Ipc
+    } else if key.starts_with("net.") {
+        LinuxNamespaceType::Network
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        LinuxNamespaceType::Uts
+    } else {
+        return Err(Error::invalid("linux.sysctl", key, "not namespaced: it would change the host"));
+    };
+    if !ns.has(needs) {
+        return Err(Error::invalid(
+            "linux.sysctl",
+            key,
+            format!("needs a `{}` namespace of the container's own", crate::runtime::namespaces::trace_name(needs)),
+        ));
+    }
+    Ok(())
+}
+
+/// Everything that can be refused before the clone.
+pub fn check(spec: &Spec, ns: &NsPlan) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    for k in linux.and_then(|l| l.sysctl().as_ref()).into_iter().flatten().map(|(k, _)| k) {
+        check_sysctl(k, ns)?;
+    }
+    if linux.and_then(|l| l.intel_rdt().as_ref()).is_some() && !Path::new("/sys/fs/resctrl/info").exists() {
+        return Err(Error::invalid(
+            "linux.intelRdt",
+            "set",
+            "Intel RDT is not available: resctrl is not mounted at /sys/fs/resctrl",
+        ));
+    }
+    let process = spec.process().as_ref();
+    if let Some(p) = process.and_then(|p| p.apparmor_profile().as_deref()).filter(|p| !p.is_empty()) {
+        if !apparmor_enabled() {
+            return Err(Error::invalid("process.apparmorProfile", p, "AppArmor is not enabled in this kernel"));
+        }
+    }
+    let selinux = [
+        ("process.selinuxLabel", process.and_then(|p| p.selinux_label().as_deref())),
+        ("linux.mountLabel", linux.and_then(|l| l.mount_label().as_deref())),
+    ];
+    for (field, label) in selinux {
+        if let Some(l) = label.filter(|l| !l.is_empty()) {
+            if !selinux_enabled() {
+                return Err(Error::invalid(field, l, "SELinux is not enabled in this kernel"));
+            }
+        }
+    }
+    if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
+        if let Some(f) = p.flags().as_ref().filter(|f| !f.is_empty()) {
+            return Err(Error::invalid("linux.personality.flags", f.join(","), "no personality flags are supported"));
+        }
+    }
+    Ok(())
+}
+
+pub fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+}
+
+pub fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+/// Writes the sysctls (inside the container, after the pivot: /proc/sys is its own).
+pub fn apply_sysctl(spec: &Spec) -> Result<()> {
+    let Some(map) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
+        return Ok(());
+    };
+    for (k, v) in map {
+        let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
+        std::fs::write(&path, v).map_err(|e| Error::io("set sysctl", path.clone(), e))?;
+    }
+    Ok(())
+}
+
+/// personality(2) from `linux.personality`.
+pub fn apply_personality(spec: &Spec) -> Result<()> {
+    let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else {
+        return Ok(());
+    };
+    let persona: libc::c_ulong = match p.domain() {
+        LinuxPersonalityDomain::PerLinux => 0x0000,
+        LinuxPersonalityDomain::PerLinux32 => 0x0008,
+    };
+    // SAFETY: personality with an integer argument.
+    if unsafe { libc::personality(persona) } < 0 {
+        return Err(Error::last(format!("set personality `{:?}`", p.domain())));
+    }
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct SchedAttr {
+    size: u32,
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+}
+
+/// sched_setattr(2) from `process.scheduler`.
+pub fn apply_scheduler(spec: &Spec) -> Result<()> {
+    let Some(s) = spec.process().as_ref().and_then(|p| p.scheduler().as_ref()) else {
+        return Ok(());
+    };
+    let policy = match s.policy() {
+        LinuxSchedulerPolicy::SchedOther => 0,
+        LinuxSchedulerPolicy::SchedFifo => 1,
+        LinuxSchedulerPolicy::SchedRr => 2,
+        LinuxSchedulerPolicy::SchedBatch => 3,
+        LinuxSchedulerPolicy::SchedIso => 4,
+        LinuxSchedulerPolicy::SchedIdle => 5,
+        LinuxSchedulerPolicy::SchedDeadline => 6,
+    };
+    let flags = s.flags().iter().flatten().fold(0u64, |acc, f| {
+        acc | match f {
+            LinuxSchedulerFlag::SchedResetOnFork => 0x01,
+            LinuxSchedulerFlag::SchedFlagReclaim => 0x02,
+            LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
+            LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
+            LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
+            LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
+            LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+        }
+    });
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        policy,
+        flags,
+        nice: s.nice().unwrap_or(0),
+        priority: s.priority().unwrap_or(0).max(0) as u32,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+    };
+    // SAFETY: attr has the kernel's sched_attr layout and outlives the call.
+    if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) } < 0 {
+        return Err(Error::last(format!("set scheduler `{:?}`", s.policy())));
+    }
+    Ok(())
+}
+
+/// ioprio_set(2) from `process.ioPriority`.
+pub fn apply_io_priority(spec: &Spec) -> Result<()> {
+    let Some(io) = spec.process().as_ref().and_then(|p| p.io_priority().as_ref()) else {
+        return Ok(());
+    };
+    let class: i64 = match io.class() {
+        IOPriorityClass::IoprioClassRt => 1,
+        IOPriorityClass::IoprioClassBe => 2,
+        IOPriorityClass::IoprioClassIdle => 3,
+    };
+    if !(0..=7).contains(&io.priority()) {
+        return Err(Error::invalid("process.ioPriority.priority", io.priority(), "must be 0..7"));
+    }
+    let value = (class << 13) | io.priority();
+    const IOPRIO_WHO_PROCESS: i64 = 1;
+    // SAFETY: ioprio_set with integer arguments.
+    if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) } < 0 {
+        return Err(Error::last(format!("set I/O priority `{value:#x}`")));
+    }
+    Ok(())
+}
+
+/// The LSM label for the exec (AppArmor profile or SELinux label), written just before it.
+pub fn apply_exec_label(spec: &Spec) -> Result<()> {
+    let process = spec.process().as_ref();
+    if let Some(p) = process.and_then(|p| p.apparmor_profile().as_deref()).filter(|p| !p.is_empty()) {
+        let path = if Path::new("/proc/self/attr/apparmor/exec").exists() {
+            "/proc/self/attr/apparmor/exec"
+        } else {
+            "/proc/self/attr/exec"
+        };
+        std::fs::write(path, format!("exec {p}")).map_err(|e| Error::io("set AppArmor profile", path, e))?;
+    }
+    if let Some(l) = process.and_then(|p| p.selinux_label().as_deref()).filter(|l| !l.is_empty()) {
+        std::fs::write("/proc/self/attr/exec", l).map_err(|e| Error::io("set SELinux label", "/proc/self/attr/exec", e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(json: &str) -> NsPlan {
+        let spec: Spec = serde_json::from_str(&format!(r#"{{"ociVersion":"1.2.0","linux":{{"namespaces":{json}}}}}"#)).unwrap();
+        NsPlan::from_spec(&spec)
+    }
+
+    #[test]
+    fn sysctls_follow_namespaces() {
+        let all = ns(r#"[{"type":"ipc"},{"type":"network"},{"type":"uts"}]"#);
+        for k in ["kernel.shmmax", "fs.mqueue.msg_max", "net.ipv4.ip_forward", "kernel.hostname"] {
+            check_sysctl(k, &all).unwrap();
+        }
+        let none = ns("[]");
+        let e = check_sysctl("net.ipv4.ip_forward", &none).unwrap_err().to_string();
+        assert!(e.contains("`net.ipv4.ip_forward`") && e.contains("network"), "{e}");
+        let e = check_sysctl("kernel.panic", &all).unwrap_err().to_string();
+        assert!(e.contains("not namespaced"), "{e}");
+        assert!(check_sysctl("net/../x", &all).is_err());
+        assert!(check_sysctl("net..x", &all).is_err());
+    }
+
+    #[test]
+    fn lsm_labels_without_the_lsm_are_refused() {
+        if apparmor_enabled() {
+            return;
+        }
+        let spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}}"#,
+        )
+        .unwrap();
+        let e = check(&spec, &NsPlan::default()).unwrap_err().to_string();
+        assert!(e.contains("apparmorProfile") && e.contains("`acme`"), "{e}");
+    }
+}
