@@ -10,7 +10,17 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("k3rt-dmz");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
-        .args(["-static", "-nostdlib", "-nostartfiles", "-Os", "-fno-stack-protector", "-fno-pie", "-no-pie", "-s", "-o"])
+        .args([
+            "-static",
+            "-nostdlib",
+            "-nostartfiles",
+            "-Os",
+            "-fno-stack-protector",
+            "-fno-pie",
+            "-no-pie",
+            "-s",
+            "-o",
+        ])
         .arg(&out)
         .arg(src)
         .status()

@@ -6,40 +6,7 @@ need_root
 need jq busybox gcc
 [[ -x $K3RT ]] || { echo "FAIL k3rt not built: $K3RT"; echo "0 passed, 1 failed"; exit 1; }
 
-ROOT=/run/k3rt-it
-WORK=$(mktemp -d /tmp/k3rt-it.XXXXXX)
-chmod 755 "$WORK" # the mapped root of a user namespace must reach the rootfs
-k() { "$K3RT" --root "$ROOT" "$@"; }
-
-cleanup() {
-  local id
-  for id in $(ls "$ROOT" 2>/dev/null); do k delete --force "$id" >/dev/null 2>&1 || rm -rf "${ROOT:?}/$id"; done
-  rmdir /sys/fs/cgroup/*/k3rt/it-* 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-"$TOP/bundles/mkbundle.sh" "$K3RT" "$WORK/base" probe ids >/dev/null || { echo "FAIL bundle"; echo "0 passed, 1 failed"; exit 1; }
-
-# mkb NAME [JQ-FILTER]: a bundle sharing the base rootfs, with the config edited.
-mkb() {
-  local d=$WORK/$1
-  mkdir -p "$d"
-  jq --arg r "$WORK/base/rootfs" ".root.path = \$r | ${2:-.}" "$WORK/base/config.json" > "$d/config.json"
-  echo "$d"
-}
-
-args() { printf '%s\n' "$@" | jq -R . | jq -s -c .; }
-
-# leftovers ID: nothing of the container remains (state dir, cgroups).
-no_leftovers() {
-  [[ ! -e $ROOT/$1 ]] || fail "state dir $ROOT/$1 left behind"
-  local left
-  left=$(ls -d /sys/fs/cgroup/*/k3rt/"$1" 2>/dev/null || true)
-  [[ -z $left ]] || fail "cgroup left behind: $left"
-}
-
-status_of() { k state "$1" | jq -r .status; }
+source "$(dirname "$0")/containers.sh"
 
 t_lifecycle_create_start_kill_delete() {
   local b; b=$(mkb lc ".process.args = $(args sleep 100)")

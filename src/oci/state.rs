@@ -92,6 +92,9 @@ pub struct ContainerState {
     /// True when the container has its own pid namespace (kill reaches all its processes via init).
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// No mount namespace: the spec mounts live in the host's, under the rootfs.
+    #[serde(default)]
+    pub host_mounts: bool,
 }
 
 impl ContainerState {
@@ -182,6 +185,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_paths: vec![],
             own_pid_ns: true,
+            host_mounts: false,
         };
         assert_eq!(s.oci(Status::Stopped).pid, 0);
         let json = serde_json::to_string(&s.oci(Status::Running)).unwrap();

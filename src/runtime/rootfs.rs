@@ -64,6 +64,9 @@ pub struct CgroupView {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     pub in_userns: bool,
+    /// The container shares the host's mount namespace: mounts land in the rootfs on
+    /// the host (removed by delete), `/` is left alone and the init only chroots.
+    pub shared_mount_ns: bool,
     pub cgroups: CgroupView,
 }
 
@@ -139,23 +142,9 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
 /// Everything before the pivot: propagation, the rootfs bind, mounts, devices.
 pub fn prepare(sys: &dyn Sys, plan: &Plan, env: &Env) -> Result<()> {
     let root = &plan.rootfs;
-    let shared = plan.root_propagation & libc::MS_SHARED != 0;
-    // while setting up, "/" must not be shared or our mounts would leak to the host
-    let first = if shared {
-        libc::MS_SLAVE | libc::MS_REC
-    } else {
-        plan.root_propagation
-    };
-    sys.mount(None, Path::new("/"), None, first, None)
-        .map_err(|e| Error::io("set propagation of", "/", e))?;
-    sys.mount(
-        Some(root),
-        root,
-        Some("bind"),
-        libc::MS_BIND | libc::MS_REC,
-        None,
-    )
-    .map_err(|e| Error::io("bind-mount rootfs", root, e))?;
+    if !env.shared_mount_ns {
+        set_up_root(sys, plan)?;
+    }
     for step in &plan.steps {
         apply_step(sys, root, step, env)?;
     }
@@ -294,6 +283,50 @@ fn data(o: &MountOptions) -> Option<&str> {
     (!o.data.is_empty()).then_some(o.data.as_str())
 }
 
+/// `/` gets its propagation and the rootfs becomes a mount point of its own.
+fn set_up_root(sys: &dyn Sys, plan: &Plan) -> Result<()> {
+    let root = &plan.rootfs;
+    // while setting up, "/" must not be shared (our mounts would leak to the host) nor
+    // unbindable (the rootfs could not be bound); those are applied after the pivot
+    let late = plan.root_propagation & (libc::MS_SHARED | libc::MS_UNBINDABLE) != 0;
+    let first = if late {
+        libc::MS_SLAVE | libc::MS_REC
+    } else {
+        plan.root_propagation
+    };
+    sys.mount(None, Path::new("/"), None, first, None)
+        .map_err(|e| Error::io("set propagation of", "/", e))?;
+    sys.mount(
+        Some(root),
+        root,
+        Some("bind"),
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .map_err(|e| Error::io("bind-mount rootfs", root, e))
+}
+
+/// Mount points under `rootfs` in the caller's mount namespace, deepest first.
+pub fn mounts_under(rootfs: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut out: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .map(|m| PathBuf::from(m.replace("\\040", " ")))
+        .filter(|m| m.starts_with(rootfs) && m != rootfs)
+        .collect();
+    out.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    out.dedup();
+    out
+}
+
+/// Detaches what a container without its own mount namespace mounted into its rootfs.
+pub fn unmount_all_under(rootfs: &Path) {
+    for m in mounts_under(rootfs) {
+        let _ = crate::sys::linux::LinuxSys.umount(&m, libc::MNT_DETACH);
+    }
+}
+
 /// A bind mount, then a remount for flags (bind ignores them), keeping the flags
 /// the kernel locked (a user namespace may not clear them). `root`/`dest` find the
 /// new mount again: `t` still names the directory underneath it.
@@ -430,7 +463,7 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Pivots into the rootfs (or moves it onto `/` with `--no-pivot`) and sets the final propagation.
+/// Pivots into the rootfs (or moves it onto `/` with `--no-pivot`).
 pub fn enter(sys: &dyn Sys, plan: &Plan, no_pivot: bool) -> Result<()> {
     if no_pivot {
         sys.move_root(&plan.rootfs)
@@ -438,11 +471,6 @@ pub fn enter(sys: &dyn Sys, plan: &Plan, no_pivot: bool) -> Result<()> {
     } else {
         sys.pivot_root(&plan.rootfs)
             .map_err(|e| Error::io("pivot_root into", plan.rootfs.clone(), e))?;
-    }
-    if plan.root_propagation & libc::MS_SHARED != 0 || plan.root_propagation & libc::MS_PRIVATE != 0
-    {
-        sys.mount(None, Path::new("/"), None, plan.root_propagation, None)
-            .map_err(|e| Error::io("set propagation of", "/", e))?;
     }
     Ok(())
 }
@@ -454,6 +482,11 @@ pub fn finalize(sys: &dyn Sys, plan: &Plan) -> Result<()> {
     }
     for p in &plan.masked {
         mask_path(sys, p)?;
+    }
+    // shared/private/unbindable were held back during setup (unbindable mounts cannot be bound)
+    if plan.root_propagation & (libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_UNBINDABLE) != 0 {
+        sys.mount(None, Path::new("/"), None, plan.root_propagation, None)
+            .map_err(|e| Error::io("set propagation of", "/", e))?;
     }
     if plan.readonly_root {
         let locked = statvfs_to_ms(sys.mount_flags(Path::new("/")).unwrap_or(0));
@@ -631,6 +664,7 @@ mod tests {
         let sys = RecordingSys::default();
         prepare(&sys, &p, &Env::default()).unwrap();
         enter(&sys, &p, false).unwrap();
+        finalize(&sys, &p).unwrap();
         let calls = sys.calls();
         assert_eq!(calls[0], "mount  -> / type= flags=0x84000 data=");
         let pivot = calls.iter().position(|c| c == "pivot_root /r").unwrap();

@@ -6,7 +6,9 @@
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
 
 use crate::runtime::trace::Log;
@@ -96,10 +98,18 @@ fn rules_of(s: &LinuxSyscall) -> Vec<Rule> {
     for name in s.names() {
         if repeated {
             for c in &conds {
-                out.push(Rule { syscall: name.clone(), action, conds: vec![*c] });
+                out.push(Rule {
+                    syscall: name.clone(),
+                    action,
+                    conds: vec![*c],
+                });
             }
         } else {
-            out.push(Rule { syscall: name.clone(), action, conds: conds.clone() });
+            out.push(Rule {
+                syscall: name.clone(),
+                action,
+                conds: conds.clone(),
+            });
         }
     }
     out
@@ -112,7 +122,9 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
     for f in &flags {
         if !matches!(
             f.as_str(),
-            "SECCOMP_FILTER_FLAG_LOG" | "SECCOMP_FILTER_FLAG_TSYNC" | "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+            "SECCOMP_FILTER_FLAG_LOG"
+                | "SECCOMP_FILTER_FLAG_TSYNC"
+                | "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
         ) {
             return Err(Error::invalid("linux.seccomp.flags", f, "unknown flag"));
         }
@@ -170,7 +182,11 @@ fn scmp_cond(c: &Cond) -> ScmpArgCompare {
         LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
         LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(c.value),
     };
-    let datum = if c.op == LinuxSeccompOperator::ScmpCmpMaskedEq { c.value_two } else { c.value };
+    let datum = if c.op == LinuxSeccompOperator::ScmpCmpMaskedEq {
+        c.value_two
+    } else {
+        c.value
+    };
     ScmpArgCompare::new(c.index, op, datum)
 }
 
@@ -180,22 +196,28 @@ fn lib_err(what: String) -> impl FnOnce(libseccomp::error::SeccompError) -> Erro
 
 /// Compiles the plan into a libseccomp filter.
 pub fn compile(p: &Plan, log: &Log) -> Result<ScmpFilterContext> {
-    let mut ctx = ScmpFilterContext::new_filter(scmp_action(p.default)).map_err(lib_err("create seccomp filter".into()))?;
+    let mut ctx = ScmpFilterContext::new_filter(scmp_action(p.default))
+        .map_err(lib_err("create seccomp filter".into()))?;
     for a in &p.archs {
-        let arch: ScmpArch = a
-            .parse()
-            .map_err(|_| Error::invalid("linux.seccomp.architectures", a, "unknown architecture"))?;
-        ctx.add_arch(arch).map_err(lib_err(format!("add seccomp architecture `{a}`")))?;
+        let arch: ScmpArch = a.parse().map_err(|_| {
+            Error::invalid("linux.seccomp.architectures", a, "unknown architecture")
+        })?;
+        ctx.add_arch(arch)
+            .map_err(lib_err(format!("add seccomp architecture `{a}`")))?;
     }
-    ctx.set_ctl_nnp(false).map_err(lib_err("seccomp no_new_privs attribute".into()))?;
+    ctx.set_ctl_nnp(false)
+        .map_err(lib_err("seccomp no_new_privs attribute".into()))?;
     if p.tsync {
-        ctx.set_ctl_tsync(true).map_err(lib_err("seccomp tsync".into()))?;
+        ctx.set_ctl_tsync(true)
+            .map_err(lib_err("seccomp tsync".into()))?;
     }
     if p.log {
-        ctx.set_ctl_log(true).map_err(lib_err("seccomp log flag".into()))?;
+        ctx.set_ctl_log(true)
+            .map_err(lib_err("seccomp log flag".into()))?;
     }
     if p.spec_allow {
-        ctx.set_ctl_ssb(true).map_err(lib_err("seccomp spec_allow flag".into()))?;
+        ctx.set_ctl_ssb(true)
+            .map_err(lib_err("seccomp spec_allow flag".into()))?;
     }
     for r in &p.rules {
         let Ok(sc) = ScmpSyscall::from_name(&r.syscall) else {
@@ -209,27 +231,59 @@ pub fn compile(p: &Plan, log: &Log) -> Result<ScmpFilterContext> {
     Ok(ctx)
 }
 
-/// Loads the filter into the calling process; with a listener, sends it the notify fd
-/// and `state_json` (the container process state, runtime-spec format).
-pub fn load(ctx: &ScmpFilterContext, p: &Plan, state: serde_json::Value, pid: i32) -> Result<()> {
-    ctx.load().map_err(lib_err("load seccomp filter".into()))?;
-    let Some((path, meta)) = &p.listener else {
-        return Ok(());
-    };
-    let fd = ctx.get_notify_fd().map_err(lib_err("get seccomp notify fd".into()))?;
-    let msg = serde_json::json!({
-        "ociVersion": state["ociVersion"].clone(),
-        "fds": ["seccompFd"],
-        "pid": pid,
-        "metadata": meta,
-        "state": state,
-    });
-    let sock = UnixStream::connect(path).map_err(|e| Error::io("connect to seccomp listener", path.clone(), e))?;
-    use std::os::fd::AsRawFd;
-    crate::runtime::process::tty::send_fd(sock.as_raw_fd(), fd, msg.to_string().as_bytes())?;
-    // SAFETY: the notify fd is ours; the listener has its own copy now.
-    unsafe { libc::close(fd) };
-    Ok(())
+/// A compiled filter, and the listener connection when it notifies. Prepared by
+/// k3rt before the clone (the listener path is a host path), loaded by the init.
+pub struct Filter {
+    pub plan: Plan,
+    ctx: ScmpFilterContext,
+    listener: Option<UnixStream>,
+}
+
+impl Filter {
+    pub fn prepare(s: &LinuxSeccomp, log: &Log) -> Result<Filter> {
+        let plan = plan(s)?;
+        let ctx = compile(&plan, log)?;
+        let listener = match &plan.listener {
+            Some((path, _)) => Some(
+                UnixStream::connect(path)
+                    .map_err(|e| Error::io("connect to seccomp listener", path.clone(), e))?,
+            ),
+            None => None,
+        };
+        Ok(Filter {
+            plan,
+            ctx,
+            listener,
+        })
+    }
+
+    /// Loads the filter into the calling process; with a listener, sends it the notify
+    /// fd and the container process state (runtime-spec format).
+    pub fn load(&self, state: serde_json::Value, pid: i32) -> Result<()> {
+        self.ctx
+            .load()
+            .map_err(lib_err("load seccomp filter".into()))?;
+        let (Some(sock), Some((_, meta))) = (&self.listener, &self.plan.listener) else {
+            return Ok(());
+        };
+        let fd = self
+            .ctx
+            .get_notify_fd()
+            .map_err(lib_err("get seccomp notify fd".into()))?;
+        let msg = serde_json::json!({
+            "ociVersion": state["ociVersion"].clone(),
+            "fds": ["seccompFd"],
+            "pid": pid,
+            "metadata": meta,
+            "state": state,
+        });
+        use std::os::fd::AsRawFd;
+        let sent =
+            crate::runtime::process::tty::send_fd(sock.as_raw_fd(), fd, msg.to_string().as_bytes());
+        // SAFETY: the notify fd is ours; the listener has its own copy now.
+        unsafe { libc::close(fd) };
+        sent
+    }
 }
 
 #[cfg(test)]
@@ -256,7 +310,11 @@ mod tests {
         assert_eq!(p.archs, ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
         assert!(p.log && !p.tsync);
         let names: Vec<&str> = p.rules.iter().map(|r| r.syscall.as_str()).collect();
-        assert_eq!(names, ["read", "write", "personality", "mkdir", "kill"], "a rule equal to the default is dropped");
+        assert_eq!(
+            names,
+            ["read", "write", "personality", "mkdir", "kill"],
+            "a rule equal to the default is dropped"
+        );
         assert_eq!(p.rules[2].conds[0].value, 8);
         assert_eq!(p.rules[3].action, Act::Errno(1));
         assert_eq!(p.rules[4].action, Act::KillThread);

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    IOPriorityClass, LinuxNamespaceType, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Spec,
+    IOPriorityClass, LinuxNamespaceType, LinuxPersonalityDomain, LinuxSchedulerFlag,
+    LinuxSchedulerPolicy, Spec,
 };
 
 use crate::runtime::namespaces::NsPlan;
@@ -34,13 +35,20 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
         LinuxNamespaceType::Uts
     } else {
-        return Err(Error::invalid("linux.sysctl", key, "not namespaced: it would change the host"));
+        return Err(Error::invalid(
+            "linux.sysctl",
+            key,
+            "not namespaced: it would change the host",
+        ));
     };
     if !ns.has(needs) {
         return Err(Error::invalid(
             "linux.sysctl",
             key,
-            format!("needs a `{}` namespace of the container's own", crate::runtime::namespaces::trace_name(needs)),
+            format!(
+                "needs a `{}` namespace of the container's own",
+                crate::runtime::namespaces::trace_name(needs)
+            ),
         ));
     }
     Ok(())
@@ -49,10 +57,17 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
 /// Everything that can be refused before the clone.
 pub fn check(spec: &Spec, ns: &NsPlan) -> Result<()> {
     let linux = spec.linux().as_ref();
-    for k in linux.and_then(|l| l.sysctl().as_ref()).into_iter().flatten().map(|(k, _)| k) {
+    for k in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
         check_sysctl(k, ns)?;
     }
-    if linux.and_then(|l| l.intel_rdt().as_ref()).is_some() && !Path::new("/sys/fs/resctrl/info").exists() {
+    if linux.and_then(|l| l.intel_rdt().as_ref()).is_some()
+        && !Path::new("/sys/fs/resctrl/info").exists()
+    {
         return Err(Error::invalid(
             "linux.intelRdt",
             "set",
@@ -60,32 +75,54 @@ pub fn check(spec: &Spec, ns: &NsPlan) -> Result<()> {
         ));
     }
     let process = spec.process().as_ref();
-    if let Some(p) = process.and_then(|p| p.apparmor_profile().as_deref()).filter(|p| !p.is_empty()) {
+    if let Some(p) = process
+        .and_then(|p| p.apparmor_profile().as_deref())
+        .filter(|p| !p.is_empty())
+    {
         if !apparmor_enabled() {
-            return Err(Error::invalid("process.apparmorProfile", p, "AppArmor is not enabled in this kernel"));
+            return Err(Error::invalid(
+                "process.apparmorProfile",
+                p,
+                "AppArmor is not enabled in this kernel",
+            ));
         }
     }
     let selinux = [
-        ("process.selinuxLabel", process.and_then(|p| p.selinux_label().as_deref())),
-        ("linux.mountLabel", linux.and_then(|l| l.mount_label().as_deref())),
+        (
+            "process.selinuxLabel",
+            process.and_then(|p| p.selinux_label().as_deref()),
+        ),
+        (
+            "linux.mountLabel",
+            linux.and_then(|l| l.mount_label().as_deref()),
+        ),
     ];
     for (field, label) in selinux {
         if let Some(l) = label.filter(|l| !l.is_empty()) {
             if !selinux_enabled() {
-                return Err(Error::invalid(field, l, "SELinux is not enabled in this kernel"));
+                return Err(Error::invalid(
+                    field,
+                    l,
+                    "SELinux is not enabled in this kernel",
+                ));
             }
         }
     }
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
         if let Some(f) = p.flags().as_ref().filter(|f| !f.is_empty()) {
-            return Err(Error::invalid("linux.personality.flags", f.join(","), "no personality flags are supported"));
+            return Err(Error::invalid(
+                "linux.personality.flags",
+                f.join(","),
+                "no personality flags are supported",
+            ));
         }
     }
     Ok(())
 }
 
 pub fn apparmor_enabled() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y")
 }
 
 pub fn selinux_enabled() -> bool {
@@ -177,7 +214,11 @@ pub fn apply_scheduler(spec: &Spec) -> Result<()> {
 
 /// ioprio_set(2) from `process.ioPriority`.
 pub fn apply_io_priority(spec: &Spec) -> Result<()> {
-    let Some(io) = spec.process().as_ref().and_then(|p| p.io_priority().as_ref()) else {
+    let Some(io) = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.io_priority().as_ref())
+    else {
         return Ok(());
     };
     let class: i64 = match io.class() {
@@ -186,7 +227,11 @@ pub fn apply_io_priority(spec: &Spec) -> Result<()> {
         IOPriorityClass::IoprioClassIdle => 3,
     };
     if !(0..=7).contains(&io.priority()) {
-        return Err(Error::invalid("process.ioPriority.priority", io.priority(), "must be 0..7"));
+        return Err(Error::invalid(
+            "process.ioPriority.priority",
+            io.priority(),
+            "must be 0..7",
+        ));
     }
     let value = (class << 13) | io.priority();
     const IOPRIO_WHO_PROCESS: i64 = 1;
@@ -200,16 +245,24 @@ pub fn apply_io_priority(spec: &Spec) -> Result<()> {
 /// The LSM label for the exec (AppArmor profile or SELinux label), written just before it.
 pub fn apply_exec_label(spec: &Spec) -> Result<()> {
     let process = spec.process().as_ref();
-    if let Some(p) = process.and_then(|p| p.apparmor_profile().as_deref()).filter(|p| !p.is_empty()) {
+    if let Some(p) = process
+        .and_then(|p| p.apparmor_profile().as_deref())
+        .filter(|p| !p.is_empty())
+    {
         let path = if Path::new("/proc/self/attr/apparmor/exec").exists() {
             "/proc/self/attr/apparmor/exec"
         } else {
             "/proc/self/attr/exec"
         };
-        std::fs::write(path, format!("exec {p}")).map_err(|e| Error::io("set AppArmor profile", path, e))?;
+        std::fs::write(path, format!("exec {p}"))
+            .map_err(|e| Error::io("set AppArmor profile", path, e))?;
     }
-    if let Some(l) = process.and_then(|p| p.selinux_label().as_deref()).filter(|l| !l.is_empty()) {
-        std::fs::write("/proc/self/attr/exec", l).map_err(|e| Error::io("set SELinux label", "/proc/self/attr/exec", e))?;
+    if let Some(l) = process
+        .and_then(|p| p.selinux_label().as_deref())
+        .filter(|l| !l.is_empty())
+    {
+        std::fs::write("/proc/self/attr/exec", l)
+            .map_err(|e| Error::io("set SELinux label", "/proc/self/attr/exec", e))?;
     }
     Ok(())
 }
@@ -219,19 +272,32 @@ mod tests {
     use super::*;
 
     fn ns(json: &str) -> NsPlan {
-        let spec: Spec = serde_json::from_str(&format!(r#"{{"ociVersion":"1.2.0","linux":{{"namespaces":{json}}}}}"#)).unwrap();
+        let spec: Spec = serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.2.0","linux":{{"namespaces":{json}}}}}"#
+        ))
+        .unwrap();
         NsPlan::from_spec(&spec)
     }
 
     #[test]
     fn sysctls_follow_namespaces() {
         let all = ns(r#"[{"type":"ipc"},{"type":"network"},{"type":"uts"}]"#);
-        for k in ["kernel.shmmax", "fs.mqueue.msg_max", "net.ipv4.ip_forward", "kernel.hostname"] {
+        for k in [
+            "kernel.shmmax",
+            "fs.mqueue.msg_max",
+            "net.ipv4.ip_forward",
+            "kernel.hostname",
+        ] {
             check_sysctl(k, &all).unwrap();
         }
         let none = ns("[]");
-        let e = check_sysctl("net.ipv4.ip_forward", &none).unwrap_err().to_string();
-        assert!(e.contains("`net.ipv4.ip_forward`") && e.contains("network"), "{e}");
+        let e = check_sysctl("net.ipv4.ip_forward", &none)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`net.ipv4.ip_forward`") && e.contains("network"),
+            "{e}"
+        );
         let e = check_sysctl("kernel.panic", &all).unwrap_err().to_string();
         assert!(e.contains("not namespaced"), "{e}");
         assert!(check_sysctl("net/../x", &all).is_err());

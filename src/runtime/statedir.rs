@@ -190,6 +190,7 @@ mod tests {
             annotations: Default::default(),
             cgroup_paths: vec![],
             own_pid_ns: true,
+            host_mounts: false,
         };
         d.save(&st).unwrap();
         assert_eq!(d.load().unwrap(), st);

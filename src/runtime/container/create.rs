@@ -15,12 +15,12 @@ use crate::runtime::cgroups::{self, Cgroup, Layout};
 use crate::runtime::container::Ctx;
 use crate::runtime::namespaces::{trace_name, NsPlan};
 use crate::runtime::process::channel::{self, Channel, Msg};
+use crate::runtime::process::exec::Dmz;
 use crate::runtime::process::init::{self, InitConfig, StartSignal};
 use crate::runtime::process::spawn::{self, Spawned};
 use crate::runtime::process::tty;
 use crate::runtime::rootfs::{self, CgroupView, Env};
 use crate::runtime::statedir::{proc_stat, ContainerDir};
-use crate::runtime::process::exec::Dmz;
 use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
 use crate::sys::linux::LinuxSys;
 
@@ -59,6 +59,7 @@ pub struct Launched {
 #[derive(Default)]
 struct Undo {
     dir: Option<ContainerDir>,
+    host_mounts: Option<PathBuf>,
     pid: Option<i32>,
     cgroup: Option<Vec<PathBuf>>,
 }
@@ -69,6 +70,9 @@ impl Undo {
             // SAFETY: killing and reaping our own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             spawn::reap(pid);
+        }
+        if let Some(rootfs) = self.host_mounts {
+            rootfs::unmount_all_under(&rootfs);
         }
         if let Some(paths) = self.cgroup {
             let _ = cgroups::destroy(&paths);
@@ -112,11 +116,12 @@ pub fn launch(
         ));
     }
     let ns = NsPlan::from_spec(&bundle.spec);
-    if !ns.has(LinuxNamespaceType::Mount) {
+    let readonly_root = bundle.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true);
+    if !ns.has(LinuxNamespaceType::Mount) && readonly_root {
         return Err(Error::invalid(
-            "linux.namespaces",
-            "no mount",
-            "k3rt needs a mount namespace",
+            "root.readonly",
+            "true",
+            "a read-only root needs a mount namespace (it would remount the host's root)",
         ));
     }
     security::check(&bundle.spec, &ns)?;
@@ -171,7 +176,7 @@ fn launch_in(
     let fifo = match mode {
         Mode::Fifo => {
             log.debug(format!("Creating exec fifo: {}", dir.fifo().display()));
-            Some(make_fifo(&dir.fifo())?)
+            Some(make_fifo(&dir.fifo(), host_root(&bundle.spec))?)
         }
         Mode::Channel => None,
     };
@@ -188,13 +193,10 @@ fn launch_in(
         .map_err(|e| Error::io("write config", dir.config(), e))?;
     let spec = &bundle.spec;
     let hooks = spec.hooks().clone().unwrap_or_default();
-    let runtime_hooks: Vec<_> = hooks
-        .prestart()
-        .iter()
-        .flatten()
-        .chain(hooks.create_runtime().iter().flatten())
-        .cloned()
-        .collect();
+    let runtime_hooks = RuntimeHooks {
+        prestart: hooks.prestart().clone().unwrap_or_default(),
+        create_runtime: hooks.create_runtime().clone().unwrap_or_default(),
+    };
     if !runtime_hooks.is_empty() || hooks.poststart().is_some() || hooks.poststop().is_some() {
         log.debug("Opening hooks output");
     }
@@ -234,6 +236,7 @@ fn launch_in(
     let (parent_end, child_end) = channel::pair()?;
     let env = Env {
         in_userns: ns.has(LinuxNamespaceType::User),
+        shared_mount_ns: !ns.has(LinuxNamespaceType::Mount),
         cgroups: cgroup_view(&layout, &cgroup),
     };
     let hook_state = OciState {
@@ -245,11 +248,7 @@ fn launch_in(
         annotations: spec.annotations().clone().unwrap_or_default(),
     };
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(sc) => {
-            let plan = seccomp::plan(sc)?;
-            let ctx = seccomp::compile(&plan, log)?;
-            Some((plan, ctx))
-        }
+        Some(sc) => Some(seccomp::Filter::prepare(sc, log)?),
         None => None,
     };
     let sys = LinuxSys;
@@ -272,6 +271,7 @@ fn launch_in(
         runtime_hooks: !runtime_hooks.is_empty(),
         hook_state: hook_state.clone(),
         old_sigmask: sigmask,
+        log,
         dmz: Dmz::new()?,
         seccomp,
     };
@@ -280,6 +280,9 @@ fn launch_in(
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);
+    if !ns.has(LinuxNamespaceType::Mount) {
+        undo.host_mounts = Some(bundle.rootfs.clone());
+    }
     if let Some(mid) = spawned.intermediate {
         spawn::reap(mid);
     }
@@ -314,6 +317,7 @@ fn launch_in(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_paths: cgroup.paths(),
         own_pid_ns: ns.is_new(LinuxNamespaceType::Pid),
+        host_mounts: !ns.has(LinuxNamespaceType::Mount),
     };
     log.debug("Writing container status");
     dir.save(&state)?;
@@ -323,6 +327,7 @@ fn launch_in(
     undo.dir = None;
     undo.pid = None;
     undo.cgroup = None;
+    undo.host_mounts = None;
     Ok(Launched {
         dir: dir.clone(),
         state,
@@ -332,9 +337,31 @@ fn launch_in(
     })
 }
 
+/// The hooks k3rt runs itself, in the runtime namespace, while the init waits.
+struct RuntimeHooks {
+    prestart: Vec<oci_spec::runtime::Hook>,
+    create_runtime: Vec<oci_spec::runtime::Hook>,
+}
+
+impl RuntimeHooks {
+    fn is_empty(&self) -> bool {
+        self.prestart.is_empty() && self.create_runtime.is_empty()
+    }
+
+    /// prestart (legacy) sees `created`, as crun sends; createRuntime sees `creating`.
+    fn run(&self, state: &OciState) -> Result<()> {
+        let mut st = state.clone();
+        st.status = Status::Created;
+        let json = |s: &OciState| serde_json::to_string(s).unwrap_or_default();
+        hooks::run_all("prestart", &self.prestart, &json(&st))?;
+        st.status = Status::Creating;
+        hooks::run_all("createRuntime", &self.create_runtime, &json(&st))
+    }
+}
+
 fn wait_ready(
     chan: &Channel,
-    runtime_hooks: &[oci_spec::runtime::Hook],
+    runtime_hooks: &RuntimeHooks,
     state: &OciState,
     log: &crate::runtime::trace::Log,
 ) -> Result<()> {
@@ -342,8 +369,7 @@ fn wait_ready(
         match chan.recv()? {
             Some(Msg::NeedHooks) => {
                 log.debug("Running `create` hooks");
-                let json = serde_json::to_string(state).unwrap_or_default();
-                hooks::run_all("createRuntime", runtime_hooks, &json)?;
+                runtime_hooks.run(state)?;
                 chan.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => return Ok(()),
@@ -358,13 +384,25 @@ fn wait_ready(
     }
 }
 
-fn make_fifo(path: &Path) -> Result<OwnedFd> {
+/// The exec fifo, writable by the container's root (which may be another host uid).
+fn make_fifo(path: &Path, owner: (u32, u32)) -> Result<OwnedFd> {
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::invalid("root", path.display(), "NUL byte"))?;
     // SAFETY: c outlives the call.
     if unsafe { libc::mkfifo(c.as_ptr(), 0o622) } < 0 {
         return Err(Error::io(
             "create exec fifo",
+            path,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: c outlives the calls; mode and ids are plain integers.
+    let ok = unsafe {
+        libc::chmod(c.as_ptr(), 0o622) == 0 && libc::chown(c.as_ptr(), owner.0, owner.1) == 0
+    };
+    if !ok {
+        return Err(Error::io(
+            "set owner of exec fifo",
             path,
             std::io::Error::last_os_error(),
         ));
@@ -396,10 +434,19 @@ fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
 
 /// The host uid/gid the container's process user maps to.
 fn host_ids(spec: &Spec) -> (u32, u32) {
-    let (uid, gid) = spec
+    let ids = spec
         .process()
         .as_ref()
         .map_or((0, 0), |p| (p.user().uid(), p.user().gid()));
+    to_host(spec, ids)
+}
+
+/// The host uid/gid of the container's root.
+fn host_root(spec: &Spec) -> (u32, u32) {
+    to_host(spec, (0, 0))
+}
+
+fn to_host(spec: &Spec, (uid, gid): (u32, u32)) -> (u32, u32) {
     let map = |id: u32, m: Option<&Vec<LinuxIdMapping>>| {
         m.into_iter()
             .flatten()

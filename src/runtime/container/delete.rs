@@ -45,6 +45,9 @@ pub fn destroy(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) -> Result<()>
         // without a pid namespace, processes outlive the init: the cgroup knows them
         crate::runtime::container::kill::signal_all(st, libc::SIGKILL);
     }
+    if st.host_mounts {
+        crate::runtime::rootfs::unmount_all_under(&st.rootfs);
+    }
     cgroups::destroy(&st.cgroup_paths)?;
     let config = std::fs::read(dir.config()).ok();
     dir.remove()?;

@@ -103,8 +103,10 @@ impl Dmz {
         }
         // SAFETY: new descriptor owned by nobody else.
         let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-        file.write_all(DMZ).map_err(|e| Error::sys("write k3rt-dmz", e))?;
-        let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        file.write_all(DMZ)
+            .map_err(|e| Error::sys("write k3rt-dmz", e))?;
+        let seals =
+            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
         // SAFETY: fcntl on our descriptor.
         if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
             return Err(Error::last("seal k3rt-dmz memfd"));

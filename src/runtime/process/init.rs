@@ -45,14 +45,18 @@ pub struct InitConfig<'a> {
     /// The state hooks see (pid filled in by the init).
     pub hook_state: OciState,
     pub old_sigmask: Option<libc::sigset_t>,
+    pub log: &'a crate::runtime::trace::Log,
     /// The sealed program the init execs last (CVE-2019-5736).
     pub dmz: exec::Dmz,
     /// The compiled seccomp filter, loaded last.
-    pub seccomp: Option<(seccomp::Plan, libseccomp::ScmpFilterContext)>,
+    pub seccomp: Option<seccomp::Filter>,
 }
 
 /// The prepared program, ready for execve.
 struct Program {
+    /// `/proc/self/fd` of the host's /proc, opened before the pivot: the exec fifo is
+    /// reopened through it whatever the container mounts (or does not) at /proc.
+    fd_dir: Option<OwnedFd>,
     path: PathBuf,
     argv: Vec<CString>,
     envp: Vec<CString>,
@@ -63,7 +67,8 @@ pub fn run(cfg: InitConfig<'_>) -> i32 {
     match setup(&cfg) {
         Ok(prog) => {
             if let Err(e) = wait_and_exec(&cfg, &prog) {
-                eprintln!("k3rt: {e}");
+                // k3rt is gone; the log and the container's stderr are all there is
+                cfg.log.error(e.to_string());
             }
             127
         }
@@ -111,6 +116,17 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     if !cfg.no_new_keyring {
         join_session_keyring(&cfg.hook_state.id)?;
     }
+    let fd_dir = match cfg.start {
+        StartSignal::Fifo(_) => Some(
+            crate::sys::linux::open_path(
+                Path::new("/proc/self/fd"),
+                libc::O_PATH | libc::O_DIRECTORY,
+            )
+            .map_err(|e| Error::io("open", "/proc/self/fd", e))?,
+        ),
+        StartSignal::Channel => None,
+    };
+    let own_mounts = !cfg.env.shared_mount_ns;
     rootfs::prepare(cfg.sys, cfg.plan, &cfg.env)?;
     set_names(cfg)?;
     let mut state = cfg.hook_state.clone();
@@ -126,8 +142,13 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     if let Some(h) = hooks.and_then(|h| h.create_container().as_deref()) {
         hooks::run_all("createContainer", h, &json(&state))?;
     }
-    rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?;
-    rootfs::finalize(cfg.sys, cfg.plan)?;
+    if own_mounts {
+        rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?;
+        rootfs::finalize(cfg.sys, cfg.plan)?;
+    } else {
+        chroot_into(&cfg.plan.rootfs)?;
+        rootfs::finalize(cfg.sys, cfg.plan)?;
+    }
     security::apply_sysctl(cfg.spec)?;
     security::apply_personality(cfg.spec)?;
     security::apply_scheduler(cfg.spec)?;
@@ -153,6 +174,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     let args = process.args().as_deref().unwrap_or_default();
     let path = exec::lookup(&args[0], &env, process.cwd())?;
     let prog = Program {
+        fd_dir,
         path,
         argv: exec::cstrings(args, "process.args")?,
         envp: exec::cstrings(&env, "process.env")?,
@@ -171,6 +193,18 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     enter_cwd(process.cwd())?;
     cfg.chan.send(&Msg::Ready)?;
     Ok(prog)
+}
+
+/// Without a mount namespace nothing is mounted: the init only changes its root.
+fn chroot_into(rootfs: &Path) -> Result<()> {
+    std::env::set_current_dir(rootfs).map_err(|e| Error::io("chdir to rootfs", rootfs, e))?;
+    // SAFETY: static C strings.
+    check(
+        unsafe { libc::chroot(c".".as_ptr()) },
+        format!("chroot into `{}`", rootfs.display()),
+    )?;
+    // SAFETY: static C string.
+    check(unsafe { libc::chdir(c"/".as_ptr()) }, "chdir to /")
 }
 
 fn json(s: &OciState) -> String {
@@ -277,13 +311,9 @@ fn enter_cwd(cwd: &Path) -> Result<()> {
 fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
     let _held = match &cfg.start {
         StartSignal::Fifo(fd) => {
-            let p = format!("/proc/self/fd/{}", fd.as_raw_fd());
             // blocks until `start` opens the read side; stays open (cloexec) so that
             // `start` sees EOF exactly when the exec happened
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&p)
-                .map_err(|e| Error::io("open exec fifo", p, e))?;
+            let mut f = reopen_fifo(prog.fd_dir.as_ref(), fd)?;
             std::io::Write::write_all(&mut f, b"0")
                 .map_err(|e| Error::io("write exec fifo", "exec.fifo", e))?;
             Some(f)
@@ -310,6 +340,24 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
     Err(cfg.dmz.exec(&prog.path, &prog.argv, &prog.envp))
 }
 
+fn reopen_fifo(fd_dir: Option<&OwnedFd>, fifo: &OwnedFd) -> Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    let name =
+        CString::new(fifo.as_raw_fd().to_string()).map_err(|_| Error::Init("fd name".into()))?;
+    let dir = fd_dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    // SAFETY: name outlives the call; dir is a directory descriptor we own.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::io(
+            "open exec fifo",
+            "exec.fifo",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: new descriptor owned by nobody else.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
 fn no_new_privs(spec: &Spec) -> bool {
     spec.process().as_ref().and_then(|p| p.no_new_privileges()) == Some(true)
 }
@@ -317,13 +365,13 @@ fn no_new_privs(spec: &Spec) -> bool {
 /// Loads the filter: last thing before the exec with no_new_privs, otherwise before
 /// the privilege drop (loading needs CAP_SYS_ADMIN then).
 fn load_seccomp(cfg: &InitConfig<'_>) -> Result<()> {
-    let Some((plan, ctx)) = &cfg.seccomp else {
+    let Some(filter) = &cfg.seccomp else {
         return Ok(());
     };
     let mut st = serde_json::to_value(&cfg.hook_state).unwrap_or_default();
     st["status"] = serde_json::json!("creating");
     st["pid"] = serde_json::json!(host_pid_cached());
-    seccomp::load(ctx, plan, st, host_pid_cached())
+    filter.load(st, host_pid_cached())
 }
 
 fn host_pid_cached() -> i32 {

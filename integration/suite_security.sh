@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# k3rt process security from inside real containers: capabilities, seccomp (errno,
+# kill, notify), masked and read-only paths, devices, sysctls, oom_score_adj,
+# personality, and the runc CVE classes (host binary overwrite, fd leaks, symlink
+# escapes of mount targets, /proc redirection).
+source "$(dirname "$0")/lib.sh"
+need_root
+need jq busybox gcc python3 sha256sum
+[[ -x $K3RT ]] || { echo "FAIL k3rt not built: $K3RT"; echo "0 passed, 1 failed"; exit 1; }
+source "$(dirname "$0")/containers.sh"
+
+t_seccomp_errno_with_chosen_errno() {
+  local b; b=$(mkb sc1 '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]} | .process.args = ["sh","-c","mkdir /tmp/x 2>&1; grep Seccomp: /proc/self/status"]')
+  local out; out=$(k run -b "$b" it-sc1 || true)
+  expect_contains "$out" "Function not implemented" "mkdir under ERRNO(38)"
+  expect_contains "$out" $'Seccomp:\t2'
+}
+
+t_seccomp_kill_action() {
+  local b; b=$(mkb sc2 '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_KILL_PROCESS"}]} | .process.args = ["sh","-c","echo before; cat /proc/self/status >/dev/null; exec probe ids"]')
+  # busybox sh calls getppid at startup: killed by SIGSYS
+  local rc=0; k run -b "$b" it-sc2 >/dev/null 2>&1 || rc=$?
+  expect_eq $((128 + 31)) "$rc" "exit code after SCMP_ACT_KILL_PROCESS"
+}
+
+t_seccomp_argument_condition() {
+  # personality(0xffffffff) (a query) is allowed, personality(8) is refused
+  local b; b=$(mkb sc3 '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]}]} | .linux.personality = {"domain":"LINUX32"} | .process.args = ["probe","personality"]')
+  local err; err=$(k run -b "$b" it-sc3 2>&1) && fail "personality(LINUX32) was not refused: $err"
+  expect_contains "$err" "personality"
+  b=$(mkb sc4 '.linux.personality = {"domain":"LINUX32"} | .process.args = ["probe","personality"]')
+  expect_eq 0x8 "$(k run -b "$b" it-sc4)" "personality without the filter"
+}
+
+t_seccomp_notify_listener_receives_the_fd() {
+  local sock=$WORK/listener.sock out=$WORK/listener.json
+  python3 "$(dirname "$0")/seccomp_listener.py" "$sock" "$out" & local lp=$!
+  for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.02; done
+  local b; b=$(mkb sn ".linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"$sock\",\"listenerMetadata\":\"meta-1\",\"syscalls\":[{\"names\":[\"sethostname\"],\"action\":\"SCMP_ACT_NOTIFY\"}]} | .process.args = [\"true\"]")
+  k run -b "$b" it-sn
+  wait $lp
+  expect_eq 1 "$(jq -r .nfds "$out")" "fds received"
+  expect_contains "$(jq -r .fd_target "$out")" "seccomp"
+  expect_eq meta-1 "$(jq -r .state.metadata "$out")"
+  expect_eq seccompFd "$(jq -r '.state.fds[0]' "$out")"
+  expect_eq it-sn "$(jq -r .state.state.id "$out")"
+}
+
+t_unknown_syscall_names_are_skipped_with_a_warning() {
+  local b; b=$(mkb sw '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["no_such_syscall_k3"],"action":"SCMP_ACT_ERRNO"}]} | .process.args = ["true"]')
+  k run -b "$b" it-sw 2>"$WORK/err"
+  expect_contains "$(cat "$WORK/err")" "no_such_syscall_k3"
+}
+
+t_masked_and_readonly_paths() {
+  local b; b=$(mkb mp '.linux.maskedPaths = ["/proc/timer_list","/sys/kernel","/proc/nonexistent"] | .linux.readonlyPaths = ["/proc/sys"] | .process.args = ["sh","-c","cat /proc/timer_list | wc -c; ls /sys/kernel | wc -l; probe write /proc/sys/kernel/domainname"]')
+  local out; out=$(k run -b "$b" it-mp || true)
+  expect_eq "0" "$(sed -n 1p <<<"$out" | tr -d ' ')" "bytes read from masked /proc/timer_list"
+  expect_eq "0" "$(sed -n 2p <<<"$out" | tr -d ' ')" "entries in masked /sys/kernel"
+  expect_contains "$out" "write /proc/sys/kernel/domainname: Read-only file system"
+}
+
+t_devices_nodes_modes_and_owners() {
+  local b; b=$(mkb dv '.linux.devices = [{"path":"/dev/k3fuse","type":"c","major":10,"minor":229,"fileMode":432,"uid":7,"gid":8}] | .process.args = ["sh","-c","stat -c \"%n %F %t:%T %a %u:%g\" /dev/null /dev/k3fuse; ls -l /dev/ptmx /dev/fd | sed \"s/.* \\/dev/\\/dev/\""]')
+  local out; out=$(k run -b "$b" it-dv)
+  expect_contains "$out" "/dev/null character special file 1:3 666 0:0"
+  expect_contains "$out" "/dev/k3fuse character special file a:e5 660 7:8"
+  expect_contains "$out" "/dev/ptmx -> pts/ptmx"
+  expect_contains "$out" "/dev/fd -> /proc/self/fd"
+}
+
+t_devices_cgroup_denies_mknod_of_disks() {
+  [[ -d /sys/fs/cgroup/devices ]] || return 0 # v2: enforced by eBPF, covered on v2 hosts
+  local b; b=$(mkb dm '.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"] | .root.readonly = false | .process.args = ["sh","-c","mknod /dev/k3disk b 8 0 && head -c 1 /dev/k3disk >/dev/null && echo READ || echo denied"]')
+  local out; out=$(k run -b "$b" it-dm 2>&1 || true)
+  expect_contains "$out" "denied"
+  [[ $out != *READ* ]] || fail "a block device was readable: $out"
+}
+
+t_sysctl_inside_and_refused_outside_namespaces() {
+  local b; b=$(mkb sy '.linux.sysctl = {"net.ipv4.ip_forward":"1","kernel.shmmax":"12345678"} | .process.args = ["sh","-c","cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax"]')
+  expect_eq $'1\n12345678' "$(k run -b "$b" it-sy)"
+  local host; host=$(cat /proc/sys/kernel/shmmax)
+  [[ $host != 12345678 ]] || fail "sysctl reached the host"
+  b=$(mkb sy2 '.linux.sysctl = {"kernel.panic":"1"}')
+  local err; err=$(k create -b "$b" it-sy2 2>&1) && fail "host sysctl accepted"
+  expect_contains "$err" "kernel.panic"
+  no_leftovers it-sy2
+}
+
+t_oom_score_adj() {
+  local b; b=$(mkb oom '.process.oomScoreAdj = 523 | .process.args = ["cat","/proc/self/oom_score_adj"]')
+  expect_eq 523 "$(k run -b "$b" it-oom)"
+}
+
+t_apparmor_and_selinux_labels_refused_without_the_lsm() {
+  local b err
+  b=$(mkb aa '.process.apparmorProfile = "k3-test"')
+  err=$(k create -b "$b" it-aa 2>&1) && fail "apparmor profile accepted without AppArmor"
+  expect_contains "$err" "apparmorProfile"
+  b=$(mkb se '.linux.mountLabel = "system_u:object_r:container_file_t:s0"')
+  err=$(k create -b "$b" it-se 2>&1) && fail "mount label accepted without SELinux"
+  expect_contains "$err" "mountLabel"
+  no_leftovers it-aa; no_leftovers it-se
+}
+
+t_cve_2019_5736_host_binary_is_unreachable() {
+  local before; before=$(sha256sum "$K3RT" | cut -d' ' -f1)
+  local b; b=$(mkpriv cve1 '.process.args = ["/evil"]')
+  printf '#!/proc/self/exe\n' > "$b/rootfs/evil"; chmod +x "$b/rootfs/evil"
+  k run -b "$b" it-cve1 >/dev/null 2>&1 || true
+  b=$(mkpriv cve2 '.process.args = ["sh","-c","exec /proc/self/exe --version; echo"]')
+  k run -b "$b" it-cve2 >/dev/null 2>&1 || true
+  # from inside: the init's exe is not a writable path to any host file
+  b=$(mkb cve3 '.process.args = ["sh","-c","sleep 0.2 & p=$!; probe write /proc/$p/exe; readlink /proc/1/exe"]')
+  local out; out=$(k run -b "$b" it-cve3 2>&1 || true)
+  [[ $out != *"write /proc/"*": ok"* ]] || fail "wrote through /proc/PID/exe: $out"
+  expect_eq "$before" "$(sha256sum "$K3RT" | cut -d' ' -f1)" "k3rt binary checksum"
+}
+
+t_cve_2024_21626_no_host_fds_and_cwd_inside() {
+  local b; b=$(mkb fdl '.process.args = ["probe","fds"]')
+  local out; out=$(k run -b "$b" it-fdl 5</etc/passwd 9</etc/hostname)
+  [[ $out != *"/etc/"* ]] || fail "host file leaked: $out"
+  [[ $out != *"/sys/fs/cgroup"* ]] || fail "cgroup dir leaked: $out"
+  b=$(mkb cwd '.process.cwd = "/proc/self/fd/7" | .process.args = ["probe","cwd"]')
+  k run -b "$b" it-cwd 7</ >/dev/null 2>&1 && fail "cwd through an inherited fd was accepted"
+  return 0
+}
+
+t_cve_2021_30465_mount_target_symlink_stays_inside() {
+  local b; b=$(mkpriv sym ".mounts += [{\"destination\":\"/data/escape\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}] | .process.args = [\"true\"]")
+  mkdir -p "$WORK/outside"
+  ln -s "$WORK/outside" "$b/rootfs/data"
+  k run -b "$b" it-sym >/dev/null 2>&1 || true
+  [[ ! -e $WORK/outside/escape ]] || fail "mount target created outside the rootfs"
+  ! grep -q "$WORK/outside" /proc/self/mountinfo || fail "mounted outside the rootfs"
+}
+
+t_proc_redirected_by_symlink_is_refused() {
+  local b; b=$(mkpriv procsym '.process.args = ["true"]')
+  rmdir "$b/rootfs/proc"; mkdir "$b/rootfs/fakeproc"; ln -s /fakeproc "$b/rootfs/proc"
+  local err; err=$(k run -b "$b" it-procsym 2>&1) && fail "procfs mounted through a symlink"
+  expect_contains "$err" "/proc"
+  no_leftovers it-procsym
+}
+
+t_no_mount_namespace_chroots_only() {
+  local b; b=$(mkpriv nomnt '.linux.namespaces = [{"type":"pid"}] | .mounts = [.mounts[] | select(.destination == "/proc" or .destination == "/dev")] | del(.hostname) | .process.args = ["sh","-c","probe cwd; ls /dev/null"]')
+  k create -b "$b" it-nomnt
+  grep -q " $b/rootfs/proc " /proc/self/mountinfo || fail "proc not mounted in the host namespace"
+  k start it-nomnt
+  for _ in $(seq 100); do [[ $(status_of it-nomnt) == stopped ]] && break; sleep 0.02; done
+  k delete it-nomnt
+  ! grep -q " $b/rootfs/" /proc/self/mountinfo || fail "mounts left under the rootfs: $(grep " $b/rootfs/" /proc/self/mountinfo)"
+  b=$(mkb nomnt2 '.linux.namespaces = [{"type":"pid"}] | del(.hostname)')
+  local err; err=$(k create -b "$b" it-nomnt2 2>&1) && fail "read-only root without a mount namespace accepted"
+  expect_contains "$err" "root.readonly"
+}
+
+t_user_namespace_with_create_and_start() {
+  local b; b=$(mkb unf '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":1000,"size":2000}] | .linux.gidMappings = [{"containerID":0,"hostID":1000,"size":3000}] | .process.args = ["sleep","100"]')
+  k create -b "$b" it-unf
+  k start it-unf
+  expect_eq running "$(status_of it-unf)"
+  local pid; pid=$(k state it-unf | jq -r .pid)
+  expect_eq 1000 "$(awk '/^Uid:/{print $2}' /proc/$pid/status)" "host uid of the container's root"
+  k delete --force it-unf
+  no_leftovers it-unf
+}
+
+t_rootfs_propagation_unbindable() {
+  local b; b=$(mkb unb '.linux.rootfsPropagation = "unbindable" | .process.args = ["probe","mounts"]')
+  local out; out=$(k run -b "$b" it-unb)
+  awk '$5=="/"' <<<"$out" | grep -q 'unbindable' || fail "/ is not unbindable: $(awk '$5=="/"' <<<"$out")"
+}
+
+run_suite
