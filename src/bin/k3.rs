@@ -121,6 +121,9 @@ struct Ctx {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: restoring the default SIGPIPE action before any thread starts,
+    // so `k3 images | head` ends quietly like other Unix tools.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let json = matches!(cli.cmd, Cmd::Pull { json: true, .. });
     let input = match &cli.cmd {

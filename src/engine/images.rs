@@ -76,7 +76,7 @@ pub struct Removed {
 }
 
 /// Removes an image record and the blobs and layers only it used; refuses
-/// while a container snapshot uses the image and no other record keeps it.
+/// while a container snapshot uses the image.
 pub fn remove(
     store: &Store,
     db: &Db,
@@ -84,14 +84,8 @@ pub fn remove(
     default_registry: &str,
 ) -> Result<Removed, ImagesError> {
     let rec = find(db, input, default_registry)?;
-    let others = images::list(db.conn())?
-        .into_iter()
-        .filter(|r| {
-            r.config_digest == rec.config_digest && (r.name != rec.name || r.tag != rec.tag)
-        })
-        .count();
     let users = snapshot_records::users_of(db.conn(), &rec.config_digest)?;
-    if others == 0 && !users.is_empty() {
+    if !users.is_empty() {
         return Err(ImagesError::InUse {
             image: rec.reference(),
             containers: users,
