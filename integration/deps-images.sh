@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what integration/images.sh and benches/pull.sh need (idempotent).
 set -euo pipefail
-pkgs=(docker-registry umoci skopeo busybox-static e2fsprogs zstd curl python3 podman)
+pkgs=(docker-registry umoci skopeo busybox-static e2fsprogs zstd curl python3 podman bc)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -178,7 +178,7 @@ fn open(cli: &Cli) -> Result<Ctx, Failure> {
         .clone()
         .or_else(|| std::env::var_os("K3_ROOT").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-    let store = Store::open(&root).map_err(|e| other(anyhow::Error::new(e)))?;
+    let store = Store::open(&root)?;
     let db = Db::open(&store.db_path())?;
     let default_registry = cli
         .default_registry

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::engine::db::DbError;
 use crate::engine::image::pull::PullError;
 use crate::engine::images::ImagesError;
+use crate::engine::store::content::ContentError;
 use crate::engine::store::snapshots::SnapshotError;
 
 /// A seed 000 error class.
@@ -52,6 +53,9 @@ pub enum EngineError {
     /// Opening or migrating the database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Opening the store failed.
+    #[error(transparent)]
+    Content(#[from] ContentError),
 }
 
 impl EngineError {
@@ -61,7 +65,8 @@ impl EngineError {
             EngineError::Pull(_)
             | EngineError::Images(_)
             | EngineError::Snapshot(_)
-            | EngineError::Db(_) => ErrorKind::Generic,
+            | EngineError::Db(_)
+            | EngineError::Content(_) => ErrorKind::Generic,
         }
     }
 
