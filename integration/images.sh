@@ -202,6 +202,15 @@ check "prune" k3 prune
 check "prune emptied tmp" bash -c "[ -z \"\$(ls -A $ROOT/tmp)\" ]"
 check "blobs left are all referenced" bash -c "[ \$($K3 --root $ROOT prune | grep -o 'Deleted [0-9]* blobs') = 'Deleted 0 blobs' ] 2>/dev/null || $K3 --root $ROOT prune | grep -q 'Deleted 0 blobs'"
 
+# --- a moved tag does not pull layers from under a snapshot ----------------------------
+if rootfs=$(k3 snapshot prepare c3 "$REG/zstd:v1" 2>&1); then ok "snapshot prepare c3 (zstd image)"; else fail "snapshot prepare c3" "$rootfs"; fi
+old_layer=$ROOT/snapshots/sha256/$(layer_of zstd 1)
+push zstd v1 multilayer >/dev/null 2>>"$T/log"
+check "re-pull of a moved tag" k3 pull --quiet "$REG/zstd:v1"
+check "prune keeps layers a snapshot uses" bash -c "$K3 --root $ROOT prune && [ -d $old_layer ] && [ \"\$(cat $rootfs/z)\" = zstd ]"
+check "snapshot rm c3" k3 snapshot rm c3
+check "prune then removes them" bash -c "$K3 --root $ROOT rmi 127.0.0.1:$BPORT/zstd:v1 && $K3 --root $ROOT prune && [ ! -e $old_layer ]"
+
 # --- registry down --------------------------------------------------------------------
 kill "${PIDS[0]}" 2>/dev/null; wait "${PIDS[0]}" 2>/dev/null
 expect_fail "registry down" "$REG/busybox:other" "cannot reach registry"

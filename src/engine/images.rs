@@ -83,6 +83,7 @@ pub fn remove(
     input: &str,
     default_registry: &str,
 ) -> Result<Removed, ImagesError> {
+    let _lock = store.lock(true)?;
     let rec = find(db, input, default_registry)?;
     let users = snapshot_records::users_of(db.conn(), &rec.config_digest)?;
     if !users.is_empty() {
@@ -116,6 +117,7 @@ pub struct Pruned {
 /// Removes unreferenced blobs, layer snapshots, orphaned container
 /// snapshots and tmp leftovers.
 pub fn prune(store: &Store, db: &Db) -> Result<Pruned, ImagesError> {
+    let _lock = store.lock(true)?;
     let snapshots = snapshots::prune_orphans(store, db).map_err(Box::new)?;
     let (blobs, layers) = collect_garbage(store, db, None)?;
     let tmp = store.clean_tmp()?;
@@ -127,12 +129,15 @@ pub fn prune(store: &Store, db: &Db) -> Result<Pruned, ImagesError> {
     })
 }
 
-/// Digests any record still references.
+/// Digests any image record or container snapshot still references.
 fn referenced(db: &Db) -> Result<HashSet<String>, ImagesError> {
     let mut set = HashSet::new();
     for r in images::list(db.conn())? {
         set.extend([r.digest, r.manifest_digest, r.config_digest]);
         set.extend(r.layers.into_iter().map(|l| l.digest));
+    }
+    for s in snapshot_records::list(db.conn())? {
+        set.extend(s.layers);
     }
     Ok(set)
 }

@@ -17,6 +17,7 @@ pub const MIGRATION: Migration = Migration {
         config_digest TEXT NOT NULL,
         rootfs TEXT NOT NULL,
         disk_limit_mb INTEGER,
+        layers TEXT NOT NULL,
         created_at INTEGER NOT NULL
     );
     CREATE INDEX snapshots_config_digest ON snapshots (config_digest);",
@@ -37,12 +38,15 @@ pub struct SnapshotRecord {
     pub rootfs: String,
     /// The writable layer limit, if any.
     pub disk_limit_mb: Option<u64>,
+    /// The layer digests mounted (bottom first); kept by `prune` even if the
+    /// image record changes.
+    pub layers: Vec<String>,
     /// When it was prepared.
     pub created_at: i64,
 }
 
 const COLUMNS: &str =
-    "container_id, image_name, image_tag, config_digest, rootfs, disk_limit_mb, created_at";
+    "container_id, image_name, image_tag, config_digest, rootfs, disk_limit_mb, layers, created_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotRecord> {
     Ok(SnapshotRecord {
@@ -52,14 +56,17 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotRecord> {
         config_digest: row.get(3)?,
         rootfs: row.get(4)?,
         disk_limit_mb: row.get::<_, Option<i64>>(5)?.map(|v| v as u64),
-        created_at: row.get(6)?,
+        layers: serde_json::from_str(&row.get::<_, String>(6)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        created_at: row.get(7)?,
     })
 }
 
 /// Inserts a record; fails if the container already has one.
 pub fn insert(conn: &Connection, rec: &SnapshotRecord) -> Result<(), DbError> {
     conn.execute(
-        &format!("INSERT INTO snapshots ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        &format!("INSERT INTO snapshots ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
         params![
             rec.container_id,
             rec.image_name,
@@ -67,6 +74,7 @@ pub fn insert(conn: &Connection, rec: &SnapshotRecord) -> Result<(), DbError> {
             rec.config_digest,
             rec.rootfs,
             rec.disk_limit_mb.map(|v| v as i64),
+            serde_json::Value::from(rec.layers.clone()).to_string(),
             rec.created_at
         ],
     )
@@ -148,6 +156,7 @@ mod tests {
             config_digest: "sha256:cc".into(),
             rootfs: "/var/lib/k3/overlays/c1/rootfs".into(),
             disk_limit_mb: Some(16),
+            layers: vec!["sha256:dd".into()],
             created_at: 3,
         };
         insert(conn, &rec).unwrap();

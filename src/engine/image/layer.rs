@@ -344,3 +344,100 @@ fn commit(store: &Store, tmp: &Tmp, desc: &Descriptor, local: bool) -> Result<Cr
     created.layer = store.commit_layer(&tmp.dir, &desc.digest)?;
     Ok(created)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::image::digest::Algorithm;
+    use crate::engine::image::progress::{reporter, Mode};
+    use crate::engine::image::registry::Endpoint;
+
+    fn layer_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_path("hello").unwrap();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append(&h, &b"world"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn compress(raw: &[u8], how: &str) -> Vec<u8> {
+        match how {
+            "gzip" => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(raw).unwrap();
+                e.finish().unwrap()
+            }
+            "zstd" => zstd::encode_all(raw, 3).unwrap(),
+            _ => raw.to_vec(),
+        }
+    }
+
+    fn registry() -> Registry {
+        Registry::new(
+            Endpoint {
+                registry: "127.0.0.1:1".into(),
+                api_host: "127.0.0.1:1".into(),
+                repository: "unused".into(),
+                plain_http: true,
+            },
+            None,
+        )
+    }
+
+    fn desc(blob: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: String::new(),
+            digest: Digest::of(Algorithm::Sha256, blob),
+            size: blob.len() as u64,
+            platform: None,
+        }
+    }
+
+    #[test]
+    fn unpacks_gzip_zstd_and_plain_local_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let raw = layer_tar();
+        let diff_id = Digest::of(Algorithm::Sha256, &raw);
+        let quiet = reporter(Mode::Quiet);
+        for how in ["gzip", "zstd", "none"] {
+            let blob = compress(&raw, how);
+            let d = desc(&blob);
+            store.write_blob(&d.digest, &blob).unwrap();
+            let c = fetch_layer(&store, &registry(), &d, &diff_id, quiet.as_ref()).unwrap();
+            assert!(c.layer && !c.blob, "{how}");
+            let content = fs::read(store.layer_path(&d.digest).join("hello")).unwrap();
+            assert_eq!(content, b"world", "{how}");
+        }
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn rejects_wrong_blob_and_wrong_diff_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let raw = layer_tar();
+        let blob = compress(&raw, "gzip");
+        let d = desc(&blob);
+        let quiet = reporter(Mode::Quiet);
+        let wrong_diff = Digest::of(Algorithm::Sha256, b"other");
+        store.write_blob(&d.digest, &blob).unwrap();
+        let err = fetch_layer(&store, &registry(), &d, &wrong_diff, quiet.as_ref()).unwrap_err();
+        assert!(matches!(err, LayerError::DiffId { .. }), "{err}");
+        let mut tampered = blob.clone();
+        let last = tampered.len() - 9;
+        tampered[last] ^= 0xff;
+        fs::write(store.blob_path(&d.digest), &tampered).unwrap();
+        let diff_id = Digest::of(Algorithm::Sha256, &raw);
+        let err = fetch_layer(&store, &registry(), &d, &diff_id, quiet.as_ref()).unwrap_err();
+        assert!(matches!(err, LayerError::Verify { .. }), "{err}");
+        assert!(!store.has_layer(&d.digest));
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+}

@@ -92,6 +92,7 @@ pub fn pull(
 ) -> Result<PullOutcome, PullError> {
     let r = Reference::parse(input, &opts.default_registry)?;
     let registry = client(&r, opts)?;
+    let _lock = store.lock(false)?;
     if let Some(record) = present(store, db, &registry, &r)? {
         progress.message(&format!("{}: image is up to date", record.reference()));
         return Ok(PullOutcome {

@@ -233,6 +233,34 @@ impl Store {
     }
 }
 
+/// A held store lock, released on drop.
+pub struct StoreLock(#[allow(dead_code)] File);
+
+impl Store {
+    /// Takes the store lock: shared for pulls and snapshot work, exclusive
+    /// for garbage collection (`rmi`, `prune`), so a collection never
+    /// removes what a pull in progress has not recorded yet.
+    pub fn lock(&self, exclusive: bool) -> Result<StoreLock, ContentError> {
+        let path = self.root.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        let op = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_SH
+        };
+        // SAFETY: a valid open fd; flock blocks until the lock is granted.
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), op) } < 0 {
+            return Err(io_err("lock", &path)(io::Error::last_os_error()));
+        }
+        Ok(StoreLock(file))
+    }
+}
+
 /// Removes a file or directory tree without following symlinks (absent is fine).
 pub fn remove_tree(path: &Path) -> Result<(), ContentError> {
     let meta = match fs::symlink_metadata(path) {

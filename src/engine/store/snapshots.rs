@@ -145,6 +145,7 @@ pub fn prepare(
     if records::get(db.conn(), container_id)?.is_some() {
         return Err(SnapshotError::Exists(container_id.to_string()));
     }
+    let _lock = store.lock(false)?;
     let lowers = layer_dirs(store, image)?;
     let l = layout(store, container_id);
     let mut undo = UndoStack::default();
@@ -228,6 +229,7 @@ fn build(
             config_digest: image.config_digest.clone(),
             rootfs: l.rootfs.display().to_string(),
             disk_limit_mb,
+            layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
             created_at: db::now(),
         },
     )?;
@@ -254,6 +256,7 @@ fn limited_rw(l: &Layout, mb: u64, undo: &mut UndoStack) -> Result<PathBuf, Snap
 /// Unmounts and deletes a container's snapshot and its record.
 pub fn remove(store: &Store, db: &Db, container_id: &str) -> Result<(), SnapshotError> {
     validate_id(container_id)?;
+    let _lock = store.lock(false)?;
     let l = layout(store, container_id);
     let record = records::get(db.conn(), container_id)?;
     if record.is_none() && !l.dir.exists() {
