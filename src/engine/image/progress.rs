@@ -60,9 +60,11 @@ struct Bars(MultiProgress);
 impl Progress for Bars {
     fn layer(&self, digest: &Digest, size: u64) -> Box<dyn LayerProgress> {
         let bar = self.0.add(ProgressBar::new(size));
-        let style = ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style = ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(short(digest));
         Box::new(BarLayer(bar))
