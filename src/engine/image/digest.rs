@@ -82,11 +82,11 @@ impl Digest {
 
     /// Errors unless `data` hashes to this digest.
     pub fn verify(&self, data: &[u8]) -> Result<(), DigestError> {
-        Digest::of(self.algorithm, data).expect(self)
+        Digest::of(self.algorithm, data).must_equal(self)
     }
 
     /// Errors unless `self` (the actual digest) equals `expected`.
-    pub fn expect(&self, expected: &Digest) -> Result<(), DigestError> {
+    pub fn must_equal(&self, expected: &Digest) -> Result<(), DigestError> {
         if self == expected {
             Ok(())
         } else {

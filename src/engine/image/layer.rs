@@ -294,7 +294,7 @@ fn run_pipeline<R: Read>(
     }
     drained.map_err(|e| stream_error(&layer, slot, e))?;
     actual_diff
-        .expect(diff_id)
+        .must_equal(diff_id)
         .map_err(|source| LayerError::DiffId { layer, source })
 }
 

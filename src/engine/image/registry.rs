@@ -226,7 +226,7 @@ impl Registry {
         };
         if let Some(e) = expected {
             digest
-                .expect(&e)
+                .must_equal(&e)
                 .map_err(|source| self.digest_error(reference, source))?;
         }
         Ok(FetchedManifest {
