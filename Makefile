@@ -10,6 +10,7 @@ all: build
 
 deps:
 	./.ci/deps.sh
+	integration/deps-images.sh
 
 build: deps
 	$(CARGO) build --release
@@ -32,6 +33,7 @@ integration: build
 
 bench: build
 	benches/run.sh
+	benches/pull.sh
 
 install: build
 	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt

@@ -1,7 +1,10 @@
 //! k3: an OCI runtime (`k3rt`) and a container engine (`k3`) in one crate.
 //!
-//! Dependencies point one way: `bin -> runtime -> {sys, oci}`.
+//! Dependencies point one way: `bin -> runtime -> {sys, oci}` and
+//! `bin -> engine -> (process boundary) -> k3rt`; the engine never imports the runtime.
 
+/// The `k3` engine: image pulls, the content store, snapshots and SQLite records.
+pub mod engine;
 /// Pure OCI data: spec loading and validation, container state, ids.
 pub mod oci;
 /// The low-level runtime behind `k3rt`: one module per verb plus the init sequence.

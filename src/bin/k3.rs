@@ -1,0 +1,353 @@
+//! `k3`, the container engine CLI: parses arguments, calls the engine
+//! library and maps its errors to messages, seed 000's JSON error object
+//! (`--json`) and a non-zero exit code.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use k3::engine::db::images::ImageRecord;
+use k3::engine::db::{snapshots as snapshot_records, Db};
+use k3::engine::error::{chain_message, EngineError};
+use k3::engine::image::progress::{self, human, Mode};
+use k3::engine::image::pull::{self, PullOptions};
+use k3::engine::image::reference::DOCKER_HUB;
+use k3::engine::images;
+use k3::engine::store::content::{Store, DEFAULT_ROOT};
+use k3::engine::store::snapshots;
+
+#[derive(Parser)]
+#[command(name = "k3", version, about = "k3 container engine")]
+struct Cli {
+    /// The k3 root directory (or `K3_ROOT`).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    /// Registry for references that name none (or `K3_DEFAULT_REGISTRY`; default `docker.io`).
+    #[arg(long, global = true)]
+    default_registry: Option<String>,
+    /// A registry to reach over plain HTTP (repeatable; or `K3_INSECURE_REGISTRIES`, comma-separated).
+    #[arg(long = "insecure-registry", global = true)]
+    insecure: Vec<String>,
+    /// Credentials file, docker `config.json` shape (or `K3_AUTH_FILE`; default `ROOT/auth.json`).
+    #[arg(long, global = true)]
+    auth_file: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Pull an image: NAME[:TAG|@DIGEST].
+    Pull {
+        /// The image reference.
+        reference: String,
+        /// Print the error as a JSON object on failure, the record on success.
+        #[arg(long)]
+        json: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Layers fetched at once.
+        #[arg(long, default_value_t = 3)]
+        max_concurrent_downloads: usize,
+    },
+    /// List images.
+    Images {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Image commands.
+    Image {
+        #[command(subcommand)]
+        cmd: ImageCmd,
+    },
+    /// Remove an image (refused while a container snapshot uses it).
+    Rmi {
+        /// The image.
+        name: String,
+    },
+    /// Remove unreferenced blobs, layers and snapshots.
+    Prune,
+    /// Container snapshots (what `create` uses; exposed for tests and debugging).
+    Snapshot {
+        #[command(subcommand)]
+        cmd: SnapshotCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImageCmd {
+    /// Show an image record as JSON.
+    Inspect {
+        /// The image.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCmd {
+    /// Mount a container rootfs from an image; prints its path.
+    Prepare {
+        /// The container id.
+        id: String,
+        /// The image.
+        image: String,
+        /// Writable layer limit in MB.
+        #[arg(long)]
+        disk_limit: Option<u64>,
+    },
+    /// Unmount and delete a container snapshot.
+    Rm {
+        /// The container id.
+        id: String,
+    },
+    /// List container snapshots as JSON.
+    Ls,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+struct Ctx {
+    store: Store,
+    db: Db,
+    default_registry: String,
+}
+
+fn main() -> ExitCode {
+    // SAFETY: restoring the default SIGPIPE action before any thread starts,
+    // so `k3 images | head` ends quietly like other Unix tools.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let cli = Cli::parse();
+    let json = matches!(cli.cmd, Cmd::Pull { json: true, .. });
+    let input = match &cli.cmd {
+        Cmd::Pull { reference, .. } => serde_json::json!(reference),
+        _ => serde_json::Value::Null,
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Engine(e)) => {
+            if json {
+                let obj = e.to_object(input);
+                println!("{}", serde_json::to_string(&obj).unwrap_or_default());
+            }
+            eprintln!("k3: error: {}", chain_message(&e));
+            ExitCode::FAILURE
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("k3: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Failure {
+    Engine(EngineError),
+    Other(anyhow::Error),
+}
+
+impl<E: Into<EngineError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Engine(e.into())
+    }
+}
+
+fn other(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Other(e.into())
+}
+
+fn env_list(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn open(cli: &Cli) -> Result<Ctx, Failure> {
+    let root = cli
+        .root
+        .clone()
+        .or_else(|| std::env::var_os("K3_ROOT").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+    let store = Store::open(&root)?;
+    let db = Db::open(&store.db_path())?;
+    let default_registry = cli
+        .default_registry
+        .clone()
+        .or_else(|| std::env::var("K3_DEFAULT_REGISTRY").ok())
+        .unwrap_or_else(|| DOCKER_HUB.to_string());
+    Ok(Ctx {
+        store,
+        db,
+        default_registry,
+    })
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let ctx = open(&cli)?;
+    match &cli.cmd {
+        Cmd::Pull {
+            reference,
+            json,
+            quiet,
+            max_concurrent_downloads,
+        } => cmd_pull(
+            &ctx,
+            &cli,
+            reference,
+            *json,
+            *quiet,
+            *max_concurrent_downloads,
+        ),
+        Cmd::Images { format } => cmd_images(&ctx, *format),
+        Cmd::Image {
+            cmd: ImageCmd::Inspect { name },
+        } => {
+            let rec = images::find(&ctx.db, name, &ctx.default_registry)?;
+            print_json(&rec)
+        }
+        Cmd::Rmi { name } => {
+            let removed = images::remove(&ctx.store, &ctx.db, name, &ctx.default_registry)?;
+            println!(
+                "Untagged: {} (deleted {} blobs, {} layers)",
+                removed.untagged, removed.blobs, removed.layers
+            );
+            Ok(())
+        }
+        Cmd::Prune => {
+            let p = images::prune(&ctx.store, &ctx.db)?;
+            println!(
+                "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries",
+                p.blobs,
+                p.layers,
+                p.snapshots.len(),
+                p.tmp
+            );
+            Ok(())
+        }
+        Cmd::Snapshot { cmd } => cmd_snapshot(&ctx, cmd),
+    }
+}
+
+fn cmd_pull(
+    ctx: &Ctx,
+    cli: &Cli,
+    reference: &str,
+    json: bool,
+    quiet: bool,
+    max: usize,
+) -> Result<(), Failure> {
+    let mut insecure = cli.insecure.clone();
+    insecure.extend(env_list("K3_INSECURE_REGISTRIES"));
+    let auth_file = cli
+        .auth_file
+        .clone()
+        .or_else(|| std::env::var_os("K3_AUTH_FILE").map(PathBuf::from))
+        .unwrap_or_else(|| ctx.store.root().join("auth.json"));
+    let opts = PullOptions {
+        default_registry: ctx.default_registry.clone(),
+        insecure,
+        auth_file,
+        max_concurrent: max,
+    };
+    let mode = if quiet || json {
+        Mode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Mode::Bars
+    } else {
+        Mode::Lines
+    };
+    let reporter = progress::reporter(mode);
+    let out = pull::pull(&ctx.store, &ctx.db, reference, &opts, reporter.as_ref())
+        .map_err(EngineError::from)?;
+    if json {
+        return print_json(&out.record);
+    }
+    if !quiet {
+        let what = if out.up_to_date {
+            "Up to date"
+        } else {
+            "Pulled"
+        };
+        println!(
+            "{what}: {} ({} layers downloaded, {})",
+            out.record.reference(),
+            out.layers_downloaded,
+            human(out.bytes_downloaded)
+        );
+        println!("Digest: {}", out.record.digest);
+    }
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(other)?);
+    Ok(())
+}
+
+fn cmd_images(ctx: &Ctx, format: Format) -> Result<(), Failure> {
+    let all = images::list(&ctx.db)?;
+    match format {
+        Format::Json => print_json(&all),
+        Format::Table => {
+            println!(
+                "{:<50} {:<16} {:<19} {:>10}",
+                "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
+            );
+            for r in &all {
+                println!("{}", table_row(r));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn table_row(r: &ImageRecord) -> String {
+    let id = r
+        .config_digest
+        .split(':')
+        .nth(1)
+        .unwrap_or("")
+        .get(..12)
+        .unwrap_or("");
+    let tag = if r.tag.is_empty() { "<none>" } else { &r.tag };
+    format!(
+        "{:<50} {:<16} {:<19} {:>10}",
+        r.name,
+        tag,
+        id,
+        human(r.size)
+    )
+}
+
+fn cmd_snapshot(ctx: &Ctx, cmd: &SnapshotCmd) -> Result<(), Failure> {
+    match cmd {
+        SnapshotCmd::Prepare {
+            id,
+            image,
+            disk_limit,
+        } => {
+            let rec = images::find(&ctx.db, image, &ctx.default_registry)?;
+            let rootfs = snapshots::prepare(&ctx.store, &ctx.db, id, &rec, *disk_limit)?;
+            println!("{}", rootfs.display());
+            Ok(())
+        }
+        SnapshotCmd::Rm { id } => {
+            snapshots::remove(&ctx.store, &ctx.db, id)?;
+            Ok(())
+        }
+        SnapshotCmd::Ls => {
+            let all = snapshot_records::list(ctx.db.conn()).map_err(EngineError::from)?;
+            print_json(&all)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The engine's SQLite database (`k3.db` under the k3 root): WAL journal,
+//! a busy timeout, and the schema built by ordered migrations
+//! ([`migrations::MIGRATIONS`]). One file per table; each table file owns its
+//! migration(s), its record type and its queries.
+
+pub mod images;
+pub mod migrations;
+pub mod snapshots;
+
+pub use migrations::Migration;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// How long a writer waits for another process' lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database file could not be opened or configured.
+    #[error("cannot open database `{path}`")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A migration failed (the database stays at the previous version).
+    #[error("database migration `{version}` (`{name}`) failed")]
+    Migration {
+        /// The migration's version.
+        version: i64,
+        /// The migration's name.
+        name: &'static str,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database is newer than this binary.
+    #[error("database schema version `{found}` is newer than this k3 (`{known}`)")]
+    TooNew {
+        /// The stored version.
+        found: i64,
+        /// The newest version known here.
+        known: i64,
+    },
+    /// A query failed.
+    #[error("database query `{op}` failed")]
+    Query {
+        /// What was done.
+        op: &'static str,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored JSON column could not be decoded.
+    #[error("corrupt `{column}` column in table `{table}`")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Maps a rusqlite error of `op`.
+pub(crate) fn query(op: &'static str) -> impl FnOnce(rusqlite::Error) -> DbError {
+    move |source| DbError::Query { op, source }
+}
+
+/// An open, migrated database.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens (creating) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let open_err = |source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        Db::migrated(conn)
+    }
+
+    /// An in-memory database (tests).
+    pub fn open_in_memory() -> Result<Db, DbError> {
+        let conn = Connection::open_in_memory().map_err(|source| DbError::Open {
+            path: PathBuf::from(":memory:"),
+            source,
+        })?;
+        Db::migrated(conn)
+    }
+
+    fn migrated(mut conn: Connection) -> Result<Db, DbError> {
+        migrations::migrate(&mut conn, migrations::latest())?;
+        Ok(Db { conn })
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, for transactions.
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,130 @@
+//! The engine's top-level error and its mapping to seed 000's typed error
+//! object `{type, statusCode, error, input}`.
+//!
+//! Each engine module has its own `thiserror` enum; `EngineError` gathers them
+//! and `kind()` says which seed 000 error class (type string + HTTP status) a
+//! failure belongs to. Later work adds kinds (`VALIDATION_ERROR` 422,
+//! `DB_ERROR` 500, `NETWORK_ERROR` 500, `CONTAINER_SERVICE_ERROR` 500,
+//! `NOT_FOUND` 404) next to `Generic`.
+
+use serde::Serialize;
+
+use crate::engine::db::DbError;
+use crate::engine::image::pull::PullError;
+use crate::engine::images::ImagesError;
+use crate::engine::store::content::ContentError;
+use crate::engine::store::snapshots::SnapshotError;
+
+/// A seed 000 error class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// `GenericFailure`: image pull, blob lookup or image size failed.
+    Generic,
+}
+
+impl ErrorKind {
+    /// The `type` string of the JSON error object.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ErrorKind::Generic => "GENERIC_ERROR",
+        }
+    }
+
+    /// The HTTP status code of the class.
+    pub fn status_code(self) -> u16 {
+        match self {
+            ErrorKind::Generic => 500,
+        }
+    }
+}
+
+/// Any failure of an engine operation.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Pulling an image failed.
+    #[error(transparent)]
+    Pull(#[from] PullError),
+    /// Listing, inspecting, removing or pruning images failed.
+    #[error(transparent)]
+    Images(#[from] ImagesError),
+    /// Preparing or removing a container snapshot failed.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// Opening or migrating the database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Opening the store failed.
+    #[error(transparent)]
+    Content(#[from] ContentError),
+}
+
+impl EngineError {
+    /// The seed 000 class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Pull(_)
+            | EngineError::Images(_)
+            | EngineError::Snapshot(_)
+            | EngineError::Db(_)
+            | EngineError::Content(_) => ErrorKind::Generic,
+        }
+    }
+
+    /// The JSON error object of seed 000 for this error and the user input.
+    pub fn to_object(&self, input: serde_json::Value) -> ErrorObject {
+        let kind = self.kind();
+        ErrorObject {
+            kind: kind.type_name(),
+            status_code: kind.status_code(),
+            error: chain_message(self),
+            input,
+        }
+    }
+}
+
+/// Seed 000's typed error object.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ErrorObject {
+    /// The class, e.g. `GENERIC_ERROR`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP status code of the class.
+    #[serde(rename = "statusCode")]
+    pub status_code: u16,
+    /// The message, with every cause appended.
+    pub error: String,
+    /// The user input the operation was called with.
+    pub input: serde_json::Value,
+}
+
+/// `error: cause: cause ...`, skipping causes already contained in the text.
+pub fn chain_message(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::image::reference::ReferenceError;
+
+    #[test]
+    fn pull_error_maps_to_generic_500() {
+        let err = EngineError::Pull(PullError::Reference(ReferenceError::Empty));
+        let obj = err.to_object(serde_json::json!("x"));
+        let json = serde_json::to_value(&obj).unwrap();
+        assert_eq!(json["type"], "GENERIC_ERROR");
+        assert_eq!(json["statusCode"], 500);
+        assert_eq!(json["input"], "x");
+        assert!(json["error"].as_str().unwrap().contains("empty"));
+    }
+}

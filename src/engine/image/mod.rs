@@ -1,0 +1,12 @@
+//! Images: reference parsing, the registry client (distribution protocol),
+//! manifests, digests, safe layer unpacking and the pull that ties them up.
+
+pub mod auth;
+pub mod digest;
+pub mod layer;
+pub mod manifest;
+pub mod progress;
+pub mod pull;
+pub mod reference;
+pub mod registry;
+pub mod unpack;

@@ -1,0 +1,15 @@
+//! The on-disk store under the k3 root (`/var/lib/k3` by default):
+//!
+//! ```text
+//! k3.db                      SQLite records (see `db`)
+//! blobs/<alg>/<hex>          content-addressed blobs (manifests, configs, layers)
+//! snapshots/<alg>/<hex>      one unpacked layer per layer blob, overlayfs form
+//! overlays/<id>/             a container snapshot: rootfs/ upper/ work/
+//!                            (or disk.img + rw/ for a disk-limited one)
+//! tmp/                       work files, renamed into place when complete
+//! ```
+
+pub mod content;
+pub mod loopdev;
+pub mod mount;
+pub mod snapshots;
