@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use k3::runtime::container::create::CreateOpts;
+use k3::runtime::container::exec::ExecOpts;
 use k3::runtime::container::list::Format;
+use k3::runtime::container::update::UpdateFlags;
 use k3::runtime::container::{self as verbs, Ctx};
 use k3::runtime::statedir::default_root;
 use k3::runtime::trace::Log;
@@ -118,6 +120,34 @@ enum Cmd {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Run a process in a running container
+    Exec(ExecArgs),
+    /// List the container's processes
+    Ps {
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: ListFormat,
+        id: String,
+        /// Arguments for ps(1) (default -ef)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Freeze every process of the container
+    Pause { id: String },
+    /// Thaw a paused container
+    Resume { id: String },
+    /// Change the container's resource limits
+    Update(UpdateArgs),
+    /// Container statistics as JSON lines
+    Events {
+        /// Print one set of statistics and exit
+        #[arg(long)]
+        stats: bool,
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
+    },
+    /// What this runtime supports (runtime-spec features JSON)
+    Features,
     /// Write a default config.json
     Spec {
         #[arg(short, long, default_value = ".")]
@@ -125,6 +155,126 @@ enum Cmd {
         #[arg(long)]
         rootless: bool,
     },
+}
+
+#[derive(Args, Debug)]
+struct ExecArgs {
+    /// Process JSON file (replaces the command line)
+    #[arg(short, long)]
+    process: Option<PathBuf>,
+    #[arg(short, long)]
+    tty: bool,
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// KEY=VALUE (repeatable)
+    #[arg(short, long)]
+    env: Vec<String>,
+    /// UID[:GID]
+    #[arg(short, long)]
+    user: Option<String>,
+    #[arg(short = 'g', long = "additional-gids")]
+    additional_gids: Vec<u32>,
+    /// Add a capability (repeatable)
+    #[arg(short, long = "cap")]
+    cap: Vec<String>,
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    #[arg(long)]
+    apparmor: Option<String>,
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    #[arg(short, long)]
+    detach: bool,
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: i32,
+    /// Accepted for runc compatibility: the process joins the container's cgroup
+    #[arg(long)]
+    cgroup: Option<String>,
+    id: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+impl ExecArgs {
+    fn opts(self) -> ExecOpts {
+        ExecOpts {
+            id: self.id,
+            process_file: self.process,
+            args: self.command,
+            tty: self.tty,
+            console_socket: self.console_socket,
+            cwd: self.cwd,
+            env: self.env,
+            user: self.user,
+            additional_gids: self.additional_gids,
+            caps: self.cap,
+            no_new_privs: self.no_new_privs,
+            apparmor: self.apparmor,
+            process_label: self.process_label,
+            detach: self.detach,
+            pid_file: self.pid_file,
+            preserve_fds: self.preserve_fds,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct UpdateArgs {
+    /// LinuxResources JSON file, `-` for stdin
+    #[arg(short, long)]
+    resources: Option<PathBuf>,
+    #[arg(long, value_parser = parse_bytes)]
+    memory: Option<i64>,
+    #[arg(long = "memory-swap", value_parser = parse_bytes)]
+    memory_swap: Option<i64>,
+    #[arg(long = "memory-reservation", value_parser = parse_bytes)]
+    memory_reservation: Option<i64>,
+    #[arg(long = "kernel-memory-tcp", value_parser = parse_bytes)]
+    kernel_memory_tcp: Option<i64>,
+    #[arg(long = "cpu-share")]
+    cpu_share: Option<u64>,
+    #[arg(long = "cpu-quota")]
+    cpu_quota: Option<i64>,
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<u64>,
+    #[arg(long = "cpu-rt-runtime")]
+    cpu_rt_runtime: Option<i64>,
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<u64>,
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    #[arg(long = "pids-limit")]
+    pids_limit: Option<i64>,
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<u16>,
+    id: String,
+}
+
+/// `512m`, `1G`, `1048576`, `-1` → bytes.
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    if t == "-1" {
+        return Ok(-1);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n.parse().map_err(|_| format!("`{s}` is not a size"))?;
+    let mult: i64 = match unit.trim_end_matches('b').trim_end_matches('i') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("`{s}`: unknown unit")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -180,6 +330,51 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> k3::runtime::Result<u8> {
             print!("{}", verbs::list::list(ctx, f)?);
         }
         Cmd::Spec { bundle, rootless } => verbs::spec::write(&bundle, rootless)?,
+        Cmd::Exec(a) => {
+            let code = verbs::exec::exec(ctx, &a.opts())?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
+        Cmd::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            let json = matches!(format, ListFormat::Json);
+            println!("{}", verbs::ps::ps(ctx, &id, json, &ps_args)?.trim_end());
+        }
+        Cmd::Pause { id } => verbs::pause::set_paused(ctx, &id, true)?,
+        Cmd::Resume { id } => verbs::pause::set_paused(ctx, &id, false)?,
+        Cmd::Update(a) => {
+            let resources = match &a.resources {
+                Some(f) => verbs::update::read_resources(f)?,
+                None => UpdateFlags {
+                    memory: a.memory,
+                    memory_swap: a.memory_swap,
+                    memory_reservation: a.memory_reservation,
+                    kernel_memory_tcp: a.kernel_memory_tcp,
+                    cpu_shares: a.cpu_share,
+                    cpu_quota: a.cpu_quota,
+                    cpu_period: a.cpu_period,
+                    cpu_rt_runtime: a.cpu_rt_runtime,
+                    cpu_rt_period: a.cpu_rt_period,
+                    cpuset_cpus: a.cpuset_cpus.clone(),
+                    cpuset_mems: a.cpuset_mems.clone(),
+                    pids_limit: a.pids_limit,
+                    blkio_weight: a.blkio_weight,
+                }
+                .to_resources()?,
+            };
+            verbs::update::update(ctx, &a.id, &resources)?;
+        }
+        Cmd::Events {
+            stats,
+            interval,
+            id,
+        } => {
+            let every = verbs::events::parse_interval(&interval)?;
+            verbs::events::events(ctx, &id, stats, every)?;
+        }
+        Cmd::Features => println!("{:#}", verbs::features::features()),
     }
     Ok(0)
 }

@@ -100,6 +100,8 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
             "does not exist or is not a directory",
         ));
     }
+    // every later check compares real paths: resolve symlinks in the rootfs path once
+    let rootfs = std::fs::canonicalize(&rootfs).unwrap_or(rootfs);
     validate_process(spec)?;
     validate_linux(spec)?;
     validate_hooks(spec)?;

@@ -3,6 +3,7 @@
 //! runs anything, and removing them on delete. File writes come from [`plan`].
 
 pub mod plan;
+pub mod stats;
 
 use std::fs;
 use std::io::{ErrorKind, Write as _};
@@ -297,6 +298,75 @@ pub fn is_frozen(dir: &Path) -> bool {
         return s.trim() == "FROZEN";
     }
     fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+}
+
+/// Freezes (`true`) or thaws the cgroup and waits until the kernel reports it.
+pub fn freeze(paths: &[PathBuf], frozen: bool) -> Result<()> {
+    for p in paths {
+        let (file, value, want) = if p.join("freezer.state").exists() {
+            (
+                "freezer.state",
+                if frozen { "FROZEN" } else { "THAWED" },
+                if frozen { "FROZEN" } else { "THAWED" },
+            )
+        } else if p.join("cgroup.freeze").exists() {
+            (
+                "cgroup.freeze",
+                if frozen { "1" } else { "0" },
+                if frozen { "1" } else { "0" },
+            )
+        } else {
+            continue;
+        };
+        write_file(&p.join(file), value)?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = fs::read_to_string(p.join(file)).unwrap_or_default();
+            let done = if file == "cgroup.freeze" {
+                fs::read_to_string(p.join("cgroup.events"))
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|l| l == format!("frozen {want}"))
+            } else {
+                now.trim() == want
+            };
+            if done {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Cgroup(format!(
+                    "`{}` did not become `{want}`",
+                    p.join(file).display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        return Ok(());
+    }
+    Err(Error::Cgroup("no freezer for this container".into()))
+}
+
+/// Rebuilds a container's cgroup from the directories in its state.
+pub fn from_paths(layout: &Layout, paths: &[PathBuf]) -> Cgroup {
+    match layout {
+        Layout::V2(_) => Cgroup {
+            v2: true,
+            dirs: paths.iter().map(|p| (vec![], p.clone())).collect(),
+        },
+        Layout::V1(hs) => Cgroup {
+            v2: false,
+            dirs: paths
+                .iter()
+                .map(|p| {
+                    let ctrls = hs
+                        .iter()
+                        .find(|h| p.starts_with(&h.mount))
+                        .map(|h| h.controllers.clone());
+                    (ctrls.unwrap_or_default(), p.clone())
+                })
+                .collect(),
+        },
+    }
 }
 
 /// Removes the directories (children first), retrying while the last tasks leave.

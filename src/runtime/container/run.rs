@@ -8,20 +8,8 @@ use crate::runtime::container::delete::destroy;
 use crate::runtime::container::start::poststart;
 use crate::runtime::container::Ctx;
 use crate::runtime::process::channel::Msg;
-use crate::runtime::{Error, Result};
-
-const FORWARDED: &[i32] = &[
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-    libc::SIGCONT,
-    libc::SIGPIPE,
-    libc::SIGALRM,
-];
+use crate::runtime::process::reaper::{block_signals, wait_child};
+use crate::runtime::Result;
 
 /// `k3rt run [--detach] ID`; returns the container's exit code (0 when detached).
 pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
@@ -41,63 +29,7 @@ pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
     let l = launch(ctx, opts, Mode::Channel, Some(old))?;
     l.chan.send(&Msg::Start)?;
     poststart(ctx, &l.dir, &l.state);
-    let code = wait_init(l.state.pid, &set);
+    let code = wait_child(l.state.pid, &set);
     destroy(ctx, &l.dir, &l.state)?;
     Ok(code)
-}
-
-fn block_signals() -> Result<(libc::sigset_t, libc::sigset_t)> {
-    // SAFETY: sigset_t is plain data, initialised by sigemptyset.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointers to local sigsets.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        for s in FORWARDED {
-            libc::sigaddset(&mut set, *s);
-        }
-        if libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) < 0 {
-            return Err(Error::last("block signals"));
-        }
-    }
-    Ok((set, old))
-}
-
-/// Forwards signals until the init exits; returns its exit code (128+N for a signal).
-fn wait_init(init: i32, set: &libc::sigset_t) -> i32 {
-    loop {
-        if let Some(code) = reap_children(init) {
-            return code;
-        }
-        // SAFETY: zeroed siginfo is a valid out-parameter; set is initialised.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let sig = unsafe { libc::sigwaitinfo(set, &mut info) };
-        if sig > 0 && sig != libc::SIGCHLD {
-            // SAFETY: kill with integer arguments.
-            unsafe { libc::kill(init, sig) };
-        }
-    }
-}
-
-/// Reaps every exited child; the init's code when it is among them.
-fn reap_children(init: i32) -> Option<i32> {
-    let mut code = None;
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid with a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            return code;
-        }
-        if pid == init {
-            code = Some(if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                128 + libc::WTERMSIG(status)
-            });
-        }
-    }
 }

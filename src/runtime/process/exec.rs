@@ -75,6 +75,30 @@ mod tests {
     }
 }
 
+/// The program to exec, resolved and converted before the point of no return.
+#[derive(Debug)]
+pub struct Program {
+    pub path: PathBuf,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+}
+
+impl Program {
+    /// Resolves `process.args[0]` with the process's PATH (call inside the container's root).
+    pub fn for_process(process: &oci_spec::runtime::Process) -> Result<Program> {
+        let env: Vec<String> = process.env().clone().unwrap_or_default();
+        let args = process.args().as_deref().unwrap_or_default();
+        let first = args
+            .first()
+            .ok_or_else(|| Error::invalid("process.args", "[]", "must name the program to run"))?;
+        Ok(Program {
+            path: lookup(first, &env, process.cwd())?,
+            argv: cstrings(args, "process.args")?,
+            envp: cstrings(&env, "process.env")?,
+        })
+    }
+}
+
 /// k3rt-dmz (see `dmz/dmz.c`), built by build.rs.
 const DMZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/k3rt-dmz"));
 
@@ -114,9 +138,10 @@ impl Dmz {
         Ok(Dmz(file.into()))
     }
 
-    /// Execs `path` with `argv` through the dmz; returns only on failure.
-    pub fn exec(&self, path: &Path, argv: &[CString], envp: &[CString]) -> Error {
+    /// Execs the program through the dmz; returns only on failure.
+    pub fn exec(&self, prog: &Program) -> Error {
         use std::os::fd::AsRawFd;
+        let (path, argv, envp) = (&prog.path, &prog.argv, &prog.envp);
         let Ok(p) = CString::new(path.as_os_str().as_encoded_bytes()) else {
             return Error::invalid("process.args[0]", path.display(), "contains a NUL byte");
         };

@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
@@ -12,7 +12,7 @@ use crate::oci::state::OciState;
 use crate::runtime::caps::CapSets;
 use crate::runtime::namespaces::{self, NsPlan};
 use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::process::{exec, tty};
+use crate::runtime::process::{exec, finish, tty};
 use crate::runtime::rootfs::{self, Plan};
 use crate::runtime::{hooks, seccomp, security, Error, Result};
 use crate::sys::Sys;
@@ -57,9 +57,7 @@ struct Program {
     /// `/proc/self/fd` of the host's /proc, opened before the pivot: the exec fifo is
     /// reopened through it whatever the container mounts (or does not) at /proc.
     fd_dir: Option<OwnedFd>,
-    path: PathBuf,
-    argv: Vec<CString>,
-    envp: Vec<CString>,
+    exe: exec::Program,
 }
 
 /// Runs the init sequence; returns the exit code only on failure.
@@ -79,7 +77,7 @@ pub fn run(cfg: InitConfig<'_>) -> i32 {
     }
 }
 
-fn check(r: libc::c_int, what: impl Into<String>) -> Result<()> {
+pub(crate) fn check(r: libc::c_int, what: impl Into<String>) -> Result<()> {
     if r < 0 {
         return Err(Error::last(what));
     }
@@ -130,7 +128,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     rootfs::prepare(cfg.sys, cfg.plan, &cfg.env)?;
     set_names(cfg)?;
     let mut state = cfg.hook_state.clone();
-    state.pid = host_pid_cached();
+    state.pid = finish::host_pid();
     if cfg.runtime_hooks {
         cfg.chan.send(&Msg::NeedHooks)?;
         match cfg.chan.recv()? {
@@ -170,33 +168,26 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
             tty::setup(cfg.sys, sock, size, cfg.plan.setup_dev)?;
         }
     }
-    let env: Vec<String> = process.env().clone().unwrap_or_default();
-    let args = process.args().as_deref().unwrap_or_default();
-    let path = exec::lookup(&args[0], &env, process.cwd())?;
     let prog = Program {
         fd_dir,
-        path,
-        argv: exec::cstrings(args, "process.args")?,
-        envp: exec::cstrings(&env, "process.env")?,
+        exe: exec::Program::for_process(process)?,
     };
-    if process.no_new_privileges() == Some(true) {
-        // SAFETY: prctl with integer arguments.
-        check(
-            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
-            "set no_new_privs",
-        )?;
-    }
-    if !no_new_privs(cfg.spec) {
+    finish::set_no_new_privs(process)?;
+    if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
     }
-    switch_user(cfg, process)?;
-    enter_cwd(process.cwd())?;
+    finish::switch_user(
+        process,
+        cfg.caps.as_ref(),
+        cfg.ns.has(LinuxNamespaceType::User),
+    )?;
+    finish::enter_cwd(process.cwd())?;
     cfg.chan.send(&Msg::Ready)?;
     Ok(prog)
 }
 
 /// Without a mount namespace nothing is mounted: the init only changes its root.
-fn chroot_into(rootfs: &Path) -> Result<()> {
+pub(crate) fn chroot_into(rootfs: &Path) -> Result<()> {
     std::env::set_current_dir(rootfs).map_err(|e| Error::io("chdir to rootfs", rootfs, e))?;
     // SAFETY: static C strings.
     check(
@@ -211,16 +202,8 @@ fn json(s: &OciState) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-/// Our pid in k3rt's pid namespace, read through the host /proc before the pivot.
-fn host_pid() -> i32 {
-    std::fs::read_link("/proc/self")
-        .ok()
-        .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
-        .unwrap_or(0)
-}
-
 /// Every descriptor from 3 + preserve_fds up is closed at exec (CVE-2024-21626).
-fn mark_fds_cloexec(preserve: i32) -> Result<()> {
+pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
     let first = 3 + preserve.max(0) as u32;
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let r = unsafe {
@@ -265,49 +248,6 @@ fn set_names(cfg: &InitConfig<'_>) -> Result<()> {
     Ok(())
 }
 
-fn switch_user(cfg: &InitConfig<'_>, process: &oci_spec::runtime::Process) -> Result<()> {
-    let u = process.user();
-    if let Some(c) = &cfg.caps {
-        // SAFETY: prctl with integer arguments.
-        check(
-            unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) },
-            "keep capabilities",
-        )?;
-        c.drop_bounding()?;
-    }
-    let gids: Vec<libc::gid_t> = u.additional_gids().clone().unwrap_or_default();
-    // SAFETY: pointer and length describe `gids`.
-    let r = unsafe { libc::setgroups(gids.len(), gids.as_ptr()) };
-    if r < 0 && !(gids.is_empty() && cfg.ns.has(LinuxNamespaceType::User)) {
-        return Err(Error::last(format!("set additional gids `{gids:?}`")));
-    }
-    // SAFETY: plain syscalls.
-    check(
-        unsafe { libc::setresgid(u.gid(), u.gid(), u.gid()) },
-        format!("set gid `{}`", u.gid()),
-    )?;
-    // SAFETY: plain syscall.
-    check(
-        unsafe { libc::setresuid(u.uid(), u.uid(), u.uid()) },
-        format!("set uid `{}`", u.uid()),
-    )?;
-    if let Some(c) = &cfg.caps {
-        c.apply()?;
-        // SAFETY: prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
-    }
-    // SAFETY: umask has no failure mode.
-    unsafe { libc::umask(u.umask().unwrap_or(0o022) as libc::mode_t) };
-    Ok(())
-}
-
-fn enter_cwd(cwd: &Path) -> Result<()> {
-    std::env::set_current_dir(cwd).map_err(|e| Error::io("chdir to process.cwd", cwd, e))?;
-    // a cwd outside the container root makes getcwd fail (CVE-2024-21626)
-    std::env::current_dir().map_err(|e| Error::io("cwd is outside the container", cwd, e))?;
-    Ok(())
-}
-
 fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
     let _held = match &cfg.start {
         StartSignal::Fifo(fd) => {
@@ -334,10 +274,15 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         hooks::run_all("startContainer", h, &json(&st))?;
     }
     security::apply_exec_label(cfg.spec)?;
-    if no_new_privs(cfg.spec) {
+    if cfg
+        .spec
+        .process()
+        .as_ref()
+        .is_some_and(finish::no_new_privs)
+    {
         load_seccomp(cfg)?;
     }
-    Err(cfg.dmz.exec(&prog.path, &prog.argv, &prog.envp))
+    Err(cfg.dmz.exec(&prog.exe))
 }
 
 fn reopen_fifo(fd_dir: Option<&OwnedFd>, fifo: &OwnedFd) -> Result<std::fs::File> {
@@ -358,10 +303,6 @@ fn reopen_fifo(fd_dir: Option<&OwnedFd>, fifo: &OwnedFd) -> Result<std::fs::File
     Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
-fn no_new_privs(spec: &Spec) -> bool {
-    spec.process().as_ref().and_then(|p| p.no_new_privileges()) == Some(true)
-}
-
 /// Loads the filter: last thing before the exec with no_new_privs, otherwise before
 /// the privilege drop (loading needs CAP_SYS_ADMIN then).
 fn load_seccomp(cfg: &InitConfig<'_>) -> Result<()> {
@@ -370,11 +311,6 @@ fn load_seccomp(cfg: &InitConfig<'_>) -> Result<()> {
     };
     let mut st = serde_json::to_value(&cfg.hook_state).unwrap_or_default();
     st["status"] = serde_json::json!("creating");
-    st["pid"] = serde_json::json!(host_pid_cached());
-    filter.load(st, host_pid_cached())
-}
-
-fn host_pid_cached() -> i32 {
-    static PID: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
-    *PID.get_or_init(host_pid)
+    st["pid"] = serde_json::json!(finish::host_pid());
+    filter.load(st, finish::host_pid())
 }

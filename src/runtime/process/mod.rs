@@ -4,6 +4,9 @@
 
 pub mod channel;
 pub mod exec;
+pub mod finish;
 pub mod init;
+pub mod join;
+pub mod reaper;
 pub mod spawn;
 pub mod tty;

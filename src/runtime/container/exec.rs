@@ -1,0 +1,325 @@
+//! `exec`: run another process in a running container — from `--process FILE` or
+//! from the container's own process with the command line's overrides — joining its
+//! namespaces, cgroup, seccomp, capabilities and user. Foreground waits and returns
+//! the exit code; `--detach` returns once the exec happened.
+
+use std::path::PathBuf;
+
+use oci_spec::runtime::{Capability, Process, Spec};
+
+use crate::oci::spec;
+use crate::runtime::caps::CapSets;
+use crate::runtime::container::create::write_pid_file;
+use crate::runtime::container::Ctx;
+use crate::runtime::process::channel::{self, Msg};
+use crate::runtime::process::exec::Dmz;
+use crate::runtime::process::join::{self, JoinConfig};
+use crate::runtime::process::reaper::{block_signals, wait_child};
+use crate::runtime::process::spawn::reap;
+use crate::runtime::process::tty;
+use crate::runtime::{seccomp, Error, Result};
+
+/// `exec` flags.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOpts {
+    pub id: String,
+    pub process_file: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    /// `UID[:GID]`
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: i32,
+}
+
+/// `k3rt exec`; returns the process's exit code (0 when detached).
+pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
+    let dir = ctx.container(&opts.id)?;
+    let st = dir.load()?;
+    let status = dir.status(&st);
+    if !status.can_exec() {
+        return Err(Error::NotRunning {
+            id: opts.id.clone(),
+            status,
+        });
+    }
+    let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
+    let spec = spec::parse(&raw).map_err(|source| crate::oci::spec::SpecError::Parse {
+        path: dir.config(),
+        source,
+    })?;
+    let process = build_process(&spec, opts)?;
+    if process.terminal() == Some(true) && opts.console_socket.is_none() {
+        return Err(Error::invalid(
+            "--tty",
+            "true",
+            "needs --console-socket to hand over the terminal",
+        ));
+    }
+    let caps = process
+        .capabilities()
+        .as_ref()
+        .map(|c| CapSets::from_spec(c, &ctx.log));
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(seccomp::Filter::prepare(s, &ctx.log)?),
+        None => None,
+    };
+    let console = opts
+        .console_socket
+        .as_deref()
+        .map(tty::connect)
+        .transpose()?;
+    let sigs = if opts.detach {
+        None
+    } else {
+        Some(block_signals()?)
+    };
+    // the process is our grandchild: have it re-parented to us when the intermediate exits
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let (parent_end, child_end) = channel::pair()?;
+    let mid = join::spawn(JoinConfig {
+        process: &process,
+        namespaces: join::namespaces_of(st.pid),
+        chroot: st.host_mounts.then(|| st.rootfs.clone()),
+        caps,
+        seccomp,
+        console,
+        preserve_fds: opts.preserve_fds,
+        chan: &child_end,
+        dmz: Dmz::new()?,
+        old_sigmask: sigs.map(|(_, old)| old),
+        log: &ctx.log,
+    })?;
+    drop(child_end);
+    let pid = match place_and_start(&st.cgroup_paths, mid, &parent_end) {
+        Ok(pid) => pid,
+        Err(e) => {
+            // SAFETY: killing our own child.
+            unsafe { libc::kill(mid, libc::SIGKILL) };
+            reap(mid);
+            return Err(e);
+        }
+    };
+    reap(mid);
+    wait_exec(&parent_end, pid)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    match sigs {
+        None => Ok(0),
+        Some((set, _)) => Ok(wait_child(pid, &set)),
+    }
+}
+
+/// Puts the intermediate into the container's cgroups, lets it join, returns the process's pid.
+fn place_and_start(cgroups: &[PathBuf], mid: i32, chan: &channel::Channel) -> Result<i32> {
+    for dir in cgroups {
+        let f = dir.join("cgroup.procs");
+        std::fs::write(&f, mid.to_string()).map_err(|e| Error::io("join cgroup", f.clone(), e))?;
+    }
+    chan.send(&Msg::Go)?;
+    match chan.recv()? {
+        Some(Msg::Pid(p)) => Ok(p),
+        Some(Msg::Error(e)) => Err(Error::Init(e)),
+        other => Err(Error::Init(format!(
+            "exec: expected a pid, got `{other:?}`"
+        ))),
+    }
+}
+
+/// Waits for `Ready`, then for the channel to close at the exec (or an error).
+fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
+    loop {
+        match chan.recv()? {
+            Some(Msg::Ready) => continue,
+            Some(Msg::Error(e)) => {
+                reap(pid);
+                return Err(Error::Init(e));
+            }
+            Some(other) => return Err(Error::Init(format!("exec: unexpected `{other:?}`"))),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The process to run: `--process FILE`, or the container's with the flags applied.
+pub fn build_process(spec: &Spec, opts: &ExecOpts) -> Result<Process> {
+    if let Some(f) = &opts.process_file {
+        let raw = std::fs::read(f).map_err(|e| Error::io("read process file", f.clone(), e))?;
+        let p: Process = serde_json::from_slice(&raw)
+            .map_err(|e| Error::invalid("--process", f.display(), e.to_string()))?;
+        if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(Error::invalid(
+                "--process",
+                f.display(),
+                "args must name the program to run",
+            ));
+        }
+        return Ok(p);
+    }
+    if opts.args.is_empty() {
+        return Err(Error::invalid(
+            "exec",
+            "",
+            "a command to run is required (or --process FILE)",
+        ));
+    }
+    let mut p = spec.process().clone().unwrap_or_default();
+    p.set_args(Some(opts.args.clone()));
+    p.set_terminal(Some(opts.tty));
+    if let Some(c) = &opts.cwd {
+        p.set_cwd(c.clone());
+    }
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &opts.env {
+        let key = kv.split('=').next().unwrap_or_default();
+        if key.is_empty() || !kv.contains('=') {
+            return Err(Error::invalid("--env", kv, "must be KEY=VALUE"));
+        }
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(u) = &opts.user {
+        let (uid, gid) = parse_user(u)?;
+        let mut user = p.user().clone();
+        user.set_uid(uid);
+        user.set_gid(gid.unwrap_or(user.gid()));
+        p.set_user(user);
+    }
+    if !opts.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(opts.additional_gids.clone()));
+        p.set_user(user);
+    }
+    add_caps(&mut p, &opts.caps)?;
+    if opts.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if let Some(a) = &opts.apparmor {
+        p.set_apparmor_profile(Some(a.clone()));
+    }
+    if let Some(l) = &opts.process_label {
+        p.set_selinux_label(Some(l.clone()));
+    }
+    Ok(p)
+}
+
+fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
+    let bad = || Error::invalid("--user", u, "must be UID or UID:GID (numbers)");
+    let (a, b) = match u.split_once(':') {
+        Some((a, b)) => (a, Some(b)),
+        None => (u, None),
+    };
+    let uid = a.parse().map_err(|_| bad())?;
+    let gid = b.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+    Ok((uid, gid))
+}
+
+fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut caps = p.capabilities().clone().unwrap_or_default();
+    for n in names {
+        let c: Capability = serde_json::from_value(serde_json::Value::String(n.clone()))
+            .map_err(|_| Error::invalid("--cap", n, "not a capability"))?;
+        let add = |s: &Option<std::collections::HashSet<Capability>>| {
+            let mut s = s.clone().unwrap_or_default();
+            s.insert(c);
+            Some(s)
+        };
+        let (b, e, pm) = (
+            add(caps.bounding()),
+            add(caps.effective()),
+            add(caps.permitted()),
+        );
+        caps.set_bounding(b);
+        caps.set_effective(e);
+        caps.set_permitted(pm);
+    }
+    p.set_capabilities(Some(caps));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        serde_json::from_str(
+            r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"args":["sh"],
+              "env":["PATH=/bin","A=1"],"capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn flags_override_the_container_process() {
+        let opts = ExecOpts {
+            args: vec!["ls".into(), "-l".into()],
+            env: vec!["A=2".into(), "B=3".into()],
+            user: Some("1000:1001".into()),
+            cwd: Some("/tmp".into()),
+            caps: vec!["CAP_NET_ADMIN".into()],
+            ..Default::default()
+        };
+        let p = build_process(&spec(), &opts).unwrap();
+        assert_eq!(p.args().as_deref().unwrap(), ["ls", "-l"]);
+        assert_eq!(p.env().as_deref().unwrap(), ["PATH=/bin", "A=2", "B=3"]);
+        assert_eq!((p.user().uid(), p.user().gid()), (1000, 1001));
+        assert_eq!(p.cwd(), std::path::Path::new("/tmp"));
+        assert!(p
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .effective()
+            .as_ref()
+            .unwrap()
+            .contains(&Capability::NetAdmin));
+    }
+
+    #[test]
+    fn bad_flags_are_named() {
+        for (opts, field) in [
+            (
+                ExecOpts {
+                    args: vec!["x".into()],
+                    user: Some("bob".into()),
+                    ..Default::default()
+                },
+                "--user",
+            ),
+            (
+                ExecOpts {
+                    args: vec!["x".into()],
+                    env: vec!["NOEQ".into()],
+                    ..Default::default()
+                },
+                "--env",
+            ),
+            (
+                ExecOpts {
+                    args: vec!["x".into()],
+                    caps: vec!["CAP_TEST".into()],
+                    ..Default::default()
+                },
+                "--cap",
+            ),
+            (ExecOpts::default(), "exec"),
+        ] {
+            let e = build_process(&spec(), &opts).unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! `update`: change a container's resources (`--resources FILE|-` with a
+//! LinuxResources object, or runc's flags), written to its cgroup.
+
+use std::io::Read;
+use std::path::Path;
+
+use oci_spec::runtime::LinuxResources;
+use serde_json::{json, Value};
+
+use crate::runtime::cgroups::{self, plan};
+use crate::runtime::container::Ctx;
+use crate::runtime::{Error, Result};
+
+/// runc's `update` flags, as given.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateFlags {
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub kernel_memory_tcp: Option<i64>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    pub cpu_rt_period: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+}
+
+impl UpdateFlags {
+    /// The flags as a LinuxResources object (only what was given).
+    pub fn to_resources(&self) -> Result<LinuxResources> {
+        let mut v = json!({});
+        let mut set = |path: &[&str], val: Value| {
+            if val.is_null() {
+                return;
+            }
+            let mut cur = &mut v;
+            for k in &path[..path.len() - 1] {
+                cur = &mut cur[*k];
+            }
+            cur[path[path.len() - 1]] = val;
+        };
+        set(&["memory", "limit"], json!(self.memory));
+        set(&["memory", "swap"], json!(self.memory_swap));
+        set(&["memory", "reservation"], json!(self.memory_reservation));
+        set(&["memory", "kernelTCP"], json!(self.kernel_memory_tcp));
+        set(&["cpu", "shares"], json!(self.cpu_shares));
+        set(&["cpu", "quota"], json!(self.cpu_quota));
+        set(&["cpu", "period"], json!(self.cpu_period));
+        set(&["cpu", "realtimeRuntime"], json!(self.cpu_rt_runtime));
+        set(&["cpu", "realtimePeriod"], json!(self.cpu_rt_period));
+        set(&["cpu", "cpus"], json!(self.cpuset_cpus));
+        set(&["cpu", "mems"], json!(self.cpuset_mems));
+        set(&["pids", "limit"], json!(self.pids_limit));
+        set(&["blockIO", "weight"], json!(self.blkio_weight));
+        serde_json::from_value(v).map_err(|e| Error::invalid("update flags", "", e.to_string()))
+    }
+}
+
+/// Reads `--resources FILE` (`-` is stdin).
+pub fn read_resources(path: &Path) -> Result<LinuxResources> {
+    let mut raw = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::io("read resources", "-", e))?;
+    } else {
+        raw = std::fs::read(path).map_err(|e| Error::io("read resources", path, e))?;
+    }
+    serde_json::from_slice(&raw)
+        .map_err(|e| Error::invalid("--resources", path.display(), e.to_string()))
+}
+
+/// `k3rt update`.
+pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
+    let dir = ctx.container(id)?;
+    let st = dir.load()?;
+    let status = dir.status(&st);
+    if !status.can_kill() {
+        return Err(Error::NotRunning {
+            id: id.to_string(),
+            status,
+        });
+    }
+    let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
+    let mut writes = if cg.v2 {
+        plan::v2(resources)
+    } else {
+        plan::v1(resources)
+    };
+    if resources.devices().as_ref().is_none_or(|d| d.is_empty()) {
+        // no device rules given: leave the device policy as it is
+        writes.retain(|w| w.controller != "devices");
+    }
+    cg.apply(&writes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_become_resources() {
+        let f = UpdateFlags {
+            memory: Some(1 << 20),
+            cpu_quota: Some(5000),
+            pids_limit: Some(9),
+            ..Default::default()
+        };
+        let r = f.to_resources().unwrap();
+        assert_eq!(r.memory().as_ref().unwrap().limit(), Some(1 << 20));
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(5000));
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 9);
+        assert!(r.block_io().is_none());
+    }
+}

@@ -1,0 +1,188 @@
+//! A new process in a running container (`exec`): an intermediate joins the
+//! container's namespaces (already in its cgroup), forks the process itself — inside
+//! the container's pid namespace — and reports its pid; the process then takes the
+//! terminal, limits, labels, seccomp and user of `process` and execs via the dmz.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use crate::runtime::caps::CapSets;
+use crate::runtime::namespaces::{self, proc_name};
+use crate::runtime::process::channel::{Channel, Msg};
+use crate::runtime::process::exec::{Dmz, Program};
+use crate::runtime::process::spawn::{clone_raw, exit_now};
+use crate::runtime::process::{finish, tty};
+use crate::runtime::trace::Log;
+use crate::runtime::{rlimits, seccomp, Error, Result};
+use crate::sys::linux::LinuxSys;
+
+/// The order namespaces are joined in: user first (it grants the rights for the
+/// rest), mount last among those that change paths.
+const ORDER: [LinuxNamespaceType; 8] = [
+    LinuxNamespaceType::User,
+    LinuxNamespaceType::Ipc,
+    LinuxNamespaceType::Uts,
+    LinuxNamespaceType::Network,
+    LinuxNamespaceType::Pid,
+    LinuxNamespaceType::Time,
+    LinuxNamespaceType::Cgroup,
+    LinuxNamespaceType::Mount,
+];
+
+/// The namespaces of `pid` that differ from ours.
+pub fn namespaces_of(pid: i32) -> Vec<(LinuxNamespaceType, PathBuf)> {
+    ORDER
+        .iter()
+        .filter_map(|t| {
+            let theirs = PathBuf::from(format!("/proc/{pid}/ns/{}", proc_name(*t)));
+            let mine = std::fs::read_link(format!("/proc/self/ns/{}", proc_name(*t))).ok()?;
+            (std::fs::read_link(&theirs).ok()? != mine).then_some((*t, theirs))
+        })
+        .collect()
+}
+
+/// Everything the joining process needs, prepared before the fork.
+pub struct JoinConfig<'a> {
+    pub process: &'a Process,
+    pub namespaces: Vec<(LinuxNamespaceType, PathBuf)>,
+    /// The container has no mount namespace: chroot into its rootfs instead.
+    pub chroot: Option<PathBuf>,
+    pub caps: Option<CapSets>,
+    pub seccomp: Option<seccomp::Filter>,
+    pub console: Option<OwnedFd>,
+    pub preserve_fds: i32,
+    pub chan: &'a Channel,
+    pub dmz: Dmz,
+    pub old_sigmask: Option<libc::sigset_t>,
+    pub log: &'a Log,
+}
+
+/// Forks the intermediate; returns its pid. The process's pid arrives as `Msg::Pid`.
+pub fn spawn(cfg: JoinConfig<'_>) -> Result<i32> {
+    let mid = clone_raw(0)?;
+    if mid == 0 {
+        let code = match intermediate(&cfg) {
+            Ok(()) => 0,
+            Err(e) => {
+                let _ = cfg.chan.send(&Msg::Error(e.to_string()));
+                1
+            }
+        };
+        exit_now(code);
+    }
+    Ok(mid)
+}
+
+fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
+    match cfg.chan.recv()? {
+        Some(Msg::Go) => {}
+        _ => return Err(Error::Init("k3rt went away before exec could join".into())),
+    }
+    // open every namespace first: after the mount namespace, /proc is the container's
+    let files: Vec<(LinuxNamespaceType, std::fs::File)> = cfg
+        .namespaces
+        .iter()
+        .map(|(t, p)| {
+            std::fs::File::open(p)
+                .map(|f| (*t, f))
+                .map_err(|e| Error::io("open namespace", p.clone(), e))
+        })
+        .collect::<Result<_>>()?;
+    for (t, f) in &files {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on a descriptor we own.
+        if unsafe { libc::setns(f.as_raw_fd(), namespaces::flag(*t)) } < 0 {
+            return Err(Error::last(format!(
+                "join the container's `{}` namespace",
+                namespaces::trace_name(*t)
+            )));
+        }
+    }
+    drop(files);
+    let pid = clone_raw(0)?;
+    if pid == 0 {
+        let code = match process(cfg) {
+            Ok(never) => match never {},
+            Err(e) => {
+                let _ = cfg.chan.send(&Msg::Error(e.to_string()));
+                1
+            }
+        };
+        exit_now(code);
+    }
+    cfg.chan.send(&Msg::Pid(pid))
+}
+
+/// The process inside the container, up to the exec.
+fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
+    // no container process may ptrace or open /proc/PID/exe of us before the exec
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    if let Some(mask) = cfg.old_sigmask {
+        // SAFETY: restoring a mask we saved.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
+    }
+    crate::runtime::process::init::mark_fds_cloexec(cfg.preserve_fds)?;
+    if let Some(root) = &cfg.chroot {
+        crate::runtime::process::init::chroot_into(root)?;
+    }
+    let p = cfg.process;
+    if p.terminal() == Some(true) {
+        // SAFETY: setsid has no preconditions.
+        unsafe { libc::setsid() };
+        if let Some(sock) = &cfg.console {
+            let size = p
+                .console_size()
+                .map(|b| (b.height() as u16, b.width() as u16));
+            tty::setup(&LinuxSys, sock, size, false)?;
+        }
+    }
+    if let Some(r) = p.rlimits().as_deref() {
+        rlimits::apply(r, cfg.log)?;
+    }
+    if let Some(adj) = p.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
+    }
+    let prog = Program::for_process(p)?;
+    apply_labels(p)?;
+    finish::set_no_new_privs(p)?;
+    let nnp = finish::no_new_privs(p);
+    if !nnp {
+        load_seccomp(cfg)?;
+    }
+    let in_userns = cfg
+        .namespaces
+        .iter()
+        .any(|(t, _)| *t == LinuxNamespaceType::User);
+    finish::switch_user(p, cfg.caps.as_ref(), in_userns)?;
+    finish::enter_cwd(p.cwd())?;
+    cfg.chan.send(&Msg::Ready)?;
+    if nnp {
+        load_seccomp(cfg)?;
+    }
+    Err(cfg.dmz.exec(&prog))
+}
+
+fn apply_labels(p: &Process) -> Result<()> {
+    if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
+        let path = "/proc/self/attr/apparmor/exec";
+        std::fs::write(path, format!("exec {profile}"))
+            .map_err(|e| Error::io("set AppArmor profile", path, e))?;
+    }
+    if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
+        let path = "/proc/self/attr/exec";
+        std::fs::write(path, label).map_err(|e| Error::io("set SELinux label", path, e))?;
+    }
+    Ok(())
+}
+
+fn load_seccomp(cfg: &JoinConfig<'_>) -> Result<()> {
+    let Some(filter) = &cfg.seccomp else {
+        return Ok(());
+    };
+    let pid = finish::host_pid();
+    filter.load(serde_json::json!({"pid": pid, "status": "running"}), pid)
+}
