@@ -167,15 +167,25 @@ impl Cgroup {
 
     /// Creates the directories, applies the limits and moves `pid` in. On failure
     /// removes whatever it created.
-    pub fn create(&self, resources: Option<&LinuxResources>, pid: i32) -> Result<()> {
-        let r = self.create_inner(resources, pid);
+    pub fn create(
+        &self,
+        resources: Option<&LinuxResources>,
+        nodes: &[oci_spec::runtime::LinuxDevice],
+        pid: i32,
+    ) -> Result<()> {
+        let r = self.create_inner(resources, nodes, pid);
         if r.is_err() {
             let _ = destroy(&self.paths());
         }
         r
     }
 
-    fn create_inner(&self, resources: Option<&LinuxResources>, pid: i32) -> Result<()> {
+    fn create_inner(
+        &self,
+        resources: Option<&LinuxResources>,
+        nodes: &[oci_spec::runtime::LinuxDevice],
+        pid: i32,
+    ) -> Result<()> {
         for (ctrls, dir) in &self.dirs {
             mkdir_levels(dir, ctrls, self.v2)?;
         }
@@ -185,8 +195,30 @@ impl Cgroup {
         } else if !self.v2 {
             self.apply(&plan::v1_devices(&[]))?;
         }
-        for (_, dir) in &self.dirs {
+        if !self.v2 {
+            self.apply(&plan::device_node_rules(nodes))?;
+        }
+        for (ctrls, dir) in &self.dirs {
+            if !self.v2 && ctrls.iter().any(|c| c == "memory") {
+                continue; // see join_memory
+            }
             write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// On v1 the init joins its memory cgroup only once its setup is done, just before
+    /// the user's program can run: what k3rt's own code touched while setting up
+    /// (copy-on-write pages, mount and namespace copies) stays charged to k3rt, so a
+    /// container with a tiny limit (512k) still starts. Charges do not move with a task.
+    pub fn join_memory(&self, pid: i32) -> Result<()> {
+        if self.v2 {
+            return Ok(());
+        }
+        for (ctrls, dir) in &self.dirs {
+            if ctrls.iter().any(|c| c == "memory") {
+                write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+            }
         }
         Ok(())
     }

@@ -208,6 +208,25 @@ pub fn v1(r: &LinuxResources) -> Vec<Write> {
     out
 }
 
+/// Allow rules for the nodes of `linux.devices`: a device the spec creates is usable.
+pub fn device_node_rules(devices: &[oci_spec::runtime::LinuxDevice]) -> Vec<Write> {
+    devices
+        .iter()
+        .filter_map(|d| {
+            let t = match d.typ() {
+                LinuxDeviceType::B => 'b',
+                LinuxDeviceType::C | LinuxDeviceType::U => 'c',
+                _ => return None,
+            };
+            Some(w(
+                "devices",
+                "devices.allow",
+                format!("{t} {}:{} rwm", d.major(), d.minor()),
+            ))
+        })
+        .collect()
+}
+
 /// Deny everything, then the spec's rules in order, then the defaults.
 pub fn v1_devices(rules: &[LinuxDeviceCgroup]) -> Vec<Write> {
     let mut out = vec![w("devices", "devices.deny", "a")];

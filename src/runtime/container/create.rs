@@ -294,7 +294,12 @@ fn launch_in(
 
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     undo.cgroup = Some(cgroup.paths());
-    cgroup.create(resources, spawned.pid)?;
+    let nodes = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().as_deref())
+        .unwrap_or_default();
+    cgroup.create(resources, nodes, spawned.pid)?;
     if ns.is_new(LinuxNamespaceType::User) {
         write_id_maps(spawned.pid, spec)?;
     }
@@ -302,6 +307,7 @@ fn launch_in(
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
     wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
+    cgroup.join_memory(spawned.pid)?;
 
     let start_time = proc_stat(spawned.pid).map(|(t, _)| t).unwrap_or(0);
     let state = ContainerState {

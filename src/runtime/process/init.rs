@@ -106,6 +106,9 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
             libc::setresuid(0, 0, 0);
         }
     }
+    if cfg.ns.is_new(LinuxNamespaceType::Network) {
+        namespaces::loopback_up()?;
+    }
     if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
         namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
     }
