@@ -2,7 +2,8 @@
 # Installs the Debian packages the build, the sample bundle and the tests need,
 # only those missing. Idempotent; run as root (CI is).
 set -euo pipefail
-pkgs=(busybox-static jq file gcc libc6-dev make pkg-config libseccomp-dev runc crun time strace iproute2 bc)
+pkgs=(busybox-static jq file gcc libc6-dev make pkg-config libseccomp-dev runc crun time strace iproute2 bc
+  podman conmon containerd umoci curl bsdutils util-linux python3)
 pkgs+=("$@")
 missing=()
 for p in "${pkgs[@]}"; do

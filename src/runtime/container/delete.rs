@@ -12,7 +12,9 @@ use crate::runtime::{cgroups, hooks, Error, Result};
 pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
     let dir = ctx.container(id)?;
     if !dir.exists() {
-        return Err(Error::NotFound(id.to_string()));
+        // `--force` of a container that is already gone succeeds, as with runc
+        // (containerd's shim cleans up twice after a crash)
+        return if force { Ok(()) } else { Err(Error::NotFound(id.to_string())) };
     }
     let st = match dir.load() {
         Ok(st) => st,
