@@ -54,8 +54,10 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
     Ok(())
 }
 
-/// Everything that can be refused before the clone.
-pub fn check(spec: &Spec, ns: &NsPlan) -> Result<()> {
+/// Everything that can be refused before the clone. SELinux labels are ignored with a
+/// warning where SELinux is off (as runc and crun do: engines pass them everywhere);
+/// an AppArmor profile without AppArmor is an error (the confinement asked for is missing).
+pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::runtime::trace::Log) -> Result<()> {
     let linux = spec.linux().as_ref();
     for k in linux
         .and_then(|l| l.sysctl().as_ref())
@@ -100,10 +102,8 @@ pub fn check(spec: &Spec, ns: &NsPlan) -> Result<()> {
     for (field, label) in selinux {
         if let Some(l) = label.filter(|l| !l.is_empty()) {
             if !selinux_enabled() {
-                return Err(Error::invalid(
-                    field,
-                    l,
-                    "SELinux is not enabled in this kernel",
+                log.warn(format!(
+                    "`{field}` `{l}` ignored: SELinux is not enabled in this kernel"
                 ));
             }
         }
@@ -257,10 +257,10 @@ pub fn apply_exec_label(spec: &Spec) -> Result<()> {
         std::fs::write(path, format!("exec {p}"))
             .map_err(|e| Error::io("set AppArmor profile", path, e))?;
     }
-    if let Some(l) = process
+    let label = process
         .and_then(|p| p.selinux_label().as_deref())
-        .filter(|l| !l.is_empty())
-    {
+        .filter(|l| !l.is_empty());
+    if let Some(l) = label.filter(|_| selinux_enabled()) {
         std::fs::write("/proc/self/attr/exec", l)
             .map_err(|e| Error::io("set SELinux label", "/proc/self/attr/exec", e))?;
     }
@@ -313,7 +313,13 @@ mod tests {
             r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}}"#,
         )
         .unwrap();
-        let e = check(&spec, &NsPlan::default()).unwrap_err().to_string();
+        let e = check(
+            &spec,
+            &NsPlan::default(),
+            &crate::runtime::trace::Log::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("apparmorProfile") && e.contains("`acme`"), "{e}");
     }
 }

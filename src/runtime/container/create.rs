@@ -124,7 +124,7 @@ pub fn launch(
             "a read-only root needs a mount namespace (it would remount the host's root)",
         ));
     }
-    security::check(&bundle.spec, &ns)?;
+    security::check(&bundle.spec, &ns, log)?;
     let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec

@@ -14,7 +14,11 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
     if !dir.exists() {
         // `--force` of a container that is already gone succeeds, as with runc
         // (containerd's shim cleans up twice after a crash)
-        return if force { Ok(()) } else { Err(Error::NotFound(id.to_string())) };
+        return if force {
+            Ok(())
+        } else {
+            Err(Error::NotFound(id.to_string()))
+        };
     }
     let st = match dir.load() {
         Ok(st) => st,

@@ -176,6 +176,8 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         exe: exec::Program::for_process(process)?,
     };
     finish::set_no_new_privs(process)?;
+    // the cwd check uses getcwd: before a filter that may refuse it
+    finish::enter_cwd(process.cwd())?;
     if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
     }
@@ -184,7 +186,6 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         cfg.caps.as_ref(),
         cfg.ns.has(LinuxNamespaceType::User),
     )?;
-    finish::enter_cwd(process.cwd())?;
     cfg.chan.send(&Msg::Ready)?;
     Ok(prog)
 }

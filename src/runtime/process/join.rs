@@ -150,6 +150,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
     apply_labels(p)?;
     finish::set_no_new_privs(p)?;
     let nnp = finish::no_new_privs(p);
+    finish::enter_cwd(p.cwd())?;
     if !nnp {
         load_seccomp(cfg)?;
     }
@@ -158,7 +159,6 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::User);
     finish::switch_user(p, cfg.caps.as_ref(), in_userns)?;
-    finish::enter_cwd(p.cwd())?;
     cfg.chan.send(&Msg::Ready)?;
     if nnp {
         load_seccomp(cfg)?;
@@ -172,7 +172,8 @@ fn apply_labels(p: &Process) -> Result<()> {
         std::fs::write(path, format!("exec {profile}"))
             .map_err(|e| Error::io("set AppArmor profile", path, e))?;
     }
-    if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
+    let label = p.selinux_label().as_deref().filter(|s| !s.is_empty());
+    if let Some(label) = label.filter(|_| crate::runtime::security::selinux_enabled()) {
         let path = "/proc/self/attr/exec";
         std::fs::write(path, label).map_err(|e| Error::io("set SELinux label", path, e))?;
     }
