@@ -296,4 +296,58 @@ t_kill_all_and_signal_names() {
   k delete it-ka
 }
 
+t_run_with_a_terminal_and_no_console_socket() {
+  local b; b=$(mkb tty '.process.terminal = true | .process.args = ["sh","-c","tty; exit 6"]')
+  local out; out=$(script -qec "$K3RT --root $ROOT run -b $b it-tty; echo rc=\$?" /dev/null | tr -d '\r')
+  expect_contains "$out" "/dev/pts/0"
+  expect_contains "$out" "rc=6"
+}
+
+t_exec_joins_the_container() {
+  local b; b=$(mkb ex '.hostname = "exbox" | .process.args = ["sleep","100"]')
+  k run -d -b "$b" it-ex
+  local pid; pid=$(k state it-ex | jq -r .pid)
+  local out; out=$(k exec -e X=1 --cwd /tmp it-ex sh -c 'hostname; echo "$X"; pwd; readlink /proc/self/ns/pid /proc/self/ns/mnt')
+  expect_eq $'exbox\n1\n/tmp' "$(head -3 <<<"$out")"
+  expect_eq "$(readlink /proc/$pid/ns/pid)" "$(sed -n 4p <<<"$out")" "pid ns"
+  expect_eq "$(readlink /proc/$pid/ns/mnt)" "$(sed -n 5p <<<"$out")" "mnt ns"
+  local rc=0; k exec it-ex sh -c 'exit 9' || rc=$?
+  expect_eq 9 "$rc" "exec exit code"
+  k exec -d --pid-file "$WORK/ex.pid" it-ex sleep 30
+  grep -qx "$(cat "$WORK/ex.pid")" /sys/fs/cgroup/pids/k3rt/it-ex/cgroup.procs 2>/dev/null \
+    || grep -qx "$(cat "$WORK/ex.pid")" /sys/fs/cgroup/k3rt/it-ex/cgroup.procs || fail "exec'd process not in the cgroup"
+  expect_eq 2 "$(k ps --format json it-ex | jq length)" "processes"
+  k exec --user 1000:1000 it-ex probe ids | grep -q "uid=1000 gid=1000" || fail "exec --user"
+  local err; err=$(k exec it-ex /no/such 2>&1) && fail "exec of a missing program succeeded"
+  expect_contains "$err" "/no/such"
+  k delete --force it-ex
+  no_leftovers it-ex
+}
+
+t_pause_resume_update_events() {
+  local b; b=$(mkb pr '.process.args = ["sleep","100"]')
+  k run -d -b "$b" it-pr
+  k pause it-pr
+  expect_eq paused "$(status_of it-pr)"
+  local err; err=$(k exec it-pr true 2>&1) && fail "exec in a paused container"
+  expect_contains "$err" "paused"
+  k resume it-pr
+  expect_eq running "$(status_of it-pr)"
+  k update --memory 96M --pids-limit 20 it-pr
+  local st; st=$(k events --stats it-pr)
+  expect_eq stats "$(jq -r .type <<<"$st")"
+  expect_eq 100663296 "$(jq -r .data.memory.usage.limit <<<"$st")" "memory limit after update"
+  expect_eq 20 "$(jq -r .data.pids.limit <<<"$st")" "pids limit after update"
+  echo '{"pids":{"limit":30}}' | k update --resources - it-pr
+  expect_eq 30 "$(k events --stats it-pr | jq -r .data.pids.limit)"
+  k delete --force it-pr
+}
+
+t_features_document() {
+  local f; f=$(k features)
+  expect_eq 8 "$(jq '.linux.namespaces | length' <<<"$f")"
+  jq -e '.linux.seccomp.enabled' <<<"$f" >/dev/null || fail "seccomp not reported"
+  jq -e '.hooks | index("createRuntime")' <<<"$f" >/dev/null || fail "hooks not reported"
+}
+
 run_suite

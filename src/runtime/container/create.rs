@@ -53,6 +53,8 @@ pub struct Launched {
     pub spec: Spec,
     pub chan: Channel,
     pub spawned: Spawned,
+    /// Receives the pty master when `run` proxies the terminal itself.
+    pub console: Option<std::os::unix::net::UnixStream>,
 }
 
 /// What to undo if a later step fails.
@@ -228,11 +230,18 @@ fn launch_in(
             p.display()
         ));
     }
-    let console = opts
-        .console_socket
-        .as_deref()
-        .map(tty::connect)
-        .transpose()?;
+    // `run -t` without --console-socket: k3rt receives the pty itself and proxies it
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+    let (console, console_receiver) =
+        match (&opts.console_socket, terminal && mode == Mode::Channel) {
+            (Some(path), _) => (Some(tty::connect(path)?), None),
+            (None, true) => {
+                let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+                    .map_err(|e| Error::sys("console socketpair", e))?;
+                (Some(OwnedFd::from(theirs)), Some(ours))
+            }
+            (None, false) => (None, None),
+        };
     let (parent_end, child_end) = channel::pair()?;
     let env = Env {
         in_userns: ns.has(LinuxNamespaceType::User),
@@ -340,6 +349,7 @@ fn launch_in(
         spec: bundle.spec,
         chan: parent_end,
         spawned,
+        console: console_receiver,
     })
 }
 

@@ -8,7 +8,10 @@ use crate::runtime::container::delete::destroy;
 use crate::runtime::container::start::poststart;
 use crate::runtime::container::Ctx;
 use crate::runtime::process::channel::Msg;
-use crate::runtime::process::reaper::{block_signals, wait_child};
+use std::os::fd::AsRawFd;
+
+use crate::runtime::process::reaper::{block_signals, wait_child, wait_child_with_pty};
+use crate::runtime::process::tty;
 use crate::runtime::Result;
 
 /// `k3rt run [--detach] ID`; returns the container's exit code (0 when detached).
@@ -27,9 +30,16 @@ pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let l = launch(ctx, opts, Mode::Channel, Some(old))?;
+    let master = match &l.console {
+        Some(sock) => Some(tty::recv_fd(sock.as_raw_fd())?),
+        None => None,
+    };
     l.chan.send(&Msg::Start)?;
     poststart(ctx, &l.dir, &l.state);
-    let code = wait_child(l.state.pid, &set);
+    let code = match &master {
+        Some(m) => wait_child_with_pty(l.state.pid, &set, m),
+        None => wait_child(l.state.pid, &set),
+    };
     destroy(ctx, &l.dir, &l.state)?;
     Ok(code)
 }

@@ -74,3 +74,103 @@ fn reap_children(init: i32) -> Option<i32> {
         }
     }
 }
+
+/// Like [`wait_child`], while relaying between our stdio and the container's pty
+/// master (`run -t` without a console socket). Window size changes follow SIGWINCH.
+pub fn wait_child_with_pty(init: i32, set: &libc::sigset_t, master: &std::os::fd::OwnedFd) -> i32 {
+    use std::os::fd::AsRawFd;
+    let m = master.as_raw_fd();
+    let _raw = crate::runtime::process::tty::RawMode::enter(0);
+    crate::runtime::process::tty::copy_winsize(0, m);
+    // SAFETY: signalfd over the blocked set; closed at exit.
+    let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
+    let mut stdin_open = true;
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(code) = reap_children(init) {
+            drain(m, &mut buf);
+            return code;
+        }
+        let mut fds = [
+            libc::pollfd {
+                fd: sfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: m,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if stdin_open { 0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: three valid pollfds.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) } < 0 {
+            continue;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // SAFETY: zeroed siginfo buffer of the right size.
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            // SAFETY: reading one siginfo into our buffer.
+            unsafe {
+                libc::read(
+                    sfd,
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    std::mem::size_of_val(&info),
+                )
+            };
+            match info.ssi_signo as i32 {
+                libc::SIGCHLD => {}
+                libc::SIGWINCH => crate::runtime::process::tty::copy_winsize(0, m),
+                // SAFETY: kill with integer arguments.
+                sig => unsafe {
+                    libc::kill(init, sig);
+                },
+            }
+        }
+        if fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 && !copy(m, 1, &mut buf) {
+            fds[1].fd = -1;
+        }
+        if fds[2].revents & (libc::POLLIN | libc::POLLHUP) != 0 && !copy(0, m, &mut buf) {
+            stdin_open = false;
+        }
+    }
+}
+
+/// Copies what is readable from `from` to `to`; false on EOF or error.
+fn copy(from: i32, to: i32, buf: &mut [u8]) -> bool {
+    // SAFETY: reading into our buffer.
+    let n = unsafe { libc::read(from, buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return false;
+    }
+    let mut off = 0;
+    while off < n as usize {
+        // SAFETY: writing the part of our buffer that was filled.
+        let w = unsafe { libc::write(to, buf[off..n as usize].as_ptr().cast(), n as usize - off) };
+        if w <= 0 {
+            return false;
+        }
+        off += w as usize;
+    }
+    true
+}
+
+/// Whatever output the pty still holds after the process exited.
+fn drain(m: i32, buf: &mut [u8]) {
+    loop {
+        let mut p = libc::pollfd {
+            fd: m,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut p, 1, 0) } <= 0 || !copy(m, 1, buf) {
+            return;
+        }
+    }
+}

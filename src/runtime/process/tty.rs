@@ -112,3 +112,72 @@ pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<()> {
         .map_err(|e| Error::sys("send pty master on console socket", e.into()))?;
     Ok(())
 }
+
+/// Receives one descriptor sent with SCM_RIGHTS.
+pub fn recv_fd(socket: RawFd) -> Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned};
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::empty())
+        .map_err(|e| Error::sys("receive pty master", e.into()))?;
+    for c in msg
+        .cmsgs()
+        .map_err(|e| Error::sys("receive pty master", e.into()))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just gave us this descriptor.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(Error::Init("no pty master on the console socket".into()))
+}
+
+/// Our terminal in raw mode while the container owns it; restored on drop.
+pub struct RawMode {
+    fd: RawFd,
+    saved: Option<libc::termios>,
+}
+
+impl RawMode {
+    pub fn enter(fd: RawFd) -> RawMode {
+        // SAFETY: zeroed termios is a valid out-parameter.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: tcgetattr on a descriptor with a valid out-pointer.
+        if unsafe { libc::tcgetattr(fd, &mut t) } < 0 {
+            return RawMode { fd, saved: None };
+        }
+        let saved = t;
+        // SAFETY: cfmakeraw edits our copy; tcsetattr applies it.
+        unsafe {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+        RawMode {
+            fd,
+            saved: Some(saved),
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            // SAFETY: restoring the settings we read.
+            unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, t) };
+        }
+    }
+}
+
+/// Copies the window size of `from` (our terminal) to `to` (the pty master).
+pub fn copy_winsize(from: RawFd, to: RawFd) {
+    // SAFETY: zeroed winsize is a valid out-parameter; both ioctls take a winsize.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
