@@ -69,14 +69,6 @@ t_devices_nodes_modes_and_owners() {
   expect_contains "$out" "/dev/fd -> /proc/self/fd"
 }
 
-t_devices_cgroup_denies_mknod_of_disks() {
-  [[ -d /sys/fs/cgroup/devices ]] || return 0 # v2: enforced by eBPF, covered on v2 hosts
-  local b; b=$(mkb dm '.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"] | .root.readonly = false | .process.args = ["sh","-c","mknod /dev/k3disk b 8 0 && head -c 1 /dev/k3disk >/dev/null && echo READ || echo denied"]')
-  local out; out=$(k run -b "$b" it-dm 2>&1 || true)
-  expect_contains "$out" "denied"
-  [[ $out != *READ* ]] || fail "a block device was readable: $out"
-}
-
 t_sysctl_inside_and_refused_outside_namespaces() {
   local b; b=$(mkb sy '.linux.sysctl = {"net.ipv4.ip_forward":"1","kernel.shmmax":"12345678"} | .process.args = ["sh","-c","cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax"]')
   expect_eq $'1\n12345678' "$(k run -b "$b" it-sy)"

@@ -2,6 +2,7 @@
 //! directories, creating them with the limits applied, joining the init before it
 //! runs anything, and removing them on delete. File writes come from [`plan`].
 
+pub mod bpf;
 pub mod plan;
 pub mod stats;
 
@@ -195,7 +196,14 @@ impl Cgroup {
         } else if !self.v2 {
             self.apply(&plan::v1_devices(&[]))?;
         }
-        if !self.v2 {
+        if self.v2 {
+            let spec_rules = resources
+                .and_then(|r| r.devices().as_deref())
+                .unwrap_or_default();
+            for (_, dir) in &self.dirs {
+                bpf::attach(dir, &bpf::rules(spec_rules, nodes))?;
+            }
+        } else {
             self.apply(&plan::device_node_rules(nodes))?;
         }
         for (ctrls, dir) in &self.dirs {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Cgroups on the running host's layout (v1, hybrid or v2): every resource written and
+# read back, absolute and relative cgroupsPath, removal on delete, and the v2 device
+# policy (an eBPF program) loaded and enforced by the kernel.
+source "$(dirname "$0")/lib.sh"
+need_root
+need jq busybox gcc cargo
+[[ -x $K3RT ]] || { echo "FAIL k3rt not built: $K3RT"; echo "0 passed, 1 failed"; exit 1; }
+source "$(dirname "$0")/containers.sh"
+
+V2=no; [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && V2=yes
+
+# cgfile CONTROLLER FILE ID: the container's cgroup file on this host
+cgfile() {
+  if [[ $V2 == yes ]]; then echo "/sys/fs/cgroup/k3rt/$3/$2"; else echo "/sys/fs/cgroup/$1/k3rt/$3/$2"; fi
+}
+
+t_cpu_memory_pids_written() {
+  local b; b=$(mkb r1 '.linux.resources = {"memory":{"limit":134217728,"reservation":67108864},"cpu":{"shares":512,"quota":25000,"period":100000,"cpus":"0","mems":"0"},"pids":{"limit":42}} | .process.args = ["sleep","100"]')
+  k run -d -b "$b" it-r1
+  if [[ $V2 == yes ]]; then
+    expect_eq 134217728 "$(cat "$(cgfile memory memory.max it-r1)")"
+    expect_eq 67108864 "$(cat "$(cgfile memory memory.low it-r1)")"
+    expect_eq "25000 100000" "$(cat "$(cgfile cpu cpu.max it-r1)")"
+    expect_eq 20 "$(cat "$(cgfile cpu cpu.weight it-r1)")"
+  else
+    expect_eq 134217728 "$(cat "$(cgfile memory memory.limit_in_bytes it-r1)")"
+    expect_eq 67108864 "$(cat "$(cgfile memory memory.soft_limit_in_bytes it-r1)")"
+    expect_eq 25000 "$(cat "$(cgfile cpu cpu.cfs_quota_us it-r1)")"
+    expect_eq 512 "$(cat "$(cgfile cpu cpu.shares it-r1)")"
+  fi
+  expect_eq 0 "$(cat "$(cgfile cpuset cpuset.cpus it-r1)")"
+  expect_eq 42 "$(cat "$(cgfile pids pids.max it-r1)")"
+  k delete --force it-r1
+  no_leftovers it-r1
+}
+
+t_relative_cgroups_path_is_under_our_own() {
+  local b; b=$(mkb rel '.linux.cgroupsPath = "k3-rel-test/it-rel" | .process.args = ["sleep","100"]')
+  k run -d -b "$b" it-rel
+  local pid; pid=$(k state it-rel | jq -r .pid)
+  grep -q "k3-rel-test/it-rel" /proc/$pid/cgroup || fail "not in the relative cgroup: $(cat /proc/$pid/cgroup)"
+  k delete --force it-rel
+  ! grep -rqs it-rel /proc/self/cgroup
+  [[ -z $(find /sys/fs/cgroup -maxdepth 4 -name it-rel 2>/dev/null) ]] || fail "relative cgroup left behind"
+  find /sys/fs/cgroup -maxdepth 3 -name k3-rel-test -type d -exec rmdir {} + 2>/dev/null || true
+}
+
+t_a_value_the_kernel_refuses_is_named() {
+  local b; b=$(mkb bad '.linux.resources = {"cpu":{"cpus":"999"}} | .process.args = ["true"]')
+  local err; err=$(k run -b "$b" it-bad 2>&1) && fail "cpuset 999 accepted"
+  expect_contains "$err" "cpuset.cpus"
+  expect_contains "$err" "999"
+  no_leftovers it-bad
+}
+
+t_device_policy_denies_disks_unless_allowed() {
+  # a loop device: opening it needs nothing but the device policy (this VM refuses raw reads of its disk)
+  local dev=7:0
+  local maj=${dev%:*} min=${dev#*:}
+  local caps='.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"] | .root.readonly = false'
+  local cmd="mknod /dev/k3disk b $maj $min 2>/dev/null; head -c 1 /dev/k3disk >/dev/null 2>&1 && echo READ || echo denied"
+  local b; b=$(mkpriv dd "$caps | .process.args = [\"sh\",\"-c\",\"$cmd\"]")
+  expect_eq denied "$(k run -b "$b" it-dd)" "reading the host disk $dev"
+  b=$(mkpriv da "$caps | .linux.resources.devices += [{\"allow\":true,\"type\":\"b\",\"major\":$maj,\"minor\":$min,\"access\":\"rm\"}] | .process.args = [\"sh\",\"-c\",\"$cmd\"]")
+  expect_eq READ "$(k run -b "$b" it-da)" "reading the disk once allowed"
+}
+
+t_v2_device_program_on_the_kernel() {
+  # loads and attaches the eBPF device program to a cgroup2 directory of this host
+  (cd "$TOP" && cargo test --release --quiet --test device_bpf -- --ignored 2>&1) | tail -3 | grep -q "1 passed" \
+    || fail "device eBPF test failed: $(cd "$TOP" && cargo test --release --test device_bpf -- --ignored 2>&1 | tail -15)"
+}
+
+run_suite
