@@ -166,26 +166,24 @@ impl Cgroup {
         self.dirs.iter().map(|(_, p)| p.clone()).collect()
     }
 
-    /// Creates the directories, applies the limits and moves `pid` in. On failure
+    /// Creates the directories and applies the limits (no process yet). On failure
     /// removes whatever it created.
-    pub fn create(
+    pub fn prepare(
         &self,
         resources: Option<&LinuxResources>,
         nodes: &[oci_spec::runtime::LinuxDevice],
-        pid: i32,
     ) -> Result<()> {
-        let r = self.create_inner(resources, nodes, pid);
+        let r = self.prepare_inner(resources, nodes);
         if r.is_err() {
             let _ = destroy(&self.paths());
         }
         r
     }
 
-    fn create_inner(
+    fn prepare_inner(
         &self,
         resources: Option<&LinuxResources>,
         nodes: &[oci_spec::runtime::LinuxDevice],
-        pid: i32,
     ) -> Result<()> {
         for (ctrls, dir) in &self.dirs {
             mkdir_levels(dir, ctrls, self.v2)?;
@@ -206,29 +204,37 @@ impl Cgroup {
         } else {
             self.apply(&plan::device_node_rules(nodes))?;
         }
-        for (ctrls, dir) in &self.dirs {
-            if !self.v2 && ctrls.iter().any(|c| c == "memory") {
-                continue; // see join_memory
-            }
-            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
-        }
         Ok(())
     }
 
-    /// On v1 the init joins its memory cgroup only once its setup is done, just before
-    /// the user's program can run: what k3rt's own code touched while setting up
-    /// (copy-on-write pages, mount and namespace copies) stays charged to k3rt, so a
-    /// container with a tiny limit (512k) still starts. Charges do not move with a task.
-    pub fn join_memory(&self, pid: i32) -> Result<()> {
-        if self.v2 {
-            return Ok(());
-        }
+    /// Moves `pid` (all its threads) in, through `cgroup.procs`. This takes the kernel's
+    /// global threadgroup lock, which waits for an RCU grace period (milliseconds on a
+    /// busy host); [`Placement`] avoids it where it can.
+    pub fn add_process(&self, pid: i32, memory: bool) -> Result<()> {
         for (ctrls, dir) in &self.dirs {
-            if ctrls.iter().any(|c| c == "memory") {
+            let is_mem = ctrls.iter().any(|c| c == "memory");
+            let wanted = if self.v2 { !memory } else { is_mem == memory };
+            if wanted {
                 write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
             }
         }
         Ok(())
+    }
+
+    /// `tasks` files opened for writing, for a single-threaded process to move itself
+    /// (v1): (memory hierarchy?, file).
+    pub fn open_tasks(&self) -> Result<Vec<(bool, std::fs::File)>> {
+        self.dirs
+            .iter()
+            .map(|(ctrls, dir)| {
+                let p = dir.join("tasks");
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .map_err(|e| Error::Cgroup(format!("open `{}`: {e}", p.display())))?;
+                Ok((ctrls.iter().any(|c| c == "memory"), f))
+            })
+            .collect()
     }
 
     /// Applies planned writes to the right directories.
@@ -257,6 +263,41 @@ impl Cgroup {
             .iter()
             .find(|(c, _)| c.iter().any(|x| x == controller))
             .map(|(_, p)| p.as_path())
+    }
+}
+
+/// How the init gets into its cgroup.
+///
+/// On v1 the init moves itself: writing `0` (itself, one thread) to a `tasks` file
+/// skips the kernel's global threadgroup lock and its RCU grace period, which would
+/// otherwise cost milliseconds per container start. It joins the memory hierarchy
+/// last, once its setup is done, just before the user's program can run: what k3rt's
+/// own code touched while setting up stays charged to k3rt (charges do not move with
+/// a task), so a container with a tiny limit (512k) still starts.
+/// Elsewhere (v2, or a user namespace that may not write host cgroup files) k3rt
+/// moves the init through `cgroup.procs`.
+#[derive(Debug)]
+pub enum Placement {
+    /// The init writes `0` to these: (memory hierarchy?, `tasks` file).
+    SelfMove(Vec<(bool, std::fs::File)>),
+    /// k3rt writes the init's pid to `cgroup.procs`.
+    ByParent,
+}
+
+impl Placement {
+    /// Moves the calling thread into the non-memory (`memory == false`) or memory hierarchies.
+    pub fn move_self(&self, memory: bool) -> Result<()> {
+        let Placement::SelfMove(files) = self else {
+            return Ok(());
+        };
+        for (is_mem, f) in files {
+            if *is_mem == memory {
+                (&*f)
+                    .write_all(b"0")
+                    .map_err(|e| Error::Cgroup(format!("join cgroup: {e}")))?;
+            }
+        }
+        Ok(())
     }
 }
 

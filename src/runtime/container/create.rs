@@ -11,7 +11,7 @@ use crate::oci::id;
 use crate::oci::spec::Bundle;
 use crate::oci::state::{ContainerState, OciState, Status};
 use crate::runtime::caps::CapSets;
-use crate::runtime::cgroups::{self, Cgroup, Layout};
+use crate::runtime::cgroups::{self, Cgroup, Layout, Placement};
 use crate::runtime::container::Ctx;
 use crate::runtime::namespaces::{trace_name, NsPlan};
 use crate::runtime::process::channel::{self, Channel, Msg};
@@ -260,6 +260,20 @@ fn launch_in(
         Some(sc) => Some(seccomp::Filter::prepare(sc, log)?),
         None => None,
     };
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    let nodes = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().as_deref())
+        .unwrap_or_default();
+    undo.cgroup = Some(cgroup.paths());
+    cgroup.prepare(resources, nodes)?;
+    let placement = match layout {
+        Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) => {
+            Placement::SelfMove(cgroup.open_tasks()?)
+        }
+        _ => Placement::ByParent,
+    };
     let sys = LinuxSys;
     let init_cfg = InitConfig {
         sys: &sys,
@@ -281,6 +295,7 @@ fn launch_in(
         hook_state: hook_state.clone(),
         old_sigmask: sigmask,
         log,
+        placement: &placement,
         dmz: Dmz::new()?,
         seccomp,
     };
@@ -301,14 +316,9 @@ fn launch_in(
         spawned.pid
     ));
 
-    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    undo.cgroup = Some(cgroup.paths());
-    let nodes = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.devices().as_deref())
-        .unwrap_or_default();
-    cgroup.create(resources, nodes, spawned.pid)?;
+    if matches!(placement, Placement::ByParent) {
+        cgroup.add_process(spawned.pid, false)?;
+    }
     if ns.is_new(LinuxNamespaceType::User) {
         write_id_maps(spawned.pid, spec)?;
     }
@@ -316,7 +326,9 @@ fn launch_in(
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
     wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
-    cgroup.join_memory(spawned.pid)?;
+    if matches!(placement, Placement::ByParent) {
+        cgroup.add_process(spawned.pid, true)?;
+    }
 
     let start_time = proc_stat(spawned.pid).map(|(t, _)| t).unwrap_or(0);
     let state = ContainerState {

@@ -9,6 +9,7 @@ use oci_spec::runtime::{Capability, Process, Spec};
 
 use crate::oci::spec;
 use crate::runtime::caps::CapSets;
+use crate::runtime::cgroups::{self, Placement};
 use crate::runtime::container::create::write_pid_file;
 use crate::runtime::container::Ctx;
 use crate::runtime::process::channel::{self, Msg};
@@ -86,6 +87,16 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
     // the process is our grandchild: have it re-parented to us when the intermediate exits
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
+    let userns = join::namespaces_of(st.pid)
+        .iter()
+        .any(|(t, _)| *t == oci_spec::runtime::LinuxNamespaceType::User);
+    let placement = if cg.v2 || userns {
+        Placement::ByParent
+    } else {
+        Placement::SelfMove(cg.open_tasks()?)
+    };
+    let by_parent = matches!(placement, Placement::ByParent);
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
         process: &process,
@@ -99,9 +110,15 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
         dmz: Dmz::new()?,
         old_sigmask: sigs.map(|(_, old)| old),
         log: &ctx.log,
+        placement,
     })?;
     drop(child_end);
-    let pid = match place_and_start(&st.cgroup_paths, mid, &parent_end) {
+    let cgroup_paths = if by_parent {
+        st.cgroup_paths.clone()
+    } else {
+        Vec::new()
+    };
+    let pid = match place_and_start(&cgroup_paths, mid, &parent_end) {
         Ok(pid) => pid,
         Err(e) => {
             // SAFETY: killing our own child.

@@ -46,6 +46,8 @@ pub struct InitConfig<'a> {
     pub hook_state: OciState,
     pub old_sigmask: Option<libc::sigset_t>,
     pub log: &'a crate::runtime::trace::Log,
+    /// How the init gets into its cgroup (it may move itself).
+    pub placement: &'a crate::runtime::cgroups::Placement,
     /// The sealed program the init execs last (CVE-2019-5736).
     pub dmz: exec::Dmz,
     /// The compiled seccomp filter, loaded last.
@@ -106,6 +108,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
             libc::setresuid(0, 0, 0);
         }
     }
+    cfg.placement.move_self(false)?;
     if cfg.ns.is_new(LinuxNamespaceType::Network) {
         namespaces::loopback_up()?;
     }
@@ -175,6 +178,8 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         fd_dir,
         exe: exec::Program::for_process(process)?,
     };
+    // setup is done: from here on memory is charged to the container
+    cfg.placement.move_self(true)?;
     finish::set_no_new_privs(process)?;
     // the cwd check uses getcwd: before a filter that may refuse it
     finish::enter_cwd(process.cwd())?;

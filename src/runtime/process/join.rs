@@ -57,6 +57,8 @@ pub struct JoinConfig<'a> {
     pub dmz: Dmz,
     pub old_sigmask: Option<libc::sigset_t>,
     pub log: &'a Log,
+    /// How the process gets into the container's cgroup (it may move itself).
+    pub placement: crate::runtime::cgroups::Placement,
 }
 
 /// Forks the intermediate; returns its pid. The process's pid arrives as `Msg::Pid`.
@@ -80,6 +82,8 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
         Some(Msg::Go) => {}
         _ => return Err(Error::Init("k3rt went away before exec could join".into())),
     }
+    cfg.placement.move_self(false)?;
+    cfg.placement.move_self(true)?;
     // open every namespace first: after the mount namespace, /proc is the container's
     let files: Vec<(LinuxNamespaceType, std::fs::File)> = cfg
         .namespaces
