@@ -235,14 +235,41 @@ pub fn compile(p: &Plan, log: &Log) -> Result<ScmpFilterContext> {
 /// k3rt before the clone (the listener path is a host path), loaded by the init.
 pub struct Filter {
     pub plan: Plan,
-    ctx: ScmpFilterContext,
+    /// The compiled program (`struct sock_filter` array), exported by libseccomp in
+    /// k3rt so the init only makes one syscall and allocates nothing.
+    bpf: Vec<u8>,
     listener: Option<UnixStream>,
+}
+
+const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
+const SECCOMP_FILTER_FLAG_TSYNC: libc::c_long = 1;
+const SECCOMP_FILTER_FLAG_LOG: libc::c_long = 2;
+const SECCOMP_FILTER_FLAG_SPEC_ALLOW: libc::c_long = 4;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_long = 8;
+
+/// The raw program of a libseccomp filter.
+fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    // SAFETY: static name, valid flags.
+    let fd = unsafe { libc::memfd_create(c"k3rt-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::last("create memfd for the seccomp program"));
+    }
+    // SAFETY: new descriptor owned by nobody else.
+    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    ctx.export_bpf(&mut f)
+        .map_err(lib_err("export seccomp program".into()))?;
+    let mut bpf = Vec::new();
+    f.rewind()
+        .and_then(|_| f.read_to_end(&mut bpf))
+        .map_err(|e| Error::sys("read seccomp program", e))?;
+    Ok(bpf)
 }
 
 impl Filter {
     pub fn prepare(s: &LinuxSeccomp, log: &Log) -> Result<Filter> {
         let plan = plan(s)?;
-        let ctx = compile(&plan, log)?;
+        let bpf = export(&compile(&plan, log)?)?;
         let listener = match &plan.listener {
             Some((path, _)) => Some(
                 UnixStream::connect(path)
@@ -252,7 +279,7 @@ impl Filter {
         };
         Ok(Filter {
             plan,
-            ctx,
+            bpf,
             listener,
         })
     }
@@ -260,16 +287,39 @@ impl Filter {
     /// Loads the filter into the calling process; with a listener, sends it the notify
     /// fd and the container process state (runtime-spec format).
     pub fn load(&self, state: serde_json::Value, pid: i32) -> Result<()> {
-        self.ctx
-            .load()
-            .map_err(lib_err("load seccomp filter".into()))?;
+        let mut flags = 0;
+        if self.plan.tsync {
+            flags |= SECCOMP_FILTER_FLAG_TSYNC;
+        }
+        if self.plan.log {
+            flags |= SECCOMP_FILTER_FLAG_LOG;
+        }
+        if self.plan.spec_allow {
+            flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        }
+        if self.listener.is_some() {
+            flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        }
+        let prog = libc::sock_fprog {
+            len: (self.bpf.len() / std::mem::size_of::<libc::sock_filter>()) as u16,
+            filter: self.bpf.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: prog points at our exported program, alive for the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                flags,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if r < 0 {
+            return Err(Error::last("load seccomp filter"));
+        }
         let (Some(sock), Some((_, meta))) = (&self.listener, &self.plan.listener) else {
             return Ok(());
         };
-        let fd = self
-            .ctx
-            .get_notify_fd()
-            .map_err(lib_err("get seccomp notify fd".into()))?;
+        let fd = r as i32;
         let msg = serde_json::json!({
             "ociVersion": state["ociVersion"].clone(),
             "fds": ["seccompFd"],
@@ -346,6 +396,8 @@ mod tests {
                {"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":255,"valueTwo":8,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#,
         ))
         .unwrap();
-        compile(&p, &Log::default()).unwrap();
+        let ctx = compile(&p, &Log::default()).unwrap();
+        let bpf = export(&ctx).unwrap();
+        assert!(!bpf.is_empty() && bpf.len() % std::mem::size_of::<libc::sock_filter>() == 0);
     }
 }
