@@ -43,6 +43,9 @@ struct Cli {
     cmd: Cmd,
 }
 
+// Parsed once per process; boxing the flattened container verbs is not
+// possible with clap's `flatten`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Pull an image: NAME[:TAG|@DIGEST].

@@ -330,6 +330,9 @@ fn reap(pid: i64) -> Option<i64> {
 fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
     let log = runtime_log(&spec.bundle);
     let _ = spec.runtime.delete(&log, &spec.hash, true);
+    if let Some(root) = spec.db.parent() {
+        crate::engine::network::release_at(root, &spec.hash);
+    }
     if let Ok(mut db) = Db::open(&spec.db) {
         let now = db::now();
         let _ = db.write("record exit", |c| {

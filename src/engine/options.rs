@@ -445,7 +445,7 @@ pub fn env(s: &str) -> Result<(String, String), OptionsError> {
 
 /// CPUs as a CFS quota for [`CPU_PERIOD`] (0.01 and up).
 pub fn cpus(n: f64) -> Result<i64, OptionsError> {
-    if !n.is_finite() || n < 0.01 || n > 1024.0 {
+    if !n.is_finite() || !(0.01..=1024.0).contains(&n) {
         return Err(bad("cpus", n, "use a number from 0.01 to 1024"));
     }
     Ok((n * CPU_PERIOD as f64).round() as i64)

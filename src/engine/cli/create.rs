@@ -154,20 +154,20 @@ fn random_name() -> String {
 /// Runs the creation; a failure as seed 000's error.
 pub fn create_from(ctx: &mut Ctx, a: &CreateArgs) -> Result<Created, Failure> {
     let opts = a.options().map_err(|e| Failure {
-        error: EngineError::Create(create::CreateError::Options(
+        error: Box::new(EngineError::Create(create::CreateError::Options(
             crate::engine::options::OptionsError {
                 option: "options",
                 value: a.options_json.clone().unwrap_or_default(),
                 reason: e,
             },
-        )),
+        ))),
         json: a.json,
         input: serde_json::Value::Null,
         container_id: None,
     })?;
     let input = serde_json::to_value(&opts).unwrap_or_default();
     create::create(ctx, &opts).map_err(|e| Failure {
-        error: EngineError::Create(e),
+        error: Box::new(EngineError::Create(e)),
         json: a.json,
         input,
         container_id: Some(opts.container_id.clone()),

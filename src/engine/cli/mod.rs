@@ -8,6 +8,7 @@ pub mod exec;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
+pub mod network;
 pub mod ps;
 pub mod restart;
 pub mod rm;
@@ -26,7 +27,7 @@ use crate::engine::error::{EngineError, ErrorObject};
 /// A failed verb, with what its error object needs.
 #[derive(Debug)]
 pub struct Failure {
-    pub error: EngineError,
+    pub error: Box<EngineError>,
     /// Print the JSON error object on stdout.
     pub json: bool,
     /// The user input.
@@ -39,7 +40,7 @@ impl Failure {
     /// A failure about `id` (input = the id).
     pub fn about(id: &str, json: bool) -> impl FnOnce(EngineError) -> Failure + '_ {
         move |error| Failure {
-            error,
+            error: Box::new(error),
             json,
             input: serde_json::json!(id),
             container_id: Some(id.to_string()),
@@ -91,6 +92,11 @@ pub enum ContainerCmd {
         #[command(subcommand)]
         cmd: volume::VolumeCmd,
     },
+    /// Bridge networks.
+    Network {
+        #[command(subcommand)]
+        cmd: network::NetworkCmd,
+    },
 }
 
 /// Runs a container verb; the process' exit code.
@@ -110,6 +116,7 @@ pub fn dispatch(ctx: &mut Ctx, cmd: ContainerCmd) -> Result<i32, Failure> {
         ContainerCmd::Wait(a) => wait::run(ctx, a),
         ContainerCmd::Stats(a) => stats::run(ctx, a),
         ContainerCmd::Volume { cmd } => volume::run(ctx, cmd),
+        ContainerCmd::Network { cmd } => network::run(ctx, cmd),
     }
 }
 

@@ -26,7 +26,7 @@ pub struct PsArgs {
 
 pub fn run(ctx: &mut Ctx, a: PsArgs) -> Result<i32, Failure> {
     let all = list::list(ctx, a.all).map_err(|e| Failure {
-        error: e.into(),
+        error: Box::new(e.into()),
         json: matches!(a.format, Format::Json),
         input: serde_json::Value::Null,
         container_id: None,

@@ -18,7 +18,7 @@ pub enum VolumeCmd {
 
 fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
     move |error| Failure {
-        error,
+        error: Box::new(error),
         json: false,
         input: serde_json::json!(name),
         container_id: None,

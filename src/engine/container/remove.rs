@@ -1,4 +1,4 @@
-//! `rm`: removes a stopped container (running ones with `force`): runtime
+//! `rm`: removes a stopped or created container (running ones with `force`): runtime
 //! state, network (veth, netns, lease, port rules), snapshot, bundle dir and
 //! rows; its named volumes stay. A `destroy` event is logged.
 
@@ -17,7 +17,8 @@ use crate::engine::store::snapshots;
 pub fn remove(ctx: &mut Ctx, id: &str, force: bool) -> Result<(), ContainerError> {
     let l = load(ctx, id)?;
     if matches!(l.state.status, Status::Running | Status::Created) {
-        if !force {
+        // A created, never-started container goes without `-f` (docker, runc).
+        if !force && l.state.status == Status::Running {
             return Err(ContainerError::State {
                 id: id.to_string(),
                 status: l.state.status.as_str(),

@@ -52,14 +52,14 @@ pub enum CreateError {
     Resolve {
         id: String,
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// `GenericFailure`: the image could not be pulled.
     #[error("cannot pull image `{image}`")]
     Pull {
         image: String,
         #[source]
-        source: PullError,
+        source: Box<PullError>,
     },
     /// `GenericFailure`: the image record could not be read.
     #[error(transparent)]
@@ -94,14 +94,14 @@ pub enum CreateError {
     Persist {
         id: String,
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// `UpdateContainerStateFailure`.
     #[error("cannot store the state of container `{id}`")]
     State {
         id: String,
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// A step failed and undoing the earlier steps failed too.
     #[error("{error}; cleanup also failed: {}", cleanup.join("; "))]
@@ -247,7 +247,7 @@ fn nanos() -> u128 {
 fn check_absent(ctx: &Ctx, id: &str) -> Result<(), CreateError> {
     let exists = containers::exists(ctx.db.conn(), id).map_err(|source| CreateError::Resolve {
         id: id.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     if exists {
         return Err(CreateError::Exists(id.to_string()));
@@ -274,7 +274,7 @@ fn ensure_image(ctx: &Ctx, v: &Validated) -> Result<ImageRecord, CreateError> {
     .map(|o| o.record)
     .map_err(|source| CreateError::Pull {
         image: v.image_ref.clone(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -406,6 +406,10 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             cpuset,
         },
     );
+    if let Some(ip) = w.net.ip {
+        w.config["annotations"]["io.k3.ip"] = serde_json::json!(ip.to_string());
+        w.config["annotations"]["io.k3.network"] = serde_json::json!(w.net.network);
+    }
     bundle::write_config(&w.bundle, &w.config)?;
     Ok(())
 }
@@ -509,7 +513,7 @@ fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateEr
     let id = w.v.id.clone();
     let persist_err = |source| CreateError::Persist {
         id: id.clone(),
-        source,
+        source: Box::new(source),
     };
     let tx = ctx
         .db
@@ -523,7 +527,7 @@ fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateEr
     }
     container_state::insert(&tx, &state).map_err(|source| CreateError::State {
         id: id.clone(),
-        source,
+        source: Box::new(source),
     })?; // 14
     let payload = serde_json::json!({"image": rec.image, "hash": rec.hash, "pid": w.pid});
     events::record(&tx, &id, "create", &payload, db::now()).map_err(persist_err)?; // 15

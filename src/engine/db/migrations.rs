@@ -9,7 +9,9 @@ use rusqlite::Connection;
 
 use rusqlite::TransactionBehavior;
 
-use crate::engine::db::{container_state, containers, events, images, snapshots, volumes, DbError};
+use crate::engine::db::{
+    container_state, containers, events, images, networks, snapshots, volumes, DbError,
+};
 
 /// One schema step.
 pub struct Migration {
@@ -29,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     container_state::MIGRATION,
     volumes::MIGRATION,
     events::MIGRATION,
+    networks::MIGRATION,
 ];
 
 /// The newest schema version.

@@ -8,6 +8,7 @@ pub mod containers;
 pub mod events;
 pub mod images;
 pub mod migrations;
+pub mod networks;
 pub mod snapshots;
 pub mod volumes;
 
