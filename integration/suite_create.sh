@@ -35,6 +35,7 @@ t_example2_web_server_limits() {
     (( size > 900 && size <= 1024 )) || fail "rootfs size ${size} MB, want about 1024"
     out=$(k3 exec web-server wget -qO- http://127.0.0.1:80/)
     expect_eq "hello from k3" "$out" "httpd answer"
+    expect_eq 80/tcp "$(json_get "$(k3 inspect web-server)" 'j["Config"]["annotations"]["io.k3.exposed-ports"]')" "image ExposedPorts recorded"
     k3 rm -f web-server >/dev/null
 }
 

@@ -406,6 +406,11 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             cpuset,
         },
     );
+    if !img.exposed_ports.is_empty() {
+        // Docker records them for `-P` and for the user; nothing is published.
+        w.config["annotations"]["io.k3.exposed-ports"] =
+            serde_json::json!(img.exposed_ports.join(","));
+    }
     if let Some(ip) = w.net.ip {
         w.config["annotations"]["io.k3.ip"] = serde_json::json!(ip.to_string());
         w.config["annotations"]["io.k3.network"] = serde_json::json!(w.net.network);

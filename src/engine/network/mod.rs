@@ -1,5 +1,5 @@
 //! Container networking: `host` (the host's namespace), `none` (loopback
-//! only, a namespace the runtime makes) and bridge networks (`kb0`,
+//! only, in a namespace k3 pins like a bridge network's) and bridge networks (`kb0`,
 //! `192.168.100.0/24`, made on first use; others with `k3 network create`).
 //!
 //! For a bridge network, [`prepare`] (seed step 6) leases an IP (and MAC),
@@ -193,9 +193,40 @@ pub fn prepare(
             network: "host".into(),
             ..NetPlan::default()
         }),
-        "none" => Ok(NetPlan::default()),
+        "none" => prepare_none(ctx, hash, undo),
         name => prepare_bridge(ctx, v, name, hash, undo),
     }
+}
+
+/// `none`: a namespace of k3's own with `lo` up. (Left to the runtime, k3rt
+/// leaves `lo` down; made here it is the same with every runtime.)
+fn prepare_none(ctx: &Ctx, hash: &str, undo: &mut UndoStack<Ctx>) -> Result<NetPlan, NetworkError> {
+    let ns = make_netns(ctx.store.root(), hash)?;
+    let nsp = ns.clone();
+    undo.push("remove network namespace", move |_| {
+        netns::remove(&nsp).map_err(|e| e.to_string())
+    });
+    Ok(NetPlan {
+        mode: NetMode::Path(ns),
+        ..NetPlan::default()
+    })
+}
+
+/// A pinned namespace for `hash` with `lo` up.
+fn make_netns(root: &Path, hash: &str) -> Result<PathBuf, NetworkError> {
+    let ns = netns::path(root, hash);
+    netns::create(&ns).map_err(sys("create network namespace", ns.display()))?;
+    let up = netns::open(&ns).and_then(|f| {
+        netlink::in_netns(&f, || {
+            let lo = netlink::index("lo").ok_or_else(|| io::Error::other("no `lo`"))?;
+            Netlink::open()?.set_up(lo, None)
+        })
+    });
+    if let Err(e) = up {
+        let _ = netns::remove(&ns);
+        return Err(sys("set `lo` up in", ns.display())(e));
+    }
+    Ok(ns)
 }
 
 fn prepare_bridge(
@@ -217,8 +248,7 @@ fn prepare_bridge(
     undo.push("release IP lease", move |c: &Ctx| {
         networks::release(c.db.conn(), &id).map_err(|e| e.to_string())
     });
-    let ns = netns::path(&root, hash);
-    netns::create(&ns).map_err(sys("create network namespace", ns.display()))?;
+    let ns = make_netns(&root, hash)?;
     let nsp = ns.clone();
     undo.push("remove network namespace", move |_| {
         netns::remove(&nsp).map_err(|e| e.to_string())
@@ -500,10 +530,16 @@ fn configure_inside(ns: &File, ip: Ipv4Addr, prefix: u8, gw: Ipv4Addr) -> Result
 /// Before a stopped container runs again: a new namespace and veth with
 /// its lease (kept until the container is removed).
 pub fn reattach(ctx: &Ctx, id: &str, hash: &str) -> Result<(), NetworkError> {
+    let root = ctx.store.root().to_path_buf();
     let Some(lease) = networks::lease_of(ctx.db.conn(), id)? else {
+        let none =
+            containers::get(ctx.db.conn(), id)?.is_some_and(|r| r.validated["network"] == "none");
+        if none {
+            release_at(&root, hash);
+            make_netns(&root, hash)?;
+        }
         return Ok(());
     };
-    let root = ctx.store.root().to_path_buf();
     let _l = lock(&root)?;
     let net = networks::get(ctx.db.conn(), &lease.network)?
         .ok_or_else(|| NetworkError::NotFound(lease.network.clone()))?;
@@ -511,8 +547,7 @@ pub fn reattach(ctx: &Ctx, id: &str, hash: &str) -> Result<(), NetworkError> {
     let gw: Ipv4Addr = net.gateway.parse().unwrap_or(subnet.first_host());
     ensure_bridge(&net, &subnet, gw)?;
     release_at(&root, hash);
-    let ns = netns::path(&root, hash);
-    netns::create(&ns).map_err(sys("create network namespace", ns.display()))?;
+    let ns = make_netns(&root, hash)?;
     let plan = NetPlan {
         mode: NetMode::Path(ns),
         network: net.name.clone(),
