@@ -229,6 +229,35 @@ t_run_foreground_exit_code_and_rm() {
     return 0
 }
 
+t_run_foreground_forwards_signals() {
+    "$K3" run --name sig --network none alpine sh -c 'trap "echo got-term; exit 9" TERM; echo ready; sleep 1000 & wait' >"$T/sig.out" 2>&1 &
+    local runner=$!
+    for _ in $(seq 50); do grep -q ready "$T/sig.out" && break; sleep 0.1; done
+    kill -TERM "$runner"
+    wait "$runner" && rc=0 || rc=$?
+    expect_eq 9 "$rc" "exit code of the trapped TERM"
+    expect_contains "$(cat "$T/sig.out")" got-term
+    k3 rm sig >/dev/null
+}
+
+t_same_id_created_concurrently_once() {
+    local i ok=0 before
+    before=$(residue | head -1)
+    for i in 1 2 3 4; do k3 create --json --name race --network none alpine >"$T/race$i.out" 2>/dev/null & done
+    wait
+    for i in 1 2 3 4; do
+        if grep -q '"type"' "$T/race$i.out"; then
+            expect_contains "$(cat "$T/race$i.out")" '"type":"VALIDATION_ERROR"' "loser $i"
+            expect_contains "$(cat "$T/race$i.out")" "already exists"
+        else
+            ok=$((ok + 1))
+        fi
+    done
+    expect_eq 1 "$ok" "exactly one create wins"
+    k3 rm race >/dev/null
+    expect_eq "$before" "$(residue | head -1)" "no bundle left by the losers"
+}
+
 t_exec_runtime_and_setns() {
     k3 run -d --name ex --network none -e FOO=bar --hostname exhost alpine sleep 1000 >/dev/null
     expect_eq "exhost bar" "$(k3 exec ex sh -c 'echo $(hostname) $FOO')"

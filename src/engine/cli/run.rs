@@ -23,6 +23,42 @@ pub struct RunArgs {
     pub create: CreateArgs,
 }
 
+/// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
+/// sent to a foreground `k3 run` go to the container (`k3 kill`), from a
+/// thread that waits for them (they are blocked everywhere else).
+fn forward_signals(ctx: &Ctx, id: &str) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let (exe, root, id) = (
+        ctx.k3_exe.clone(),
+        ctx.store.root().to_path_buf(),
+        id.to_string(),
+    );
+    std::thread::spawn(move || {
+        while let Ok(sig) = set.wait() {
+            let _ = std::process::Command::new(&exe)
+                .arg("--root")
+                .arg(&root)
+                .args(["kill", "-s", &(sig as i32).to_string(), &id])
+                .stdout(std::process::Stdio::null())
+                .status();
+        }
+    });
+}
+
 /// `k3 run`.
 pub fn run(ctx: &mut Ctx, a: RunArgs) -> Result<i32, Failure> {
     let c = create_from(ctx, &a.create)?;
@@ -38,6 +74,7 @@ pub fn run(ctx: &mut Ctx, a: RunArgs) -> Result<i32, Failure> {
     for line in &c.trace {
         eprintln!("{line}");
     }
+    forward_signals(ctx, &c.id);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let fail = Failure::about(&c.id, a.create.json);
     logs::logs(ctx, &c.id, true, &mut out, &mut err).map_err(|e| fail(e.into()))?;

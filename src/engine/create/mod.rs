@@ -451,6 +451,7 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
         }));
     }
     let (hash, log) = (w.hash.clone(), monitor::runtime_log(&w.bundle));
+    let monitor_pid = report.monitor_pid;
     undo.push("delete runtime container", move |c: &Ctx| {
         c.runtime.delete(&log, &hash, true).or_else(|e| match e {
             RuntimeError::Failed { msg, .. } if crate::engine::oci_runtime::is_missing(&msg) => {
@@ -458,7 +459,9 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
             }
             e => Err(e.to_string()),
         })?;
-        Ok(())
+        // The monitor sees the init die and finishes (it still writes in the
+        // bundle); the next undo steps remove the bundle.
+        monitor::wait_exit(monitor_pid, std::time::Duration::from_secs(5))
     });
     w.pid = report.pid.unwrap_or(0);
     w.monitor_pid = report.monitor_pid;
@@ -525,7 +528,14 @@ fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateEr
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| persist_err(db::query("begin create")(e)))?;
-    containers::insert(&tx, &rec).map_err(persist_err)?; // 13
+    containers::insert(&tx, &rec).map_err(|e| match e {
+        // Another `k3 create` of the same id won the race after step 2.
+        DbError::Query {
+            source: rusqlite::Error::SqliteFailure(f, _),
+            ..
+        } if f.code == rusqlite::ErrorCode::ConstraintViolation => CreateError::Exists(id.clone()),
+        e => persist_err(e),
+    })?; // 13
     for vm in &w.v.volumes {
         volume_rows::attach(&tx, &id, &vm.name, &vm.container, vm.readonly).map_err(persist_err)?;
         // 12
