@@ -317,6 +317,16 @@ t_concurrent_creates_never_lock() {
     expect_eq 0 "$(sqlite3 "$ROOT/k3.db" 'select count(*) from leases')" "leases released"
 }
 
+t_concurrent_first_open_migrates_once() {
+    local d=$T/fresh i
+    mkdir -p "$d"
+    for i in $(seq 8); do "$K3" --root "$d" ps -a >"$d/out$i" 2>&1 & done
+    wait
+    cat "$d"/out* | grep -v "^CONTAINER ID" && fail "errors on a fresh database"
+    k3 ps -a >/dev/null
+    expect_eq "$(sqlite3 "$ROOT/k3.db" 'pragma user_version')" "$(sqlite3 "$d/k3.db" 'pragma user_version')" "schema version"
+}
+
 t_crun_cross_check() {
     mountpoint -q /sys/fs/cgroup/hugetlb || { mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb; }
     k3 --runtime crun run -d --name cr --hostname crhost -e X=1 --memory 96m alpine sleep 1000 >/dev/null
