@@ -11,6 +11,7 @@ all: build
 deps:
 	./.ci/deps.sh
 	integration/deps-images.sh
+	integration/deps-engine.sh
 
 build: deps
 	$(CARGO) build --release
@@ -34,9 +35,11 @@ integration: build
 bench: build
 	benches/run.sh
 	benches/pull.sh
+	benches/create.sh
 
 install: build
 	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt
+	install -D -m 0755 target/x86_64-unknown-linux-gnu/release/k3 $(DESTDIR)$(PREFIX)/bin/k3
 
 clean:
 	$(CARGO) clean

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use k3::engine::cli::{self as container_cli, ContainerCmd};
+use k3::engine::ctx::Ctx as ContainerCtx;
 use k3::engine::db::images::ImageRecord;
 use k3::engine::db::{snapshots as snapshot_records, Db};
 use k3::engine::error::{chain_message, EngineError};
@@ -17,6 +19,7 @@ use k3::engine::image::reference::DOCKER_HUB;
 use k3::engine::images;
 use k3::engine::store::content::{Store, DEFAULT_ROOT};
 use k3::engine::store::snapshots;
+use k3::engine::{monitor, oci_runtime};
 
 #[derive(Parser)]
 #[command(name = "k3", version, about = "k3 container engine")]
@@ -33,10 +36,16 @@ struct Cli {
     /// Credentials file, docker `config.json` shape (or `K3_AUTH_FILE`; default `ROOT/auth.json`).
     #[arg(long, global = true)]
     auth_file: Option<PathBuf>,
+    /// OCI runtime for new containers: `k3rt` (default: next to k3, else on PATH), `runc`, `crun` or a path (or `K3_RUNTIME`).
+    #[arg(long, global = true)]
+    runtime: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
+// Parsed once per process; boxing the flattened container verbs is not
+// possible with clap's `flatten`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Pull an image: NAME[:TAG|@DIGEST].
@@ -76,6 +85,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SnapshotCmd,
     },
+    #[command(flatten)]
+    Container(ContainerCmd),
 }
 
 #[derive(Subcommand)]
@@ -124,6 +135,10 @@ fn main() -> ExitCode {
     // SAFETY: restoring the default SIGPIPE action before any thread starts,
     // so `k3 images | head` ends quietly like other Unix tools.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__monitor") {
+        monitor::main(argv.get(2).map_or("", String::as_str));
+    }
     let cli = Cli::parse();
     let json = matches!(cli.cmd, Cmd::Pull { json: true, .. });
     let input = match &cli.cmd {
@@ -144,12 +159,22 @@ fn main() -> ExitCode {
             eprintln!("k3: error: {e:#}");
             ExitCode::FAILURE
         }
+        Err(Failure::Exit(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(Failure::Container(f)) => {
+            if f.json {
+                println!("{}", serde_json::to_string(&f.object()).unwrap_or_default());
+            }
+            eprintln!("k3: error: {}", chain_message(&f.error));
+            ExitCode::FAILURE
+        }
     }
 }
 
 enum Failure {
     Engine(EngineError),
     Other(anyhow::Error),
+    Container(container_cli::Failure),
+    Exit(i32),
 }
 
 impl<E: Into<EngineError>> From<E> for Failure {
@@ -192,8 +217,52 @@ fn open(cli: &Cli) -> Result<Ctx, Failure> {
     })
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn pull_options(ctx: &Ctx, cli: &Cli) -> PullOptions {
+    let mut insecure = cli.insecure.clone();
+    insecure.extend(env_list("K3_INSECURE_REGISTRIES"));
+    let auth_file = cli
+        .auth_file
+        .clone()
+        .or_else(|| std::env::var_os("K3_AUTH_FILE").map(PathBuf::from))
+        .unwrap_or_else(|| ctx.store.root().join("auth.json"));
+    PullOptions {
+        default_registry: ctx.default_registry.clone(),
+        insecure,
+        auth_file,
+        max_concurrent: 3,
+    }
+}
+
+fn container_verb(ctx: Ctx, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure> {
+    let name = cli
+        .runtime
+        .clone()
+        .or_else(|| std::env::var("K3_RUNTIME").ok());
+    let path = oci_runtime::resolve(name.as_deref()).map_err(other)?;
+    let pull = pull_options(&ctx, cli);
+    let runtime = oci_runtime::OciRuntime::new(path, ctx.store.root());
+    let mut cctx = ContainerCtx {
+        k3_exe: std::env::current_exe().map_err(other)?,
+        store: ctx.store,
+        db: ctx.db,
+        runtime,
+        pull,
+    };
+    match container_cli::dispatch(&mut cctx, cmd) {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(Failure::Exit(code)),
+        Err(f) => Err(Failure::Container(f)),
+    }
+}
+
+fn run(mut cli: Cli) -> Result<(), Failure> {
     let ctx = open(&cli)?;
+    if let Cmd::Container(_) = &cli.cmd {
+        let Cmd::Container(cmd) = std::mem::replace(&mut cli.cmd, Cmd::Prune) else {
+            return Ok(());
+        };
+        return container_verb(ctx, &cli, cmd);
+    }
     match &cli.cmd {
         Cmd::Pull {
             reference,
@@ -235,6 +304,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::Snapshot { cmd } => cmd_snapshot(&ctx, cmd),
+        Cmd::Container(_) => Ok(()),
     }
 }
 
@@ -246,18 +316,9 @@ fn cmd_pull(
     quiet: bool,
     max: usize,
 ) -> Result<(), Failure> {
-    let mut insecure = cli.insecure.clone();
-    insecure.extend(env_list("K3_INSECURE_REGISTRIES"));
-    let auth_file = cli
-        .auth_file
-        .clone()
-        .or_else(|| std::env::var_os("K3_AUTH_FILE").map(PathBuf::from))
-        .unwrap_or_else(|| ctx.store.root().join("auth.json"));
     let opts = PullOptions {
-        default_registry: ctx.default_registry.clone(),
-        insecure,
-        auth_file,
         max_concurrent: max,
+        ..pull_options(ctx, cli)
     };
     let mode = if quiet || json {
         Mode::Quiet

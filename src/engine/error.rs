@@ -3,37 +3,57 @@
 //!
 //! Each engine module has its own `thiserror` enum; `EngineError` gathers them
 //! and `kind()` says which seed 000 error class (type string + HTTP status) a
-//! failure belongs to. Later work adds kinds (`VALIDATION_ERROR` 422,
-//! `DB_ERROR` 500, `NETWORK_ERROR` 500, `CONTAINER_SERVICE_ERROR` 500,
-//! `NOT_FOUND` 404) next to `Generic`.
+//! failure belongs to: `VALIDATION_ERROR` 422, `DB_ERROR` 500,
+//! `GENERIC_ERROR` 500, `NETWORK_ERROR` 500, `CONTAINER_SERVICE_ERROR` 500,
+//! `NOT_FOUND` 404.
 
 use serde::Serialize;
 
+use crate::engine::container::ContainerError;
+use crate::engine::create::CreateError;
 use crate::engine::db::DbError;
 use crate::engine::image::pull::PullError;
 use crate::engine::images::ImagesError;
 use crate::engine::store::content::ContentError;
 use crate::engine::store::snapshots::SnapshotError;
+use crate::engine::store::volumes::VolumeError;
 
 /// A seed 000 error class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// `OptionConflict`: invalid options, or the container already exists.
+    Validation,
+    /// `ResolveContainerName` / `UpdateContainerStateFailure`.
+    Db,
     /// `GenericFailure`: image pull, blob lookup or image size failed.
     Generic,
+    /// `CreateVethFail`: the veth pair or the container IP could not be set.
+    Network,
+    /// `CreateFailure`: the OCI runtime failed.
+    ContainerService,
+    /// `PIDNotFound`, or no such container.
+    NotFound,
 }
 
 impl ErrorKind {
     /// The `type` string of the JSON error object.
     pub fn type_name(self) -> &'static str {
         match self {
+            ErrorKind::Validation => "VALIDATION_ERROR",
+            ErrorKind::Db => "DB_ERROR",
             ErrorKind::Generic => "GENERIC_ERROR",
+            ErrorKind::Network => "NETWORK_ERROR",
+            ErrorKind::ContainerService => "CONTAINER_SERVICE_ERROR",
+            ErrorKind::NotFound => "NOT_FOUND",
         }
     }
 
     /// The HTTP status code of the class.
     pub fn status_code(self) -> u16 {
         match self {
-            ErrorKind::Generic => 500,
+            ErrorKind::Validation => 422,
+            ErrorKind::NotFound => 404,
+            _ => 500,
         }
     }
 }
@@ -56,6 +76,15 @@ pub enum EngineError {
     /// Opening the store failed.
     #[error(transparent)]
     Content(#[from] ContentError),
+    /// Creating a container failed (seed 000).
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    /// A container verb (start, stop, rm ...) failed.
+    #[error(transparent)]
+    Container(#[from] ContainerError),
+    /// A volume verb failed.
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
 }
 
 impl EngineError {
@@ -65,18 +94,35 @@ impl EngineError {
             EngineError::Pull(_)
             | EngineError::Images(_)
             | EngineError::Snapshot(_)
-            | EngineError::Db(_)
             | EngineError::Content(_) => ErrorKind::Generic,
+            EngineError::Db(_) => ErrorKind::Db,
+            EngineError::Create(e) => e.kind(),
+            EngineError::Container(e) => e.kind(),
+            EngineError::Volume(VolumeError::NotFound(_)) => ErrorKind::NotFound,
+            EngineError::Volume(VolumeError::InUse { .. }) => ErrorKind::Validation,
+            EngineError::Volume(_) => ErrorKind::Generic,
+        }
+    }
+
+    /// The container id and pid the error is about, if any.
+    pub fn subject(&self) -> (Option<String>, Option<i64>) {
+        match self {
+            EngineError::Create(e) => (None, e.pid()),
+            EngineError::Container(e) => (e.container_id(), None),
+            _ => (None, None),
         }
     }
 
     /// The JSON error object of seed 000 for this error and the user input.
     pub fn to_object(&self, input: serde_json::Value) -> ErrorObject {
         let kind = self.kind();
+        let (container_id, pid) = self.subject();
         ErrorObject {
             kind: kind.type_name(),
             status_code: kind.status_code(),
             error: chain_message(self),
+            container_id,
+            pid,
             input,
         }
     }
@@ -93,6 +139,12 @@ pub struct ErrorObject {
     pub status_code: u16,
     /// The message, with every cause appended.
     pub error: String,
+    /// The container the error is about.
+    #[serde(rename = "containerId", skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// The process the error is about (`PIDNotFound`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i64>,
     /// The user input the operation was called with.
     pub input: serde_json::Value,
 }

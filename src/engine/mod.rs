@@ -1,11 +1,22 @@
 //! The `k3` engine library: images (pull, unpack), the content store, layer
-//! and container snapshots, and the SQLite records behind them.
+//! and container snapshots, containers (seed 000's create, the lifecycle
+//! verbs, the monitor), networks, and the SQLite records behind them.
 //!
 //! The engine never imports the runtime modules: it drives an OCI runtime as a
 //! separate process.
 
+pub mod bundle;
+pub mod cli;
+pub mod container;
+pub mod cpuset;
+pub mod create;
+pub mod ctx;
 pub mod db;
 pub mod error;
 pub mod image;
 pub mod images;
+pub mod monitor;
+pub mod network;
+pub mod oci_runtime;
+pub mod options;
 pub mod store;

@@ -7,7 +7,11 @@
 
 use rusqlite::Connection;
 
-use crate::engine::db::{images, snapshots, DbError};
+use rusqlite::TransactionBehavior;
+
+use crate::engine::db::{
+    container_state, containers, events, images, networks, snapshots, volumes, DbError,
+};
 
 /// One schema step.
 pub struct Migration {
@@ -20,7 +24,15 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[images::MIGRATION, snapshots::MIGRATION];
+pub const MIGRATIONS: &[Migration] = &[
+    images::MIGRATION,
+    snapshots::MIGRATION,
+    containers::MIGRATION,
+    container_state::MIGRATION,
+    volumes::MIGRATION,
+    events::MIGRATION,
+    networks::MIGRATION,
+];
 
 /// The newest schema version.
 pub fn latest() -> i64 {
@@ -34,7 +46,9 @@ pub fn version(conn: &Connection) -> Result<i64, DbError> {
 }
 
 /// Applies the migrations after the stored version up to `target`, each in
-/// its own transaction together with the version bump.
+/// its own `IMMEDIATE` transaction together with the version bump. The
+/// version is read again inside the transaction, so two `k3` processes
+/// opening a fresh database at once apply each migration once.
 pub fn migrate(conn: &mut Connection, target: i64) -> Result<i64, DbError> {
     let current = version(conn)?;
     if current > latest() {
@@ -52,7 +66,12 @@ pub fn migrate(conn: &mut Connection, target: i64) -> Result<i64, DbError> {
             name: m.name,
             source,
         };
-        let tx = conn.transaction().map_err(err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        if version(&tx)? >= m.version {
+            continue;
+        }
         tx.execute_batch(m.sql).map_err(err)?;
         tx.pragma_update(None, "user_version", m.version)
             .map_err(err)?;

@@ -3,9 +3,14 @@
 //! ([`migrations::MIGRATIONS`]). One file per table; each table file owns its
 //! migration(s), its record type and its queries.
 
+pub mod container_state;
+pub mod containers;
+pub mod events;
 pub mod images;
 pub mod migrations;
+pub mod networks;
 pub mod snapshots;
+pub mod volumes;
 
 pub use migrations::Migration;
 
@@ -15,7 +20,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// How long a writer waits for another process' lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +125,22 @@ impl Db {
     /// The connection, for transactions.
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// Runs `f` in an `IMMEDIATE` transaction (the write lock is taken up
+    /// front, so the busy timeout applies instead of a deadlock error).
+    pub fn write<T>(
+        &mut self,
+        op: &'static str,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(query(op))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(query(op))?;
+        Ok(out)
     }
 }
 

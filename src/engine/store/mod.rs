@@ -7,9 +7,13 @@
 //! overlays/<id>/             a container snapshot: rootfs/ upper/ work/
 //!                            (or disk.img + rw/ for a disk-limited one)
 //! tmp/                       work files, renamed into place when complete
+//! volumes/<name>/_data       named volumes (kept after their containers go)
+//! containers/<hash>/         a container bundle: config.json, etc files, logs
+//! run/<runtime>/             the OCI runtime's --root
 //! ```
 
 pub mod content;
 pub mod loopdev;
 pub mod mount;
 pub mod snapshots;
+pub mod volumes;

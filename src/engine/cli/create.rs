@@ -1,0 +1,194 @@
+//! `k3 create`: the seed 000 options as flags (or `--options-json`), prints
+//! the id (and with `--debug` the runtime's trace first).
+
+use clap::Args;
+
+use crate::engine::cli::Failure;
+use crate::engine::create::{self, Created};
+use crate::engine::ctx::Ctx;
+use crate::engine::error::EngineError;
+use crate::engine::options::CreateOptions;
+
+/// The options of `createContainer` as docker-style flags.
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Container id (`containerId`).
+    #[arg(long = "name", visible_alias = "id")]
+    pub name: Option<String>,
+    /// Image tag (default `latest`, or the one in IMAGE).
+    #[arg(long)]
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// `KEY=VALUE` (repeatable).
+    #[arg(long = "env", short = 'e')]
+    pub env: Vec<String>,
+    /// CPUs (fractions allowed).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Memory limit: `512m`, `1GB`, `2048MB`.
+    #[arg(long, short = 'm')]
+    pub memory: Option<String>,
+    /// Writable layer limit in MB.
+    #[arg(long)]
+    pub disk_limit: Option<u64>,
+    /// Bind mount `host:container[:ro]` (repeatable).
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Named volume `name:/path[:ro]` (repeatable).
+    #[arg(long = "volume", short = 'v')]
+    pub volume: Vec<String>,
+    /// Network: a bridge network name (default `kb0`), `host` or `none`.
+    #[arg(long = "network", alias = "net")]
+    pub network: Option<String>,
+    #[arg(long)]
+    pub ip: Option<String>,
+    #[arg(long = "mac-address", alias = "mac")]
+    pub mac: Option<String>,
+    /// `[hostIP:]hostPort:containerPort[/proto]` (repeatable).
+    #[arg(long = "publish", short = 'p')]
+    pub publish: Vec<String>,
+    #[arg(long)]
+    pub privileged: bool,
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// `none`, `always`, `unless-stopped`, `on-failure`.
+    #[arg(long)]
+    pub restart: Option<String>,
+    #[arg(long)]
+    pub restart_delay: Option<u64>,
+    #[arg(long)]
+    pub restart_window: Option<u64>,
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// A dedicated CPU.
+    #[arg(long)]
+    pub no_shared: bool,
+    /// Print the runtime's debug trace of the creation.
+    #[arg(long)]
+    pub debug: bool,
+    /// Print the result (or the error object) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// All options as seed 000 JSON (flags given too override nothing).
+    #[arg(long, conflicts_with = "image")]
+    pub options_json: Option<String>,
+    /// The image.
+    pub image: Option<String>,
+    /// The command and its arguments (`args`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+fn quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+impl CreateArgs {
+    /// The seed 000 options.
+    pub fn options(&self) -> Result<CreateOptions, String> {
+        if let Some(j) = &self.options_json {
+            return serde_json::from_str(j).map_err(|e| format!("--options-json: {e}"));
+        }
+        let name = self.name.clone().unwrap_or_else(random_name);
+        Ok(CreateOptions {
+            container_id: name,
+            image: self.image.clone().unwrap_or_default(),
+            tag: self.tag.clone(),
+            hostname: self.hostname.clone(),
+            args: (!self.args.is_empty()).then(|| {
+                self.args
+                    .iter()
+                    .map(|a| quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            env: self.env.clone(),
+            cpus: self.cpus,
+            memory: self.memory.clone(),
+            disk_limit: self.disk_limit,
+            mount: self.mount.clone(),
+            volume: self.volume.clone(),
+            network: self.network.clone(),
+            ip: self.ip.clone(),
+            mac: self.mac.clone(),
+            publish: self.publish.clone(),
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            restart: self.restart.clone(),
+            restart_delay: self.restart_delay,
+            restart_window: self.restart_window,
+            max_attempts: self.max_attempts,
+            no_new_keyring: self.no_new_keyring,
+            no_pivot: self.no_pivot,
+            no_shared: self.no_shared,
+            debug: self.debug,
+        })
+    }
+}
+
+fn random_name() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "k3-{:x}",
+        (n ^ (std::process::id() as u128) << 40) & 0xffff_ffff_ffff
+    )
+}
+
+/// Runs the creation; a failure as seed 000's error.
+pub fn create_from(ctx: &mut Ctx, a: &CreateArgs) -> Result<Created, Failure> {
+    let opts = a.options().map_err(|e| Failure {
+        error: Box::new(EngineError::Create(create::CreateError::Options(
+            crate::engine::options::OptionsError {
+                option: "options",
+                value: a.options_json.clone().unwrap_or_default(),
+                reason: e,
+            },
+        ))),
+        json: a.json,
+        input: serde_json::Value::Null,
+        container_id: None,
+    })?;
+    let input = serde_json::to_value(&opts).unwrap_or_default();
+    create::create(ctx, &opts).map_err(|e| Failure {
+        error: Box::new(EngineError::Create(e)),
+        json: a.json,
+        input,
+        container_id: Some(opts.container_id.clone()),
+    })
+}
+
+/// Prints what `create` made.
+pub fn print_created(c: &Created, a: &CreateArgs) {
+    if a.json {
+        crate::engine::cli::print_json(c);
+        return;
+    }
+    for line in &c.trace {
+        println!("{line}");
+    }
+    println!("{}", c.id);
+}
+
+/// `k3 create`.
+pub fn run(ctx: &mut Ctx, a: CreateArgs) -> Result<i32, Failure> {
+    let c = create_from(ctx, &a)?;
+    print_created(&c, &a);
+    Ok(0)
+}

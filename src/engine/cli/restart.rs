@@ -1,0 +1,33 @@
+//! `k3 restart [-t SECS] ID...`: stop, then start from the saved config.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::engine::cli::Failure;
+use crate::engine::container::{start, stop};
+use crate::engine::ctx::Ctx;
+use crate::engine::db::container_state;
+
+#[derive(Args, Debug)]
+pub struct RestartArgs {
+    #[arg(long = "time", short = 't', default_value_t = 10)]
+    pub time: u64,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+pub fn run(ctx: &mut Ctx, a: RestartArgs) -> Result<i32, Failure> {
+    for id in &a.ids {
+        let fail = || Failure::about(id, a.json);
+        stop::stop(ctx, id, Duration::from_secs(a.time)).map_err(|e| fail()(e.into()))?;
+        start::start(ctx, id).map_err(|e| fail()(e.into()))?;
+        ctx.db
+            .write("count restart", |c| container_state::bump_restarts(c, id))
+            .map_err(|e| fail()(e.into()))?;
+        println!("{id}");
+    }
+    Ok(0)
+}

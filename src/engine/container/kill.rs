@@ -1,0 +1,20 @@
+//! `kill`: a signal to the container's init through the runtime.
+
+use crate::engine::container::{load, ContainerError};
+use crate::engine::ctx::Ctx;
+use crate::engine::db::container_state::Status;
+
+/// Sends `signal` (a name or number) to `id`, which must be running.
+pub fn kill(ctx: &mut Ctx, id: &str, signal: &str) -> Result<(), ContainerError> {
+    let l = load(ctx, id)?;
+    if !matches!(l.state.status, Status::Running | Status::Created) {
+        return Err(ContainerError::State {
+            id: id.to_string(),
+            status: l.state.status.as_str(),
+            hint: "container not running",
+        });
+    }
+    l.runtime(ctx)
+        .kill(&l.runtime_log(), &l.record.hash, signal)
+        .map_err(l.rt_err())
+}

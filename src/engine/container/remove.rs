@@ -1,0 +1,57 @@
+//! `rm`: removes a stopped or created container (running ones with `force`): runtime
+//! state, network (veth, netns, lease, port rules), snapshot, bundle dir and
+//! rows; its named volumes stay. A `destroy` event is logged.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::engine::container::{load, stop::stop, ContainerError};
+use crate::engine::ctx::Ctx;
+use crate::engine::db::container_state::Status;
+use crate::engine::db::{self, containers, events};
+use crate::engine::network;
+use crate::engine::store::content::remove_tree;
+use crate::engine::store::snapshots;
+
+/// Removes `id`.
+pub fn remove(ctx: &mut Ctx, id: &str, force: bool) -> Result<(), ContainerError> {
+    let l = load(ctx, id)?;
+    if matches!(l.state.status, Status::Running | Status::Created) {
+        // A created, never-started container goes without `-f` (docker, runc).
+        if !force && l.state.status == Status::Running {
+            return Err(ContainerError::State {
+                id: id.to_string(),
+                status: l.state.status.as_str(),
+                hint: "stop it first or use `rm -f`",
+            });
+        }
+        stop(ctx, id, Duration::ZERO)?;
+    }
+    let _ = l
+        .runtime(ctx)
+        .delete(&l.runtime_log(), &l.record.hash, true);
+    network::teardown(ctx, id, &l.record.hash)?;
+    match snapshots::remove(&ctx.store, &ctx.db, &l.record.hash) {
+        Ok(()) | Err(snapshots::SnapshotError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let bundle = Path::new(&l.record.bundle);
+    remove_tree(bundle).map_err(|e| ContainerError::Io {
+        op: "remove",
+        path: bundle.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let now = db::now();
+    ctx.db.write("remove container", |c| {
+        containers::delete(c, id)?;
+        events::record(
+            c,
+            id,
+            "destroy",
+            &serde_json::json!({"status": "DESTROYED"}),
+            now,
+        )?;
+        Ok(())
+    })?;
+    Ok(())
+}

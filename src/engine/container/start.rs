@@ -1,0 +1,80 @@
+//! `start`: a CREATED container is released (`RUNTIME start`); a STOPPED one
+//! is created again from its saved config (same bundle, snapshot and IP)
+//! through a new monitor, then released. RUNNING is left as is.
+
+use crate::engine::container::{load, ContainerError, Loaded};
+use crate::engine::create::pid_start;
+use crate::engine::ctx::Ctx;
+use crate::engine::db::container_state::{self, Status};
+use crate::engine::db::{self, events};
+use crate::engine::monitor::{self, MonitorSpec};
+use crate::engine::network;
+use crate::engine::oci_runtime::RuntimeError;
+use crate::engine::options::Validated;
+
+/// Starts `id`; returns the init's pid.
+pub fn start(ctx: &mut Ctx, id: &str) -> Result<i64, ContainerError> {
+    let l = load(ctx, id)?;
+    match l.state.status {
+        Status::Running => Ok(l.state.pid.unwrap_or(0)),
+        Status::Created => release(ctx, &l),
+        Status::Stopped | Status::Destroyed => {
+            recreate(ctx, &l)?;
+            let l = load(ctx, id)?;
+            release(ctx, &l)
+        }
+    }
+}
+
+/// CREATED → RUNNING: the state first (so the monitor's STOPPED, written when
+/// a short command ends, always comes after), then the runtime's `start`.
+fn release(ctx: &mut Ctx, l: &Loaded) -> Result<i64, ContainerError> {
+    let id = l.record.id.clone();
+    let now = db::now();
+    ctx.db.write("start", |c| {
+        if container_state::set_running(c, &id, now)? {
+            events::record(c, &id, "start", &serde_json::json!({}), now)?;
+        }
+        Ok(())
+    })?;
+    let rt = l.runtime(ctx);
+    rt.start(&l.runtime_log(), &l.record.hash)
+        .map_err(l.rt_err())?;
+    Ok(l.state.pid.unwrap_or(0))
+}
+
+/// STOPPED → CREATED with a new init from the saved bundle.
+fn recreate(ctx: &mut Ctx, l: &Loaded) -> Result<(), ContainerError> {
+    let v: Validated =
+        serde_json::from_value(l.record.validated.clone()).map_err(|e| ContainerError::Exec {
+            id: l.record.id.clone(),
+            msg: format!("corrupt saved options: {e}"),
+        })?;
+    network::reattach(ctx, &l.record.id, &l.record.hash)?;
+    let spec = MonitorSpec {
+        id: l.record.id.clone(),
+        hash: l.record.hash.clone(),
+        bundle: l.record.bundle.clone().into(),
+        db: ctx.store.db_path(),
+        runtime: l.runtime(ctx),
+        debug: false,
+        no_pivot: v.no_pivot,
+        no_new_keyring: v.no_new_keyring,
+    };
+    let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(l.rt_err())?;
+    if let Some(msg) = report.error {
+        network::release_at(ctx.store.root(), &l.record.hash);
+        return Err(l.rt_err()(RuntimeError::Failed {
+            runtime: spec.runtime.name(),
+            verb: "create".into(),
+            msg,
+        }));
+    }
+    let pid = report.pid.unwrap_or(0);
+    let id = l.record.id.clone();
+    let now = db::now();
+    ctx.db.write("recreate", |c| {
+        container_state::set_created(c, &id, pid, pid_start(pid), Some(report.monitor_pid), now)
+    })?;
+    Ok(())
+}

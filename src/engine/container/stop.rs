@@ -1,0 +1,51 @@
+//! `stop`: TERM, a grace period, then KILL; returns once the monitor has
+//! recorded the exit (STOPPED). A CREATED container is killed at once (its
+//! init, pid 1 of a new pid namespace, ignores TERM).
+
+use std::time::Duration;
+
+use crate::engine::container::{load, wait_stopped, ContainerError};
+use crate::engine::ctx::Ctx;
+use crate::engine::db::container_state::Status;
+use crate::engine::oci_runtime::is_missing;
+use crate::engine::oci_runtime::RuntimeError;
+
+/// Stops `id` within `grace` (then KILL); returns its exit code.
+pub fn stop(ctx: &mut Ctx, id: &str, grace: Duration) -> Result<Option<i64>, ContainerError> {
+    let l = load(ctx, id)?;
+    if !matches!(l.state.status, Status::Running | Status::Created) {
+        return Ok(l.state.exit_code);
+    }
+    let rt = l.runtime(ctx);
+    let log = l.runtime_log();
+    if l.state.status == Status::Running && !grace.is_zero() {
+        signal(&rt, &log, &l.record.hash).map_err(l.rt_err())?;
+        if let Ok(done) = wait_stopped(ctx, id, grace) {
+            return Ok(done.state.exit_code);
+        }
+    }
+    match rt.kill(&log, &l.record.hash, "KILL") {
+        Ok(()) => {}
+        Err(RuntimeError::Failed { msg, .. })
+            if is_missing(&msg) || msg.contains("not running") => {}
+        Err(e) => return Err(l.rt_err()(e)),
+    }
+    Ok(wait_stopped(ctx, id, Duration::from_secs(10))?
+        .state
+        .exit_code)
+}
+
+fn signal(
+    rt: &crate::engine::oci_runtime::OciRuntime,
+    log: &std::path::Path,
+    hash: &str,
+) -> Result<(), RuntimeError> {
+    match rt.kill(log, hash, "TERM") {
+        Err(RuntimeError::Failed { msg, .. })
+            if is_missing(&msg) || msg.contains("not running") =>
+        {
+            Ok(())
+        }
+        r => r,
+    }
+}

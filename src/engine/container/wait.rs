@@ -1,0 +1,14 @@
+//! `wait`: blocks until the container stops; its exit code.
+
+use std::time::Duration;
+
+use crate::engine::container::{wait_stopped, ContainerError};
+use crate::engine::ctx::Ctx;
+
+/// Waits for `id` to stop (up to `timeout`); returns its exit code.
+pub fn wait(ctx: &mut Ctx, id: &str, timeout: Duration) -> Result<i64, ContainerError> {
+    Ok(wait_stopped(ctx, id, timeout)?
+        .state
+        .exit_code
+        .unwrap_or(255))
+}
