@@ -28,6 +28,7 @@ cleanup() {
   for t in $(c task ls -q 2>/dev/null); do c task kill -s KILL "$t" >/dev/null 2>&1; c task delete -f "$t" >/dev/null 2>&1; done
   for t in $(c containers ls -q 2>/dev/null); do c containers delete "$t" >/dev/null 2>&1; done
   kill "$CTD" 2>/dev/null; wait "$CTD" 2>/dev/null
+  rmdir /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS" 2>/dev/null || true # containerd's namespace parent cgroup
   umount -R "$WORK/root" "$WORK/state" 2>/dev/null || true
   rm -rf "$WORK"
 }

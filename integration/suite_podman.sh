@@ -10,6 +10,10 @@ source "$(dirname "$0")/images_local.sh"
 
 WORK=/tmp/k3-podman-$$-$RANDOM; mkdir -p "$WORK" # lowercase: podman names images after the path
 had_bridge=$(ip -o link show podman0 >/dev/null 2>&1 && echo yes || echo no)
+# podman's network backend adds iptables chains for published ports: put the rules
+# back as they were unless podman networking was already set up on this host
+iptables-save > "$WORK/iptables.before" 2>/dev/null || true
+had_netavark=$(grep -q NETAVARK "$WORK/iptables.before" && echo yes || echo no)
 cat > "$WORK/containers.conf" <<CONF
 [containers]
 # this VM's root lacks CAP_SYS_RESOURCE: keep podman's default ulimits out
@@ -25,6 +29,7 @@ cleanup() {
   p rm -af -t 0 >/dev/null 2>&1
   p system reset --force >/dev/null 2>&1
   [[ $had_bridge == yes ]] || ip link del podman0 2>/dev/null || true
+  [[ $had_netavark == yes ]] || iptables-restore < "$WORK/iptables.before" 2>/dev/null || true
   umount -R "$WORK/storage" 2>/dev/null || true
   rm -rf "$WORK"
 }
