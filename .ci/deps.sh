@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build, the sample bundle and the tests need,
+# Installs the Debian packages the build, the sample bundle and the k3rt tests need
+# (plus any given as arguments: the engine suites pass theirs),
 # only those missing. Idempotent; run as root (CI is).
 set -euo pipefail
 pkgs=(busybox-static jq file gcc libc6-dev make pkg-config libseccomp-dev runc crun time strace iproute2 bc

@@ -31,10 +31,9 @@ fi
 "$top/bundles/mkbundle.sh" "$k3rt" "$work/b" /bin/true >/dev/null
 # the crun in Debian bookworm (1.8) knows runtime-spec up to 1.0.x
 jq '.ociVersion = "1.0.2"' "$work/b/config.json" > "$work/b/c.json" && mv "$work/b/c.json" "$work/b/config.json"
-mkdir -p "$work/small" && ln -s "$work/b/rootfs" "$work/small/rootfs"
-jq '.linux.resources.memory = {"limit": 524288}' "$work/b/config.json" > "$work/small/config.json"
-mkdir -p "$work/sleep" && ln -s "$work/b/rootfs" "$work/sleep/rootfs"
-jq '.process.args = ["sleep", "1000"]' "$work/b/config.json" > "$work/sleep/config.json"
+mkdir -p "$work/small" "$work/sleep"
+jq --arg r "$work/b/rootfs" '.root.path = $r | .linux.resources.memory = {"limit": 524288}' "$work/b/config.json" > "$work/small/config.json"
+jq --arg r "$work/b/rootfs" '.root.path = $r | .process.args = ["sleep", "1000"]' "$work/b/config.json" > "$work/sleep/config.json"
 
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.3f\n", (b-a)*1000}'; }

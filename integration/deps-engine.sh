@@ -4,14 +4,5 @@
 # port maps run `nft`), iproute2 (tests inspect links), sqlite3 (tests read
 # the database), crun and runc (cross-checks), gcc (a static UDP test server).
 set -euo pipefail
-pkgs=(nftables iproute2 sqlite3 crun runc curl gcc libc6-dev python3)
-missing=()
-for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$(dirname "$0")/../.ci/deps.sh" nftables iproute2 sqlite3 crun runc curl gcc libc6-dev python3
 echo "deps-engine: ok"

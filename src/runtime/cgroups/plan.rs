@@ -113,27 +113,8 @@ pub fn v1(r: &LinuxResources) -> Vec<Write> {
         if let Some(v) = c.realtime_runtime() {
             out.push(w("cpu", "cpu.rt_runtime_us", v));
         }
-        if let Some(v) = c.idle() {
-            out.push(w("cpu", "cpu.idle", v));
-        }
-        if let Some(v) = c.cpus().as_deref().filter(|v| !v.is_empty()) {
-            out.push(w("cpuset", "cpuset.cpus", v));
-        }
-        if let Some(v) = c.mems().as_deref().filter(|v| !v.is_empty()) {
-            out.push(w("cpuset", "cpuset.mems", v));
-        }
     }
-    if let Some(p) = r.pids() {
-        out.push(w(
-            "pids",
-            "pids.max",
-            if p.limit() > 0 {
-                p.limit().to_string()
-            } else {
-                "max".into()
-            },
-        ));
-    }
+    same_in_v1_and_v2(r, &mut out);
     if let Some(b) = r.block_io() {
         if let Some(v) = b.weight() {
             out.push(w("blkio", "blkio.weight", v));
@@ -246,6 +227,29 @@ pub fn v1_devices(rules: &[LinuxDeviceCgroup]) -> Vec<Write> {
     out
 }
 
+/// cpu.idle, the cpuset and pids.max: the same files in v1 and v2.
+fn same_in_v1_and_v2(r: &LinuxResources, out: &mut Vec<Write>) {
+    if let Some(c) = r.cpu() {
+        if let Some(v) = c.idle() {
+            out.push(w("cpu", "cpu.idle", v));
+        }
+        if let Some(v) = c.cpus().as_deref().filter(|v| !v.is_empty()) {
+            out.push(w("cpuset", "cpuset.cpus", v));
+        }
+        if let Some(v) = c.mems().as_deref().filter(|v| !v.is_empty()) {
+            out.push(w("cpuset", "cpuset.mems", v));
+        }
+    }
+    if let Some(p) = r.pids() {
+        let max = if p.limit() > 0 {
+            p.limit().to_string()
+        } else {
+            "max".into()
+        };
+        out.push(w("pids", "pids.max", max));
+    }
+}
+
 /// cgroup v1 cpu shares → v2 cpu.weight (the formula runc and crun use).
 pub fn shares_to_weight(shares: u64) -> u64 {
     if shares == 0 {
@@ -297,27 +301,8 @@ pub fn v2(r: &LinuxResources) -> Vec<Write> {
         if let Some(v) = c.burst() {
             out.push(w("cpu", "cpu.max.burst", v));
         }
-        if let Some(v) = c.idle() {
-            out.push(w("cpu", "cpu.idle", v));
-        }
-        if let Some(v) = c.cpus().as_deref().filter(|v| !v.is_empty()) {
-            out.push(w("cpuset", "cpuset.cpus", v));
-        }
-        if let Some(v) = c.mems().as_deref().filter(|v| !v.is_empty()) {
-            out.push(w("cpuset", "cpuset.mems", v));
-        }
     }
-    if let Some(p) = r.pids() {
-        out.push(w(
-            "pids",
-            "pids.max",
-            if p.limit() > 0 {
-                p.limit().to_string()
-            } else {
-                "max".into()
-            },
-        ));
-    }
+    same_in_v1_and_v2(r, &mut out);
     if let Some(b) = r.block_io() {
         if let Some(v) = b.weight() {
             out.push(w("io", "io.weight", blkio_to_io_weight(v)));

@@ -11,15 +11,7 @@ use crate::runtime::{signal, Error, Result};
 /// `k3rt kill ID [SIGNAL] [--all]`.
 pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
     let sig = signal::parse(sig)?;
-    let dir = ctx.container(id)?;
-    let st = dir.load()?;
-    let status = dir.status(&st);
-    if !status.can_kill() {
-        return Err(Error::NotRunning {
-            id: id.to_string(),
-            status,
-        });
-    }
+    let (_, st, _) = ctx.live(id)?;
     if all || !st.own_pid_ns {
         signal_all(&st, sig);
         return Ok(());

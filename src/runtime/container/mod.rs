@@ -18,6 +18,7 @@ pub mod update;
 use std::path::PathBuf;
 
 use crate::oci::id;
+use crate::oci::state::{ContainerState, Status};
 use crate::runtime::statedir::ContainerDir;
 use crate::runtime::trace::Log;
 use crate::runtime::Result;
@@ -35,5 +36,19 @@ impl Ctx {
     pub fn container(&self, id_: &str) -> Result<ContainerDir> {
         id::validate(id_)?;
         Ok(ContainerDir::new(&self.root, id_))
+    }
+
+    /// A container that must be alive (created, running or paused): its dir, state and status.
+    pub fn live(&self, id_: &str) -> Result<(ContainerDir, ContainerState, Status)> {
+        let dir = self.container(id_)?;
+        let st = dir.load()?;
+        let status = dir.status(&st);
+        if !status.can_kill() {
+            return Err(crate::runtime::Error::NotRunning {
+                id: id_.to_string(),
+                status,
+            });
+        }
+        Ok((dir, st, status))
     }
 }

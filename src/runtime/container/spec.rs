@@ -40,9 +40,9 @@ pub fn default_spec(rootless: bool, args: &[&str]) -> Value {
     if rootless {
         // SAFETY: getuid/getgid have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        linux["namespaces"]
-            .as_array_mut()
-            .map(|n| n.push(json!({"type":"user"})));
+        if let Some(n) = linux["namespaces"].as_array_mut() {
+            n.push(json!({"type":"user"}));
+        }
         linux["uidMappings"] = json!([{"containerID":0,"hostID":uid,"size":1}]);
         linux["gidMappings"] = json!([{"containerID":0,"hostID":gid,"size":1}]);
         linux.as_object_mut().map(|o| o.remove("resources"));

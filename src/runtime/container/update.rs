@@ -76,15 +76,7 @@ pub fn read_resources(path: &Path) -> Result<LinuxResources> {
 
 /// `k3rt update`.
 pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
-    let dir = ctx.container(id)?;
-    let st = dir.load()?;
-    let status = dir.status(&st);
-    if !status.can_kill() {
-        return Err(Error::NotRunning {
-            id: id.to_string(),
-            status,
-        });
-    }
+    let (_, st, _) = ctx.live(id)?;
     let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let mut writes = if cg.v2 {
         plan::v2(resources)
