@@ -12,6 +12,7 @@ deps:
 	./.ci/deps.sh
 	integration/deps-images.sh
 	integration/deps-engine.sh
+	integration/deps-daemon.sh
 
 build: deps
 	$(CARGO) build --release

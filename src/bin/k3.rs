@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use k3::engine::api::auth;
+use k3::engine::cli::remote::{self, Remote};
 use k3::engine::cli::{self as container_cli, ContainerCmd};
 use k3::engine::ctx::Ctx as ContainerCtx;
 use k3::engine::db::images::ImageRecord;
@@ -19,7 +21,9 @@ use k3::engine::image::reference::DOCKER_HUB;
 use k3::engine::images;
 use k3::engine::store::content::{Store, DEFAULT_ROOT};
 use k3::engine::store::snapshots;
-use k3::engine::{monitor, oci_runtime};
+use k3::engine::supervisor::{selftest, DaemonConfig};
+use k3::engine::{daemon, monitor, oci_runtime};
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "k3", version, about = "k3 container engine")]
@@ -39,6 +43,9 @@ struct Cli {
     /// OCI runtime for new containers: `k3rt` (default: next to k3, else on PATH), `runc`, `crun` or a path (or `K3_RUNTIME`).
     #[arg(long, global = true)]
     runtime: Option<String>,
+    /// The daemon's unix socket (or `K3_SOCKET`; default `/run/k3/k3.sock` for the default root, else `ROOT/k3.sock`).
+    #[arg(long, global = true)]
+    socket: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -85,8 +92,47 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SnapshotCmd,
     },
+    /// Run the daemon: HTTP API, dashboard, restart supervisor, webhooks.
+    Serve {
+        /// Also listen on TCP, e.g. `127.0.0.1:8808` (needs `--token-file`).
+        #[arg(long)]
+        listen: Option<String>,
+        /// A file whose first line is the bearer token TCP clients must send.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// A URL receiving JSON events (repeatable).
+        #[arg(long = "webhook")]
+        webhooks: Vec<String>,
+        /// A file with one webhook URL per line.
+        #[arg(long)]
+        webhook_file: Option<PathBuf>,
+        /// Webhook POST timeout, seconds.
+        #[arg(long, default_value_t = 2)]
+        webhook_timeout: u64,
+        /// Seconds between SIGTERM and SIGKILL at shutdown.
+        #[arg(long, default_value_t = 10)]
+        grace: u64,
+    },
+    /// Built-in tests.
+    Selftest {
+        #[command(subcommand)]
+        cmd: SelftestCmd,
+    },
     #[command(flatten)]
     Container(ContainerCmd),
+}
+
+#[derive(Subcommand)]
+enum SelftestCmd {
+    /// Seed 001's memory/CPU limits test (six containers); non-zero if a limit does not hold.
+    Limits {
+        /// The image (busybox-like: `sh`).
+        #[arg(long, default_value = "busybox")]
+        image: String,
+        /// Seconds the CPU use is measured over.
+        #[arg(long, default_value_t = 4)]
+        seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,7 +279,16 @@ fn pull_options(ctx: &Ctx, cli: &Cli) -> PullOptions {
     }
 }
 
-fn container_verb(ctx: Ctx, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure> {
+fn socket_path(ctx: &Ctx, cli: &Cli) -> PathBuf {
+    cli.socket
+        .clone()
+        .or_else(|| std::env::var_os("K3_SOCKET").map(PathBuf::from))
+        .unwrap_or_else(|| {
+            daemon::default_socket(ctx.store.root(), std::path::Path::new(DEFAULT_ROOT))
+        })
+}
+
+fn engine_ctx(ctx: Ctx, cli: &Cli) -> Result<ContainerCtx, Failure> {
     let name = cli
         .runtime
         .clone()
@@ -241,13 +296,88 @@ fn container_verb(ctx: Ctx, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure>
     let path = oci_runtime::resolve(name.as_deref()).map_err(other)?;
     let pull = pull_options(&ctx, cli);
     let runtime = oci_runtime::OciRuntime::new(path, ctx.store.root());
-    let mut cctx = ContainerCtx {
+    Ok(ContainerCtx {
         k3_exe: std::env::current_exe().map_err(other)?,
         store: ctx.store,
         db: ctx.db,
         runtime,
         pull,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_serve(
+    ctx: Ctx,
+    cli: &Cli,
+    listen: Option<String>,
+    token_file: Option<PathBuf>,
+    mut webhooks: Vec<String>,
+    webhook_file: Option<PathBuf>,
+    timeout: u64,
+    grace: u64,
+) -> Result<(), Failure> {
+    let socket = socket_path(&ctx, cli);
+    let token = match token_file {
+        Some(f) => Some(
+            std::fs::read_to_string(&f)
+                .ok()
+                .and_then(|t| auth::parse_token_file(&t))
+                .ok_or_else(|| other(anyhow::anyhow!("no token in `{}`", f.display())))?,
+        ),
+        None => None,
     };
+    if let Some(f) = webhook_file {
+        let text = std::fs::read_to_string(&f).map_err(other)?;
+        webhooks.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    let root = ctx.store.root().to_path_buf();
+    let c = engine_ctx(ctx, cli)?;
+    let cfg = DaemonConfig {
+        root,
+        runtime: c.runtime,
+        pull: c.pull,
+        k3_exe: c.k3_exe,
+        webhooks,
+        webhook_timeout: Duration::from_secs(timeout),
+        grace: Duration::from_secs(grace),
+    };
+    daemon::run(
+        cfg,
+        daemon::Listen {
+            socket,
+            tcp: listen,
+            token,
+        },
+    )
+    .map_err(other)
+}
+
+fn cmd_selftest(ctx: Ctx, cli: &Cli, image: &str, seconds: u64) -> Result<(), Failure> {
+    let mut c = engine_ctx(ctx, cli)?;
+    let lines = selftest::run(&mut c, image, seconds).map_err(other)?;
+    print!("{}", selftest::table(&lines));
+    let bad = lines.iter().filter(|l| !l.ok).count();
+    if bad > 0 {
+        eprintln!("k3: selftest limits: {bad} limit(s) did not hold");
+        return Err(Failure::Exit(1));
+    }
+    println!("all {} limits held", lines.len());
+    Ok(())
+}
+
+fn container_verb(ctx: Ctx, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure> {
+    match remote::try_remote(&socket_path(&ctx, cli), &cmd) {
+        Ok(Remote::Exit(0)) => return Ok(()),
+        Ok(Remote::Exit(code)) => return Err(Failure::Exit(code)),
+        Ok(Remote::Local) => {}
+        Err(e) => return Err(other(e)),
+    }
+    let mut cctx = engine_ctx(ctx, cli)?;
     match container_cli::dispatch(&mut cctx, cmd) {
         Ok(0) => Ok(()),
         Ok(code) => Err(Failure::Exit(code)),
@@ -257,6 +387,29 @@ fn container_verb(ctx: Ctx, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure>
 
 fn run(mut cli: Cli) -> Result<(), Failure> {
     let ctx = open(&cli)?;
+    if let Cmd::Serve {
+        listen,
+        token_file,
+        webhooks,
+        webhook_file,
+        webhook_timeout,
+        grace,
+    } = &cli.cmd
+    {
+        let (l, t, w, f) = (
+            listen.clone(),
+            token_file.clone(),
+            webhooks.clone(),
+            webhook_file.clone(),
+        );
+        return cmd_serve(ctx, &cli, l, t, w, f, *webhook_timeout, *grace);
+    }
+    if let Cmd::Selftest {
+        cmd: SelftestCmd::Limits { image, seconds },
+    } = &cli.cmd
+    {
+        return cmd_selftest(ctx, &cli, &image.clone(), *seconds);
+    }
     if let Cmd::Container(_) = &cli.cmd {
         let Cmd::Container(cmd) = std::mem::replace(&mut cli.cmd, Cmd::Prune) else {
             return Ok(());
@@ -304,7 +457,7 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::Snapshot { cmd } => cmd_snapshot(&ctx, cmd),
-        Cmd::Container(_) => Ok(()),
+        Cmd::Container(_) | Cmd::Serve { .. } | Cmd::Selftest { .. } => Ok(()),
     }
 }
 

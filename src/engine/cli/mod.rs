@@ -10,6 +10,7 @@ pub mod kill;
 pub mod logs;
 pub mod network;
 pub mod ps;
+pub mod remote;
 pub mod restart;
 pub mod rm;
 pub mod run;

@@ -7,15 +7,32 @@ use std::time::Duration;
 use crate::engine::container::{load, wait_stopped, ContainerError};
 use crate::engine::ctx::Ctx;
 use crate::engine::db::container_state::Status;
+use crate::engine::db::{self, events};
 use crate::engine::oci_runtime::is_missing;
 use crate::engine::oci_runtime::RuntimeError;
 
-/// Stops `id` within `grace` (then KILL); returns its exit code.
+/// Stops `id` within `grace` (then KILL); returns its exit code. A stop by
+/// the user: restart policies leave the container stopped.
 pub fn stop(ctx: &mut Ctx, id: &str, grace: Duration) -> Result<Option<i64>, ContainerError> {
+    stop_by(ctx, id, grace, "user")
+}
+
+/// Stops `id`; `by` (`user` or `daemon`) is logged with the `stop` event,
+/// so the supervisor knows whether the policy may bring it back.
+pub fn stop_by(
+    ctx: &mut Ctx,
+    id: &str,
+    grace: Duration,
+    by: &str,
+) -> Result<Option<i64>, ContainerError> {
     let l = load(ctx, id)?;
     if !matches!(l.state.status, Status::Running | Status::Created) {
         return Ok(l.state.exit_code);
     }
+    let now = db::now();
+    ctx.db.write("stop", |c| {
+        events::record(c, id, "stop", &serde_json::json!({"by": by}), now).map(|_| ())
+    })?;
     let rt = l.runtime(ctx);
     let log = l.runtime_log();
     if l.state.status == Status::Running && !grace.is_zero() {

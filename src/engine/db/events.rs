@@ -92,6 +92,86 @@ pub fn pending_webhooks(conn: &Connection) -> Result<i64, DbError> {
     .map_err(query("count webhooks"))
 }
 
+/// A queued delivery with its event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The `webhook_queue` row.
+    pub id: i64,
+    pub attempts: i64,
+    pub event: Event,
+}
+
+/// Up to `limit` pending deliveries, oldest first.
+pub fn pending_deliveries(conn: &Connection, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT q.id, q.attempts, e.id, e.container_id, e.kind, e.payload, e.created_at
+             FROM webhook_queue q JOIN events e ON e.id = q.event_id
+             WHERE q.status = 'pending' ORDER BY q.id LIMIT ?1",
+        )
+        .map_err(query("list deliveries"))?;
+    let rows = stmt
+        .query_map([limit], |r| {
+            Ok(Delivery {
+                id: r.get(0)?,
+                attempts: r.get(1)?,
+                event: Event {
+                    id: r.get(2)?,
+                    container_id: r.get(3)?,
+                    kind: r.get(4)?,
+                    payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+                    created_at: r.get(6)?,
+                },
+            })
+        })
+        .map_err(query("list deliveries"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(query("list deliveries"))
+}
+
+/// Sets a delivery's status (`pending`, `delivered`, `failed`) and attempts.
+pub fn mark_delivery(
+    conn: &Connection,
+    id: i64,
+    status: &str,
+    attempts: i64,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE webhook_queue SET status = ?2, attempts = ?3 WHERE id = ?1",
+        params![id, status, attempts],
+    )
+    .map_err(query("update delivery"))?;
+    Ok(())
+}
+
+/// Events after `after_id`, oldest first (the `/events` stream).
+pub fn since(conn: &Connection, after_id: i64) -> Result<Vec<Event>, DbError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, container_id, kind, payload, created_at FROM events
+             WHERE id > ?1 ORDER BY id LIMIT 500",
+        )
+        .map_err(query("list events"))?;
+    let rows = stmt
+        .query_map([after_id], |r| {
+            Ok(Event {
+                id: r.get(0)?,
+                container_id: r.get(1)?,
+                kind: r.get(2)?,
+                payload: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                created_at: r.get(4)?,
+            })
+        })
+        .map_err(query("list events"))?;
+    rows.collect::<Result<_, _>>().map_err(query("list events"))
+}
+
+/// The newest event id (0 if none).
+pub fn last_id(conn: &Connection) -> Result<i64, DbError> {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))
+        .map_err(query("last event"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +194,22 @@ mod tests {
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].payload["a"], 1);
         assert_eq!(pending_webhooks(db.conn()).unwrap(), 1);
+    }
+
+    #[test]
+    fn deliveries_are_marked() {
+        let db = Db::open_in_memory().unwrap();
+        let c = db.conn();
+        record(c, "c", "create", &serde_json::json!({}), 5).unwrap();
+        record(c, "c", "start", &serde_json::json!({}), 6).unwrap();
+        let d = pending_deliveries(c, 10).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].event.kind, "create");
+        mark_delivery(c, d[0].id, "delivered", 1).unwrap();
+        let d = pending_deliveries(c, 10).unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].event.kind, "start");
+        assert_eq!(since(c, d[0].event.id - 1).unwrap().len(), 1);
+        assert_eq!(last_id(c).unwrap(), d[0].event.id);
     }
 }

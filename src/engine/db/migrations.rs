@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use rusqlite::TransactionBehavior;
 
 use crate::engine::db::{
-    container_state, containers, events, images, networks, snapshots, volumes, DbError,
+    container_state, containers, events, images, networks, restarts, snapshots, volumes, DbError,
 };
 
 /// One schema step.
@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     volumes::MIGRATION,
     events::MIGRATION,
     networks::MIGRATION,
+    restarts::MIGRATION,
 ];
 
 /// The newest schema version.

@@ -9,6 +9,7 @@ pub mod events;
 pub mod images;
 pub mod migrations;
 pub mod networks;
+pub mod restarts;
 pub mod snapshots;
 pub mod volumes;
 

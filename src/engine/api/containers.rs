@@ -1,0 +1,147 @@
+//! `/containers`: create (seed 000's options as JSON), list, inspect,
+//! remove, start/stop/restart/kill/exec, logs (`?follow=1` streams), wait.
+
+use std::time::Duration;
+
+use crate::engine::api::routes::{query_flag, query_param, Action};
+use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::container::{
+    kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait,
+};
+use crate::engine::create;
+use crate::engine::error::EngineError;
+use crate::engine::options::CreateOptions;
+use crate::engine::supervisor::Shared;
+
+fn ok(v: impl serde::Serialize) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(v).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    ))
+}
+
+/// `POST /containers`: the creation output, or the typed error.
+pub fn create(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let opts: CreateOptions = req.json()?;
+    let mut ctx = shared.cfg.ctx()?;
+    let input = serde_json::to_value(&opts).unwrap_or_default();
+    match create::create(&mut ctx, &opts) {
+        Ok(c) => Ok(Reply::Json(
+            201,
+            serde_json::to_value(&c).unwrap_or_default(),
+        )),
+        Err(e) => {
+            let mut o = EngineError::Create(e).to_object(input);
+            o.container_id.get_or_insert(opts.container_id.clone());
+            Ok(Reply::Json(
+                o.status_code,
+                serde_json::to_value(&o).unwrap_or_default(),
+            ))
+        }
+    }
+}
+
+/// `GET /containers[?all=true]`.
+pub fn list(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    ok(clist::list(&mut ctx, query_flag(req.query, "all"))?)
+}
+
+/// `GET /containers/{id}`.
+pub fn inspect(shared: &Shared, id: &str) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    ok(clist::inspect(&mut ctx, id)?)
+}
+
+/// `DELETE /containers/{id}[?force=1]`.
+pub fn remove(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    cremove::remove(&mut ctx, id, query_flag(req.query, "force"))?;
+    ok(serde_json::json!({"containerId": id, "removed": true}))
+}
+
+fn grace(req: &Req<'_>) -> Duration {
+    Duration::from_secs(
+        query_param(req.query, "t")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(10),
+    )
+}
+
+/// The body of `POST /containers/{id}/exec`.
+#[derive(serde::Deserialize)]
+struct ExecBody {
+    cmd: Vec<String>,
+}
+
+/// `POST /containers/{id}/{start|stop|restart|kill|exec}`.
+pub fn action(shared: &Shared, id: &str, a: Action, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    match a {
+        Action::Start => {
+            ok(serde_json::json!({"containerId": id, "pid": start::start(&mut ctx, id)?}))
+        }
+        Action::Stop => ok(
+            serde_json::json!({"containerId": id, "exitCode": stop::stop(&mut ctx, id, grace(req))?}),
+        ),
+        Action::Restart => {
+            stop::stop(&mut ctx, id, grace(req))?;
+            ok(serde_json::json!({"containerId": id, "pid": start::start(&mut ctx, id)?}))
+        }
+        Action::Kill => {
+            let sig = query_param(req.query, "signal").unwrap_or("KILL");
+            kill::kill(&mut ctx, id, sig)?;
+            ok(serde_json::json!({"containerId": id, "signal": sig}))
+        }
+        Action::Exec => exec(shared, id, req),
+    }
+}
+
+/// Exec runs `k3 exec` as a child so the command's output is captured.
+fn exec(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let body: ExecBody = req.json()?;
+    let out = std::process::Command::new(&shared.cfg.k3_exe)
+        .arg("--root")
+        .arg(&shared.cfg.root)
+        .arg("--runtime")
+        .arg(&shared.cfg.runtime.path)
+        .arg("exec")
+        .arg(id)
+        .args(&body.cmd)
+        .env("K3_NO_DAEMON", "1")
+        .output()
+        .map_err(|e| ApiError::BadRequest(format!("exec: {e}")))?;
+    ok(serde_json::json!({
+        "containerId": id,
+        "exitCode": out.status.code().unwrap_or(255),
+        "stdout": String::from_utf8_lossy(&out.stdout),
+        "stderr": String::from_utf8_lossy(&out.stderr),
+    }))
+}
+
+/// `GET /containers/{id}/logs[?follow=1]`: the output as text.
+pub fn logs(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    let follow = query_flag(req.query, "follow");
+    // Fail early (404) for an unknown container, before the stream starts.
+    crate::engine::container::load(&mut ctx, id)?;
+    let id = id.to_string();
+    Ok(Reply::Stream(
+        "text/plain; charset=utf-8",
+        Box::new(move |w| {
+            let mut err = Vec::new();
+            let _ = clogs::logs(&mut ctx, &id, follow, w, &mut err);
+            let _ = w.write_all(&err);
+        }),
+    ))
+}
+
+/// `GET /containers/{id}/wait[?t=SECS]`: the exit code once stopped.
+pub fn wait(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    let t = query_param(req.query, "t")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(3600);
+    let code = cwait::wait(&mut ctx, id, Duration::from_secs(t))?;
+    ok(serde_json::json!({"containerId": id, "exitCode": code}))
+}

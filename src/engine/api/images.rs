@@ -1,0 +1,87 @@
+//! `/images`: list, and `POST /images/pull` (`{"reference": "..."}`) with
+//! a progress stream of JSON lines, the last one the record or the error.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::db::{self, events};
+use crate::engine::error::EngineError;
+use crate::engine::image::digest::Digest;
+use crate::engine::image::progress::{LayerProgress, Progress};
+use crate::engine::image::pull;
+use crate::engine::images;
+use crate::engine::supervisor::Shared;
+
+/// `GET /images`.
+pub fn list(shared: &Shared) -> Result<Reply, ApiError> {
+    let ctx = shared.cfg.ctx()?;
+    let all = images::list(&ctx.db)?;
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(all).unwrap_or_default(),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct PullBody {
+    reference: String,
+}
+
+/// Progress as JSON lines on the response.
+struct Lines<'a>(Mutex<&'a mut (dyn Write + Send)>);
+
+fn line(w: &Mutex<&mut (dyn Write + Send)>, v: serde_json::Value) {
+    if let Ok(mut w) = w.lock() {
+        let _ = writeln!(w, "{v}");
+        let _ = w.flush();
+    }
+}
+
+struct Layer;
+
+impl LayerProgress for Layer {
+    fn inc(&self, _n: u64) {}
+    fn finish(&self, _status: &str) {}
+}
+
+impl Progress for Lines<'_> {
+    fn layer(&self, digest: &Digest, size: u64) -> Box<dyn LayerProgress> {
+        line(
+            &self.0,
+            serde_json::json!({"status": "layer", "digest": digest.to_string(), "size": size}),
+        );
+        Box::new(Layer)
+    }
+    fn message(&self, msg: &str) {
+        line(&self.0, serde_json::json!({"status": msg}));
+    }
+}
+
+/// `POST /images/pull`.
+pub fn pull(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let body: PullBody = req.json()?;
+    let mut ctx = shared.cfg.ctx()?;
+    Ok(Reply::Stream(
+        "application/x-ndjson",
+        Box::new(move |w| {
+            let p = Lines(Mutex::new(w));
+            let r = pull::pull(&ctx.store, &ctx.db, &body.reference, &ctx.pull, &p);
+            let last = match r {
+                Ok(out) => {
+                    let now = db::now();
+                    let payload = serde_json::json!({"image": out.record.reference(), "digest": out.record.digest});
+                    let _ = ctx.db.write("pull event", |c| {
+                        events::record(c, "", "pull", &payload, now)
+                    });
+                    serde_json::json!({"status": "done", "record": out.record, "layersDownloaded": out.layers_downloaded})
+                }
+                Err(e) => serde_json::to_value(
+                    EngineError::from(e).to_object(serde_json::json!(body.reference)),
+                )
+                .unwrap_or_default(),
+            };
+            line(&p.0, last);
+        }),
+    ))
+}

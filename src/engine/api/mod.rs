@@ -1,0 +1,80 @@
+//! The daemon's HTTP API (`k3 serve`): seed 000's operations as JSON
+//! endpoints, seed 001's dashboard and `/api/*`, `/metrics`, streams for
+//! logs, pulls and events. One file per resource; [`errors`] maps every
+//! failure to seed 000's error object and its HTTP status; [`server`] runs
+//! the listeners (unix socket, optional TCP with a bearer token).
+
+pub mod auth;
+pub mod client;
+pub mod containers;
+pub mod dashboard;
+pub mod errors;
+pub mod events;
+pub mod images;
+pub mod networks;
+pub mod routes;
+pub mod server;
+pub mod volumes;
+
+use std::io::Write;
+
+use crate::engine::supervisor::Shared;
+pub use errors::ApiError;
+use routes::Route;
+
+/// A handler's answer.
+pub enum Reply {
+    /// A JSON body with a status.
+    Json(u16, serde_json::Value),
+    /// A text body with its content type.
+    Text(u16, &'static str, String),
+    /// A body written as it comes (until the handler returns).
+    Stream(
+        &'static str,
+        Box<dyn FnOnce(&mut (dyn Write + Send)) + Send>,
+    ),
+}
+
+/// One request, as the handlers see it.
+pub struct Req<'a> {
+    pub query: &'a str,
+    pub body: &'a [u8],
+}
+
+impl Req<'_> {
+    /// The body as JSON (`{}` when empty).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let b = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}".as_slice()
+        } else {
+            self.body
+        };
+        serde_json::from_slice(b).map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+}
+
+/// Runs the handler of `route`.
+pub fn handle(shared: &Shared, route: Route, req: &Req<'_>) -> Result<Reply, ApiError> {
+    match route {
+        Route::Dashboard => dashboard::page(shared),
+        Route::ApiContainers => dashboard::api_containers(shared),
+        Route::ApiSystem => dashboard::api_system(shared),
+        Route::Metrics => dashboard::metrics(shared),
+        Route::Restarts => dashboard::restarts(shared),
+        Route::ListContainers => containers::list(shared, req),
+        Route::CreateContainer => containers::create(shared, req),
+        Route::InspectContainer(id) => containers::inspect(shared, &id),
+        Route::RemoveContainer(id) => containers::remove(shared, &id, req),
+        Route::ContainerAction(id, a) => containers::action(shared, &id, a, req),
+        Route::Logs(id) => containers::logs(shared, &id, req),
+        Route::Wait(id) => containers::wait(shared, &id, req),
+        Route::ListImages => images::list(shared),
+        Route::PullImage => images::pull(shared, req),
+        Route::ListVolumes => volumes::list(shared),
+        Route::RemoveVolume(name) => volumes::remove(shared, &name),
+        Route::ListNetworks => networks::list(shared),
+        Route::CreateNetwork => networks::create(shared, req),
+        Route::RemoveNetwork(name) => networks::remove(shared, &name),
+        Route::Events => events::stream(shared, req),
+    }
+}

@@ -1,0 +1,44 @@
+//! `/networks`: list, create (`{"name", "subnet", "gateway"?}`), remove.
+
+use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::db::networks as ndb;
+use crate::engine::network;
+use crate::engine::supervisor::Shared;
+
+/// `GET /networks`.
+pub fn list(shared: &Shared) -> Result<Reply, ApiError> {
+    let ctx = shared.cfg.ctx()?;
+    let all = ndb::list(ctx.db.conn())?;
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(all).unwrap_or_default(),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct NetBody {
+    name: String,
+    subnet: String,
+    gateway: Option<String>,
+}
+
+/// `POST /networks`.
+pub fn create(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let b: NetBody = req.json()?;
+    let mut ctx = shared.cfg.ctx()?;
+    let r = network::create(&mut ctx, &b.name, &b.subnet, b.gateway.as_deref())?;
+    Ok(Reply::Json(
+        201,
+        serde_json::to_value(r).unwrap_or_default(),
+    ))
+}
+
+/// `DELETE /networks/{name}`.
+pub fn remove(shared: &Shared, name: &str) -> Result<Reply, ApiError> {
+    let mut ctx = shared.cfg.ctx()?;
+    network::remove(&mut ctx, name)?;
+    Ok(Reply::Json(
+        200,
+        serde_json::json!({"name": name, "removed": true}),
+    ))
+}

@@ -1,0 +1,142 @@
+//! `k3 serve`: the daemon. Blocks SIGINT/SIGTERM before any thread starts,
+//! reconciles the records with reality (after a crash), starts the
+//! listeners, the restart supervisor and the webhook deliverer, then waits
+//! for a signal and runs seed 001's shutdown (a second signal forces it).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::engine::api::server::{self, ServerError};
+use crate::engine::container::ContainerError;
+use crate::engine::error::{chain_message, EngineError};
+use crate::engine::supervisor::{restart, shutdown, webhooks, DaemonConfig, Shared};
+
+/// Where the daemon listens.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    pub socket: PathBuf,
+    /// `127.0.0.1:PORT`.
+    pub tcp: Option<String>,
+    /// Required on TCP.
+    pub token: Option<String>,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Engine(#[from] Box<EngineError>),
+    #[error(transparent)]
+    Container(#[from] ContainerError),
+    /// TCP without a token.
+    #[error("`--listen {0}` needs `--token-file`")]
+    NoToken(String),
+    /// Signal setup failed.
+    #[error("cannot block signals")]
+    Signals(#[source] nix::Error),
+}
+
+/// The default socket: `/run/k3/k3.sock` for the default root, else
+/// `ROOT/k3.sock` (private roots get private daemons).
+pub fn default_socket(root: &Path, default_root: &Path) -> PathBuf {
+    if root == default_root {
+        PathBuf::from("/run/k3/k3.sock")
+    } else {
+        root.join("k3.sock")
+    }
+}
+
+fn signals() -> Result<SigSet, DaemonError> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set.thread_block().map_err(DaemonError::Signals)?;
+    // SAFETY: ignoring SIGPIPE process-wide: a client that goes away must
+    // end its stream with EPIPE, not end the daemon.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    Ok(set)
+}
+
+fn spawn_signal_thread(set: SigSet, shared: Arc<Shared>, tx: std::sync::mpsc::Sender<()>) {
+    std::thread::spawn(move || loop {
+        if let Ok(sig) = set.wait() {
+            eprintln!(
+                "k3 serve: {sig}: shutting down{}",
+                if shared.stopping() { " now" } else { "" }
+            );
+            shared.request_stop();
+            let _ = tx.send(());
+        }
+    });
+}
+
+/// Runs the daemon until a signal; returns after the shutdown.
+pub fn run(cfg: DaemonConfig, listen: Listen) -> Result<(), DaemonError> {
+    let set = signals()?;
+    if let (Some(addr), None) = (&listen.tcp, &listen.token) {
+        return Err(DaemonError::NoToken(addr.clone()));
+    }
+    let shared = Arc::new(Shared::new(cfg));
+    let mut ctx = shared.cfg.ctx().map_err(Box::new)?;
+    let changed = shutdown::reconcile(&mut ctx)?;
+    eprintln!(
+        "k3 serve: reconciled {} container(s): {}",
+        changed.len(),
+        changed.join(" ")
+    );
+    let unix = Arc::new(server::bind_unix(&listen.socket)?);
+    let tcp = match &listen.tcp {
+        Some(a) => Some(Arc::new(server::bind_tcp(a)?)),
+        None => None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    spawn_signal_thread(set, Arc::clone(&shared), tx);
+    let mut threads = Vec::new();
+    for (srv, token) in [
+        (Some(Arc::clone(&unix)), None),
+        (tcp.clone(), listen.token.clone()),
+    ] {
+        if let Some(srv) = srv {
+            let sh = Arc::clone(&shared);
+            threads.push(std::thread::spawn(move || server::serve(srv, sh, token)));
+        }
+    }
+    let sh = Arc::clone(&shared);
+    let sup = std::thread::spawn(move || restart::run(&sh));
+    let sh = Arc::clone(&shared);
+    let hooks = std::thread::spawn(move || webhooks::run(&sh));
+    eprintln!(
+        "k3 serve: listening on {}{}",
+        listen.socket.display(),
+        listen
+            .tcp
+            .as_ref()
+            .map_or(String::new(), |t| format!(" and http://{t}"))
+    );
+    let _ = rx.recv();
+    let _ = sup.join();
+    match shutdown::shutdown(&mut ctx, &shared) {
+        Ok(r) => eprintln!(
+            "k3 serve: stopped: SIGTERM to {:?}, SIGKILL to {:?}",
+            r.termed, r.killed
+        ),
+        Err(e) => eprintln!("k3 serve: shutdown: {}", chain_message(&e)),
+    }
+    unix.unblock();
+    if let Some(t) = &tcp {
+        t.unblock();
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    let _ = hooks.join();
+    let _ = std::fs::remove_file(&listen.socket);
+    std::thread::sleep(Duration::from_millis(10));
+    eprintln!("k3 serve: bye");
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Seed 001's usage rows (`/api/containers`, `/api/system`), built from the
+//! container list and the sampler; the dashboard and `/metrics` use them too.
+
+use serde::Serialize;
+
+use crate::engine::container::list::{self, Summary};
+use crate::engine::container::ContainerError;
+use crate::engine::ctx::Ctx;
+use crate::engine::db::container_state::Status;
+use crate::engine::db::{self, events};
+use crate::engine::supervisor::sampler::{percent, Point};
+use crate::engine::supervisor::Shared;
+
+/// One container of `/api/containers`; usage fields only for RUNNING.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ContainerUsage {
+    pub id: String,
+    pub pid: Option<i64>,
+    pub state: &'static str,
+    /// CPU time used, nanoseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_usage: Option<u64>,
+    /// CPUs allowed (quota / period); `null` = unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    /// Bytes, without the inactive page cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_usage: Option<u64>,
+    /// Bytes; the host's memory when the container has no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_percent: Option<f64>,
+}
+
+/// `/api/system`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct SystemUsage {
+    pub used_memory: u64,
+    pub total_memory: u64,
+    pub cpu_percent: f64,
+}
+
+/// A container's row and its chart points.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub usage: ContainerUsage,
+    pub image: String,
+    pub history: Vec<Point>,
+}
+
+fn row(shared: &Shared, s: &Summary, total_memory: u64, ooms: &mut Vec<String>) -> Row {
+    let mut u = ContainerUsage {
+        id: s.id.clone(),
+        pid: s.pid,
+        state: s.status.as_str(),
+        cpu_usage: None,
+        cpu_limit: None,
+        cpu_percent: None,
+        memory_usage: None,
+        memory_limit: None,
+        memory_percent: None,
+    };
+    let mut sampler = shared.sampler();
+    if let (Status::Running, Some(pid)) = (s.status, s.pid) {
+        if let Some(x) = sampler.sample(&s.id, pid, db::now()) {
+            let limit = x
+                .reading
+                .memory_limit
+                .unwrap_or(total_memory)
+                .min(total_memory);
+            u.cpu_usage = Some(x.reading.cpu_ns);
+            u.cpu_limit = x.reading.cpu_limit;
+            u.cpu_percent = Some(round2(x.cpu_percent));
+            u.memory_usage = Some(x.reading.memory);
+            u.memory_limit = Some(limit);
+            u.memory_percent = Some(round2(percent(x.reading.memory, limit)));
+            if x.new_ooms > 0 {
+                ooms.push(s.id.clone());
+            }
+        }
+    }
+    Row {
+        usage: u,
+        image: s.image.clone(),
+        history: sampler.history(&s.id),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Every container's row (sampling the running ones) and the host's usage;
+/// OOM kills seen since the last sample are logged as `oom` events.
+pub fn collect(shared: &Shared, ctx: &mut Ctx) -> Result<(Vec<Row>, SystemUsage), ContainerError> {
+    let all = list::list(ctx, true)?;
+    let (used, total, cpu) = shared.sampler().host();
+    let mut ooms = Vec::new();
+    let rows: Vec<Row> = all
+        .iter()
+        .map(|s| row(shared, s, total, &mut ooms))
+        .collect();
+    let ids: Vec<String> = all.iter().map(|s| s.id.clone()).collect();
+    shared.sampler().retain(&ids);
+    for id in ooms {
+        let now = db::now();
+        ctx.db.write("oom event", |c| {
+            events::record(c, &id, "oom", &serde_json::json!({}), now).map(|_| ())
+        })?;
+    }
+    let sys = SystemUsage {
+        used_memory: used,
+        total_memory: total,
+        cpu_percent: round2(cpu),
+    };
+    Ok((rows, sys))
+}
