@@ -208,6 +208,7 @@ t_g_webhooks_delivered_dead_receiver_does_not_slow_create() {
 t_h_selftest_limits() {
     out=$(K3_NO_DAEMON=1 k3 selftest limits --image busybox --seconds 4 2>&1) || fail "selftest failed: $out"
     echo "$out" >"$T/art/selftest.txt"
+    cp "$T/art/selftest.txt" "${K3_ARTIFACTS:-/tmp}/k3-selftest-$$.txt"
     echo "$out" | grep -c ' ok$' | grep -qx 6 || fail "not 6 ok lines: $out"
 }
 
