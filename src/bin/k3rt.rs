@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use k3::runtime::container::checkpoint::CriuOpts;
 use k3::runtime::container::create::CreateOpts;
 use k3::runtime::container::exec::ExecOpts;
 use k3::runtime::container::list::Format;
@@ -148,6 +149,28 @@ enum Cmd {
     },
     /// What this runtime supports (runtime-spec features JSON)
     Features,
+    /// Save a running container's processes with CRIU
+    Checkpoint {
+        #[command(flatten)]
+        criu: CriuArgs,
+        /// Keep the container running after the dump
+        #[arg(long = "leave-running")]
+        leave_running: bool,
+        id: String,
+    },
+    /// Bring a checkpointed container back with CRIU (always detached)
+    Restore {
+        #[command(flatten)]
+        criu: CriuArgs,
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+        /// Accepted for runc compatibility: the restored container always runs detached
+        #[arg(short, long)]
+        detach: bool,
+        #[arg(long = "pid-file")]
+        pid_file: Option<PathBuf>,
+        id: String,
+    },
     /// Write a default config.json
     Spec {
         #[arg(short, long, default_value = ".")]
@@ -218,6 +241,36 @@ impl ExecArgs {
             detach: self.detach,
             pid_file: self.pid_file,
             preserve_fds: self.preserve_fds,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct CriuArgs {
+    #[arg(long = "image-path", default_value = "checkpoint")]
+    image_path: PathBuf,
+    #[arg(long = "work-path")]
+    work_path: Option<PathBuf>,
+    #[arg(long = "tcp-established")]
+    tcp_established: bool,
+    #[arg(long = "ext-unix-sk")]
+    ext_unix_sk: bool,
+    #[arg(long = "shell-job")]
+    shell_job: bool,
+    #[arg(long = "file-locks")]
+    file_locks: bool,
+}
+
+impl CriuArgs {
+    fn opts(&self, leave_running: bool) -> CriuOpts {
+        CriuOpts {
+            image_path: self.image_path.clone(),
+            work_path: self.work_path.clone(),
+            leave_running,
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
         }
     }
 }
@@ -375,6 +428,18 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> k3::runtime::Result<u8> {
             verbs::events::events(ctx, &id, stats, every)?;
         }
         Cmd::Features => println!("{:#}", verbs::features::features()),
+        Cmd::Checkpoint {
+            criu,
+            leave_running,
+            id,
+        } => verbs::checkpoint::checkpoint(ctx, &id, &criu.opts(leave_running))?,
+        Cmd::Restore {
+            criu,
+            bundle,
+            detach: _,
+            pid_file,
+            id,
+        } => verbs::checkpoint::restore(ctx, &id, &bundle, &criu.opts(false), pid_file.as_deref())?,
     }
     Ok(0)
 }

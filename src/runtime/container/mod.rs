@@ -1,5 +1,6 @@
 //! One file per verb. Each verb reads the state dir, acts, writes state and returns.
 
+pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod events;
