@@ -1,6 +1,9 @@
 //! A minimal HTTP/1.1 client over the daemon's unix socket, for the CLI
 //! (`k3 ps`, `k3 run`, `k3 rm` use the daemon when its socket answers).
 
+/// Called with each piece of a streamed body.
+type OnChunk<'a> = &'a mut dyn FnMut(&[u8]);
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -46,7 +49,7 @@ pub fn call(
     method: &str,
     path: &str,
     body: Option<&serde_json::Value>,
-    on_chunk: Option<&mut dyn FnMut(&[u8])>,
+    on_chunk: Option<OnChunk<'_>>,
 ) -> Result<Answer, ClientError> {
     let io = |source| ClientError::Io {
         path: socket.to_path_buf(),
@@ -79,7 +82,7 @@ impl From<std::io::Error> for ReadError {
 
 fn read_answer(
     r: &mut dyn BufRead,
-    mut on_chunk: Option<&mut dyn FnMut(&[u8])>,
+    mut on_chunk: Option<OnChunk<'_>>,
 ) -> Result<Answer, ReadError> {
     let mut line = String::new();
     r.read_line(&mut line)?;

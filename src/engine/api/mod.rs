@@ -22,6 +22,9 @@ use crate::engine::supervisor::Shared;
 pub use errors::ApiError;
 use routes::Route;
 
+/// A handler that writes a streamed body (until it returns).
+pub type StreamBody = Box<dyn FnOnce(&mut (dyn Write + Send)) + Send>;
+
 /// A handler's answer.
 pub enum Reply {
     /// A JSON body with a status.
@@ -29,10 +32,7 @@ pub enum Reply {
     /// A text body with its content type.
     Text(u16, &'static str, String),
     /// A body written as it comes (until the handler returns).
-    Stream(
-        &'static str,
-        Box<dyn FnOnce(&mut (dyn Write + Send)) + Send>,
-    ),
+    Stream(&'static str, StreamBody),
 }
 
 /// One request, as the handlers see it.

@@ -146,7 +146,7 @@ impl Write for Chunked<'_> {
     }
 }
 
-fn stream(rq: Request, ct: &str, f: Box<dyn FnOnce(&mut (dyn Write + Send)) + Send>) {
+fn stream(rq: Request, ct: &str, f: super::StreamBody) {
     let mut w = rq.into_writer();
     let head =
         format!("HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nTransfer-Encoding: chunked\r\n\r\n");
