@@ -23,6 +23,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
 export CONTAINERS_CONF=$WORK/containers.conf
+cd "$WORK" # conmon leaves an `oom` marker file in its working directory
 p() { podman --root "$WORK/storage" --runroot "$WORK/run" --runtime "$K3RT" "$@"; }
 
 cleanup() {
