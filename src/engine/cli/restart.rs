@@ -2,22 +2,13 @@
 
 use std::time::Duration;
 
-use clap::Args;
-
 use crate::engine::cli::Failure;
 use crate::engine::container::{start, stop};
 use crate::engine::ctx::Ctx;
 use crate::engine::db::container_state;
 
-#[derive(Args, Debug)]
-pub struct RestartArgs {
-    #[arg(long = "time", short = 't', default_value_t = 10)]
-    pub time: u64,
-    #[arg(long)]
-    pub json: bool,
-    #[arg(required = true)]
-    pub ids: Vec<String>,
-}
+/// The same flags as `stop`.
+pub use crate::engine::cli::stop::StopArgs as RestartArgs;
 
 pub fn run(ctx: &mut Ctx, a: RestartArgs) -> Result<i32, Failure> {
     for id in &a.ids {
