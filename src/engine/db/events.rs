@@ -62,14 +62,19 @@ pub fn record(
 
 /// Events of a container, oldest first.
 pub fn for_container(conn: &Connection, container_id: &str) -> Result<Vec<Event>, DbError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, container_id, kind, payload, created_at FROM events
-             WHERE container_id = ?1 ORDER BY id",
-        )
-        .map_err(query("list events"))?;
+    select(conn, "WHERE container_id = ?1 ORDER BY id", container_id)
+}
+
+/// Events matching `tail` (a WHERE/ORDER clause taking one parameter).
+fn select(
+    conn: &Connection,
+    tail: &str,
+    param: impl rusqlite::ToSql,
+) -> Result<Vec<Event>, DbError> {
+    let sql = format!("SELECT id, container_id, kind, payload, created_at FROM events {tail}");
+    let mut stmt = conn.prepare(&sql).map_err(query("list events"))?;
     let rows = stmt
-        .query_map([container_id], |r| {
+        .query_map([param], |r| {
             Ok(Event {
                 id: r.get(0)?,
                 container_id: r.get(1)?,
@@ -146,24 +151,7 @@ pub fn mark_delivery(
 
 /// Events after `after_id`, oldest first (the `/events` stream).
 pub fn since(conn: &Connection, after_id: i64) -> Result<Vec<Event>, DbError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, container_id, kind, payload, created_at FROM events
-             WHERE id > ?1 ORDER BY id LIMIT 500",
-        )
-        .map_err(query("list events"))?;
-    let rows = stmt
-        .query_map([after_id], |r| {
-            Ok(Event {
-                id: r.get(0)?,
-                container_id: r.get(1)?,
-                kind: r.get(2)?,
-                payload: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-                created_at: r.get(4)?,
-            })
-        })
-        .map_err(query("list events"))?;
-    rows.collect::<Result<_, _>>().map_err(query("list events"))
+    select(conn, "WHERE id > ?1 ORDER BY id LIMIT 500", after_id)
 }
 
 /// The newest event id (0 if none).

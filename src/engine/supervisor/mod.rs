@@ -105,3 +105,32 @@ impl Shared {
         self.forced.load(Ordering::SeqCst)
     }
 }
+
+/// A daemon worker: calls `tick` every `period` until the shutdown begins, with an
+/// engine context opened (again) when needed; errors are logged, not fatal.
+pub fn every<E: std::error::Error>(
+    shared: &Shared,
+    name: &str,
+    period: std::time::Duration,
+    mut tick: impl FnMut(&mut crate::engine::ctx::Ctx) -> Result<(), E>,
+) {
+    let mut ctx = None;
+    while !shared.stopping() {
+        if ctx.is_none() {
+            ctx = shared
+                .cfg
+                .ctx()
+                .map_err(|e| eprintln!("k3 serve: {name}: {e}"))
+                .ok();
+        }
+        if let Some(c) = ctx.as_mut() {
+            if let Err(e) = tick(c) {
+                eprintln!(
+                    "k3 serve: {name}: {}",
+                    crate::engine::error::chain_message(&e)
+                );
+            }
+        }
+        std::thread::sleep(period);
+    }
+}

@@ -152,23 +152,5 @@ impl Supervisor {
 /// Runs the loop until the shutdown begins.
 pub fn run(shared: &Shared) {
     let mut sup = Supervisor::default();
-    let mut ctx = None;
-    while !shared.stopping() {
-        if ctx.is_none() {
-            ctx = shared
-                .cfg
-                .ctx()
-                .map_err(|e| eprintln!("k3 serve: supervisor: {e}"))
-                .ok();
-        }
-        if let Some(c) = ctx.as_mut() {
-            if let Err(e) = sup.tick(c, shared) {
-                eprintln!(
-                    "k3 serve: supervisor: {}",
-                    crate::engine::error::chain_message(&e)
-                );
-            }
-        }
-        std::thread::sleep(TICK);
-    }
+    super::every(shared, "supervisor", TICK, |c| sup.tick(c, shared));
 }

@@ -113,25 +113,9 @@ pub fn run(shared: &Shared) {
         return;
     }
     let mut dl = Deliverer::default();
-    let mut ctx = None;
-    while !shared.stopping() {
-        if ctx.is_none() {
-            ctx = shared
-                .cfg
-                .ctx()
-                .map_err(|e| eprintln!("k3 serve: webhooks: {e}"))
-                .ok();
-        }
-        if let Some(c) = ctx.as_mut() {
-            if let Err(e) = dl.tick(c, shared) {
-                eprintln!(
-                    "k3 serve: webhooks: {}",
-                    crate::engine::error::chain_message(&e)
-                );
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    super::every(shared, "webhooks", Duration::from_millis(200), |c| {
+        dl.tick(c, shared)
+    });
 }
 
 #[cfg(test)]
