@@ -34,7 +34,10 @@ run_suite() {
   local t out
   for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
     if [[ -n ${ONLY:-} && $t != *"$ONLY"* ]]; then continue; fi
-    if out=$( (set -euo pipefail; "$t") 2>&1 ); then
+    # Not inside `if`: bash ignores `set -e` in a condition, also in its subshells,
+    # so a test run there would only fail when its last command fails.
+    out=$(set -euo pipefail; "$t" 2>&1)
+    if [[ $? -eq 0 ]]; then
       PASS=$((PASS + 1)); echo "ok   ${t#t_}"
     else
       FAIL=$((FAIL + 1)); FAILED+=("${t#t_}"); echo "FAIL ${t#t_}"; echo "$out" | sed 's/^/     | /' | tail -25
