@@ -17,10 +17,7 @@ pub enum SpecError {
         source: std::io::Error,
     },
     #[error("invalid config file `{path}`: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Parse { path: PathBuf, source: ParseError },
     #[error("invalid `{field}` `{value}`: {why}")]
     Invalid {
         field: &'static str,
@@ -77,9 +74,45 @@ impl Bundle {
     }
 }
 
-/// Parses config bytes into a spec (no validation beyond the types).
-pub fn parse(raw: &[u8]) -> Result<Spec, serde_json::Error> {
-    serde_json::from_slice(raw)
+/// Config bytes that do not deserialize into a spec, with the JSON path of the bad
+/// value (e.g. `process.capabilities.bounding[3]`) when there is one.
+#[derive(Debug)]
+pub struct ParseError {
+    pub at: String,
+    pub source: serde_json::Error,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at.as_str() {
+            "" | "." => write!(f, "{}", self.source),
+            at => write!(f, "field `{at}`: {}", self.source),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Parses config bytes into a spec (no validation beyond the types). The fast path is
+/// plain serde_json; only a failure is parsed again to find the path of the bad value.
+pub fn parse(raw: &[u8]) -> Result<Spec, ParseError> {
+    serde_json::from_slice(raw).map_err(|first| {
+        let de = &mut serde_json::Deserializer::from_slice(raw);
+        match serde_path_to_error::deserialize::<_, Spec>(de) {
+            Err(e) => ParseError {
+                at: e.path().to_string(),
+                source: e.into_inner(),
+            },
+            Ok(_) => ParseError {
+                at: String::new(),
+                source: first,
+            },
+        }
+    })
 }
 
 /// Validates a spec for `create`; returns the absolute rootfs path.
@@ -306,15 +339,14 @@ mod tests {
 
     #[test]
     fn rejects_a_made_up_capability() {
-        let caps = r#","linux":{}}"#;
         let cfg = minimal("").replace(
             r#""cwd":"/""#,
             r#""cwd":"/","capabilities":{"bounding":["CAP_TEST"]}"#,
         );
-        let _ = caps;
         let (_d, r) = bundle_with(&cfg);
         let e = r.unwrap_err().to_string();
         assert!(e.contains("CAP_TEST"), "{e}");
+        assert!(e.contains("field `process.capabilities.bounding[0]`"), "{e}");
     }
 
     #[test]
