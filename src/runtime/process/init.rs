@@ -148,12 +148,12 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     }
     if own_mounts {
         rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?;
-        rootfs::finalize(cfg.sys, cfg.plan)?;
     } else {
         chroot_into(&cfg.plan.rootfs)?;
-        rootfs::finalize(cfg.sys, cfg.plan)?;
     }
+    // sysctls go in before readonlyPaths can make /proc/sys read-only (runc's order)
     security::apply_sysctl(cfg.spec)?;
+    rootfs::finalize(cfg.sys, cfg.plan)?;
     security::apply_personality(cfg.spec)?;
     security::apply_scheduler(cfg.spec)?;
     security::apply_io_priority(cfg.spec)?;
