@@ -7,13 +7,19 @@ chmod 755 "$WORK" # the mapped root of a user namespace must reach the rootfs
 k() { "$K3RT" --root "$ROOT" "$@"; }
 
 cleanup() {
-  local id
-  for id in $(ls "$ROOT" 2>/dev/null); do k delete --force "$id" >/dev/null 2>&1 || rm -rf "${ROOT:?}/$id"; done
+  after_each
   rmdir /sys/fs/cgroup/*/k3rt/it-* 2>/dev/null || true
   rm -rf "$WORK"
   rmdir "$ROOT" 2>/dev/null || true
 }
 trap cleanup EXIT
+
+# after_each: run by run_suite after every test, so one that failed midway leaves
+# nothing running into the next.
+after_each() {
+  local id
+  for id in $(ls "$ROOT" 2>/dev/null); do k delete --force "$id" >/dev/null 2>&1 || rm -rf "${ROOT:?}/$id"; done
+}
 
 "$TOP/bundles/mkbundle.sh" "$K3RT" "$WORK/base" probe ids >/dev/null || { echo "FAIL bundle"; echo "0 passed, 1 failed"; exit 1; }
 

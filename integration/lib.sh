@@ -35,9 +35,16 @@ run_suite() {
   for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
     if [[ -n ${ONLY:-} && $t != *"$ONLY"* ]]; then continue; fi
     # Not inside `if`: bash ignores `set -e` in a condition, also in its subshells,
-    # so a test run there would only fail when its last command fails.
-    out=$(set -euo pipefail; "$t" 2>&1)
-    if [[ $? -eq 0 ]]; then
+    # so a test run there would only fail when its last command fails. The output goes
+    # to a file, not a pipe: a container a failed test left running may hold it open.
+    local log rc
+    log=$(mktemp)
+    (set -euo pipefail; "$t") >"$log" 2>&1
+    rc=$?
+    # after_each (if the suite defines it) removes what a test that stopped early left.
+    if declare -F after_each >/dev/null; then after_each >/dev/null 2>&1; fi
+    out=$(cat "$log"); rm -f "$log"
+    if [[ $rc -eq 0 ]]; then
       PASS=$((PASS + 1)); echo "ok   ${t#t_}"
     else
       FAIL=$((FAIL + 1)); FAILED+=("${t#t_}"); echo "FAIL ${t#t_}"; echo "$out" | sed 's/^/     | /' | tail -25

@@ -89,9 +89,9 @@ t_rlimits_applied() {
 }
 
 t_readonly_root_and_writable_tmpfs() {
-  local b; b=$(mkb ro '.mounts += [{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}] | .process.args = ["sh","-c","probe write /x; probe write /scratch/y"]')
+  local b; b=$(mkb ro '.mounts += [{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}] | .process.args = ["sh","-c","probe write /etc/k3-ro; probe write /scratch/y"]')
   local out; out=$(k run -b "$b" it-ro || true)
-  expect_contains "$out" "write /x: Read-only file system"
+  expect_contains "$out" "write /etc/k3-ro: Read-only file system"
   expect_contains "$out" "write /scratch/y: ok"
 }
 
@@ -271,10 +271,18 @@ t_small_memory_limit_still_starts() {
 t_capabilities_and_no_new_privs() {
   local b; b=$(mkb caps '.process.capabilities = {"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"],"permitted":["CAP_KILL","CAP_CHOWN"],"inheritable":[],"ambient":[]} | .process.noNewPrivileges = true | .process.args = ["probe","caps"]')
   local out; out=$(k run -b "$b" it-caps)
-  expect_contains "$out" $'CapEff:\t0000000000000020'
+  # uid 0: the kernel's execve makes the effective set the permitted one (runc and crun too)
+  expect_contains "$out" $'CapEff:\t0000000000000021'
   expect_contains "$out" $'CapPrm:\t0000000000000021'
   expect_contains "$out" $'CapBnd:\t0000000000000021'
   expect_contains "$out" $'NoNewPrivs:\t1'
+  # another uid keeps only what is ambient across the exec
+  b=$(mkb capu '.process.user = {"uid":1000,"gid":1000} | .process.capabilities = {"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"],"permitted":["CAP_KILL","CAP_CHOWN"],"inheritable":["CAP_KILL"],"ambient":["CAP_KILL"]} | .process.args = ["probe","caps"]')
+  out=$(k run -b "$b" it-capu)
+  expect_contains "$out" $'CapEff:\t0000000000000020'
+  expect_contains "$out" $'CapPrm:\t0000000000000020'
+  expect_contains "$out" $'CapAmb:\t0000000000000020'
+  expect_contains "$out" $'CapBnd:\t0000000000000021'
 }
 
 t_list_formats() {
@@ -307,7 +315,7 @@ t_exec_joins_the_container() {
   local b; b=$(mkb ex '.hostname = "exbox" | .process.args = ["sleep","100"]')
   k run -d -b "$b" it-ex
   local pid; pid=$(k state it-ex | jq -r .pid)
-  local out; out=$(k exec -e X=1 --cwd /tmp it-ex sh -c 'hostname; echo "$X"; pwd; readlink /proc/self/ns/pid /proc/self/ns/mnt')
+  local out; out=$(k exec -e X=1 --cwd /tmp it-ex sh -c 'hostname; echo "$X"; pwd; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt')
   expect_eq $'exbox\n1\n/tmp' "$(head -3 <<<"$out")"
   expect_eq "$(readlink /proc/$pid/ns/pid)" "$(sed -n 4p <<<"$out")" "pid ns"
   expect_eq "$(readlink /proc/$pid/ns/mnt)" "$(sed -n 5p <<<"$out")" "mnt ns"

@@ -24,12 +24,15 @@ t_seccomp_kill_action() {
 }
 
 t_seccomp_argument_condition() {
-  # personality(0xffffffff) (a query) is allowed, personality(8) is refused
-  local b; b=$(mkb sc3 '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]}]} | .linux.personality = {"domain":"LINUX32"} | .process.args = ["probe","personality"]')
-  local err; err=$(k run -b "$b" it-sc3 2>&1) && fail "personality(LINUX32) was not refused: $err"
-  expect_contains "$err" "personality"
-  b=$(mkb sc4 '.linux.personality = {"domain":"LINUX32"} | .process.args = ["probe","personality"]')
-  expect_eq 0x8 "$(k run -b "$b" it-sc4)" "personality without the filter"
+  # the filter refuses personality(8) only: the same syscall with another argument passes
+  local filter='.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]}]}'
+  local b; b=$(mkb sc3 "$filter | .process.args = [\"probe\",\"set-personality\",\"8\"]")
+  local err; err=$(k run -b "$b" it-sc3 2>&1) && fail "personality(8) was not refused: $err"
+  expect_contains "$err" "probe: personality: Operation not permitted"
+  b=$(mkb sc4 "$filter | .process.args = [\"probe\",\"set-personality\",\"0x0020000\"]")
+  expect_eq 0x20000 "$(k run -b "$b" it-sc4)" "personality(ADDR_NO_RANDOMIZE) under the filter"
+  b=$(mkb sc5 '.process.args = ["probe","set-personality","8"]')
+  expect_eq 0x8 "$(k run -b "$b" it-sc5)" "personality(8) without the filter"
 }
 
 t_seccomp_notify_listener_receives_the_fd() {

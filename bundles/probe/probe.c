@@ -75,7 +75,7 @@ static int writefile(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: probe ids|caps|cwd|env|rlimits|mounts|fds|ns|hostname|personality|exit N|write FILE|cat FILE\n"); return 64; }
+    if (argc < 2) { fprintf(stderr, "usage: probe ids|caps|cwd|env|rlimits|mounts|fds|ns|hostname|personality|set-personality N|exit N|write FILE|cat FILE\n"); return 64; }
     const char *c = argv[1];
     if (!strcmp(c, "ids")) return ids();
     if (!strcmp(c, "caps")) return cat("/proc/self/status");
@@ -87,6 +87,11 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "ns")) return ns();
     if (!strcmp(c, "hostname")) { char b[256]; gethostname(b, sizeof b); puts(b); return 0; }
     if (!strcmp(c, "personality")) { printf("%#x\n", personality(0xffffffff)); return 0; }
+    if (!strcmp(c, "set-personality") && argc > 2) {
+        if (personality(strtoul(argv[2], NULL, 0)) == -1) { perror("probe: personality"); return 1; }
+        printf("%#x\n", personality(0xffffffff));
+        return 0;
+    }
     if (!strcmp(c, "exit") && argc > 2) return atoi(argv[2]);
     if (!strcmp(c, "write") && argc > 2) return writefile(argv[2]);
     if (!strcmp(c, "cat") && argc > 2) return cat(argv[2]);
