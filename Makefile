@@ -31,6 +31,7 @@ unit: deps
 	$(CARGO) test --all-targets
 
 integration: build
+	$(CARGO) build --release --example cri
 	integration/run.sh
 
 bench: build

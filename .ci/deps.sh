@@ -4,7 +4,7 @@
 # only those missing. Idempotent; run as root (CI is).
 set -euo pipefail
 pkgs=(busybox-static jq file gcc libc6-dev make pkg-config libseccomp-dev runc crun time strace iproute2 bc
-  podman conmon containerd netavark iptables umoci curl bsdutils util-linux python3 criu)
+  podman conmon containerd containernetworking-plugins netavark iptables umoci curl bsdutils util-linux python3 criu)
 pkgs+=("$@")
 missing=()
 for p in "${pkgs[@]}"; do

@@ -239,7 +239,20 @@ impl Cgroup {
 
     /// Applies planned writes to the right directories.
     pub fn apply(&self, writes: &[plan::Write]) -> Result<()> {
-        for w in writes {
+        let mut writes = writes.to_vec();
+        if !self.v2
+            && writes
+                .iter()
+                .any(|w| w.file == "memory.memsw.limit_in_bytes")
+        {
+            let current = self
+                .dir_for("memory")
+                .and_then(|d| fs::read_to_string(d.join("memory.limit_in_bytes")).ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(i64::MAX);
+            plan::order_v1_memory(&mut writes, current);
+        }
+        for w in &writes {
             let dir = self.dir_for(w.controller).ok_or_else(|| {
                 Error::Cgroup(format!(
                     "controller `{}` is not available for `{}` = `{}`",

@@ -208,6 +208,26 @@ pub fn device_node_rules(devices: &[oci_spec::runtime::LinuxDevice]) -> Vec<Writ
         .collect()
 }
 
+/// Orders a v1 memory limit and memsw (memory+swap) limit pair so that the kernel
+/// accepts each step: memsw may never be below the memory limit. When the new memsw
+/// is unlimited or above the current memory limit, memsw goes first (raising both);
+/// otherwise the memory limit goes first (lowering both). `current` is the memory
+/// limit in force now.
+pub fn order_v1_memory(writes: &mut [Write], current: i64) {
+    let pos = |f: &str| writes.iter().position(|w| w.file == f);
+    let (Some(l), Some(s)) = (
+        pos("memory.limit_in_bytes"),
+        pos("memory.memsw.limit_in_bytes"),
+    ) else {
+        return;
+    };
+    let swap: i64 = writes[s].value.parse().unwrap_or(-1);
+    let swap_first = swap < 0 || current < swap;
+    if swap_first != (s < l) {
+        writes.swap(l, s);
+    }
+}
+
 /// Deny everything, then the spec's rules in order, then the defaults.
 pub fn v1_devices(rules: &[LinuxDeviceCgroup]) -> Vec<Write> {
     let mut out = vec![w("devices", "devices.deny", "a")];
@@ -372,6 +392,29 @@ mod tests {
             files[files.len() - DEFAULT_ALLOWED.len() - 1],
             ("devices.deny".into(), "a".into())
         );
+    }
+
+    #[test]
+    fn memory_and_memsw_are_ordered_for_the_kernel() {
+        let files = |ws: &[Write]| ws.iter().map(|w| w.file.clone()).collect::<Vec<_>>();
+        let pair = |l: &str, s: &str| {
+            vec![
+                w("memory", "memory.limit_in_bytes", l),
+                w("memory", "memory.memsw.limit_in_bytes", s),
+            ]
+        };
+        // raising 64M → 128M/128M: memsw first, else the limit would exceed it
+        let mut up = pair("134217728", "134217728");
+        order_v1_memory(&mut up, 67108864);
+        assert_eq!(files(&up)[0], "memory.memsw.limit_in_bytes");
+        // lowering from unlimited (a fresh cgroup): the limit first
+        let mut down = pair("67108864", "67108864");
+        order_v1_memory(&mut down, i64::MAX);
+        assert_eq!(files(&down)[0], "memory.limit_in_bytes");
+        // unlimited swap always goes first
+        let mut unl = pair("67108864", "-1");
+        order_v1_memory(&mut unl, i64::MAX);
+        assert_eq!(files(&unl)[0], "memory.memsw.limit_in_bytes");
     }
 
     #[test]

@@ -83,10 +83,10 @@ pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
     } else {
         plan::v1(resources)
     };
-    if resources.devices().as_ref().is_none_or(|d| d.is_empty()) {
-        // no device rules given: leave the device policy as it is
-        writes.retain(|w| w.controller != "devices");
-    }
+    // The device policy stays as created, as runc's update does: containerd sends the
+    // spec's whole resources, whose device list is a bare "deny all" without the
+    // allowances create added for the container's own device nodes.
+    writes.retain(|w| w.controller != "devices");
     cg.apply(&writes)
 }
 
