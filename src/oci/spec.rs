@@ -346,7 +346,10 @@ mod tests {
         let (_d, r) = bundle_with(&cfg);
         let e = r.unwrap_err().to_string();
         assert!(e.contains("CAP_TEST"), "{e}");
-        assert!(e.contains("field `process.capabilities.bounding[0]`"), "{e}");
+        assert!(
+            e.contains("field `process.capabilities.bounding[0]`"),
+            "{e}"
+        );
     }
 
     #[test]
