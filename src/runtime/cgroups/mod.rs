@@ -75,7 +75,9 @@ pub fn parse_mountinfo(text: &str, root_is_v2: bool) -> Layout {
         }
     }
     match (root_is_v2, v2) {
-        (true, Some(p)) => Layout::V2(p),
+        // /sys/fs/cgroup itself, not the first cgroup2 line: a hybrid mount hidden
+        // under it (or a nested one) may come first in mountinfo
+        (true, _) => Layout::V2(PathBuf::from("/sys/fs/cgroup")),
         _ if !v1.is_empty() => Layout::V1(v1),
         (_, Some(p)) => Layout::V2(p),
         _ => Layout::V1(v1),
@@ -260,8 +262,13 @@ impl Cgroup {
                 ))
             })?;
             let path = dir.join(&w.file);
-            if !path.exists() && optional(&w.file) {
-                continue;
+            if !path.exists() {
+                if optional(&w.file) {
+                    continue;
+                }
+                if self.v2 {
+                    missing_v2_controller(dir, w)?;
+                }
             }
             write_file(&path, &w.value)?;
         }
@@ -312,6 +319,26 @@ impl Placement {
         }
         Ok(())
     }
+}
+
+/// A v2 interface file is missing: when its controller is not in the cgroup's
+/// `cgroup.controllers` (not enabled by the parent, or bound to a v1 hierarchy), say
+/// so rather than "no such file".
+fn missing_v2_controller(dir: &Path, w: &plan::Write) -> Result<()> {
+    let Some((controller, _)) = w.file.split_once('.') else {
+        return Ok(());
+    };
+    let enabled = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    if controller == "cgroup" || enabled.split_whitespace().any(|c| c == controller) {
+        return Ok(());
+    }
+    Err(Error::Cgroup(format!(
+        "cannot set `{}` = `{}`: the `{controller}` controller is not available in `{}` (cgroup.controllers: `{}`)",
+        w.file,
+        w.value,
+        dir.display(),
+        enabled.trim()
+    )))
 }
 
 /// Files some kernels lack, which are skipped rather than failing.
@@ -512,6 +539,14 @@ mod tests {
             parse_mountinfo(t, true),
             Layout::V2("/sys/fs/cgroup".into())
         );
+        // a v2 mount over a hybrid layout: the hidden /sys/fs/cgroup/unified comes first
+        assert_eq!(
+            parse_mountinfo(
+                &format!("{HYBRID}40 30 0:31 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"),
+                true
+            ),
+            Layout::V2("/sys/fs/cgroup".into())
+        );
     }
 
     #[test]
@@ -560,6 +595,24 @@ mod tests {
         assert_eq!(read("cpu.max"), "6250 100000");
         assert_eq!(read("pids.max"), "10");
         destroy(&cg.paths()).unwrap_err(); // files inside: rmdir of a real dir fails, named
+    }
+
+    #[test]
+    fn v2_missing_controller_is_named() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("cgroup.controllers"), "cpu\n").unwrap();
+        let cg = Cgroup {
+            v2: true,
+            dirs: vec![(vec![], root.path().to_path_buf())],
+        };
+        let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":524288}}"#).unwrap();
+        let e = cg.apply(&plan::v2(&r)).unwrap_err().to_string();
+        assert!(
+            e.contains("`memory` controller is not available")
+                && e.contains("`memory.max` = `524288`"),
+            "{e}"
+        );
+        assert!(e.contains("cgroup.controllers: `cpu`"), "{e}");
     }
 
     #[test]
