@@ -115,6 +115,37 @@ pub fn unshare(flags: libc::c_int, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Brings `lo` up in a new network namespace, as runc and crun do (a server bound to
+/// 127.0.0.1 inside the container needs it).
+pub fn loopback_up() -> Result<()> {
+    // SAFETY: plain socket call; the fd is closed below.
+    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if sock < 0 {
+        return Err(Error::last("socket to configure `lo`"));
+    }
+    // SAFETY: zeroed ifreq is valid; the name fits.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in b"lo".iter().enumerate() {
+        req.ifr_name[i] = *b as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq we own.
+    let r = unsafe {
+        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            -1
+        } else {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req)
+        }
+    };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: closing our socket.
+    unsafe { libc::close(sock) };
+    if r < 0 {
+        return Err(Error::sys("bring `lo` up", err));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,35 +200,4 @@ mod tests {
         assert_eq!(proc_name(LinuxNamespaceType::Network), "net");
         assert_eq!(proc_name(LinuxNamespaceType::Mount), "mnt");
     }
-}
-
-/// Brings `lo` up in a new network namespace, as runc and crun do (a server bound to
-/// 127.0.0.1 inside the container needs it).
-pub fn loopback_up() -> Result<()> {
-    // SAFETY: plain socket call; the fd is closed below.
-    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if sock < 0 {
-        return Err(Error::last("socket to configure `lo`"));
-    }
-    // SAFETY: zeroed ifreq is valid; the name fits.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (i, b) in b"lo".iter().enumerate() {
-        req.ifr_name[i] = *b as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq we own.
-    let r = unsafe {
-        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
-            -1
-        } else {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req)
-        }
-    };
-    let err = std::io::Error::last_os_error();
-    // SAFETY: closing our socket.
-    unsafe { libc::close(sock) };
-    if r < 0 {
-        return Err(Error::sys("bring `lo` up", err));
-    }
-    Ok(())
 }

@@ -508,6 +508,26 @@ pub fn destroy(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// The cgroup directories a running process is in (v1 hierarchies or the v2 one), from
+/// /proc/PID/cgroup: for a container restored by CRIU, which recreated them.
+pub fn procs_dirs(pid: i32) -> Vec<PathBuf> {
+    let Ok(layout) = detect() else {
+        return Vec::new();
+    };
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    match layout {
+        Layout::V2(mount) => vec![mount.join(own_cgroup(&text, None).trim_start_matches('/'))],
+        Layout::V1(hs) => hs
+            .iter()
+            .filter(|h| !h.controllers.iter().any(|c| c.starts_with("name=")))
+            .map(|h| {
+                let own = own_cgroup(&text, h.controllers.first().map(String::as_str));
+                h.mount.join(own.trim_start_matches('/'))
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -627,25 +647,5 @@ mod tests {
             e.contains("`memory`") && e.contains("memory.limit_in_bytes"),
             "{e}"
         );
-    }
-}
-
-/// The cgroup directories a running process is in (v1 hierarchies or the v2 one), from
-/// /proc/PID/cgroup: for a container restored by CRIU, which recreated them.
-pub fn procs_dirs(pid: i32) -> Vec<PathBuf> {
-    let Ok(layout) = detect() else {
-        return Vec::new();
-    };
-    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-    match layout {
-        Layout::V2(mount) => vec![mount.join(own_cgroup(&text, None).trim_start_matches('/'))],
-        Layout::V1(hs) => hs
-            .iter()
-            .filter(|h| !h.controllers.iter().any(|c| c.starts_with("name=")))
-            .map(|h| {
-                let own = own_cgroup(&text, h.controllers.first().map(String::as_str));
-                h.mount.join(own.trim_start_matches('/'))
-            })
-            .collect(),
     }
 }
