@@ -404,6 +404,7 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             volumes: &w.volumes,
             host_devices: &devices,
             cpuset,
+            cap_bounding: bundle::own_bounding(),
         },
     );
     if !img.exposed_ports.is_empty() {
