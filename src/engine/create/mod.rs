@@ -442,6 +442,21 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
         id: w.v.id.clone(),
         source,
     };
+    if !ctx.runtime.root.exists() {
+        // The runtime makes its `--root` on first use; a failed first create
+        // must not leave it behind. Only an empty one is removed: another
+        // create may be using it by now (and a runtime remakes a missing root).
+        let root = ctx.runtime.root.clone();
+        undo.push("remove runtime root", move |_| {
+            match fs::remove_dir(&root) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {}
+                Err(e) => return Err(format!("`{}`: {e}", root.display())),
+                Ok(()) => {}
+            }
+            Ok(())
+        });
+    }
     let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(err)?;
     w.trace = report.trace.clone();
     if let Some(msg) = report.error {
