@@ -175,6 +175,18 @@ fn lock(root: &Path) -> Result<Lock, NetworkError> {
     Ok(Lock(f))
 }
 
+/// The bridge device of network `name`: the name itself when it fits a
+/// device name (15 bytes), else `k3br` and 11 hex digits of its sha256 (a
+/// network name may be up to 64 characters; a device name may not).
+pub fn bridge_name(name: &str) -> String {
+    if name.len() < libc::IFNAMSIZ {
+        return name.to_string();
+    }
+    let d = <sha2::Sha256 as sha2::Digest>::digest(name.as_bytes());
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("k3br{}", &hex[..11])
+}
+
 /// The host end of a container's veth.
 pub fn veth_name(hash: &str) -> String {
     format!("k3-{}", &hash[..hash.len().min(12)])
@@ -642,13 +654,14 @@ pub fn create(
     subnet: &str,
     gateway: Option<&str>,
 ) -> Result<NetworkRecord, NetworkError> {
-    if !name_ok(name) || name.len() > 15 || ["host", "none"].contains(&name) {
+    if !name_ok(name) || ["host", "none"].contains(&name) {
         return Err(NetworkError::Invalid {
             what: "name",
             value: name.to_string(),
-            reason: "use up to 15 letters, digits, `_.-` (not `host` or `none`)".into(),
+            reason: "use up to 64 letters, digits, `_.-` (not `host` or `none`)".into(),
         });
     }
+    let bridge = bridge_name(name);
     let s = parse_subnet(subnet)?;
     let gw = match gateway {
         None => s.first_host(),
@@ -673,6 +686,16 @@ pub fn create(
     if all.iter().any(|n| n.name == name) {
         return Err(NetworkError::Exists(name.to_string()));
     }
+    if let Some(o) = all.iter().find(|n| n.bridge == bridge) {
+        return Err(NetworkError::Invalid {
+            what: "name",
+            value: name.to_string(),
+            reason: format!(
+                "its bridge `{bridge}` is the bridge of network `{}`",
+                o.name
+            ),
+        });
+    }
     if let Some(o) = all
         .iter()
         .find(|n| Subnet::parse(&n.subnet).is_some_and(|x| x.overlaps(&s)))
@@ -685,7 +708,7 @@ pub fn create(
     }
     let rec = NetworkRecord {
         name: name.to_string(),
-        bridge: name.to_string(),
+        bridge,
         subnet: s.to_string(),
         gateway: gw.to_string(),
         created_at: db::now(),
@@ -739,4 +762,22 @@ pub fn inspect(ctx: &Ctx, name: &str) -> Result<NetworkInfo, NetworkError> {
 /// The namespace file of a container (for tests and `inspect`).
 pub fn netns_path(ctx: &Ctx, hash: &str) -> PathBuf {
     netns::path(ctx.store.root(), hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_names_fit_a_device_name() {
+        assert_eq!(bridge_name("kb0"), "kb0");
+        assert_eq!(bridge_name("fifteen-chars-x"), "fifteen-chars-x");
+        let long = bridge_name("nonexistent-network");
+        assert_eq!(long.len(), 15);
+        assert!(long.starts_with("k3br"), "{long}");
+        assert_eq!(long, bridge_name("nonexistent-network"));
+        assert_ne!(long, bridge_name("nonexistent-networks"));
+        // Not taken for a container's veth (`k3-` + 12) by `reconcile`.
+        assert!(!long.starts_with("k3-"));
+    }
 }
