@@ -8,6 +8,7 @@
 //! 9 veth → 10 runtime create (through the monitor) → 11 PID →
 //! 12 attach volumes → 13 container record → 14 state → 15 webhooks.
 
+pub mod marker;
 pub mod undo;
 
 use std::fs;
@@ -178,10 +179,17 @@ struct Work {
 /// Creates a container (state CREATED): seed 000's `createContainer`.
 pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateError> {
     let v = opts.validate()?; // 1
+                              // The id is ours until the record is written or the work undone: a
+                              // concurrent create of the same id waits here and then fails at step 2,
+                              // before it takes (and on failure releases) anything keyed by the id.
+    let _id = take_marker(ctx, &marker::id_name(&v.id))?;
     check_absent(ctx, &v.id)?; // 2
     let image = ensure_image(ctx, &v)?; // 3
     let created_at = db::now();
     let hash = container_hash(&v.id, &image.config_digest, nanos()); // 4
+                                                                     // Before any netns, veth or lease of this hash exists: another k3's
+                                                                     // network reconcile leaves them alone while this is held.
+    let _busy = take_marker(ctx, &hash)?;
     let mut w = Work {
         v,
         image,
@@ -235,6 +243,16 @@ fn steps(
     runtime_create(ctx, w, undo)?; // 10
     find_pid(ctx, w)?; // 11
     persist(ctx, opts, w) // 12-15, one transaction
+}
+
+fn take_marker(ctx: &Ctx, name: &str) -> Result<marker::Marker, CreateError> {
+    marker::Marker::take(ctx.store.root(), name).map_err(|source| {
+        CreateError::Bundle(BundleError::Io {
+            op: "lock",
+            path: ctx.store.root().join("creating").join(name),
+            source,
+        })
+    })
 }
 
 fn nanos() -> u128 {

@@ -603,48 +603,68 @@ pub fn teardown(ctx: &mut Ctx, id: &str, hash: &str) -> Result<(), NetworkError>
 
 /// Removes leftovers of crashed creates: netns files and `k3-*` veths of
 /// no container, leases of no container.
+///
+/// A create makes its netns and lease (step 6) and veth (step 9) well
+/// before its record exists (step 13); what tells it from a crashed one is
+/// its live marker (`create::marker`), held from before step 6 until the
+/// record is committed or the work undone. The candidates are checked
+/// against the markers first and against the records after: a create no
+/// longer marked when checked has committed its record by then (or undone
+/// its work), so the records read afterwards include it.
 pub fn reconcile(ctx: &Ctx) {
+    let root = ctx.store.root();
+    let busy = |h: &str| in_progress(root, h);
+    let netns: Vec<String> = fs::read_dir(root.join("netns"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|h| !busy(h))
+                .collect()
+        })
+        .unwrap_or_default();
+    let veths: Vec<String> = fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| is_container_veth(n) && !busy(&n[3..]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let leases: Vec<Lease> = networks::leases(ctx.db.conn(), None)
+        .map(|l| l.into_iter().filter(|l| !busy(&l.hash)).collect())
+        .unwrap_or_default();
     let Ok(all) = containers::list(ctx.db.conn()) else {
         return;
     };
     let hashes: HashSet<String> = all.iter().map(|c| c.hash.clone()).collect();
     let ids: HashSet<String> = all.iter().map(|c| c.id.clone()).collect();
-    let root = ctx.store.root();
-    if let Ok(dir) = fs::read_dir(root.join("netns")) {
-        for e in dir.flatten() {
-            let h = e.file_name().to_string_lossy().to_string();
-            if !hashes.contains(&h) && !in_progress(root, &h) {
-                release_at(root, &h);
-            }
-        }
+    for h in netns.iter().filter(|h| !hashes.contains(*h)) {
+        release_at(root, h);
     }
-    let prefixes: HashSet<String> = hashes.iter().map(|h| veth_name(h)).collect();
-    if let Ok(dir) = fs::read_dir("/sys/class/net") {
-        for e in dir.flatten() {
-            let n = e.file_name().to_string_lossy().to_string();
-            let ours = n.starts_with("k3-") && n.len() == 15;
-            if ours && !prefixes.contains(&n) && !in_progress(root, &n[3..]) {
-                let _ = delete_link(&n);
-            }
-        }
+    let names: HashSet<String> = hashes.iter().map(|h| veth_name(h)).collect();
+    for n in veths.iter().filter(|n| !names.contains(*n)) {
+        let _ = delete_link(n);
     }
-    if let Ok(leases) = networks::leases(ctx.db.conn(), None) {
-        for l in leases.iter().filter(|l| !ids.contains(&l.container_id)) {
-            if !in_progress(root, &l.hash) {
-                let _ = networks::release(ctx.db.conn(), &l.container_id);
-            }
-        }
+    for l in leases.iter().filter(|l| !ids.contains(&l.container_id)) {
+        let _ = networks::release(ctx.db.conn(), &l.container_id);
     }
 }
 
-/// A create in progress has its bundle dir but no record yet.
+/// A container's host veth by its name (`k3-` and 12 hex digits), and not
+/// a bridge (a network's bridge may have any name that fits).
+fn is_container_veth(name: &str) -> bool {
+    name.len() == 15
+        && name.starts_with("k3-")
+        && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
+        && !Path::new("/sys/class/net")
+            .join(name)
+            .join("bridge")
+            .exists()
+}
+
+/// A create of `hash_prefix` still running (its marker held).
 fn in_progress(root: &Path, hash_prefix: &str) -> bool {
-    fs::read_dir(root.join("containers"))
-        .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with(hash_prefix))
-        })
-        .unwrap_or(false)
+    crate::engine::create::marker::in_progress(root, hash_prefix)
 }
 
 /// `k3 network create`.
