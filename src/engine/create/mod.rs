@@ -508,7 +508,7 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
         id: w.v.id.clone(),
         pid: w.pid,
     };
-    if w.pid <= 0 || !Path::new(&format!("/proc/{}", w.pid)).exists() {
+    if !pid_running(w.pid) {
         return Err(gone);
     }
     let log = monitor::runtime_log(&w.bundle);
@@ -516,6 +516,19 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
         Ok(Some(s)) if s.status == "created" || s.status == "running" => Ok(()),
         _ => Err(gone),
     }
+}
+
+/// Whether `pid` is a live process: it exists and is not a zombie. A dead
+/// process stays in `/proc` until its parent reaps it, which for an orphan
+/// (its monitor killed, the daemon crashed) is an init that may take
+/// seconds.
+pub fn pid_running(pid: i64) -> bool {
+    pid > 0
+        && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .is_some_and(|state| state != "Z" && state != "X")
+        })
 }
 
 /// The start time of `pid` (`/proc/PID/stat` field 22).
@@ -597,6 +610,23 @@ mod tests {
         assert_ne!(a, container_hash("web", "sha256:aa", 2));
         assert_ne!(a, container_hash("web2", "sha256:aa", 1));
         assert_ne!(a, container_hash("web", "sha256:ab", 1));
+    }
+
+    #[test]
+    fn a_zombie_is_not_running() {
+        assert!(pid_running(std::process::id() as i64));
+        assert!(!pid_running(0));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i64;
+        // Exited but not reaped yet: still in /proc, as state Z.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pid_running(pid) && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "reaped early");
+        assert!(!pid_running(pid));
+        child.wait().unwrap();
+        assert!(!pid_running(pid));
     }
 
     #[test]
