@@ -242,7 +242,7 @@ t_run_foreground_forwards_signals() {
 
 t_same_id_created_concurrently_once() {
     local i ok=0 before
-    before=$(residue | head -1)
+    before=$(residue | sed -n 1p)
     for i in 1 2 3 4; do k3 create --json --name race --network none alpine >"$T/race$i.out" 2>/dev/null & done
     wait
     for i in 1 2 3 4; do
@@ -255,7 +255,7 @@ t_same_id_created_concurrently_once() {
     done
     expect_eq 1 "$ok" "exactly one create wins"
     k3 rm race >/dev/null
-    expect_eq "$before" "$(residue | head -1)" "no bundle left by the losers"
+    expect_eq "$before" "$(residue | sed -n 1p)" "no bundle left by the losers"
 }
 
 t_exec_runtime_and_setns() {
@@ -271,7 +271,9 @@ t_exec_runtime_and_setns() {
 }
 
 t_stats_from_cgroup() {
-    k3 run -d --name st --network none --memory 64m --cpus 0.5 alpine sh -c 'x=$(head -c 4000000 /dev/zero | tr "\0" a); sleep 1000' >/dev/null
+    # The shell must outlive its `sleep` to keep $x: busybox sh execs the last
+    # command of `-c`, so `sleep` must not be last.
+    k3 run -d --name st --network none --memory 64m --cpus 0.5 alpine sh -c 'x=$(head -c 4000000 /dev/zero | tr "\0" a); sleep 1000; echo ${#x}' >/dev/null
     sleep 0.5
     s=$(k3 stats --format json st)
     expect_eq 67108864 "$(json_get "$s" 'j[0]["memory_limit"]')"

@@ -9,6 +9,9 @@ source "$(dirname "$0")/engine_lib.sh"
 engine_setup
 
 httpd() { k3 run -d --name "$1" "${@:2}" nginx >/dev/null; }
+# In-container clients use `timeout 5 wget`, not `wget -T 5`: the images carry
+# the host's busybox-static 1.35, built without wget's timeout feature, and
+# its wget dies with SIGSEGV while parsing `-T` (before any connection).
 ip_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Summary"]["ip"])'; }
 leases() { sqlite3 "$ROOT/k3.db" 'select count(*) from leases'; }
 net_state() {
@@ -29,7 +32,7 @@ t_two_containers_reach_each_other() {
     httpd srv
     ip=$(ip_of srv)
     [[ $ip == 192.168.100.* ]] || fail "ip $ip"
-    out=$(k3 run --rm --name cli alpine wget -qO- -T 5 "http://$ip/")
+    out=$(k3 run --rm --name cli alpine timeout 5 wget -qO- "http://$ip/")
     expect_eq "hello from k3" "$out"
     k3 rm -f srv >/dev/null
 }
@@ -44,7 +47,7 @@ t_published_port_from_host_loopback_and_bridge_ip() {
     if [ -n "$hostip" ]; then
         expect_eq "hello from k3" "$(curl -s -m 5 "http://$hostip:$hp/")" "via the host's own address"
     fi
-    out=$(k3 run --rm --name hair alpine wget -qO- -T 5 "http://192.168.100.1:$hp/")
+    out=$(k3 run --rm --name hair alpine timeout 5 wget -qO- "http://192.168.100.1:$hp/")
     expect_eq "hello from k3" "$out" "hairpin from another container"
     nft list chain ip k3 portmap | grep -q "dport $hp dnat to $(ip_of pub):80" || fail "rule: $(nft list chain ip k3 portmap)"
     k3 rm -f pub >/dev/null
@@ -188,7 +191,7 @@ t_stop_releases_the_veth_and_start_restores_it() {
     [ -e "$ROOT/netns/$h" ] && fail "netns left after stop"
     k3 start sr >/dev/null
     expect_eq "$ip" "$(ip_of sr)" "same IP after restart"
-    expect_eq "hello from k3" "$(k3 run --rm --name src alpine wget -qO- -T 5 "http://$ip/")"
+    expect_eq "hello from k3" "$(k3 run --rm --name src alpine timeout 5 wget -qO- "http://$ip/")"
     k3 rm -f sr >/dev/null
 }
 

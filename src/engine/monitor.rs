@@ -115,16 +115,7 @@ pub fn spawn(k3_exe: &Path, spec: &MonitorSpec) -> Result<Report, RuntimeError> 
 /// Waits until monitor `pid` has exited (it is not our child: polled).
 pub fn wait_exit(pid: i64, timeout: Duration) -> Result<(), String> {
     let end = Instant::now() + timeout;
-    while pid > 0 && Path::new(&format!("/proc/{pid}")).exists() {
-        let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit_once(')')
-                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if zombie {
-            return Ok(());
-        }
+    while crate::engine::create::pid_running(pid) {
         if Instant::now() > end {
             return Err(format!("monitor `{pid}` did not exit"));
         }

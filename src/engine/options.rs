@@ -557,11 +557,18 @@ fn volumes(list: &[String]) -> Result<Vec<VolumeMount>, OptionsError> {
     Ok(out)
 }
 
+/// A network name (a record's name, not a device name: a long one gets a
+/// bridge device of its own name, see `network::bridge_name`). Whether the
+/// network exists is step 6's question (`NETWORK_ERROR`), not validation's.
 fn network_name(s: &str) -> Result<String, OptionsError> {
-    if name_ok(s) && s.len() <= 15 {
+    if name_ok(s) {
         Ok(s.to_string())
     } else {
-        Err(bad("network", s, "use up to 15 letters, digits, `_.-`"))
+        Err(bad(
+            "network",
+            s,
+            "use up to 64 letters, digits, `_.-`, starting with a letter or digit",
+        ))
     }
 }
 
@@ -863,6 +870,12 @@ mod tests {
         o.publish = vec!["80:80".into()];
         assert_eq!(o.validate().unwrap_err().option, "publish");
         o.network = Some("bad net!".into());
+        assert_eq!(o.validate().unwrap_err().option, "network");
+        // A name longer than a device name is still a valid network name.
+        o.publish.clear();
+        o.network = Some("nonexistent-network".into());
+        assert_eq!(o.validate().unwrap().network, "nonexistent-network");
+        o.network = Some("n".repeat(65));
         assert_eq!(o.validate().unwrap_err().option, "network");
     }
 }

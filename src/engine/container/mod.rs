@@ -15,7 +15,7 @@ pub mod wait;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::create::{pid_start, CreateError};
+use crate::engine::create::{pid_running, pid_start, CreateError};
 use crate::engine::ctx::Ctx;
 use crate::engine::db::container_state::{self, StateRecord, Status};
 use crate::engine::db::containers::{self, ContainerRecord};
@@ -172,7 +172,7 @@ pub fn load(ctx: &mut Ctx, id: &str) -> Result<Loaded, ContainerError> {
 /// Whether the init recorded in `s` still runs (pid and start time match).
 pub fn init_alive(s: &StateRecord) -> bool {
     match s.pid {
-        Some(pid) if pid > 0 => match (pid_start(pid), s.pid_start) {
+        Some(pid) if pid_running(pid) => match (pid_start(pid), s.pid_start) {
             (Some(now), Some(then)) => now == then,
             (Some(_), None) => true,
             (None, _) => false,
@@ -182,8 +182,7 @@ pub fn init_alive(s: &StateRecord) -> bool {
 }
 
 fn monitor_alive(s: &StateRecord) -> bool {
-    s.monitor_pid
-        .is_some_and(|p| p > 0 && Path::new(&format!("/proc/{p}")).exists())
+    s.monitor_pid.is_some_and(pid_running)
 }
 
 /// Waits until the container is STOPPED (the monitor recorded the exit).

@@ -8,6 +8,7 @@
 //! 9 veth → 10 runtime create (through the monitor) → 11 PID →
 //! 12 attach volumes → 13 container record → 14 state → 15 webhooks.
 
+pub mod marker;
 pub mod undo;
 
 use std::fs;
@@ -178,10 +179,17 @@ struct Work {
 /// Creates a container (state CREATED): seed 000's `createContainer`.
 pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateError> {
     let v = opts.validate()?; // 1
+                              // The id is ours until the record is written or the work undone: a
+                              // concurrent create of the same id waits here and then fails at step 2,
+                              // before it takes (and on failure releases) anything keyed by the id.
+    let _id = take_marker(ctx, &marker::id_name(&v.id))?;
     check_absent(ctx, &v.id)?; // 2
     let image = ensure_image(ctx, &v)?; // 3
     let created_at = db::now();
     let hash = container_hash(&v.id, &image.config_digest, nanos()); // 4
+                                                                     // Before any netns, veth or lease of this hash exists: another k3's
+                                                                     // network reconcile leaves them alone while this is held.
+    let _busy = take_marker(ctx, &hash)?;
     let mut w = Work {
         v,
         image,
@@ -235,6 +243,16 @@ fn steps(
     runtime_create(ctx, w, undo)?; // 10
     find_pid(ctx, w)?; // 11
     persist(ctx, opts, w) // 12-15, one transaction
+}
+
+fn take_marker(ctx: &Ctx, name: &str) -> Result<marker::Marker, CreateError> {
+    marker::Marker::take(ctx.store.root(), name).map_err(|source| {
+        CreateError::Bundle(BundleError::Io {
+            op: "lock",
+            path: ctx.store.root().join("creating").join(name),
+            source,
+        })
+    })
 }
 
 fn nanos() -> u128 {
@@ -404,6 +422,7 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             volumes: &w.volumes,
             host_devices: &devices,
             cpuset,
+            cap_bounding: bundle::own_bounding(),
         },
     );
     if !img.exposed_ports.is_empty() {
@@ -441,6 +460,21 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
         id: w.v.id.clone(),
         source,
     };
+    if !ctx.runtime.root.exists() {
+        // The runtime makes its `--root` on first use; a failed first create
+        // must not leave it behind. Only an empty one is removed: another
+        // create may be using it by now (and a runtime remakes a missing root).
+        let root = ctx.runtime.root.clone();
+        undo.push("remove runtime root", move |_| {
+            match fs::remove_dir(&root) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {}
+                Err(e) => return Err(format!("`{}`: {e}", root.display())),
+                Ok(()) => {}
+            }
+            Ok(())
+        });
+    }
     let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(err)?;
     w.trace = report.trace.clone();
     if let Some(msg) = report.error {
@@ -474,7 +508,7 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
         id: w.v.id.clone(),
         pid: w.pid,
     };
-    if w.pid <= 0 || !Path::new(&format!("/proc/{}", w.pid)).exists() {
+    if !pid_running(w.pid) {
         return Err(gone);
     }
     let log = monitor::runtime_log(&w.bundle);
@@ -482,6 +516,19 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
         Ok(Some(s)) if s.status == "created" || s.status == "running" => Ok(()),
         _ => Err(gone),
     }
+}
+
+/// Whether `pid` is a live process: it exists and is not a zombie. A dead
+/// process stays in `/proc` until its parent reaps it, which for an orphan
+/// (its monitor killed, the daemon crashed) is an init that may take
+/// seconds.
+pub fn pid_running(pid: i64) -> bool {
+    pid > 0
+        && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .is_some_and(|state| state != "Z" && state != "X")
+        })
 }
 
 /// The start time of `pid` (`/proc/PID/stat` field 22).
@@ -563,6 +610,23 @@ mod tests {
         assert_ne!(a, container_hash("web", "sha256:aa", 2));
         assert_ne!(a, container_hash("web2", "sha256:aa", 1));
         assert_ne!(a, container_hash("web", "sha256:ab", 1));
+    }
+
+    #[test]
+    fn a_zombie_is_not_running() {
+        assert!(pid_running(std::process::id() as i64));
+        assert!(!pid_running(0));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i64;
+        // Exited but not reaped yet: still in /proc, as state Z.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pid_running(pid) && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "reaped early");
+        assert!(!pid_running(pid));
+        child.wait().unwrap();
+        assert!(!pid_running(pid));
     }
 
     #[test]

@@ -95,8 +95,7 @@ impl Db {
         };
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
+        set_wal(&conn).map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -145,10 +144,58 @@ impl Db {
     }
 }
 
+/// `journal_mode=WAL`, retried while busy. Switching a fresh database to
+/// WAL upgrades the statement's shared lock to an exclusive one; when
+/// several processes do that at the same moment SQLite answers `SQLITE_BUSY`
+/// at once, without the busy handler (it would deadlock), so the busy
+/// timeout alone does not cover concurrent first opens.
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let end = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < end =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Seconds since the epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        for _ in 0..20 {
+            let d = tempfile::tempdir().unwrap();
+            let path = d.path().join("k3.db");
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || Db::open(&p).map(|_| ()).map_err(|e| e.to_string()))
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap().unwrap();
+            }
+            let db = Db::open(&path).unwrap();
+            let mode: String = db
+                .conn()
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "wal");
+        }
+    }
 }

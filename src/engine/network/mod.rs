@@ -175,6 +175,18 @@ fn lock(root: &Path) -> Result<Lock, NetworkError> {
     Ok(Lock(f))
 }
 
+/// The bridge device of network `name`: the name itself when it fits a
+/// device name (15 bytes), else `k3br` and 11 hex digits of its sha256 (a
+/// network name may be up to 64 characters; a device name may not).
+pub fn bridge_name(name: &str) -> String {
+    if name.len() < libc::IFNAMSIZ {
+        return name.to_string();
+    }
+    let d = <sha2::Sha256 as sha2::Digest>::digest(name.as_bytes());
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("k3br{}", &hex[..11])
+}
+
 /// The host end of a container's veth.
 pub fn veth_name(hash: &str) -> String {
     format!("k3-{}", &hash[..hash.len().min(12)])
@@ -591,48 +603,68 @@ pub fn teardown(ctx: &mut Ctx, id: &str, hash: &str) -> Result<(), NetworkError>
 
 /// Removes leftovers of crashed creates: netns files and `k3-*` veths of
 /// no container, leases of no container.
+///
+/// A create makes its netns and lease (step 6) and veth (step 9) well
+/// before its record exists (step 13); what tells it from a crashed one is
+/// its live marker (`create::marker`), held from before step 6 until the
+/// record is committed or the work undone. The candidates are checked
+/// against the markers first and against the records after: a create no
+/// longer marked when checked has committed its record by then (or undone
+/// its work), so the records read afterwards include it.
 pub fn reconcile(ctx: &Ctx) {
+    let root = ctx.store.root();
+    let busy = |h: &str| in_progress(root, h);
+    let netns: Vec<String> = fs::read_dir(root.join("netns"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|h| !busy(h))
+                .collect()
+        })
+        .unwrap_or_default();
+    let veths: Vec<String> = fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| is_container_veth(n) && !busy(&n[3..]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let leases: Vec<Lease> = networks::leases(ctx.db.conn(), None)
+        .map(|l| l.into_iter().filter(|l| !busy(&l.hash)).collect())
+        .unwrap_or_default();
     let Ok(all) = containers::list(ctx.db.conn()) else {
         return;
     };
     let hashes: HashSet<String> = all.iter().map(|c| c.hash.clone()).collect();
     let ids: HashSet<String> = all.iter().map(|c| c.id.clone()).collect();
-    let root = ctx.store.root();
-    if let Ok(dir) = fs::read_dir(root.join("netns")) {
-        for e in dir.flatten() {
-            let h = e.file_name().to_string_lossy().to_string();
-            if !hashes.contains(&h) && !in_progress(root, &h) {
-                release_at(root, &h);
-            }
-        }
+    for h in netns.iter().filter(|h| !hashes.contains(*h)) {
+        release_at(root, h);
     }
-    let prefixes: HashSet<String> = hashes.iter().map(|h| veth_name(h)).collect();
-    if let Ok(dir) = fs::read_dir("/sys/class/net") {
-        for e in dir.flatten() {
-            let n = e.file_name().to_string_lossy().to_string();
-            let ours = n.starts_with("k3-") && n.len() == 15;
-            if ours && !prefixes.contains(&n) && !in_progress(root, &n[3..]) {
-                let _ = delete_link(&n);
-            }
-        }
+    let names: HashSet<String> = hashes.iter().map(|h| veth_name(h)).collect();
+    for n in veths.iter().filter(|n| !names.contains(*n)) {
+        let _ = delete_link(n);
     }
-    if let Ok(leases) = networks::leases(ctx.db.conn(), None) {
-        for l in leases.iter().filter(|l| !ids.contains(&l.container_id)) {
-            if !in_progress(root, &l.hash) {
-                let _ = networks::release(ctx.db.conn(), &l.container_id);
-            }
-        }
+    for l in leases.iter().filter(|l| !ids.contains(&l.container_id)) {
+        let _ = networks::release(ctx.db.conn(), &l.container_id);
     }
 }
 
-/// A create in progress has its bundle dir but no record yet.
+/// A container's host veth by its name (`k3-` and 12 hex digits), and not
+/// a bridge (a network's bridge may have any name that fits).
+fn is_container_veth(name: &str) -> bool {
+    name.len() == 15
+        && name.starts_with("k3-")
+        && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
+        && !Path::new("/sys/class/net")
+            .join(name)
+            .join("bridge")
+            .exists()
+}
+
+/// A create of `hash_prefix` still running (its marker held).
 fn in_progress(root: &Path, hash_prefix: &str) -> bool {
-    fs::read_dir(root.join("containers"))
-        .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with(hash_prefix))
-        })
-        .unwrap_or(false)
+    crate::engine::create::marker::in_progress(root, hash_prefix)
 }
 
 /// `k3 network create`.
@@ -642,13 +674,14 @@ pub fn create(
     subnet: &str,
     gateway: Option<&str>,
 ) -> Result<NetworkRecord, NetworkError> {
-    if !name_ok(name) || name.len() > 15 || ["host", "none"].contains(&name) {
+    if !name_ok(name) || ["host", "none"].contains(&name) {
         return Err(NetworkError::Invalid {
             what: "name",
             value: name.to_string(),
-            reason: "use up to 15 letters, digits, `_.-` (not `host` or `none`)".into(),
+            reason: "use up to 64 letters, digits, `_.-` (not `host` or `none`)".into(),
         });
     }
+    let bridge = bridge_name(name);
     let s = parse_subnet(subnet)?;
     let gw = match gateway {
         None => s.first_host(),
@@ -673,6 +706,16 @@ pub fn create(
     if all.iter().any(|n| n.name == name) {
         return Err(NetworkError::Exists(name.to_string()));
     }
+    if let Some(o) = all.iter().find(|n| n.bridge == bridge) {
+        return Err(NetworkError::Invalid {
+            what: "name",
+            value: name.to_string(),
+            reason: format!(
+                "its bridge `{bridge}` is the bridge of network `{}`",
+                o.name
+            ),
+        });
+    }
     if let Some(o) = all
         .iter()
         .find(|n| Subnet::parse(&n.subnet).is_some_and(|x| x.overlaps(&s)))
@@ -685,7 +728,7 @@ pub fn create(
     }
     let rec = NetworkRecord {
         name: name.to_string(),
-        bridge: name.to_string(),
+        bridge,
         subnet: s.to_string(),
         gateway: gw.to_string(),
         created_at: db::now(),
@@ -739,4 +782,22 @@ pub fn inspect(ctx: &Ctx, name: &str) -> Result<NetworkInfo, NetworkError> {
 /// The namespace file of a container (for tests and `inspect`).
 pub fn netns_path(ctx: &Ctx, hash: &str) -> PathBuf {
     netns::path(ctx.store.root(), hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_names_fit_a_device_name() {
+        assert_eq!(bridge_name("kb0"), "kb0");
+        assert_eq!(bridge_name("fifteen-chars-x"), "fifteen-chars-x");
+        let long = bridge_name("nonexistent-network");
+        assert_eq!(long.len(), 15);
+        assert!(long.starts_with("k3br"), "{long}");
+        assert_eq!(long, bridge_name("nonexistent-network"));
+        assert_ne!(long, bridge_name("nonexistent-networks"));
+        // Not taken for a container's veth (`k3-` + 12) by `reconcile`.
+        assert!(!long.starts_with("k3-"));
+    }
 }
