@@ -19,6 +19,7 @@ cleanup() {
   local r id
   for r in "${runtimes[@]}"; do
     for id in $(ls "/run/bench-$r" 2>/dev/null); do "$(bin "$r")" --root "/run/bench-$r" delete -f "$id" >/dev/null 2>&1 || true; done
+    rmdir "/run/bench-$r" 2>/dev/null || true
   done
   rm -rf "$work"
 }
