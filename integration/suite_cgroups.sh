@@ -46,6 +46,24 @@ t_relative_cgroups_path_is_under_our_own() {
   find /sys/fs/cgroup -maxdepth 3 -name k3-rel-test -type d -exec rmdir {} + 2>/dev/null || true
 }
 
+t_systemd_cgroup_paths() {
+  # --systemd-cgroup with containerd's `slice:prefix:name` form: the cgroup goes where
+  # systemd puts that scope. systemd is not PID 1 on this VM, so k3rt runs in a mount
+  # namespace where /run/systemd/system exists (what k3rt checks); on a systemd host
+  # the same commands run as they are.
+  local sd=(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }; mkdir -p /run/systemd/system; exec "$@"' sh)
+  local b; b=$(mkb sd '.linux.cgroupsPath = "k3test-pod1.slice:k3rt:it-sd" | .process.args = ["sh","-c","cat /proc/self/cgroup"]')
+  local out; out=$("${sd[@]}" "$K3RT" --root "$ROOT" --systemd-cgroup run -b "$b" it-sd)
+  expect_contains "$out" "/k3test.slice/k3test-pod1.slice/k3rt-it-sd.scope" "the container's cgroup"
+  [[ -z $(find /sys/fs/cgroup -maxdepth 4 -name k3rt-it-sd.scope 2>/dev/null) ]] || fail "scope cgroup left after run"
+  find /sys/fs/cgroup -maxdepth 3 -depth -name 'k3test*.slice' -type d -exec rmdir {} + 2>/dev/null || true
+  b=$(mkb sd2 '.linux.cgroupsPath = "/not/systemd/form"')
+  local err; err=$("${sd[@]}" "$K3RT" --root "$ROOT" --systemd-cgroup create -b "$b" it-sd2 2>&1) && fail "a plain path was accepted with --systemd-cgroup"
+  expect_contains "$err" "linux.cgroupsPath"
+  expect_contains "$err" "/not/systemd/form"
+  no_leftovers it-sd2
+}
+
 t_a_value_the_kernel_refuses_is_named() {
   local b; b=$(mkb bad '.linux.resources = {"cpu":{"cpus":"999"}} | .process.args = ["true"]')
   local err; err=$(k run -b "$b" it-bad 2>&1) && fail "cpuset 999 accepted"

@@ -429,10 +429,7 @@ mod tests {
         let (_d, r) = bundle_with(&cfg);
         let e = r.unwrap_err().to_string();
         assert!(e.contains("CAP_TEST"), "{e}");
-        assert!(
-            e.contains("field `process.capabilities.bounding`"),
-            "{e}"
-        );
+        assert!(e.contains("field `process.capabilities.bounding`"), "{e}");
     }
 
     #[test]

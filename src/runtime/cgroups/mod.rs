@@ -113,6 +113,64 @@ pub fn container_path(spec_path: Option<&Path>, id: &str, own: &str) -> PathBuf 
     }
 }
 
+/// The cgroupfs path systemd gives a `slice:prefix:name` cgroupsPath (the form
+/// `--systemd-cgroup` takes, as containerd's `SystemdCgroup` and the kubelet's systemd
+/// driver send it): `kubepods-besteffort-pod1.slice:cri-containerd:ID` →
+/// `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-ID.scope`.
+/// An empty slice is `system.slice`; no path at all is `system.slice:k3rt:ID`; a name
+/// ending in `.slice` is a sub-slice rather than a scope.
+pub fn systemd_path(spec_path: Option<&str>, id: &str) -> std::result::Result<PathBuf, String> {
+    let text = spec_path.filter(|p| !p.is_empty()).unwrap_or("");
+    let (slice, prefix, name) = match text.split(':').collect::<Vec<_>>()[..] {
+        [""] => ("", "k3rt", id),
+        [s, p, n] => (s, p, n),
+        _ => return Err("want `slice:prefix:name` with --systemd-cgroup".into()),
+    };
+    if name.is_empty() || name.contains('/') || prefix.contains('/') {
+        return Err("the name and prefix must be non-empty and contain no `/`".into());
+    }
+    let mut path = expand_slice(if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    })?;
+    let unit = match (name.ends_with(".slice"), prefix) {
+        (true, _) => return Ok(path.join(expand_slice(name)?.file_name().unwrap_or_default())),
+        (false, "") => format!("{name}.scope"),
+        (false, p) => format!("{p}-{name}.scope"),
+    };
+    path.push(unit);
+    Ok(path)
+}
+
+/// `a-b-c.slice` → `/a.slice/a-b.slice/a-b-c.slice` (`-.slice` is the root slice).
+fn expand_slice(slice: &str) -> std::result::Result<PathBuf, String> {
+    let Some(base) = slice.strip_suffix(".slice") else {
+        return Err(format!("slice `{slice}` does not end in `.slice`"));
+    };
+    if base == "-" {
+        return Ok(PathBuf::from("/"));
+    }
+    if base.is_empty()
+        || base.contains('/')
+        || base.starts_with('-')
+        || base.ends_with('-')
+        || base.contains("--")
+    {
+        return Err(format!("`{slice}` is not a valid slice name"));
+    }
+    let mut path = PathBuf::from("/");
+    let mut prefix = String::new();
+    for part in base.split('-') {
+        if !prefix.is_empty() {
+            prefix.push('-');
+        }
+        prefix.push_str(part);
+        path.push(format!("{prefix}.slice"));
+    }
+    Ok(path)
+}
+
 /// Our own cgroup in a hierarchy from /proc/self/cgroup text (`0::/x` for v2).
 pub fn own_cgroup(text: &str, controller: Option<&str>) -> String {
     for line in text.lines() {
@@ -615,6 +673,32 @@ mod tests {
         assert_eq!(read("cpu.max"), "6250 100000");
         assert_eq!(read("pids.max"), "10");
         destroy(&cg.paths()).unwrap_err(); // files inside: rmdir of a real dir fails, named
+    }
+
+    #[test]
+    fn systemd_paths() {
+        let p = |s: Option<&str>| systemd_path(s, "c1").map(|p| p.display().to_string());
+        assert_eq!(
+            p(Some("kubepods-besteffort-pod1.slice:cri-containerd:abc")).unwrap(),
+            "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-abc.scope"
+        );
+        assert_eq!(p(None).unwrap(), "/system.slice/k3rt-c1.scope");
+        assert_eq!(p(Some(":crio:x")).unwrap(), "/system.slice/crio-x.scope");
+        assert_eq!(p(Some("-.slice::x")).unwrap(), "/x.scope");
+        assert_eq!(
+            p(Some("a.slice:p:b-c.slice")).unwrap(),
+            "/a.slice/b-c.slice"
+        );
+        for bad in [
+            "/a/b",
+            "a.slice:p",
+            "nodot:p:x",
+            "a--b.slice:p:x",
+            "a.slice:p:",
+            "-a.slice:p:x",
+        ] {
+            assert!(p(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -208,13 +208,24 @@ fn launch_in(
     } else {
         "Using cgroupfs cgroup manager"
     });
-    let cgroup = Cgroup::locate(
-        &layout,
-        spec.linux()
-            .as_ref()
-            .and_then(|l| l.cgroups_path().as_deref()),
-        &opts.id,
-    );
+    let spec_cg = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_deref());
+    let systemd_cg = if ctx.systemd_cgroup {
+        let text = spec_cg.map(|p| p.to_string_lossy().into_owned());
+        let path = cgroups::systemd_path(text.as_deref(), &opts.id).map_err(|why| {
+            Error::invalid("linux.cgroupsPath", text.as_deref().unwrap_or(""), why)
+        })?;
+        log.debug(format!(
+            "systemd cgroup `{}`: created through cgroupfs where systemd puts it; the scope is not registered with systemd",
+            path.display()
+        ));
+        Some(path)
+    } else {
+        None
+    };
+    let cgroup = Cgroup::locate(&layout, systemd_cg.as_deref().or(spec_cg), &opts.id);
     let (host_uid, host_gid) = host_ids(spec);
     log.debug(format!(
         "Using container host UID `{host_uid}` and GID `{host_gid}`"
