@@ -51,3 +51,15 @@ mkpriv() {
   jq ".root.path = \"rootfs\" | .root.readonly = false | ${2:-.}" "$WORK/base/config.json" > "$d/config.json"
   echo "$d"
 }
+
+# loop_device_read NAME [allow]: a container makes a node for the loop device 7:0 and
+# reads one byte from it; prints READ or denied. Only the device policy decides (the
+# node is the container's own, CAP_MKNOD given); `allow` adds a rule for it.
+loop_device_read() {
+  local caps='.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"] | .root.readonly = false'
+  local rule=
+  [[ ${2:-} == allow ]] && rule=' | .linux.resources.devices += [{"allow":true,"type":"b","major":7,"minor":0,"access":"rm"}]'
+  local cmd="mknod /dev/k3loop b 7 0 2>/dev/null; head -c 1 /dev/k3loop >/dev/null 2>&1 && echo READ || echo denied"
+  local b; b=$(mkpriv "$1" "$caps$rule | .process.args = [\"sh\",\"-c\",\"$cmd\"]")
+  k run -b "$b" "it-$1"
+}

@@ -81,14 +81,9 @@ t_cgroup_namespace_root() {
 }
 
 t_device_policy_is_an_ebpf_program() {
-  # a loop device node: opening it needs nothing but the device policy
-  local caps='.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"] | .root.readonly = false'
-  local cmd="mknod /dev/k3loop b 7 0 2>/dev/null; head -c 1 /dev/k3loop >/dev/null 2>&1 && echo READ || echo denied"
-  local b; b=$(mkpriv d2 "$caps | .process.args = [\"sh\",\"-c\",\"$cmd\"]")
-  expect_eq denied "$(k run -b "$b" it-d2)" "the loop device without a rule"
-  b=$(mkpriv d3 "$caps | .linux.resources.devices += [{\"allow\":true,\"type\":\"b\",\"major\":7,\"minor\":0,\"access\":\"rm\"}] | .process.args = [\"sh\",\"-c\",\"$cmd\"]")
-  expect_eq READ "$(k run -b "$b" it-d3)" "the loop device once allowed"
-  b=$(mkb d4 '.process.args = ["sh","-c","echo ok > /dev/null && head -c 1 /dev/zero | wc -c"]')
+  expect_eq denied "$(loop_device_read d2)" "the loop device without a rule"
+  expect_eq READ "$(loop_device_read d3 allow)" "the loop device once allowed"
+  local b; b=$(mkb d4 '.process.args = ["sh","-c","echo ok > /dev/null && head -c 1 /dev/zero | wc -c"]')
   expect_eq 1 "$(k run -b "$b" it-d4)" "the default devices stay usable"
 }
 

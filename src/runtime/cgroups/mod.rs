@@ -299,8 +299,9 @@ impl Cgroup {
 
     /// Applies planned writes to the right directories.
     pub fn apply(&self, writes: &[plan::Write]) -> Result<()> {
-        let mut writes = writes.to_vec();
-        if !self.v2
+        // only a v1 memsw write needs reordering (and the current limit read)
+        let ordered;
+        let writes = if !self.v2
             && writes
                 .iter()
                 .any(|w| w.file == "memory.memsw.limit_in_bytes")
@@ -310,9 +311,14 @@ impl Cgroup {
                 .and_then(|d| fs::read_to_string(d.join("memory.limit_in_bytes")).ok())
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(i64::MAX);
-            plan::order_v1_memory(&mut writes, current);
-        }
-        for w in &writes {
+            let mut w = writes.to_vec();
+            plan::order_v1_memory(&mut w, current);
+            ordered = w;
+            &ordered[..]
+        } else {
+            writes
+        };
+        for w in writes {
             let dir = self.dir_for(w.controller).ok_or_else(|| {
                 Error::Cgroup(format!(
                     "controller `{}` is not available for `{}` = `{}`",
