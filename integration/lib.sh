@@ -21,6 +21,10 @@ need() {
   done
 }
 
+# In a pipe, tests write `cmd | grep >/dev/null PAT`, never `cmd | grep -q PAT`: under
+# pipefail, grep -q exits at the first match and cmd, still writing, dies of SIGPIPE
+# (status 141), so a match could fail the test depending on timing.
+
 # fail MSG: abort the current test with a message.
 fail() { echo "assertion failed: $*" >&2; return 1; }
 

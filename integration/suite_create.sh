@@ -20,8 +20,8 @@ t_example1_simple_alpine() {
     k3 ps -a --format json | python3 -c 'import json,sys; assert any(c["name"]=="simple-app" and c["status"]=="CREATED" for c in json.load(sys.stdin))'
     [ -f "$ROOT/containers/$(hash_of simple-app)/config.json" ] || fail "no config.json"
     expect_eq 1.0.2 "$(python3 -c "import json; print(json.load(open('$ROOT/containers/$(hash_of simple-app)/config.json'))['ociVersion'])")"
-    sqlite3 "$ROOT/k3.db" "select kind from events where container_id='simple-app'" | grep -qx create || fail "no create event"
-    sqlite3 "$ROOT/k3.db" "select count(*) from webhook_queue" | grep -qv '^0$' || fail "no webhook queued"
+    sqlite3 "$ROOT/k3.db" "select kind from events where container_id='simple-app'" | grep -x >/dev/null create || fail "no create event"
+    sqlite3 "$ROOT/k3.db" "select count(*) from webhook_queue" | grep -v >/dev/null '^0$' || fail "no webhook queued"
     k3 rm simple-app >/dev/null
 }
 
@@ -62,25 +62,25 @@ t_example4_network_settings() {
     wait_port "$hp1" || true
     expect_eq "hello from k3" "$(curl -s -m 5 "http://127.0.0.1:$hp1/")" "published port"
     k3 rm -f api-service >/dev/null
-    nft list chain ip k3 portmap | grep -q "dport $hp1" && fail "port rule left"
+    nft list chain ip k3 portmap | grep >/dev/null "dport $hp1" && fail "port rule left"
     return 0
 }
 
 t_example5_postgres_volumes() {
     opts='{"containerId":"database","image":"postgres","tag":"15","volume":["db-data:/var/lib/postgresql/data","db-backup:/backup"],"env":["POSTGRES_PASSWORD=securepass"]}'
     k3 run -d --options-json "$opts" >/dev/null
-    for _ in $(seq 50); do k3 logs database | grep -q "ready to accept" && break; sleep 0.1; done
+    for _ in $(seq 50); do k3 logs database | grep >/dev/null "ready to accept" && break; sleep 0.1; done
     expect_contains "$(k3 logs database)" "initdb: password set (10 chars)"
     k3 exec database sh -c 'echo backup-1 > /backup/b1'
     k3 rm -f database >/dev/null
     [ -f "$ROOT/volumes/db-data/_data/PG_VERSION" ] || fail "volume data gone after rm"
     k3 run -d --options-json "$opts" >/dev/null
-    for _ in $(seq 50); do k3 logs database | grep -q "ready to accept" && break; sleep 0.1; done
+    for _ in $(seq 50); do k3 logs database | grep >/dev/null "ready to accept" && break; sleep 0.1; done
     logs=$(k3 logs database)
     [[ $logs != *initdb* ]] || fail "data did not survive rm + re-create: $logs"
     expect_eq 2 "$(k3 exec database sh -c 'wc -l < $PGDATA/starts')" "starts recorded in the volume"
     expect_eq backup-1 "$(k3 exec database cat /backup/b1)"
-    k3 volume ls | grep -q '"db-backup"' || fail "volume not listed"
+    k3 volume ls | grep >/dev/null '"db-backup"' || fail "volume not listed"
     out=$(k3 volume rm db-data 2>&1) && fail "volume in use removed: $out"
     k3 rm -f database >/dev/null
     k3 volume rm db-data >/dev/null && k3 volume rm db-backup >/dev/null
@@ -89,7 +89,7 @@ t_example5_postgres_volumes() {
 
 t_example6_python_restart_policy() {
     k3 run -d --options-json '{"containerId":"worker","image":"python","tag":"3.11","args":"python worker.py","restart":"on-failure","restartDelay":5,"maxAttempts":10,"network":"none"}' >/dev/null
-    for _ in $(seq 50); do k3 logs worker | grep -q "worker running" && break; sleep 0.1; done
+    for _ in $(seq 50); do k3 logs worker | grep >/dev/null "worker running" && break; sleep 0.1; done
     expect_contains "$(k3 logs worker)" "worker running as 0 in /app"
     v=$(k3 inspect worker)
     expect_eq on-failure "$(json_get "$v" 'j["Validated"]["restart"]')"
@@ -106,7 +106,7 @@ t_example7_privileged_caps() {
     has_cap "$c" 25 || fail "SYS_TIME missing: $c"
     has_cap "$c" 21 || fail "SYS_ADMIN missing (privileged): $c"
     has_cap "$c" 13 && fail "NET_RAW not dropped: $c"
-    k3 exec privileged-app sh -c 'ls /dev' | grep -q '^loop-control$\|^kmsg$' || fail "host devices missing"
+    k3 exec privileged-app sh -c 'ls /dev' | grep >/dev/null '^loop-control$\|^kmsg$' || fail "host devices missing"
     k3 exec privileged-app sh -c 'grep -q "^Seccomp:[[:space:]]*0" /proc/self/status' || fail "seccomp on"
     k3 rm -f privileged-app >/dev/null
     k3 run -d --name plain --network none alpine sleep 1000 >/dev/null
@@ -218,7 +218,7 @@ t_lifecycle_create_start_stop_start_rm() {
     expect_eq 1 "$(json_get "$(k3 inspect life)" 'j["State"]["restart_count"]')"
     k3 rm -f life >/dev/null
     out=$(k3 inspect life 2>&1) && fail "record left"
-    sqlite3 "$ROOT/k3.db" "select kind from events where container_id='life'" | grep -qx destroy || fail "no destroy event"
+    sqlite3 "$ROOT/k3.db" "select kind from events where container_id='life'" | grep -x >/dev/null destroy || fail "no destroy event"
 }
 
 t_run_foreground_exit_code_and_rm() {
@@ -286,7 +286,7 @@ t_no_shared_pins_a_cpu() {
     k3 run -d --name ns1 --network none --no-shared alpine sleep 1000 >/dev/null
     cpus=$(cgroup_file ns1 cpuset cpuset.cpus)
     [[ $cpus =~ ^[0-9]+$ ]] || fail "cpuset.cpus \`$cpus\` is not a single CPU"
-    k3 exec ns1 grep Cpus_allowed_list /proc/self/status | grep -q "[[:space:]]$cpus$" || fail "not pinned"
+    k3 exec ns1 grep Cpus_allowed_list /proc/self/status | grep >/dev/null "[[:space:]]$cpus$" || fail "not pinned"
     k3 rm -f ns1 >/dev/null
 }
 

@@ -87,7 +87,7 @@ t_a_socket_mode_and_api_create_list() {
     out=$(api -X POST -d '{"containerId":"api1","image":"busybox","network":"none","args":"sleep 1000"}' -w ' %{http_code}' http://k3/containers)
     expect_contains "$out" ' 201'
     expect_contains "$out" '"containerId":"api1"'
-    api -X POST http://k3/containers/api1/start | grep -q '"pid"' || fail "start"
+    api -X POST http://k3/containers/api1/start | grep >/dev/null '"pid"' || fail "start"
     api 'http://k3/containers?all=true' | python3 -c 'import json,sys; assert any(c["id"]=="api1" and c["status"]=="RUNNING" for c in json.load(sys.stdin))'
     # The typed error with its statusCode as the HTTP status.
     code=$(api -o "$T/err.json" -w '%{http_code}' -X POST -d '{"containerId":"api1","image":"busybox"}' http://k3/containers)
@@ -97,7 +97,7 @@ t_a_socket_mode_and_api_create_list() {
     out=$(api -X POST -d '{"cmd":["echo","hi"]}' http://k3/containers/api1/exec)
     expect_eq hi "$(json_get "$out" 'j["stdout"].strip()')"
     # The CLI talks to the daemon: ps lists it, rm goes through DELETE.
-    k3 ps | grep -q api1 || fail "k3 ps through the daemon"
+    k3 ps | grep >/dev/null api1 || fail "k3 ps through the daemon"
     grep -q 'DELETE' "$T/daemon.log" && true
     k3 rm -f api1 >/dev/null
     expect_eq 404 "$(api -o /dev/null -w '%{http_code}' http://k3/containers/api1)" "removed"
@@ -202,8 +202,8 @@ t_g_webhooks_delivered_dead_receiver_does_not_slow_create() {
     (( ms < 1000 )) || fail "create took ${ms} ms with a dead receiver"
     api -X POST http://k3/containers/hook1/start >/dev/null
     for _ in $(seq 100); do grep -q '"containerId":"hook1".*"event":"die"\|"event":"die".*"containerId":"hook1"' "$T/hooks.jsonl" 2>/dev/null && break; sleep 0.1; done
-    grep '"hook1"' "$T/hooks.jsonl" | grep -q '"event":"create"' || fail "no create webhook: $(cat "$T/hooks.jsonl")"
-    grep '"hook1"' "$T/hooks.jsonl" | grep '"event":"die"' | grep -q '"exitCode":3' || fail "no die webhook with exit code"
+    grep '"hook1"' "$T/hooks.jsonl" | grep >/dev/null '"event":"create"' || fail "no create webhook: $(cat "$T/hooks.jsonl")"
+    grep '"hook1"' "$T/hooks.jsonl" | grep '"event":"die"' | grep >/dev/null '"exitCode":3' || fail "no die webhook with exit code"
     k3 rm hook1 >/dev/null
     grep '"hook1"' "$T/hooks.jsonl" >/dev/null
 }
@@ -212,7 +212,7 @@ t_h_selftest_limits() {
     out=$(K3_NO_DAEMON=1 k3 selftest limits --image busybox --seconds 4 2>&1) || fail "selftest failed: $out"
     echo "$out" >"$T/art/selftest.txt"
     cp "$T/art/selftest.txt" "${K3_ARTIFACTS:-/tmp}/k3-selftest-$$.txt"
-    echo "$out" | grep -c ' ok$' | grep -qx 6 || fail "not 6 ok lines: $out"
+    echo "$out" | grep -c ' ok$' | grep -x >/dev/null 6 || fail "not 6 ok lines: $out"
 }
 
 t_z_shutdown_and_crash_reconcile() {
@@ -234,7 +234,7 @@ t_z_shutdown_and_crash_reconcile() {
     [ ! -e "$SOCK" ] || fail "socket left"
     for c in sd1 sd2 sd3 sd4; do expect_eq STOPPED "$(status_of "$c")" "$c after shutdown"; done
     [ ! -d "/proc/$p2" ] || fail "TERM-ignoring container not killed"
-    grep -q 'SIGKILL to \["sd2"' "$T/daemon.log" || grep -q 'SIGKILL to .*sd2' "$T/daemon.log" || fail "sd2 not killed after the grace: $(tail -3 "$T/daemon.log")"
+    grep -q 'SIGKILL to \["sd2"' "$T/daemon.log" || grep >/dev/null 'SIGKILL to .*sd2' "$T/daemon.log" || fail "sd2 not killed after the grace: $(tail -3 "$T/daemon.log")"
     # always comes back at the next start; a crash (kill -9) is reconciled.
     start_daemon
     for _ in $(seq 50); do [ "$(status_of sd4)" = RUNNING ] && break; sleep 0.1; done
@@ -244,7 +244,7 @@ t_z_shutdown_and_crash_reconcile() {
     p4=$(json_get "$(k3 inspect sd4)" 'j["State"]["pid"]')
     mp=$(sqlite3 "$ROOT/k3.db" "select monitor_pid from container_state where id='sd4'")
     kill -KILL "$mp" "$p4"; sleep 0.5
-    sqlite3 "$ROOT/k3.db" "select status from container_state where id='sd4'" | grep -qx RUNNING || fail "setup: record changed early"
+    sqlite3 "$ROOT/k3.db" "select status from container_state where id='sd4'" | grep -x >/dev/null RUNNING || fail "setup: record changed early"
     start_daemon
     grep -q 'reconciled 1 container(s): sd4' "$T/daemon.log" || fail "no reconcile: $(tail -5 "$T/daemon.log")"
     kill -TERM "$DPID"; wait "$DPID"; DPID=

@@ -23,9 +23,9 @@ net_state() {
 
 t_kb0_bridge_made_on_first_use() {
     k3 run --rm --name first alpine true >/dev/null
-    ip -br addr show kb0 | grep -q "192.168.100.1/24" || fail "kb0: $(ip -br addr show kb0)"
+    ip -br addr show kb0 | grep >/dev/null "192.168.100.1/24" || fail "kb0: $(ip -br addr show kb0)"
     expect_eq 1 "$(cat /proc/sys/net/ipv4/conf/kb0/route_localnet)" "route_localnet"
-    k3 network ls | grep -q "^kb0 .*192.168.100.0/24" || fail "kb0 not listed: $(k3 network ls)"
+    k3 network ls | grep >/dev/null "^kb0 .*192.168.100.0/24" || fail "kb0 not listed: $(k3 network ls)"
 }
 
 t_two_containers_reach_each_other() {
@@ -49,9 +49,9 @@ t_published_port_from_host_loopback_and_bridge_ip() {
     fi
     out=$(k3 run --rm --name hair alpine timeout 5 wget -qO- "http://192.168.100.1:$hp/")
     expect_eq "hello from k3" "$out" "hairpin from another container"
-    nft list chain ip k3 portmap | grep -q "dport $hp dnat to $(ip_of pub):80" || fail "rule: $(nft list chain ip k3 portmap)"
+    nft list chain ip k3 portmap | grep >/dev/null "dport $hp dnat to $(ip_of pub):80" || fail "rule: $(nft list chain ip k3 portmap)"
     k3 rm -f pub >/dev/null
-    nft list chain ip k3 portmap | grep -q "dport $hp" && fail "rule left after rm"
+    nft list chain ip k3 portmap | grep >/dev/null "dport $hp" && fail "rule left after rm"
     curl -s -m 2 "http://127.0.0.1:$hp/" && fail "port still answers"
     return 0
 }
@@ -127,15 +127,15 @@ t_resolv_conf_without_loopback_resolvers() {
 t_network_create_inspect_rm_in_use() {
     k3 network create tnet --subnet 10.77.0.0/24 >/dev/null
     EXTRA_BRIDGES+=(tnet)
-    ip -br addr show tnet | grep -q 10.77.0.1/24 || fail "bridge"
+    ip -br addr show tnet | grep >/dev/null 10.77.0.1/24 || fail "bridge"
     k3 run -d --name tn --network tnet alpine sleep 1000 >/dev/null
     expect_eq 10.77.0.2 "$(ip_of tn)"
-    k3 network inspect tnet | grep -q '"container_id": "tn"' || fail "lease not in inspect"
+    k3 network inspect tnet | grep >/dev/null '"container_id": "tn"' || fail "lease not in inspect"
     expect_error VALIDATION_ERROR 422 "in use" -- k3 network rm --json tnet
     k3 rm -f tn >/dev/null
     k3 network rm tnet >/dev/null
     ip link show tnet >/dev/null 2>&1 && fail "bridge left"
-    k3 network ls | grep -q tnet && fail "record left"
+    k3 network ls | grep >/dev/null tnet && fail "record left"
     expect_error VALIDATION_ERROR 422 "subnet" -- k3 network create --json bad --subnet 10.0.0.0/33
     expect_error VALIDATION_ERROR 422 "overlaps" -- k3 network create --json ov --subnet 192.168.100.128/25
     return 0
@@ -177,7 +177,7 @@ t_failure_paths_leave_no_residue() {
     [ "$before" = "$after" ] || fail "network residue: $(diff <(echo "$before") <(echo "$after"))"
     k3 rm -f holder porter >/dev/null
     expect_eq 0 "$(leases)" "leases"
-    ip -br link | grep -q '^k3-' && fail "veth left: $(ip -br link | grep '^k3-')"
+    ip -br link | grep >/dev/null '^k3-' && fail "veth left: $(ip -br link | grep '^k3-')"
     return 0
 }
 

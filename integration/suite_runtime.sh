@@ -107,7 +107,7 @@ t_bind_mount_read_only_with_propagation() {
 t_rootfs_propagation_shared() {
   local b; b=$(mkb prop '.linux.rootfsPropagation = "shared" | .process.args = ["probe","mounts"]')
   local out; out=$(k run -b "$b" it-prop)
-  awk '$5=="/"' <<<"$out" | grep -q 'shared:' || fail "/ is not shared: $(awk '$5=="/"' <<<"$out")"
+  awk '$5=="/"' <<<"$out" | grep >/dev/null 'shared:' || fail "/ is not shared: $(awk '$5=="/"' <<<"$out")"
 }
 
 t_user_namespace_mappings() {
@@ -237,7 +237,7 @@ t_delete_of_created_container_needs_no_force() {
   k delete it-dc
   no_leftovers it-dc
   for _ in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.02; done
-  [[ ! -d /proc/$pid ]] || grep -q '^State:.*Z' /proc/$pid/status || fail "init $pid still alive"
+  [[ ! -d /proc/$pid ]] || grep >/dev/null '^State:.*Z' /proc/$pid/status || fail "init $pid still alive"
 }
 
 t_quick_exit_never_hangs_run() {
@@ -323,9 +323,9 @@ t_exec_joins_the_container() {
   expect_eq 9 "$rc" "exec exit code"
   k exec -d --pid-file "$WORK/ex.pid" it-ex sleep 30
   grep -qx "$(cat "$WORK/ex.pid")" /sys/fs/cgroup/pids/k3rt/it-ex/cgroup.procs 2>/dev/null \
-    || grep -qx "$(cat "$WORK/ex.pid")" /sys/fs/cgroup/k3rt/it-ex/cgroup.procs || fail "exec'd process not in the cgroup"
+    || grep -x >/dev/null "$(cat "$WORK/ex.pid")" /sys/fs/cgroup/k3rt/it-ex/cgroup.procs || fail "exec'd process not in the cgroup"
   expect_eq 2 "$(k ps --format json it-ex | jq length)" "processes"
-  k exec --user 1000:1000 it-ex probe ids | grep -q "uid=1000 gid=1000" || fail "exec --user"
+  k exec --user 1000:1000 it-ex probe ids | grep >/dev/null "uid=1000 gid=1000" || fail "exec --user"
   local err; err=$(k exec it-ex /no/such 2>&1) && fail "exec of a missing program succeeded"
   expect_contains "$err" "/no/such"
   k delete --force it-ex
@@ -355,7 +355,7 @@ t_checkpoint_and_restore_through_criu() {
   local b; b=$(mkpriv ck '.process.args = ["sh","-c","i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"]')
   k run -d -b "$b" it-ck </dev/null >/dev/null 2>&1
   sleep 0.5
-  if criu check >/dev/null 2>&1 && ! criu check 2>&1 | grep -q "Error ("; then
+  if criu check >/dev/null 2>&1 && ! criu check 2>&1 | grep >/dev/null "Error ("; then
     k checkpoint --image-path "$WORK/ckimg" it-ck
     expect_eq stopped "$(status_of it-ck)"
     local before; before=$(cat "$b/rootfs/tmp/count")

@@ -173,7 +173,7 @@ t_user_namespace_with_create_and_start() {
 t_rootfs_propagation_unbindable() {
   local b; b=$(mkb unb '.linux.rootfsPropagation = "unbindable" | .process.args = ["probe","mounts"]')
   local out; out=$(k run -b "$b" it-unb)
-  awk '$5=="/"' <<<"$out" | grep -q 'unbindable' || fail "/ is not unbindable: $(awk '$5=="/"' <<<"$out")"
+  awk '$5=="/"' <<<"$out" | grep >/dev/null 'unbindable' || fail "/ is not unbindable: $(awk '$5=="/"' <<<"$out")"
 }
 
 run_suite
