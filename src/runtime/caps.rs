@@ -1,6 +1,11 @@
 //! Capabilities: the five sets of `process.capabilities`. A name the kernel does not
 //! know is skipped with a warning (engines list newer ones); made-up names never get
 //! this far (config parsing refuses them).
+//!
+//! As runc: an absent `capabilities` object or an absent list is an empty set, and the
+//! bounding set is always reduced to what is listed. Engines send `"capabilities": {}`
+//! (Go `omitempty`) for `--cap-drop ALL`; reading that as "leave the set alone" would
+//! hand a uid-0 process every capability back at execve.
 
 use std::collections::HashSet;
 
@@ -9,10 +14,10 @@ use oci_spec::runtime::{Capability as SpecCap, LinuxCapabilities};
 use crate::runtime::trace::Log;
 use crate::runtime::{Error, Result};
 
-/// Capability numbers per set; `None` leaves a set as it is.
+/// Capability numbers per set; every set is exactly what is listed (none when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapSets {
-    pub bounding: Option<Vec<u8>>,
+    pub bounding: Vec<u8>,
     pub effective: Vec<u8>,
     pub permitted: Vec<u8>,
     pub inheritable: Vec<u8>,
@@ -48,10 +53,14 @@ fn set_of(names: Option<&HashSet<SpecCap>>, last: u8, log: &Log) -> Vec<u8> {
 }
 
 impl CapSets {
-    pub fn from_spec(c: &LinuxCapabilities, log: &Log) -> CapSets {
+    /// The sets of `process.capabilities`; an absent object is five empty sets.
+    pub fn from_spec(c: Option<&LinuxCapabilities>, log: &Log) -> CapSets {
+        let Some(c) = c else {
+            return CapSets::default();
+        };
         let last = last_cap();
         CapSets {
-            bounding: c.bounding().as_ref().map(|b| set_of(Some(b), last, log)),
+            bounding: set_of(c.bounding().as_ref(), last, log),
             effective: set_of(c.effective().as_ref(), last, log),
             permitted: set_of(c.permitted().as_ref(), last, log),
             inheritable: set_of(c.inheritable().as_ref(), last, log),
@@ -61,11 +70,8 @@ impl CapSets {
 
     /// Drops from the bounding set whatever is not listed (needs CAP_SETPCAP: call before setuid).
     pub fn drop_bounding(&self) -> Result<()> {
-        let Some(keep) = &self.bounding else {
-            return Ok(());
-        };
         for n in 0..=last_cap() {
-            if keep.contains(&n) {
+            if self.bounding.contains(&n) {
                 continue;
             }
             // SAFETY: prctl with integer arguments.
@@ -155,14 +161,31 @@ mod tests {
     }
 
     #[test]
-    fn sets_are_sorted_numbers_and_unknown_bounding_is_none() {
+    fn sets_are_sorted_numbers_and_an_absent_list_is_empty() {
         let c: LinuxCapabilities = serde_json::from_str(
             r#"{"effective":["CAP_KILL","CAP_CHOWN"],"permitted":["CAP_KILL","CAP_CHOWN"]}"#,
         )
         .unwrap();
-        let s = CapSets::from_spec(&c, &Log::default());
+        let s = CapSets::from_spec(Some(&c), &Log::default());
         assert_eq!(s.effective, vec![0, 5]);
-        assert_eq!(s.bounding, None);
+        assert!(
+            s.bounding.is_empty(),
+            "absent bounding list drops every capability"
+        );
         assert!(s.ambient.is_empty());
+    }
+
+    #[test]
+    fn an_empty_or_absent_object_is_no_capability_at_all() {
+        // what podman --cap-drop ALL and a CRI pod with drop: [ALL] send
+        let empty: LinuxCapabilities = serde_json::from_str("{}").unwrap();
+        assert_eq!(
+            CapSets::from_spec(Some(&empty), &Log::default()),
+            CapSets::default()
+        );
+        assert_eq!(
+            CapSets::from_spec(None, &Log::default()),
+            CapSets::default()
+        );
     }
 }

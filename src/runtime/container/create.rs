@@ -132,8 +132,8 @@ pub fn launch(
         .spec
         .process()
         .as_ref()
-        .and_then(|p| p.capabilities().as_ref())
-        .map(|c| CapSets::from_spec(c, log));
+        .and_then(|p| p.capabilities().as_ref());
+    let caps = CapSets::from_spec(caps, log);
     let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     if terminal && opts.console_socket.is_none() && mode == Mode::Fifo {
         return Err(Error::invalid(
@@ -170,7 +170,7 @@ fn launch_in(
     bundle: Bundle,
     ns: NsPlan,
     plan: rootfs::Plan,
-    caps: Option<CapSets>,
+    caps: CapSets,
     dir: &ContainerDir,
     undo: &mut Undo,
 ) -> Result<Launched> {
@@ -212,6 +212,16 @@ fn launch_in(
         .linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_deref());
+    if let Some(p) = spec_cg.filter(|p| p.as_os_str().len() > cgroups::MAX_PATH_LEN) {
+        return Err(Error::invalid(
+            "linux.cgroupsPath",
+            format!(
+                "{}…",
+                p.to_string_lossy().chars().take(64).collect::<String>()
+            ),
+            format!("longer than {} bytes", cgroups::MAX_PATH_LEN),
+        ));
+    }
     let systemd_cg = if ctx.systemd_cgroup {
         let text = spec_cg.map(|p| p.to_string_lossy().into_owned());
         let path = cgroups::systemd_path(text.as_deref(), &opts.id).map_err(|why| {

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use oci_spec::runtime::{Capability, Process, Spec};
+use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 
 use crate::oci::spec;
 use crate::runtime::caps::CapSets;
@@ -66,10 +66,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
             "needs --console-socket to hand over the terminal",
         ));
     }
-    let caps = process
-        .capabilities()
-        .as_ref()
-        .map(|c| CapSets::from_spec(c, &ctx.log));
+    let caps = CapSets::from_spec(process.capabilities().as_ref(), &ctx.log);
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => Some(seccomp::Filter::prepare(s, &ctx.log)?),
         None => None,
@@ -247,7 +244,16 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
-    let mut caps = p.capabilities().clone().unwrap_or_default();
+    // absent means none (as runc): oci-spec's Default would bring its three default caps
+    let mut caps = p.capabilities().clone().unwrap_or_else(|| {
+        let mut none = LinuxCapabilities::default();
+        none.set_bounding(None);
+        none.set_effective(None);
+        none.set_inheritable(None);
+        none.set_permitted(None);
+        none.set_ambient(None);
+        none
+    });
     for n in names {
         let c: Capability = serde_json::from_value(serde_json::Value::String(n.clone()))
             .map_err(|_| Error::invalid("--cap", n, "not a capability"))?;

@@ -26,17 +26,16 @@ pub fn set_no_new_privs(process: &Process) -> Result<()> {
     Ok(())
 }
 
-/// Groups, gid, uid, umask, keeping the listed capabilities across the uid change.
-pub fn switch_user(process: &Process, caps: Option<&CapSets>, in_userns: bool) -> Result<()> {
+/// Groups, gid, uid, umask, keeping the listed capabilities across the uid change;
+/// the bounding set is always reduced to `caps.bounding`.
+pub fn switch_user(process: &Process, caps: &CapSets, in_userns: bool) -> Result<()> {
     let u = process.user();
-    if let Some(c) = caps {
-        // SAFETY: prctl with integer arguments.
-        check(
-            unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) },
-            "keep capabilities",
-        )?;
-        c.drop_bounding()?;
-    }
+    // SAFETY: prctl with integer arguments.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) },
+        "keep capabilities",
+    )?;
+    caps.drop_bounding()?;
     let gids: Vec<libc::gid_t> = u.additional_gids().clone().unwrap_or_default();
     // SAFETY: pointer and length describe `gids`.
     let r = unsafe { libc::setgroups(gids.len(), gids.as_ptr()) };
@@ -53,11 +52,9 @@ pub fn switch_user(process: &Process, caps: Option<&CapSets>, in_userns: bool) -
         unsafe { libc::setresuid(u.uid(), u.uid(), u.uid()) },
         format!("set uid `{}`", u.uid()),
     )?;
-    if let Some(c) = caps {
-        c.apply()?;
-        // SAFETY: prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
-    }
+    caps.apply()?;
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
     // SAFETY: umask has no failure mode.
     unsafe { libc::umask(u.umask().unwrap_or(0o022) as libc::mode_t) };
     Ok(())

@@ -33,7 +33,7 @@ pub struct InitConfig<'a> {
     pub ns: &'a NsPlan,
     pub plan: &'a Plan,
     pub env: rootfs::Env,
-    pub caps: Option<CapSets>,
+    pub caps: CapSets,
     pub chan: &'a Channel,
     pub start: StartSignal,
     pub console: Option<OwnedFd>,
@@ -186,11 +186,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
     }
-    finish::switch_user(
-        process,
-        cfg.caps.as_ref(),
-        cfg.ns.has(LinuxNamespaceType::User),
-    )?;
+    finish::switch_user(process, &cfg.caps, cfg.ns.has(LinuxNamespaceType::User))?;
     cfg.chan.send(&Msg::Ready)?;
     Ok(prog)
 }

@@ -49,7 +49,7 @@ pub struct JoinConfig<'a> {
     pub namespaces: Vec<(LinuxNamespaceType, PathBuf)>,
     /// The container has no mount namespace: chroot into its rootfs instead.
     pub chroot: Option<PathBuf>,
-    pub caps: Option<CapSets>,
+    pub caps: CapSets,
     pub seccomp: Option<seccomp::Filter>,
     pub console: Option<OwnedFd>,
     pub preserve_fds: i32,
@@ -162,7 +162,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         .namespaces
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::User);
-    finish::switch_user(p, cfg.caps.as_ref(), in_userns)?;
+    finish::switch_user(p, &cfg.caps, in_userns)?;
     cfg.chan.send(&Msg::Ready)?;
     if nnp {
         load_seccomp(cfg)?;
