@@ -10,12 +10,24 @@ use oci_spec::runtime::Hook;
 
 use crate::runtime::{Error, Result};
 
-/// Runs each hook in order; the first failure stops the list.
+/// Runs each hook in order; the first failure stops the list (prestart,
+/// createRuntime, createContainer, startContainer: the failure fails the lifecycle).
 pub fn run_all(kind: &'static str, hooks: &[Hook], state_json: &str) -> Result<()> {
     for h in hooks {
         run_one(kind, h, state_json)?;
     }
     Ok(())
+}
+
+/// Runs every hook in order, handing each failure to `warn` and going on with the
+/// rest (poststart, poststop: the spec says warn, and the remaining hooks and the
+/// lifecycle continue).
+pub fn run_each(kind: &'static str, hooks: &[Hook], state_json: &str, warn: impl Fn(Error)) {
+    for h in hooks {
+        if let Err(e) = run_one(kind, h, state_json) {
+            warn(e);
+        }
+    }
 }
 
 fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
@@ -90,6 +102,27 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             "{\"id\":\"x\"}bar\n"
         );
+    }
+
+    #[test]
+    fn a_failing_poststop_hook_does_not_stop_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let after = hook(&format!(
+            r#"{{"path":"/bin/sh","args":["sh","-c","echo ran > {}"]}}"#,
+            out.display()
+        ));
+        let warned = std::cell::RefCell::new(Vec::new());
+        run_each(
+            "poststop",
+            &[hook(r#"{"path":"/bin/false"}"#), after],
+            "{}",
+            |e| warned.borrow_mut().push(e.to_string()),
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\n");
+        let w = warned.into_inner();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("poststop hook `/bin/false`"), "{w:?}");
     }
 
     #[test]

@@ -62,9 +62,7 @@ pub fn destroy(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) -> Result<()>
     };
     if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststop().as_deref()) {
         let json = serde_json::to_string(&st.oci(Status::Stopped)).unwrap_or_default();
-        if let Err(e) = hooks::run_all("poststop", h, &json) {
-            ctx.log.warn(e.to_string());
-        }
+        hooks::run_each("poststop", h, &json, |e| ctx.log.warn(e.to_string()));
     }
     Ok(())
 }

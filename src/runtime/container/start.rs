@@ -86,8 +86,6 @@ pub fn poststart(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) {
     };
     if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_deref()) {
         let json = serde_json::to_string(&st.oci(Status::Running)).unwrap_or_default();
-        if let Err(e) = hooks::run_all("poststart", h, &json) {
-            ctx.log.warn(e.to_string());
-        }
+        hooks::run_each("poststart", h, &json, |e| ctx.log.warn(e.to_string()));
     }
 }
