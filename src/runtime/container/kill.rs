@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::oci::state::ContainerState;
+use crate::oci::state::{ContainerState, Status};
 use crate::runtime::cgroups;
 use crate::runtime::container::Ctx;
 use crate::runtime::statedir::pid_alive;
@@ -11,6 +11,19 @@ use crate::runtime::{signal, Error, Result};
 /// `k3rt kill ID [SIGNAL] [--all]`.
 pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
     let sig = signal::parse(sig)?;
+    if all {
+        // as runc: `kill --all` of a stopped container is not an error (containerd's
+        // shim sends it after every exit); what is left in its cgroup gets the signal,
+        // never the dead init's pid, which may belong to someone else by now
+        let dir = ctx.container(id)?;
+        let st = dir.load()?;
+        if dir.status(&st) == Status::Stopped {
+            for pid in cgroups::procs(&st.cgroup_paths) {
+                let _ = send(pid, sig);
+            }
+            return Ok(());
+        }
+    }
     let (_, st, _) = ctx.live(id)?;
     if all || !st.own_pid_ns {
         signal_all(&st, sig);
