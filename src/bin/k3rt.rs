@@ -338,6 +338,12 @@ enum ListFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.cmd, Cmd::Create(_) | Cmd::Run { .. } | Cmd::Exec(_)) {
+        if let Err(e) = k3::runtime::process::exec::ensure_sealed_self() {
+            eprintln!("k3rt: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let log = match Log::open(
         cli.log.as_deref(),
         matches!(cli.log_format, LogFormat::Json),

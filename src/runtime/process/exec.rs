@@ -9,10 +9,14 @@ use crate::runtime::{Error, Result};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Looks `name` up like execvp would, with the container's `PATH`.
+/// Looks `name` up like execvp would, with the container's `PATH`. The messages carry
+/// execve's own words, which engines map to exit codes (podman, docker: `no such file or
+/// directory` and `executable file not found` are 127, anything else 126).
 pub fn lookup(name: &str, env: &[String], cwd: &Path) -> Result<PathBuf> {
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let probe = |p: &Path| match std::fs::metadata(p) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Found::Executable,
+        Ok(_) => Found::NotExecutable,
+        Err(_) => Found::Missing,
     };
     if name.contains('/') {
         let p = if Path::new(name).is_absolute() {
@@ -20,30 +24,49 @@ pub fn lookup(name: &str, env: &[String], cwd: &Path) -> Result<PathBuf> {
         } else {
             cwd.join(name)
         };
-        return if executable(&p) {
-            Ok(p)
-        } else {
-            Err(Error::invalid(
+        return match probe(&p) {
+            Found::Executable => Ok(p),
+            Found::NotExecutable => Err(Error::invalid(
                 "process.args[0]",
                 name,
-                "no such executable in the container",
-            ))
+                "exec: permission denied",
+            )),
+            Found::Missing => Err(Error::invalid(
+                "process.args[0]",
+                name,
+                "exec: no such file or directory",
+            )),
         };
     }
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(DEFAULT_PATH);
-    path.split(':')
-        .map(|d| Path::new(if d.is_empty() { "." } else { d }).join(name))
-        .find(|p| executable(p))
-        .ok_or_else(|| {
-            Error::invalid(
-                "process.args[0]",
-                name,
-                "executable file not found in $PATH",
-            )
-        })
+    let mut denied = false;
+    for d in path.split(':') {
+        let p = Path::new(if d.is_empty() { "." } else { d }).join(name);
+        match probe(&p) {
+            Found::Executable => return Ok(p),
+            Found::NotExecutable => denied = true,
+            Found::Missing => {}
+        }
+    }
+    // execvp: EACCES when a candidate existed but could not be executed
+    Err(Error::invalid(
+        "process.args[0]",
+        name,
+        if denied {
+            "exec: permission denied"
+        } else {
+            "executable file not found in $PATH"
+        },
+    ))
+}
+
+enum Found {
+    Executable,
+    NotExecutable,
+    Missing,
 }
 
 /// argv/envp as C strings, built before the exec.
@@ -71,7 +94,10 @@ mod tests {
             "{e}"
         );
         assert!(lookup("/bin/sh", &[], Path::new("/")).is_ok());
-        assert!(lookup("/etc/passwd", &[], Path::new("/")).is_err());
+        let e = lookup("/etc/passwd", &[], Path::new("/")).unwrap_err();
+        assert!(e.to_string().contains("permission denied"), "{e}");
+        let e = lookup("/nonexistent", &[], Path::new("/")).unwrap_err();
+        assert!(e.to_string().contains("no such file or directory"), "{e}");
     }
 }
 
@@ -107,40 +133,156 @@ const DMZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/k3rt-dmz"));
 pub struct Dmz(std::os::fd::OwnedFd);
 
 const MFD_EXEC: libc::c_uint = 0x10;
+const SEALS: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+/// A new close-on-exec memfd called `name`, filled by `fill`, then sealed against
+/// every change (a writer gets EPERM, through /proc/PID/exe too).
+fn sealed_memfd(
+    name: &std::ffi::CStr,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: a C string name; flags are valid memfd flags.
+    let mut fd = unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_EXEC) };
+    if fd < 0 {
+        // kernels before 6.3 do not know MFD_EXEC
+        // SAFETY: as above.
+        fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    }
+    if fd < 0 {
+        return Err(Error::last(format!(
+            "create memfd `{}`",
+            name.to_string_lossy()
+        )));
+    }
+    // SAFETY: new descriptor owned by nobody else.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    fill(&mut file)
+        .map_err(|e| Error::sys(format!("fill memfd `{}`", name.to_string_lossy()), e))?;
+    // SAFETY: fcntl on our descriptor.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } < 0 {
+        return Err(Error::last(format!(
+            "seal memfd `{}`",
+            name.to_string_lossy()
+        )));
+    }
+    Ok(file.into())
+}
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): returns only on failure.
+fn exec_fd(fd: &std::os::fd::OwnedFd, argv: &[*const libc::c_char], envp: &[CString]) {
+    use std::os::fd::AsRawFd;
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: valid fd, empty path with AT_EMPTY_PATH, null-terminated arrays of C
+    // strings that outlive the call (argv's last element is null, checked by callers).
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+}
+
+/// Set in the environment of the sealed copy so that a kernel that hides the seals
+/// cannot make k3rt re-exec itself for ever.
+const SEALED_ENV: &str = "_K3RT_SEALED_EXE";
+
+/// Makes sure this process runs from a sealed in-memory copy of k3rt, re-executing
+/// itself from one if not (CVE-2019-5736: a container process that reaches a waiting
+/// init or a joining `exec` through a shared PID namespace opens `/proc/PID/exe`; that
+/// must never be the host's k3rt binary). As root the process also becomes
+/// non-dumpable, which every child inherits from its first instruction: no container
+/// process may ptrace it or open its `/proc/PID` files before the final exec.
+/// Call first thing in the verbs that make container processes (create, run, exec).
+pub fn ensure_sealed_self() -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: geteuid has no failure mode.
+    if unsafe { libc::geteuid() } == 0 {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    }
+    let exe = std::fs::File::open("/proc/self/exe")
+        .map_err(|e| Error::io("open own binary", "/proc/self/exe", e))?;
+    // SAFETY: fcntl on our descriptor; a file that is no memfd answers EINVAL.
+    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    if seals >= 0 && seals & SEALS == SEALS {
+        std::env::remove_var(SEALED_ENV);
+        return Ok(());
+    }
+    // a binary on a read-only mount cannot be written through /proc/PID/exe either
+    // SAFETY: fstatvfs fills the struct we pass.
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; our descriptor and a valid out pointer.
+    if unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) } == 0
+        && vfs.f_flag & libc::ST_RDONLY != 0
+    {
+        return Ok(());
+    }
+    if std::env::var_os(SEALED_ENV).is_some() {
+        return Err(Error::Init(
+            "re-executed from a sealed copy, but /proc/self/exe shows no seals".into(),
+        ));
+    }
+    let len = exe
+        .metadata()
+        .map_err(|e| Error::io("stat own binary", "/proc/self/exe", e))?
+        .len();
+    let copy = sealed_memfd(c"k3rt", |dst| {
+        let mut left = len;
+        while left > 0 {
+            // SAFETY: two open descriptors; the kernel copies and advances exe's offset.
+            let n = unsafe {
+                libc::sendfile(
+                    dst.as_raw_fd(),
+                    exe.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    left.min(1 << 30) as usize,
+                )
+            };
+            match n {
+                n if n > 0 => left -= n as u64,
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                _ => return Err(std::io::Error::last_os_error()),
+            }
+        }
+        Ok(())
+    })?;
+    let argv: Vec<CString> = std::env::args_os()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::Init("an argument contains a NUL byte".into()))?;
+    let mut envp: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    envp.extend(CString::new(format!("{SEALED_ENV}=1")).ok());
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+    a.push(std::ptr::null());
+    exec_fd(&copy, &a, &envp);
+    Err(Error::last("re-exec k3rt from its sealed copy"))
+}
 
 impl Dmz {
     /// Writes k3rt-dmz into a new memfd and seals it against every change.
     pub fn new() -> Result<Dmz> {
         use std::io::Write;
-        use std::os::fd::FromRawFd;
-        let name = c"k3rt-dmz";
-        let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
-        // SAFETY: static name; flags are valid memfd flags.
-        let mut fd = unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_EXEC) };
-        if fd < 0 {
-            // kernels before 6.3 do not know MFD_EXEC
-            // SAFETY: as above.
-            fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
-        }
-        if fd < 0 {
-            return Err(Error::last("create memfd for k3rt-dmz"));
-        }
-        // SAFETY: new descriptor owned by nobody else.
-        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-        file.write_all(DMZ)
-            .map_err(|e| Error::sys("write k3rt-dmz", e))?;
-        let seals =
-            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-        // SAFETY: fcntl on our descriptor.
-        if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
-            return Err(Error::last("seal k3rt-dmz memfd"));
-        }
-        Ok(Dmz(file.into()))
+        sealed_memfd(c"k3rt-dmz", |f| f.write_all(DMZ)).map(Dmz)
     }
 
     /// Execs the program through the dmz; returns only on failure.
     pub fn exec(&self, prog: &Program) -> Error {
-        use std::os::fd::AsRawFd;
         let (path, argv, envp) = (&prog.path, &prog.argv, &prog.envp);
         let Ok(p) = CString::new(path.as_os_str().as_encoded_bytes()) else {
             return Error::invalid("process.args[0]", path.display(), "contains a NUL byte");
@@ -148,19 +290,7 @@ impl Dmz {
         let mut a: Vec<*const libc::c_char> = vec![p.as_ptr()];
         a.extend(argv.iter().map(|c| c.as_ptr()));
         a.push(std::ptr::null());
-        let mut e: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
-        e.push(std::ptr::null());
-        // SAFETY: valid fd, empty path with AT_EMPTY_PATH, null-terminated arrays of C strings.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                self.0.as_raw_fd(),
-                c"".as_ptr(),
-                a.as_ptr(),
-                e.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
+        exec_fd(&self.0, &a, envp);
         Error::last(format!("exec `{}`", path.display()))
     }
 }
