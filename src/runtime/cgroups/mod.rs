@@ -104,13 +104,38 @@ fn is_v2_mount(p: &Path) -> bool {
     unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC }
 }
 
-/// The cgroup path for a container: absolute as given, relative to our own cgroup, or `/k3rt/ID`.
+/// The cgroup path for a container: absolute as given, relative to our own cgroup, or
+/// `/k3rt/ID`. Always an absolute path within the hierarchy: `..` is resolved
+/// lexically and never climbs above the hierarchy's root (as runc's CleanPath), so
+/// `../../../../x` is `/x`, never a directory outside cgroupfs.
 pub fn container_path(spec_path: Option<&Path>, id: &str, own: &str) -> PathBuf {
     match spec_path {
-        Some(p) if p.is_absolute() => p.to_path_buf(),
-        Some(p) if !p.as_os_str().is_empty() => Path::new(own).join(p),
-        _ => PathBuf::from("/k3rt").join(id),
+        Some(p) if p.is_absolute() => beneath_root(p),
+        Some(p) if !p.as_os_str().is_empty() => {
+            beneath_root(&Path::new(own).join(beneath_root(p).strip_prefix("/").unwrap_or(p)))
+        }
+        _ => beneath_root(&Path::new("/k3rt").join(id)),
     }
+}
+
+/// The longest `linux.cgroupsPath` accepted (PATH_MAX).
+pub const MAX_PATH_LEN: usize = 4096;
+
+/// `p` made absolute and clean, read as if `/` were the root: `.` dropped, `..` pops a
+/// component and stops at `/`.
+pub fn beneath_root(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }
 
 /// The cgroupfs path systemd gives a `slice:prefix:name` cgroupsPath (the form
@@ -644,6 +669,20 @@ mod tests {
             Path::new("/own/a")
         );
         assert_eq!(container_path(None, "x", "/own"), Path::new("/k3rt/x"));
+        // `..` never leaves the hierarchy, absolute or relative (runc's CleanPath)
+        for (p, want) in [
+            ("../../../../x", "/own/x"),
+            ("/../../x", "/x"),
+            ("/a/../../b/./c", "/b/c"),
+            ("a/../../..", "/own"),
+        ] {
+            assert_eq!(
+                container_path(Some(Path::new(p)), "x", "/own"),
+                Path::new(want),
+                "{p}"
+            );
+        }
+        assert_eq!(container_path(None, "..", "/own"), Path::new("/k3rt"));
         let self_cg = "12:memory:/m\n4:cpu,cpuacct:/c\n0::/u\n";
         assert_eq!(own_cgroup(self_cg, Some("cpuacct")), "/c");
         assert_eq!(own_cgroup(self_cg, None), "/u");
