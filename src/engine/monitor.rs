@@ -124,8 +124,11 @@ pub fn wait_exit(pid: i64, timeout: Duration) -> Result<(), String> {
     Ok(())
 }
 
-/// The monitor process' main: never returns.
+/// The monitor process' main: never returns. Called first thing in the process: it
+/// closes every descriptor above 2 it inherited (the caller's locks, pipes, sockets
+/// must not live on for the container's whole life, nor reach the runtime).
 pub fn main(spec_json: &str) -> ! {
+    close_inherited();
     let code = match serde_json::from_str::<MonitorSpec>(spec_json) {
         Ok(spec) => detach_and_run(&spec),
         Err(e) => {
@@ -137,6 +140,25 @@ pub fn main(spec_json: &str) -> ! {
         }
     };
     std::process::exit(code)
+}
+
+/// close_range(3, ~0): nothing of this process owns a descriptor yet.
+fn close_inherited() {
+    // SAFETY: plain syscall; no descriptor above 2 is owned by anything in this process.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if r < 0 {
+        // kernels before 5.9: close them one by one
+        if let Ok(dir) = fs::read_dir("/proc/self/fd") {
+            let fds: Vec<i32> = dir
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|fd| *fd > 2)
+                .collect();
+            for fd in fds {
+                // SAFETY: as above (the read_dir descriptor is already closed).
+                unsafe { libc::close(fd) };
+            }
+        }
+    }
 }
 
 fn detach_and_run(spec: &MonitorSpec) -> i32 {

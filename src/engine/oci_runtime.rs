@@ -195,18 +195,6 @@ impl OciRuntime {
             Err(e) => Err(e),
         }
     }
-
-    /// Whether the runtime has an `exec` verb (`RUNTIME exec --help` succeeds).
-    pub fn has_exec(&self) -> bool {
-        Command::new(&self.path)
-            .args(["exec", "--help"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    }
 }
 
 /// Whether a runtime message says the container does not exist.

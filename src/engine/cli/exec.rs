@@ -11,16 +11,13 @@ pub struct ExecArgs {
     /// Keep stdin open (always on: stdin is inherited).
     #[arg(long, short = 'i')]
     pub interactive: bool,
-    /// A terminal (the runtime's `--tty`; k3's setns path shares k3's).
+    /// A terminal (the runtime's `--tty`).
     #[arg(long, short = 't')]
     pub tty: bool,
     #[arg(long = "env", short = 'e')]
     pub env: Vec<String>,
     #[arg(long = "workdir", short = 'w')]
     pub workdir: Option<String>,
-    /// Enter with k3's own setns even if the runtime has `exec`.
-    #[arg(long)]
-    pub setns: bool,
     #[arg(long)]
     pub json: bool,
     pub id: String,
@@ -34,7 +31,6 @@ pub fn run(ctx: &mut Ctx, a: ExecArgs) -> Result<i32, Failure> {
         env: a.env.clone(),
         cwd: a.workdir.clone(),
         tty: a.tty,
-        force_setns: a.setns,
     };
     exec::exec(ctx, &a.id, &spec).map_err(|e| Failure::about(&a.id, a.json)(e.into()))
 }
