@@ -221,6 +221,21 @@ t_lifecycle_create_start_stop_start_rm() {
     sqlite3 "$ROOT/k3.db" "select kind from events where container_id='life'" | grep -x >/dev/null destroy || fail "no destroy event"
 }
 
+t_default_seccomp_is_an_allow_list() {
+    # everyday work runs; namespaces and mounts need CAP_SYS_ADMIN, as under docker/podman
+    expect_eq "ok 3" "$(k3 run --rm --network none alpine sh -c 'echo ok $(echo a b c | wc -w); sleep 0.01')"
+    local out
+    out=$(k3 run --rm --network none alpine sh -c 'unshare -U true 2>&1 && echo made-userns || echo refused')
+    expect_contains "$out" "refused" "unshare(CLONE_NEWUSER) under the default profile"
+    out=$(k3 run --rm --network none alpine sh -c 'unshare -m true 2>&1 && echo made-mntns || echo refused')
+    expect_contains "$out" "refused" "unshare(CLONE_NEWNS)"
+    out=$(k3 run --rm --network none alpine sh -c 'grep "^Seccomp:" /proc/self/status; dd if=/dev/zero bs=1k count=1 2>/dev/null | wc -c')
+    expect_contains "$out" "1024"
+    # a container given CAP_SYS_ADMIN may make namespaces
+    out=$(k3 run --rm --network none --cap-add SYS_ADMIN alpine sh -c 'unshare -m true && echo made-mntns')
+    expect_eq "made-mntns" "$out" "with CAP_SYS_ADMIN"
+}
+
 t_run_foreground_exit_code_and_rm() {
     out=$(k3 run --rm --name fg --network none alpine sh -c 'echo hi; exit 7') && rc=0 || rc=$?
     expect_eq 7 "$rc" "exit code"

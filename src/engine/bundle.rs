@@ -370,7 +370,7 @@ fn linux(v: &Validated, i: &BundleInputs<'_>) -> Value {
     } else {
         l["maskedPaths"] = json!(MASKED);
         l["readonlyPaths"] = json!(READONLY);
-        l["seccomp"] = seccomp();
+        l["seccomp"] = crate::engine::seccomp::default_profile(&capabilities(v, i.cap_bounding));
     }
     l
 }
@@ -419,24 +419,6 @@ const READONLY: &[&str] = &[
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
-
-/// Docker-like: allow everything but the system calls a container never
-/// needs and that widen the kernel's attack surface (EPERM).
-fn seccomp() -> Value {
-    json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "syscalls": [{
-            "names": ["kexec_load", "kexec_file_load", "open_by_handle_at", "init_module",
-                "finit_module", "delete_module", "swapon", "swapoff", "acct", "add_key",
-                "request_key", "keyctl", "bpf", "userfaultfd", "lookup_dcookie",
-                "perf_event_open", "quotactl", "nfsservctl", "vm86", "vm86old",
-                "create_module", "get_kernel_syms", "query_module", "uselib"],
-            "action": "SCMP_ACT_ERRNO",
-            "errnoRet": 1
-        }]
-    })
-}
 
 /// Host char/block devices under `/dev` (top level), as `linux.devices`
 /// entries for a privileged container.
