@@ -24,12 +24,16 @@ pub struct CapSets {
     pub ambient: Vec<u8>,
 }
 
-/// The highest capability number this kernel knows.
+/// The highest capability number this kernel knows, read once (by k3rt, before the
+/// clone: the init may no longer be able to open files when it drops the sets).
 pub fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
 /// `CAP_SYS_ADMIN` → 21 (the `caps` crate's table).
@@ -55,10 +59,10 @@ fn set_of(names: Option<&HashSet<SpecCap>>, last: u8, log: &Log) -> Vec<u8> {
 impl CapSets {
     /// The sets of `process.capabilities`; an absent object is five empty sets.
     pub fn from_spec(c: Option<&LinuxCapabilities>, log: &Log) -> CapSets {
+        let last = last_cap();
         let Some(c) = c else {
             return CapSets::default();
         };
-        let last = last_cap();
         CapSets {
             bounding: set_of(c.bounding().as_ref(), last, log),
             effective: set_of(c.effective().as_ref(), last, log),

@@ -321,7 +321,9 @@ fn launch_in(
         seccomp,
     };
     if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
-        rlimits::apply(r, log)?;
+        // the init sets them itself, late (rlimits::apply); here only what it could
+        // not raise from inside a user namespace
+        rlimits::raise_hard(r)?;
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);

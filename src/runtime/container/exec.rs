@@ -94,6 +94,9 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
         Placement::SelfMove(cg.open_tasks()?)
     };
     let by_parent = matches!(placement, Placement::ByParent);
+    if let Some(r) = process.rlimits().as_deref() {
+        crate::runtime::rlimits::raise_hard(r)?;
+    }
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
         process: &process,
