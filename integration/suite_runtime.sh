@@ -88,6 +88,19 @@ t_rlimits_applied() {
   expect_contains "$out" "CORE 0 0"
 }
 
+t_tiny_rlimits_bind_the_container_not_k3rt() {
+  # RLIMIT_NOFILE 8 and RLIMIT_FSIZE 0 are the container's limits: k3rt's own setup
+  # (state, log, exec fifo) is not bound by them (runc runs the same config)
+  local b; b=$(mkb rlt '.process.rlimits = [{"type":"RLIMIT_NOFILE","soft":8,"hard":8},{"type":"RLIMIT_FSIZE","soft":0,"hard":0}] | .process.args = ["sh","-c","ulimit -n; ulimit -f; echo ok"]')
+  expect_eq $'8\n0\nok' "$(k --log "$WORK/rlt.log" run -b "$b" it-rlt | cat)" "run"
+  k --log "$WORK/rlt.log" create -b "$b" it-rlt2 </dev/null >/dev/null
+  k start it-rlt2
+  for _ in $(seq 100); do [[ $(status_of it-rlt2) == stopped ]] && break; sleep 0.02; done
+  expect_eq stopped "$(status_of it-rlt2)"
+  expect_eq "" "$(grep -i error "$WORK/rlt.log" || true)" "errors logged"
+  k delete it-rlt2
+}
+
 t_readonly_root_and_writable_tmpfs() {
   local b; b=$(mkb ro '.mounts += [{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}] | .process.args = ["sh","-c","probe write /etc/k3-ro; probe write /scratch/y"]')
   local out; out=$(k run -b "$b" it-ro || true)
@@ -142,10 +155,15 @@ t_failing_prestart_fails_create_and_leaves_nothing() {
 }
 
 t_failing_poststart_only_warns() {
-  local b; b=$(mkb fps '.hooks = {"poststart":[{"path":"/bin/false"}]} | .process.args = ["true"]')
+  # the spec: warn, and the remaining hooks and the lifecycle continue (poststop too)
+  printf '#!/bin/sh\necho "$1" >> %s/fps.ran\n' "$WORK" > "$WORK/record.sh"; chmod +x "$WORK/record.sh"
+  rm -f "$WORK/fps.ran"
+  local r=\"$WORK/record.sh\"
+  local b; b=$(mkb fps ".hooks = {\"poststart\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststart\"]}],\"poststop\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststop\"]}]} | .process.args = [\"true\"]")
   local rc=0; k run -b "$b" it-fps 2>"$WORK/err" || rc=$?
   expect_eq 0 "$rc" "exit code"
   expect_contains "$(cat "$WORK/err")" "warning"
+  expect_eq $'poststart\npoststop' "$(cat "$WORK/fps.ran")" "the hooks after the failing ones ran"
 }
 
 t_debug_trace_lines_in_order() {
@@ -302,6 +320,18 @@ t_kill_all_and_signal_names() {
   for _ in $(seq 100); do [[ $(status_of it-ka) == stopped ]] && break; sleep 0.02; done
   expect_eq stopped "$(status_of it-ka)"
   k delete it-ka
+}
+
+t_kill_all_of_a_stopped_container_succeeds() {
+  # containerd's shim sends `kill --all` after every exit; runc answers 0
+  local b; b=$(mkb kas '.process.args = ["true"]')
+  k create -b "$b" it-kas </dev/null
+  k start it-kas
+  for _ in $(seq 100); do [[ $(status_of it-kas) == stopped ]] && break; sleep 0.02; done
+  k kill --all it-kas KILL
+  local rc=0; k kill it-kas KILL 2>/dev/null || rc=$?
+  [[ $rc -ne 0 ]] || fail "kill without --all of a stopped container succeeded"
+  k delete it-kas
 }
 
 t_run_with_a_terminal_and_no_console_socket() {
