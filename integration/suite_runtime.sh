@@ -206,6 +206,16 @@ t_bad_input_fails_cleanly() {
   for id in "../x" "a/b" "" "."; do
     err=$(k create -b "$b" "$id" 2>&1) && fail "id \`$id\` accepted"; expect_contains "$err" "container id"
   done
+  err=$(k create -b "$b" -- -x 2>&1) && fail "id \`-x\` accepted"; expect_contains "$err" "container id"
+  no_leftovers -x
+  # a descriptor count no process can hold
+  err=$(k create --preserve-fds 2147483647 -b "$b" it-pf 2>&1) && fail "--preserve-fds 2147483647 accepted"
+  expect_contains "$err" "--preserve-fds"
+  no_leftovers it-pf
+  # a missing program says execve's words (engines map them to 127)
+  m=$(mkb noexe2 '.process.args = ["/nonexistent"]')
+  err=$(k run -b "$m" it-b7 2>&1) && fail "missing program ran"; expect_contains "$err" "no such file or directory"
+  no_leftovers it-b7
   # duplicate id
   m=$(mkb dup '.process.args = ["sleep","100"]')
   k create -b "$m" it-dup

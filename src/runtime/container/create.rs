@@ -103,6 +103,7 @@ pub fn launch(
     let log = &ctx.log;
     log.debug("Using debug verbosity");
     id::validate(&opts.id)?;
+    super::check_preserve_fds(opts.preserve_fds)?;
     let cfg_path = Bundle::config_path(&opts.bundle);
     log.debug(format!(
         "Loading container from config file: `{}`",

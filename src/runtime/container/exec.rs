@@ -44,6 +44,7 @@ pub struct ExecOpts {
 
 /// `k3rt exec`; returns the process's exit code (0 when detached).
 pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
+    super::check_preserve_fds(opts.preserve_fds)?;
     let dir = ctx.container(&opts.id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
