@@ -82,10 +82,10 @@ fn runtime_error_since(log: &std::path::Path, from: u64) -> Option<String> {
     let mut text = String::new();
     f.take(1 << 20).read_to_string(&mut text).ok()?;
     text.lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["level"] == "error")
-        .filter_map(|v| v["msg"].as_str().map(str::to_string))
-        .last()
+        .find_map(|v| v["msg"].as_str().map(str::to_string))
 }
 
 fn status_signal(s: &std::process::ExitStatus) -> i32 {

@@ -76,4 +76,3 @@ pub fn check_preserve_fds(n: i32) -> Result<()> {
     }
     Ok(())
 }
-
