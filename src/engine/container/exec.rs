@@ -50,7 +50,8 @@ fn runtime_exec(
     if let Some(d) = &spec.cwd {
         c.arg("--cwd").arg(d);
     }
-    c.arg(&l.record.hash).args(&spec.args);
+    // `--`: a command such as `--help` is the container's program, not a runtime flag
+    c.arg("--").arg(&l.record.hash).args(&spec.args);
     let log = l.runtime_log();
     let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let status = c
