@@ -481,9 +481,20 @@ pub fn memory(s: &str) -> Result<i64, OptionsError> {
     Ok(bytes as i64)
 }
 
+/// The largest `diskLimit`: 16 TiB in MB, ext4's largest file (and far from the
+/// overflow of MB × 2^20 in a u64, which once made a 6 MB disk of a huge limit).
+const MAX_DISK_LIMIT_MB: u64 = 16 << 20;
+
 fn disk_limit(mb: u64) -> Result<u64, OptionsError> {
     if mb < 8 {
         return Err(bad("diskLimit", mb, "the minimum is `8` MB"));
+    }
+    if mb > MAX_DISK_LIMIT_MB {
+        return Err(bad(
+            "diskLimit",
+            mb,
+            format!("the maximum is `{MAX_DISK_LIMIT_MB}` MB (16 TiB)"),
+        ));
     }
     Ok(mb)
 }
@@ -725,6 +736,16 @@ mod tests {
         for b in ["", "abc", "12x", "1m", "-5m", "m"] {
             let e = memory(b).unwrap_err();
             assert_eq!(e.option, "memory", "{b}");
+        }
+    }
+
+    #[test]
+    fn disk_limits_are_bounded() {
+        assert_eq!(disk_limit(8).unwrap(), 8);
+        assert_eq!(disk_limit(16 << 20).unwrap(), 16 << 20);
+        for mb in [0, 7, (16 << 20) + 1, 17_592_186_044_424, u64::MAX] {
+            let e = disk_limit(mb).unwrap_err();
+            assert_eq!(e.option, "diskLimit", "{mb}");
         }
     }
 
