@@ -462,12 +462,18 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
         }
         Cmd::Prune => {
             let p = images::prune(&ctx.store, &ctx.db)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let e = k3::engine::db::events::prune(ctx.db.conn(), now)?;
             println!(
-                "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries",
+                "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries, {} events, {} webhook deliveries",
                 p.blobs,
                 p.layers,
                 p.snapshots.len(),
-                p.tmp
+                p.tmp,
+                e.events,
+                e.queue
             );
             Ok(())
         }
