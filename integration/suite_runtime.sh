@@ -101,6 +101,19 @@ t_tiny_rlimits_bind_the_container_not_k3rt() {
   k delete it-rlt2
 }
 
+t_signal_dispositions_start_at_default_as_runc() {
+  # a caller that ignores signals (a shell's `&` job: INT, QUIT) and k3rt's own Rust
+  # runtime (PIPE) must not hand ignored signals to the container; runc resets all
+  local b; b=$(mkb sig '.process.args = ["grep","-E","^Sig(Ign|Blk)","/proc/self/status"]')
+  local want; want=$( (trap '' INT QUIT PIPE; runc --root "$WORK/runc-root" run -b "$b" it-sig-runc) | cat)
+  expect_contains "$want" $'SigIgn:\t0000000000000000' "runc's view"
+  expect_eq "$want" "$( (trap '' INT QUIT PIPE; k run -b "$b" it-sig) | cat)" "run"
+  b=$(mkb sigx '.process.args = ["sleep","100"]')
+  k run -d -b "$b" it-sigx </dev/null
+  expect_eq $'SigIgn:\t0000000000000000' "$( (trap '' INT QUIT; k exec it-sigx grep SigIgn /proc/self/status) | cat)" "exec"
+  k delete --force it-sigx
+}
+
 t_readonly_root_and_writable_tmpfs() {
   local b; b=$(mkb ro '.mounts += [{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}] | .process.args = ["sh","-c","probe write /etc/k3-ro; probe write /scratch/y"]')
   local out; out=$(k run -b "$b" it-ro || true)

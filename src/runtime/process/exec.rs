@@ -274,6 +274,18 @@ pub fn ensure_sealed_self() -> Result<()> {
     Err(Error::last("re-exec k3rt from its sealed copy"))
 }
 
+/// Every catchable signal back to SIG_DFL (SIGKILL and SIGSTOP cannot be changed).
+pub fn reset_signal_dispositions() {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL is always a valid disposition; numbers the kernel reserves
+        // (glibc's internal real-time signals) fail with EINVAL, which is fine.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+}
+
 impl Dmz {
     /// Writes k3rt-dmz into a new memfd and seals it against every change.
     pub fn new() -> Result<Dmz> {
@@ -281,8 +293,12 @@ impl Dmz {
         sealed_memfd(c"k3rt-dmz", |f| f.write_all(DMZ)).map(Dmz)
     }
 
-    /// Execs the program through the dmz; returns only on failure.
+    /// Execs the program through the dmz; returns only on failure. The program starts
+    /// as runc's and crun's do: every signal at its default action (a signal ignored by
+    /// k3rt's caller — a shell's `&` job ignores SIGINT and SIGQUIT — or by the Rust
+    /// runtime — SIGPIPE — would otherwise stay ignored across the exec).
     pub fn exec(&self, prog: &Program) -> Error {
+        reset_signal_dispositions();
         let (path, argv, envp) = (&prog.path, &prog.argv, &prog.envp);
         let Ok(p) = CString::new(path.as_os_str().as_encoded_bytes()) else {
             return Error::invalid("process.args[0]", path.display(), "contains a NUL byte");
