@@ -326,6 +326,16 @@ t_capabilities_and_no_new_privs() {
   expect_contains "$out" $'CapBnd:\t0000000000000021'
 }
 
+t_ambient_not_inheritable_is_left_out() {
+  # `crun spec`'s default: ambient caps with an empty inheritable set; the kernel
+  # refuses to raise them (EPERM) and runc/crun run the container without them
+  local b; b=$(mkb capa '.process.capabilities = {"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"],"inheritable":[],"ambient":["CAP_KILL"]} | .process.args = ["probe","caps"]')
+  local out; out=$(k run -b "$b" it-capa 2>"$b/err")
+  expect_contains "$out" $'CapAmb:\t0000000000000000'
+  expect_contains "$out" $'CapPrm:\t0000000000000020'
+  expect_contains "$(cat "$b/err")" "not raised"
+}
+
 t_list_formats() {
   local b; b=$(mkb ls '.process.args = ["sleep","100"]')
   k create -b "$b" it-ls

@@ -63,13 +63,32 @@ impl CapSets {
         let Some(c) = c else {
             return CapSets::default();
         };
-        CapSets {
+        let mut s = CapSets {
             bounding: set_of(c.bounding().as_ref(), last, log),
             effective: set_of(c.effective().as_ref(), last, log),
             permitted: set_of(c.permitted().as_ref(), last, log),
             inheritable: set_of(c.inheritable().as_ref(), last, log),
             ambient: set_of(c.ambient().as_ref(), last, log),
-        }
+        };
+        s.keep_raisable_ambient(log);
+        s
+    }
+
+    /// The kernel raises an ambient capability only when it is both permitted and
+    /// inheritable (EPERM otherwise). runc and crun then leave it out and run the
+    /// container (`crun spec`'s default lists ambient caps with an empty inheritable
+    /// set); so do we, with a warning.
+    fn keep_raisable_ambient(&mut self, log: &Log) {
+        let (p, i) = (&self.permitted, &self.inheritable);
+        self.ambient.retain(|n| {
+            let ok = p.contains(n) && i.contains(n);
+            if !ok {
+                log.warn(format!(
+                    "ambient capability `{n}` is not both permitted and inheritable, not raised"
+                ));
+            }
+            ok
+        });
     }
 
     /// Drops from the bounding set whatever is not listed (needs CAP_SETPCAP: call before setuid).
@@ -177,6 +196,20 @@ mod tests {
             "absent bounding list drops every capability"
         );
         assert!(s.ambient.is_empty());
+    }
+
+    #[test]
+    fn ambient_keeps_only_what_is_permitted_and_inheritable() {
+        // `crun spec`: ambient listed, inheritable empty; runc and crun run it
+        let c: LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_KILL","CAP_CHOWN"],"permitted":["CAP_KILL","CAP_CHOWN"],
+                "effective":["CAP_KILL","CAP_CHOWN"],"inheritable":["CAP_CHOWN"],
+                "ambient":["CAP_KILL","CAP_CHOWN"]}"#,
+        )
+        .unwrap();
+        let s = CapSets::from_spec(Some(&c), &Log::default());
+        assert_eq!(s.ambient, vec![0], "CAP_KILL is not inheritable");
+        assert_eq!(s.permitted, vec![0, 5], "the other sets are untouched");
     }
 
     #[test]
