@@ -266,8 +266,8 @@ impl CreateOptions {
             cap_add: caps("capAdd", &self.cap_add)?,
             cap_drop: caps("capDrop", &self.cap_drop)?,
             restart: restart(self.restart.as_deref().unwrap_or("none"))?,
-            restart_delay: self.restart_delay.unwrap_or(0),
-            restart_window: self.restart_window.unwrap_or(0),
+            restart_delay: seconds("restartDelay", self.restart_delay, MAX_RESTART_DELAY_S)?,
+            restart_window: seconds("restartWindow", self.restart_window, MAX_RESTART_WINDOW_S)?,
             max_attempts: self.max_attempts.unwrap_or(0),
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
@@ -497,6 +497,19 @@ fn disk_limit(mb: u64) -> Result<u64, OptionsError> {
         ));
     }
     Ok(mb)
+}
+
+/// The longest `restartDelay`: one day (a delay of u64::MAX seconds overflowed
+/// the supervisor's clock: an abort of the daemon when the container exited).
+const MAX_RESTART_DELAY_S: u64 = 86_400;
+/// The longest `restartWindow`: one year.
+const MAX_RESTART_WINDOW_S: u64 = 365 * 86_400;
+
+fn seconds(option: &'static str, v: Option<u64>, max: u64) -> Result<u64, OptionsError> {
+    match v {
+        Some(s) if s > max => Err(bad(option, s, format!("the maximum is `{max}` seconds"))),
+        v => Ok(v.unwrap_or(0)),
+    }
 }
 
 fn container_path(option: &'static str, whole: &str, p: &str) -> Result<String, OptionsError> {
@@ -746,6 +759,30 @@ mod tests {
         for mb in [0, 7, (16 << 20) + 1, 17_592_186_044_424, u64::MAX] {
             let e = disk_limit(mb).unwrap_err();
             assert_eq!(e.option, "diskLimit", "{mb}");
+        }
+    }
+
+    #[test]
+    fn restart_times_are_bounded() {
+        let o = |delay: u64, window: u64| CreateOptions {
+            container_id: "a".into(),
+            image: "busybox".into(),
+            restart_delay: Some(delay),
+            restart_window: Some(window),
+            ..Default::default()
+        };
+        let v = o(86_400, 365 * 86_400).validate().unwrap();
+        assert_eq!((v.restart_delay, v.restart_window), (86_400, 365 * 86_400));
+        // found by the fuzzer: u64::MAX seconds overflowed the supervisor's clock
+        for (d, w, field) in [
+            (u64::MAX, 0, "restartDelay"),
+            (86_401, 0, "restartDelay"),
+            (0, u64::MAX, "restartWindow"),
+            (0, 1 << 63, "restartWindow"),
+        ] {
+            let e = o(d, w).validate().unwrap_err();
+            assert_eq!(e.option, field, "{d} {w}");
+            assert!(e.to_string().contains(field), "{e}");
         }
     }
 

@@ -58,7 +58,8 @@ fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
     }
     let deadline = h
         .timeout()
-        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+        // a huge timeout (i64::MAX seconds) is no deadline, not an overflow
+        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t.max(1) as u64)));
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break s,
@@ -87,6 +88,13 @@ mod tests {
 
     fn hook(json: &str) -> Hook {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_huge_timeout_is_no_deadline() {
+        // i64::MAX seconds overflowed Instant (a panic: an abort of k3rt create)
+        let h = hook(r#"{"path":"/bin/true","timeout":9223372036854775807}"#);
+        run_all("prestart", &[h], "{}").unwrap();
     }
 
     #[test]

@@ -187,13 +187,15 @@ fn monitor_alive(s: &StateRecord) -> bool {
 
 /// Waits until the container is STOPPED (the monitor recorded the exit).
 pub fn wait_stopped(ctx: &mut Ctx, id: &str, timeout: Duration) -> Result<Loaded, ContainerError> {
-    let end = Instant::now() + timeout;
+    // a huge timeout (`k3 wait --timeout 18446744073709551615`, `?t=`) waits for
+    // ever instead of overflowing the instant (a panic, an abort in release)
+    let end = Instant::now().checked_add(timeout);
     loop {
         let l = load(ctx, id)?;
         if l.state.status == Status::Stopped {
             return Ok(l);
         }
-        if Instant::now() > end {
+        if end.is_some_and(|end| Instant::now() > end) {
             return Err(ContainerError::Timeout {
                 id: id.to_string(),
                 secs: timeout.as_secs(),

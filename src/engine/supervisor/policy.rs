@@ -38,7 +38,7 @@ pub fn attempts_in_window(history: &[i64], window_s: u64, now: i64) -> u32 {
     let from = if window_s == 0 {
         i64::MIN
     } else {
-        now - window_s as i64
+        now.saturating_sub(i64::try_from(window_s).unwrap_or(i64::MAX))
     };
     history.iter().filter(|&&t| t >= from).count() as u32
 }
@@ -175,6 +175,9 @@ mod tests {
         );
         assert_eq!(attempts_in_window(&[1, 5, 9], 5, 10), 2);
         assert_eq!(attempts_in_window(&[1, 5, 9], 0, 10), 3);
+        // a window of u64::MAX seconds is for ever (it wrapped to -1 second)
+        assert_eq!(attempts_in_window(&[1, 5, 9], u64::MAX, 10), 3);
+        assert_eq!(attempts_in_window(&[1, 5, 9], 1 << 63, 10), 3);
     }
 
     #[test]

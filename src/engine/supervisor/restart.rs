@@ -108,7 +108,8 @@ impl Supervisor {
     }
 
     fn schedule(&mut self, id: &str, attempt: u32, exit_code: i64, delay: Duration) {
-        let due = Instant::now() + delay;
+        let now = Instant::now();
+        let due = now.checked_add(delay).unwrap_or(now + policy::MAX_DELAY);
         self.pending.insert(
             id.to_string(),
             Pending {

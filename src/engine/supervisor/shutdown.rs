@@ -54,8 +54,10 @@ pub fn shutdown(ctx: &mut Ctx, shared: &Shared) -> Result<Report, ContainerError
             }
         }
     }
-    let end = Instant::now() + shared.cfg.grace;
-    while Instant::now() < end && !shared.forced() && !active(ctx)?.is_empty() {
+    // `k3 serve --grace 18446744073709551615` waits for ever, not overflows
+    let end = Instant::now().checked_add(shared.cfg.grace);
+    while end.is_none_or(|end| Instant::now() < end) && !shared.forced() && !active(ctx)?.is_empty()
+    {
         std::thread::sleep(Duration::from_millis(50));
     }
     let left = active(ctx)?;
