@@ -1,10 +1,8 @@
 //! `/containers`: create (seed 000's options as JSON), list, inspect,
 //! remove, start/stop/restart/kill/exec, logs (`?follow=1` streams), wait.
 
-use std::time::Duration;
-
 use crate::engine::api::routes::{query_flag, query_param, Action};
-use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::api::{body, ApiError, Reply, Req};
 use crate::engine::container::{
     kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait,
 };
@@ -60,32 +58,19 @@ pub fn remove(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiErro
     ok(serde_json::json!({"containerId": id, "removed": true}))
 }
 
-fn grace(req: &Req<'_>) -> Duration {
-    Duration::from_secs(
-        query_param(req.query, "t")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(10),
-    )
-}
-
-/// The body of `POST /containers/{id}/exec`.
-#[derive(serde::Deserialize)]
-struct ExecBody {
-    cmd: Vec<String>,
-}
-
 /// `POST /containers/{id}/{start|stop|restart|kill|exec}`.
 pub fn action(shared: &Shared, id: &str, a: Action, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let grace = body::grace(req.query)?;
     let mut ctx = shared.cfg.ctx()?;
     match a {
         Action::Start => {
             ok(serde_json::json!({"containerId": id, "pid": start::start(&mut ctx, id)?}))
         }
-        Action::Stop => ok(
-            serde_json::json!({"containerId": id, "exitCode": stop::stop(&mut ctx, id, grace(req))?}),
-        ),
+        Action::Stop => {
+            ok(serde_json::json!({"containerId": id, "exitCode": stop::stop(&mut ctx, id, grace)?}))
+        }
         Action::Restart => {
-            stop::stop(&mut ctx, id, grace(req))?;
+            stop::stop(&mut ctx, id, grace)?;
             ok(serde_json::json!({"containerId": id, "pid": start::start(&mut ctx, id)?}))
         }
         Action::Kill => {
@@ -99,12 +84,7 @@ pub fn action(shared: &Shared, id: &str, a: Action, req: &Req<'_>) -> Result<Rep
 
 /// Exec runs `k3 exec` as a child so the command's output is captured.
 fn exec(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
-    let body: ExecBody = req.json()?;
-    if body.cmd.first().is_none_or(|p| p.is_empty()) {
-        return Err(ApiError::BadRequest(
-            "invalid `cmd` value `[]`: must name the program to run".into(),
-        ));
-    }
+    let body = body::exec(req)?;
     let out = std::process::Command::new(&shared.cfg.k3_exe)
         .arg("--root")
         .arg(&shared.cfg.root)
@@ -145,10 +125,8 @@ pub fn logs(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError>
 
 /// `GET /containers/{id}/wait[?t=SECS]`: the exit code once stopped.
 pub fn wait(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let t = body::wait_timeout(req.query)?;
     let mut ctx = shared.cfg.ctx()?;
-    let t = query_param(req.query, "t")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(3600);
-    let code = cwait::wait(&mut ctx, id, Duration::from_secs(t))?;
+    let code = cwait::wait(&mut ctx, id, t)?;
     ok(serde_json::json!({"containerId": id, "exitCode": code}))
 }

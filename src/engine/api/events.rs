@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use crate::engine::api::routes::query_param;
-use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::api::{body, ApiError, Reply, Req};
 use crate::engine::db::events;
 use crate::engine::supervisor::Shared;
 
 /// `GET /events`.
 pub fn stream(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let since = body::since(req.query)?;
     let ctx = shared.cfg.ctx()?;
-    let mut after = match query_param(req.query, "since").and_then(|s| s.parse().ok()) {
+    let mut after = match since {
         Some(n) => n,
         None => events::last_id(ctx.db.conn())?,
     };

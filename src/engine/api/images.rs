@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::api::{body, ApiError, Reply, Req};
 use crate::engine::db::{self, events};
 use crate::engine::error::EngineError;
 use crate::engine::image::digest::Digest;
@@ -21,11 +21,6 @@ pub fn list(shared: &Shared) -> Result<Reply, ApiError> {
         200,
         serde_json::to_value(all).unwrap_or_default(),
     ))
-}
-
-#[derive(serde::Deserialize)]
-struct PullBody {
-    reference: String,
 }
 
 /// Progress as JSON lines on the response.
@@ -60,7 +55,7 @@ impl Progress for Lines<'_> {
 
 /// `POST /images/pull`.
 pub fn pull(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
-    let body: PullBody = req.json()?;
+    let body = body::pull(req)?;
     let mut ctx = shared.cfg.ctx()?;
     Ok(Reply::Stream(
         "application/x-ndjson",

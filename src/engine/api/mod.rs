@@ -5,6 +5,7 @@
 //! the listeners (unix socket, optional TCP with a bearer token).
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod containers;
 pub mod dashboard;

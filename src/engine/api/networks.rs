@@ -1,6 +1,6 @@
 //! `/networks`: list, create (`{"name", "subnet", "gateway"?}`), remove.
 
-use crate::engine::api::{ApiError, Reply, Req};
+use crate::engine::api::{body, ApiError, Reply, Req};
 use crate::engine::db::networks as ndb;
 use crate::engine::network;
 use crate::engine::supervisor::Shared;
@@ -15,16 +15,9 @@ pub fn list(shared: &Shared) -> Result<Reply, ApiError> {
     ))
 }
 
-#[derive(serde::Deserialize)]
-struct NetBody {
-    name: String,
-    subnet: String,
-    gateway: Option<String>,
-}
-
 /// `POST /networks`.
 pub fn create(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
-    let b: NetBody = req.json()?;
+    let b = body::network(req)?;
     let mut ctx = shared.cfg.ctx()?;
     let r = network::create(&mut ctx, &b.name, &b.subnet, b.gateway.as_deref())?;
     Ok(Reply::Json(
