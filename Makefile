@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit integration bench install clean
+.PHONY: all deps build bundle run test unit fuzz-short fuzz integration bench install clean
 
 all: build
 
@@ -24,11 +24,22 @@ bundle: build
 run: bundle
 	$(K3RT) run --bundle $(BUNDLE) k3-demo-$$$$
 
-# The whole suite: unit tests (no root) then the integration tests (root, real containers).
-test: unit integration
+# The whole suite: unit tests (no root), a bounded fuzz run, then the integration tests (root, real containers).
+test: unit fuzz-short integration
 
 unit: deps
 	$(CARGO) test --all-targets
+
+# The fuzz targets (tests/fuzz): `cargo test` runs K3_FUZZ_CASES (default 500)
+# mutated cases per target; fuzz-short at most 20000 or 60 s per target, fuzz
+# a long run from a new seed each time (K3_FUZZ_SEED=N repeats one).
+FUZZ_SEED ?= $(shell date +%s)
+fuzz-short:
+	K3_FUZZ_CASES=20000 K3_FUZZ_SECS=60 $(CARGO) test --test fuzz -- --nocapture
+
+fuzz:
+	@echo "fuzz seed $(FUZZ_SEED)"
+	K3_FUZZ_SEED=$(FUZZ_SEED) K3_FUZZ_CASES=2000000 K3_FUZZ_SECS=900 $(CARGO) test --test fuzz -- --nocapture
 
 integration: build
 	$(CARGO) build --release --example cri
