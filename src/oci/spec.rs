@@ -101,6 +101,20 @@ impl std::error::Error for ParseError {
 /// the JSON path at serde's error position (found by [`json_path_at`], not a second
 /// deserializer: that would double the spec's deserialization code in the binary).
 pub fn parse(raw: &[u8]) -> Result<Spec, ParseError> {
+    parse_object(raw)
+}
+
+/// Parses a JSON object (config.json, `--process`, `--resources`) naming the
+/// path of a bad value. Anything but an object at the top is refused: serde
+/// reads a struct from an array too (`[]` was an empty, accepted update).
+pub fn parse_object<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, ParseError> {
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ParseError {
+            at: String::new(),
+            source: serde::de::Error::custom("a JSON object is required at the top level"),
+        });
+    }
     serde_json::from_slice(raw).map_err(|source| ParseError {
         at: json_path_at(raw, source.line(), source.column()),
         source,
@@ -255,6 +269,15 @@ fn validate_process(spec: &Spec) -> Result<(), SpecError> {
     for e in p.env().as_deref().unwrap_or_default() {
         if !e.contains('=') || e.starts_with('=') {
             return Err(invalid("process.env", e, "entries must be KEY=VALUE"));
+        }
+    }
+    if let Some(adj) = p.oom_score_adj() {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(invalid(
+                "process.oomScoreAdj",
+                adj,
+                "must be between -1000 and 1000",
+            ));
         }
     }
     let mut seen = HashSet::new();
@@ -451,6 +474,10 @@ mod tests {
             ),
             (minimal(r#","hostname":"h""#), "hostname"),
             (
+                minimal("").replace("\"cwd\":\"/\"", "\"cwd\":\"/\",\"oomScoreAdj\":-1001"),
+                "process.oomScoreAdj",
+            ),
+            (
                 minimal(r#","hooks":{"prestart":[{"path":"rel"}]}"#),
                 "hooks.path",
             ),
@@ -460,6 +487,18 @@ mod tests {
             let e = r.unwrap_err().to_string();
             assert!(e.contains(field), "{field}: {e}");
         }
+    }
+
+    #[test]
+    fn only_an_object_is_a_config() {
+        for raw in ["[]", "5", "\"x\"", " [{}]"] {
+            let e = parse(raw.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("JSON object"), "{raw}: {e}");
+        }
+        let e = parse_object::<oci_spec::runtime::LinuxResources>(br#"{"memory":{"limit":"big"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("memory.limit"), "{e}");
     }
 
     #[test]

@@ -174,7 +174,7 @@ fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
 pub fn build_process(spec: &Spec, opts: &ExecOpts) -> Result<Process> {
     if let Some(f) = &opts.process_file {
         let raw = std::fs::read(f).map_err(|e| Error::io("read process file", f.clone(), e))?;
-        let p: Process = serde_json::from_slice(&raw)
+        let p: Process = crate::oci::spec::parse_object(&raw)
             .map_err(|e| Error::invalid("--process", f.display(), e.to_string()))?;
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::invalid(

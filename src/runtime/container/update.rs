@@ -70,7 +70,7 @@ pub fn read_resources(path: &Path) -> Result<LinuxResources> {
     } else {
         raw = std::fs::read(path).map_err(|e| Error::io("read resources", path, e))?;
     }
-    serde_json::from_slice(&raw)
+    crate::oci::spec::parse_object(&raw)
         .map_err(|e| Error::invalid("--resources", path.display(), e.to_string()))
 }
 
