@@ -105,6 +105,12 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
             .ok_or_else(|| Error::invalid("linux.rootfsPropagation", p, "unknown propagation"))?,
     };
     let steps: Vec<MountStep> = spec.mounts().iter().flatten().map(step_from).collect();
+    // a bind source is resolved in this mount namespace unless one is joined
+    let joins_mount_ns = linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount && n.path().is_some());
     for s in &steps {
         if s.kind == StepKind::Bind && s.source.is_none() {
             return Err(Error::invalid(
@@ -112,6 +118,15 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
                 s.dest.display(),
                 "a bind mount needs a source",
             ));
+        }
+        if let Some(src) = s.source.as_deref().filter(|p| p.is_absolute()) {
+            if s.kind == StepKind::Bind && !joins_mount_ns && src.symlink_metadata().is_err() {
+                return Err(Error::invalid(
+                    "mounts.source",
+                    src.display(),
+                    "the bind mount's source does not exist",
+                ));
+            }
         }
     }
     let setup_dev = steps

@@ -359,7 +359,11 @@ impl Cgroup {
                     missing_v2_controller(dir, w)?;
                 }
             }
-            write_file(&path, &w.value)?;
+            // name the spec field the value came from, not only the cgroup file
+            write_file(&path, &w.value).map_err(|e| match (e, plan::spec_field(&w.file)) {
+                (Error::Cgroup(m), Some(field)) => Error::Cgroup(format!("{field}: {m}")),
+                (e, _) => e,
+            })?;
         }
         Ok(())
     }

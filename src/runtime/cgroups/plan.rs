@@ -19,6 +19,37 @@ fn w(controller: &'static str, file: impl Into<String>, value: impl ToString) ->
     }
 }
 
+/// The field of `linux.resources` a cgroup file's value comes from (for
+/// errors: `linux.resources.memory.limit: write \`-2\` to ...`).
+pub fn spec_field(file: &str) -> Option<&'static str> {
+    let (ctl, rest) = file.split_once('.')?;
+    Some(match (ctl, rest) {
+        ("memory", "limit_in_bytes" | "max") => "linux.resources.memory.limit",
+        ("memory", "soft_limit_in_bytes" | "low") => "linux.resources.memory.reservation",
+        ("memory", "memsw.limit_in_bytes" | "swap.max") => "linux.resources.memory.swap",
+        ("memory", "swappiness") => "linux.resources.memory.swappiness",
+        ("memory", "oom_control" | "oom.group") => "linux.resources.memory.disableOOMKiller",
+        ("memory", r) if r.starts_with("kmem") => "linux.resources.memory.kernelTCP",
+        ("cpu", "shares" | "weight") => "linux.resources.cpu.shares",
+        ("cpu", "cfs_quota_us" | "max") => "linux.resources.cpu.quota",
+        ("cpu", "cfs_period_us") => "linux.resources.cpu.period",
+        ("cpu", "cfs_burst_us" | "max.burst") => "linux.resources.cpu.burst",
+        ("cpu", "rt_runtime_us") => "linux.resources.cpu.realtimeRuntime",
+        ("cpu", "rt_period_us") => "linux.resources.cpu.realtimePeriod",
+        ("cpu", "idle") => "linux.resources.cpu.idle",
+        ("cpuset", "cpus") => "linux.resources.cpu.cpus",
+        ("cpuset", "mems") => "linux.resources.cpu.mems",
+        ("pids", _) => "linux.resources.pids.limit",
+        ("blkio" | "io", r) if r.contains("weight") => "linux.resources.blockIO.weight",
+        ("blkio" | "io", _) => "linux.resources.blockIO",
+        ("hugetlb", _) => "linux.resources.hugepageLimits",
+        ("devices", _) => "linux.resources.devices",
+        ("net_cls", _) => "linux.resources.network.classID",
+        ("net_prio", _) => "linux.resources.network.priorities",
+        _ => "linux.resources.unified",
+    })
+}
+
 fn limit(v: i64) -> String {
     if v < 0 {
         "max".to_string()

@@ -77,6 +77,13 @@ pub fn default_spec(rootless: bool, args: &[&str]) -> Value {
 
 /// Writes `DIR/config.json`, refusing to overwrite one.
 pub fn write(dir: &Path, rootless: bool) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::invalid(
+            "--bundle",
+            dir.display(),
+            "does not exist or is not a directory",
+        ));
+    }
     let path = dir.join("config.json");
     if path.exists() {
         return Err(Error::invalid(
