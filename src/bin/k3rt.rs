@@ -19,13 +19,19 @@ use k3::runtime::trace::Log;
 #[command(name = "k3rt", version = version(), about = "an OCI runtime")]
 struct Cli {
     /// Root directory for container state
-    #[arg(long, global = true)]
+    #[arg(long, global = true, allow_hyphen_values = true)]
     root: Option<PathBuf>,
     /// Log file (errors and, with --debug, the trace)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, allow_hyphen_values = true)]
     log: Option<PathBuf>,
     /// Log format
-    #[arg(long = "log-format", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long = "log-format",
+        value_enum,
+        default_value = "text",
+        global = true,
+        allow_hyphen_values = true
+    )]
     log_format: LogFormat,
     /// Print the step-by-step trace
     #[arg(long, global = true)]
@@ -50,13 +56,13 @@ enum LogFormat {
 #[derive(Args, Debug)]
 struct CreateArgs {
     /// Path to the bundle directory
-    #[arg(short, long, default_value = ".")]
+    #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
     bundle: PathBuf,
     /// File to write the init's pid to
-    #[arg(long = "pid-file")]
+    #[arg(long = "pid-file", allow_hyphen_values = true)]
     pid_file: Option<PathBuf>,
     /// Unix socket that receives the pty master
-    #[arg(long = "console-socket")]
+    #[arg(long = "console-socket", allow_hyphen_values = true)]
     console_socket: Option<PathBuf>,
     /// Use MS_MOVE + chroot instead of pivot_root
     #[arg(long = "no-pivot")]
@@ -65,7 +71,7 @@ struct CreateArgs {
     #[arg(long = "no-new-keyring")]
     no_new_keyring: bool,
     /// Pass N extra descriptors (3..3+N) to the container
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    #[arg(long = "preserve-fds", default_value_t = 0, allow_hyphen_values = true)]
     preserve_fds: i32,
     /// Container id
     id: String,
@@ -98,7 +104,8 @@ enum Cmd {
         #[arg(short, long)]
         all: bool,
         id: String,
-        #[arg(default_value = "TERM")]
+        // `kill ID -1` is the signal -1 (refused, named), not an unknown flag
+        #[arg(default_value = "TERM", allow_hyphen_values = true)]
         signal: String,
     },
     /// Delete a container
@@ -116,7 +123,13 @@ enum Cmd {
     },
     /// List containers
     List {
-        #[arg(short, long, value_enum, default_value = "table")]
+        #[arg(
+            short,
+            long,
+            value_enum,
+            default_value = "table",
+            allow_hyphen_values = true
+        )]
         format: ListFormat,
         #[arg(short, long)]
         quiet: bool,
@@ -125,7 +138,13 @@ enum Cmd {
     Exec(ExecArgs),
     /// List the container's processes
     Ps {
-        #[arg(short, long, value_enum, default_value = "table")]
+        #[arg(
+            short,
+            long,
+            value_enum,
+            default_value = "table",
+            allow_hyphen_values = true
+        )]
         format: ListFormat,
         id: String,
         /// Arguments for ps(1) (default -ef)
@@ -143,7 +162,7 @@ enum Cmd {
         /// Print one set of statistics and exit
         #[arg(long)]
         stats: bool,
-        #[arg(long, default_value = "5s")]
+        #[arg(long, default_value = "5s", allow_hyphen_values = true)]
         interval: String,
         id: String,
     },
@@ -162,18 +181,18 @@ enum Cmd {
     Restore {
         #[command(flatten)]
         criu: CriuArgs,
-        #[arg(short, long, default_value = ".")]
+        #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
         bundle: PathBuf,
         /// Accepted for runc compatibility: the restored container always runs detached
         #[arg(short, long)]
         detach: bool,
-        #[arg(long = "pid-file")]
+        #[arg(long = "pid-file", allow_hyphen_values = true)]
         pid_file: Option<PathBuf>,
         id: String,
     },
     /// Write a default config.json
     Spec {
-        #[arg(short, long, default_value = ".")]
+        #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
         bundle: PathBuf,
         #[arg(long)]
         rootless: bool,
@@ -183,39 +202,39 @@ enum Cmd {
 #[derive(Args, Debug)]
 struct ExecArgs {
     /// Process JSON file (replaces the command line)
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true)]
     process: Option<PathBuf>,
     #[arg(short, long)]
     tty: bool,
-    #[arg(long = "console-socket")]
+    #[arg(long = "console-socket", allow_hyphen_values = true)]
     console_socket: Option<PathBuf>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     cwd: Option<PathBuf>,
     /// KEY=VALUE (repeatable)
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true)]
     env: Vec<String>,
     /// UID[:GID]
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true)]
     user: Option<String>,
-    #[arg(short = 'g', long = "additional-gids")]
+    #[arg(short = 'g', long = "additional-gids", allow_hyphen_values = true)]
     additional_gids: Vec<u32>,
     /// Add a capability (repeatable)
-    #[arg(short, long = "cap")]
+    #[arg(short, long = "cap", allow_hyphen_values = true)]
     cap: Vec<String>,
     #[arg(long = "no-new-privs")]
     no_new_privs: bool,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     apparmor: Option<String>,
-    #[arg(long = "process-label")]
+    #[arg(long = "process-label", allow_hyphen_values = true)]
     process_label: Option<String>,
     #[arg(short, long)]
     detach: bool,
-    #[arg(long = "pid-file")]
+    #[arg(long = "pid-file", allow_hyphen_values = true)]
     pid_file: Option<PathBuf>,
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    #[arg(long = "preserve-fds", default_value_t = 0, allow_hyphen_values = true)]
     preserve_fds: i32,
     /// Accepted for runc compatibility: the process joins the container's cgroup
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     cgroup: Option<String>,
     id: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -247,9 +266,13 @@ impl ExecArgs {
 
 #[derive(Args, Debug)]
 struct CriuArgs {
-    #[arg(long = "image-path", default_value = "checkpoint")]
+    #[arg(
+        long = "image-path",
+        default_value = "checkpoint",
+        allow_hyphen_values = true
+    )]
     image_path: PathBuf,
-    #[arg(long = "work-path")]
+    #[arg(long = "work-path", allow_hyphen_values = true)]
     work_path: Option<PathBuf>,
     #[arg(long = "tcp-established")]
     tcp_established: bool,
@@ -278,33 +301,33 @@ impl CriuArgs {
 #[derive(Args, Debug)]
 struct UpdateArgs {
     /// LinuxResources JSON file, `-` for stdin
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true)]
     resources: Option<PathBuf>,
-    #[arg(long, value_parser = parse_bytes)]
+    #[arg(long, value_parser = parse_bytes, allow_hyphen_values = true)]
     memory: Option<i64>,
-    #[arg(long = "memory-swap", value_parser = parse_bytes)]
+    #[arg(long = "memory-swap", value_parser = parse_bytes, allow_hyphen_values = true)]
     memory_swap: Option<i64>,
-    #[arg(long = "memory-reservation", value_parser = parse_bytes)]
+    #[arg(long = "memory-reservation", value_parser = parse_bytes, allow_hyphen_values = true)]
     memory_reservation: Option<i64>,
-    #[arg(long = "kernel-memory-tcp", value_parser = parse_bytes)]
+    #[arg(long = "kernel-memory-tcp", value_parser = parse_bytes, allow_hyphen_values = true)]
     kernel_memory_tcp: Option<i64>,
-    #[arg(long = "cpu-share")]
+    #[arg(long = "cpu-share", allow_hyphen_values = true)]
     cpu_share: Option<u64>,
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
     cpu_quota: Option<i64>,
-    #[arg(long = "cpu-period")]
+    #[arg(long = "cpu-period", allow_hyphen_values = true)]
     cpu_period: Option<u64>,
-    #[arg(long = "cpu-rt-runtime")]
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
     cpu_rt_runtime: Option<i64>,
-    #[arg(long = "cpu-rt-period")]
+    #[arg(long = "cpu-rt-period", allow_hyphen_values = true)]
     cpu_rt_period: Option<u64>,
-    #[arg(long = "cpuset-cpus")]
+    #[arg(long = "cpuset-cpus", allow_hyphen_values = true)]
     cpuset_cpus: Option<String>,
-    #[arg(long = "cpuset-mems")]
+    #[arg(long = "cpuset-mems", allow_hyphen_values = true)]
     cpuset_mems: Option<String>,
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pids_limit: Option<i64>,
-    #[arg(long = "blkio-weight")]
+    #[arg(long = "blkio-weight", allow_hyphen_values = true)]
     blkio_weight: Option<u16>,
     id: String,
 }
