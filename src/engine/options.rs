@@ -304,6 +304,56 @@ fn check_combinations(v: Validated) -> Result<Validated, OptionsError> {
     Ok(v)
 }
 
+const SIGNALS: &[&str] = &[
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL", "USR1", "SEGV",
+    "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU",
+    "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS",
+];
+
+/// A signal as `kill` takes it: `9`, `KILL`, `SIGKILL`, `sigterm`, `RTMIN+3`
+/// (the runtimes' grammar, checked before one is run).
+pub fn signal(s: &str) -> Result<(), OptionsError> {
+    let err = || {
+        bad(
+            "signal",
+            s,
+            "use a number from 1 to 64 or a name like `TERM`",
+        )
+    };
+    if let Ok(n) = s.parse::<i64>() {
+        return if (1..=64).contains(&n) {
+            Ok(())
+        } else {
+            Err(err())
+        };
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    if SIGNALS.contains(&name) {
+        return Ok(());
+    }
+    let (min, max) = (i64::from(libc::SIGRTMIN()), i64::from(libc::SIGRTMAX()));
+    let rt = |base: i64, off: &str| {
+        let o: i64 = if off.is_empty() {
+            0
+        } else {
+            off.parse().map_err(|_| err())?
+        };
+        if (min..=max).contains(&(base + o)) {
+            Ok(())
+        } else {
+            Err(err())
+        }
+    };
+    if let Some(off) = name.strip_prefix("RTMIN") {
+        return rt(min, off.strip_prefix('+').unwrap_or(off));
+    }
+    if let Some(off) = name.strip_prefix("RTMAX") {
+        return rt(max, off);
+    }
+    Err(err())
+}
+
 /// `[A-Za-z0-9-]{1,64}`, not starting with `-`.
 pub fn container_id(s: &str) -> Result<String, OptionsError> {
     let ok = !s.is_empty()
@@ -322,6 +372,15 @@ pub fn container_id(s: &str) -> Result<String, OptionsError> {
 }
 
 fn image_ref(image: &str, tag: Option<&str>) -> Result<String, OptionsError> {
+    let r = image_ref_chars(image, tag)?;
+    // the registry grammar (lowercase repository, 255 at most): refused here as
+    // the caller's value, not later as a failed pull
+    crate::engine::image::reference::Reference::parse(&r, "docker.io")
+        .map_err(|e| bad("image", image, e))?;
+    Ok(r)
+}
+
+fn image_ref_chars(image: &str, tag: Option<&str>) -> Result<String, OptionsError> {
     let img_ok = !image.is_empty()
         && !image.starts_with(['-', '/', '.'])
         && image
@@ -759,6 +818,40 @@ mod tests {
         for mb in [0, 7, (16 << 20) + 1, 17_592_186_044_424, u64::MAX] {
             let e = disk_limit(mb).unwrap_err();
             assert_eq!(e.option, "diskLimit", "{mb}");
+        }
+    }
+
+    #[test]
+    fn images_follow_the_reference_grammar() {
+        for (img, tag) in [("UPPER", None), ("a//b", None), ("x", Some("é"))] {
+            let e = image_ref(img, tag).unwrap_err();
+            assert!(e.option == "image" || e.option == "tag", "{img}: {e}");
+        }
+        let e = image_ref(&"a".repeat(300), None).unwrap_err();
+        assert_eq!(e.option, "image");
+        assert_eq!(image_ref("busybox", None).unwrap(), "busybox:latest");
+    }
+
+    #[test]
+    fn signals_as_the_runtimes_take_them() {
+        for ok in [
+            "9", "KILL", "SIGTERM", "sigusr1", "RTMIN+2", "RTMAX-1", "64",
+        ] {
+            assert!(signal(ok).is_ok(), "{ok}");
+        }
+        for b in [
+            "",
+            "0",
+            "-1",
+            "65",
+            "99999999999",
+            "NOSUCH",
+            "SIG",
+            "é",
+            "RTMIN+99",
+            "1e3",
+        ] {
+            assert_eq!(signal(b).unwrap_err().option, "signal", "{b}");
         }
     }
 

@@ -50,7 +50,8 @@ impl Req<'_> {
         } else {
             self.body
         };
-        serde_json::from_slice(b).map_err(|e| ApiError::BadRequest(e.to_string()))
+        // the same reader as config.json: an object only, the bad value's path named
+        crate::oci::spec::parse_object(b).map_err(|e| ApiError::BadRequest(e.to_string()))
     }
 }
 

@@ -123,8 +123,16 @@ impl CreateError {
             CreateError::Resolve { .. }
             | CreateError::Persist { .. }
             | CreateError::State { .. } => ErrorKind::Db,
-            CreateError::Pull { .. }
-            | CreateError::Image(_)
+            // an image name the registry grammar refuses is the caller's (422), an
+            // image the registry does not have is a 404
+            CreateError::Pull { source, .. } => match source.as_ref() {
+                PullError::Reference(_) => ErrorKind::Validation,
+                PullError::Registry(crate::engine::image::registry::RegistryError::NotFound {
+                    ..
+                }) => ErrorKind::NotFound,
+                _ => ErrorKind::Generic,
+            },
+            CreateError::Image(_)
             | CreateError::Snapshot(_)
             | CreateError::Volume(_)
             | CreateError::Bundle(_) => ErrorKind::Generic,

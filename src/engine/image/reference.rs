@@ -46,6 +46,12 @@ pub enum ReferenceError {
         /// The whole reference.
         reference: String,
     },
+    /// The name is longer than the distribution spec allows (255).
+    #[error("invalid image name `{reference}`: longer than 255 characters")]
+    TooLong {
+        /// The start of the reference.
+        reference: String,
+    },
     /// The digest part is malformed.
     #[error("invalid digest in `{reference}`")]
     Digest {
@@ -81,6 +87,11 @@ impl Reference {
         let (registry, mut repository) = split_registry(name, default_registry);
         if registry == DOCKER_HUB && !repository.contains('/') {
             repository = format!("library/{repository}");
+        }
+        if name.len() > 255 {
+            return Err(ReferenceError::TooLong {
+                reference: input.chars().take(64).collect::<String>() + "...",
+            });
         }
         validate_registry(&registry, input)?;
         validate_path(&repository, input)?;
@@ -263,6 +274,16 @@ fn validate_tag(tag: &str, input: &str) -> Result<(), ReferenceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_longer_than_255_are_refused() {
+        let ok = "a".repeat(255);
+        assert!(Reference::parse(&ok, "docker.io").is_ok());
+        let long = "a".repeat(256);
+        let e = Reference::parse(&long, "docker.io").unwrap_err();
+        assert!(matches!(e, ReferenceError::TooLong { .. }), "{e}");
+        assert!(e.to_string().len() < 200, "{e}");
+    }
 
     fn parse(s: &str) -> Reference {
         Reference::parse(s, DOCKER_HUB).unwrap()
