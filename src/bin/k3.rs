@@ -66,13 +66,13 @@ enum Cmd {
         #[arg(long, short)]
         quiet: bool,
         /// Layers fetched at once.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, allow_hyphen_values = true)]
         max_concurrent_downloads: usize,
     },
     /// List images.
     Images {
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
+        #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
         format: Format,
     },
     /// Image commands.
@@ -95,22 +95,22 @@ enum Cmd {
     /// Run the daemon: HTTP API, dashboard, restart supervisor, webhooks.
     Serve {
         /// Also listen on TCP, e.g. `127.0.0.1:8808` (needs `--token-file`).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         listen: Option<String>,
         /// A file whose first line is the bearer token TCP clients must send.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         token_file: Option<PathBuf>,
         /// A URL receiving JSON events (repeatable).
-        #[arg(long = "webhook")]
+        #[arg(long = "webhook", allow_hyphen_values = true)]
         webhooks: Vec<String>,
         /// A file with one webhook URL per line.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         webhook_file: Option<PathBuf>,
         /// Webhook POST timeout, seconds.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, allow_hyphen_values = true)]
         webhook_timeout: u64,
         /// Seconds between SIGTERM and SIGKILL at shutdown.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
         grace: u64,
     },
     /// Built-in tests.
@@ -127,10 +127,10 @@ enum SelftestCmd {
     /// Seed 001's memory/CPU limits test (six containers); non-zero if a limit does not hold.
     Limits {
         /// The image (busybox-like: `sh`).
-        #[arg(long, default_value = "busybox")]
+        #[arg(long, default_value = "busybox", allow_hyphen_values = true)]
         image: String,
         /// Seconds the CPU use is measured over.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, allow_hyphen_values = true)]
         seconds: u64,
     },
 }
@@ -153,7 +153,7 @@ enum SnapshotCmd {
         /// The image.
         image: String,
         /// Writable layer limit in MB.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         disk_limit: Option<u64>,
     },
     /// Unmount and delete a container snapshot.

@@ -13,55 +13,55 @@ use crate::engine::options::CreateOptions;
 #[derive(Args, Debug, Clone)]
 pub struct CreateArgs {
     /// Container id (`containerId`).
-    #[arg(long = "name", visible_alias = "id")]
+    #[arg(long = "name", visible_alias = "id", allow_hyphen_values = true)]
     pub name: Option<String>,
     /// Image tag (default `latest`, or the one in IMAGE).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub tag: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub hostname: Option<String>,
     /// `KEY=VALUE` (repeatable).
-    #[arg(long = "env", short = 'e')]
+    #[arg(long = "env", short = 'e', allow_hyphen_values = true)]
     pub env: Vec<String>,
     /// CPUs (fractions allowed).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpus: Option<f64>,
     /// Memory limit: `512m`, `1GB`, `2048MB`.
-    #[arg(long, short = 'm')]
+    #[arg(long, short = 'm', allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Writable layer limit in MB.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub disk_limit: Option<u64>,
     /// Bind mount `host:container[:ro]` (repeatable).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub mount: Vec<String>,
     /// Named volume `name:/path[:ro]` (repeatable).
-    #[arg(long = "volume", short = 'v')]
+    #[arg(long = "volume", short = 'v', allow_hyphen_values = true)]
     pub volume: Vec<String>,
     /// Network: a bridge network name (default `kb0`), `host` or `none`.
-    #[arg(long = "network", alias = "net")]
+    #[arg(long = "network", alias = "net", allow_hyphen_values = true)]
     pub network: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub ip: Option<String>,
-    #[arg(long = "mac-address", alias = "mac")]
+    #[arg(long = "mac-address", alias = "mac", allow_hyphen_values = true)]
     pub mac: Option<String>,
     /// `[hostIP:]hostPort:containerPort[/proto]` (repeatable).
-    #[arg(long = "publish", short = 'p')]
+    #[arg(long = "publish", short = 'p', allow_hyphen_values = true)]
     pub publish: Vec<String>,
     #[arg(long)]
     pub privileged: bool,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cap_add: Vec<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cap_drop: Vec<String>,
     /// `none`, `always`, `unless-stopped`, `on-failure`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub restart: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub restart_delay: Option<u64>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub restart_window: Option<u64>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub max_attempts: Option<u32>,
     #[arg(long)]
     pub no_new_keyring: bool,
@@ -77,7 +77,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub json: bool,
     /// All options as seed 000 JSON (flags given too override nothing).
-    #[arg(long, conflicts_with = "image")]
+    #[arg(long, conflicts_with = "image", allow_hyphen_values = true)]
     pub options_json: Option<String>,
     /// The image.
     pub image: Option<String>,

@@ -14,9 +14,9 @@ pub struct ExecArgs {
     /// A terminal (the runtime's `--tty`).
     #[arg(long, short = 't')]
     pub tty: bool,
-    #[arg(long = "env", short = 'e')]
+    #[arg(long = "env", short = 'e', allow_hyphen_values = true)]
     pub env: Vec<String>,
-    #[arg(long = "workdir", short = 'w')]
+    #[arg(long = "workdir", short = 'w', allow_hyphen_values = true)]
     pub workdir: Option<String>,
     #[arg(long)]
     pub json: bool,

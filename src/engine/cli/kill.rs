@@ -9,7 +9,7 @@ use crate::engine::ctx::Ctx;
 #[derive(Args, Debug)]
 pub struct KillArgs {
     /// Name or number (default KILL).
-    #[arg(long, short = 's', default_value = "KILL")]
+    #[arg(long, short = 's', default_value = "KILL", allow_hyphen_values = true)]
     pub signal: String,
     #[arg(long)]
     pub json: bool,

@@ -13,9 +13,9 @@ pub enum NetworkCmd {
     /// Create a bridge network.
     Create {
         name: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         subnet: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         gateway: Option<String>,
         #[arg(long)]
         json: bool,
@@ -24,7 +24,7 @@ pub enum NetworkCmd {
     Ls {
         #[arg(long, short = 'q')]
         quiet: bool,
-        #[arg(long, value_enum, default_value_t = crate::engine::cli::ps::Format::Table)]
+        #[arg(long, value_enum, default_value_t = crate::engine::cli::ps::Format::Table, allow_hyphen_values = true)]
         format: crate::engine::cli::ps::Format,
     },
     /// A network and its leases as JSON.

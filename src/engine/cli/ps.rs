@@ -20,7 +20,7 @@ pub struct PsArgs {
     /// Ids only.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
 }
 

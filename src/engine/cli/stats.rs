@@ -10,7 +10,7 @@ use crate::engine::image::progress::human;
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
     #[arg(required = true)]
     pub ids: Vec<String>,

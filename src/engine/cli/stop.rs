@@ -11,7 +11,12 @@ use crate::engine::ctx::Ctx;
 #[derive(Args, Debug)]
 pub struct StopArgs {
     /// Seconds to wait after TERM before KILL.
-    #[arg(long = "time", short = 't', default_value_t = 10)]
+    #[arg(
+        long = "time",
+        short = 't',
+        default_value_t = 10,
+        allow_hyphen_values = true
+    )]
     pub time: u64,
     #[arg(long)]
     pub json: bool,

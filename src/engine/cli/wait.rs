@@ -11,7 +11,7 @@ use crate::engine::ctx::Ctx;
 #[derive(Args, Debug)]
 pub struct WaitArgs {
     /// Give up after this many seconds.
-    #[arg(long, default_value_t = 86400)]
+    #[arg(long, default_value_t = 86400, allow_hyphen_values = true)]
     pub timeout: u64,
     #[arg(required = true)]
     pub ids: Vec<String>,

@@ -22,6 +22,7 @@ pub struct ExecSpec {
 
 /// Runs `spec` in `id`; returns the exit code.
 pub fn exec(ctx: &mut Ctx, id: &str, spec: &ExecSpec) -> Result<i32, ContainerError> {
+    check(spec)?;
     let l = load(ctx, id)?;
     let pid = l.state.pid.unwrap_or(0);
     if l.state.status != Status::Running || pid <= 0 {
@@ -33,6 +34,28 @@ pub fn exec(ctx: &mut Ctx, id: &str, spec: &ExecSpec) -> Result<i32, ContainerEr
     }
     let rt = l.runtime(ctx);
     runtime_exec(&l, &rt, spec)
+}
+
+/// The values of an exec, refused before the runtime runs (named, 422).
+fn check(spec: &ExecSpec) -> Result<(), crate::engine::options::OptionsError> {
+    use crate::engine::options::{env, OptionsError};
+    let bad = |option, value: &str, reason: &str| OptionsError {
+        option,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    if spec.args.first().is_none_or(|a| a.is_empty()) {
+        return Err(bad("cmd", "", "must name the program to run"));
+    }
+    if let Some(w) = &spec.cwd {
+        if !w.starts_with('/') {
+            return Err(bad("workdir", w, "must be an absolute path"));
+        }
+    }
+    for e in &spec.env {
+        env(e)?;
+    }
+    Ok(())
 }
 
 fn runtime_exec(

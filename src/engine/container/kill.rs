@@ -6,6 +6,8 @@ use crate::engine::db::container_state::Status;
 
 /// Sends `signal` (a name or number) to `id`, which must be running.
 pub fn kill(ctx: &mut Ctx, id: &str, signal: &str) -> Result<(), ContainerError> {
+    // refused here (422, named), not by the runtime (a 500 from `k3rt kill`)
+    crate::engine::options::signal(signal)?;
     let l = load(ctx, id)?;
     if !matches!(l.state.status, Status::Running | Status::Created) {
         return Err(ContainerError::State {

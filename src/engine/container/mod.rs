@@ -71,6 +71,9 @@ pub enum ContainerError {
     /// `exec` could not enter the container.
     #[error("exec in container `{id}`: {msg}")]
     Exec { id: String, msg: String },
+    /// A value given to the verb is malformed (`signal`, `workdir`, `env`).
+    #[error(transparent)]
+    Invalid(#[from] crate::engine::options::OptionsError),
 }
 
 impl ContainerError {
@@ -78,7 +81,7 @@ impl ContainerError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ContainerError::NotFound(_) => ErrorKind::NotFound,
-            ContainerError::State { .. } => ErrorKind::Validation,
+            ContainerError::State { .. } | ContainerError::Invalid(_) => ErrorKind::Validation,
             ContainerError::Db(_) => ErrorKind::Db,
             ContainerError::Runtime { .. } | ContainerError::Exec { .. } => {
                 ErrorKind::ContainerService
