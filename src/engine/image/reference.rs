@@ -88,7 +88,9 @@ impl Reference {
         if registry == DOCKER_HUB && !repository.contains('/') {
             repository = format!("library/{repository}");
         }
-        if name.len() > 255 {
+        // the canonical name (`registry/repository`), so a name and its canonical
+        // form are both accepted or both refused (found by the fuzzer)
+        if registry.len() + 1 + repository.len() > 255 {
             return Err(ReferenceError::TooLong {
                 reference: input.chars().take(64).collect::<String>() + "...",
             });
@@ -277,8 +279,11 @@ mod tests {
 
     #[test]
     fn names_longer_than_255_are_refused() {
-        let ok = "a".repeat(255);
+        let ok = format!("docker.io/library/{}", "a".repeat(255 - 18));
         assert!(Reference::parse(&ok, "docker.io").is_ok());
+        let short = "a".repeat(255 - 18);
+        assert!(Reference::parse(&short, "docker.io").is_ok());
+        assert!(Reference::parse(&format!("{short}b"), "docker.io").is_err());
         let long = "a".repeat(256);
         let e = Reference::parse(&long, "docker.io").unwrap_err();
         assert!(matches!(e, ReferenceError::TooLong { .. }), "{e}");
