@@ -492,7 +492,8 @@ t_k3_api_routes_and_bodies() {
     bad_api 422 "env" POST /containers "{$c,\"env\":[\"=x\"]}"
     bad_api 422 "hostname" POST /containers "{$c,\"hostname\":\"é\"}"
     bad_api 422 "image" POST /containers '{"containerId":"'"$MARK"'-a","image":"UPPER"}'
-    bad_api 4xx "nosuch$MARK" POST /containers '{"containerId":"'"$MARK"'-a","image":"nosuch'"$MARK"'","network":"none"}'
+    # seed 000: a failed pull (the image is missing) is GENERIC_ERROR 500, not a 4xx
+    bad_api 500 "nosuch$MARK" POST /containers '{"containerId":"'"$MARK"'-a","image":"nosuch'"$MARK"'","network":"none"}'
     bad_api 422 "publish" POST /containers '{"containerId":"'"$MARK"'-a","image":"busybox","publish":["99999:80"]}'
     # container verbs: ids and query values
     local id

@@ -123,13 +123,10 @@ impl CreateError {
             CreateError::Resolve { .. }
             | CreateError::Persist { .. }
             | CreateError::State { .. } => ErrorKind::Db,
-            // an image name the registry grammar refuses is the caller's (422), an
-            // image the registry does not have is a 404
+            // an image name the registry grammar refuses is the caller's (422); a
+            // failed pull, a missing image included, stays seed 000's GENERIC 500
             CreateError::Pull { source, .. } => match source.as_ref() {
                 PullError::Reference(_) => ErrorKind::Validation,
-                PullError::Registry(crate::engine::image::registry::RegistryError::NotFound {
-                    ..
-                }) => ErrorKind::NotFound,
                 _ => ErrorKind::Generic,
             },
             CreateError::Image(_)
