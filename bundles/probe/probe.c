@@ -9,7 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/personality.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,9 +79,119 @@ static int writefile(const char *path) {
     return 0;
 }
 
+/* json [PATH...]: everything the differential harness (integration/diff) compares, as
+ * one JSON object; each PATH (masked/read-only candidates) is described too. */
+static void js(const char *s) {
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = *s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20 || c > 0x7e) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+static void jkey(const char *k) { js(k); putchar(':'); }
+static void jfile(const char *k, const char *path) {
+    char b[8192] = ""; FILE *f = fopen(path, "r");
+    if (f) { size_t n = fread(b, 1, sizeof b - 1, f); b[n] = 0; fclose(f); }
+    jkey(k); if (f) js(b); else printf("null"); putchar(',');
+}
+static int json(int argc, char **argv) {
+    printf("{");
+    FILE *st = fopen("/proc/self/status", "r"); char line[512];
+    jkey("status"); printf("{");
+    int first = 1;
+    while (st && fgets(line, sizeof line, st)) {
+        const char *want[] = {"Cap", "NoNewPrivs", "Seccomp:", "SigIgn", "SigBlk", "Uid", "Gid", "Groups"};
+        for (unsigned i = 0; i < sizeof want / sizeof *want; i++)
+            if (!strncmp(line, want[i], strlen(want[i]))) {
+                char *colon = strchr(line, ':'); if (!colon) break;
+                *colon = 0; char *v = colon + 1; while (*v == ' ' || *v == '\t') v++;
+                v[strcspn(v, "\n")] = 0;
+                if (!first) { putchar(','); } first = 0; jkey(line); js(v); break;
+            }
+    }
+    if (st) fclose(st);
+    printf("},");
+    gid_t groups[256]; int n = getgroups(256, groups);
+    printf("\"uid\":%u,\"gid\":%u,\"groups\":[", getuid(), getgid());
+    for (int i = 0; i < n; i++) printf(i ? ",%u" : "%u", groups[i]);
+    mode_t um = umask(0); umask(um);
+    printf("],\"umask\":\"%03o\",", um);
+    char cwd[PATH_MAX]; jkey("cwd"); if (getcwd(cwd, sizeof cwd)) js(cwd); else printf("null"); putchar(',');
+    jkey("env"); putchar('[');
+    for (char **e = environ; *e; e++) { if (e != environ) putchar(','); js(*e); }
+    printf("],");
+    jkey("rlimits"); putchar('{');
+    for (int r = 0; r < RLIM_NLIMITS; r++) {
+        struct rlimit l; getrlimit(r, &l);
+        printf("%s\"%d\":[\"%llu\",\"%llu\"]", r ? "," : "", r, (unsigned long long)l.rlim_cur, (unsigned long long)l.rlim_max);
+    }
+    printf("},");
+    struct utsname u; uname(&u);
+    jkey("hostname"); js(u.nodename); putchar(','); jkey("domainname"); js(u.domainname); putchar(',');
+    jkey("ns"); putchar('{');
+    const char *names[] = {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"};
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+        char p[64], t[128]; snprintf(p, sizeof p, "/proc/self/ns/%s", names[i]);
+        ssize_t k = readlink(p, t, sizeof t - 1); t[k > 0 ? k : 0] = 0;
+        if (i) { putchar(','); } jkey(names[i]); js(t);
+    }
+    printf("},");
+    jfile("mountinfo", "/proc/self/mountinfo");
+    jfile("oom_score_adj", "/proc/self/oom_score_adj");
+    jfile("loginuid", "/proc/self/loginuid");
+    printf("\"personality\":%d,", personality(0xffffffff));
+    struct sched_param sp = {0}; sched_getparam(0, &sp);
+    printf("\"sched\":[%d,%d],", sched_getscheduler(0), sp.sched_priority);
+    printf("\"nice\":%d,", getpriority(PRIO_PROCESS, 0));
+    printf("\"ioprio\":%ld,", syscall(SYS_ioprio_get, 1, 0));
+    jkey("sysctl"); putchar('{');
+    const char *sc[] = {"kernel/domainname", "kernel/shm_rmid_forced", "kernel/msgmax", "net/ipv4/ip_forward",
+                        "net/core/somaxconn", "net/ipv4/ping_group_range", "fs/mqueue/queues_max"};
+    for (unsigned i = 0; i < sizeof sc / sizeof *sc; i++) {
+        char p[128], b[128] = ""; snprintf(p, sizeof p, "/proc/sys/%s", sc[i]);
+        FILE *f = fopen(p, "r"); if (f) { if (!fgets(b, sizeof b, f)) b[0] = 0; fclose(f); }
+        b[strcspn(b, "\n")] = 0; if (i) { putchar(','); } jkey(sc[i]); if (f) js(b); else printf("null");
+    }
+    printf("},");
+    jkey("dev"); putchar('[');
+    DIR *d = opendir("/dev"); struct dirent *e; first = 1;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[300], desc[400]; struct stat s; snprintf(p, sizeof p, "/dev/%s", e->d_name);
+        if (lstat(p, &s)) continue;
+        char t = S_ISCHR(s.st_mode) ? 'c' : S_ISBLK(s.st_mode) ? 'b' : S_ISDIR(s.st_mode) ? 'd' : S_ISLNK(s.st_mode) ? 'l' : 'f';
+        char lnk[256] = ""; if (t == 'l') { ssize_t k = readlink(p, lnk, sizeof lnk - 1); lnk[k > 0 ? k : 0] = 0; }
+        if (t == 'c' || t == 'b')
+            snprintf(desc, sizeof desc, "%s %c %u:%u %04o %u:%u", e->d_name, t, major(s.st_rdev), minor(s.st_rdev), s.st_mode & 07777, s.st_uid, s.st_gid);
+        else snprintf(desc, sizeof desc, "%s %c %s", e->d_name, t, lnk);
+        if (!first) { putchar(','); } first = 0; js(desc);
+    }
+    if (d) closedir(d);
+    printf("],");
+    jkey("paths"); putchar('{');
+    for (int i = 0; i < argc; i++) {
+        struct stat s; struct statvfs v; char desc[256];
+        if (lstat(argv[i], &s)) snprintf(desc, sizeof desc, "missing");
+        else {
+            int fd = open(argv[i], O_RDONLY | O_NONBLOCK | O_NOCTTY); char b[16]; long r = -1;
+            if (fd >= 0) { if (!S_ISDIR(s.st_mode)) r = read(fd, b, sizeof b); close(fd); }
+            int ro = !statvfs(argv[i], &v) && (v.f_flag & ST_RDONLY);
+            snprintf(desc, sizeof desc, "%s open=%s read=%s ro=%d w=%d", S_ISDIR(s.st_mode) ? "dir" : S_ISCHR(s.st_mode) ? "chr" : "file",
+                     fd >= 0 ? "ok" : "err", r > 0 ? "data" : r == 0 ? "empty" : "none", ro, access(argv[i], W_OK) == 0);
+        }
+        if (i) { putchar(','); } jkey(argv[i]); js(desc);
+    }
+    printf("}}\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: probe ids|caps|cwd|env|rlimits|mounts|fds|ns|hostname|personality|set-personality N|exit N|write FILE|cat FILE\n"); return 64; }
+    if (argc < 2) { fprintf(stderr, "usage: probe json [PATH...]|ids|caps|cwd|env|rlimits|mounts|fds|ns|hostname|personality|set-personality N|exit N|write FILE|cat FILE\n"); return 64; }
     const char *c = argv[1];
+    if (!strcmp(c, "json")) return json(argc - 2, argv + 2);
     if (!strcmp(c, "ids")) return ids();
     if (!strcmp(c, "caps")) return cat("/proc/self/status");
     if (!strcmp(c, "cwd")) { char b[PATH_MAX]; if (!getcwd(b, sizeof b)) { perror("probe: getcwd"); return 1; } puts(b); return 0; }
