@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit integration bench install clean
+.PHONY: all deps build bundle run test unit integration diff bench install clean
 
 all: build
 
@@ -33,6 +33,14 @@ unit: deps
 integration: build
 	$(CARGO) build --release --example cri
 	integration/run.sh
+
+# The differential harness: DIFF_COUNT configs (fixtures plus generated from DIFF_SEED,
+# a new seed each day by default) under runc, crun and k3rt; differences not listed in
+# docs/compat.md fail. `make test` runs a fixed sample of 200 (integration/suite_diff.sh).
+DIFF_COUNT ?= 2000
+DIFF_SEED ?= $(shell date +%Y%m%d)
+diff: build
+	integration/diff/diff.py --count $(DIFF_COUNT) --seed $(DIFF_SEED)
 
 bench: build
 	benches/run.sh
