@@ -117,8 +117,10 @@ impl CapSets {
             )));
         }
         for n in &self.ambient {
+            // As runc and crun: a capability the kernel will not raise (not in both the
+            // permitted and the inheritable set) is left out, not an error.
             // SAFETY: prctl with integer arguments.
-            let r = unsafe {
+            unsafe {
                 libc::prctl(
                     libc::PR_CAP_AMBIENT,
                     libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
@@ -127,9 +129,6 @@ impl CapSets {
                     0,
                 )
             };
-            if r < 0 {
-                return Err(Error::last(format!("raise ambient capability `{n}`")));
-            }
         }
         Ok(())
     }
