@@ -290,6 +290,11 @@ impl Dmz {
         let mut a: Vec<*const libc::c_char> = vec![p.as_ptr()];
         a.extend(argv.iter().map(|c| c.as_ptr()));
         a.push(std::ptr::null());
+        // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across
+        // execve: the container's process would start with it ignored (runc's and
+        // crun's do not).
+        // SAFETY: setting a signal's action to the default, on the way to exec.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         exec_fd(&self.0, &a, envp);
         Error::last(format!("exec `{}`", path.display()))
     }
