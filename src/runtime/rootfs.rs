@@ -239,16 +239,36 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
             } else {
                 None
             };
+            // a read-only tmpfs is filled first and made read-only after, as runc does
+            let ro_later = if old.is_some() {
+                o.flags & libc::MS_RDONLY
+            } else {
+                0
+            };
             sys.mount(
                 step.source.as_deref(),
                 t,
                 step.fstype.as_deref(),
-                o.flags,
+                o.flags & !ro_later,
                 data(o),
             )
             .map_err(|e| mount_err(step, e))?;
             if let Some(old) = old {
                 copy_up(sys, root, step, &old)?;
+            }
+            if ro_later != 0 {
+                let top = sys
+                    .resolve_in_root(root, &step.dest, None)
+                    .map_err(|e| mount_err(step, e))?;
+                // the mount read-only, not the filesystem (as runc: a bind remount)
+                sys.mount(
+                    None,
+                    &top.path,
+                    None,
+                    libc::MS_REMOUNT | libc::MS_BIND | o.flags,
+                    None,
+                )
+                .map_err(|e| mount_err(step, e))?;
             }
         }
     }
