@@ -337,8 +337,14 @@ fn launch_in(
         spawned.pid
     ));
 
+    // with a new cgroup namespace the init must be in all its cgroups before it
+    // unshares (after Go): the namespace is rooted where it is then
+    let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
     if matches!(placement, Placement::ByParent) {
         cgroup.add_process(spawned.pid, false)?;
+        if memory_early {
+            cgroup.add_process(spawned.pid, true)?;
+        }
     }
     if ns.is_new(LinuxNamespaceType::User) {
         write_id_maps(spawned.pid, spec)?;
@@ -347,7 +353,7 @@ fn launch_in(
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
     wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
-    if matches!(placement, Placement::ByParent) {
+    if matches!(placement, Placement::ByParent) && !memory_early {
         cgroup.add_process(spawned.pid, true)?;
     }
 

@@ -113,6 +113,10 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         namespaces::loopback_up()?;
     }
     if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
+        // a cgroup namespace is rooted where the init is at unshare, in every hierarchy:
+        // the memory one too, or the container would see its memory cgroup as
+        // `/../../PATH` (runc and crun show `/`); its setup is then charged to it
+        cfg.placement.move_self(true)?;
         namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
     }
     // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
