@@ -20,6 +20,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -505,7 +506,20 @@ def observe(obs, host_ns, rootfs, volume, cid):
     if p:
         q = dict(p)
         q["ns"] = {k: ("host" if v == host_ns.get(k) else "new") if v else "none" for k, v in p["ns"].items()}
-        q["mountinfo"] = norm_mountinfo(p.get("mountinfo") or "", rootfs, volume, cid)
+        # one key per mount point (a second mount on the same point gets #2, ...), so that
+        # each mount is compared, and accepted, on its own
+        q.pop("mountinfo", None)
+        q["mount"] = {}
+        for line in norm_mountinfo(p.get("mountinfo") or "", rootfs, volume, cid):
+            point, rest = line.split(" ", 1)
+            k, n = point, 1
+            while k in q["mount"]:
+                n += 1
+                k = f"{point}#{n}"
+            m = re.match(r"(root=\S* \S*) \[(.*?)\] (.*)$", rest)
+            # mount options, propagation, filesystem: each compared (and accepted) apart
+            q["mount"][k] = {"opts": m.group(1), "prop": m.group(2), "fs": m.group(3)} if m else {"raw": rest}
+        q["mounts.order"] = list(q["mount"])
         q["dev"] = sorted(p["dev"])
         q["env"] = list(p["env"])
         for k in ("Uid", "Gid", "Groups"):
@@ -538,6 +552,11 @@ def compare(name, tags, views, compat):
         if kv == cv and rv != cv:
             accepted.append((key, "runc and crun disagree; k3rt answers as crun"))
             continue
+        if key.startswith("probe.") and not r.get("probe.ran") and c.get("probe.ran") and k.get("probe.ran"):
+            # runc refused what crun ran (an accepted disagreement if k3rt ran it too):
+            # what the container saw has no runc answer to compare with
+            accepted.append((key, "runc did not run the probe; crun and k3rt did"))
+            continue
         why = allowed(compat, key, tags, rv, kv)
         if why:
             accepted.append((key, why))
@@ -566,6 +585,8 @@ def main():
         print(json.dumps({"name": configs[a.show][0], "tags": configs[a.show][1], "config": configs[a.show][2]}, indent=1))
         return 0
     compat = load_compat()
+    # a SIGTERM (timeout, Ctrl-C of make) still runs the cleanup in `finally`
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if os.geteuid() != 0:
         print("diff: needs root", file=sys.stderr)
         return 2
@@ -637,6 +658,12 @@ def main():
         for rt, root, cid in seen_ids:
             if os.path.isdir(root):
                 sh([RUNTIMES[rt], "--root", root, "delete", "-f", cid])
+        for d in cgroup_dirs("/k3diff"):  # the parent the runtimes made (empty by now)
+            if os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
         if not a.keep:
             sh(["umount", "-R", tmp])
             shutil.rmtree(tmp, ignore_errors=True)
