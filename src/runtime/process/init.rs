@@ -109,6 +109,12 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         }
     }
     cfg.placement.move_self(false)?;
+    // before the mounts and the hooks, as runc and crun: a value the kernel refuses
+    // fails the container before any createRuntime/createContainer hook runs
+    if let Some(adj) = cfg.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
+    }
     if cfg.ns.is_new(LinuxNamespaceType::Network) {
         namespaces::loopback_up()?;
     }
@@ -166,10 +172,6 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         .process()
         .as_ref()
         .ok_or_else(|| Error::Init("no process".into()))?;
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
-    }
     if process.terminal() == Some(true) {
         if let Some(sock) = &cfg.console {
             let size = process
