@@ -100,8 +100,8 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
     let linux = spec.linux().as_ref();
     let root_propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
         None | Some("") => libc::MS_SLAVE | libc::MS_REC,
+        // as given: `shared` makes `/` shared, not what is mounted under it (runc, crun)
         Some(p) => mountopts::propagation(p)
-            .map(|f| f | libc::MS_REC)
             .ok_or_else(|| Error::invalid("linux.rootfsPropagation", p, "unknown propagation"))?,
     };
     let steps: Vec<MountStep> = spec.mounts().iter().flatten().map(step_from).collect();
@@ -239,8 +239,9 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
             } else {
                 None
             };
-            // a read-only tmpfs is filled first and made read-only after, as runc does
-            let ro_later = if old.is_some() {
+            // a read-only tmpfs is filled first and made read-only after, as runc does:
+            // the mount read-only, the filesystem not
+            let ro_later = if old.is_some() || step.fstype.as_deref() == Some("tmpfs") {
                 o.flags & libc::MS_RDONLY
             } else {
                 0
@@ -309,10 +310,11 @@ fn set_up_root(sys: &dyn Sys, plan: &Plan) -> Result<()> {
     // while setting up, "/" must not be shared (our mounts would leak to the host) nor
     // unbindable (the rootfs could not be bound); those are applied after the pivot
     let late = plan.root_propagation & (libc::MS_SHARED | libc::MS_UNBINDABLE) != 0;
+    // recursive during setup whatever was asked, so that nothing leaks to the host
     let first = if late {
         libc::MS_SLAVE | libc::MS_REC
     } else {
-        plan.root_propagation
+        plan.root_propagation | libc::MS_REC
     };
     sys.mount(None, Path::new("/"), None, first, None)
         .map_err(|e| Error::io("set propagation of", "/", e))?;
@@ -503,6 +505,17 @@ pub fn finalize(sys: &dyn Sys, plan: &Plan) -> Result<()> {
     for p in &plan.masked {
         mask_path(sys, p)?;
     }
+    // a mount asked to be shared lost it when the pivot made the old root's tree a
+    // slave (a shared mount with no peer left becomes private): share it again, as
+    // runc's and crun's containers see it
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.opts.propagation & libc::MS_SHARED != 0)
+    {
+        sys.mount(None, &step.dest, None, step.opts.propagation, None)
+            .map_err(|e| Error::io("set propagation of", step.dest.clone(), e))?;
+    }
     // shared/private/unbindable were held back during setup (unbindable mounts cannot be bound)
     if plan.root_propagation & (libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_UNBINDABLE) != 0 {
         sys.mount(None, Path::new("/"), None, plan.root_propagation, None)
@@ -688,6 +701,16 @@ mod tests {
         let calls = sys.calls();
         assert_eq!(calls[0], "mount  -> / type= flags=0x84000 data=");
         let pivot = calls.iter().position(|c| c == "pivot_root /r").unwrap();
-        assert_eq!(calls[pivot + 1], "mount  -> / type= flags=0x104000 data=");
+        assert_eq!(calls[pivot + 1], "mount  -> / type= flags=0x100000 data=");
+    }
+
+    #[test]
+    fn rshared_root_stays_recursive() {
+        let p = plan(
+            &spec(r#","linux":{"rootfsPropagation":"rshared"}"#),
+            Path::new("/r"),
+        )
+        .unwrap();
+        assert_eq!(p.root_propagation, libc::MS_SHARED | libc::MS_REC);
     }
 }
