@@ -29,6 +29,12 @@ pub struct CreateArgs {
     /// Memory limit: `512m`, `1GB`, `2048MB`.
     #[arg(long, short = 'm')]
     pub memory: Option<String>,
+    /// Most processes (`pids.max`); `0` or `-1`: unlimited.
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Cgroup namespace: `private` or `host` (default: private on cgroup v2, host on v1).
+    #[arg(long)]
+    pub cgroupns: Option<String>,
     /// Writable layer limit in MB.
     #[arg(long)]
     pub disk_limit: Option<u64>,
@@ -120,6 +126,8 @@ impl CreateArgs {
             cpus: self.cpus,
             memory: self.memory.clone(),
             disk_limit: self.disk_limit,
+            pids_limit: self.pids_limit,
+            cgroupns: self.cgroupns.clone(),
             mount: self.mount.clone(),
             volume: self.volume.clone(),
             network: self.network.clone(),

@@ -423,6 +423,7 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             host_devices: &devices,
             cpuset,
             cap_bounding: bundle::own_bounding(),
+            cgroup_v2: bundle::host_cgroup_v2(),
         },
     );
     if !img.exposed_ports.is_empty() {
