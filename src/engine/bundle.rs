@@ -428,6 +428,14 @@ fn resources(v: &Validated, i: &BundleInputs<'_>) -> Value {
     if let Some(n) = v.pids_limit {
         r["pids"] = json!({"limit": n});
     }
+    if !v.cgroup_conf.is_empty() {
+        let unified: serde_json::Map<String, Value> = v
+            .cgroup_conf
+            .iter()
+            .map(|(k, val)| (k.clone(), json!(val)))
+            .collect();
+        r["unified"] = Value::Object(unified);
+    }
     r
 }
 
@@ -845,6 +853,23 @@ mod tests {
         }
         let c = config_of(&validated(|_| {}), false);
         assert!(c["linux"]["resources"].get("pids").is_none());
+        assert!(c["linux"]["resources"].get("unified").is_none());
+    }
+
+    #[test]
+    fn cgroup_conf_goes_to_unified() {
+        let v = validated(|o| {
+            o.cgroup_conf = vec![
+                "memory.high=50000000".into(),
+                "cgroup.max.descendants=5".into(),
+                "memory.high=60000000".into(),
+            ]
+        });
+        let c = config_of(&v, true);
+        assert_eq!(
+            c["linux"]["resources"]["unified"],
+            json!({"memory.high": "60000000", "cgroup.max.descendants": "5"})
+        );
     }
 
     #[test]

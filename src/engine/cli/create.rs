@@ -35,6 +35,9 @@ pub struct CreateArgs {
     /// Cgroup namespace: `private` or `host` (default: private on cgroup v2, host on v1).
     #[arg(long)]
     pub cgroupns: Option<String>,
+    /// `KEY=VALUE`: a cgroup v2 file of the container and its value (repeatable; v2 only).
+    #[arg(long)]
+    pub cgroup_conf: Vec<String>,
     /// Writable layer limit in MB.
     #[arg(long)]
     pub disk_limit: Option<u64>,
@@ -128,6 +131,7 @@ impl CreateArgs {
             disk_limit: self.disk_limit,
             pids_limit: self.pids_limit,
             cgroupns: self.cgroupns.clone(),
+            cgroup_conf: self.cgroup_conf.clone(),
             mount: self.mount.clone(),
             volume: self.volume.clone(),
             network: self.network.clone(),
