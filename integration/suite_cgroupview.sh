@@ -60,6 +60,19 @@ make -s -C "$TOP/bundles/probe" >/dev/null && cp "$TOP/bundles/probe/probe" "$T/
 oci_busybox "$PW/oci" && PIMG=$(p pull -q "oci:$PW/oci:latest") \
     || { echo "FAIL podman image"; echo "0 passed, 1 failed"; exit 1; }
 
+# The v2 view: a process holding a private mount namespace whose /sys/fs/cgroup is the
+# host's cgroup2 hierarchy (as suite_cgroup2.sh). Made here, in the suite's shell, so
+# the EXIT trap ends it; nothing is mounted unless the namespace is really new.
+CG2ROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+[[ -n $CG2ROOT ]] || { echo "FAIL no cgroup2 hierarchy mounted on this host"; echo "0 passed, 1 failed"; exit 1; }
+unshare -m --propagation private sleep infinity &
+HOLDER=$!
+for _ in $(seq 500); do [[ $(readlink /proc/$HOLDER/ns/mnt) != "$(readlink /proc/self/ns/mnt)" ]] && break; sleep 0.01; done
+[[ $(readlink /proc/$HOLDER/ns/mnt) != "$(readlink /proc/self/ns/mnt)" ]] \
+    && nsenter -t "$HOLDER" -m mount -t cgroup2 cgroup2 /sys/fs/cgroup \
+    || { echo "FAIL cannot make the cgroup v2 view"; echo "0 passed, 1 failed"; exit 1; }
+k3v2() { nsenter -t "$HOLDER" -m "$K3" "$@"; }
+
 LIMITS=(--memory 64m --cpus 0.5 --pids-limit 50)
 READ='for f in memory/memory.limit_in_bytes cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max; do echo "$f=$(cat /sys/fs/cgroup/$f)"; done; probe cgroup'
 WANT='memory/memory.limit_in_bytes=67108864
@@ -191,16 +204,10 @@ t_runtime_v1_mount_matches_runc_and_crun() {
     k3 rm cv-rt >/dev/null
 }
 
-# cgroup v2: k3rt in a mount namespace whose /sys/fs/cgroup is the host's cgroup2
-# hierarchy (no controllers there: no limits), the bundle's `cgroup` mount and a
-# private cgroup namespace, compared with runc on the same bundle.
+# cgroup v2: k3rt in HOLDER's mount namespace, whose /sys/fs/cgroup is the host's
+# cgroup2 hierarchy (no controllers there: no limits), the bundle's `cgroup` mount and
+# a private cgroup namespace, compared with runc on the same bundle.
 t_runtime_cgroup2_private_namespace() {
-    CG2ROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-    [[ -n $CG2ROOT ]] || fail "no cgroup2 hierarchy mounted on this host"
-    unshare -m --propagation private sleep infinity &
-    HOLDER=$!
-    for _ in $(seq 100); do [[ $(readlink /proc/$HOLDER/ns/mnt) != "$(readlink /proc/self/ns/mnt)" ]] && break; sleep 0.01; done
-    nsenter -t "$HOLDER" -m mount -t cgroup2 cgroup2 /sys/fs/cgroup
     local b=$RTW/b2 r out
     mkdir -p "$b"
     "$TOP/bundles/mkbundle.sh" "$K3RT" "$RTW/base2" >/dev/null
@@ -223,20 +230,12 @@ t_runtime_cgroup2_private_namespace() {
     done
 }
 
-# k3 itself on the v2 view (the holder's mount namespace from the test above, or a
-# new one): the default is then a private cgroup namespace, as podman on v2, and the
-# container finds cgroup2 rooted at its own cgroup. This v2 hierarchy has no
+# k3 itself on the v2 view (HOLDER's mount namespace): the default is then a private
+# cgroup namespace, as podman on v2, and the container finds cgroup2 rooted at its own
+# cgroup. This v2 hierarchy has no
 # controllers (bound to v1 here), so there are no limit files to read; a limit is
 # refused by the runtime, naming the controller.
 t_v2_layout_engine_defaults_to_private() {
-    CG2ROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-    if [[ -z $HOLDER ]] || ! kill -0 "$HOLDER" 2>/dev/null; then
-        unshare -m --propagation private sleep infinity &
-        HOLDER=$!
-        for _ in $(seq 100); do [[ $(readlink /proc/$HOLDER/ns/mnt) != "$(readlink /proc/self/ns/mnt)" ]] && break; sleep 0.01; done
-        nsenter -t "$HOLDER" -m mount -t cgroup2 cgroup2 /sys/fs/cgroup
-    fi
-    k3v2() { nsenter -t "$HOLDER" -m "$K3" "$@"; }
     local cmd='awk "\$5 == \"/sys/fs/cgroup\" {split(\$0, h, \" - \"); split(h[2], s, \" \"); print \$4, \$6, s[1]}" /proc/self/mountinfo; grep "^0::" /proc/self/cgroup; readlink /proc/self/ns/cgroup; grep -x 1 /sys/fs/cgroup/cgroup.procs; probe cgroup'
     local out
     out=$(k3v2 run --rm --network none cgview sh -c "$cmd" 2>&1) || fail "k3 on v2: $out"
@@ -249,14 +248,15 @@ t_v2_layout_engine_defaults_to_private() {
     [[ $(sed -n 1p <<<"$out") == 0::/k3/* ]] || fail "--cgroupns host on v2: $out"
     expect_eq "$(readlink /proc/self/ns/cgroup)" "$(sed -n 2p <<<"$out")" "--cgroupns host on v2"
     # --cgroup-conf: a core v2 file (no controller needed) written and read back inside
-    out=$(k3v2 run --rm --network none --cgroup-conf cgroup.max.descendants=5 cgview cat /sys/fs/cgroup/cgroup.max.descendants 2>&1)
+    out=$(k3v2 run --rm --network none --cgroup-conf cgroup.max.descendants=5 cgview cat /sys/fs/cgroup/cgroup.max.descendants 2>&1) || fail "k3 on v2 --cgroup-conf: $out"
     expect_eq 5 "$out" "--cgroup-conf cgroup.max.descendants=5 read inside"
     out=$(k3v2 run --rm --network none --pids-limit 50 cgview true 2>&1) && fail "a pids limit without the v2 pids controller was accepted: $out"
     expect_contains "$out" "pids"
     if [[ -z ${K3_RUNTIME:-} || ${K3_RUNTIME:-} == k3rt ]]; then
         expect_contains "$out" "the \`pids\` controller is not available"
     fi
-    [[ -z $(k3v2 ps -aq) ]] || fail "left a container: $(k3v2 ps -a)"
+    local left; left=$(k3v2 ps -aq) || fail "k3 ps on v2"
+    [[ -z $left ]] || fail "left a container: $(k3v2 ps -a)"
 }
 
 run_suite
