@@ -204,6 +204,29 @@ t_runtime_v1_mount_matches_runc_and_crun() {
     k3 rm cv-rt >/dev/null
 }
 
+# The same with a private cgroup namespace (k3 --cgroupns private): every hierarchy,
+# memory included, is rooted at the container's cgroup, as under runc and crun.
+t_runtime_v1_private_cgroupns_matches_runc_and_crun() {
+    local b=$RTW/bp r out want=
+    k3 create --name cv-rtp --network none --cgroupns private "${LIMITS[@]}" cgview \
+        sh -c "grep -v name=systemd /proc/self/cgroup | grep -v '^0::'; echo ==; grep ' /sys/fs/cgroup/' /proc/self/mountinfo | grep -v name=systemd | cut -d' ' -f4,5 | sort; echo ==; $READ" >/dev/null
+    local h; h=$(hash_of cv-rtp)
+    mkdir -p "$b"
+    for r in "$K3RT" runc crun; do
+        local n; n=$(basename "$r")
+        jq --arg cg "/k3cv/p-$n" '.linux.cgroupsPath = $cg' "$ROOT/containers/$h/config.json" >"$b/config.json"
+        out=$(rt "$r" run -b "$b" "cvp-$n" 2>&1) || fail "$n: $out"
+        local cgs; cgs=$(awk '/^==$/ {exit} {print}' <<<"$out")
+        [[ -n $cgs ]] || fail "$n: no /proc/self/cgroup: $out"
+        ! grep -v ':/$' <<<"$cgs" || fail "$n: a cgroup outside the namespace's root"
+        ! awk '/^==$/ {n++; next} n == 1' <<<"$out" | grep -v '^/ ' || fail "$n: a hierarchy not mounted at the namespace's root"
+        expect_eq "$WANT" "$(awk '/^==$/ {n++; next} n == 2' <<<"$out")" "$n limits"
+        if [[ -z $want ]]; then want=$out; else expect_eq "$want" "$out" "$n vs k3rt"; fi
+        rt "$r" delete --force "cvp-$n" >/dev/null 2>&1 || true
+    done
+    k3 rm cv-rtp >/dev/null
+}
+
 # cgroup v2: k3rt in HOLDER's mount namespace, whose /sys/fs/cgroup is the host's
 # cgroup2 hierarchy (no controllers there: no limits), the bundle's `cgroup` mount and
 # a private cgroup namespace, compared with runc on the same bundle.
