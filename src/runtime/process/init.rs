@@ -113,6 +113,10 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         namespaces::loopback_up()?;
     }
     if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
+        // The namespace is rooted at the cgroups the init is in when it unshares, in
+        // every hierarchy: join the memory one first too, or on v1 the container sees
+        // its memory cgroup as `/../../k3/ID` (runc places the init before it runs).
+        cfg.placement.move_self(true)?;
         namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
     }
     // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
