@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit integration diff bench install clean
+.PHONY: all deps build bundle run test unit integration diff bench soak install clean
 
 all: build
 
@@ -46,6 +46,11 @@ bench: build
 	benches/run.sh
 	benches/pull.sh
 	benches/create.sh
+
+# Load and endurance (minutes): parallel creates, concurrent API clients, 1000 k3rt
+# and 300 k3 cycles, every resource counted before and after.
+soak: build
+	benches/soak.sh
 
 install: build
 	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt

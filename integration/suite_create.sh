@@ -221,6 +221,43 @@ t_lifecycle_create_start_stop_start_rm() {
     sqlite3 "$ROOT/k3.db" "select kind from events where container_id='life'" | grep -x >/dev/null destroy || fail "no destroy event"
 }
 
+t_exit_codes_as_docker() {
+    # 127 program not found, 126 not executable, 125 engine failure, else the program's
+    local rc before; k3 ps -a >/dev/null; before=$(residue)
+    k3 run --rm --network none alpine /nonexistent 2>/dev/null && rc=0 || rc=$?
+    expect_eq 127 "$rc" "run of a missing program"
+    expect_eq "$before" "$(residue)" "what a failed run --rm leaves"
+    k3 run --rm --network none alpine nosuchprogram 2>/dev/null && rc=0 || rc=$?
+    expect_eq 127 "$rc" "run of a program not on PATH"
+    k3 run --rm --network none alpine /etc/passwd 2>/dev/null && rc=0 || rc=$?
+    expect_eq 126 "$rc" "run of a file that is not executable"
+    k3 run --rm --network none no-such-image-k3 true 2>/dev/null && rc=0 || rc=$?
+    expect_eq 125 "$rc" "engine failure (unknown image)"
+    k3 run --rm --network none alpine sh -c 'exit 1' && rc=0 || rc=$?
+    expect_eq 1 "$rc" "the program's own 1"
+    k3 run -d --name xc --network none alpine sleep 1000 >/dev/null
+    k3 exec xc /nonexistent 2>/dev/null && rc=0 || rc=$?
+    expect_eq 127 "$rc" "exec of a missing program"
+    k3 exec xc sh -c 'exit 3' && rc=0 || rc=$?
+    expect_eq 3 "$rc" "exec: the program's code"
+    k3 rm -f xc >/dev/null
+}
+
+t_default_seccomp_is_an_allow_list() {
+    # everyday work runs; namespaces and mounts need CAP_SYS_ADMIN, as under docker/podman
+    expect_eq "ok 3" "$(k3 run --rm --network none alpine sh -c 'echo ok $(echo a b c | wc -w); sleep 0.01')"
+    local out
+    out=$(k3 run --rm --network none alpine sh -c 'unshare -U true 2>&1 && echo made-userns || echo refused')
+    expect_contains "$out" "refused" "unshare(CLONE_NEWUSER) under the default profile"
+    out=$(k3 run --rm --network none alpine sh -c 'unshare -m true 2>&1 && echo made-mntns || echo refused')
+    expect_contains "$out" "refused" "unshare(CLONE_NEWNS)"
+    out=$(k3 run --rm --network none alpine sh -c 'grep "^Seccomp:" /proc/self/status; dd if=/dev/zero bs=1k count=1 2>/dev/null | wc -c')
+    expect_contains "$out" "1024"
+    # a container given CAP_SYS_ADMIN may make namespaces
+    out=$(k3 run --rm --network none --cap-add SYS_ADMIN alpine sh -c 'unshare -m true && echo made-mntns')
+    expect_eq "made-mntns" "$out" "with CAP_SYS_ADMIN"
+}
+
 t_run_foreground_exit_code_and_rm() {
     out=$(k3 run --rm --name fg --network none alpine sh -c 'echo hi; exit 7') && rc=0 || rc=$?
     expect_eq 7 "$rc" "exit code"

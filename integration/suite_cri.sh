@@ -231,8 +231,16 @@ t_security_context() {
   local uid; uid=$(start_ctr "$POD" web c-user '{"command":["id","-u"],"linux":{"security_context":{"run_as_user":{"value":1234}}}}')
   wait_exited "$uid"
   expect_contains "$(cat "$WORK/logs/web/c-user.log")" "stdout F 1234"
+  # drop: [ALL] alone: containerd sends "capabilities": {} and every set must be empty
+  local none; none=$(start_ctr "$POD" web c-none '{"command":["grep","^Cap","/proc/self/status"],"linux":{"security_context":{"capabilities":{"drop_capabilities":["ALL"]}}}}')
+  wait_exited "$none"
+  local caps; caps=$(cat "$WORK/logs/web/c-none.log")
+  local set; for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+    expect_contains "$caps" "$set:	0000000000000000" "$set with drop ALL"
+  done
   cri RemoveContainer "{\"container_id\":\"$id\"}" >/dev/null
   cri RemoveContainer "{\"container_id\":\"$uid\"}" >/dev/null
+  cri RemoveContainer "{\"container_id\":\"$none\"}" >/dev/null
 }
 
 t_stop_container_sends_term_first() {

@@ -96,6 +96,15 @@ t_a_socket_mode_and_api_create_list() {
     expect_eq 404 "$(api -o /dev/null -w '%{http_code}' http://k3/containers/nope)" "unknown container"
     out=$(api -X POST -d '{"cmd":["echo","hi"]}' http://k3/containers/api1/exec)
     expect_eq hi "$(json_get "$out" 'j["stdout"].strip()')"
+    # bad bodies and names are 4xx, never 200 or 500
+    expect_eq 400 "$(api -o /dev/null -w '%{http_code}' -X POST -d '{"cmd":[]}' http://k3/containers/api1/exec)" "exec without a command"
+    out=$(api -X POST -d '{"cmd":["--help"]}' http://k3/containers/api1/exec)
+    expect_eq 127 "$(json_get "$out" 'j["exitCode"]')" "a command that looks like an option is the container's program"
+    expect_eq 404 "$(api -o /dev/null -w '%{http_code}' --path-as-is -X DELETE http://k3/networks/..)" "DELETE /networks/.."
+    local net; for net in 0.0.0.0/1 127.0.0.0/8 169.254.0.0/16; do
+        expect_eq 422 "$(api -o /dev/null -w '%{http_code}' -X POST -d "{\"name\":\"badnet\",\"subnet\":\"$net\"}" http://k3/networks)" "network $net"
+    done
+    ip link show badnet >/dev/null 2>&1 && fail "a bridge was made for a refused subnet"
     # The CLI talks to the daemon: ps lists it, rm goes through DELETE.
     k3 ps | grep >/dev/null api1 || fail "k3 ps through the daemon"
     grep -q 'DELETE' "$T/daemon.log" && true

@@ -108,6 +108,28 @@ t_user_and_capabilities() {
   expect_contains "$(p run --rm --cap-drop all --cap-add NET_ADMIN "$IMG" grep CapEff /proc/self/status)" "0000000000001000"
 }
 
+t_cap_drop_all_leaves_no_capability_as_under_crun() {
+  # podman sends "capabilities": {} for --cap-drop ALL: every set must be empty,
+  # the bounding set too (a uid-0 process would otherwise get all back at execve)
+  local want; want=$(podman --root "$WORK/storage" --runroot "$WORK/run" --runtime crun run --rm --cap-drop ALL "$IMG" grep ^Cap /proc/self/status)
+  expect_contains "$want" $'CapBnd:\t0000000000000000' "crun's view"
+  expect_eq "$want" "$(p run --rm --cap-drop ALL "$IMG" grep ^Cap /proc/self/status)" "k3rt vs crun, --cap-drop ALL"
+  expect_eq "$(podman --root "$WORK/storage" --runroot "$WORK/run" --runtime crun run --rm --cap-drop ALL "$IMG" sh -c 'chown 1 /tmp 2>/dev/null && echo chowned || echo refused')" \
+    "$(p run --rm --cap-drop ALL "$IMG" sh -c 'chown 1 /tmp 2>/dev/null && echo chowned || echo refused')" "root without CAP_CHOWN"
+  # and exec into such a container gets none either
+  p run -d --name capnone --cap-drop ALL "$IMG" sleep 100 >/dev/null
+  expect_contains "$(p exec capnone grep CapBnd /proc/self/status)" $'CapBnd:\t0000000000000000' "exec"
+  p rm -f -t 0 capnone >/dev/null
+}
+
+t_missing_program_exit_codes_as_crun() {
+  # podman maps the runtime's message: not found 127, not executable 126
+  local rc=0; p run --rm "$IMG" /nonexistent 2>/dev/null || rc=$?
+  expect_eq 127 "$rc" "missing program"
+  rc=0; p run --rm "$IMG" /etc/passwd 2>/dev/null || rc=$?
+  expect_eq 126 "$rc" "not executable"
+}
+
 t_seccomp_default_and_unconfined() {
   expect_contains "$(p run --rm "$IMG" grep Seccomp: /proc/self/status)" $'Seccomp:\t2'
   expect_contains "$(p run --rm --security-opt seccomp=unconfined "$IMG" grep Seccomp: /proc/self/status)" $'Seccomp:\t0'

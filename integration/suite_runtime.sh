@@ -88,6 +88,32 @@ t_rlimits_applied() {
   expect_contains "$out" "CORE 0 0"
 }
 
+t_tiny_rlimits_bind_the_container_not_k3rt() {
+  # RLIMIT_NOFILE 8 and RLIMIT_FSIZE 0 are the container's limits: k3rt's own setup
+  # (state, log, exec fifo) is not bound by them (runc runs the same config)
+  local b; b=$(mkb rlt '.process.rlimits = [{"type":"RLIMIT_NOFILE","soft":8,"hard":8},{"type":"RLIMIT_FSIZE","soft":0,"hard":0}] | .process.args = ["sh","-c","ulimit -n; ulimit -f; echo ok"]')
+  expect_eq $'8\n0\nok' "$(k --log "$WORK/rlt.log" run -b "$b" it-rlt | cat)" "run"
+  k --log "$WORK/rlt.log" create -b "$b" it-rlt2 </dev/null >/dev/null
+  k start it-rlt2
+  for _ in $(seq 100); do [[ $(status_of it-rlt2) == stopped ]] && break; sleep 0.02; done
+  expect_eq stopped "$(status_of it-rlt2)"
+  expect_eq "" "$(grep -i error "$WORK/rlt.log" || true)" "errors logged"
+  k delete it-rlt2
+}
+
+t_signal_dispositions_start_at_default_as_runc() {
+  # a caller that ignores signals (a shell's `&` job: INT, QUIT) and k3rt's own Rust
+  # runtime (PIPE) must not hand ignored signals to the container; runc resets all
+  local b; b=$(mkb sig '.process.args = ["grep","-E","^Sig(Ign|Blk)","/proc/self/status"]')
+  local want; want=$( (trap '' INT QUIT PIPE; runc --root "$WORK/runc-root" run -b "$b" it-sig-runc) | cat)
+  expect_contains "$want" $'SigIgn:\t0000000000000000' "runc's view"
+  expect_eq "$want" "$( (trap '' INT QUIT PIPE; k run -b "$b" it-sig) | cat)" "run"
+  b=$(mkb sigx '.process.args = ["sleep","100"]')
+  k run -d -b "$b" it-sigx </dev/null
+  expect_eq $'SigIgn:\t0000000000000000' "$( (trap '' INT QUIT; k exec it-sigx grep SigIgn /proc/self/status) | cat)" "exec"
+  k delete --force it-sigx
+}
+
 t_readonly_root_and_writable_tmpfs() {
   local b; b=$(mkb ro '.mounts += [{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}] | .process.args = ["sh","-c","probe write /etc/k3-ro; probe write /scratch/y"]')
   local out; out=$(k run -b "$b" it-ro || true)
@@ -142,10 +168,15 @@ t_failing_prestart_fails_create_and_leaves_nothing() {
 }
 
 t_failing_poststart_only_warns() {
-  local b; b=$(mkb fps '.hooks = {"poststart":[{"path":"/bin/false"}]} | .process.args = ["true"]')
+  # the spec: warn, and the remaining hooks and the lifecycle continue (poststop too)
+  printf '#!/bin/sh\necho "$1" >> %s/fps.ran\n' "$WORK" > "$WORK/record.sh"; chmod +x "$WORK/record.sh"
+  rm -f "$WORK/fps.ran"
+  local r=\"$WORK/record.sh\"
+  local b; b=$(mkb fps ".hooks = {\"poststart\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststart\"]}],\"poststop\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststop\"]}]} | .process.args = [\"true\"]")
   local rc=0; k run -b "$b" it-fps 2>"$WORK/err" || rc=$?
   expect_eq 0 "$rc" "exit code"
   expect_contains "$(cat "$WORK/err")" "warning"
+  expect_eq $'poststart\npoststop' "$(cat "$WORK/fps.ran")" "the hooks after the failing ones ran"
 }
 
 t_debug_trace_lines_in_order() {
@@ -188,6 +219,16 @@ t_bad_input_fails_cleanly() {
   for id in "../x" "a/b" "" "."; do
     err=$(k create -b "$b" "$id" 2>&1) && fail "id \`$id\` accepted"; expect_contains "$err" "container id"
   done
+  err=$(k create -b "$b" -- -x 2>&1) && fail "id \`-x\` accepted"; expect_contains "$err" "container id"
+  no_leftovers -x
+  # a descriptor count no process can hold
+  err=$(k create --preserve-fds 2147483647 -b "$b" it-pf 2>&1) && fail "--preserve-fds 2147483647 accepted"
+  expect_contains "$err" "--preserve-fds"
+  no_leftovers it-pf
+  # a missing program says execve's words (engines map them to 127)
+  m=$(mkb noexe2 '.process.args = ["/nonexistent"]')
+  err=$(k run -b "$m" it-b7 2>&1) && fail "missing program ran"; expect_contains "$err" "no such file or directory"
+  no_leftovers it-b7
   # duplicate id
   m=$(mkb dup '.process.args = ["sleep","100"]')
   k create -b "$m" it-dup
@@ -285,6 +326,16 @@ t_capabilities_and_no_new_privs() {
   expect_contains "$out" $'CapBnd:\t0000000000000021'
 }
 
+t_ambient_not_inheritable_is_left_out() {
+  # `crun spec`'s default: ambient caps with an empty inheritable set; the kernel
+  # refuses to raise them (EPERM) and runc/crun run the container without them
+  local b; b=$(mkb capa '.process.capabilities = {"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"],"inheritable":[],"ambient":["CAP_KILL"]} | .process.args = ["probe","caps"]')
+  local out; out=$(k run -b "$b" it-capa 2>"$b/err")
+  expect_contains "$out" $'CapAmb:\t0000000000000000'
+  expect_contains "$out" $'CapPrm:\t0000000000000020'
+  expect_contains "$(cat "$b/err")" "not raised"
+}
+
 t_list_formats() {
   local b; b=$(mkb ls '.process.args = ["sleep","100"]')
   k create -b "$b" it-ls
@@ -302,6 +353,18 @@ t_kill_all_and_signal_names() {
   for _ in $(seq 100); do [[ $(status_of it-ka) == stopped ]] && break; sleep 0.02; done
   expect_eq stopped "$(status_of it-ka)"
   k delete it-ka
+}
+
+t_kill_all_of_a_stopped_container_succeeds() {
+  # containerd's shim sends `kill --all` after every exit; runc answers 0
+  local b; b=$(mkb kas '.process.args = ["true"]')
+  k create -b "$b" it-kas </dev/null
+  k start it-kas
+  for _ in $(seq 100); do [[ $(status_of it-kas) == stopped ]] && break; sleep 0.02; done
+  k kill --all it-kas KILL
+  local rc=0; k kill it-kas KILL 2>/dev/null || rc=$?
+  [[ $rc -ne 0 ]] || fail "kill without --all of a stopped container succeeded"
+  k delete it-kas
 }
 
 t_run_with_a_terminal_and_no_console_socket() {

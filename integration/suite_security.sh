@@ -119,6 +119,36 @@ t_cve_2019_5736_host_binary_is_unreachable() {
   expect_eq "$before" "$(sha256sum "$K3RT" | cut -d' ' -f1)" "k3rt binary checksum"
 }
 
+t_cve_2019_5736_through_the_pid_namespace_of_a_created_container() {
+  # a created (not started) container's init waits inside k3rt's code; a second
+  # container sharing its PID namespace must not reach the host k3rt through it
+  local before; before=$(sha256sum "$K3RT" | cut -d' ' -f1)
+  local b; b=$(mkb waiter '.process.args = ["true"]')
+  k create -b "$b" it-waiter
+  local pid; pid=$(k state it-waiter | jq .pid)
+  expect_eq "" "$(readlink /proc/$pid/exe | grep -F "$K3RT" || true)" "the waiting init's exe is a sealed copy, not the host binary"
+  b=$(mkb attacker ".process.args = [\"sh\",\"-c\",\"probe write /proc/1/exe; readlink /proc/1/exe || echo unreadable\"] | .linux.namespaces = [.linux.namespaces[] | if .type == \"pid\" then .path = \"/proc/$pid/ns/pid\" else . end]")
+  local out; out=$(k run -b "$b" it-attacker 2>&1 || true)
+  [[ $out != *"write /proc/1/exe: ok"* ]] || fail "wrote through the waiting init's /proc/1/exe: $out"
+  expect_contains "$out" "unreadable" "the init is not dumpable: its exe link is closed to the container"
+  k delete --force it-waiter
+  expect_eq "$before" "$(sha256sum "$K3RT" | cut -d' ' -f1)" "k3rt binary checksum"
+}
+
+t_cgroups_path_never_leaves_cgroupfs() {
+  # as runc's CleanPath: `..` stops at the hierarchy root
+  local b; b=$(mkb cgesc '.linux.cgroupsPath = "../../../../k3rt-escape-it" | .process.args = ["cat","/proc/self/cgroup"]')
+  expect_contains "$(k run -b "$b" it-cgesc)" ":pids:/k3rt-escape-it" "relative to our own pids cgroup, the root here"
+  local left; left=$(ls -d /sys/fs/k3rt-escape-it /sys/k3rt-escape-it /k3rt-escape-it 2>/dev/null || true)
+  expect_eq "" "$left" "directories made outside /sys/fs/cgroup"
+  rmdir /sys/fs/cgroup/*/k3rt-escape-it 2>/dev/null || true
+  local long; long=$(printf 'a%.0s' {1..5000})
+  b=$(mkb cglong ".linux.cgroupsPath = \"/$long\"")
+  local err; err=$(k run -b "$b" it-cglong 2>&1) && fail "a 5000-byte cgroupsPath was accepted"
+  expect_contains "$err" "linux.cgroupsPath"
+  no_leftovers it-cglong
+}
+
 t_cve_2024_21626_no_host_fds_and_cwd_inside() {
   local b; b=$(mkb fdl '.process.args = ["probe","fds"]')
   local out; out=$(k run -b "$b" it-fdl 5</etc/passwd 9</etc/hostname)

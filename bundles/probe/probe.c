@@ -188,8 +188,89 @@ static int json(int argc, char **argv) {
     return 0;
 }
 
+/* cgroup: sizes the process from its own cgroup files the way a JVM does
+ * (CgroupSubsystemFactory): find the controller's mount in /proc/self/mountinfo,
+ * map the process's path from /proc/self/cgroup onto it (mount root "/" -> mount
+ * point + path; else strip the mount root), read the limit files there. Prints
+ * `layout=v1|v2 memory=N|max cpu_quota=N|max cpu_period=N pids=N|max`. */
+static int cg_dir(const char *ctrl, int v2, char *out, size_t outsz) {
+    char line[4096], root[PATH_MAX], mnt[PATH_MAX], path[PATH_MAX] = "";
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+        if (!b) continue;
+        *b = 0;
+        int match = v2 ? !strcmp(line, "0") && a[1] == 0 : 0;
+        if (!v2) { char *t, *sv = NULL, c[256]; snprintf(c, sizeof c, "%s", a + 1);
+            for (t = strtok_r(c, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) if (!strcmp(t, ctrl)) match = 1; }
+        if (match) { snprintf(path, sizeof path, "%s", b + 1); break; }
+    }
+    fclose(f);
+    if (!path[0]) return -1;
+    f = fopen("/proc/self/mountinfo", "r");
+    if (!f) return -1;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *sep = strstr(line, " - ");
+        if (!sep) continue;
+        char fstype[64], src[256], opts[1024] = "";
+        if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2) continue;
+        if (sscanf(sep + 3, "%63s %255s %1023s", fstype, src, opts) < 2) continue;
+        if (v2) { found = !strcmp(fstype, "cgroup2"); continue; }
+        if (strcmp(fstype, "cgroup")) continue;
+        char *t, *sv = NULL;
+        for (t = strtok_r(opts, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) if (!strcmp(t, ctrl)) found = 1;
+    }
+    fclose(f);
+    if (!found) return -1;
+    size_t rl = strlen(root);
+    if (!strcmp(root, "/")) snprintf(out, outsz, "%s%s", mnt, strcmp(path, "/") ? path : "");
+    else if (!strncmp(path, root, rl) && (path[rl] == 0 || path[rl] == '/')) snprintf(out, outsz, "%s%s", mnt, path + rl);
+    else return -1;
+    return 0;
+}
+
+static void cg_read(const char *dir, const char *file, char *out, size_t n) {
+    char p[PATH_MAX * 2]; snprintf(p, sizeof p, "%s/%s", dir, file);
+    snprintf(out, n, "?");
+    FILE *f = fopen(p, "r");
+    if (!f) return;
+    if (fgets(out, n, f)) out[strcspn(out, "\n")] = 0;
+    fclose(f);
+}
+
+static int cgroup_limits(void) {
+    char line[4096]; int v2 = 0;
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    if (!f) { perror("probe: mountinfo"); return 1; }
+    while (fgets(line, sizeof line, f)) { char *sep = strstr(line, " - ");
+        if (sep && !strncmp(sep + 3, "cgroup2 ", 8) && strstr(line, " /sys/fs/cgroup ")) v2 = 1; }
+    fclose(f);
+    char d[PATH_MAX], mem[64] = "?", q[64] = "?", per[64] = "?", pids[64] = "?";
+    if (v2) {
+        if (cg_dir("", 1, d, sizeof d) == 0) {
+            char cpu[128]; cg_read(d, "memory.max", mem, sizeof mem); cg_read(d, "pids.max", pids, sizeof pids);
+            cg_read(d, "cpu.max", cpu, sizeof cpu); sscanf(cpu, "%63s %63s", q, per);
+        }
+    } else {
+        if (cg_dir("memory", 0, d, sizeof d) == 0) {
+            cg_read(d, "memory.limit_in_bytes", mem, sizeof mem);
+            if (strtoull(mem, NULL, 10) >= 0x7ffffffffffff000ULL) snprintf(mem, sizeof mem, "max");
+        }
+        if (cg_dir("cpu", 0, d, sizeof d) == 0) {
+            cg_read(d, "cpu.cfs_quota_us", q, sizeof q); cg_read(d, "cpu.cfs_period_us", per, sizeof per);
+            if (!strcmp(q, "-1")) snprintf(q, sizeof q, "max");
+        }
+        if (cg_dir("pids", 0, d, sizeof d) == 0) cg_read(d, "pids.max", pids, sizeof pids);
+    }
+    printf("layout=%s memory=%s cpu_quota=%s cpu_period=%s pids=%s\n", v2 ? "v2" : "v1", mem, q, per, pids);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: probe json [PATH...]|ids|caps|cwd|env|rlimits|mounts|fds|ns|hostname|personality|set-personality N|exit N|write FILE|cat FILE\n"); return 64; }
+    if (argc < 2) { fprintf(stderr, "usage: probe json [PATH...]|ids|caps|cwd|env|rlimits|mounts|fds|ns|hostname|personality|set-personality N|exit N|write FILE|cat FILE|cgroup\n"); return 64; }
     const char *c = argv[1];
     if (!strcmp(c, "json")) return json(argc - 2, argv + 2);
     if (!strcmp(c, "ids")) return ids();
@@ -210,6 +291,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "exit") && argc > 2) return atoi(argv[2]);
     if (!strcmp(c, "write") && argc > 2) return writefile(argv[2]);
     if (!strcmp(c, "cat") && argc > 2) return cat(argv[2]);
+    if (!strcmp(c, "cgroup")) return cgroup_limits();
     fprintf(stderr, "probe: unknown command %s\n", c);
     return 64;
 }

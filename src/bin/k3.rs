@@ -186,6 +186,16 @@ fn main() -> ExitCode {
         monitor::main(argv.get(2).map_or("", String::as_str));
     }
     let cli = Cli::parse();
+    // run/create/start/exec answer as docker does: 125 engine, 126/127 program
+    let docker_codes = matches!(
+        &cli.cmd,
+        Cmd::Container(
+            ContainerCmd::Run(_)
+                | ContainerCmd::Create(_)
+                | ContainerCmd::Start(_)
+                | ContainerCmd::Exec(_)
+        )
+    );
     let json = matches!(cli.cmd, Cmd::Pull { json: true, .. });
     let input = match &cli.cmd {
         Cmd::Pull { reference, .. } => serde_json::json!(reference),
@@ -210,8 +220,13 @@ fn main() -> ExitCode {
             if f.json {
                 println!("{}", serde_json::to_string(&f.object()).unwrap_or_default());
             }
-            eprintln!("k3: error: {}", chain_message(&f.error));
-            ExitCode::FAILURE
+            let msg = chain_message(&f.error);
+            eprintln!("k3: error: {msg}");
+            if docker_codes {
+                ExitCode::from(container_cli::docker_exit_code(&msg))
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -447,12 +462,18 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
         }
         Cmd::Prune => {
             let p = images::prune(&ctx.store, &ctx.db)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let e = k3::engine::db::events::prune(ctx.db.conn(), now)?;
             println!(
-                "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries",
+                "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries, {} events, {} webhook deliveries",
                 p.blobs,
                 p.layers,
                 p.snapshots.len(),
-                p.tmp
+                p.tmp,
+                e.events,
+                e.queue
             );
             Ok(())
         }

@@ -24,5 +24,6 @@ pub mod monitor;
 pub mod network;
 pub mod oci_runtime;
 pub mod options;
+pub mod seccomp;
 pub mod store;
 pub mod supervisor;

@@ -13,6 +13,8 @@ pub enum IdError {
     Dots(String),
     #[error("invalid container id `{0}`: longer than 1024 bytes")]
     TooLong(String),
+    #[error("invalid container id `{0}`: must not start with `-` (it would read as an option)")]
+    LeadingDash(String),
 }
 
 /// Checks a container id: alphanumerics plus `_ + . -`, not `.`/`..`, at most 1024 bytes.
@@ -27,6 +29,9 @@ pub fn validate(id: &str) -> Result<(), IdError> {
     }
     if id == "." || id == ".." {
         return Err(IdError::Dots(id.to_string()));
+    }
+    if id.starts_with('-') {
+        return Err(IdError::LeadingDash(id.to_string()));
     }
     let ok = id
         .bytes()
@@ -52,6 +57,8 @@ mod tests {
     fn refuses_path_tricks_and_odd_bytes() {
         assert_eq!(validate(""), Err(IdError::Empty));
         assert_eq!(validate(".."), Err(IdError::Dots("..".into())));
+        assert_eq!(validate("-x"), Err(IdError::LeadingDash("-x".into())));
+        assert!(validate("x-").is_ok());
         assert_eq!(validate("."), Err(IdError::Dots(".".into())));
         for id in ["a/b", "../x", "a b", "a\0b", "ä", "a:b", "/abs"] {
             assert!(matches!(validate(id), Err(IdError::BadChar(_))), "{id}");

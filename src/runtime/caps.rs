@@ -24,12 +24,16 @@ pub struct CapSets {
     pub ambient: Vec<u8>,
 }
 
-/// The highest capability number this kernel knows.
+/// The highest capability number this kernel knows, read once (by k3rt, before the
+/// clone: the init may no longer be able to open files when it drops the sets).
 pub fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
 /// `CAP_SYS_ADMIN` → 21 (the `caps` crate's table).
@@ -55,17 +59,36 @@ fn set_of(names: Option<&HashSet<SpecCap>>, last: u8, log: &Log) -> Vec<u8> {
 impl CapSets {
     /// The sets of `process.capabilities`; an absent object is five empty sets.
     pub fn from_spec(c: Option<&LinuxCapabilities>, log: &Log) -> CapSets {
+        let last = last_cap();
         let Some(c) = c else {
             return CapSets::default();
         };
-        let last = last_cap();
-        CapSets {
+        let mut s = CapSets {
             bounding: set_of(c.bounding().as_ref(), last, log),
             effective: set_of(c.effective().as_ref(), last, log),
             permitted: set_of(c.permitted().as_ref(), last, log),
             inheritable: set_of(c.inheritable().as_ref(), last, log),
             ambient: set_of(c.ambient().as_ref(), last, log),
-        }
+        };
+        s.keep_raisable_ambient(log);
+        s
+    }
+
+    /// The kernel raises an ambient capability only when it is both permitted and
+    /// inheritable (EPERM otherwise). runc and crun then leave it out and run the
+    /// container (`crun spec`'s default lists ambient caps with an empty inheritable
+    /// set); so do we, with a warning.
+    fn keep_raisable_ambient(&mut self, log: &Log) {
+        let (p, i) = (&self.permitted, &self.inheritable);
+        self.ambient.retain(|n| {
+            let ok = p.contains(n) && i.contains(n);
+            if !ok {
+                log.warn(format!(
+                    "ambient capability `{n}` is not both permitted and inheritable, not raised"
+                ));
+            }
+            ok
+        });
     }
 
     /// Drops from the bounding set whatever is not listed (needs CAP_SETPCAP: call before setuid).
@@ -116,11 +139,10 @@ impl CapSets {
                 "set capabilities effective `{e:#x}` permitted `{p:#x}` inheritable `{i:#x}`"
             )));
         }
+        // only raisable ones are left (`keep_raisable_ambient`): a failure is real
         for n in &self.ambient {
-            // As runc and crun: a capability the kernel will not raise (not in both the
-            // permitted and the inheritable set) is left out, not an error.
             // SAFETY: prctl with integer arguments.
-            unsafe {
+            let r = unsafe {
                 libc::prctl(
                     libc::PR_CAP_AMBIENT,
                     libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
@@ -129,6 +151,9 @@ impl CapSets {
                     0,
                 )
             };
+            if r < 0 {
+                return Err(Error::last(format!("raise ambient capability `{n}`")));
+            }
         }
         Ok(())
     }
@@ -172,6 +197,20 @@ mod tests {
             "absent bounding list drops every capability"
         );
         assert!(s.ambient.is_empty());
+    }
+
+    #[test]
+    fn ambient_keeps_only_what_is_permitted_and_inheritable() {
+        // `crun spec`: ambient listed, inheritable empty; runc and crun run it
+        let c: LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_KILL","CAP_CHOWN"],"permitted":["CAP_KILL","CAP_CHOWN"],
+                "effective":["CAP_KILL","CAP_CHOWN"],"inheritable":["CAP_CHOWN"],
+                "ambient":["CAP_KILL","CAP_CHOWN"]}"#,
+        )
+        .unwrap();
+        let s = CapSets::from_spec(Some(&c), &Log::default());
+        assert_eq!(s.ambient, vec![0], "CAP_KILL is not inheritable");
+        assert_eq!(s.permitted, vec![0, 5], "the other sets are untouched");
     }
 
     #[test]

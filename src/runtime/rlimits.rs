@@ -37,7 +37,11 @@ pub fn name(t: PosixRlimitType) -> String {
     )
 }
 
-/// Sets every limit on the calling process (inherited by the container init).
+/// Sets every limit on the calling process: the container init calls it as late as it
+/// can (after its rootfs and files are done, before seccomp and the user switch), so
+/// that a tiny `RLIMIT_NOFILE` or an `RLIMIT_FSIZE` of 0 binds the container, not
+/// k3rt's own work. Every trace line is written first: with `RLIMIT_FSIZE` 0 a later
+/// write to a log file would raise SIGXFSZ.
 pub fn apply(limits: &[PosixRlimit], log: &Log) -> Result<()> {
     for r in limits {
         log.debug(format!(
@@ -45,19 +49,54 @@ pub fn apply(limits: &[PosixRlimit], log: &Log) -> Result<()> {
             r.soft(),
             r.hard()
         ));
-        let lim = libc::rlimit {
-            rlim_cur: r.soft(),
-            rlim_max: r.hard(),
+    }
+    for r in limits {
+        set(r.typ(), r.soft(), r.hard())?;
+    }
+    Ok(())
+}
+
+/// The limits but `RLIMIT_NOFILE`, and `RLIMIT_NOFILE` alone: the init sets the first
+/// with the rest of its setup and the descriptor limit last, just before the exec, once
+/// it has opened the exec fifo (a limit of 8 would refuse that open).
+pub fn split_nofile(limits: &[PosixRlimit]) -> (Vec<PosixRlimit>, Vec<PosixRlimit>) {
+    limits
+        .iter()
+        .partition(|r| r.typ() != PosixRlimitType::RlimitNofile)
+}
+
+/// Raises the caller's hard limits to those of `limits` that are higher, keeping every
+/// soft limit: k3rt (root outside any user namespace) does this before the clone so
+/// that an init inside a user namespace may later set them, which it could not raise
+/// itself. Nothing is lowered here.
+pub fn raise_hard(limits: &[PosixRlimit]) -> Result<()> {
+    for r in limits {
+        let mut cur = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
         };
-        // SAFETY: lim outlives the call.
-        if unsafe { libc::setrlimit(resource(r.typ()), &lim) } < 0 {
-            return Err(Error::last(format!(
-                "set rlimit `{}` to soft `{}` hard `{}`",
-                name(r.typ()),
-                r.soft(),
-                r.hard()
-            )));
+        // SAFETY: cur is a valid out-parameter.
+        if unsafe { libc::getrlimit(resource(r.typ()), &mut cur) } < 0 {
+            return Err(Error::last(format!("read rlimit `{}`", name(r.typ()))));
         }
+        if r.hard() > cur.rlim_max {
+            set(r.typ(), cur.rlim_cur, r.hard())?;
+        }
+    }
+    Ok(())
+}
+
+fn set(t: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: lim outlives the call.
+    if unsafe { libc::setrlimit(resource(t), &lim) } < 0 {
+        return Err(Error::last(format!(
+            "set rlimit `{}` to soft `{soft}` hard `{hard}`",
+            name(t)
+        )));
     }
     Ok(())
 }

@@ -100,12 +100,19 @@ pub fn action(shared: &Shared, id: &str, a: Action, req: &Req<'_>) -> Result<Rep
 /// Exec runs `k3 exec` as a child so the command's output is captured.
 fn exec(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
     let body: ExecBody = req.json()?;
+    if body.cmd.first().is_none_or(|p| p.is_empty()) {
+        return Err(ApiError::BadRequest(
+            "invalid `cmd` value `[]`: must name the program to run".into(),
+        ));
+    }
     let out = std::process::Command::new(&shared.cfg.k3_exe)
         .arg("--root")
         .arg(&shared.cfg.root)
         .arg("--runtime")
         .arg(&shared.cfg.runtime.path)
         .arg("exec")
+        // the id and the command are never read as k3's own options
+        .arg("--")
         .arg(id)
         .args(&body.cmd)
         .env("K3_NO_DAEMON", "1")

@@ -125,3 +125,52 @@ pub fn dispatch(ctx: &mut Ctx, cmd: ContainerCmd) -> Result<i32, Failure> {
 pub fn print_json<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
+
+/// docker's exit code for a `run`/`create`/`start`/`exec` that failed before the
+/// container's program ran: 127 when the program does not exist, 126 when it cannot
+/// be invoked, 125 when the engine itself failed. The runtime's message carries
+/// execve's words (runc, crun and k3rt alike), which podman maps the same way.
+pub fn docker_exit_code(message: &str) -> u8 {
+    let m = message.to_ascii_lowercase();
+    let about_program = m.contains("process.args")
+        || m.contains("exec:")
+        || m.contains("exec failed")
+        || m.contains("executable");
+    if m.contains("executable file not found")
+        || (about_program && m.contains("no such file or directory"))
+    {
+        127
+    } else if about_program && m.contains("permission denied") {
+        126
+    } else {
+        125
+    }
+}
+
+#[cfg(test)]
+mod exit_code_tests {
+    use super::docker_exit_code;
+
+    #[test]
+    fn not_found_not_executable_and_engine_failures() {
+        assert_eq!(
+            docker_exit_code("invalid `process.args[0]` `/nope`: exec: no such file or directory"),
+            127
+        );
+        assert_eq!(
+            docker_exit_code(
+                "invalid `process.args[0]` `nope`: executable file not found in $PATH"
+            ),
+            127
+        );
+        assert_eq!(
+            docker_exit_code("invalid `process.args[0]` `/etc/passwd`: exec: permission denied"),
+            126
+        );
+        assert_eq!(docker_exit_code("image `x` not found in the registry"), 125);
+        assert_eq!(
+            docker_exit_code("open /var/lib/k3/k3.db: no such file or directory"),
+            125
+        );
+    }
+}

@@ -50,7 +50,10 @@ fn runtime_exec(
     if let Some(d) = &spec.cwd {
         c.arg("--cwd").arg(d);
     }
-    c.arg(&l.record.hash).args(&spec.args);
+    // `--`: a command such as `--help` is the container's program, not a runtime flag
+    c.arg("--").arg(&l.record.hash).args(&spec.args);
+    let log = l.runtime_log();
+    let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let status = c
         .stdin(Stdio::inherit())
         .status()
@@ -58,7 +61,32 @@ fn runtime_exec(
             id: l.record.id.clone(),
             msg: e.to_string(),
         })?;
-    Ok(status.code().unwrap_or(128 + status_signal(&status)))
+    let code = status.code().unwrap_or(128 + status_signal(&status));
+    if code != 0 {
+        // the runtime's own failure (the process never ran) is an error, not the
+        // process' exit code: the CLI maps it as docker does (127 not found, 126)
+        if let Some(msg) = runtime_error_since(&log, before) {
+            return Err(ContainerError::Exec {
+                id: l.record.id.clone(),
+                msg,
+            });
+        }
+    }
+    Ok(code)
+}
+
+/// The last error the runtime logged (`--log-format json`) after byte `from` of `log`.
+fn runtime_error_since(log: &std::path::Path, from: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(log).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut text = String::new();
+    f.take(1 << 20).read_to_string(&mut text).ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["level"] == "error")
+        .find_map(|v| v["msg"].as_str().map(str::to_string))
 }
 
 fn status_signal(s: &std::process::ExitStatus) -> i32 {

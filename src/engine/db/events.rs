@@ -57,7 +57,61 @@ pub fn record(
         params![id, now],
     )
     .map_err(query("queue webhook"))?;
+    if id % PRUNE_EVERY == 0 {
+        prune(conn, now)?;
+    }
     Ok(id)
+}
+
+/// Events kept at most (the newest).
+pub const KEEP_EVENTS: i64 = 10_000;
+/// Events kept at most this long, in seconds (7 days).
+pub const KEEP_EVENTS_SECS: i64 = 7 * 24 * 3600;
+/// Queue rows kept this long, in seconds (1 day): delivered and failed ones as a record,
+/// pending ones while a daemon may still deliver them.
+pub const KEEP_QUEUE_SECS: i64 = 24 * 3600;
+/// `record` applies the retention rule every this many events.
+const PRUNE_EVERY: i64 = 100;
+
+/// What [`prune`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub events: usize,
+    pub queue: usize,
+}
+
+/// The retention rule: the newest [`KEEP_EVENTS`] events of the last
+/// [`KEEP_EVENTS_SECS`]; queue rows for [`KEEP_QUEUE_SECS`] (a pending row older
+/// than that was never going to be delivered: no daemon ran) or while their event lives.
+/// Without a daemon both tables would otherwise grow by every lifecycle event for ever.
+pub fn prune(conn: &Connection, now: i64) -> Result<Pruned, DbError> {
+    let queue = conn
+        .execute(
+            "DELETE FROM webhook_queue WHERE created_at < ?1
+             OR event_id <= (SELECT COALESCE(MAX(id), 0) FROM events) - ?2
+             OR event_id IN (SELECT id FROM events WHERE created_at < ?3)",
+            params![now - KEEP_QUEUE_SECS, KEEP_EVENTS, now - KEEP_EVENTS_SECS],
+        )
+        .map_err(query("prune webhook queue"))?;
+    let events = conn
+        .execute(
+            "DELETE FROM events WHERE created_at < ?1
+             OR id <= (SELECT COALESCE(MAX(id), 0) FROM events) - ?2",
+            params![now - KEEP_EVENTS_SECS, KEEP_EVENTS],
+        )
+        .map_err(query("prune events"))?;
+    Ok(Pruned { events, queue })
+}
+
+/// Marks every delivery still pending for events up to `last_event` as `dropped`:
+/// a daemon starting with webhooks delivers what happens from then on, not the
+/// history queued while nobody delivered. Returns how many were dropped.
+pub fn drop_pending_up_to(conn: &Connection, last_event: i64) -> Result<usize, DbError> {
+    conn.execute(
+        "UPDATE webhook_queue SET status = 'dropped' WHERE status = 'pending' AND event_id <= ?1",
+        [last_event],
+    )
+    .map_err(query("drop old deliveries"))
 }
 
 /// Events of a container, oldest first.
@@ -182,6 +236,48 @@ mod tests {
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].payload["a"], 1);
         assert_eq!(pending_webhooks(db.conn()).unwrap(), 1);
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_and_the_recent() {
+        let db = Db::open_in_memory().unwrap();
+        let c = db.conn();
+        let day = 24 * 3600;
+        // an old event, then a run of recent ones past the count limit
+        record(c, "old", "create", &serde_json::json!({}), 1).unwrap();
+        for i in 0..(KEEP_EVENTS + 50) {
+            record(c, "c", "start", &serde_json::json!({}), 10 * day + i).unwrap();
+        }
+        let now = 10 * day + KEEP_EVENTS + 50;
+        prune(c, now).unwrap();
+        assert!(
+            for_container(c, "old").unwrap().is_empty(),
+            "older than 7 days"
+        );
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, KEEP_EVENTS);
+        let q: i64 = c
+            .query_row("SELECT COUNT(*) FROM webhook_queue", [], |r| r.get(0))
+            .unwrap();
+        assert!(q <= KEEP_EVENTS, "{q}");
+        // a day later every pending row is gone: no daemon delivered it
+        prune(c, now + day + 1).unwrap();
+        assert_eq!(pending_webhooks(c).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_daemon_drops_the_history_it_was_not_there_for() {
+        let db = Db::open_in_memory().unwrap();
+        let c = db.conn();
+        record(c, "c", "create", &serde_json::json!({}), 5).unwrap();
+        let last = last_id(c).unwrap();
+        assert_eq!(drop_pending_up_to(c, last).unwrap(), 1);
+        record(c, "c", "start", &serde_json::json!({}), 6).unwrap();
+        let d = pending_deliveries(c, 10).unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].event.kind, "start");
     }
 
     #[test]

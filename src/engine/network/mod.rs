@@ -42,9 +42,12 @@ pub const DEFAULT_SUBNET: &str = "192.168.100.0/24";
 /// A network failure.
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    /// No such network.
+    /// No such network, for a container that asks to join it (seed 000: NETWORK_ERROR).
     #[error("network `{0}` not found")]
     NotFound(String),
+    /// No such network, named by a network verb itself (`rm`, `inspect`: 404).
+    #[error("network `{0}` not found")]
+    NoSuchNetwork(String),
     /// A static IP outside the subnet.
     #[error("IP `{ip}` is not in the subnet `{subnet}` of network `{network}`")]
     IpOutside {
@@ -114,6 +117,7 @@ impl NetworkError {
             | NetworkError::Exists(_)
             | NetworkError::InUse { .. } => ErrorKind::Validation,
             NetworkError::Db(_) => ErrorKind::Db,
+            NetworkError::NoSuchNetwork(_) => ErrorKind::NotFound,
             _ => ErrorKind::Network,
         }
     }
@@ -276,12 +280,26 @@ fn prepare_bridge(
     })
 }
 
+/// Ranges a bridge network may not take: "this network", loopback, link-local, and
+/// multicast/reserved/broadcast. A bridge there would shadow the host's own routes.
+const RESERVED: &[&str] = &["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3"];
+
 fn parse_subnet(s: &str) -> Result<Subnet, NetworkError> {
-    Subnet::parse(s).ok_or_else(|| NetworkError::Invalid {
+    let subnet = Subnet::parse(s).ok_or_else(|| NetworkError::Invalid {
         what: "subnet",
         value: s.to_string(),
         reason: "use `a.b.c.d/n` with n from 1 to 30".into(),
-    })
+    })?;
+    for r in RESERVED {
+        if Subnet::parse(r).is_some_and(|r| r.overlaps(&subnet)) {
+            return Err(NetworkError::Invalid {
+                what: "subnet",
+                value: s.to_string(),
+                reason: format!("overlaps the reserved range `{r}`"),
+            });
+        }
+    }
+    Ok(subnet)
 }
 
 fn parse_mac(s: &str) -> [u8; 6] {
@@ -742,7 +760,7 @@ pub fn create(
 pub fn remove(ctx: &mut Ctx, name: &str) -> Result<(), NetworkError> {
     let _l = lock(ctx.store.root())?;
     let net = networks::get(ctx.db.conn(), name)?
-        .ok_or_else(|| NetworkError::NotFound(name.to_string()))?;
+        .ok_or_else(|| NetworkError::NoSuchNetwork(name.to_string()))?;
     let users: Vec<String> = networks::leases(ctx.db.conn(), Some(name))?
         .into_iter()
         .map(|l| l.container_id)
@@ -774,7 +792,7 @@ pub struct NetworkInfo {
 /// `k3 network inspect`.
 pub fn inspect(ctx: &Ctx, name: &str) -> Result<NetworkInfo, NetworkError> {
     let record = networks::get(ctx.db.conn(), name)?
-        .ok_or_else(|| NetworkError::NotFound(name.to_string()))?;
+        .ok_or_else(|| NetworkError::NoSuchNetwork(name.to_string()))?;
     let leases = networks::leases(ctx.db.conn(), Some(name))?;
     Ok(NetworkInfo { record, leases })
 }
@@ -799,5 +817,28 @@ mod tests {
         assert_ne!(long, bridge_name("nonexistent-networks"));
         // Not taken for a container's veth (`k3-` + 12) by `reconcile`.
         assert!(!long.starts_with("k3-"));
+    }
+
+    #[test]
+    fn subnets_over_the_hosts_own_ranges_are_refused() {
+        for bad in [
+            "0.0.0.0/1",
+            "127.0.0.0/8",
+            "127.1.0.0/16",
+            "169.254.1.0/24",
+            "224.0.0.0/4",
+            "240.0.0.0/8",
+            "1.2.3.4",
+        ] {
+            let e = parse_subnet(bad).unwrap_err().to_string();
+            assert!(e.contains("subnet") && e.contains(bad), "{bad}: {e}");
+        }
+        for good in ["10.0.0.0/8", "192.168.100.0/24", "172.20.0.0/16"] {
+            assert!(parse_subnet(good).is_ok(), "{good}");
+        }
+        assert_eq!(
+            NetworkError::NoSuchNetwork("x".into()).kind(),
+            ErrorKind::NotFound
+        );
     }
 }

@@ -113,6 +113,19 @@ pub fn run(shared: &Shared) {
         return;
     }
     let mut dl = Deliverer::default();
+    // events from now on: what was queued while no daemon delivered is dropped
+    if let Ok(mut ctx) = shared.cfg.ctx() {
+        let dropped = events::last_id(ctx.db.conn()).and_then(|last| {
+            ctx.db.write("drop old deliveries", |c| {
+                events::drop_pending_up_to(c, last)
+            })
+        });
+        if let Some(n) = dropped.ok().filter(|n| *n > 0) {
+            eprintln!(
+                "k3: webhooks: {n} deliveries queued before this daemon started were dropped"
+            );
+        }
+    }
     super::every(shared, "webhooks", Duration::from_millis(200), |c| {
         dl.tick(c, shared)
     });

@@ -103,6 +103,7 @@ pub fn launch(
     let log = &ctx.log;
     log.debug("Using debug verbosity");
     id::validate(&opts.id)?;
+    super::check_preserve_fds(opts.preserve_fds)?;
     let cfg_path = Bundle::config_path(&opts.bundle);
     log.debug(format!(
         "Loading container from config file: `{}`",
@@ -321,7 +322,9 @@ fn launch_in(
         seccomp,
     };
     if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
-        rlimits::apply(r, log)?;
+        // the init sets them itself, late (rlimits::apply); here only what it could
+        // not raise from inside a user namespace
+        rlimits::raise_hard(r)?;
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);

@@ -44,6 +44,7 @@ pub struct ExecOpts {
 
 /// `k3rt exec`; returns the process's exit code (0 when detached).
 pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
+    super::check_preserve_fds(opts.preserve_fds)?;
     let dir = ctx.container(&opts.id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
@@ -94,6 +95,9 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
         Placement::SelfMove(cg.open_tasks()?)
     };
     let by_parent = matches!(placement, Placement::ByParent);
+    if let Some(r) = process.rlimits().as_deref() {
+        crate::runtime::rlimits::raise_hard(r)?;
+    }
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
         process: &process,

@@ -53,3 +53,26 @@ impl Ctx {
         Ok((dir, st, status))
     }
 }
+
+/// `--preserve-fds N`: descriptors 3..3+N must fit under this process's
+/// `RLIMIT_NOFILE` (a huge N would otherwise loop over billions of descriptors).
+pub fn check_preserve_fds(n: i32) -> Result<()> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid out-parameter.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur.min(i32::MAX as u64) as i64 - 3
+    } else {
+        1024 - 3
+    };
+    if n < 0 || i64::from(n) > max {
+        return Err(crate::runtime::Error::invalid(
+            "--preserve-fds",
+            n,
+            format!("must be between 0 and {max} (descriptors 3..3+N under RLIMIT_NOFILE)"),
+        ));
+    }
+    Ok(())
+}

@@ -335,6 +335,18 @@ pub fn ensure_sealed_self() -> Result<()> {
     Err(Error::last("re-exec k3rt from its sealed copy"))
 }
 
+/// Every catchable signal back to SIG_DFL (SIGKILL and SIGSTOP cannot be changed).
+pub fn reset_signal_dispositions() {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL is always a valid disposition; numbers the kernel reserves
+        // (glibc's internal real-time signals) fail with EINVAL, which is fine.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+}
+
 impl Dmz {
     /// Writes k3rt-dmz into a new memfd and seals it against every change.
     pub fn new() -> Result<Dmz> {
@@ -342,8 +354,12 @@ impl Dmz {
         sealed_memfd(c"k3rt-dmz", |f| f.write_all(DMZ)).map(Dmz)
     }
 
-    /// Execs the program through the dmz; returns only on failure.
+    /// Execs the program through the dmz; returns only on failure. The program starts
+    /// as runc's and crun's do: every signal at its default action (a signal ignored by
+    /// k3rt's caller — a shell's `&` job ignores SIGINT and SIGQUIT — or by the Rust
+    /// runtime — SIGPIPE — would otherwise stay ignored across the exec).
     pub fn exec(&self, prog: &Program) -> Error {
+        reset_signal_dispositions();
         let (path, argv, envp) = (&prog.path, &prog.argv, &prog.envp);
         let Ok(p) = CString::new(path.as_os_str().as_encoded_bytes()) else {
             return Error::invalid("process.args[0]", path.display(), "contains a NUL byte");
@@ -351,11 +367,6 @@ impl Dmz {
         let mut a: Vec<*const libc::c_char> = vec![p.as_ptr()];
         a.extend(argv.iter().map(|c| c.as_ptr()));
         a.push(std::ptr::null());
-        // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across
-        // execve: the container's process would start with it ignored (runc's and
-        // crun's do not).
-        // SAFETY: setting a signal's action to the default, on the way to exec.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         exec_fd(&self.0, &a, envp);
         Error::last(format!("exec `{}`", path.display()))
     }

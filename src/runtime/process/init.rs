@@ -14,7 +14,7 @@ use crate::runtime::namespaces::{self, NsPlan};
 use crate::runtime::process::channel::{Channel, Msg};
 use crate::runtime::process::{exec, finish, tty};
 use crate::runtime::rootfs::{self, Plan};
-use crate::runtime::{hooks, seccomp, security, Error, Result};
+use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
 use crate::sys::Sys;
 
 /// How the init learns that it may exec.
@@ -119,9 +119,9 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         namespaces::loopback_up()?;
     }
     if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
-        // a cgroup namespace is rooted where the init is at unshare, in every hierarchy:
-        // the memory one too, or the container would see its memory cgroup as
-        // `/../../PATH` (runc and crun show `/`); its setup is then charged to it
+        // The namespace is rooted at the cgroups the init is in when it unshares, in
+        // every hierarchy: join the memory one first too, or on v1 the container sees
+        // its memory cgroup as `/../../k3/ID` (runc places the init before it runs).
         cfg.placement.move_self(true)?;
         namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
     }
@@ -189,6 +189,11 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     finish::set_no_new_privs(process)?;
     // the cwd check uses getcwd: before a filter that may refuse it
     finish::enter_cwd(process.cwd())?;
+    // the container's limits, once the init's own file work is done (runc's parent
+    // sets them at the same point); before a filter that may refuse setrlimit
+    if let Some(r) = process.rlimits().as_deref() {
+        rlimits::apply(&rlimits::split_nofile(r).0, cfg.log)?;
+    }
     if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
     }
@@ -285,12 +290,11 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         hooks::run_all("startContainer", h, &json(&st))?;
     }
     security::apply_exec_label(cfg.spec)?;
-    if cfg
-        .spec
-        .process()
-        .as_ref()
-        .is_some_and(finish::no_new_privs)
-    {
+    let process = cfg.spec.process().as_ref();
+    if let Some(r) = process.and_then(|p| p.rlimits().as_deref()) {
+        rlimits::apply(&rlimits::split_nofile(r).1, cfg.log)?;
+    }
+    if process.is_some_and(finish::no_new_privs) {
         load_seccomp(cfg)?;
     }
     Err(cfg.dmz.exec(&prog.exe))

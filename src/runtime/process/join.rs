@@ -143,9 +143,6 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
             tty::setup(&LinuxSys, sock, size, false)?;
         }
     }
-    if let Some(r) = p.rlimits().as_deref() {
-        rlimits::apply(r, cfg.log)?;
-    }
     if let Some(adj) = p.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
@@ -155,6 +152,10 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
     finish::set_no_new_privs(p)?;
     let nnp = finish::no_new_privs(p);
     finish::enter_cwd(p.cwd())?;
+    // late, as in the init: the process's limits bind it, not k3rt's own work
+    if let Some(r) = p.rlimits().as_deref() {
+        rlimits::apply(r, cfg.log)?;
+    }
     if !nnp {
         load_seccomp(cfg)?;
     }
