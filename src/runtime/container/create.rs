@@ -324,6 +324,7 @@ fn launch_in(
     if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
         // the init sets them itself, late (rlimits::apply); here only what it could
         // not raise from inside a user namespace
+        rlimits::trace(r, log);
         rlimits::raise_hard(r)?;
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;

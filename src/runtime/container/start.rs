@@ -45,7 +45,12 @@ pub fn start(ctx: &Ctx, id: &str) -> Result<()> {
     wait_fd(&fifo, libc::POLLHUP, &st)?;
     poststart(ctx, &dir, &st);
     st.status = Status::Running;
-    dir.save(&st)
+    match dir.save(&st) {
+        // a program that ran and exited at once may have been deleted by its engine
+        // (`run --rm`) before this line: it did start
+        Err(_) if !dir.exists() => Ok(()),
+        r => r,
+    }
 }
 
 /// Polls `fd` for `events`, giving up if the init dies meanwhile.

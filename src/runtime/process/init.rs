@@ -192,7 +192,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     // the container's limits, once the init's own file work is done (runc's parent
     // sets them at the same point); before a filter that may refuse setrlimit
     if let Some(r) = process.rlimits().as_deref() {
-        rlimits::apply(&rlimits::split_nofile(r).0, cfg.log)?;
+        rlimits::apply(&rlimits::split_nofile(r).0)?;
     }
     if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
@@ -292,7 +292,7 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
     security::apply_exec_label(cfg.spec)?;
     let process = cfg.spec.process().as_ref();
     if let Some(r) = process.and_then(|p| p.rlimits().as_deref()) {
-        rlimits::apply(&rlimits::split_nofile(r).1, cfg.log)?;
+        rlimits::apply(&rlimits::split_nofile(r).1)?;
     }
     if process.is_some_and(finish::no_new_privs) {
         load_seccomp(cfg)?;
