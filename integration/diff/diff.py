@@ -555,10 +555,15 @@ def compare(name, tags, views, compat):
         if kv == cv and rv != cv:
             accepted.append((key, "runc and crun disagree; k3rt answers as crun"))
             continue
-        if key.startswith("probe.") and key != "probe.ran" and not r.get("probe.ran") and k.get("probe.ran"):
-            # runc refused what k3rt ran: what the container saw has no runc answer to
-            # compare with; the outcome itself (`probe.ran`, `create.ok`, ...) is judged
-            accepted.append((key, "runc did not run the probe; k3rt did (outcome judged apart)"))
+        if key not in OUTCOME and not r.get("probe.ran") and k.get("probe.ran"):
+            # runc refused what k3rt ran: what the container saw and the states it went
+            # through have no runc answer to compare with; the outcome itself
+            # (`probe.ran`, `create.ok`, ...) is judged
+            # where crun ran it, crun is the answer to agree with
+            if c.get("probe.ran") and kv != cv:
+                bad.append((key, describe_diff(cv, kv), cv))
+            else:
+                accepted.append((key, "runc did not run the probe; k3rt did (outcome judged apart)"))
             continue
         why = allowed(compat, key, tags, rv, kv)
         if why:
