@@ -559,11 +559,7 @@ def compare(name, tags, views, compat):
             # runc refused what k3rt ran: what the container saw and the states it went
             # through have no runc answer to compare with; the outcome itself
             # (`probe.ran`, `create.ok`, ...) is judged
-            # where crun ran it, crun is the answer to agree with
-            if c.get("probe.ran") and kv != cv:
-                bad.append((key, describe_diff(cv, kv), cv))
-            else:
-                accepted.append((key, "runc did not run the probe; k3rt did (outcome judged apart)"))
+            accepted.append((key, "runc did not run the probe; k3rt did (outcome judged apart)"))
             continue
         why = allowed(compat, key, tags, rv, kv)
         if why:
