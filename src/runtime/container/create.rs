@@ -361,7 +361,14 @@ fn launch_in(
         cgroup.add_process(spawned.pid, true)?;
     }
 
-    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).unwrap_or(0);
+    // the start time tells this init from a later process with the same pid: without
+    // it the container would read as stopped while it runs, so no start time, no create
+    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).ok_or_else(|| {
+        Error::Init(format!(
+            "cannot read the start time of the init `{}` from /proc/{}/stat",
+            spawned.pid, spawned.pid
+        ))
+    })?;
     let state = ContainerState {
         oci_version: spec.version().clone(),
         id: opts.id.clone(),
