@@ -118,8 +118,13 @@ api_clients() {
     load "$DURATION"
     total=$(cat "$T"/client* | awk '{s += $1} END {print s}')
     bad=$(cat "$T"/client* | awk '{s += $2} END {print s}')
-    sleep 1
-    fds1=$(ls /proc/$DPID/fd | wc -l); rss1=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
+    # requests still in flight hold their database handles: let them finish (10 s at most)
+    for _ in $(seq 100); do
+        fds1=$(ls /proc/$DPID/fd | wc -l)
+        [ "$fds1" -le $((fds0 + 2)) ] && break
+        sleep 0.1
+    done
+    rss1=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
     echo "     $CLIENTS clients, ${DURATION}s: $total requests, $bad not 200; daemon fds $fds0 -> $fds1, RSS ${rss0} -> ${rss1} kB (after a warm-up)"
     k3 rm -f soak-api >/dev/null
     kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
