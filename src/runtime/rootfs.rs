@@ -258,18 +258,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
                 copy_up(sys, root, step, &old)?;
             }
             if ro_later != 0 {
-                let top = sys
-                    .resolve_in_root(root, &step.dest, None)
-                    .map_err(|e| mount_err(step, e))?;
-                // the mount read-only, not the filesystem (as runc: a bind remount)
-                sys.mount(
-                    None,
-                    &top.path,
-                    None,
-                    libc::MS_REMOUNT | libc::MS_BIND | o.flags,
-                    None,
-                )
-                .map_err(|e| mount_err(step, e))?;
+                remount_bind(sys, root, step, o.flags)?;
             }
         }
     }
@@ -432,19 +421,25 @@ fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &En
         .map_err(|e| mount_err(step, e))?;
     }
     if ro != 0 {
-        let top = sys
-            .resolve_in_root(root, &step.dest, None)
-            .map_err(|e| mount_err(step, e))?;
-        sys.mount(
-            None,
-            &top.path,
-            None,
-            libc::MS_REMOUNT | libc::MS_BIND | base | ro,
-            None,
-        )
-        .map_err(|e| mount_err(step, e))?;
+        remount_bind(sys, root, step, base | ro)?;
     }
     Ok(())
+}
+
+/// Remounts the mount at `step.dest` with `flags` as a bind remount: the mount
+/// read-only, not the filesystem under it (as runc does).
+fn remount_bind(sys: &dyn Sys, root: &Path, step: &MountStep, flags: libc::c_ulong) -> Result<()> {
+    let top = sys
+        .resolve_in_root(root, &step.dest, None)
+        .map_err(|e| mount_err(step, e))?;
+    sys.mount(
+        None,
+        &top.path,
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | flags,
+        None,
+    )
+    .map_err(|e| mount_err(step, e))
 }
 
 /// `tmpcopyup`: copy what the mount point held before into the new tmpfs, read
