@@ -113,23 +113,35 @@ api_clients() {
     for _ in $(seq 100); do [ -S "$sock" ] && curl -s --unix-socket "$sock" http://k3/containers >/dev/null && break; sleep 0.1; done
     k3 run -d --name soak-api --network none alpine sleep 1000 >/dev/null
     load 3 # warm-up: the server's worker threads and their database handles
-    local fds0 rss0 fds1 rss1 total bad
-    fds0=$(ls /proc/$DPID/fd | wc -l); rss0=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
-    load "$DURATION"
-    total=$(cat "$T"/client* | awk '{s += $1} END {print s}')
-    bad=$(cat "$T"/client* | awk '{s += $2} END {print s}')
-    # requests still in flight hold their database handles: let them finish (10 s at most)
-    for _ in $(seq 100); do
-        fds1=$(ls /proc/$DPID/fd | wc -l)
-        [ "$fds1" -le $((fds0 + 2)) ] && break
-        sleep 0.1
-    done
-    rss1=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
-    echo "     $CLIENTS clients, ${DURATION}s: $total requests, $bad not 200; daemon fds $fds0 -> $fds1, RSS ${rss0} -> ${rss1} kB (after a warm-up)"
+    local fds0 fdsa fdsb rss0 rssb total=0 bad=0
+    sleep 1; fds0=$(ls /proc/$DPID/fd | wc -l); rss0=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
+    # two equal halves: what the daemon holds may grow to a working set in the first,
+    # and must not grow again in the second (a leak grows with the requests served)
+    load $((DURATION / 2)); count_requests; fdsa=$(settled_fds "$fds0")
+    load $((DURATION / 2)); count_requests; fdsb=$(settled_fds "$fdsa")
+    rssb=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
+    echo "     $CLIENTS clients, ${DURATION}s: $total requests, $bad not 200; daemon fds $fds0 -> $fdsa -> $fdsb, RSS ${rss0} -> ${rssb} kB"
     k3 rm -f soak-api >/dev/null
     kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
     [ "$bad" = 0 ] || fail "$bad requests failed"
-    [ "$fds1" -le $((fds0 + 2)) ] || fail "daemon descriptors grew: $fds0 -> $fds1"
+    [ "$fdsb" -le $((fdsa + 2)) ] || fail "daemon descriptors grew with the requests: $fds0 -> $fdsa -> $fdsb"
+}
+
+count_requests() {
+    total=$((total + $(cat "$T"/client* | awk '{s += $1} END {print s}')))
+    bad=$((bad + $(cat "$T"/client* | awk '{s += $2} END {print s}')))
+}
+
+# settled_fds BASE: the daemon's descriptor count once requests in flight are done
+# (down to BASE + 2, or after 10 s)
+settled_fds() {
+    local n
+    for _ in $(seq 100); do
+        n=$(ls /proc/$DPID/fd | wc -l)
+        [ "$n" -le $(($1 + 2)) ] && break
+        sleep 0.1
+    done
+    echo "$n"
 }
 
 load() { # SECONDS: CLIENTS concurrent clients
