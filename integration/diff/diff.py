@@ -119,9 +119,10 @@ def normalise_fixture(cfg):
     for k in ("cgroupsPath", "seccomp"):
         pass
     lin.pop("cgroupsPath", None)
-    # namespaces an engine made for the captured container (k3's netns) are new ones here
+    # namespaces an engine made or joined for the captured container (k3's netns, a
+    # pod's sandbox namespaces, a CNI netns) are new ones here
     for ns in lin.get("namespaces", []):
-        if ns.get("path", "").startswith("/TMP"):
+        if ns.get("path", "").startswith(("/TMP", "/proc/", "/var/run/netns/", "/run/netns/")):
             ns.pop("path")
     for h in list(c.get("hooks", {})):
         c["hooks"].pop(h)
