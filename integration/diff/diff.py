@@ -263,9 +263,29 @@ NS = ["pid", "network", "ipc", "uts", "mount", "cgroup"]
 
 def m_ns(c, r, tags):
     lin = c["linux"]
-    k = r.choice(["drop", "drop", "add", "dup", "bad"])
+    k = r.choice(["drop", "drop", "add", "dup", "bad", "user", "join"])
     tags.append("ns." + k)
     cur = [n["type"] for n in lin.get("namespaces", [])]
+    if k == "user":
+        # a user namespace with no mappings, the host's range shifted, or the identity
+        m = r.choice(["none", "shifted", "identity"])
+        tags.append("ns.user." + m)
+        lin["namespaces"] = [n for n in lin.get("namespaces", []) if n["type"] != "user"] + [{"type": "user"}]
+        maps = {"none": None, "shifted": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                "identity": [{"containerID": 0, "hostID": 0, "size": 4294967295}]}[m]
+        for key in ("uidMappings", "gidMappings"):
+            if maps is None:
+                lin.pop(key, None)
+            else:
+                lin[key] = maps
+        return
+    if k == "join":
+        # joined by path: the host's own namespace, through pid 1
+        j = r.choice(["ipc", "uts", "network"])
+        tags.append("ns.join." + j)
+        proc = {"network": "net"}.get(j, j)
+        lin["namespaces"] = [n for n in lin.get("namespaces", []) if n["type"] != j] + [{"type": j, "path": "/proc/1/ns/" + proc}]
+        return
     if k == "drop" and cur:
         d = r.choice([n for n in cur if n != "mount"] or cur)
         lin["namespaces"] = [n for n in lin["namespaces"] if n["type"] != d]
