@@ -580,7 +580,9 @@ def compare(name, tags, views, compat):
         if kv == cv and rv != cv:
             accepted.append((key, "runc and crun disagree; k3rt answers as crun"))
             continue
-        if key not in OUTCOME and not r.get("probe.ran") and k.get("probe.ran"):
+        runc_refused = r.get("create.ok") is False or not r.get("probe.ran")
+        k3rt_ran = k.get("create.ok") is True or k.get("probe.ran")
+        if key not in OUTCOME and runc_refused and k3rt_ran:
             # runc refused what k3rt ran: what the container saw and the states it went
             # through have no runc answer to compare with; the outcome itself
             # (`probe.ran`, `create.ok`, ...) is judged

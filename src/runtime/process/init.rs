@@ -70,7 +70,9 @@ pub fn run(cfg: InitConfig<'_>) -> i32 {
                 // k3rt is gone; the log and the container's stderr are all there is
                 cfg.log.error(e.to_string());
             }
-            127
+            // the container's exit code when its program could not be started: 1, as
+            // runc's and crun's (engines read the message, not this code)
+            1
         }
         Err(e) => {
             let _ = cfg.chan.send(&Msg::Error(e.to_string()));
