@@ -19,7 +19,7 @@ source "$(dirname "$0")/containers.sh"
 STRIDE=${K3_CRASH_STRIDE:-4}
 [[ -n ${K3_CRASH_FULL:-} ]] && STRIDE=1
 ERRNO=${K3_CRASH_ERRNO:-EIO}
-exec 3>&1 # each sweep's numbers are shown, also when it passes (run_suite keeps a passing test's output)
+exec 3>&1 # each sweep's numbers are shown, also when it passes (run_suite drops a passing test's output)
 # the pattern in a file: grep's own command line must not match itself
 printf '%s\n' "$ROOT" >"$WORK/rootpat"
 

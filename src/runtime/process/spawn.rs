@@ -3,6 +3,7 @@
 //! process that joins/unshares first, clones the init and reports its pid.
 
 use std::io::Write;
+use std::os::fd::AsRawFd;
 
 use oci_spec::runtime::Spec;
 
@@ -37,6 +38,15 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// In a child: closes its copy of k3rt's end of the channel, so that the init reads
+/// end-of-file (and exits) when k3rt dies before sending Go, instead of waiting on a
+/// socket it holds both ends of.
+fn drop_parent_end(parent_end: &Channel) {
+    // SAFETY: the fd is this (forked) process's copy; nothing in the child uses
+    // parent_end, and the child leaves by _exit or exec, never dropping it.
+    unsafe { libc::close(parent_end.0.as_raw_fd()) };
+}
+
 /// Starts `init` in new namespaces; `child_end` is the init's end of the channel,
 /// `parent_end` ours.
 pub fn spawn(
@@ -49,6 +59,7 @@ pub fn spawn(
     if !ns.needs_intermediate() {
         let pid = clone_raw(ns.clone_flags())?;
         if pid == 0 {
+            drop_parent_end(parent_end);
             exit_now(init());
         }
         return Ok(Spawned {
@@ -58,6 +69,7 @@ pub fn spawn(
     }
     let mid = clone_raw(0)?;
     if mid == 0 {
+        drop_parent_end(parent_end);
         let code = match intermediate(spec, ns, child_end, init) {
             Ok(()) => 0,
             Err(e) => {
