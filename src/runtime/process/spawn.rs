@@ -157,3 +157,42 @@ pub fn reap(pid: i32) {
     // SAFETY: waitpid on our own child with a valid out-pointer.
     unsafe { libc::waitpid(pid, &mut status, 0) };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::process::channel;
+
+    /// A create killed between the clone and Go: the init must see end-of-file and
+    /// exit, not wait forever on a socket whose other end it holds itself.
+    #[test]
+    fn init_reads_eof_when_k3rt_is_gone_before_go() {
+        let (parent_end, child_end) = channel::pair().unwrap();
+        let s = spawn(
+            &Spec::default(),
+            &NsPlan::default(),
+            &parent_end,
+            &child_end,
+            || match child_end.recv() {
+                Ok(None) => 0,
+                _ => 1,
+            },
+        )
+        .unwrap();
+        drop(parent_end);
+        drop(child_end);
+        let mut status = 0;
+        for _ in 0..5000 {
+            // SAFETY: waitpid on our own child with a valid out-pointer.
+            if unsafe { libc::waitpid(s.pid, &mut status, libc::WNOHANG) } == s.pid {
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // SAFETY: killing our own child.
+        unsafe { libc::kill(s.pid, libc::SIGKILL) };
+        reap(s.pid);
+        panic!("the init still waits for Go after k3rt is gone");
+    }
+}
