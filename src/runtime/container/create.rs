@@ -350,10 +350,13 @@ fn launch_in(
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);
-    // the init waits for Go, and exits when k3rt dies before sending it: until the
-    // record is written, nothing of it can outlive us
-    // our unreaped child: its stat is there, and without its start time delete could
-    // never tell it is alive, so failing to read it fails the create
+    if let Some(mid) = spawned.intermediate {
+        spawn::reap(mid);
+    }
+    // Until this record is written nothing of the init can outlive us: it waits for Go
+    // and exits on end-of-file if we die. Its stat is there (alive, or a zombie not
+    // yet reaped); without the start time delete could never tell it is alive, so
+    // failing to read it fails the create.
     let start_time = proc_stat(spawned.pid).map(|(t, _)| t).ok_or_else(|| {
         Error::Init(format!(
             "cannot read the start time of the init (pid `{}`) from /proc",
@@ -364,9 +367,6 @@ fn launch_in(
         pid: spawned.pid,
         start_time,
     })?;
-    if let Some(mid) = spawned.intermediate {
-        spawn::reap(mid);
-    }
     drop(child_end);
     log.debug(format!(
         "Running container PID after fork: `{}`",
