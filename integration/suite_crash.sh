@@ -115,7 +115,10 @@ sweep() {
       scrub "$id" "$b"
     fi
   done
-  echo "     $tag $mode: $tried of $n positions (stride $STRIDE, $skipped skipped), $bad with residue or errors, $panics panics, $((SECONDS - t0)) s" | tee /dev/fd/3
+  local sum="     $tag $mode: $tried of $n positions (stride $STRIDE, $skipped skipped), $bad with residue or errors, $panics panics, $((SECONDS - t0)) s"
+  # to fd 3 by redirection, not `tee /dev/fd/3`: that reopens a log file and truncates it
+  echo "$sum"
+  echo "$sum" >&3
   [[ $bad -eq 0 ]]
 }
 
