@@ -77,7 +77,8 @@ def allowed(compat, key, tags, rv, kv):
     if not rows:
         return None
     reasons = []
-    for it in items(rv, kv):
+    # lists with the same members in another order have no item: the order is the item
+    for it in items(rv, kv) or ["(order)"]:
         r = next((r for r in rows if fnmatch.fnmatchcase(it, r["match"])), None)
         if r is None:
             return None
