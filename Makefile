@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit fuzz-short fuzz integration bench install clean
+.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak install clean
 
 all: build
 
@@ -46,10 +46,23 @@ integration: build
 	$(CARGO) build --release --example cri
 	integration/run.sh
 
+# The differential harness: DIFF_COUNT configs (fixtures plus generated from DIFF_SEED,
+# a new seed each day by default) under runc, crun and k3rt; differences not listed in
+# docs/compat.md fail. `make test` runs a fixed sample of 200 (integration/suite_diff.sh).
+DIFF_COUNT ?= 2000
+DIFF_SEED ?= $(shell date +%Y%m%d)
+diff: build
+	integration/diff/diff.py --count $(DIFF_COUNT) --seed $(DIFF_SEED)
+
 bench: build
 	benches/run.sh
 	benches/pull.sh
 	benches/create.sh
+
+# Load and endurance (minutes): parallel creates, concurrent API clients, 1000 k3rt
+# and 300 k3 cycles, every resource counted before and after.
+soak: build
+	benches/soak.sh
 
 install: build
 	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt

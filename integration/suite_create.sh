@@ -168,7 +168,7 @@ t_error_network() {
 }
 
 t_error_runtime_create_failure() {
-    expect_error CONTAINER_SERVICE_ERROR 500 "no such executable" -- k3 create --json --name rt1 --network none alpine /no/such/binary
+    expect_error CONTAINER_SERVICE_ERROR 500 "\`/no/such/binary\`: exec: no such file or directory" -- k3 create --json --name rt1 --network none alpine /no/such/binary
     expect_contains "$LAST_ERROR" "k3rt create" "runtime named"
     expect_error CONTAINER_SERVICE_ERROR 500 "runc create" -- k3 --runtime runc create --json --name rt1 --network none alpine /no/such/binary
 }

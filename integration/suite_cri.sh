@@ -39,7 +39,7 @@ state = "$WORK/state"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.k3rt]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.k3rt.options]
-        BinaryName = "$K3RT"
+        BinaryName = "${CRI_BINARY:-$K3RT}"
         Root = "$RTROOT"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"

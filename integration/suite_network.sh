@@ -172,7 +172,7 @@ t_failure_paths_leave_no_residue() {
     expect_error VALIDATION_ERROR 422 "in use on the host" -- k3 run -d --json --name f8 -p "$((hp+1)):80" alpine
     kill $busy
     expect_error VALIDATION_ERROR 422 '`mac` value `zz:bb:cc:dd:ee:ff`' -- k3 run -d --json --name f9 --mac-address zz:bb:cc:dd:ee:ff alpine
-    expect_error CONTAINER_SERVICE_ERROR 500 "no such executable" -- k3 run -d --json --name f10 -p "$((hp+2)):80" alpine /nope
+    expect_error CONTAINER_SERVICE_ERROR 500 "\`/nope\`: exec: no such file or directory" -- k3 run -d --json --name f10 -p "$((hp+2)):80" alpine /nope
     after=$(net_state)
     [ "$before" = "$after" ] || fail "network residue: $(diff <(echo "$before") <(echo "$after"))"
     k3 rm -f holder porter >/dev/null

@@ -103,14 +103,16 @@ t_tiny_rlimits_bind_the_container_not_k3rt() {
 
 t_signal_dispositions_start_at_default_as_runc() {
   # a caller that ignores signals (a shell's `&` job: INT, QUIT) and k3rt's own Rust
-  # runtime (PIPE) must not hand ignored signals to the container; runc resets all
-  local b; b=$(mkb sig '.process.args = ["grep","-E","^Sig(Ign|Blk)","/proc/self/status"]')
-  local want; want=$( (trap '' INT QUIT PIPE; runc --root "$WORK/runc-root" run -b "$b" it-sig-runc) | cat)
-  expect_contains "$want" $'SigIgn:\t0000000000000000' "runc's view"
-  expect_eq "$want" "$( (trap '' INT QUIT PIPE; k run -b "$b" it-sig) | cat)" "run"
+  # runtime (PIPE) must not hand ignored signals to the container; runc resets them.
+  # glibc's internal signals 32 and 33, which `make` ignores for its children, stay as
+  # inherited under runc, crun and k3rt alike (libc cannot change them): masked here.
+  local b; b=$(mkb sig '.process.args = ["grep","^SigIgn","/proc/self/status"]')
+  sigign() { printf '%016x' $(( 0x$(awk '{print $2}') & ~0x180000000 )); }
+  expect_eq 0000000000000000 "$( (trap '' INT QUIT PIPE; runc --root "$WORK/runc-root" run -b "$b" it-sig-runc) | sigign)" "runc's view"
+  expect_eq 0000000000000000 "$( (trap '' INT QUIT PIPE; k run -b "$b" it-sig) | sigign)" "run"
   b=$(mkb sigx '.process.args = ["sleep","100"]')
   k run -d -b "$b" it-sigx </dev/null
-  expect_eq $'SigIgn:\t0000000000000000' "$( (trap '' INT QUIT; k exec it-sigx grep SigIgn /proc/self/status) | cat)" "exec"
+  expect_eq 0000000000000000 "$( (trap '' INT QUIT; k exec it-sigx grep ^SigIgn /proc/self/status) | sigign)" "exec"
   k delete --force it-sigx
 }
 

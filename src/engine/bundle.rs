@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::engine::options::{Validated, ALL_CAPS, CPU_PERIOD, DEFAULT_CAPS};
+use crate::engine::options::{CgroupNs, Validated, ALL_CAPS, CPU_PERIOD, DEFAULT_CAPS};
 
 /// The `ociVersion` written (crun 1.8 refuses newer ones).
 pub const OCI_VERSION: &str = "1.0.2";
@@ -284,6 +284,26 @@ pub struct BundleInputs<'a> {
     pub cpuset: Option<u32>,
     /// The engine's capability bounding set (what "all capabilities" means).
     pub cap_bounding: u64,
+    /// The host runs cgroup v2 only (the default cgroup namespace is then private).
+    pub cgroup_v2: bool,
+}
+
+/// Whether this host's /sys/fs/cgroup is a pure cgroup v2 hierarchy.
+pub fn host_cgroup_v2() -> bool {
+    matches!(
+        crate::runtime::cgroups::detect(),
+        Ok(crate::runtime::cgroups::Layout::V2(_))
+    )
+}
+
+/// Whether the container gets a cgroup namespace of its own: as asked, else as
+/// podman does (private on a cgroup v2 host, the host's on v1).
+pub fn private_cgroupns(v: &Validated, cgroup_v2: bool) -> bool {
+    match v.cgroupns {
+        Some(CgroupNs::Private) => true,
+        Some(CgroupNs::Host) => false,
+        None => cgroup_v2,
+    }
 }
 
 /// The whole `config.json`.
@@ -327,6 +347,12 @@ fn mounts(v: &Validated, i: &BundleInputs<'_>) -> Vec<Value> {
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        // The container's own cgroup (the runtime mounts cgroup2, or on v1 each
+        // hierarchy rooted at the container's directory); writable only when
+        // privileged, as docker and podman.
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime",
+                           if v.privileged { "rw" } else { "ro" }]}),
     ];
     for f in ["hosts", "hostname", "resolv.conf"] {
         m.push(bind(&i.bundle.join(f), &format!("/etc/{f}"), false));
@@ -359,6 +385,9 @@ fn linux(v: &Validated, i: &BundleInputs<'_>) -> Value {
         NetMode::Host => {}
         NetMode::None => namespaces.push(json!({"type": "network"})),
         NetMode::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
+    }
+    if private_cgroupns(v, i.cgroup_v2) {
+        namespaces.push(json!({"type": "cgroup"}));
     }
     let mut l = json!({
         "namespaces": namespaces,
@@ -395,6 +424,17 @@ fn resources(v: &Validated, i: &BundleInputs<'_>) -> Value {
     }
     if !cpu.is_empty() {
         r["cpu"] = Value::Object(cpu);
+    }
+    if let Some(n) = v.pids_limit {
+        r["pids"] = json!({"limit": n});
+    }
+    if !v.cgroup_conf.is_empty() {
+        let unified: serde_json::Map<String, Value> = v
+            .cgroup_conf
+            .iter()
+            .map(|(k, val)| (k.clone(), json!(val)))
+            .collect();
+        r["unified"] = Value::Object(unified);
     }
     r
 }
@@ -688,6 +728,7 @@ mod tests {
                 host_devices: &[],
                 cpuset: Some(1),
                 cap_bounding: u64::MAX,
+                cgroup_v2: false,
             },
         );
         assert_eq!(c["ociVersion"], "1.0.2");
@@ -703,6 +744,114 @@ mod tests {
             .unwrap()
             .iter()
             .any(|m| m["destination"] == "/etc/hosts"));
+    }
+
+    fn config_of(v: &Validated, cgroup_v2: bool) -> Value {
+        let p = merge_process(&image(), v, "h").unwrap();
+        generate(
+            v,
+            &BundleInputs {
+                rootfs: Path::new("/r"),
+                bundle: Path::new("/b"),
+                hash: "abc",
+                hostname: "h",
+                process: &p,
+                uid: 0,
+                gid: 0,
+                net: &NetMode::None,
+                volumes: &[],
+                host_devices: &[],
+                cpuset: None,
+                cap_bounding: u64::MAX,
+                cgroup_v2,
+            },
+        )
+    }
+
+    fn cgroup_mount(c: &Value) -> Value {
+        let m: Vec<&Value> = c["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["destination"] == "/sys/fs/cgroup")
+            .collect();
+        assert_eq!(m.len(), 1, "one /sys/fs/cgroup mount: {m:?}");
+        m[0].clone()
+    }
+
+    fn has_cgroupns(c: &Value) -> bool {
+        c["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "cgroup" && n.get("path").is_none())
+    }
+
+    #[test]
+    fn cgroup_view_is_mounted_read_only_unless_privileged() {
+        let c = config_of(&validated(|_| {}), false);
+        let m = cgroup_mount(&c);
+        assert_eq!(m["type"], "cgroup");
+        assert_eq!(m["source"], "cgroup");
+        let opts = strings(&m["options"]);
+        assert!(opts.contains(&"ro".to_string()), "{opts:?}");
+        for o in ["nosuid", "noexec", "nodev"] {
+            assert!(opts.contains(&o.to_string()), "{o} in {opts:?}");
+        }
+        // after /sys, so it lands on the new sysfs
+        let dests: Vec<String> = c["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["destination"].as_str().unwrap().to_string())
+            .collect();
+        let pos = |d: &str| dests.iter().position(|x| x == d).unwrap();
+        assert!(pos("/sys") < pos("/sys/fs/cgroup"));
+        let c = config_of(&validated(|o| o.privileged = true), false);
+        let opts = strings(&cgroup_mount(&c)["options"]);
+        assert!(opts.contains(&"rw".to_string()) && !opts.contains(&"ro".to_string()));
+    }
+
+    #[test]
+    fn cgroupns_defaults_like_podman() {
+        // v1 host: the host's namespace; v2 host: a private one
+        assert!(!has_cgroupns(&config_of(&validated(|_| {}), false)));
+        assert!(has_cgroupns(&config_of(&validated(|_| {}), true)));
+        for v2 in [false, true] {
+            let private = validated(|o| o.cgroupns = Some("private".into()));
+            assert!(has_cgroupns(&config_of(&private, v2)));
+            let host = validated(|o| o.cgroupns = Some("host".into()));
+            assert!(!has_cgroupns(&config_of(&host, v2)));
+        }
+    }
+
+    #[test]
+    fn pids_limit_is_a_resource() {
+        let c = config_of(&validated(|o| o.pids_limit = Some(50)), false);
+        assert_eq!(c["linux"]["resources"]["pids"]["limit"], 50);
+        for unlimited in [0, -1] {
+            let c = config_of(&validated(|o| o.pids_limit = Some(unlimited)), false);
+            assert!(c["linux"]["resources"].get("pids").is_none());
+        }
+        let c = config_of(&validated(|_| {}), false);
+        assert!(c["linux"]["resources"].get("pids").is_none());
+        assert!(c["linux"]["resources"].get("unified").is_none());
+    }
+
+    #[test]
+    fn cgroup_conf_goes_to_unified() {
+        let v = validated(|o| {
+            o.cgroup_conf = vec![
+                "memory.high=50000000".into(),
+                "cgroup.max.descendants=5".into(),
+                "memory.high=60000000".into(),
+            ]
+        });
+        let c = config_of(&v, true);
+        assert_eq!(
+            c["linux"]["resources"]["unified"],
+            json!({"memory.high": "60000000", "cgroup.max.descendants": "5"})
+        );
     }
 
     #[test]

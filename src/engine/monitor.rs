@@ -247,6 +247,12 @@ fn create(spec: &MonitorSpec) -> Result<(i64, OwnedFd, OwnedFd), Report> {
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
         .unwrap_or(0);
+    // The log exists before k3 hears of the container: a foreground `k3 run` follows
+    // it right after start, possibly before `supervise` opens it.
+    let _ = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ctr_log(&spec.bundle));
     report(&Report {
         pid: Some(pid),
         trace: debug_trace(&log),

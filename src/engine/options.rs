@@ -54,6 +54,17 @@ pub struct CreateOptions {
     pub memory: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_limit: Option<u64>,
+    /// Most processes in the container (`pids.max`); `0` or `-1`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// The cgroup namespace: `private` or `host` (default: `private` on a cgroup v2
+    /// host, `host` on v1, as podman).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroupns: Option<String>,
+    /// `KEY=VALUE`: a cgroup v2 file of the container's cgroup and the value written
+    /// to it (`linux.resources.unified`), as podman's `--cgroup-conf`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_conf: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -98,6 +109,65 @@ pub enum RestartPolicy {
     Always,
     UnlessStopped,
     OnFailure,
+}
+
+/// Whether the container gets a cgroup namespace of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CgroupNs {
+    /// A new cgroup namespace rooted at the container's cgroup.
+    Private,
+    /// The engine's cgroup namespace (`/proc/self/cgroup` shows host paths).
+    Host,
+}
+
+/// `--cgroupns`: `private` or `host`.
+pub fn cgroupns(s: &str) -> Result<CgroupNs, OptionsError> {
+    match s {
+        "private" => Ok(CgroupNs::Private),
+        "host" => Ok(CgroupNs::Host),
+        _ => Err(bad("cgroupns", s, "use `private` or `host`")),
+    }
+}
+
+/// `--cgroup-conf KEY=VALUE`: KEY a cgroup v2 interface file (`memory.high`,
+/// `cpu.weight`: a controller, a dot, a name; no path), VALUE one line.
+pub fn cgroup_conf(s: &str) -> Result<(String, String), OptionsError> {
+    let Some((k, v)) = s.split_once('=') else {
+        return Err(bad("cgroupConf", s, "use KEY=VALUE (`memory.high=64m`)"));
+    };
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    match k.split_once('.') {
+        Some((ctrl, file)) if part_ok(ctrl) && file.split('.').all(part_ok) => {}
+        _ => {
+            return Err(bad(
+                "cgroupConf",
+                s,
+                format!("`{k}` is not a cgroup v2 file name (`memory.high`, `cpu.weight`)"),
+            ))
+        }
+    }
+    if v.is_empty() || v.contains('\n') || v.contains('\0') {
+        return Err(bad("cgroupConf", s, "the value must be one non-empty line"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// `--pids-limit`: a positive count, or `0`/`-1` for unlimited (as podman).
+pub fn pids_limit(n: i64) -> Result<Option<i64>, OptionsError> {
+    match n {
+        -1 | 0 => Ok(None),
+        n if n > 0 => Ok(Some(n)),
+        _ => Err(bad(
+            "pidsLimit",
+            n,
+            "use a positive number, or 0 or -1 for unlimited",
+        )),
+    }
 }
 
 /// A bind mount `host:container[:ro|rw]`.
@@ -157,6 +227,15 @@ pub struct Validated {
     pub cpu_quota: Option<i64>,
     pub memory_bytes: Option<i64>,
     pub disk_limit_mb: Option<u64>,
+    /// `pids.max` (`None`: unlimited).
+    #[serde(default)]
+    pub pids_limit: Option<i64>,
+    /// `None`: the host's default (private on cgroup v2, host on v1).
+    #[serde(default)]
+    pub cgroupns: Option<CgroupNs>,
+    /// cgroup v2 files to write: (file, value), in order given (a later key wins).
+    #[serde(default)]
+    pub cgroup_conf: Vec<(String, String)>,
     pub mounts: Vec<BindMount>,
     pub volumes: Vec<VolumeMount>,
     pub network: String,
@@ -252,6 +331,13 @@ impl CreateOptions {
             cpu_quota: self.cpus.map(cpus).transpose()?,
             memory_bytes: self.memory.as_deref().map(memory).transpose()?,
             disk_limit_mb: self.disk_limit.map(disk_limit).transpose()?,
+            pids_limit: self.pids_limit.map(pids_limit).transpose()?.flatten(),
+            cgroupns: self.cgroupns.as_deref().map(cgroupns).transpose()?,
+            cgroup_conf: self
+                .cgroup_conf
+                .iter()
+                .map(|c| cgroup_conf(c))
+                .collect::<Result<_, _>>()?,
             mounts: self
                 .mount
                 .iter()
@@ -794,6 +880,49 @@ mod tests {
             image: "alpine".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn cgroupns_and_pids_limit() {
+        assert_eq!(cgroupns("private").unwrap(), CgroupNs::Private);
+        assert_eq!(cgroupns("host").unwrap(), CgroupNs::Host);
+        for b in ["", "Private", "none", "container:x"] {
+            let e = cgroupns(b).unwrap_err();
+            assert_eq!(e.option, "cgroupns", "{b}");
+            assert!(e.to_string().contains(&format!("`{b}`")), "{e}");
+        }
+        assert_eq!(
+            cgroup_conf("memory.high=50000000").unwrap(),
+            ("memory.high".into(), "50000000".into())
+        );
+        assert_eq!(
+            cgroup_conf("cgroup.max.descendants=5").unwrap().0,
+            "cgroup.max.descendants"
+        );
+        assert_eq!(cgroup_conf("cpu.max=max 100000").unwrap().1, "max 100000");
+        for b in [
+            "bogus",
+            "memory=1",
+            "../x.y=1",
+            "memory.high/x=1",
+            ".high=1",
+            "memory.high=",
+            "memory.high=a\nb",
+        ] {
+            let e = cgroup_conf(b).unwrap_err();
+            assert_eq!(e.option, "cgroupConf", "{b}");
+        }
+        assert_eq!(pids_limit(50).unwrap(), Some(50));
+        assert_eq!(pids_limit(0).unwrap(), None);
+        assert_eq!(pids_limit(-1).unwrap(), None);
+        assert_eq!(pids_limit(-2).unwrap_err().option, "pidsLimit");
+        let o = CreateOptions {
+            container_id: "c".into(),
+            image: "alpine".into(),
+            cgroupns: Some("bogus".into()),
+            ..Default::default()
+        };
+        assert_eq!(o.validate().unwrap_err().option, "cgroupns");
     }
 
     #[test]

@@ -139,6 +139,7 @@ impl CapSets {
                 "set capabilities effective `{e:#x}` permitted `{p:#x}` inheritable `{i:#x}`"
             )));
         }
+        // only raisable ones are left (`keep_raisable_ambient`): a failure is real
         for n in &self.ambient {
             // SAFETY: prctl with integer arguments.
             let r = unsafe {

@@ -37,12 +37,9 @@ pub fn name(t: PosixRlimitType) -> String {
     )
 }
 
-/// Sets every limit on the calling process: the container init calls it as late as it
-/// can (after its rootfs and files are done, before seccomp and the user switch), so
-/// that a tiny `RLIMIT_NOFILE` or an `RLIMIT_FSIZE` of 0 binds the container, not
-/// k3rt's own work. Every trace line is written first: with `RLIMIT_FSIZE` 0 a later
-/// write to a log file would raise SIGXFSZ.
-pub fn apply(limits: &[PosixRlimit], log: &Log) -> Result<()> {
+/// The trace line of each limit, written by k3rt before the clone (the seed's trace
+/// order: after the namespaces, before "Running container PID after fork").
+pub fn trace(limits: &[PosixRlimit], log: &Log) {
     for r in limits {
         log.debug(format!(
             "Set rlimit: soft = `{}`, hard = `{}`",
@@ -50,6 +47,14 @@ pub fn apply(limits: &[PosixRlimit], log: &Log) -> Result<()> {
             r.hard()
         ));
     }
+}
+
+/// Sets every limit on the calling process: the container init calls it as late as it
+/// can (after its rootfs and files are done, before seccomp and the user switch), so
+/// that a tiny `RLIMIT_NOFILE` or an `RLIMIT_FSIZE` of 0 binds the container, not
+/// k3rt's own work. It writes nothing (with `RLIMIT_FSIZE` 0 a write to a log file
+/// would raise SIGXFSZ): k3rt traced the limits before the clone.
+pub fn apply(limits: &[PosixRlimit]) -> Result<()> {
     for r in limits {
         set(r.typ(), r.soft(), r.hard())?;
     }

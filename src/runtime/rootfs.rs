@@ -100,8 +100,8 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
     let linux = spec.linux().as_ref();
     let root_propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
         None | Some("") => libc::MS_SLAVE | libc::MS_REC,
+        // as given: `shared` makes `/` shared, not what is mounted under it (runc, crun)
         Some(p) => mountopts::propagation(p)
-            .map(|f| f | libc::MS_REC)
             .ok_or_else(|| Error::invalid("linux.rootfsPropagation", p, "unknown propagation"))?,
     };
     let steps: Vec<MountStep> = spec.mounts().iter().flatten().map(step_from).collect();
@@ -254,16 +254,26 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
             } else {
                 None
             };
+            // a read-only tmpfs is filled first and made read-only after, as runc does:
+            // the mount read-only, the filesystem not
+            let ro_later = if old.is_some() || step.fstype.as_deref() == Some("tmpfs") {
+                o.flags & libc::MS_RDONLY
+            } else {
+                0
+            };
             sys.mount(
                 step.source.as_deref(),
                 t,
                 step.fstype.as_deref(),
-                o.flags,
+                o.flags & !ro_later,
                 data(o),
             )
             .map_err(|e| mount_err(step, e))?;
             if let Some(old) = old {
                 copy_up(sys, root, step, &old)?;
+            }
+            if ro_later != 0 {
+                remount_bind(sys, root, step, o.flags)?;
             }
         }
     }
@@ -304,10 +314,11 @@ fn set_up_root(sys: &dyn Sys, plan: &Plan) -> Result<()> {
     // while setting up, "/" must not be shared (our mounts would leak to the host) nor
     // unbindable (the rootfs could not be bound); those are applied after the pivot
     let late = plan.root_propagation & (libc::MS_SHARED | libc::MS_UNBINDABLE) != 0;
+    // recursive during setup whatever was asked, so that nothing leaks to the host
     let first = if late {
         libc::MS_SLAVE | libc::MS_REC
     } else {
-        plan.root_propagation
+        plan.root_propagation | libc::MS_REC
     };
     sys.mount(None, Path::new("/"), None, first, None)
         .map_err(|e| Error::io("set propagation of", "/", e))?;
@@ -425,19 +436,25 @@ fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &En
         .map_err(|e| mount_err(step, e))?;
     }
     if ro != 0 {
-        let top = sys
-            .resolve_in_root(root, &step.dest, None)
-            .map_err(|e| mount_err(step, e))?;
-        sys.mount(
-            None,
-            &top.path,
-            None,
-            libc::MS_REMOUNT | libc::MS_BIND | base | ro,
-            None,
-        )
-        .map_err(|e| mount_err(step, e))?;
+        remount_bind(sys, root, step, base | ro)?;
     }
     Ok(())
+}
+
+/// Remounts the mount at `step.dest` with `flags` as a bind remount: the mount
+/// read-only, not the filesystem under it (as runc does).
+fn remount_bind(sys: &dyn Sys, root: &Path, step: &MountStep, flags: libc::c_ulong) -> Result<()> {
+    let top = sys
+        .resolve_in_root(root, &step.dest, None)
+        .map_err(|e| mount_err(step, e))?;
+    sys.mount(
+        None,
+        &top.path,
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | flags,
+        None,
+    )
+    .map_err(|e| mount_err(step, e))
 }
 
 /// `tmpcopyup`: copy what the mount point held before into the new tmpfs, read
@@ -497,6 +514,17 @@ pub fn finalize(sys: &dyn Sys, plan: &Plan) -> Result<()> {
     }
     for p in &plan.masked {
         mask_path(sys, p)?;
+    }
+    // a mount asked to be shared lost it when the pivot made the old root's tree a
+    // slave (a shared mount with no peer left becomes private): share it again, as
+    // runc's and crun's containers see it
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.opts.propagation & libc::MS_SHARED != 0)
+    {
+        sys.mount(None, &step.dest, None, step.opts.propagation, None)
+            .map_err(|e| Error::io("set propagation of", step.dest.clone(), e))?;
     }
     // shared/private/unbindable were held back during setup (unbindable mounts cannot be bound)
     if plan.root_propagation & (libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_UNBINDABLE) != 0 {
@@ -683,6 +711,16 @@ mod tests {
         let calls = sys.calls();
         assert_eq!(calls[0], "mount  -> / type= flags=0x84000 data=");
         let pivot = calls.iter().position(|c| c == "pivot_root /r").unwrap();
-        assert_eq!(calls[pivot + 1], "mount  -> / type= flags=0x104000 data=");
+        assert_eq!(calls[pivot + 1], "mount  -> / type= flags=0x100000 data=");
+    }
+
+    #[test]
+    fn rshared_root_stays_recursive() {
+        let p = plan(
+            &spec(r#","linux":{"rootfsPropagation":"rshared"}"#),
+            Path::new("/r"),
+        )
+        .unwrap();
+        assert_eq!(p.root_propagation, libc::MS_SHARED | libc::MS_REC);
     }
 }

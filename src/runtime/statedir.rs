@@ -1,13 +1,45 @@
 //! The state root (`/run/k3rt`) and one directory per container: `state.json`
-//! (written tmp + rename), `config.json` (the bundle's, as given) and `exec.fifo`.
+//! (written tmp + rename), `config.json` (the bundle's, as given), `exec.fifo` and
+//! `journal`: what `create` made, each record appended *before* the thing is made, so
+//! that `delete --force` of a create that died at any point (no state.json yet) can
+//! find and remove it all. The journal is removed last.
 
 use std::fs;
-use std::io::ErrorKind;
-use std::os::unix::fs::DirBuilderExt;
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::oci::state::{derive_status, ContainerState, ProcessFacts, Status};
 use crate::runtime::{Error, Result};
+
+/// One journal record: something `create` is about to make (or has just made, for
+/// the processes, whose pid is known only then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "made", rename_all = "camelCase")]
+pub enum Made {
+    /// The `k3rt create` process itself: while it lives, the container is being created.
+    #[serde(rename_all = "camelCase")]
+    Creator { pid: i32, start_time: u64 },
+    /// The cgroup directories, one per hierarchy.
+    Cgroups { paths: Vec<PathBuf> },
+    /// Mounts the init makes under the rootfs in the host's mount namespace.
+    HostMounts { rootfs: PathBuf },
+    /// The container init; its start time tells it from a later process with its pid.
+    #[serde(rename_all = "camelCase")]
+    Init { pid: i32, start_time: u64 },
+}
+
+/// The journal file's name in the container dir.
+pub const JOURNAL: &str = "journal";
+
+/// Parses a journal: one JSON record a line; a torn or unknown line is skipped.
+pub fn parse_journal(text: &str) -> Vec<Made> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
 
 /// The default root: `/run/k3rt` for root, `$XDG_RUNTIME_DIR/k3rt` otherwise.
 pub fn default_root() -> PathBuf {
@@ -60,6 +92,37 @@ impl ContainerDir {
     pub fn config(&self) -> PathBuf {
         self.path.join("config.json")
     }
+    pub fn journal(&self) -> PathBuf {
+        self.path.join(JOURNAL)
+    }
+
+    /// Appends a record to the journal, in one write (not fsynced: it guards against a
+    /// dead process, not a lost machine, whose /run and cgroups are gone anyway).
+    pub fn record(&self, m: &Made) -> Result<()> {
+        let mut line = serde_json::to_vec(m).map_err(|e| {
+            Error::io(
+                "encode journal record",
+                self.journal(),
+                std::io::Error::new(ErrorKind::InvalidData, e),
+            )
+        })?;
+        line.push(b'\n');
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(self.journal())
+            .and_then(|mut f| f.write_all(&line))
+            .map_err(|e| Error::io("write journal", self.journal(), e))
+    }
+
+    /// The journal's records; none when there is no journal.
+    pub fn replay(&self) -> Vec<Made> {
+        fs::read_to_string(self.journal())
+            .map(|t| parse_journal(&t))
+            .unwrap_or_default()
+    }
 
     pub fn exists(&self) -> bool {
         self.path.is_dir()
@@ -98,13 +161,38 @@ impl ContainerDir {
             .map_err(|e| Error::io("rename state", self.state_file(), e))
     }
 
-    /// Removes the directory and everything in it.
+    /// Removes the directory and everything in it, the journal last: a delete that
+    /// dies half-way leaves the journal for the next one.
     pub fn remove(&self) -> Result<()> {
-        match fs::remove_dir_all(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove state dir", self.path.clone(), e)),
+        fn gone(r: std::io::Result<()>, what: &'static str, p: &Path) -> Result<()> {
+            match r {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(what, p, e)),
+                _ => Ok(()),
+            }
         }
+        let entries = match fs::read_dir(&self.path) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("read state dir", self.path.clone(), e)),
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            if e.file_name() == JOURNAL {
+                continue;
+            }
+            let p = e.path();
+            let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+            gone(r, "remove from state dir", &p)?;
+        }
+        gone(
+            fs::remove_file(self.journal()),
+            "remove journal",
+            &self.journal(),
+        )?;
+        gone(fs::remove_dir(&self.path), "remove state dir", &self.path)
     }
 
     /// The live status of a container whose state was loaded.
@@ -195,6 +283,63 @@ mod tests {
         d.save(&st).unwrap();
         assert_eq!(d.load().unwrap(), st);
         assert_eq!(list_ids(root.path()).unwrap(), vec!["c1".to_string()]);
+        d.remove().unwrap();
+        assert!(!d.exists());
+    }
+
+    #[test]
+    fn journal_appends_records_and_skips_a_torn_line() {
+        let root = tempfile::tempdir().unwrap();
+        let d = ContainerDir::new(root.path(), "c1");
+        assert!(d.replay().is_empty(), "no dir, no journal");
+        d.create().unwrap();
+        assert!(d.replay().is_empty());
+        let recs = vec![
+            Made::Creator {
+                pid: 10,
+                start_time: 11,
+            },
+            Made::Cgroups {
+                paths: vec!["/sys/fs/cgroup/cpu/k3rt/c 1".into()],
+            },
+            Made::HostMounts {
+                rootfs: "/b/rootfs".into(),
+            },
+            Made::Init {
+                pid: 12,
+                start_time: 13,
+            },
+        ];
+        for r in &recs {
+            d.record(r).unwrap();
+        }
+        assert_eq!(d.replay(), recs);
+        // a process killed inside its write leaves a torn last line
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(d.journal())
+            .unwrap();
+        f.write_all(b"{\"made\":\"init\",\"pid\":4").unwrap();
+        assert_eq!(d.replay(), recs);
+        let text = fs::read_to_string(d.journal()).unwrap();
+        assert!(text.starts_with("{\"made\":\"creator\",\"pid\":10,\"startTime\":11}\n"));
+    }
+
+    #[test]
+    fn remove_takes_everything_and_the_journal_last() {
+        let root = tempfile::tempdir().unwrap();
+        let d = ContainerDir::new(root.path(), "c1");
+        d.create().unwrap();
+        d.record(&Made::Cgroups { paths: vec![] }).unwrap();
+        fs::write(d.config(), "{}").unwrap();
+        fs::create_dir(d.path.join("sub")).unwrap();
+        fs::write(d.path.join("sub/x"), "x").unwrap();
+        d.remove().unwrap();
+        assert!(!d.exists());
+        d.remove().unwrap();
+        // a directory that holds only the journal (the last step of a delete that died)
+        d.create().unwrap();
+        d.record(&Made::Cgroups { paths: vec![] }).unwrap();
         d.remove().unwrap();
         assert!(!d.exists());
     }

@@ -29,6 +29,15 @@ pub struct CreateArgs {
     /// Memory limit: `512m`, `1GB`, `2048MB`.
     #[arg(long, short = 'm', allow_hyphen_values = true)]
     pub memory: Option<String>,
+    /// Most processes (`pids.max`); `0` or `-1`: unlimited.
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Cgroup namespace: `private` or `host` (default: private on cgroup v2, host on v1).
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// `KEY=VALUE`: a cgroup v2 file of the container and its value (repeatable; v2 only).
+    #[arg(long)]
+    pub cgroup_conf: Vec<String>,
     /// Writable layer limit in MB.
     #[arg(long, allow_hyphen_values = true)]
     pub disk_limit: Option<u64>,
@@ -120,6 +129,9 @@ impl CreateArgs {
             cpus: self.cpus,
             memory: self.memory.clone(),
             disk_limit: self.disk_limit,
+            pids_limit: self.pids_limit,
+            cgroupns: self.cgroupns.clone(),
+            cgroup_conf: self.cgroup_conf.clone(),
             mount: self.mount.clone(),
             volume: self.volume.clone(),
             network: self.network.clone(),

@@ -184,9 +184,20 @@ struct Work {
 /// Creates a container (state CREATED): seed 000's `createContainer`.
 pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateError> {
     let v = opts.validate()?; // 1
-                              // The id is ours until the record is written or the work undone: a
-                              // concurrent create of the same id waits here and then fails at step 2,
-                              // before it takes (and on failure releases) anything keyed by the id.
+    if let Some((k, val)) = v.cgroup_conf.first() {
+        if !bundle::host_cgroup_v2() {
+            // as podman: the keys are cgroup v2 files
+            return Err(OptionsError {
+                option: "cgroupConf",
+                value: format!("{k}={val}"),
+                reason: "cannot use --cgroup-conf without cgroup v2".into(),
+            }
+            .into());
+        }
+    }
+    // The id is ours until the record is written or the work undone: a
+    // concurrent create of the same id waits here and then fails at step 2,
+    // before it takes (and on failure releases) anything keyed by the id.
     let _id = take_marker(ctx, &marker::id_name(&v.id))?;
     check_absent(ctx, &v.id)?; // 2
     let image = ensure_image(ctx, &v)?; // 3
@@ -428,6 +439,7 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             host_devices: &devices,
             cpuset,
             cap_bounding: bundle::own_bounding(),
+            cgroup_v2: bundle::host_cgroup_v2(),
         },
     );
     if !img.exposed_ports.is_empty() {

@@ -66,10 +66,23 @@ pub fn parse_mountinfo(text: &str, root_is_v2: bool) -> Layout {
                     })
                     .map(String::from)
                     .collect();
-                v1.push(Hierarchy {
-                    controllers,
-                    mount: PathBuf::from(mount),
-                });
+                let mount = PathBuf::from(mount);
+                // one mount per hierarchy: a second mount of the same one (a bind of
+                // cgroupfs elsewhere, a test's private view) must not double every
+                // write, nor be the one used; /sys/fs/cgroup wins, else the first seen
+                match v1
+                    .iter_mut()
+                    .find(|h: &&mut Hierarchy| h.controllers == controllers)
+                {
+                    Some(h)
+                        if !h.mount.starts_with("/sys/fs/cgroup")
+                            && mount.starts_with("/sys/fs/cgroup") =>
+                    {
+                        h.mount = mount;
+                    }
+                    Some(_) => {}
+                    None => v1.push(Hierarchy { controllers, mount }),
+                }
             }
             _ => {}
         }
@@ -643,6 +656,21 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_second_mount_of_a_hierarchy_is_not_a_second_hierarchy() {
+        let text = "\
+40 30 0:35 / /tmp/view/sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset
+41 30 0:35 / /sys/fs/cgroup/cpuset rw,nosuid - cgroup cgroup rw,cpuset
+42 30 0:36 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+43 30 0:36 / /mnt/memory rw - cgroup cgroup rw,memory
+";
+        let Layout::V1(hs) = parse_mountinfo(text, false) else {
+            panic!("v1 expected")
+        };
+        let mounts: Vec<_> = hs.iter().map(|h| h.mount.to_str().unwrap()).collect();
+        assert_eq!(mounts, ["/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/memory"]);
     }
 
     #[test]

@@ -215,7 +215,11 @@ pub fn restore(
         pid,
         pid_start_time: crate::runtime::statedir::proc_stat(pid)
             .map(|(t, _)| t)
-            .unwrap_or(0),
+            .ok_or_else(|| {
+                Error::Init(format!(
+                    "cannot read the start time of the restored init `{pid}` from /proc/{pid}/stat"
+                ))
+            })?,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         created: crate::oci::time::now_rfc3339(),

@@ -1,5 +1,7 @@
 //! `create`: state dir, exec fifo, the init in its namespaces and cgroup, the
-//! create-time hooks, state and pid file. A failure at any step undoes the earlier ones.
+//! create-time hooks, state and pid file. A failure at any step undoes the earlier ones;
+//! for a create that dies instead (a kill at any instruction), each resource is first
+//! recorded in the state dir's journal, which `delete --force` replays.
 
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -20,7 +22,7 @@ use crate::runtime::process::init::{self, InitConfig, StartSignal};
 use crate::runtime::process::spawn::{self, Spawned};
 use crate::runtime::process::tty;
 use crate::runtime::rootfs::{self, CgroupView, Env};
-use crate::runtime::statedir::{proc_stat, ContainerDir};
+use crate::runtime::statedir::{proc_stat, ContainerDir, Made};
 use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
 use crate::sys::linux::LinuxSys;
 
@@ -151,6 +153,16 @@ pub fn launch(
         dir: Some(dir.clone()),
         ..Undo::default()
     };
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    let creator = Made::Creator {
+        pid: me,
+        start_time: proc_stat(me).map_or(0, |(t, _)| t),
+    };
+    if let Err(e) = dir.record(&creator) {
+        undo.run();
+        return Err(e);
+    }
     match launch_in(
         ctx, opts, mode, sigmask, bundle, ns, plan, caps, &dir, &mut undo,
     ) {
@@ -288,6 +300,9 @@ fn launch_in(
         .as_ref()
         .and_then(|l| l.devices().as_deref())
         .unwrap_or_default();
+    dir.record(&Made::Cgroups {
+        paths: cgroup.paths(),
+    })?;
     undo.cgroup = Some(cgroup.paths());
     cgroup.prepare(resources, nodes)?;
     let placement = match layout {
@@ -324,24 +339,49 @@ fn launch_in(
     if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
         // the init sets them itself, late (rlimits::apply); here only what it could
         // not raise from inside a user namespace
+        rlimits::trace(r, log);
         rlimits::raise_hard(r)?;
+    }
+    if !ns.has(LinuxNamespaceType::Mount) {
+        // the init mounts on the host only after Go, but record it before it exists
+        dir.record(&Made::HostMounts {
+            rootfs: bundle.rootfs.clone(),
+        })?;
+        undo.host_mounts = Some(bundle.rootfs.clone());
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);
-    if !ns.has(LinuxNamespaceType::Mount) {
-        undo.host_mounts = Some(bundle.rootfs.clone());
-    }
     if let Some(mid) = spawned.intermediate {
         spawn::reap(mid);
     }
+    // Until this record is written nothing of the init can outlive us: it waits for Go
+    // and exits on end-of-file if we die. Its stat is there (alive, or a zombie not
+    // yet reaped); without the start time delete could never tell it is alive, so
+    // failing to read it fails the create.
+    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).ok_or_else(|| {
+        Error::Init(format!(
+            "cannot read the start time of the init (pid `{}`) from /proc",
+            spawned.pid
+        ))
+    })?;
+    dir.record(&Made::Init {
+        pid: spawned.pid,
+        start_time,
+    })?;
     drop(child_end);
     log.debug(format!(
         "Running container PID after fork: `{}`",
         spawned.pid
     ));
 
+    // with a new cgroup namespace the init must be in all its cgroups before it
+    // unshares (after Go): the namespace is rooted where it is then
+    let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
     if matches!(placement, Placement::ByParent) {
         cgroup.add_process(spawned.pid, false)?;
+        if memory_early {
+            cgroup.add_process(spawned.pid, true)?;
+        }
     }
     if ns.is_new(LinuxNamespaceType::User) {
         write_id_maps(spawned.pid, spec)?;
@@ -350,11 +390,10 @@ fn launch_in(
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
     wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
-    if matches!(placement, Placement::ByParent) {
+    if matches!(placement, Placement::ByParent) && !memory_early {
         cgroup.add_process(spawned.pid, true)?;
     }
 
-    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).unwrap_or(0);
     let state = ContainerState {
         oci_version: spec.version().clone(),
         id: opts.id.clone(),

@@ -1,11 +1,16 @@
 //! `delete`: kill what still runs (a created container always, a running one only
 //! with `--force`), remove the cgroup and the state dir, then run poststop hooks.
+//! A container whose create died before writing state.json is undone from the
+//! journal create kept (statedir::Made).
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::oci::spec;
 use crate::oci::state::{ContainerState, Status};
 use crate::runtime::container::kill::kill_and_wait;
 use crate::runtime::container::Ctx;
-use crate::runtime::statedir::ContainerDir;
+use crate::runtime::statedir::{pid_alive, ContainerDir, Made};
 use crate::runtime::{cgroups, hooks, Error, Result};
 
 /// `k3rt delete [--force] ID`.
@@ -22,11 +27,11 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
     }
     let st = match dir.load() {
         Ok(st) => st,
-        // a create that died half-way: nothing runs, remove what is there
-        Err(Error::NotFound(_)) => return dir.remove(),
+        // a create that died half-way (or still runs): undo what its journal lists
+        Err(Error::NotFound(_)) => return undo_journal(&dir, force),
         Err(e) if force => {
             ctx.log.warn(format!("{e}; removing anyway"));
-            return dir.remove();
+            return undo_journal(&dir, force);
         }
         Err(e) => return Err(e),
     };
@@ -65,4 +70,193 @@ pub fn destroy(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) -> Result<()>
         hooks::run_each("poststop", h, &json, |e| ctx.log.warn(e.to_string()));
     }
     Ok(())
+}
+
+/// Removes a container create did not finish, from its journal: the creator (only with
+/// `--force` while it lives), the init and whatever is in its cgroups, mounts on the
+/// host, the cgroups, then the state dir with the journal last. A pid is only killed
+/// if its start time is the recorded one, so a reused pid is never touched.
+fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
+    let creators: Vec<(i32, u64)> = dir
+        .replay()
+        .iter()
+        .filter_map(|m| match *m {
+            Made::Creator { pid, start_time } => Some((pid, start_time)),
+            _ => None,
+        })
+        .filter(|&(pid, t)| pid != std::process::id() as i32 && pid_alive(pid, t))
+        .collect();
+    if !creators.is_empty() && !force {
+        return Err(Error::BadState {
+            op: "delete",
+            id: dir.id.clone(),
+            status: Status::Creating,
+            hint: "; it is being created (use --force)",
+        });
+    }
+    // stop the creator first: it could make more after we looked
+    kill_all_and_wait(&creators, &[])?;
+    // read again: the creator may have recorded more before it died
+    let made = dir.replay();
+    let mut pids = Vec::new();
+    let mut cgroup_paths: Vec<PathBuf> = Vec::new();
+    let mut mounts = Vec::new();
+    for m in made {
+        match m {
+            Made::Creator { .. } => {}
+            Made::Init { pid, start_time } => pids.push((pid, start_time)),
+            Made::Cgroups { paths } => cgroup_paths.extend(paths),
+            Made::HostMounts { rootfs } => mounts.push(rootfs),
+        }
+    }
+    kill_all_and_wait(&pids, &cgroup_paths)?;
+    for rootfs in &mounts {
+        crate::runtime::rootfs::unmount_all_under(rootfs);
+    }
+    cgroups::destroy(&cgroup_paths)?;
+    dir.remove()
+}
+
+/// SIGKILLs each recorded pid still alive (by start time) and every process in the
+/// cgroups (thawed first), then waits up to 10 s for the pids to be gone.
+fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()> {
+    for &(pid, t) in pids {
+        if pid_alive(pid, t) {
+            // SAFETY: kill with integer arguments; the start time matched just now.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    for p in cgroup_paths {
+        // an existing control file only (never create one)
+        for (file, text) in [("freezer.state", "THAWED"), ("cgroup.freeze", "0")] {
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p.join(file))
+                .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+        }
+    }
+    // every hierarchy: a create that died may have left the init in only some of them
+    for p in cgroup_paths {
+        for pid in cgroups::procs(std::slice::from_ref(p)) {
+            // SAFETY: as above; a process in the container's own cgroup is the container's.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    for _ in 0..10_000 {
+        if !pids.iter().any(|&(pid, t)| pid_alive(pid, t)) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Err(Error::Init(format!(
+        "pids `{pids:?}` did not die after SIGKILL"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::statedir::proc_stat;
+    use crate::runtime::trace::Log;
+
+    fn ctx(root: &std::path::Path) -> Ctx {
+        Ctx {
+            root: root.to_path_buf(),
+            log: Log::default(),
+            systemd_cgroup: false,
+        }
+    }
+
+    fn sleeper() -> std::process::Child {
+        std::process::Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .unwrap()
+    }
+
+    fn start_of(pid: u32) -> u64 {
+        proc_stat(pid as i32).unwrap().0
+    }
+
+    #[test]
+    fn force_delete_of_a_half_made_container_undoes_its_journal() {
+        let root = tempfile::tempdir().unwrap();
+        let c = ctx(root.path());
+        let dir = ContainerDir::new(root.path(), "half");
+        dir.create().unwrap();
+        // stand-ins: plain directories for cgroups, a child for the blocked init, and a
+        // second child whose pid is recorded with another start time (a reused pid)
+        let cg = root.path().join("cg-a");
+        std::fs::create_dir(&cg).unwrap();
+        let mut init = sleeper();
+        let mut other = sleeper();
+        for m in [
+            // a creator that is gone (no such pid)
+            Made::Creator {
+                pid: 0,
+                start_time: 0,
+            },
+            Made::Cgroups {
+                paths: vec![cg.clone(), root.path().join("cg-never-made")],
+            },
+            Made::Init {
+                pid: init.id() as i32,
+                start_time: start_of(init.id()),
+            },
+            Made::Init {
+                pid: other.id() as i32,
+                start_time: start_of(other.id()) + 1,
+            },
+        ] {
+            dir.record(&m).unwrap();
+        }
+        std::fs::write(dir.config(), "{}").unwrap();
+        delete(&c, "half", true).unwrap();
+        assert!(!dir.exists(), "state dir removed");
+        assert!(!cg.exists(), "cgroup removed");
+        let st = init.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&st),
+            Some(libc::SIGKILL)
+        );
+        assert!(
+            other.try_wait().unwrap().is_none(),
+            "a reused pid is never killed"
+        );
+        other.kill().unwrap();
+        other.wait().unwrap();
+        // a second delete: the id is gone, as a force delete of it succeeds (runc)
+        delete(&c, "half", true).unwrap();
+        assert!(matches!(delete(&c, "half", false), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn delete_of_a_container_still_being_created_needs_force() {
+        let root = tempfile::tempdir().unwrap();
+        let c = ctx(root.path());
+        let dir = ContainerDir::new(root.path(), "busy");
+        dir.create().unwrap();
+        let mut creator = sleeper();
+        dir.record(&Made::Creator {
+            pid: creator.id() as i32,
+            start_time: start_of(creator.id()),
+        })
+        .unwrap();
+        let e = delete(&c, "busy", false).unwrap_err();
+        assert!(e.to_string().contains("creating"), "{e}");
+        assert!(dir.exists());
+        assert!(creator.try_wait().unwrap().is_none());
+        delete(&c, "busy", true).unwrap();
+        assert!(!dir.exists());
+        assert!(creator.wait().is_ok());
+    }
+
+    #[test]
+    fn a_dir_without_journal_or_state_is_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = ContainerDir::new(root.path(), "bare");
+        dir.create().unwrap();
+        delete(&ctx(root.path()), "bare", false).unwrap();
+        assert!(!dir.exists());
+    }
 }

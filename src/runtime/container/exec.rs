@@ -96,6 +96,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
     };
     let by_parent = matches!(placement, Placement::ByParent);
     if let Some(r) = process.rlimits().as_deref() {
+        crate::runtime::rlimits::trace(r, &ctx.log);
         crate::runtime::rlimits::raise_hard(r)?;
     }
     let (parent_end, child_end) = channel::pair()?;

@@ -15,7 +15,7 @@ use crate::runtime::{hooks, Error, Result};
 /// `k3rt start ID`.
 pub fn start(ctx: &Ctx, id: &str) -> Result<()> {
     let dir = ctx.container(id)?;
-    let mut st = dir.load()?;
+    let st = dir.load()?;
     let status = dir.status(&st);
     if !status.can_start() {
         return Err(Error::BadState {
@@ -43,9 +43,11 @@ pub fn start(ctx: &Ctx, id: &str) -> Result<()> {
     let _ = std::fs::remove_file(dir.fifo());
     // the init holds the write side until its exec succeeds (or it dies)
     wait_fd(&fifo, libc::POLLHUP, &st)?;
+    // nothing is written after the exec: the status is derived from the process and
+    // the fifo (gone now), and a program that exits at once may be deleted by its
+    // engine (`run --rm`) while this returns; a state write would race that delete
     poststart(ctx, &dir, &st);
-    st.status = Status::Running;
-    dir.save(&st)
+    Ok(())
 }
 
 /// Polls `fd` for `events`, giving up if the init dies meanwhile.

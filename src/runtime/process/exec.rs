@@ -112,7 +112,9 @@ pub struct Program {
 impl Program {
     /// Resolves `process.args[0]` with the process's PATH (call inside the container's root).
     pub fn for_process(process: &oci_spec::runtime::Process) -> Result<Program> {
-        let env: Vec<String> = process.env().clone().unwrap_or_default();
+        let mut env = dedup_env(process.env().clone().unwrap_or_default());
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        add_home(&mut env, process.user().uid(), &passwd);
         let args = process.args().as_deref().unwrap_or_default();
         let first = args
             .first()
@@ -122,6 +124,65 @@ impl Program {
             argv: cstrings(args, "process.args")?,
             envp: cstrings(&env, "process.env")?,
         })
+    }
+}
+
+/// One entry per variable: the value of the last, in the place of the first (as runc
+/// 1.1, whose exec goes through Go's dedupEnv).
+pub fn dedup_env(env: Vec<String>) -> Vec<String> {
+    let mut at = std::collections::HashMap::new();
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for kv in env {
+        let k = kv.split('=').next().unwrap_or_default().to_string();
+        match at.get(&k) {
+            Some(&i) => out[i] = kv,
+            None => {
+                at.insert(k, out.len());
+                out.push(kv);
+            }
+        }
+    }
+    out
+}
+
+/// Without HOME in the env, sets it as runc and crun do: the home of `uid` in the
+/// container's /etc/passwd, else `/`.
+pub fn add_home(env: &mut Vec<String>, uid: u32, passwd: &str) {
+    if env.iter().any(|e| e.starts_with("HOME=")) {
+        return;
+    }
+    let home = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
+        .map(|f| f[5].to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    env.push(format!("HOME={home}"));
+}
+
+#[cfg(test)]
+mod home_tests {
+    use super::add_home;
+
+    #[test]
+    fn home_from_passwd_else_root_dir() {
+        let pw = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n";
+        let mut env = vec!["PATH=/bin".to_string()];
+        add_home(&mut env, 0, pw);
+        assert_eq!(env, ["PATH=/bin", "HOME=/root"]);
+        let mut env = vec![];
+        add_home(&mut env, 1000, pw);
+        assert_eq!(env, ["HOME=/"]);
+        let mut env = vec!["HOME=/tmp".to_string()];
+        add_home(&mut env, 0, pw);
+        assert_eq!(env, ["HOME=/tmp"]);
+    }
+
+    #[test]
+    fn dedup_env_keeps_the_last() {
+        let env = ["A=1", "B=2", "A=3", "C"].map(String::from).to_vec();
+        assert_eq!(super::dedup_env(env), ["A=3", "B=2", "C"]);
     }
 }
 

@@ -70,7 +70,9 @@ pub fn run(cfg: InitConfig<'_>) -> i32 {
                 // k3rt is gone; the log and the container's stderr are all there is
                 cfg.log.error(e.to_string());
             }
-            127
+            // the container's exit code when its program could not be started: 1, as
+            // runc's and crun's (engines read the message, not this code)
+            1
         }
         Err(e) => {
             let _ = cfg.chan.send(&Msg::Error(e.to_string()));
@@ -109,10 +111,20 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         }
     }
     cfg.placement.move_self(false)?;
+    // before the mounts and the hooks, as runc and crun: a value the kernel refuses
+    // fails the container before any createRuntime/createContainer hook runs
+    if let Some(adj) = cfg.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
+    }
     if cfg.ns.is_new(LinuxNamespaceType::Network) {
         namespaces::loopback_up()?;
     }
     if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
+        // The namespace is rooted at the cgroups the init is in when it unshares, in
+        // every hierarchy: join the memory one first too, or on v1 the container sees
+        // its memory cgroup as `/../../k3/ID` (runc places the init before it runs).
+        cfg.placement.move_self(true)?;
         namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
     }
     // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
@@ -162,10 +174,6 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         .process()
         .as_ref()
         .ok_or_else(|| Error::Init("no process".into()))?;
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
-    }
     if process.terminal() == Some(true) {
         if let Some(sock) = &cfg.console {
             let size = process
@@ -186,7 +194,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     // the container's limits, once the init's own file work is done (runc's parent
     // sets them at the same point); before a filter that may refuse setrlimit
     if let Some(r) = process.rlimits().as_deref() {
-        rlimits::apply(&rlimits::split_nofile(r).0, cfg.log)?;
+        rlimits::apply(&rlimits::split_nofile(r).0)?;
     }
     if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
@@ -286,7 +294,7 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
     security::apply_exec_label(cfg.spec)?;
     let process = cfg.spec.process().as_ref();
     if let Some(r) = process.and_then(|p| p.rlimits().as_deref()) {
-        rlimits::apply(&rlimits::split_nofile(r).1, cfg.log)?;
+        rlimits::apply(&rlimits::split_nofile(r).1)?;
     }
     if process.is_some_and(finish::no_new_privs) {
         load_seccomp(cfg)?;

@@ -154,7 +154,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
     finish::enter_cwd(p.cwd())?;
     // late, as in the init: the process's limits bind it, not k3rt's own work
     if let Some(r) = p.rlimits().as_deref() {
-        rlimits::apply(r, cfg.log)?;
+        rlimits::apply(r)?;
     }
     if !nnp {
         load_seccomp(cfg)?;

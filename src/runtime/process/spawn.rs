@@ -3,6 +3,7 @@
 //! process that joins/unshares first, clones the init and reports its pid.
 
 use std::io::Write;
+use std::os::fd::AsRawFd;
 
 use oci_spec::runtime::Spec;
 
@@ -37,6 +38,15 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// In a child: closes its copy of k3rt's end of the channel, so that the init reads
+/// end-of-file (and exits) when k3rt dies before sending Go, instead of waiting on a
+/// socket it holds both ends of.
+fn drop_parent_end(parent_end: &Channel) {
+    // SAFETY: the fd is this (forked) process's copy; nothing in the child uses
+    // parent_end, and the child leaves by _exit or exec, never dropping it.
+    unsafe { libc::close(parent_end.0.as_raw_fd()) };
+}
+
 /// Starts `init` in new namespaces; `child_end` is the init's end of the channel,
 /// `parent_end` ours.
 pub fn spawn(
@@ -49,6 +59,7 @@ pub fn spawn(
     if !ns.needs_intermediate() {
         let pid = clone_raw(ns.clone_flags())?;
         if pid == 0 {
+            drop_parent_end(parent_end);
             exit_now(init());
         }
         return Ok(Spawned {
@@ -58,6 +69,7 @@ pub fn spawn(
     }
     let mid = clone_raw(0)?;
     if mid == 0 {
+        drop_parent_end(parent_end);
         let code = match intermediate(spec, ns, child_end, init) {
             Ok(()) => 0,
             Err(e) => {
@@ -144,4 +156,43 @@ pub fn reap(pid: i32) {
     let mut status = 0;
     // SAFETY: waitpid on our own child with a valid out-pointer.
     unsafe { libc::waitpid(pid, &mut status, 0) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::process::channel;
+
+    /// A create killed between the clone and Go: the init must see end-of-file and
+    /// exit, not wait forever on a socket whose other end it holds itself.
+    #[test]
+    fn init_reads_eof_when_k3rt_is_gone_before_go() {
+        let (parent_end, child_end) = channel::pair().unwrap();
+        let s = spawn(
+            &Spec::default(),
+            &NsPlan::default(),
+            &parent_end,
+            &child_end,
+            || match child_end.recv() {
+                Ok(None) => 0,
+                _ => 1,
+            },
+        )
+        .unwrap();
+        drop(parent_end);
+        drop(child_end);
+        let mut status = 0;
+        for _ in 0..5000 {
+            // SAFETY: waitpid on our own child with a valid out-pointer.
+            if unsafe { libc::waitpid(s.pid, &mut status, libc::WNOHANG) } == s.pid {
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // SAFETY: killing our own child.
+        unsafe { libc::kill(s.pid, libc::SIGKILL) };
+        reap(s.pid);
+        panic!("the init still waits for Go after k3rt is gone");
+    }
 }
