@@ -279,8 +279,14 @@ t_delete_of_created_container_needs_no_force() {
   local pid; pid=$(k state it-dc | jq -r .pid)
   k delete it-dc
   no_leftovers it-dc
-  for _ in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.02; done
-  [[ ! -d /proc/$pid ]] || grep >/dev/null '^State:.*Z' /proc/$pid/status || fail "init $pid still alive"
+  # gone, or a zombie not reaped yet (read once: it may vanish between two looks)
+  local state
+  for _ in $(seq 250); do
+    state=$(awk '/^State:/ {print $2}' /proc/$pid/status 2>/dev/null || true)
+    [[ -z $state || $state == Z ]] && break
+    sleep 0.02
+  done
+  [[ -z $state || $state == Z ]] || fail "init $pid still alive ($state)"
 }
 
 t_quick_exit_never_hangs_run() {
