@@ -296,23 +296,20 @@ pub fn ensure_sealed_self() -> Result<()> {
         .metadata()
         .map_err(|e| Error::io("stat own binary", "/proc/self/exe", e))?
         .len();
+    // plain read/write: sendfile/splice would leave pages pinned for a moment, and
+    // sealing against writes fails with EBUSY while any page is pinned
     let copy = sealed_memfd(c"k3rt", |dst| {
+        use std::io::{Read, Write};
+        let mut src = &exe;
+        let mut buf = vec![0u8; 256 << 10];
         let mut left = len;
         while left > 0 {
-            // SAFETY: two open descriptors; the kernel copies and advances exe's offset.
-            let n = unsafe {
-                libc::sendfile(
-                    dst.as_raw_fd(),
-                    exe.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    left.min(1 << 30) as usize,
-                )
-            };
-            match n {
-                n if n > 0 => left -= n as u64,
-                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                _ => return Err(std::io::Error::last_os_error()),
+            let n = src.read(&mut buf)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
             }
+            dst.write_all(&buf[..n])?;
+            left = left.saturating_sub(n as u64);
         }
         Ok(())
     })?;
