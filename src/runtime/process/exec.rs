@@ -222,8 +222,16 @@ fn sealed_memfd(
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
     fill(&mut file)
         .map_err(|e| Error::sys(format!("fill memfd `{}`", name.to_string_lossy()), e))?;
+    // the kernel refuses the write seal (EBUSY) while a page is still pinned by someone
+    // else for a moment: try again briefly before giving up
+    let mut tries = 0;
     // SAFETY: fcntl on our descriptor.
-    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } < 0 {
+    while unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } < 0 {
+        tries += 1;
+        if tries < 20 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBUSY) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            continue;
+        }
         return Err(Error::last(format!(
             "seal memfd `{}`",
             name.to_string_lossy()
