@@ -712,25 +712,7 @@ mod tests {
             o.memory = Some("512MB".into());
             o.cpus = Some(1.5);
         });
-        let p = merge_process(&image(), &v, "h").unwrap();
-        let c = generate(
-            &v,
-            &BundleInputs {
-                rootfs: Path::new("/r"),
-                bundle: Path::new("/b"),
-                hash: "abc",
-                hostname: "h",
-                process: &p,
-                uid: 0,
-                gid: 0,
-                net: &NetMode::None,
-                volumes: &[],
-                host_devices: &[],
-                cpuset: Some(1),
-                cap_bounding: u64::MAX,
-                cgroup_v2: false,
-            },
-        );
+        let c = config_with(&v, false, Some(1));
         assert_eq!(c["ociVersion"], "1.0.2");
         assert_eq!(c["linux"]["resources"]["memory"]["limit"], 512 << 20);
         assert_eq!(c["linux"]["resources"]["cpu"]["quota"], 150_000);
@@ -747,6 +729,10 @@ mod tests {
     }
 
     fn config_of(v: &Validated, cgroup_v2: bool) -> Value {
+        config_with(v, cgroup_v2, None)
+    }
+
+    fn config_with(v: &Validated, cgroup_v2: bool, cpuset: Option<u32>) -> Value {
         let p = merge_process(&image(), v, "h").unwrap();
         generate(
             v,
@@ -761,7 +747,7 @@ mod tests {
                 net: &NetMode::None,
                 volumes: &[],
                 host_devices: &[],
-                cpuset: None,
+                cpuset,
                 cap_bounding: u64::MAX,
                 cgroup_v2,
             },
