@@ -28,22 +28,22 @@ run: bundle
 test: unit fuzz-short integration
 
 unit: deps
-	$(CARGO) test --all-targets
+	$(CARGO) test --workspace --all-targets
 
-# The fuzz targets (tests/fuzz): `cargo test` runs K3_FUZZ_CASES (default 500)
+# The fuzz targets (tests/fuzz, crate k3-tests): `cargo test` runs K3_FUZZ_CASES (default 500)
 # mutated cases per target; fuzz-short at most 20000 or 60 s per target, fuzz
 # a long run (2 million cases or 10 min per target, two targets at a time)
 # from a new seed each time (K3_FUZZ_SEED=N repeats one).
 FUZZ_SEED ?= $(shell date +%s)
 fuzz-short:
-	K3_FUZZ_CASES=20000 K3_FUZZ_SECS=60 $(CARGO) test --test fuzz -- --nocapture
+	K3_FUZZ_CASES=20000 K3_FUZZ_SECS=60 $(CARGO) test -p k3-tests --test fuzz -- --nocapture
 
 fuzz:
 	@echo "fuzz seed $(FUZZ_SEED)"
-	K3_FUZZ_SEED=$(FUZZ_SEED) K3_FUZZ_CASES=2000000 K3_FUZZ_SECS=600 $(CARGO) test --test fuzz -- --nocapture
+	K3_FUZZ_SEED=$(FUZZ_SEED) K3_FUZZ_CASES=2000000 K3_FUZZ_SECS=600 $(CARGO) test -p k3-tests --test fuzz -- --nocapture
 
 integration: build
-	$(CARGO) build --release --example cri
+	$(CARGO) build --release -p k3-tests --example cri
 	integration/run.sh
 
 # The differential harness: DIFF_COUNT configs (fixtures plus generated from DIFF_SEED,

@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use crate::engine::ctx::Ctx;
-use crate::engine::db::{containers, DbError};
+use crate::ctx::Ctx;
+use crate::db::{containers, DbError};
 
 /// No CPU is left.
 #[derive(Debug, thiserror::Error)]

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::engine::db::Db;
-use crate::engine::image::pull::PullOptions;
-use crate::engine::oci_runtime::OciRuntime;
-use crate::engine::store::content::Store;
+use crate::db::Db;
+use crate::image::pull::PullOptions;
+use crate::oci_runtime::OciRuntime;
+use crate::store::content::Store;
 
 /// Everything a container operation needs.
 pub struct Ctx {

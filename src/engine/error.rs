@@ -9,14 +9,14 @@
 
 use serde::Serialize;
 
-use crate::engine::container::ContainerError;
-use crate::engine::create::CreateError;
-use crate::engine::db::DbError;
-use crate::engine::image::pull::PullError;
-use crate::engine::images::ImagesError;
-use crate::engine::store::content::ContentError;
-use crate::engine::store::snapshots::SnapshotError;
-use crate::engine::store::volumes::VolumeError;
+use crate::container::ContainerError;
+use crate::create::CreateError;
+use crate::db::DbError;
+use crate::image::pull::PullError;
+use crate::images::ImagesError;
+use crate::store::content::ContentError;
+use crate::store::snapshots::SnapshotError;
+use crate::store::volumes::VolumeError;
 
 /// A seed 000 error class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +167,7 @@ pub fn chain_message(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::image::reference::ReferenceError;
+    use crate::image::reference::ReferenceError;
 
     #[test]
     fn pull_error_maps_to_generic_500() {

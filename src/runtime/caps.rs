@@ -11,8 +11,8 @@ use std::collections::HashSet;
 
 use oci_spec::runtime::{Capability as SpecCap, LinuxCapabilities};
 
-use crate::runtime::trace::Log;
-use crate::runtime::{Error, Result};
+use crate::trace::Log;
+use crate::{Error, Result};
 
 /// Capability numbers per set; every set is exactly what is listed (none when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
-use crate::runtime::{Error, Result};
-use crate::sys::{Kind, Sys};
+use crate::{Error, Result};
+use k3_sys::{Kind, Sys};
 
 /// One node to create, in container paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +152,7 @@ pub fn symlinks(sys: &dyn Sys, rootfs: &Path, with_kcore: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::fake::RecordingSys;
+    use k3_sys::fake::RecordingSys;
 
     #[test]
     fn spec_devices_replace_defaults() {

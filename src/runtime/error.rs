@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::oci::id::IdError;
-use crate::oci::spec::SpecError;
-use crate::oci::state::Status;
+use k3_oci::id::IdError;
+use k3_oci::spec::SpecError;
+use k3_oci::state::Status;
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -48,8 +48,8 @@ pub enum Error {
     },
     #[error("invalid signal `{0}`")]
     Signal(String),
-    #[error("cgroup: {0}")]
-    Cgroup(String),
+    #[error(transparent)]
+    Cgroup(#[from] k3_cgroups::Error),
     #[error("invalid `{field}` `{value}`: {why}")]
     Invalid {
         field: &'static str,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
 
 /// Runs each hook in order; the first failure stops the list (prestart,
 /// createRuntime, createContainer, startContainer: the failure fails the lifecycle).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
 
 /// The namespace part of a spec, as data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType};
 
-use crate::runtime::trace::Log;
-use crate::runtime::{Error, Result};
+use crate::trace::Log;
+use crate::{Error, Result};
 
 /// The kernel resource number of a spec rlimit type.
 pub fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {

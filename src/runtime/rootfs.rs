@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-use crate::runtime::devices::{self, DeviceNode};
-use crate::runtime::mountopts::{self, MountOptions};
-use crate::runtime::{Error, Result};
-use crate::sys::{Kind, Sys};
+use crate::devices::{self, DeviceNode};
+use crate::mountopts::{self, MountOptions};
+use crate::{Error, Result};
+use k3_sys::{Kind, Sys};
 
 /// What kind of mount a step is, when it needs more than one mount(2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,7 +349,7 @@ pub fn mounts_under(rootfs: &Path) -> Vec<PathBuf> {
 /// Detaches what a container without its own mount namespace mounted into its rootfs.
 pub fn unmount_all_under(rootfs: &Path) {
     for m in mounts_under(rootfs) {
-        let _ = crate::sys::linux::LinuxSys.umount(&m, libc::MNT_DETACH);
+        let _ = k3_sys::linux::LinuxSys.umount(&m, libc::MNT_DETACH);
     }
 }
 
@@ -604,7 +604,7 @@ fn mask_path(sys: &dyn Sys, p: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::fake::RecordingSys;
+    use k3_sys::fake::RecordingSys;
 
     fn spec(extra: &str) -> Spec {
         serde_json::from_str(&format!(

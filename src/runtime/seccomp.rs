@@ -11,8 +11,8 @@ use libseccomp::{
 };
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
 
-use crate::runtime::trace::Log;
-use crate::runtime::{Error, Result};
+use crate::trace::Log;
+use crate::{Error, Result};
 
 /// An action with its parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,8 +328,7 @@ impl Filter {
             "state": state,
         });
         use std::os::fd::AsRawFd;
-        let sent =
-            crate::runtime::process::tty::send_fd(sock.as_raw_fd(), fd, msg.to_string().as_bytes());
+        let sent = crate::process::tty::send_fd(sock.as_raw_fd(), fd, msg.to_string().as_bytes());
         // SAFETY: the notify fd is ours; the listener has its own copy now.
         unsafe { libc::close(fd) };
         sent

@@ -9,8 +9,8 @@ use oci_spec::runtime::{
     LinuxSchedulerPolicy, Spec,
 };
 
-use crate::runtime::namespaces::NsPlan;
-use crate::runtime::{Error, Result};
+use crate::namespaces::NsPlan;
+use crate::{Error, Result};
 
 const IPC_SYSCTLS: &[&str] = &[
     "kernel.msgmax",
@@ -47,7 +47,7 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
             key,
             format!(
                 "needs a `{}` namespace of the container's own",
-                crate::runtime::namespaces::trace_name(needs)
+                crate::namespaces::trace_name(needs)
             ),
         ));
     }
@@ -57,7 +57,7 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
 /// Everything that can be refused before the clone. SELinux labels are ignored with a
 /// warning where SELinux is off (as runc and crun do: engines pass them everywhere);
 /// an AppArmor profile without AppArmor is an error (the confinement asked for is missing).
-pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::runtime::trace::Log) -> Result<()> {
+pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::trace::Log) -> Result<()> {
     let linux = spec.linux().as_ref();
     for k in linux
         .and_then(|l| l.sysctl().as_ref())
@@ -313,13 +313,9 @@ mod tests {
             r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}}"#,
         )
         .unwrap();
-        let e = check(
-            &spec,
-            &NsPlan::default(),
-            &crate::runtime::trace::Log::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = check(&spec, &NsPlan::default(), &crate::trace::Log::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("apparmorProfile") && e.contains("`acme`"), "{e}");
     }
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::oci::state::{derive_status, ContainerState, ProcessFacts, Status};
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
+use k3_oci::state::{derive_status, ContainerState, ProcessFacts, Status};
 
 /// One journal record: something `create` is about to make (or has just made, for
 /// the processes, whose pid is known only then).
@@ -200,10 +200,7 @@ impl ContainerDir {
         derive_status(ProcessFacts {
             alive: pid_alive(st.pid, st.pid_start_time),
             fifo_present: self.fifo().exists(),
-            frozen: st
-                .cgroup_paths
-                .iter()
-                .any(|p| crate::runtime::cgroups::is_frozen(p)),
+            frozen: st.cgroup_paths.iter().any(|p| k3_cgroups::is_frozen(p)),
         })
     }
 }

@@ -13,7 +13,7 @@ use super::{Kind, Resolved, Sys};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LinuxSys;
 
-pub(crate) fn cstr(p: &OsStr) -> io::Result<CString> {
+pub fn cstr(p: &OsStr) -> io::Result<CString> {
     CString::new(p.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 

@@ -73,7 +73,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 /// The repository's corpus of `target`, sorted by name (empty when absent).
 pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz/corpus")
+        .join("fuzz/corpus")
         .join(target);
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .into_iter()
@@ -92,7 +92,7 @@ pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn out_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-out");
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-out");
     let _ = std::fs::create_dir_all(&d);
     d
 }

@@ -7,9 +7,9 @@
 
 use std::process::{Command, Stdio};
 
-use crate::engine::container::{load, ContainerError, Loaded};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
+use crate::container::{load, ContainerError, Loaded};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -37,8 +37,8 @@ pub fn exec(ctx: &mut Ctx, id: &str, spec: &ExecSpec) -> Result<i32, ContainerEr
 }
 
 /// The values of an exec, refused before the runtime runs (named, 422).
-fn check(spec: &ExecSpec) -> Result<(), crate::engine::options::OptionsError> {
-    use crate::engine::options::{env, OptionsError};
+fn check(spec: &ExecSpec) -> Result<(), crate::options::OptionsError> {
+    use crate::options::{env, OptionsError};
     let bad = |option, value: &str, reason: &str| OptionsError {
         option,
         value: value.to_string(),
@@ -60,7 +60,7 @@ fn check(spec: &ExecSpec) -> Result<(), crate::engine::options::OptionsError> {
 
 fn runtime_exec(
     l: &Loaded,
-    rt: &crate::engine::oci_runtime::OciRuntime,
+    rt: &crate::oci_runtime::OciRuntime,
     spec: &ExecSpec,
 ) -> Result<i32, ContainerError> {
     let mut c: Command = rt.command(&l.runtime_log(), false, "exec");

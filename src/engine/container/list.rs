@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use crate::engine::container::{load, ContainerError, Loaded};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{containers, events};
+use crate::container::{load, ContainerError, Loaded};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::db::{containers, events};
 
 /// One row of `ls` (seed 000's `listContainers` records have a `name`).
 #[derive(Debug, Clone, Serialize)]

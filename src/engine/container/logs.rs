@@ -7,10 +7,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::container::{load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::monitor::ctr_log;
+use crate::container::{load, ContainerError};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::monitor::ctr_log;
 
 /// Copies the log of `id`.
 pub fn logs(

@@ -15,15 +15,15 @@ pub mod wait;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::create::{pid_running, pid_start, CreateError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, StateRecord, Status};
-use crate::engine::db::containers::{self, ContainerRecord};
-use crate::engine::db::{self, events, DbError};
-use crate::engine::error::ErrorKind;
-use crate::engine::network::NetworkError;
-use crate::engine::oci_runtime::{OciRuntime, RuntimeError};
-use crate::engine::store::snapshots::SnapshotError;
+use crate::create::{pid_running, pid_start, CreateError};
+use crate::ctx::Ctx;
+use crate::db::container_state::{self, StateRecord, Status};
+use crate::db::containers::{self, ContainerRecord};
+use crate::db::{self, events, DbError};
+use crate::error::ErrorKind;
+use crate::network::NetworkError;
+use crate::oci_runtime::{OciRuntime, RuntimeError};
+use crate::store::snapshots::SnapshotError;
 
 /// A container verb that failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ pub enum ContainerError {
     Exec { id: String, msg: String },
     /// A value given to the verb is malformed (`signal`, `workdir`, `env`).
     #[error(transparent)]
-    Invalid(#[from] crate::engine::options::OptionsError),
+    Invalid(#[from] crate::options::OptionsError),
 }
 
 impl ContainerError {

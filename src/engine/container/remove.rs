@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::container::{load, stop::stop, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{self, containers, events};
-use crate::engine::network;
-use crate::engine::store::content::remove_tree;
-use crate::engine::store::snapshots;
+use crate::container::{load, stop::stop, ContainerError};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::db::{self, containers, events};
+use crate::network;
+use crate::store::content::remove_tree;
+use crate::store::snapshots;
 
 /// Removes `id`.
 pub fn remove(ctx: &mut Ctx, id: &str, force: bool) -> Result<(), ContainerError> {

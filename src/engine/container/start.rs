@@ -2,15 +2,15 @@
 //! is created again from its saved config (same bundle, snapshot and IP)
 //! through a new monitor, then released. RUNNING is left as is.
 
-use crate::engine::container::{load, ContainerError, Loaded};
-use crate::engine::create::pid_start;
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, Status};
-use crate::engine::db::{self, events};
-use crate::engine::monitor::{self, MonitorSpec};
-use crate::engine::network;
-use crate::engine::oci_runtime::RuntimeError;
-use crate::engine::options::Validated;
+use crate::container::{load, ContainerError, Loaded};
+use crate::create::pid_start;
+use crate::ctx::Ctx;
+use crate::db::container_state::{self, Status};
+use crate::db::{self, events};
+use crate::monitor::{self, MonitorSpec};
+use crate::network;
+use crate::oci_runtime::RuntimeError;
+use crate::options::Validated;
 
 /// Starts `id`; returns the init's pid.
 pub fn start(ctx: &mut Ctx, id: &str) -> Result<i64, ContainerError> {

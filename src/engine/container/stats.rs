@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::engine::container::{load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
+use crate::container::{load, ContainerError};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
 
 /// Usage and limits (seed 001's fields).
 #[derive(Debug, Clone, Serialize, Default)]

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use crate::engine::container::{load, wait_stopped, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{self, events};
-use crate::engine::oci_runtime::is_missing;
-use crate::engine::oci_runtime::RuntimeError;
+use crate::container::{load, wait_stopped, ContainerError};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::db::{self, events};
+use crate::oci_runtime::is_missing;
+use crate::oci_runtime::RuntimeError;
 
 /// Stops `id` within `grace` (then KILL); returns its exit code. A stop by
 /// the user: restart policies leave the container stopped.
@@ -53,7 +53,7 @@ pub fn stop_by(
 }
 
 fn signal(
-    rt: &crate::engine::oci_runtime::OciRuntime,
+    rt: &crate::oci_runtime::OciRuntime,
     log: &std::path::Path,
     hash: &str,
 ) -> Result<(), RuntimeError> {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::engine::container::{wait_stopped, ContainerError};
-use crate::engine::ctx::Ctx;
+use crate::container::{wait_stopped, ContainerError};
+use crate::ctx::Ctx;
 
 /// Waits for `id` to stop (up to `timeout`); returns its exit code.
 pub fn wait(ctx: &mut Ctx, id: &str, timeout: Duration) -> Result<i64, ContainerError> {

@@ -18,24 +18,24 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::engine::bundle::{self, BundleError, BundleInputs, ImageConfig, NetMode};
-use crate::engine::cpuset::{self, CpusetError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, StateRecord, Status};
-use crate::engine::db::containers::{self, ContainerRecord};
-use crate::engine::db::images::ImageRecord;
-use crate::engine::db::{self, events, volumes as volume_rows, DbError};
-use crate::engine::error::ErrorKind;
-use crate::engine::image::progress::{self, Mode};
-use crate::engine::image::pull::{self, PullError};
-use crate::engine::images::{self, ImagesError};
-use crate::engine::monitor::{self, MonitorSpec};
-use crate::engine::network::{self, NetPlan, NetworkError};
-use crate::engine::oci_runtime::RuntimeError;
-use crate::engine::options::{CreateOptions, OptionsError, Validated};
-use crate::engine::store::content::remove_tree;
-use crate::engine::store::snapshots::{self, SnapshotError};
-use crate::engine::store::volumes::{self, VolumeError};
+use crate::bundle::{self, BundleError, BundleInputs, ImageConfig, NetMode};
+use crate::cpuset::{self, CpusetError};
+use crate::ctx::Ctx;
+use crate::db::container_state::{self, StateRecord, Status};
+use crate::db::containers::{self, ContainerRecord};
+use crate::db::images::ImageRecord;
+use crate::db::{self, events, volumes as volume_rows, DbError};
+use crate::error::ErrorKind;
+use crate::image::progress::{self, Mode};
+use crate::image::pull::{self, PullError};
+use crate::images::{self, ImagesError};
+use crate::monitor::{self, MonitorSpec};
+use crate::network::{self, NetPlan, NetworkError};
+use crate::oci_runtime::RuntimeError;
+use crate::options::{CreateOptions, OptionsError, Validated};
+use crate::store::content::remove_tree;
+use crate::store::snapshots::{self, SnapshotError};
+use crate::store::volumes::{self, VolumeError};
 
 pub use undo::UndoStack;
 
@@ -505,9 +505,7 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
     let monitor_pid = report.monitor_pid;
     undo.push("delete runtime container", move |c: &Ctx| {
         c.runtime.delete(&log, &hash, true).or_else(|e| match e {
-            RuntimeError::Failed { msg, .. } if crate::engine::oci_runtime::is_missing(&msg) => {
-                Ok(())
-            }
+            RuntimeError::Failed { msg, .. } if crate::oci_runtime::is_missing(&msg) => Ok(()),
             e => Err(e.to_string()),
         })?;
         // The monitor sees the init die and finishes (it still writes in the

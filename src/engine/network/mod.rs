@@ -24,13 +24,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::bundle::NetMode;
-use crate::engine::create::UndoStack;
-use crate::engine::ctx::Ctx;
-use crate::engine::db::networks::{self, Lease, NetworkRecord, PortRecord};
-use crate::engine::db::{self, containers, DbError};
-use crate::engine::error::ErrorKind;
-use crate::engine::options::{name_ok, PortMapping, Proto, Validated};
+use crate::bundle::NetMode;
+use crate::create::UndoStack;
+use crate::ctx::Ctx;
+use crate::db::networks::{self, Lease, NetworkRecord, PortRecord};
+use crate::db::{self, containers, DbError};
+use crate::error::ErrorKind;
+use crate::options::{name_ok, PortMapping, Proto, Validated};
 use ipam::{Refusal, Subnet};
 use netlink::Netlink;
 
@@ -303,7 +303,7 @@ fn parse_subnet(s: &str) -> Result<Subnet, NetworkError> {
 }
 
 fn parse_mac(s: &str) -> [u8; 6] {
-    crate::engine::options::mac(s).unwrap_or([2, 0x42, 0, 0, 0, 0])
+    crate::options::mac(s).unwrap_or([2, 0x42, 0, 0, 0, 0])
 }
 
 fn fmt_mac(m: [u8; 6]) -> String {
@@ -372,7 +372,7 @@ fn take_lease(
     gw: Ipv4Addr,
     hash: &str,
 ) -> Result<Lease, NetworkError> {
-    let mut db = crate::engine::db::Db::open(&ctx.store.db_path())?;
+    let mut db = crate::db::Db::open(&ctx.store.db_path())?;
     let tx = db
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -682,7 +682,7 @@ fn is_container_veth(name: &str) -> bool {
 
 /// A create of `hash_prefix` still running (its marker held).
 fn in_progress(root: &Path, hash_prefix: &str) -> bool {
-    crate::engine::create::marker::in_progress(root, hash_prefix)
+    crate::create::marker::in_progress(root, hash_prefix)
 }
 
 /// `k3 network create`.

@@ -7,14 +7,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::engine::container::{load, start, ContainerError, Loaded};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::restarts::{self, Restart};
-use crate::engine::db::{self, containers, events};
-use crate::engine::options::Validated;
-use crate::engine::supervisor::policy::{self, Decision, Policy};
-use crate::engine::supervisor::Shared;
+use crate::container::{load, start, ContainerError, Loaded};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::db::restarts::{self, Restart};
+use crate::db::{self, containers, events};
+use crate::options::Validated;
+use crate::supervisor::policy::{self, Decision, Policy};
+use crate::supervisor::Shared;
 
 /// How often the loop looks at the containers.
 pub const TICK: Duration = Duration::from_millis(200);
@@ -57,10 +57,7 @@ impl Supervisor {
                 return Ok(());
             }
             if let Err(e) = self.one(ctx, &id) {
-                eprintln!(
-                    "k3 serve: supervisor: {}",
-                    crate::engine::error::chain_message(&e)
-                );
+                eprintln!("k3 serve: supervisor: {}", crate::error::chain_message(&e));
             }
         }
         self.booted = true;

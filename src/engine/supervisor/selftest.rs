@@ -11,13 +11,13 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use crate::engine::container::stats::cgroup_dir;
-use crate::engine::container::{load, remove, start, ContainerError};
-use crate::engine::create::{self, CreateError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::options::CreateOptions;
-use crate::engine::supervisor::sampler::{cpu_percent, host_memory};
+use crate::container::stats::cgroup_dir;
+use crate::container::{load, remove, start, ContainerError};
+use crate::create::{self, CreateError};
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::options::CreateOptions;
+use crate::supervisor::sampler::{cpu_percent, host_memory};
 
 /// A self-test failure that is not a limit failing.
 #[derive(Debug, thiserror::Error)]

@@ -13,12 +13,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::container::{kill, list, load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, Status};
-use crate::engine::db::{self, events, DbError};
-use crate::engine::network;
-use crate::engine::supervisor::Shared;
+use crate::container::{kill, list, load, ContainerError};
+use crate::ctx::Ctx;
+use crate::db::container_state::{self, Status};
+use crate::db::{self, events, DbError};
+use crate::network;
+use crate::supervisor::Shared;
 
 /// What the shutdown did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -102,7 +102,7 @@ pub fn shutdown(ctx: &mut Ctx, shared: &Shared) -> Result<Report, ContainerError
 /// Brings the records in line with reality after a crash; the ids whose
 /// state changed (dead inits recorded as STOPPED).
 pub fn reconcile(ctx: &mut Ctx) -> Result<Vec<String>, ContainerError> {
-    let before: Vec<(String, Status)> = crate::engine::db::containers::list(ctx.db.conn())?
+    let before: Vec<(String, Status)> = crate::db::containers::list(ctx.db.conn())?
         .into_iter()
         .filter_map(|r| {
             let s = container_state::get(ctx.db.conn(), &r.id).ok()??;

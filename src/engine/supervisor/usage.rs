@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use crate::engine::container::list::{self, Summary};
-use crate::engine::container::ContainerError;
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{self, events};
-use crate::engine::supervisor::sampler::{percent, Point};
-use crate::engine::supervisor::Shared;
+use crate::container::list::{self, Summary};
+use crate::container::ContainerError;
+use crate::ctx::Ctx;
+use crate::db::container_state::Status;
+use crate::db::{self, events};
+use crate::supervisor::sampler::{percent, Point};
+use crate::supervisor::Shared;
 
 /// One container of `/api/containers`; usage fields only for RUNNING.
 #[derive(Debug, Clone, Serialize, PartialEq)]

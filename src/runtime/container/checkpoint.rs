@@ -8,10 +8,10 @@ use std::process::Command;
 
 use oci_spec::runtime::Spec;
 
-use crate::oci::spec::{self, Bundle};
-use crate::oci::state::Status;
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::Ctx;
+use crate::{Error, Result};
+use k3_oci::spec::{self, Bundle};
+use k3_oci::state::Status;
 
 /// Flags shared by both verbs.
 #[derive(Debug, Clone, Default)]
@@ -138,7 +138,7 @@ pub fn checkpoint(ctx: &Ctx, id: &str, opts: &CriuOpts) -> Result<()> {
     }
     criu_ready()?;
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
-    let spec = spec::parse(&raw).map_err(|source| crate::oci::spec::SpecError::Parse {
+    let spec = spec::parse(&raw).map_err(|source| k3_oci::spec::SpecError::Parse {
         path: dir.config(),
         source,
     })?;
@@ -175,10 +175,10 @@ pub fn restore(
     opts: &CriuOpts,
     pid_file: Option<&Path>,
 ) -> Result<()> {
-    crate::oci::id::validate(id)?;
+    k3_oci::id::validate(id)?;
     let bundle = Bundle::load(bundle_dir)?;
     criu_ready()?;
-    let dir = crate::runtime::statedir::ContainerDir::new(&ctx.root, id);
+    let dir = crate::statedir::ContainerDir::new(&ctx.root, id);
     dir.create()?;
     let pidfile = dir.path.join("criu.pid");
     let mut args = vec![
@@ -208,12 +208,12 @@ pub fn restore(
         .ok_or_else(|| Error::Init("criu restore wrote no pid".into()))?;
     std::fs::write(dir.config(), &bundle.raw)
         .map_err(|e| Error::io("write config", dir.config(), e))?;
-    let st = crate::oci::state::ContainerState {
+    let st = k3_oci::state::ContainerState {
         oci_version: bundle.spec.version().clone(),
         id: id.to_string(),
         status: Status::Running,
         pid,
-        pid_start_time: crate::runtime::statedir::proc_stat(pid)
+        pid_start_time: crate::statedir::proc_stat(pid)
             .map(|(t, _)| t)
             .ok_or_else(|| {
                 Error::Init(format!(
@@ -222,16 +222,16 @@ pub fn restore(
             })?,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
-        created: crate::oci::time::now_rfc3339(),
+        created: k3_oci::time::now_rfc3339(),
         owner: "root".into(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        cgroup_paths: crate::runtime::cgroups::procs_dirs(pid),
+        cgroup_paths: k3_cgroups::procs_dirs(pid),
         own_pid_ns: true,
         host_mounts: false,
     };
     dir.save(&st)?;
     if let Some(p) = pid_file {
-        crate::runtime::container::create::write_pid_file(p, pid)?;
+        crate::container::create::write_pid_file(p, pid)?;
     }
     Ok(())
 }

@@ -9,22 +9,22 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
-use crate::oci::id;
-use crate::oci::spec::Bundle;
-use crate::oci::state::{ContainerState, OciState, Status};
-use crate::runtime::caps::CapSets;
-use crate::runtime::cgroups::{self, Cgroup, Layout, Placement};
-use crate::runtime::container::Ctx;
-use crate::runtime::namespaces::{trace_name, NsPlan};
-use crate::runtime::process::channel::{self, Channel, Msg};
-use crate::runtime::process::exec::Dmz;
-use crate::runtime::process::init::{self, InitConfig, StartSignal};
-use crate::runtime::process::spawn::{self, Spawned};
-use crate::runtime::process::tty;
-use crate::runtime::rootfs::{self, CgroupView, Env};
-use crate::runtime::statedir::{proc_stat, ContainerDir, Made};
-use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
-use crate::sys::linux::LinuxSys;
+use crate::caps::CapSets;
+use crate::container::Ctx;
+use crate::namespaces::{trace_name, NsPlan};
+use crate::process::channel::{self, Channel, Msg};
+use crate::process::exec::Dmz;
+use crate::process::init::{self, InitConfig, StartSignal};
+use crate::process::spawn::{self, Spawned};
+use crate::process::tty;
+use crate::rootfs::{self, CgroupView, Env};
+use crate::statedir::{proc_stat, ContainerDir, Made};
+use crate::{hooks, rlimits, seccomp, security, Error, Result};
+use k3_cgroups::{self as cgroups, Cgroup, Layout, Placement};
+use k3_oci::id;
+use k3_oci::spec::Bundle;
+use k3_oci::state::{ContainerState, OciState, Status};
+use k3_sys::linux::LinuxSys;
 
 /// `create` flags.
 #[derive(Debug, Clone, Default)]
@@ -402,7 +402,7 @@ fn launch_in(
         pid_start_time: start_time,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
-        created: crate::oci::time::now_rfc3339(),
+        created: k3_oci::time::now_rfc3339(),
         owner: owner(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_paths: cgroup.paths(),
@@ -454,7 +454,7 @@ fn wait_ready(
     chan: &Channel,
     runtime_hooks: &RuntimeHooks,
     state: &OciState,
-    log: &crate::runtime::trace::Log,
+    log: &crate::trace::Log,
 ) -> Result<()> {
     loop {
         match chan.recv()? {
@@ -498,8 +498,7 @@ fn make_fifo(path: &Path, owner: (u32, u32)) -> Result<OwnedFd> {
             std::io::Error::last_os_error(),
         ));
     }
-    crate::sys::linux::open_path(path, libc::O_PATH)
-        .map_err(|e| Error::io("open exec fifo", path, e))
+    k3_sys::linux::open_path(path, libc::O_PATH).map_err(|e| Error::io("open exec fifo", path, e))
 }
 
 fn map_text(m: &[LinuxIdMapping]) -> String {

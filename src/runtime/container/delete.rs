@@ -6,12 +6,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::oci::spec;
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::container::kill::kill_and_wait;
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::{pid_alive, ContainerDir, Made};
-use crate::runtime::{cgroups, hooks, Error, Result};
+use crate::container::kill::kill_and_wait;
+use crate::container::Ctx;
+use crate::statedir::{pid_alive, ContainerDir, Made};
+use crate::{hooks, Error, Result};
+use k3_cgroups as cgroups;
+use k3_oci::spec;
+use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt delete [--force] ID`.
 pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
@@ -54,10 +55,10 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
 pub fn destroy(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) -> Result<()> {
     if !st.own_pid_ns {
         // without a pid namespace, processes outlive the init: the cgroup knows them
-        crate::runtime::container::kill::signal_all(st, libc::SIGKILL);
+        crate::container::kill::signal_all(st, libc::SIGKILL);
     }
     if st.host_mounts {
-        crate::runtime::rootfs::unmount_all_under(&st.rootfs);
+        crate::rootfs::unmount_all_under(&st.rootfs);
     }
     cgroups::destroy(&st.cgroup_paths)?;
     let config = std::fs::read(dir.config()).ok();
@@ -111,7 +112,7 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
     }
     kill_all_and_wait(&pids, &cgroup_paths)?;
     for rootfs in &mounts {
-        crate::runtime::rootfs::unmount_all_under(rootfs);
+        crate::rootfs::unmount_all_under(rootfs);
     }
     cgroups::destroy(&cgroup_paths)?;
     dir.remove()
@@ -156,8 +157,8 @@ fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::statedir::proc_stat;
-    use crate::runtime::trace::Log;
+    use crate::statedir::proc_stat;
+    use crate::trace::Log;
 
     fn ctx(root: &std::path::Path) -> Ctx {
         Ctx {

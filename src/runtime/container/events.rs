@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::oci::state::Status;
-use crate::runtime::cgroups::{self, stats, Layout};
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::Ctx;
+use crate::{Error, Result};
+use k3_cgroups::{self as cgroups, stats, Layout};
+use k3_oci::state::Status;
 
 /// `k3rt events [--stats] [--interval D] ID`.
 pub fn events(ctx: &Ctx, id: &str, once: bool, interval: Duration) -> Result<()> {

@@ -7,18 +7,18 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 
-use crate::oci::spec;
-use crate::runtime::caps::CapSets;
-use crate::runtime::cgroups::{self, Placement};
-use crate::runtime::container::create::write_pid_file;
-use crate::runtime::container::Ctx;
-use crate::runtime::process::channel::{self, Msg};
-use crate::runtime::process::exec::Dmz;
-use crate::runtime::process::join::{self, JoinConfig};
-use crate::runtime::process::reaper::{block_signals, wait_child};
-use crate::runtime::process::spawn::reap;
-use crate::runtime::process::tty;
-use crate::runtime::{seccomp, Error, Result};
+use crate::caps::CapSets;
+use crate::container::create::write_pid_file;
+use crate::container::Ctx;
+use crate::process::channel::{self, Msg};
+use crate::process::exec::Dmz;
+use crate::process::join::{self, JoinConfig};
+use crate::process::reaper::{block_signals, wait_child};
+use crate::process::spawn::reap;
+use crate::process::tty;
+use crate::{seccomp, Error, Result};
+use k3_cgroups::{self as cgroups, Placement};
+use k3_oci::spec;
 
 /// `exec` flags.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +55,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
         });
     }
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
-    let spec = spec::parse(&raw).map_err(|source| crate::oci::spec::SpecError::Parse {
+    let spec = spec::parse(&raw).map_err(|source| k3_oci::spec::SpecError::Parse {
         path: dir.config(),
         source,
     })?;
@@ -96,8 +96,8 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
     };
     let by_parent = matches!(placement, Placement::ByParent);
     if let Some(r) = process.rlimits().as_deref() {
-        crate::runtime::rlimits::trace(r, &ctx.log);
-        crate::runtime::rlimits::raise_hard(r)?;
+        crate::rlimits::trace(r, &ctx.log);
+        crate::rlimits::raise_hard(r)?;
     }
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
@@ -175,7 +175,7 @@ fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
 pub fn build_process(spec: &Spec, opts: &ExecOpts) -> Result<Process> {
     if let Some(f) = &opts.process_file {
         let raw = std::fs::read(f).map_err(|e| Error::io("read process file", f.clone(), e))?;
-        let p: Process = crate::oci::spec::parse_object(&raw)
+        let p: Process = k3_oci::spec::parse_object(&raw)
             .map_err(|e| Error::invalid("--process", f.display(), e.to_string()))?;
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::invalid(

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::cgroups;
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::pid_alive;
-use crate::runtime::{signal, Error, Result};
+use crate::container::Ctx;
+use crate::statedir::pid_alive;
+use crate::{signal, Error, Result};
+use k3_cgroups as cgroups;
+use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt kill ID [SIGNAL] [--all]`.
 pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {

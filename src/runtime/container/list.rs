@@ -1,9 +1,9 @@
 //! `list`: every container under the root, as a table, JSON, or ids only.
 
-use crate::runtime::container::state::{view, StateView};
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::{list_ids, ContainerDir};
-use crate::runtime::{Error, Result};
+use crate::container::state::{view, StateView};
+use crate::container::Ctx;
+use crate::statedir::{list_ids, ContainerDir};
+use crate::{Error, Result};
 
 /// Output shapes of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

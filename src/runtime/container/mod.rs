@@ -18,11 +18,11 @@ pub mod update;
 
 use std::path::PathBuf;
 
-use crate::oci::id;
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::statedir::ContainerDir;
-use crate::runtime::trace::Log;
-use crate::runtime::Result;
+use crate::statedir::ContainerDir;
+use crate::trace::Log;
+use crate::Result;
+use k3_oci::id;
+use k3_oci::state::{ContainerState, Status};
 
 /// What every verb gets from the global flags.
 #[derive(Debug)]
@@ -45,7 +45,7 @@ impl Ctx {
         let st = dir.load()?;
         let status = dir.status(&st);
         if !status.can_kill() {
-            return Err(crate::runtime::Error::NotRunning {
+            return Err(crate::Error::NotRunning {
                 id: id_.to_string(),
                 status,
             });
@@ -68,7 +68,7 @@ pub fn check_preserve_fds(n: i32) -> Result<()> {
         1024 - 3
     };
     if n < 0 || i64::from(n) > max {
-        return Err(crate::runtime::Error::invalid(
+        return Err(crate::Error::invalid(
             "--preserve-fds",
             n,
             format!("must be between 0 and {max} (descriptors 3..3+N under RLIMIT_NOFILE)"),

@@ -1,8 +1,8 @@
 //! `pause` / `resume`: freeze and thaw the container's cgroup.
 
-use crate::runtime::cgroups;
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::Ctx;
+use crate::{Error, Result};
+use k3_cgroups as cgroups;
 
 /// `k3rt pause ID` (`true`) or `k3rt resume ID` (`false`).
 pub fn set_paused(ctx: &Ctx, id: &str, paused: bool) -> Result<()> {
@@ -26,5 +26,5 @@ pub fn set_paused(ctx: &Ctx, id: &str, paused: bool) -> Result<()> {
             },
         });
     }
-    cgroups::freeze(&st.cgroup_paths, paused)
+    Ok(cgroups::freeze(&st.cgroup_paths, paused)?)
 }

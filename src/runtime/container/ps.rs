@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
-use crate::runtime::cgroups;
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::Ctx;
+use crate::{Error, Result};
+use k3_cgroups as cgroups;
 
 /// `k3rt ps [--format table|json] ID [PS-ARGS...]`.
 pub fn ps(ctx: &Ctx, id: &str, json: bool, ps_args: &[String]) -> Result<String> {

@@ -2,17 +2,17 @@
 //! to the init, reaps it, cleans up like `delete`, and exits with its code. Signals
 //! are blocked before the init exists, so an init that exits at once is never missed.
 
-use crate::oci::state::Status;
-use crate::runtime::container::create::{launch, CreateOpts, Mode};
-use crate::runtime::container::delete::destroy;
-use crate::runtime::container::start::poststart;
-use crate::runtime::container::Ctx;
-use crate::runtime::process::channel::Msg;
+use crate::container::create::{launch, CreateOpts, Mode};
+use crate::container::delete::destroy;
+use crate::container::start::poststart;
+use crate::container::Ctx;
+use crate::process::channel::Msg;
+use k3_oci::state::Status;
 use std::os::fd::AsRawFd;
 
-use crate::runtime::process::reaper::{block_signals, wait_child, wait_child_with_pty};
-use crate::runtime::process::tty;
-use crate::runtime::Result;
+use crate::process::reaper::{block_signals, wait_child, wait_child_with_pty};
+use crate::process::tty;
+use crate::Result;
 
 /// `k3rt run [--detach] ID`; returns the container's exit code (0 when detached).
 pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
 
 /// The runtime-spec version k3rt writes and reports.
 pub const SPEC_VERSION: &str = "1.2.0";
@@ -106,8 +106,8 @@ mod tests {
         for rootless in [false, true] {
             let v = default_spec(rootless, &["sh"]);
             let spec: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
-            crate::oci::spec::validate_version(spec.version()).unwrap();
-            let ns = crate::runtime::namespaces::NsPlan::from_spec(&spec);
+            k3_oci::spec::validate_version(spec.version()).unwrap();
+            let ns = crate::namespaces::NsPlan::from_spec(&spec);
             assert_eq!(
                 ns.has(oci_spec::runtime::LinuxNamespaceType::User),
                 rootless

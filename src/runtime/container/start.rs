@@ -6,11 +6,11 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::oci::spec;
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::{pid_alive, ContainerDir};
-use crate::runtime::{hooks, Error, Result};
+use crate::container::Ctx;
+use crate::statedir::{pid_alive, ContainerDir};
+use crate::{hooks, Error, Result};
+use k3_oci::spec;
+use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt start ID`.
 pub fn start(ctx: &Ctx, id: &str) -> Result<()> {

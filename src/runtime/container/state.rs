@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::ContainerDir;
-use crate::runtime::{Error, Result};
+use crate::container::Ctx;
+use crate::statedir::ContainerDir;
+use crate::{Error, Result};
+use k3_oci::state::{ContainerState, Status};
 
 /// What `state` and `list --format json` print.
 #[derive(Debug, Serialize)]

@@ -7,9 +7,9 @@ use std::path::Path;
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Value};
 
-use crate::runtime::cgroups::{self, plan};
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::Ctx;
+use crate::{Error, Result};
+use k3_cgroups::{self as cgroups, plan};
 
 /// runc's `update` flags, as given.
 #[derive(Debug, Clone, Default)]
@@ -70,7 +70,7 @@ pub fn read_resources(path: &Path) -> Result<LinuxResources> {
     } else {
         raw = std::fs::read(path).map_err(|e| Error::io("read resources", path, e))?;
     }
-    crate::oci::spec::parse_object(&raw)
+    k3_oci::spec::parse_object(&raw)
         .map_err(|e| Error::invalid("--resources", path.display(), e.to_string()))
 }
 
@@ -87,7 +87,7 @@ pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
     // spec's whole resources, whose device list is a bare "deny all" without the
     // allowances create added for the container's own device nodes.
     writes.retain(|w| w.controller != "devices");
-    cg.apply(&writes)
+    Ok(cg.apply(&writes)?)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
 
 /// What the two sides tell each other during create and run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use oci_spec::runtime::Process;
 
-use crate::runtime::caps::CapSets;
-use crate::runtime::process::init::check;
-use crate::runtime::{Error, Result};
+use crate::caps::CapSets;
+use crate::process::init::check;
+use crate::{Error, Result};
 
 pub fn no_new_privs(process: &Process) -> bool {
     process.no_new_privileges() == Some(true)

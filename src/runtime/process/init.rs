@@ -8,14 +8,14 @@ use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::oci::state::OciState;
-use crate::runtime::caps::CapSets;
-use crate::runtime::namespaces::{self, NsPlan};
-use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::process::{exec, finish, tty};
-use crate::runtime::rootfs::{self, Plan};
-use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
-use crate::sys::Sys;
+use crate::caps::CapSets;
+use crate::namespaces::{self, NsPlan};
+use crate::process::channel::{Channel, Msg};
+use crate::process::{exec, finish, tty};
+use crate::rootfs::{self, Plan};
+use crate::{hooks, rlimits, seccomp, security, Error, Result};
+use k3_oci::state::OciState;
+use k3_sys::Sys;
 
 /// How the init learns that it may exec.
 #[derive(Debug)]
@@ -45,9 +45,9 @@ pub struct InitConfig<'a> {
     /// The state hooks see (pid filled in by the init).
     pub hook_state: OciState,
     pub old_sigmask: Option<libc::sigset_t>,
-    pub log: &'a crate::runtime::trace::Log,
+    pub log: &'a crate::trace::Log,
     /// How the init gets into its cgroup (it may move itself).
-    pub placement: &'a crate::runtime::cgroups::Placement,
+    pub placement: &'a k3_cgroups::Placement,
     /// The sealed program the init execs last (CVE-2019-5736).
     pub dmz: exec::Dmz,
     /// The compiled seccomp filter, loaded last.
@@ -134,11 +134,8 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     }
     let fd_dir = match cfg.start {
         StartSignal::Fifo(_) => Some(
-            crate::sys::linux::open_path(
-                Path::new("/proc/self/fd"),
-                libc::O_PATH | libc::O_DIRECTORY,
-            )
-            .map_err(|e| Error::io("open", "/proc/self/fd", e))?,
+            k3_sys::linux::open_path(Path::new("/proc/self/fd"), libc::O_PATH | libc::O_DIRECTORY)
+                .map_err(|e| Error::io("open", "/proc/self/fd", e))?,
         ),
         StartSignal::Channel => None,
     };
@@ -288,7 +285,7 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         .and_then(|h| h.start_container().as_deref())
     {
         let mut st = cfg.hook_state.clone();
-        st.status = crate::oci::state::Status::Created;
+        st.status = k3_oci::state::Status::Created;
         hooks::run_all("startContainer", h, &json(&st))?;
     }
     security::apply_exec_label(cfg.spec)?;

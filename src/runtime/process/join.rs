@@ -8,15 +8,15 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
-use crate::runtime::caps::CapSets;
-use crate::runtime::namespaces::{self, proc_name};
-use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::process::exec::{Dmz, Program};
-use crate::runtime::process::spawn::{clone_raw, exit_now};
-use crate::runtime::process::{finish, tty};
-use crate::runtime::trace::Log;
-use crate::runtime::{rlimits, seccomp, Error, Result};
-use crate::sys::linux::LinuxSys;
+use crate::caps::CapSets;
+use crate::namespaces::{self, proc_name};
+use crate::process::channel::{Channel, Msg};
+use crate::process::exec::{Dmz, Program};
+use crate::process::spawn::{clone_raw, exit_now};
+use crate::process::{finish, tty};
+use crate::trace::Log;
+use crate::{rlimits, seccomp, Error, Result};
+use k3_sys::linux::LinuxSys;
 
 /// The order namespaces are joined in: user first (it grants the rights for the
 /// rest), mount last among those that change paths.
@@ -58,7 +58,7 @@ pub struct JoinConfig<'a> {
     pub old_sigmask: Option<libc::sigset_t>,
     pub log: &'a Log,
     /// How the process gets into the container's cgroup (it may move itself).
-    pub placement: crate::runtime::cgroups::Placement,
+    pub placement: k3_cgroups::Placement,
 }
 
 /// Forks the intermediate; returns its pid. The process's pid arrives as `Msg::Pid`.
@@ -128,9 +128,9 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         // SAFETY: restoring a mask we saved.
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
     }
-    crate::runtime::process::init::mark_fds_cloexec(cfg.preserve_fds)?;
+    crate::process::init::mark_fds_cloexec(cfg.preserve_fds)?;
     if let Some(root) = &cfg.chroot {
-        crate::runtime::process::init::chroot_into(root)?;
+        crate::process::init::chroot_into(root)?;
     }
     let p = cfg.process;
     if p.terminal() == Some(true) {
@@ -178,7 +178,7 @@ fn apply_labels(p: &Process) -> Result<()> {
             .map_err(|e| Error::io("set AppArmor profile", path, e))?;
     }
     let label = p.selinux_label().as_deref().filter(|s| !s.is_empty());
-    if let Some(label) = label.filter(|_| crate::runtime::security::selinux_enabled()) {
+    if let Some(label) = label.filter(|_| crate::security::selinux_enabled()) {
         let path = "/proc/self/attr/exec";
         std::fs::write(path, label).map_err(|e| Error::io("set SELinux label", path, e))?;
     }

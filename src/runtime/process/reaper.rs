@@ -2,7 +2,7 @@
 //! blocked before the process exists, forwarded to it while it runs, and every
 //! exited child is reaped (k3rt is a subreaper, so grandchildren come back to it).
 
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
 
 /// Signals passed on to the container process.
 pub const FORWARDED: &[i32] = &[
@@ -80,8 +80,8 @@ fn reap_children(init: i32) -> Option<i32> {
 pub fn wait_child_with_pty(init: i32, set: &libc::sigset_t, master: &std::os::fd::OwnedFd) -> i32 {
     use std::os::fd::AsRawFd;
     let m = master.as_raw_fd();
-    let _raw = crate::runtime::process::tty::RawMode::enter(0);
-    crate::runtime::process::tty::copy_winsize(0, m);
+    let _raw = crate::process::tty::RawMode::enter(0);
+    crate::process::tty::copy_winsize(0, m);
     // SAFETY: signalfd over the blocked set; closed at exit.
     let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
     let mut stdin_open = true;
@@ -125,7 +125,7 @@ pub fn wait_child_with_pty(init: i32, set: &libc::sigset_t, master: &std::os::fd
             };
             match info.ssi_signo as i32 {
                 libc::SIGCHLD => {}
-                libc::SIGWINCH => crate::runtime::process::tty::copy_winsize(0, m),
+                libc::SIGWINCH => crate::process::tty::copy_winsize(0, m),
                 // SAFETY: kill with integer arguments.
                 sig => unsafe {
                     libc::kill(init, sig);

@@ -7,9 +7,9 @@ use std::os::fd::AsRawFd;
 
 use oci_spec::runtime::Spec;
 
-use crate::runtime::namespaces::{self, NsPlan};
-use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::{Error, Result};
+use crate::namespaces::{self, NsPlan};
+use crate::process::channel::{Channel, Msg};
+use crate::{Error, Result};
 
 /// The processes made.
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +161,7 @@ pub fn reap(pid: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::process::channel;
+    use crate::process::channel;
 
     /// A create killed between the clone and Go: the init must see end-of-file and
     /// exit, not wait forever on a socket whose other end it holds itself.

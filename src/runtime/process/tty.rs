@@ -9,8 +9,8 @@ use std::path::Path;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
-use crate::runtime::{Error, Result};
-use crate::sys::{Kind, Sys};
+use crate::{Error, Result};
+use k3_sys::{Kind, Sys};
 
 /// Connects to the engine's console socket (before any namespace is entered).
 pub fn connect(path: &Path) -> Result<OwnedFd> {

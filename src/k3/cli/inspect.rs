@@ -1,0 +1,20 @@
+//! `k3 inspect ID`: JSON.
+
+use clap::Args;
+
+use crate::cli::{print_json, Failure};
+use k3_engine::container::list;
+use k3_engine::ctx::Ctx;
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    #[arg(long)]
+    pub json: bool,
+    pub id: String,
+}
+
+pub fn run(ctx: &mut Ctx, a: InspectArgs) -> Result<i32, Failure> {
+    let v = list::inspect(ctx, &a.id).map_err(|e| Failure::about(&a.id, a.json)(e.into()))?;
+    print_json(&v);
+    Ok(0)
+}

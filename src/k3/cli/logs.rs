@@ -1,0 +1,21 @@
+//! `k3 logs [-f] ID`.
+
+use clap::Args;
+
+use crate::cli::Failure;
+use k3_engine::container::logs;
+use k3_engine::ctx::Ctx;
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    pub id: String,
+}
+
+pub fn run(ctx: &mut Ctx, a: LogsArgs) -> Result<i32, Failure> {
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    logs::logs(ctx, &a.id, a.follow, &mut out, &mut err)
+        .map_err(|e| Failure::about(&a.id, false)(e.into()))?;
+    Ok(0)
+}
