@@ -8,7 +8,7 @@ use std::path::Path;
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-use crate::error::{Error, Result};
+use crate::error::{CgroupError, Error, Result};
 
 /// One device rule with wildcards as `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,10 +268,12 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
                 .trim()
                 .to_string();
             let last = verifier.lines().last().unwrap_or("").to_string();
-            return Err(Error::Cgroup(format!(
-                "load the device eBPF program ({} rules): {e}; verifier: {last}",
-                rules.len()
-            )));
+            return Err(CgroupError::BpfLoad {
+                rules: rules.len(),
+                source: e,
+                verifier: last,
+            }
+            .into());
         }
     };
     // SAFETY: new descriptor owned by nobody else.
@@ -294,11 +296,11 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
         )
     };
     if r < 0 {
-        return Err(Error::Cgroup(format!(
-            "attach the device eBPF program to `{}`: {}",
-            dir.display(),
-            std::io::Error::last_os_error()
-        )));
+        return Err(CgroupError::BpfAttach {
+            dir: dir.to_path_buf(),
+            source: std::io::Error::last_os_error(),
+        }
+        .into());
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ pub mod error;
 pub mod plan;
 pub mod stats;
 
-pub use error::{Error, Result};
+pub use error::{CgroupError, Error, Result};
 
 use std::fs;
 use std::io::{ErrorKind, Write as _};
@@ -330,7 +330,7 @@ impl Cgroup {
                 let f = fs::OpenOptions::new()
                     .write(true)
                     .open(&p)
-                    .map_err(|e| Error::Cgroup(format!("open `{}`: {e}", p.display())))?;
+                    .map_err(|source| CgroupError::Open { path: p, source })?;
                 Ok((ctrls.iter().any(|c| c == "memory"), f))
             })
             .collect()
@@ -358,12 +358,13 @@ impl Cgroup {
             writes
         };
         for w in writes {
-            let dir = self.dir_for(w.controller).ok_or_else(|| {
-                Error::Cgroup(format!(
-                    "controller `{}` is not available for `{}` = `{}`",
-                    w.controller, w.file, w.value
-                ))
-            })?;
+            let dir = self
+                .dir_for(w.controller)
+                .ok_or_else(|| CgroupError::NoController {
+                    controller: w.controller,
+                    file: w.file.clone(),
+                    value: w.value.clone(),
+                })?;
             let path = dir.join(&w.file);
             if !path.exists() {
                 if optional(&w.file) {
@@ -374,9 +375,9 @@ impl Cgroup {
                 }
             }
             // name the spec field the value came from, not only the cgroup file
-            write_file(&path, &w.value).map_err(|e| match (e, plan::spec_field(&w.file)) {
-                (Error::Cgroup(m), Some(field)) => Error::Cgroup(format!("{field}: {m}")),
-                (e, _) => e,
+            write_file(&path, &w.value).map_err(|e| match plan::spec_field(&w.file) {
+                Some(field) => Error::Field { field, source: e },
+                None => Error::Cgroup(e),
             })?;
         }
         Ok(())
@@ -419,9 +420,7 @@ impl Placement {
         };
         for (is_mem, f) in files {
             if *is_mem == memory {
-                (&*f)
-                    .write_all(b"0")
-                    .map_err(|e| Error::Cgroup(format!("join cgroup: {e}")))?;
+                (&*f).write_all(b"0").map_err(CgroupError::Join)?;
             }
         }
         Ok(())
@@ -439,13 +438,14 @@ fn missing_v2_controller(dir: &Path, w: &plan::Write) -> Result<()> {
     if controller == "cgroup" || enabled.split_whitespace().any(|c| c == controller) {
         return Ok(());
     }
-    Err(Error::Cgroup(format!(
-        "cannot set `{}` = `{}`: the `{controller}` controller is not available in `{}` (cgroup.controllers: `{}`)",
-        w.file,
-        w.value,
-        dir.display(),
-        enabled.trim()
-    )))
+    Err(CgroupError::ControllerDisabled {
+        file: w.file.clone(),
+        value: w.value.clone(),
+        controller: controller.to_string(),
+        dir: dir.to_path_buf(),
+        enabled: enabled.trim().to_string(),
+    }
+    .into())
 }
 
 /// Files some kernels lack, which are skipped rather than failing.
@@ -456,13 +456,20 @@ fn optional(file: &str) -> bool {
     )
 }
 
-fn write_file(path: &Path, value: &str) -> Result<()> {
+fn write_file(path: &Path, value: &str) -> std::result::Result<(), CgroupError> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| Error::Cgroup(format!("open `{}`: {e}", path.display())))?;
+        .map_err(|source| CgroupError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
     f.write_all(value.as_bytes())
-        .map_err(|e| Error::Cgroup(format!("write `{value}` to `{}`: {e}", path.display())))
+        .map_err(|source| CgroupError::Write {
+            value: value.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Creates a cgroup directory and its missing parents; on v1 cpuset copies
@@ -479,7 +486,13 @@ fn mkdir_levels(dir: &Path, controllers: &[String], v2: bool) -> Result<()> {
     match fs::create_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::Cgroup(format!("create `{}`: {e}", dir.display()))),
+        Err(source) => {
+            return Err(CgroupError::Create {
+                path: dir.to_path_buf(),
+                source,
+            }
+            .into())
+        }
     }
     if !v2 && controllers.iter().any(|c| c == "cpuset") {
         for f in ["cpuset.cpus", "cpuset.mems"] {
@@ -507,7 +520,10 @@ fn enable_controllers(dir: &Path) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    write_file(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+    Ok(write_file(
+        &dir.join("cgroup.subtree_control"),
+        &missing.join(" "),
+    )?)
 }
 
 /// Pids in the container's cgroup (the first hierarchy that has them).
@@ -562,16 +578,17 @@ pub fn freeze(paths: &[PathBuf], frozen: bool) -> Result<()> {
                 break;
             }
             if Instant::now() > deadline {
-                return Err(Error::Cgroup(format!(
-                    "`{}` did not become `{want}`",
-                    p.join(file).display()
-                )));
+                return Err(CgroupError::FreezeTimeout {
+                    path: p.join(file),
+                    want,
+                }
+                .into());
             }
             std::thread::sleep(Duration::from_millis(1));
         }
         return Ok(());
     }
-    Err(Error::Cgroup("no freezer for this container".into()))
+    Err(CgroupError::NoFreezer.into())
 }
 
 /// Rebuilds a container's cgroup from the directories in its state.
@@ -608,7 +625,13 @@ pub fn destroy(paths: &[PathBuf]) -> Result<()> {
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                Err(e) => return Err(Error::Cgroup(format!("remove `{}`: {e}", p.display()))),
+                Err(source) => {
+                    return Err(CgroupError::Remove {
+                        path: p.clone(),
+                        source,
+                    }
+                    .into())
+                }
             }
         }
     }

@@ -11,8 +11,9 @@ use std::collections::HashSet;
 
 use oci_spec::runtime::{Capability as SpecCap, LinuxCapabilities};
 
+use crate::error::{errno, CredentialsError};
 use crate::trace::Log;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Capability numbers per set; every set is exactly what is listed (none when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -99,9 +100,11 @@ impl CapSets {
             }
             // SAFETY: prctl with integer arguments.
             if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) } < 0 {
-                return Err(Error::last(format!(
-                    "drop capability `{n}` from the bounding set"
-                )));
+                return Err(CredentialsError::DropBounding {
+                    cap: n,
+                    source: errno(),
+                }
+                .into());
             }
         }
         Ok(())
@@ -135,9 +138,13 @@ impl CapSets {
         if unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) }
             < 0
         {
-            return Err(Error::last(format!(
-                "set capabilities effective `{e:#x}` permitted `{p:#x}` inheritable `{i:#x}`"
-            )));
+            return Err(CredentialsError::SetCapabilities {
+                effective: e,
+                permitted: p,
+                inheritable: i,
+                source: errno(),
+            }
+            .into());
         }
         // only raisable ones are left (`keep_raisable_ambient`): a failure is real
         for n in &self.ambient {
@@ -152,7 +159,11 @@ impl CapSets {
                 )
             };
             if r < 0 {
-                return Err(Error::last(format!("raise ambient capability `{n}`")));
+                return Err(CredentialsError::RaiseAmbient {
+                    cap: *n,
+                    source: errno(),
+                }
+                .into());
             }
         }
         Ok(())

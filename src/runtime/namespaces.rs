@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+use crate::error::{errno, NamespaceError};
 use crate::{Error, Result};
 
 /// The namespace part of a spec, as data.
@@ -97,20 +98,25 @@ pub fn join(t: LinuxNamespaceType, path: &Path) -> Result<()> {
     let f = std::fs::File::open(path).map_err(|e| Error::io("open namespace", path, e))?;
     // SAFETY: setns on a descriptor we own.
     if unsafe { libc::setns(f.as_raw_fd(), flag(t)) } < 0 {
-        return Err(Error::last(format!(
-            "join `{}` namespace at `{}`",
-            trace_name(t),
-            path.display()
-        )));
+        return Err(NamespaceError::Join {
+            ns: trace_name(t),
+            path: path.to_path_buf(),
+            source: errno(),
+        }
+        .into());
     }
     Ok(())
 }
 
 /// Unshares namespaces in the calling process.
-pub fn unshare(flags: libc::c_int, what: &str) -> Result<()> {
+pub fn unshare(flags: libc::c_int, what: &'static str) -> Result<()> {
     // SAFETY: plain syscall on flags.
     if unsafe { libc::unshare(flags) } < 0 {
-        return Err(Error::last(format!("unshare `{what}` namespace")));
+        return Err(NamespaceError::Unshare {
+            ns: what,
+            source: errno(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -121,7 +127,7 @@ pub fn loopback_up() -> Result<()> {
     // SAFETY: plain socket call; the fd is closed below.
     let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if sock < 0 {
-        return Err(Error::last("socket to configure `lo`"));
+        return Err(NamespaceError::LoopbackSocket(errno()).into());
     }
     // SAFETY: zeroed ifreq is valid; the name fits.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
@@ -141,7 +147,7 @@ pub fn loopback_up() -> Result<()> {
     // SAFETY: closing our socket.
     unsafe { libc::close(sock) };
     if r < 0 {
-        return Err(Error::sys("bring `lo` up", err));
+        return Err(NamespaceError::LoopbackUp(err).into());
     }
     Ok(())
 }

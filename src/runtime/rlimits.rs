@@ -2,8 +2,9 @@
 
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType};
 
+use crate::error::{errno, CredentialsError};
 use crate::trace::Log;
-use crate::{Error, Result};
+use crate::Result;
 
 /// The kernel resource number of a spec rlimit type.
 pub fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
@@ -82,7 +83,11 @@ pub fn raise_hard(limits: &[PosixRlimit]) -> Result<()> {
         };
         // SAFETY: cur is a valid out-parameter.
         if unsafe { libc::getrlimit(resource(r.typ()), &mut cur) } < 0 {
-            return Err(Error::last(format!("read rlimit `{}`", name(r.typ()))));
+            return Err(CredentialsError::ReadRlimit {
+                rlimit: r.typ(),
+                source: errno(),
+            }
+            .into());
         }
         if r.hard() > cur.rlim_max {
             set(r.typ(), cur.rlim_cur, r.hard())?;
@@ -98,10 +103,13 @@ fn set(t: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
     };
     // SAFETY: lim outlives the call.
     if unsafe { libc::setrlimit(resource(t), &lim) } < 0 {
-        return Err(Error::last(format!(
-            "set rlimit `{}` to soft `{soft}` hard `{hard}`",
-            name(t)
-        )));
+        return Err(CredentialsError::SetRlimit {
+            rlimit: t,
+            soft,
+            hard,
+            source: errno(),
+        }
+        .into());
     }
     Ok(())
 }

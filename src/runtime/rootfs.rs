@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 
 use crate::devices::{self, DeviceNode};
+use crate::error::RootfsError;
 use crate::mountopts::{self, MountOptions};
 use crate::{Error, Result};
 use k3_sys::{Kind, Sys};
@@ -178,18 +179,13 @@ pub fn prepare(sys: &dyn Sys, plan: &Plan, env: &Env) -> Result<()> {
 }
 
 fn mount_err(step: &MountStep, e: std::io::Error) -> Error {
-    Error::sys(
-        format!(
-            "mount `{}` to `{}` (type `{}`)",
-            step.source
-                .as_deref()
-                .unwrap_or(Path::new("none"))
-                .display(),
-            step.dest.display(),
-            step.fstype.as_deref().unwrap_or("none")
-        ),
-        e,
-    )
+    RootfsError::Mount {
+        src: step.source.clone().unwrap_or_else(|| PathBuf::from("none")),
+        dest: step.dest.clone(),
+        fstype: step.fstype.as_deref().unwrap_or("none").to_string(),
+        source: e,
+    }
+    .into()
 }
 
 fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result<()> {

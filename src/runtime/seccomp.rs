@@ -11,6 +11,7 @@ use libseccomp::{
 };
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
 
+use crate::error::{errno, SeccompError};
 use crate::trace::Log;
 use crate::{Error, Result};
 
@@ -190,8 +191,8 @@ fn scmp_cond(c: &Cond) -> ScmpArgCompare {
     ScmpArgCompare::new(c.index, op, datum)
 }
 
-fn lib_err(what: String) -> impl FnOnce(libseccomp::error::SeccompError) -> Error {
-    move |e| Error::sys(what, std::io::Error::other(e.to_string()))
+fn lib_err(step: String) -> impl FnOnce(libseccomp::error::SeccompError) -> Error {
+    move |source| SeccompError::Build { step, source }.into()
 }
 
 /// Compiles the plan into a libseccomp filter.
@@ -253,7 +254,7 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     // SAFETY: static name, valid flags.
     let fd = unsafe { libc::memfd_create(c"k3rt-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
-        return Err(Error::last("create memfd for the seccomp program"));
+        return Err(SeccompError::Memfd(errno()).into());
     }
     // SAFETY: new descriptor owned by nobody else.
     let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
@@ -262,7 +263,7 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     let mut bpf = Vec::new();
     f.rewind()
         .and_then(|_| f.read_to_end(&mut bpf))
-        .map_err(|e| Error::sys("read seccomp program", e))?;
+        .map_err(SeccompError::ReadProgram)?;
     Ok(bpf)
 }
 
@@ -314,7 +315,7 @@ impl Filter {
             )
         };
         if r < 0 {
-            return Err(Error::last("load seccomp filter"));
+            return Err(SeccompError::Load(errno()).into());
         }
         let (Some(sock), Some((_, meta))) = (&self.listener, &self.plan.listener) else {
             return Ok(());

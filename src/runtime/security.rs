@@ -9,6 +9,7 @@ use oci_spec::runtime::{
     LinuxSchedulerPolicy, Spec,
 };
 
+use crate::error::{Call, ProcessError};
 use crate::namespaces::NsPlan;
 use crate::{Error, Result};
 
@@ -152,7 +153,7 @@ pub fn apply_personality(spec: &Spec) -> Result<()> {
     };
     // SAFETY: personality with an integer argument.
     if unsafe { libc::personality(persona) } < 0 {
-        return Err(Error::last(format!("set personality `{:?}`", p.domain())));
+        return Err(ProcessError::last(Call::Personality(p.domain())).into());
     }
     Ok(())
 }
@@ -207,7 +208,7 @@ pub fn apply_scheduler(spec: &Spec) -> Result<()> {
     };
     // SAFETY: attr has the kernel's sched_attr layout and outlives the call.
     if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) } < 0 {
-        return Err(Error::last(format!("set scheduler `{:?}`", s.policy())));
+        return Err(ProcessError::last(Call::Scheduler(*s.policy())).into());
     }
     Ok(())
 }
@@ -237,7 +238,7 @@ pub fn apply_io_priority(spec: &Spec) -> Result<()> {
     const IOPRIO_WHO_PROCESS: i64 = 1;
     // SAFETY: ioprio_set with integer arguments.
     if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) } < 0 {
-        return Err(Error::last(format!("set I/O priority `{value:#x}`")));
+        return Err(ProcessError::last(Call::IoPriority(value)).into());
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::StateError;
 use crate::{Error, Result};
 use k3_oci::state::{derive_status, ContainerState, ProcessFacts, Status};
 
@@ -78,7 +79,9 @@ impl ContainerDir {
             .map_err(|e| Error::io("create state root", root, e))?;
         match fs::DirBuilder::new().mode(0o711).create(&self.path) {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::Exists(self.id.clone())),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                Err(StateError::Exists(self.id.clone()).into())
+            }
             Err(e) => Err(Error::io("create state dir", self.path.clone(), e)),
         }
     }
@@ -133,7 +136,7 @@ impl ContainerDir {
         let bytes = match fs::read(self.state_file()) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::NotFound(self.id.clone()))
+                return Err(StateError::NotFound(self.id.clone()).into())
             }
             Err(e) => return Err(Error::io("read state", self.state_file(), e)),
         };
@@ -260,8 +263,14 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let d = ContainerDir::new(root.path(), "c1");
         d.create().unwrap();
-        assert!(matches!(d.create(), Err(Error::Exists(_))));
-        assert!(matches!(d.load(), Err(Error::NotFound(_))));
+        assert!(matches!(
+            d.create(),
+            Err(Error::State(StateError::Exists(_)))
+        ));
+        assert!(matches!(
+            d.load(),
+            Err(Error::State(StateError::NotFound(_)))
+        ));
         let st = ContainerState {
             oci_version: "1.2.0".into(),
             id: "c1".into(),

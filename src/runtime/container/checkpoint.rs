@@ -9,6 +9,7 @@ use std::process::Command;
 use oci_spec::runtime::Spec;
 
 use crate::container::Ctx;
+use crate::error::{OutputError, Protocol, StateError};
 use crate::{Error, Result};
 use k3_oci::spec::{self, Bundle};
 use k3_oci::state::Status;
@@ -108,7 +109,10 @@ fn run_criu(args: &[String], what: &str, log: &Path) -> Result<()> {
     let out = Command::new("criu")
         .args(args)
         .output()
-        .map_err(|e| Error::sys(format!("run criu {what}"), e))?;
+        .map_err(|source| OutputError::Run {
+            program: format!("criu {what}"),
+            source,
+        })?;
     if !out.status.success() {
         let tail = std::fs::read_to_string(log).unwrap_or_default();
         let last = tail
@@ -131,10 +135,11 @@ fn run_criu(args: &[String], what: &str, log: &Path) -> Result<()> {
 pub fn checkpoint(ctx: &Ctx, id: &str, opts: &CriuOpts) -> Result<()> {
     let (dir, st, status) = ctx.live(id)?;
     if status != Status::Running {
-        return Err(Error::NotRunning {
+        return Err(StateError::NotRunning {
             id: id.to_string(),
             status,
-        });
+        }
+        .into());
     }
     criu_ready()?;
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
@@ -205,7 +210,7 @@ pub fn restore(
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| Error::Init("criu restore wrote no pid".into()))?;
+        .ok_or(Protocol::CriuNoPid)?;
     std::fs::write(dir.config(), &bundle.raw)
         .map_err(|e| Error::io("write config", dir.config(), e))?;
     let st = k3_oci::state::ContainerState {
@@ -215,11 +220,7 @@ pub fn restore(
         pid,
         pid_start_time: crate::statedir::proc_stat(pid)
             .map(|(t, _)| t)
-            .ok_or_else(|| {
-                Error::Init(format!(
-                    "cannot read the start time of the restored init `{pid}` from /proc/{pid}/stat"
-                ))
-            })?,
+            .ok_or_else(|| Error::from(Protocol::NoRestoredStartTime(pid)))?,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         created: k3_oci::time::now_rfc3339(),

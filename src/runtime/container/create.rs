@@ -11,6 +11,7 @@ use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::caps::CapSets;
 use crate::container::Ctx;
+use crate::error::{Call, ProcessError, Protocol};
 use crate::namespaces::{trace_name, NsPlan};
 use crate::process::channel::{self, Channel, Msg};
 use crate::process::exec::Dmz;
@@ -270,8 +271,12 @@ fn launch_in(
         match (&opts.console_socket, terminal && mode == Mode::Channel) {
             (Some(path), _) => (Some(tty::connect(path)?), None),
             (None, true) => {
-                let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-                    .map_err(|e| Error::sys("console socketpair", e))?;
+                let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(|source| {
+                    ProcessError::Call {
+                        call: Call::ConsoleSocketpair,
+                        source,
+                    }
+                })?;
                 (Some(OwnedFd::from(theirs)), Some(ours))
             }
             (None, false) => (None, None),
@@ -358,12 +363,9 @@ fn launch_in(
     // and exits on end-of-file if we die. Its stat is there (alive, or a zombie not
     // yet reaped); without the start time delete could never tell it is alive, so
     // failing to read it fails the create.
-    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).ok_or_else(|| {
-        Error::Init(format!(
-            "cannot read the start time of the init (pid `{}`) from /proc",
-            spawned.pid
-        ))
-    })?;
+    let start_time = proc_stat(spawned.pid)
+        .map(|(t, _)| t)
+        .ok_or_else(|| Error::from(Protocol::NoStartTime(spawned.pid)))?;
     dir.record(&Made::Init {
         pid: spawned.pid,
         start_time,
@@ -464,13 +466,9 @@ fn wait_ready(
                 chan.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => return Ok(()),
-            Some(Msg::Error(e)) => return Err(Error::Init(e)),
-            Some(other) => {
-                return Err(Error::Init(format!(
-                    "unexpected message `{other:?}` from the init"
-                )))
-            }
-            None => return Err(Error::Init("the init exited before it was ready".into())),
+            Some(Msg::Error(e)) => return Err(ProcessError::Reported(e).into()),
+            Some(other) => return Err(Protocol::Unexpected(format!("{other:?}")).into()),
+            None => return Err(Protocol::ExitedBeforeReady.into()),
         }
     }
 }

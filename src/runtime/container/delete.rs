@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::container::kill::kill_and_wait;
 use crate::container::Ctx;
+use crate::error::{StateError, Undying};
 use crate::statedir::{pid_alive, ContainerDir, Made};
 use crate::{hooks, Error, Result};
 use k3_cgroups as cgroups;
@@ -23,13 +24,13 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
         return if force {
             Ok(())
         } else {
-            Err(Error::NotFound(id.to_string()))
+            Err(StateError::NotFound(id.to_string()).into())
         };
     }
     let st = match dir.load() {
         Ok(st) => st,
         // a create that died half-way (or still runs): undo what its journal lists
-        Err(Error::NotFound(_)) => return undo_journal(&dir, force),
+        Err(Error::State(StateError::NotFound(_))) => return undo_journal(&dir, force),
         Err(e) if force => {
             ctx.log.warn(format!("{e}; removing anyway"));
             return undo_journal(&dir, force);
@@ -38,12 +39,13 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
     };
     let status = dir.status(&st);
     if !force && !status.can_delete() {
-        return Err(Error::BadState {
+        return Err(StateError::BadState {
             op: "delete",
             id: id.to_string(),
             status,
             hint: "; stop it first or use --force",
-        });
+        }
+        .into());
     }
     if status != Status::Stopped {
         kill_and_wait(&st)?;
@@ -88,12 +90,13 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
         .filter(|&(pid, t)| pid != std::process::id() as i32 && pid_alive(pid, t))
         .collect();
     if !creators.is_empty() && !force {
-        return Err(Error::BadState {
+        return Err(StateError::BadState {
             op: "delete",
             id: dir.id.clone(),
             status: Status::Creating,
             hint: "; it is being created (use --force)",
-        });
+        }
+        .into());
     }
     // stop the creator first: it could make more after we looked
     kill_all_and_wait(&creators, &[])?;
@@ -149,9 +152,7 @@ fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Err(Error::Init(format!(
-        "pids `{pids:?}` did not die after SIGKILL"
-    )))
+    Err(Undying::Pids(pids.to_vec()).into())
 }
 
 #[cfg(test)]
@@ -228,7 +229,10 @@ mod tests {
         other.wait().unwrap();
         // a second delete: the id is gone, as a force delete of it succeeds (runc)
         delete(&c, "half", true).unwrap();
-        assert!(matches!(delete(&c, "half", false), Err(Error::NotFound(_))));
+        assert!(matches!(
+            delete(&c, "half", false),
+            Err(Error::State(StateError::NotFound(_)))
+        ));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 use crate::caps::CapSets;
 use crate::container::create::write_pid_file;
 use crate::container::Ctx;
+use crate::error::{ProcessError, Protocol, StateError};
 use crate::process::channel::{self, Msg};
 use crate::process::exec::Dmz;
 use crate::process::join::{self, JoinConfig};
@@ -49,10 +50,11 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
     let st = dir.load()?;
     let status = dir.status(&st);
     if !status.can_exec() {
-        return Err(Error::NotRunning {
+        return Err(StateError::NotRunning {
             id: opts.id.clone(),
             status,
-        });
+        }
+        .into());
     }
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
     let spec = spec::parse(&raw).map_err(|source| k3_oci::spec::SpecError::Parse {
@@ -149,10 +151,8 @@ fn place_and_start(cgroups: &[PathBuf], mid: i32, chan: &channel::Channel) -> Re
     chan.send(&Msg::Go)?;
     match chan.recv()? {
         Some(Msg::Pid(p)) => Ok(p),
-        Some(Msg::Error(e)) => Err(Error::Init(e)),
-        other => Err(Error::Init(format!(
-            "exec: expected a pid, got `{other:?}`"
-        ))),
+        Some(Msg::Error(e)) => Err(ProcessError::Reported(e).into()),
+        other => Err(Protocol::ExecNoPid(format!("{other:?}")).into()),
     }
 }
 
@@ -163,9 +163,9 @@ fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
             Some(Msg::Ready) => continue,
             Some(Msg::Error(e)) => {
                 reap(pid);
-                return Err(Error::Init(e));
+                return Err(ProcessError::Reported(e).into());
             }
-            Some(other) => return Err(Error::Init(format!("exec: unexpected `{other:?}`"))),
+            Some(other) => return Err(Protocol::ExecUnexpected(format!("{other:?}")).into()),
             None => return Ok(()),
         }
     }

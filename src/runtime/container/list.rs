@@ -2,8 +2,9 @@
 
 use crate::container::state::{view, StateView};
 use crate::container::Ctx;
+use crate::error::OutputError;
 use crate::statedir::{list_ids, ContainerDir};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Output shapes of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +30,10 @@ pub fn views(ctx: &Ctx) -> Result<Vec<StateView>> {
 pub fn list(ctx: &Ctx, format: Format) -> Result<String> {
     let vs = views(ctx)?;
     Ok(match format {
-        Format::Json => serde_json::to_string(&vs)
-            .map_err(|e| Error::sys("encode list", std::io::Error::other(e)))?,
+        Format::Json => serde_json::to_string(&vs).map_err(|source| OutputError::Encode {
+            what: "list",
+            source,
+        })?,
         Format::Quiet => vs.iter().map(|v| format!("{}\n", v.id)).collect(),
         Format::Table => render_table(&vs),
     })

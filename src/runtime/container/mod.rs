@@ -45,10 +45,11 @@ impl Ctx {
         let st = dir.load()?;
         let status = dir.status(&st);
         if !status.can_kill() {
-            return Err(crate::Error::NotRunning {
+            return Err(crate::error::StateError::NotRunning {
                 id: id_.to_string(),
                 status,
-            });
+            }
+            .into());
         }
         Ok((dir, st, status))
     }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::error::OutputError;
 use crate::{Error, Result};
 
 /// The runtime-spec version k3rt writes and reports.
@@ -92,8 +93,13 @@ pub fn write(dir: &Path, rootless: bool) -> Result<()> {
             "exists already; remove it first",
         ));
     }
-    let text = serde_json::to_string_pretty(&default_spec(rootless, &["sh"]))
-        .map_err(|e| Error::sys("encode spec", std::io::Error::other(e)))?;
+    let text =
+        serde_json::to_string_pretty(&default_spec(rootless, &["sh"])).map_err(|source| {
+            OutputError::Encode {
+                what: "spec",
+                source,
+            }
+        })?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", path, e))
 }
 

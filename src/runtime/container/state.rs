@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::container::Ctx;
+use crate::error::OutputError;
 use crate::statedir::ContainerDir;
-use crate::{Error, Result};
+use crate::Result;
 use k3_oci::state::{ContainerState, Status};
 
 /// What `state` and `list --format json` print.
@@ -46,6 +47,11 @@ pub fn view(dir: &ContainerDir, st: &ContainerState) -> StateView {
 pub fn state(ctx: &Ctx, id: &str) -> Result<String> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
-    serde_json::to_string_pretty(&view(&dir, &st))
-        .map_err(|e| Error::sys("encode state", std::io::Error::other(e)))
+    serde_json::to_string_pretty(&view(&dir, &st)).map_err(|source| {
+        OutputError::Encode {
+            what: "state",
+            source,
+        }
+        .into()
+    })
 }

@@ -3,7 +3,8 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::{Error, Result};
+use crate::error::{Call, ProcessError};
+use crate::Result;
 
 /// What the two sides tell each other during create and run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub fn pair() -> Result<(Channel, Channel)> {
         )
     };
     if r < 0 {
-        return Err(Error::last("create sync socketpair"));
+        return Err(ProcessError::last(Call::SyncSocketpair).into());
     }
     // SAFETY: both descriptors are new and owned by nobody else.
     Ok(unsafe {
@@ -92,7 +93,7 @@ impl Channel {
             )
         };
         if n < 0 {
-            return Err(Error::last("send on sync socket"));
+            return Err(ProcessError::last(Call::SyncSend).into());
         }
         Ok(())
     }
@@ -108,7 +109,7 @@ impl Channel {
                 if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                     continue;
                 }
-                return Err(Error::last("receive on sync socket"));
+                return Err(ProcessError::last(Call::SyncReceive).into());
             }
             if n == 0 {
                 return Ok(None);

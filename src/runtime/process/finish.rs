@@ -7,7 +7,7 @@ use std::path::Path;
 use oci_spec::runtime::Process;
 
 use crate::caps::CapSets;
-use crate::process::init::check;
+use crate::error::{errno, CredentialsError};
 use crate::{Error, Result};
 
 pub fn no_new_privs(process: &Process) -> bool {
@@ -18,10 +18,9 @@ pub fn no_new_privs(process: &Process) -> bool {
 pub fn set_no_new_privs(process: &Process) -> Result<()> {
     if no_new_privs(process) {
         // SAFETY: prctl with integer arguments.
-        check(
-            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
-            "set no_new_privs",
-        )?;
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
+            return Err(CredentialsError::NoNewPrivs(errno()).into());
+        }
     }
     Ok(())
 }
@@ -31,27 +30,36 @@ pub fn set_no_new_privs(process: &Process) -> Result<()> {
 pub fn switch_user(process: &Process, caps: &CapSets, in_userns: bool) -> Result<()> {
     let u = process.user();
     // SAFETY: prctl with integer arguments.
-    check(
-        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) },
-        "keep capabilities",
-    )?;
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } < 0 {
+        return Err(CredentialsError::KeepCapabilities(errno()).into());
+    }
     caps.drop_bounding()?;
     let gids: Vec<libc::gid_t> = u.additional_gids().clone().unwrap_or_default();
     // SAFETY: pointer and length describe `gids`.
     let r = unsafe { libc::setgroups(gids.len(), gids.as_ptr()) };
     if r < 0 && !(gids.is_empty() && in_userns) {
-        return Err(Error::last(format!("set additional gids `{gids:?}`")));
+        return Err(CredentialsError::Groups {
+            gids,
+            source: errno(),
+        }
+        .into());
     }
     // SAFETY: plain syscall.
-    check(
-        unsafe { libc::setresgid(u.gid(), u.gid(), u.gid()) },
-        format!("set gid `{}`", u.gid()),
-    )?;
+    if unsafe { libc::setresgid(u.gid(), u.gid(), u.gid()) } < 0 {
+        return Err(CredentialsError::Gid {
+            gid: u.gid(),
+            source: errno(),
+        }
+        .into());
+    }
     // SAFETY: plain syscall.
-    check(
-        unsafe { libc::setresuid(u.uid(), u.uid(), u.uid()) },
-        format!("set uid `{}`", u.uid()),
-    )?;
+    if unsafe { libc::setresuid(u.uid(), u.uid(), u.uid()) } < 0 {
+        return Err(CredentialsError::Uid {
+            uid: u.uid(),
+            source: errno(),
+        }
+        .into());
+    }
     caps.apply()?;
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };

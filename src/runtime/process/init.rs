@@ -9,6 +9,7 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::caps::CapSets;
+use crate::error::{errno, Call, NamespaceError, ProcessError, Protocol, RootfsError};
 use crate::namespaces::{self, NsPlan};
 use crate::process::channel::{Channel, Msg};
 use crate::process::{exec, finish, tty};
@@ -81,13 +82,6 @@ pub fn run(cfg: InitConfig<'_>) -> i32 {
     }
 }
 
-pub(crate) fn check(r: libc::c_int, what: impl Into<String>) -> Result<()> {
-    if r < 0 {
-        return Err(Error::last(what));
-    }
-    Ok(())
-}
-
 fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     if let Some(mask) = cfg.old_sigmask {
         // SAFETY: restoring a mask we saved.
@@ -96,11 +90,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     mark_fds_cloexec(cfg.preserve_fds)?;
     match cfg.chan.recv()? {
         Some(Msg::Go) => {}
-        _ => {
-            return Err(Error::Init(
-                "k3rt went away before the init could start".into(),
-            ))
-        }
+        _ => return Err(Protocol::GoneBeforeGo.into()),
     }
     if cfg.ns.is_new(LinuxNamespaceType::User) {
         // become root of the new user namespace if root is mapped; fine if it is not
@@ -148,7 +138,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         cfg.chan.send(&Msg::NeedHooks)?;
         match cfg.chan.recv()? {
             Some(Msg::HooksDone) => {}
-            _ => return Err(Error::Init("k3rt went away while running hooks".into())),
+            _ => return Err(Protocol::GoneDuringHooks.into()),
         }
     }
     let hooks = cfg.spec.hooks().as_ref();
@@ -166,11 +156,7 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     security::apply_personality(cfg.spec)?;
     security::apply_scheduler(cfg.spec)?;
     security::apply_io_priority(cfg.spec)?;
-    let process = cfg
-        .spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| Error::Init("no process".into()))?;
+    let process = cfg.spec.process().as_ref().ok_or(Protocol::NoProcess)?;
     if process.terminal() == Some(true) {
         if let Some(sock) = &cfg.console {
             let size = process
@@ -205,12 +191,18 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
 pub(crate) fn chroot_into(rootfs: &Path) -> Result<()> {
     std::env::set_current_dir(rootfs).map_err(|e| Error::io("chdir to rootfs", rootfs, e))?;
     // SAFETY: static C strings.
-    check(
-        unsafe { libc::chroot(c".".as_ptr()) },
-        format!("chroot into `{}`", rootfs.display()),
-    )?;
+    if unsafe { libc::chroot(c".".as_ptr()) } < 0 {
+        return Err(RootfsError::Chroot {
+            path: rootfs.to_path_buf(),
+            source: errno(),
+        }
+        .into());
+    }
     // SAFETY: static C string.
-    check(unsafe { libc::chdir(c"/".as_ptr()) }, "chdir to /")
+    if unsafe { libc::chdir(c"/".as_ptr()) } < 0 {
+        return Err(RootfsError::ChdirRoot(errno()).into());
+    }
+    Ok(())
 }
 
 fn json(s: &OciState) -> String {
@@ -229,7 +221,9 @@ pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    check(r as i32, "mark inherited descriptors close-on-exec")?;
+    if r < 0 {
+        return Err(ProcessError::last(Call::CloseRange).into());
+    }
     for fd in 3..first as i32 {
         // SAFETY: clearing FD_CLOEXEC on a preserved descriptor.
         unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
@@ -244,7 +238,7 @@ fn join_session_keyring(id: &str) -> Result<()> {
     // SAFETY: keyctl with a valid C string.
     let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
     if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
-        return Err(Error::last("join a new session keyring"));
+        return Err(ProcessError::last(Call::SessionKeyring).into());
     }
     Ok(())
 }
@@ -253,12 +247,18 @@ fn set_names(cfg: &InitConfig<'_>) -> Result<()> {
     if let Some(h) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         cfg.sys
             .sethostname(h)
-            .map_err(|e| Error::sys(format!("set hostname `{h}`"), e))?;
+            .map_err(|source| NamespaceError::Hostname {
+                name: h.to_string(),
+                source,
+            })?;
     }
     if let Some(d) = cfg.spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         cfg.sys
             .setdomainname(d)
-            .map_err(|e| Error::sys(format!("set domainname `{d}`"), e))?;
+            .map_err(|source| NamespaceError::Domainname {
+                name: d.to_string(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -275,7 +275,7 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         }
         StartSignal::Channel => match cfg.chan.recv()? {
             Some(Msg::Start) => None,
-            _ => return Err(Error::Init("k3rt went away before start".into())),
+            _ => return Err(Protocol::GoneBeforeStart.into()),
         },
     };
     if let Some(h) = cfg
@@ -301,8 +301,8 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
 
 fn reopen_fifo(fd_dir: Option<&OwnedFd>, fifo: &OwnedFd) -> Result<std::fs::File> {
     use std::os::fd::FromRawFd;
-    let name =
-        CString::new(fifo.as_raw_fd().to_string()).map_err(|_| Error::Init("fd name".into()))?;
+    // decimal digits never hold a NUL byte
+    let name = CString::new(fifo.as_raw_fd().to_string()).unwrap_or_default();
     let dir = fd_dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
     // SAFETY: name outlives the call; dir is a directory descriptor we own.
     let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };

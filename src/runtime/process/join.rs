@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::caps::CapSets;
+use crate::error::{errno, NamespaceError, Protocol};
 use crate::namespaces::{self, proc_name};
 use crate::process::channel::{Channel, Msg};
 use crate::process::exec::{Dmz, Program};
@@ -80,7 +81,7 @@ pub fn spawn(cfg: JoinConfig<'_>) -> Result<i32> {
 fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
     match cfg.chan.recv()? {
         Some(Msg::Go) => {}
-        _ => return Err(Error::Init("k3rt went away before exec could join".into())),
+        _ => return Err(Protocol::GoneBeforeJoin.into()),
     }
     cfg.placement.move_self(false)?;
     cfg.placement.move_self(true)?;
@@ -98,10 +99,11 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
         use std::os::fd::AsRawFd;
         // SAFETY: setns on a descriptor we own.
         if unsafe { libc::setns(f.as_raw_fd(), namespaces::flag(*t)) } < 0 {
-            return Err(Error::last(format!(
-                "join the container's `{}` namespace",
-                namespaces::trace_name(*t)
-            )));
+            return Err(NamespaceError::JoinContainer {
+                ns: namespaces::trace_name(*t),
+                source: errno(),
+            }
+            .into());
         }
     }
     drop(files);

@@ -2,7 +2,8 @@
 //! blocked before the process exists, forwarded to it while it runs, and every
 //! exited child is reaped (k3rt is a subreaper, so grandchildren come back to it).
 
-use crate::{Error, Result};
+use crate::error::{Call, ProcessError};
+use crate::Result;
 
 /// Signals passed on to the container process.
 pub const FORWARDED: &[i32] = &[
@@ -32,7 +33,7 @@ pub fn block_signals() -> Result<(libc::sigset_t, libc::sigset_t)> {
             libc::sigaddset(&mut set, *s);
         }
         if libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) < 0 {
-            return Err(Error::last("block signals"));
+            return Err(ProcessError::last(Call::BlockSignals).into());
         }
     }
     Ok((set, old))

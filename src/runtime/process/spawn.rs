@@ -7,6 +7,7 @@ use std::os::fd::AsRawFd;
 
 use oci_spec::runtime::Spec;
 
+use crate::error::{Call, ProcessError, Protocol};
 use crate::namespaces::{self, NsPlan};
 use crate::process::channel::{Channel, Msg};
 use crate::{Error, Result};
@@ -27,7 +28,7 @@ pub fn clone_raw(flags: libc::c_int) -> Result<i32> {
     // child gets a copy-on-write copy of this single-threaded process.
     let r = unsafe { libc::syscall(libc::SYS_clone, f, 0usize, 0usize, 0usize, 0usize) };
     if r < 0 {
-        return Err(Error::last(format!("clone with flags `{f:#x}`")));
+        return Err(ProcessError::last(Call::Clone(f)).into());
     }
     Ok(r as i32)
 }
@@ -86,13 +87,11 @@ pub fn spawn(
         }),
         Some(Msg::Error(e)) => {
             reap(mid);
-            Err(Error::Init(e))
+            Err(ProcessError::Reported(e).into())
         }
         other => {
             reap(mid);
-            Err(Error::Init(format!(
-                "intermediate process sent `{other:?}` instead of a pid"
-            )))
+            Err(Protocol::NoPidFromIntermediate(format!("{other:?}")).into())
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
+use crate::error::{Call, ProcessError, Protocol};
 use crate::{Error, Result};
 use k3_sys::{Kind, Sys};
 
@@ -19,9 +20,9 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
     Ok(OwnedFd::from(s))
 }
 
-fn ioctl_check(r: libc::c_int, what: &str) -> Result<libc::c_int> {
+fn ioctl_check(r: libc::c_int, what: &'static str) -> Result<libc::c_int> {
     if r < 0 {
-        return Err(Error::last(what.to_string()));
+        return Err(ProcessError::last(Call::Pty(what)).into());
     }
     Ok(r)
 }
@@ -97,7 +98,7 @@ pub fn setup(
     for target in 0..3 {
         // SAFETY: dup2 onto stdio.
         if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(Error::last("dup pty onto stdio"));
+            return Err(ProcessError::last(Call::DupPty).into());
         }
     }
     Ok(())
@@ -108,8 +109,12 @@ pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<()> {
     let iov = [IoSlice::new(name)];
     let fds = [fd];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None)
-        .map_err(|e| Error::sys("send pty master on console socket", e.into()))?;
+    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None).map_err(|e| {
+        ProcessError::Call {
+            call: Call::SendPty,
+            source: e.into(),
+        }
+    })?;
     Ok(())
 }
 
@@ -119,12 +124,17 @@ pub fn recv_fd(socket: RawFd) -> Result<OwnedFd> {
     let mut buf = [0u8; 256];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::empty())
-        .map_err(|e| Error::sys("receive pty master", e.into()))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| Error::sys("receive pty master", e.into()))?
-    {
+    let msg =
+        recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::empty()).map_err(|e| {
+            ProcessError::Call {
+                call: Call::ReceivePty,
+                source: e.into(),
+            }
+        })?;
+    for c in msg.cmsgs().map_err(|e| ProcessError::Call {
+        call: Call::ReceivePty,
+        source: e.into(),
+    })? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
                 // SAFETY: the kernel just gave us this descriptor.
@@ -132,7 +142,7 @@ pub fn recv_fd(socket: RawFd) -> Result<OwnedFd> {
             }
         }
     }
-    Err(Error::Init("no pty master on the console socket".into()))
+    Err(Protocol::NoPtyMaster.into())
 }
 
 /// Our terminal in raw mode while the container owns it; restored on drop.
