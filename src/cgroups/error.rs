@@ -79,19 +79,8 @@ pub enum CgroupError {
         value: String,
     },
     /// A v2 interface file is missing because its controller is not enabled.
-    #[error("cannot set `{file}` = `{value}`: the `{controller}` controller is not available in `{}` (cgroup.controllers: `{enabled}`)", dir.display())]
-    ControllerDisabled {
-        /// The interface file.
-        file: String,
-        /// The value.
-        value: String,
-        /// The controller.
-        controller: String,
-        /// The cgroup directory.
-        dir: PathBuf,
-        /// What `cgroup.controllers` lists.
-        enabled: String,
-    },
+    #[error(transparent)]
+    ControllerDisabled(Box<ControllerDisabled>),
     /// The freezer did not reach the wanted state in time.
     #[error("`{}` did not become `{want}`", path.display())]
     FreezeTimeout {
@@ -121,6 +110,23 @@ pub enum CgroupError {
         /// The kernel's answer.
         source: std::io::Error,
     },
+}
+
+/// A v2 interface file is missing because its controller is not enabled (boxed: the
+/// rare error should not make every cgroup result larger).
+#[derive(Debug, Error)]
+#[error("cannot set `{file}` = `{value}`: the `{controller}` controller is not available in `{}` (cgroup.controllers: `{enabled}`)", dir.display())]
+pub struct ControllerDisabled {
+    /// The interface file.
+    pub file: String,
+    /// The value.
+    pub value: String,
+    /// The controller.
+    pub controller: String,
+    /// The cgroup directory.
+    pub dir: PathBuf,
+    /// What `cgroup.controllers` lists.
+    pub enabled: String,
 }
 
 impl Error {

@@ -21,6 +21,7 @@ use oci_spec::runtime::LinuxResources;
 pub struct Hierarchy {
     /// Controllers (`cpu`, `cpuacct`) or `name=systemd`.
     pub controllers: Vec<String>,
+    /// Where the hierarchy is mounted.
     pub mount: PathBuf,
 }
 
@@ -229,6 +230,7 @@ pub fn own_cgroup(text: &str, controller: Option<&str>) -> String {
 /// The container's cgroup: one directory per hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cgroup {
+    /// The unified (v2) hierarchy rather than v1 ones.
     pub v2: bool,
     /// (controllers of the hierarchy, directory) — on v2 a single entry.
     pub dirs: Vec<(Vec<String>, PathBuf)>,
@@ -261,6 +263,7 @@ impl Cgroup {
         }
     }
 
+    /// The directories, one per hierarchy (what the state file keeps).
     pub fn paths(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|(_, p)| p.clone()).collect()
     }
@@ -322,7 +325,7 @@ impl Cgroup {
 
     /// `tasks` files opened for writing, for a single-threaded process to move itself
     /// (v1): (memory hierarchy?, file).
-    pub fn open_tasks(&self) -> Result<Vec<(bool, std::fs::File)>> {
+    pub fn open_tasks(&self) -> Result<Vec<(bool, fs::File)>> {
         self.dirs
             .iter()
             .map(|(ctrls, dir)| {
@@ -407,7 +410,7 @@ impl Cgroup {
 #[derive(Debug)]
 pub enum Placement {
     /// The init writes `0` to these: (memory hierarchy?, `tasks` file).
-    SelfMove(Vec<(bool, std::fs::File)>),
+    SelfMove(Vec<(bool, fs::File)>),
     /// k3rt writes the init's pid to `cgroup.procs`.
     ByParent,
 }
@@ -438,14 +441,16 @@ fn missing_v2_controller(dir: &Path, w: &plan::Write) -> Result<()> {
     if controller == "cgroup" || enabled.split_whitespace().any(|c| c == controller) {
         return Ok(());
     }
-    Err(CgroupError::ControllerDisabled {
-        file: w.file.clone(),
-        value: w.value.clone(),
-        controller: controller.to_string(),
-        dir: dir.to_path_buf(),
-        enabled: enabled.trim().to_string(),
-    }
-    .into())
+    Err(
+        CgroupError::ControllerDisabled(Box::new(error::ControllerDisabled {
+            file: w.file.clone(),
+            value: w.value.clone(),
+            controller: controller.to_string(),
+            dir: dir.to_path_buf(),
+            enabled: enabled.trim().to_string(),
+        }))
+        .into(),
+    )
 }
 
 /// Files some kernels lack, which are skipped rather than failing.
@@ -746,8 +751,8 @@ mod tests {
     #[test]
     fn v2_writes_land_in_files_of_a_temp_dir() {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("cgroup.controllers"), "cpu memory pids").unwrap();
-        std::fs::write(root.path().join("cgroup.subtree_control"), "").unwrap();
+        fs::write(root.path().join("cgroup.controllers"), "cpu memory pids").unwrap();
+        fs::write(root.path().join("cgroup.subtree_control"), "").unwrap();
         let dir = root.path().join("k3rt/c1");
         let cg = Cgroup {
             v2: true,
@@ -757,18 +762,18 @@ mod tests {
             mkdir_levels(d, ctrls, true).unwrap();
         }
         assert_eq!(
-            std::fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
+            fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
             "+cpu +memory +pids"
         );
         for f in ["memory.max", "cpu.max", "pids.max", "cgroup.procs"] {
-            std::fs::write(dir.join(f), "").unwrap();
+            fs::write(dir.join(f), "").unwrap();
         }
         let r: LinuxResources = serde_json::from_str(
             r#"{"memory":{"limit":524288},"cpu":{"quota":6250,"period":100000},"pids":{"limit":10}}"#,
         )
         .unwrap();
         cg.apply(&plan::v2(&r)).unwrap();
-        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let read = |f: &str| fs::read_to_string(dir.join(f)).unwrap();
         assert_eq!(read("memory.max"), "524288");
         assert_eq!(read("cpu.max"), "6250 100000");
         assert_eq!(read("pids.max"), "10");
@@ -804,7 +809,7 @@ mod tests {
     #[test]
     fn v2_missing_controller_is_named() {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("cgroup.controllers"), "cpu\n").unwrap();
+        fs::write(root.path().join("cgroup.controllers"), "cpu\n").unwrap();
         let cg = Cgroup {
             v2: true,
             dirs: vec![(vec![], root.path().to_path_buf())],

@@ -6,8 +6,11 @@ use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 /// One write: `controller` picks the hierarchy on v1 (ignored on v2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
+    /// The controller whose hierarchy gets the write (v1).
     pub controller: &'static str,
+    /// The interface file, relative to the cgroup directory.
     pub file: String,
+    /// The value written.
     pub value: String,
 }
 

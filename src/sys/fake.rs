@@ -9,12 +9,14 @@ use super::{Kind, Resolved, Sys};
 /// Records every call as one line, e.g. `mount proc -> /r/proc type=proc flags=0xe`.
 #[derive(Debug, Default)]
 pub struct RecordingSys {
+    /// Every call so far, one line each, in order.
     pub calls: RefCell<Vec<String>>,
     /// Calls whose line starts with one of these fail with EPERM.
     pub fail_prefixes: Vec<String>,
 }
 
 impl RecordingSys {
+    /// A copy of the calls recorded so far.
     pub fn calls(&self) -> Vec<String> {
         self.calls.borrow().clone()
     }

@@ -13,16 +13,32 @@ use super::{Kind, Resolved, Sys};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LinuxSys;
 
+/// `p` as a C string; a NUL byte inside is `EINVAL`.
 pub fn cstr(p: &OsStr) -> io::Result<CString> {
     CString::new(p.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-fn check(r: libc::c_int) -> io::Result<()> {
-    if r < 0 {
+/// A syscall's return value: negative is the last OS error (errno), anything else is
+/// the result. The one errno check the runtime's kernel calls go through.
+pub fn check_ret<T: Into<i64> + Copy>(r: T) -> io::Result<T> {
+    if r.into() < 0 {
         Err(io::Error::last_os_error())
     } else {
-        Ok(())
+        Ok(r)
     }
+}
+
+/// [`check_ret`] for calls whose result is only success or failure.
+pub fn check<T: Into<i64> + Copy>(r: T) -> io::Result<()> {
+    check_ret(r).map(|_| ())
+}
+
+/// Takes ownership of the descriptor a syscall just returned (checked with [`check_ret`]).
+pub fn owned_fd(r: libc::c_long) -> io::Result<OwnedFd> {
+    let fd =
+        RawFd::try_from(check_ret(r)?).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 #[repr(C)]
@@ -39,7 +55,8 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 pub fn openat_in_root(dirfd: RawFd, path: &Path, flags: i32) -> io::Result<OwnedFd> {
     let c = cstr(path.as_os_str())?;
     let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
+        flags: u64::try_from(flags | libc::O_CLOEXEC)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?,
         mode: 0,
         resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
@@ -50,14 +67,10 @@ pub fn openat_in_root(dirfd: RawFd, path: &Path, flags: i32) -> io::Result<Owned
             dirfd,
             c.as_ptr(),
             &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
+            size_of::<OpenHow>(),
         )
     };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    owned_fd(fd)
 }
 
 /// Opens a directory `O_PATH` (host path, following symlinks).
@@ -65,11 +78,7 @@ pub fn open_path(p: &Path, flags: i32) -> io::Result<OwnedFd> {
     let c = cstr(p.as_os_str())?;
     // SAFETY: c outlives the call.
     let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: new descriptor owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    owned_fd(fd.into())
 }
 
 fn proc_fd_path(fd: &OwnedFd) -> PathBuf {
@@ -104,11 +113,7 @@ fn create_in_root(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<()> {
             let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
             // SAFETY: c outlives the call; the new fd is closed right away.
             let fd = unsafe { libc::openat(parent.as_raw_fd(), c.as_ptr(), flags, 0o644) };
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: fd was just returned by openat.
-            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            drop(owned_fd(fd.into())?);
         } else {
             // SAFETY: c outlives the call.
             let r = unsafe { libc::mkdirat(parent.as_raw_fd(), c.as_ptr(), 0o755) };
@@ -165,7 +170,7 @@ impl Sys for LinuxSys {
                 target.as_ptr(),
                 ptr(&fstype),
                 flags as libc::c_ulong,
-                ptr(&data) as *const libc::c_void,
+                ptr(&data).cast::<libc::c_void>(),
             )
         })
     }
@@ -182,8 +187,7 @@ impl Sys for LinuxSys {
         check(unsafe { libc::fchdir(dir.as_raw_fd()) })?;
         let dot = c".";
         // SAFETY: static C strings.
-        let r = unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) };
-        check(r as libc::c_int)?;
+        check(unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) })?;
         // The old root now sits on top of "/": make it a slave so the detach does not
         // propagate to the host, then drop it.
         self.mount(
