@@ -34,6 +34,28 @@ impl Resolved {
     }
 }
 
+/// The credential calls of the last steps before the exec: the user switch with
+/// capabilities kept across it. [`linux::LinuxSys`] makes them; [`fake::RecordingCreds`]
+/// records them as [`fake::CredCall`] values.
+pub trait Creds {
+    /// `PR_SET_KEEPCAPS`: keep the permitted set across the uid change.
+    fn keep_caps(&self, keep: bool) -> io::Result<()>;
+    /// `PR_CAPBSET_DROP` of one capability number.
+    fn drop_bounding(&self, cap: u8) -> io::Result<()>;
+    /// setgroups(2).
+    fn setgroups(&self, gids: &[u32]) -> io::Result<()>;
+    /// setresgid(2) with the same real, effective and saved gid.
+    fn setresgid(&self, gid: u32) -> io::Result<()>;
+    /// setresuid(2) with the same real, effective and saved uid.
+    fn setresuid(&self, uid: u32) -> io::Result<()>;
+    /// capset(2) of the effective, permitted and inheritable masks (bit N = capability N).
+    fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()>;
+    /// `PR_CAP_AMBIENT_RAISE` of one capability number.
+    fn raise_ambient(&self, cap: u8) -> io::Result<()>;
+    /// umask(2); it cannot fail.
+    fn umask(&self, mask: u32);
+}
+
 /// Kernel operations used to build a container's filesystem view.
 pub trait Sys {
     /// Resolves `rel` under `root` (symlinks may not leave it), creating it as `create` when missing.

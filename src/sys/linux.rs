@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::{Kind, Resolved, Sys};
+use super::{Creds, Kind, Resolved, Sys};
 
 /// Performs the operations on the running kernel.
 #[derive(Debug, Default, Clone, Copy)]
@@ -250,5 +250,95 @@ impl Sys for LinuxSys {
         // SAFETY: c and st outlive the call.
         check(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
         Ok(st.f_flag as u64)
+    }
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3` header of capset(2).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// One 32-bit half of the three capability masks.
+#[repr(C)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The low and high 32 bits of a capability mask.
+fn halves(mask: u64) -> (u32, u32) {
+    let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
+    (
+        u32::from_le_bytes([a, b, c, d]),
+        u32::from_le_bytes([e, f, g, h]),
+    )
+}
+
+impl Creds for LinuxSys {
+    fn keep_caps(&self, keep: bool) -> io::Result<()> {
+        nix::sys::prctl::set_keepcaps(keep).map_err(io::Error::from)
+    }
+
+    fn drop_bounding(&self, cap: u8) -> io::Result<()> {
+        // SAFETY: prctl with integer arguments.
+        check(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) })
+    }
+
+    fn setgroups(&self, gids: &[u32]) -> io::Result<()> {
+        // raw: nix's setgroups wants `&[Gid]`, a copy of the list on this path
+        // SAFETY: pointer and length describe `gids`.
+        check(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) })
+    }
+
+    fn setresgid(&self, gid: u32) -> io::Result<()> {
+        let g = nix::unistd::Gid::from_raw(gid);
+        nix::unistd::setresgid(g, g, g).map_err(io::Error::from)
+    }
+
+    fn setresuid(&self, uid: u32) -> io::Result<()> {
+        let u = nix::unistd::Uid::from_raw(uid);
+        nix::unistd::setresuid(u, u, u).map_err(io::Error::from)
+    }
+
+    fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+        let header = CapHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let (e, p, i) = (halves(effective), halves(permitted), halves(inheritable));
+        let data = [
+            CapData {
+                effective: e.0,
+                permitted: p.0,
+                inheritable: i.0,
+            },
+            CapData {
+                effective: e.1,
+                permitted: p.1,
+                inheritable: i.1,
+            },
+        ];
+        // SAFETY: header and data have the kernel's v3 layout and outlive the call.
+        check(unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) })
+    }
+
+    fn raise_ambient(&self, cap: u8) -> io::Result<()> {
+        // SAFETY: prctl with integer arguments.
+        check(unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::c_ulong::try_from(libc::PR_CAP_AMBIENT_RAISE).unwrap_or_default(),
+                libc::c_ulong::from(cap),
+                0,
+                0,
+            )
+        })
+    }
+
+    fn umask(&self, mask: u32) {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
 }

@@ -182,7 +182,12 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
     if !finish::no_new_privs(process) {
         load_seccomp(cfg)?;
     }
-    finish::switch_user(process, &cfg.caps, cfg.ns.has(LinuxNamespaceType::User))?;
+    finish::switch_user(
+        process,
+        &cfg.caps,
+        cfg.ns.has(LinuxNamespaceType::User),
+        &k3_sys::linux::LinuxSys,
+    )?;
     cfg.chan.send(&Msg::Ready)?;
     Ok(prog)
 }

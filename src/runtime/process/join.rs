@@ -165,7 +165,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         .namespaces
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::User);
-    finish::switch_user(p, &cfg.caps, in_userns)?;
+    finish::switch_user(p, &cfg.caps, in_userns, &k3_sys::linux::LinuxSys)?;
     cfg.chan.send(&Msg::Ready)?;
     if nnp {
         load_seccomp(cfg)?;
