@@ -267,18 +267,18 @@ pub enum CredentialsError {
     #[error("set no_new_privs: {0}")]
     NoNewPrivs(#[source] std::io::Error),
     /// getrlimit before raising a hard limit.
-    #[error("read rlimit `{}`: {source}", crate::rlimits::name(*rlimit))]
+    #[error("read rlimit `{rlimit}`: {source}")]
     ReadRlimit {
-        /// The limit.
-        rlimit: oci_spec::runtime::PosixRlimitType,
+        /// The limit (`RLIMIT_NOFILE`).
+        rlimit: &'static str,
         /// The kernel's answer.
         source: std::io::Error,
     },
     /// setrlimit of `process.rlimits[]`.
-    #[error("set rlimit `{}` to soft `{soft}` hard `{hard}`: {source}", crate::rlimits::name(*rlimit))]
+    #[error("set rlimit `{rlimit}` to soft `{soft}` hard `{hard}`: {source}")]
     SetRlimit {
-        /// The limit.
-        rlimit: oci_spec::runtime::PosixRlimitType,
+        /// The limit (`RLIMIT_NOFILE`).
+        rlimit: &'static str,
         /// The soft limit.
         soft: u64,
         /// The hard limit.
@@ -614,7 +614,7 @@ mod tests {
         };
         assert!(e.to_string().starts_with("clone with flags `0x20000000`: "));
         let e = CredentialsError::SetRlimit {
-            rlimit: oci_spec::runtime::PosixRlimitType::RlimitNofile,
+            rlimit: "RLIMIT_NOFILE",
             soft: 1,
             hard: 2,
             source: eperm(),

@@ -30,12 +30,26 @@ pub fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 }
 
 /// The spec name of a type, for messages (`RLIMIT_NOFILE`).
-pub fn name(t: PosixRlimitType) -> String {
-    let dbg = format!("{t:?}"); // RlimitNofile
-    format!(
-        "RLIMIT_{}",
-        dbg.trim_start_matches("Rlimit").to_ascii_uppercase()
-    )
+pub fn name(t: PosixRlimitType) -> &'static str {
+    use PosixRlimitType::*;
+    match t {
+        RlimitCpu => "RLIMIT_CPU",
+        RlimitFsize => "RLIMIT_FSIZE",
+        RlimitData => "RLIMIT_DATA",
+        RlimitStack => "RLIMIT_STACK",
+        RlimitCore => "RLIMIT_CORE",
+        RlimitRss => "RLIMIT_RSS",
+        RlimitNproc => "RLIMIT_NPROC",
+        RlimitNofile => "RLIMIT_NOFILE",
+        RlimitMemlock => "RLIMIT_MEMLOCK",
+        RlimitAs => "RLIMIT_AS",
+        RlimitLocks => "RLIMIT_LOCKS",
+        RlimitSigpending => "RLIMIT_SIGPENDING",
+        RlimitMsgqueue => "RLIMIT_MSGQUEUE",
+        RlimitNice => "RLIMIT_NICE",
+        RlimitRtprio => "RLIMIT_RTPRIO",
+        RlimitRttime => "RLIMIT_RTTIME",
+    }
 }
 
 /// The trace line of each limit, written by k3rt before the clone (the seed's trace
@@ -84,7 +98,7 @@ pub fn raise_hard(limits: &[PosixRlimit]) -> Result<()> {
         // SAFETY: cur is a valid out-parameter.
         if unsafe { libc::getrlimit(resource(r.typ()), &mut cur) } < 0 {
             return Err(CredentialsError::ReadRlimit {
-                rlimit: r.typ(),
+                rlimit: name(r.typ()),
                 source: errno(),
             }
             .into());
@@ -104,7 +118,7 @@ fn set(t: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
     // SAFETY: lim outlives the call.
     if unsafe { libc::setrlimit(resource(t), &lim) } < 0 {
         return Err(CredentialsError::SetRlimit {
-            rlimit: t,
+            rlimit: name(t),
             soft,
             hard,
             source: errno(),
@@ -121,6 +135,19 @@ mod tests {
     #[test]
     fn names_and_numbers() {
         assert_eq!(name(PosixRlimitType::RlimitNofile), "RLIMIT_NOFILE");
+        // the table says what the spec's Debug names say
+        for t in [
+            PosixRlimitType::RlimitCpu,
+            PosixRlimitType::RlimitSigpending,
+            PosixRlimitType::RlimitRttime,
+        ] {
+            let dbg = format!("{t:?}");
+            let want = format!(
+                "RLIMIT_{}",
+                dbg.trim_start_matches("Rlimit").to_ascii_uppercase()
+            );
+            assert_eq!(name(t), want);
+        }
         assert_eq!(resource(PosixRlimitType::RlimitNofile), libc::RLIMIT_NOFILE);
         assert_eq!(resource(PosixRlimitType::RlimitRttime), libc::RLIMIT_RTTIME);
     }
