@@ -63,7 +63,7 @@ pub struct CgroupView {
 
 /// Host-side facts the apply step needs.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub struct HostFacts {
     pub in_userns: bool,
     /// The container shares the host's mount namespace: mounts land in the rootfs on
     /// the host (removed by delete), `/` is left alone and the init only chroots.
@@ -156,23 +156,23 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
 }
 
 /// Everything before the pivot: propagation, the rootfs bind, mounts, devices.
-pub fn prepare(sys: &dyn Sys, plan: &Plan, env: &Env) -> Result<()> {
+pub fn prepare(sys: &dyn Sys, plan: &Plan, facts: &HostFacts) -> Result<()> {
     let root = &plan.rootfs;
-    if !env.shared_mount_ns {
+    if !facts.shared_mount_ns {
         set_up_root(sys, plan)?;
     }
     for step in &plan.steps {
-        apply_step(sys, root, step, env)?;
+        apply_step(sys, root, step, facts)?;
     }
     if plan.setup_dev {
         for node in &plan.devices {
-            devices::create(sys, root, node, env.in_userns)?;
+            devices::create(sys, root, node, facts.in_userns)?;
         }
         devices::symlinks(sys, root, Path::new("/proc/kcore").exists())?;
     } else {
         // devices the spec lists explicitly are made even without a /dev mount
         for node in plan.devices.iter().skip(devices::defaults().len()) {
-            devices::create(sys, root, node, env.in_userns)?;
+            devices::create(sys, root, node, facts.in_userns)?;
         }
     }
     Ok(())
@@ -188,7 +188,7 @@ fn mount_err(step: &MountStep, e: std::io::Error) -> Error {
     .into()
 }
 
-fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result<()> {
+fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -> Result<()> {
     let kind = match (&step.kind, &step.source) {
         (StepKind::Bind, Some(src)) if !src.is_dir() => Kind::File,
         _ => Kind::Dir,
@@ -213,7 +213,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
             o,
         )
         .map_err(|e| mount_err(step, e))?,
-        StepKind::Cgroup => mount_cgroup(sys, root, step, t, env)?,
+        StepKind::Cgroup => mount_cgroup(sys, root, step, t, facts)?,
         StepKind::Sysfs | StepKind::Mqueue => {
             let r = sys.mount(
                 step.source.as_deref(),
@@ -392,9 +392,15 @@ fn statvfs_to_ms(f: u64) -> u64 {
         .fold(0, |acc, (_, ms)| acc | ms)
 }
 
-fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &Env) -> Result<()> {
+fn mount_cgroup(
+    sys: &dyn Sys,
+    root: &Path,
+    step: &MountStep,
+    t: &Path,
+    facts: &HostFacts,
+) -> Result<()> {
     let o = &step.opts;
-    if env.cgroups.v2 {
+    if facts.cgroups.v2 {
         return sys
             .mount(
                 Some(Path::new("cgroup2")),
@@ -415,7 +421,7 @@ fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &En
         Some("mode=755"),
     )
     .map_err(|e| mount_err(step, e))?;
-    for (name, host) in &env.cgroups.v1_dirs {
+    for (name, host) in &facts.cgroups.v1_dirs {
         let dest = step.dest.join(name);
         let sub = sys
             .resolve_in_root(root, &dest, Some(Kind::Dir))
@@ -642,7 +648,7 @@ mod tests {
     fn prepare_mounts_in_order_inside_the_rootfs() {
         let p = plan(&spec(""), Path::new("/r")).unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &Env::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default()).unwrap();
         let mounts: Vec<String> = sys
             .calls()
             .into_iter()
@@ -686,7 +692,7 @@ mod tests {
             fail_prefixes: vec!["mount sysfs".into()],
             ..Default::default()
         };
-        prepare(&sys, &p, &Env::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default()).unwrap();
         assert!(sys
             .calls()
             .iter()
@@ -701,7 +707,7 @@ mod tests {
         )
         .unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &Env::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default()).unwrap();
         enter(&sys, &p, false).unwrap();
         finalize(&sys, &p).unwrap();
         let calls = sys.calls();

@@ -25,7 +25,7 @@ const IPC_SYSCTLS: &[&str] = &[
 ];
 
 /// A sysctl is allowed when it belongs to a namespace the container has.
-pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
+pub fn validate_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
     if key.is_empty() || key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
         return Err(Error::invalid("linux.sysctl", key, "not a sysctl name"));
     }
@@ -58,7 +58,7 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
 /// Everything that can be refused before the clone. SELinux labels are ignored with a
 /// warning where SELinux is off (as runc and crun do: engines pass them everywhere);
 /// an AppArmor profile without AppArmor is an error (the confinement asked for is missing).
-pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::trace::Log) -> Result<()> {
+pub fn validate(spec: &Spec, ns: &NsPlan, log: &crate::trace::Log) -> Result<()> {
     let linux = spec.linux().as_ref();
     for k in linux
         .and_then(|l| l.sysctl().as_ref())
@@ -66,7 +66,7 @@ pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::trace::Log) -> Result<()> {
         .flatten()
         .map(|(k, _)| k)
     {
-        check_sysctl(k, ns)?;
+        validate_sysctl(k, ns)?;
     }
     if linux.and_then(|l| l.intel_rdt().as_ref()).is_some()
         && !Path::new("/sys/fs/resctrl/info").exists()
@@ -289,20 +289,22 @@ mod tests {
             "net.ipv4.ip_forward",
             "kernel.hostname",
         ] {
-            check_sysctl(k, &all).unwrap();
+            validate_sysctl(k, &all).unwrap();
         }
         let none = ns("[]");
-        let e = check_sysctl("net.ipv4.ip_forward", &none)
+        let e = validate_sysctl("net.ipv4.ip_forward", &none)
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("`net.ipv4.ip_forward`") && e.contains("network"),
             "{e}"
         );
-        let e = check_sysctl("kernel.panic", &all).unwrap_err().to_string();
+        let e = validate_sysctl("kernel.panic", &all)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not namespaced"), "{e}");
-        assert!(check_sysctl("net/../x", &all).is_err());
-        assert!(check_sysctl("net..x", &all).is_err());
+        assert!(validate_sysctl("net/../x", &all).is_err());
+        assert!(validate_sysctl("net..x", &all).is_err());
     }
 
     #[test]
@@ -314,7 +316,7 @@ mod tests {
             r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}}"#,
         )
         .unwrap();
-        let e = check(&spec, &NsPlan::default(), &crate::trace::Log::default())
+        let e = validate(&spec, &NsPlan::default(), &crate::trace::Log::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("apparmorProfile") && e.contains("`acme`"), "{e}");

@@ -20,7 +20,7 @@ pub fn cstr(p: &OsStr) -> io::Result<CString> {
 
 /// A syscall's return value: negative is the last OS error (errno), anything else is
 /// the result. The one errno check the runtime's kernel calls go through.
-pub fn check_ret<T: Into<i64> + Copy>(r: T) -> io::Result<T> {
+pub fn or_errno<T: Into<i64> + Copy>(r: T) -> io::Result<T> {
     if r.into() < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -28,15 +28,15 @@ pub fn check_ret<T: Into<i64> + Copy>(r: T) -> io::Result<T> {
     }
 }
 
-/// [`check_ret`] for calls whose result is only success or failure.
-pub fn check<T: Into<i64> + Copy>(r: T) -> io::Result<()> {
-    check_ret(r).map(|_| ())
+/// [`or_errno`] for calls whose result is only success or failure.
+pub fn ok_or_errno<T: Into<i64> + Copy>(r: T) -> io::Result<()> {
+    or_errno(r).map(|_| ())
 }
 
-/// Takes ownership of the descriptor a syscall just returned (checked with [`check_ret`]).
+/// Takes ownership of the descriptor a syscall just returned (checked with [`or_errno`]).
 pub fn owned_fd(r: libc::c_long) -> io::Result<OwnedFd> {
     let fd =
-        RawFd::try_from(check_ret(r)?).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        RawFd::try_from(or_errno(r)?).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
     // SAFETY: the kernel returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -164,7 +164,7 @@ impl Sys for LinuxSys {
         let data = data.map(|d| cstr(OsStr::new(d))).transpose()?;
         let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
         // SAFETY: every pointer is null or a CString that outlives the call.
-        check(unsafe {
+        ok_or_errno(unsafe {
             libc::mount(
                 ptr(&src),
                 target.as_ptr(),
@@ -178,16 +178,16 @@ impl Sys for LinuxSys {
     fn umount(&self, target: &Path, flags: i32) -> io::Result<()> {
         let t = cstr(target.as_os_str())?;
         // SAFETY: t outlives the call.
-        check(unsafe { libc::umount2(t.as_ptr(), flags) })
+        ok_or_errno(unsafe { libc::umount2(t.as_ptr(), flags) })
     }
 
     fn pivot_root(&self, new_root: &Path) -> io::Result<()> {
         let dir = open_path(new_root, libc::O_RDONLY | libc::O_DIRECTORY)?;
         // SAFETY: fchdir on a descriptor we own.
-        check(unsafe { libc::fchdir(dir.as_raw_fd()) })?;
+        ok_or_errno(unsafe { libc::fchdir(dir.as_raw_fd()) })?;
         let dot = c".";
         // SAFETY: static C strings.
-        check(unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) })?;
+        ok_or_errno(unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) })?;
         // The old root now sits on top of "/": make it a slave so the detach does not
         // propagate to the host, then drop it.
         self.mount(
@@ -199,24 +199,24 @@ impl Sys for LinuxSys {
         )?;
         self.umount(Path::new("."), libc::MNT_DETACH)?;
         // SAFETY: static C string.
-        check(unsafe { libc::chdir(c"/".as_ptr()) })
+        ok_or_errno(unsafe { libc::chdir(c"/".as_ptr()) })
     }
 
     fn move_root(&self, new_root: &Path) -> io::Result<()> {
         let c = cstr(new_root.as_os_str())?;
         // SAFETY: c outlives the call.
-        check(unsafe { libc::chdir(c.as_ptr()) })?;
+        ok_or_errno(unsafe { libc::chdir(c.as_ptr()) })?;
         self.mount(Some(new_root), Path::new("/"), None, libc::MS_MOVE, None)?;
         // SAFETY: static C strings.
-        check(unsafe { libc::chroot(c".".as_ptr()) })?;
+        ok_or_errno(unsafe { libc::chroot(c".".as_ptr()) })?;
         // SAFETY: static C string.
-        check(unsafe { libc::chdir(c"/".as_ptr()) })
+        ok_or_errno(unsafe { libc::chdir(c"/".as_ptr()) })
     }
 
     fn mknod(&self, path: &Path, mode: u32, dev: u64) -> io::Result<()> {
         let c = cstr(path.as_os_str())?;
         // SAFETY: c outlives the call.
-        check(unsafe { libc::mknod(c.as_ptr(), mode, dev) })
+        ok_or_errno(unsafe { libc::mknod(c.as_ptr(), mode, dev) })
     }
 
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
@@ -230,17 +230,17 @@ impl Sys for LinuxSys {
     fn chmod(&self, path: &Path, mode: u32) -> io::Result<()> {
         let c = cstr(path.as_os_str())?;
         // SAFETY: c outlives the call.
-        check(unsafe { libc::chmod(c.as_ptr(), mode) })
+        ok_or_errno(unsafe { libc::chmod(c.as_ptr(), mode) })
     }
 
     fn sethostname(&self, name: &str) -> io::Result<()> {
         // SAFETY: pointer and length describe `name`.
-        check(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) })
+        ok_or_errno(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) })
     }
 
     fn setdomainname(&self, name: &str) -> io::Result<()> {
         // SAFETY: pointer and length describe `name`.
-        check(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) })
+        ok_or_errno(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) })
     }
 
     fn mount_flags(&self, path: &Path) -> io::Result<u64> {
@@ -248,7 +248,7 @@ impl Sys for LinuxSys {
         // SAFETY: zeroed statvfs is a valid out-parameter.
         let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
         // SAFETY: c and st outlive the call.
-        check(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
+        ok_or_errno(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
         Ok(st.f_flag as u64)
     }
 }
@@ -284,13 +284,15 @@ impl Creds for LinuxSys {
 
     fn drop_bounding(&self, cap: u8) -> io::Result<()> {
         // SAFETY: prctl with integer arguments.
-        check(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) })
+        ok_or_errno(unsafe {
+            libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0)
+        })
     }
 
     fn setgroups(&self, gids: &[u32]) -> io::Result<()> {
         // raw: nix's setgroups wants `&[Gid]`, a copy of the list on this path
         // SAFETY: pointer and length describe `gids`.
-        check(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) })
+        ok_or_errno(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) })
     }
 
     fn setresgid(&self, gid: u32) -> io::Result<()> {
@@ -322,12 +324,12 @@ impl Creds for LinuxSys {
             },
         ];
         // SAFETY: header and data have the kernel's v3 layout and outlive the call.
-        check(unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) })
+        ok_or_errno(unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) })
     }
 
     fn raise_ambient(&self, cap: u8) -> io::Result<()> {
         // SAFETY: prctl with integer arguments.
-        check(unsafe {
+        ok_or_errno(unsafe {
             libc::prctl(
                 libc::PR_CAP_AMBIENT,
                 libc::c_ulong::try_from(libc::PR_CAP_AMBIENT_RAISE).unwrap_or_default(),

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use oci_spec::runtime::Spec;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::{OutputError, Protocol, StateError};
 use crate::{Error, Result};
 use k3_oci::spec::{self, Bundle};
@@ -132,7 +132,7 @@ fn run_criu(args: &[String], what: &str, log: &Path) -> Result<()> {
 }
 
 /// `k3rt checkpoint ID`.
-pub fn checkpoint(ctx: &Ctx, id: &str, opts: &CriuOpts) -> Result<()> {
+pub fn checkpoint(ctx: &GlobalFlags, id: &str, opts: &CriuOpts) -> Result<()> {
     let (dir, st, status) = ctx.live(id)?;
     if status != Status::Running {
         return Err(StateError::NotRunning {
@@ -174,7 +174,7 @@ pub fn checkpoint(ctx: &Ctx, id: &str, opts: &CriuOpts) -> Result<()> {
 
 /// `k3rt restore -b BUNDLE ID`: the process tree comes back into a new container.
 pub fn restore(
-    ctx: &Ctx,
+    ctx: &GlobalFlags,
     id: &str,
     bundle_dir: &Path,
     opts: &CriuOpts,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::container::kill::kill_and_wait;
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::{StateError, Undying};
 use crate::statedir::{pid_alive, ContainerDir, Made};
 use crate::{hooks, Error, Result};
@@ -16,7 +16,7 @@ use k3_oci::spec;
 use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt delete [--force] ID`.
-pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
+pub fn delete(ctx: &GlobalFlags, id: &str, force: bool) -> Result<()> {
     let dir = ctx.container(id)?;
     if !dir.exists() {
         // `--force` of a container that is already gone succeeds, as with runc
@@ -54,7 +54,7 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
 }
 
 /// Removes what create made; poststop hooks run last and only warn on failure.
-pub fn destroy(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) -> Result<()> {
+pub fn destroy(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) -> Result<()> {
     if !st.own_pid_ns {
         // without a pid namespace, processes outlive the init: the cgroup knows them
         crate::container::kill::signal_all(st, libc::SIGKILL);
@@ -161,8 +161,8 @@ mod tests {
     use crate::statedir::proc_stat;
     use crate::trace::Log;
 
-    fn ctx(root: &std::path::Path) -> Ctx {
-        Ctx {
+    fn ctx(root: &std::path::Path) -> GlobalFlags {
+        GlobalFlags {
             root: root.to_path_buf(),
             log: Log::default(),
             systemd_cgroup: false,

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::{OutputError, StateError};
 use crate::{Error, Result};
 use k3_cgroups::{self as cgroups, stats, Layout};
 use k3_oci::state::Status;
 
 /// `k3rt events [--stats] [--interval D] ID`.
-pub fn events(ctx: &Ctx, id: &str, once: bool, interval: Duration) -> Result<()> {
+pub fn events(ctx: &GlobalFlags, id: &str, once: bool, interval: Duration) -> Result<()> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let v2 = matches!(cgroups::detect()?, Layout::V2(_));

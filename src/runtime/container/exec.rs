@@ -9,7 +9,7 @@ use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 
 use crate::caps::CapSets;
 use crate::container::create::write_pid_file;
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::{ProcessError, Protocol, StateError};
 use crate::process::channel::{self, Msg};
 use crate::process::exec::Dmz;
@@ -44,8 +44,8 @@ pub struct ExecOpts {
 }
 
 /// `k3rt exec`; returns the process's exit code (0 when detached).
-pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
-    super::check_preserve_fds(opts.preserve_fds)?;
+pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
+    super::validate_preserve_fds(opts.preserve_fds)?;
     let dir = ctx.container(&opts.id)?;
     let st = dir.load()?;
     let status = dir.status(&st);

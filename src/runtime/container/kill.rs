@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::{Call, ProcessError, Undying};
 use crate::statedir::pid_alive;
 use crate::{signal, Result};
@@ -10,7 +10,7 @@ use k3_cgroups as cgroups;
 use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt kill ID [SIGNAL] [--all]`.
-pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
+pub fn kill(ctx: &GlobalFlags, id: &str, sig: &str, all: bool) -> Result<()> {
     let sig = signal::parse(sig)?;
     if all {
         // as runc: `kill --all` of a stopped container is not an error (containerd's

@@ -1,7 +1,7 @@
 //! `list`: every container under the root, as a table, JSON, or ids only.
 
 use crate::container::state::{view, StateView};
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::OutputError;
 use crate::statedir::{list_ids, ContainerDir};
 use crate::Result;
@@ -15,7 +15,7 @@ pub enum Format {
 }
 
 /// Views of every readable container.
-pub fn views(ctx: &Ctx) -> Result<Vec<StateView>> {
+pub fn views(ctx: &GlobalFlags) -> Result<Vec<StateView>> {
     let mut out = Vec::new();
     for id in list_ids(&ctx.root)? {
         let dir = ContainerDir::new(&ctx.root, &id);
@@ -27,7 +27,7 @@ pub fn views(ctx: &Ctx) -> Result<Vec<StateView>> {
 }
 
 /// `k3rt list` rendered.
-pub fn list(ctx: &Ctx, format: Format) -> Result<String> {
+pub fn list(ctx: &GlobalFlags, format: Format) -> Result<String> {
     let vs = views(ctx)?;
     Ok(match format {
         Format::Json => serde_json::to_string(&vs).map_err(|source| OutputError::Encode {

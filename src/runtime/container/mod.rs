@@ -26,13 +26,16 @@ use k3_oci::state::{ContainerState, Status};
 
 /// What every verb gets from the global flags.
 #[derive(Debug)]
-pub struct Ctx {
+pub struct GlobalFlags {
     pub root: PathBuf,
     pub log: Log,
     pub systemd_cgroup: bool,
 }
 
-impl Ctx {
+/// The name the k3rt CLI still uses (it moves to [`GlobalFlags`] with its rewrite).
+pub type Ctx = GlobalFlags;
+
+impl GlobalFlags {
     /// The directory of an existing container (the id is validated first).
     pub fn container(&self, id_: &str) -> Result<ContainerDir> {
         id::validate(id_)?;
@@ -57,7 +60,7 @@ impl Ctx {
 
 /// `--preserve-fds N`: descriptors 3..3+N must fit under this process's
 /// `RLIMIT_NOFILE` (a huge N would otherwise loop over billions of descriptors).
-pub fn check_preserve_fds(n: i32) -> Result<()> {
+pub fn validate_preserve_fds(n: i32) -> Result<()> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -1,12 +1,12 @@
 //! `pause` / `resume`: freeze and thaw the container's cgroup.
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::StateError;
 use crate::Result;
 use k3_cgroups as cgroups;
 
 /// `k3rt pause ID` (`true`) or `k3rt resume ID` (`false`).
-pub fn set_paused(ctx: &Ctx, id: &str, paused: bool) -> Result<()> {
+pub fn set_paused(ctx: &GlobalFlags, id: &str, paused: bool) -> Result<()> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let status = dir.status(&st);

@@ -3,13 +3,13 @@
 
 use std::process::Command;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::OutputError;
 use crate::{Error, Result};
 use k3_cgroups as cgroups;
 
 /// `k3rt ps [--format table|json] ID [PS-ARGS...]`.
-pub fn ps(ctx: &Ctx, id: &str, json: bool, ps_args: &[String]) -> Result<String> {
+pub fn ps(ctx: &GlobalFlags, id: &str, json: bool, ps_args: &[String]) -> Result<String> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let pids = cgroups::procs(&st.cgroup_paths);

@@ -5,7 +5,7 @@
 use crate::container::create::{launch, CreateOpts, Mode};
 use crate::container::delete::destroy;
 use crate::container::start::poststart;
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::process::channel::Msg;
 use k3_oci::state::Status;
 use std::os::fd::AsRawFd;
@@ -15,7 +15,7 @@ use crate::process::tty;
 use crate::Result;
 
 /// `k3rt run [--detach] ID`; returns the container's exit code (0 when detached).
-pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
+pub fn run(ctx: &GlobalFlags, opts: &CreateOpts, detach: bool) -> Result<i32> {
     if detach {
         let mut l = launch(ctx, opts, Mode::Channel, None)?;
         l.chan.send(&Msg::Start)?;

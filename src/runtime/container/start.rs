@@ -6,7 +6,7 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::{Call, ProcessError, Protocol, StateError};
 use crate::statedir::{pid_alive, ContainerDir};
 use crate::{hooks, Error, Result};
@@ -14,7 +14,7 @@ use k3_oci::spec;
 use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt start ID`.
-pub fn start(ctx: &Ctx, id: &str) -> Result<()> {
+pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
@@ -80,7 +80,7 @@ fn wait_fd(fd: &std::fs::File, events: libc::c_short, st: &ContainerState) -> Re
 }
 
 /// poststart hooks: a failure is only a warning (runtime-spec).
-pub fn poststart(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) {
+pub fn poststart(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) {
     let Ok(raw) = std::fs::read(dir.config()) else {
         return;
     };

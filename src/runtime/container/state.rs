@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::error::OutputError;
 use crate::statedir::ContainerDir;
 use crate::Result;
@@ -44,7 +44,7 @@ pub fn view(dir: &ContainerDir, st: &ContainerState) -> StateView {
 }
 
 /// `k3rt state ID` as pretty JSON.
-pub fn state(ctx: &Ctx, id: &str) -> Result<String> {
+pub fn state(ctx: &GlobalFlags, id: &str) -> Result<String> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     serde_json::to_string_pretty(&view(&dir, &st)).map_err(|source| {

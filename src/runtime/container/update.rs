@@ -7,7 +7,7 @@ use std::path::Path;
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Value};
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
 use crate::{Error, Result};
 use k3_cgroups::{self as cgroups, plan};
 
@@ -75,7 +75,7 @@ pub fn read_resources(path: &Path) -> Result<LinuxResources> {
 }
 
 /// `k3rt update`.
-pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
+pub fn update(ctx: &GlobalFlags, id: &str, resources: &LinuxResources) -> Result<()> {
     let (_, st, _) = ctx.live(id)?;
     let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let mut writes = if cg.v2 {

@@ -33,7 +33,7 @@ pub struct InitConfig<'a> {
     pub spec: &'a Spec,
     pub ns: &'a NsPlan,
     pub plan: &'a Plan,
-    pub env: rootfs::Env,
+    pub host: rootfs::HostFacts,
     pub caps: CapSets,
     pub chan: &'a Channel,
     pub start: StartSignal,
@@ -129,8 +129,8 @@ fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
         ),
         StartSignal::Channel => None,
     };
-    let own_mounts = !cfg.env.shared_mount_ns;
-    rootfs::prepare(cfg.sys, cfg.plan, &cfg.env)?;
+    let own_mounts = !cfg.host.shared_mount_ns;
+    rootfs::prepare(cfg.sys, cfg.plan, &cfg.host)?;
     set_names(cfg)?;
     let mut state = cfg.hook_state.clone();
     state.pid = finish::host_pid();
