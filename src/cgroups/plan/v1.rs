@@ -1,6 +1,9 @@
 //! cgroup v1: one hierarchy per controller, limits in bytes and shares.
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxNetwork,
+    LinuxResources,
+};
 
 use super::{device_rule, same_in_v1_and_v2, w, Write, DEFAULT_ALLOWED};
 
@@ -8,96 +11,14 @@ use super::{device_rule, same_in_v1_and_v2, w, Write, DEFAULT_ALLOWED};
 pub fn v1(r: &LinuxResources) -> Vec<Write> {
     let mut out = Vec::new();
     if let Some(m) = r.memory() {
-        if let Some(l) = m.limit() {
-            out.push(w("memory", "memory.limit_in_bytes", l));
-        }
-        if let Some(s) = m.swap() {
-            out.push(w("memory", "memory.memsw.limit_in_bytes", s));
-        }
-        if let Some(v) = m.reservation() {
-            out.push(w("memory", "memory.soft_limit_in_bytes", v));
-        }
-        if let Some(v) = m.kernel_tcp() {
-            out.push(w("memory", "memory.kmem.tcp.limit_in_bytes", v));
-        }
-        if let Some(v) = m.swappiness() {
-            out.push(w("memory", "memory.swappiness", v));
-        }
-        if m.disable_oom_killer() == Some(true) {
-            out.push(w("memory", "memory.oom_control", 1));
-        }
+        memory(m, &mut out);
     }
     if let Some(c) = r.cpu() {
-        if let Some(v) = c.shares() {
-            out.push(w("cpu", "cpu.shares", v));
-        }
-        if let Some(v) = c.period() {
-            out.push(w("cpu", "cpu.cfs_period_us", v));
-        }
-        if let Some(v) = c.quota() {
-            out.push(w("cpu", "cpu.cfs_quota_us", v));
-        }
-        if let Some(v) = c.burst() {
-            out.push(w("cpu", "cpu.cfs_burst_us", v));
-        }
-        if let Some(v) = c.realtime_period() {
-            out.push(w("cpu", "cpu.rt_period_us", v));
-        }
-        if let Some(v) = c.realtime_runtime() {
-            out.push(w("cpu", "cpu.rt_runtime_us", v));
-        }
+        cpu(c, &mut out);
     }
     same_in_v1_and_v2(r, &mut out);
     if let Some(b) = r.block_io() {
-        if let Some(v) = b.weight() {
-            out.push(w("blkio", "blkio.weight", v));
-        }
-        if let Some(v) = b.leaf_weight() {
-            out.push(w("blkio", "blkio.leaf_weight", v));
-        }
-        for d in b.weight_device().iter().flatten() {
-            if let Some(v) = d.weight() {
-                out.push(w(
-                    "blkio",
-                    "blkio.weight_device",
-                    format!("{}:{} {v}", d.major(), d.minor()),
-                ));
-            }
-            if let Some(v) = d.leaf_weight() {
-                out.push(w(
-                    "blkio",
-                    "blkio.leaf_weight_device",
-                    format!("{}:{} {v}", d.major(), d.minor()),
-                ));
-            }
-        }
-        let throttles = [
-            (
-                "blkio.throttle.read_bps_device",
-                b.throttle_read_bps_device(),
-            ),
-            (
-                "blkio.throttle.write_bps_device",
-                b.throttle_write_bps_device(),
-            ),
-            (
-                "blkio.throttle.read_iops_device",
-                b.throttle_read_iops_device(),
-            ),
-            (
-                "blkio.throttle.write_iops_device",
-                b.throttle_write_iops_device(),
-            ),
-        ];
-        for (file, list) in throttles {
-            for d in list.iter().flatten() {
-                out.push(w(
-                    "blkio",
-                    file,
-                    format!("{}:{} {}", d.major(), d.minor(), d.rate()),
-                ));
-            }
-        }
+        blkio(b, &mut out);
     }
     for h in r.hugepage_limits().iter().flatten() {
         out.push(w(
@@ -107,19 +28,121 @@ pub fn v1(r: &LinuxResources) -> Vec<Write> {
         ));
     }
     if let Some(n) = r.network() {
-        if let Some(id) = n.class_id() {
-            out.push(w("net_cls", "net_cls.classid", id));
-        }
-        for p in n.priorities().iter().flatten() {
-            out.push(w(
-                "net_prio",
-                "net_prio.ifpriomap",
-                format!("{} {}", p.name(), p.priority()),
-            ));
-        }
+        network(n, &mut out);
     }
     out.extend(v1_devices(r.devices().as_deref().unwrap_or_default()));
     out
+}
+
+/// `memory.*`: limits in bytes, -1 for none (v1 takes it as is).
+fn memory(m: &LinuxMemory, out: &mut Vec<Write>) {
+    if let Some(l) = m.limit() {
+        out.push(w("memory", "memory.limit_in_bytes", l));
+    }
+    if let Some(s) = m.swap() {
+        out.push(w("memory", "memory.memsw.limit_in_bytes", s));
+    }
+    if let Some(v) = m.reservation() {
+        out.push(w("memory", "memory.soft_limit_in_bytes", v));
+    }
+    if let Some(v) = m.kernel_tcp() {
+        out.push(w("memory", "memory.kmem.tcp.limit_in_bytes", v));
+    }
+    if let Some(v) = m.swappiness() {
+        out.push(w("memory", "memory.swappiness", v));
+    }
+    if m.disable_oom_killer() == Some(true) {
+        out.push(w("memory", "memory.oom_control", 1));
+    }
+}
+
+/// `cpu.*`: shares and the CFS and RT periods.
+fn cpu(c: &LinuxCpu, out: &mut Vec<Write>) {
+    if let Some(v) = c.shares() {
+        out.push(w("cpu", "cpu.shares", v));
+    }
+    if let Some(v) = c.period() {
+        out.push(w("cpu", "cpu.cfs_period_us", v));
+    }
+    if let Some(v) = c.quota() {
+        out.push(w("cpu", "cpu.cfs_quota_us", v));
+    }
+    if let Some(v) = c.burst() {
+        out.push(w("cpu", "cpu.cfs_burst_us", v));
+    }
+    if let Some(v) = c.realtime_period() {
+        out.push(w("cpu", "cpu.rt_period_us", v));
+    }
+    if let Some(v) = c.realtime_runtime() {
+        out.push(w("cpu", "cpu.rt_runtime_us", v));
+    }
+}
+
+/// `blkio.*`: weights and per-device throttles.
+fn blkio(b: &LinuxBlockIo, out: &mut Vec<Write>) {
+    if let Some(v) = b.weight() {
+        out.push(w("blkio", "blkio.weight", v));
+    }
+    if let Some(v) = b.leaf_weight() {
+        out.push(w("blkio", "blkio.leaf_weight", v));
+    }
+    for d in b.weight_device().iter().flatten() {
+        if let Some(v) = d.weight() {
+            out.push(w(
+                "blkio",
+                "blkio.weight_device",
+                format!("{}:{} {v}", d.major(), d.minor()),
+            ));
+        }
+        if let Some(v) = d.leaf_weight() {
+            out.push(w(
+                "blkio",
+                "blkio.leaf_weight_device",
+                format!("{}:{} {v}", d.major(), d.minor()),
+            ));
+        }
+    }
+    let throttles = [
+        (
+            "blkio.throttle.read_bps_device",
+            b.throttle_read_bps_device(),
+        ),
+        (
+            "blkio.throttle.write_bps_device",
+            b.throttle_write_bps_device(),
+        ),
+        (
+            "blkio.throttle.read_iops_device",
+            b.throttle_read_iops_device(),
+        ),
+        (
+            "blkio.throttle.write_iops_device",
+            b.throttle_write_iops_device(),
+        ),
+    ];
+    for (file, list) in throttles {
+        for d in list.iter().flatten() {
+            out.push(w(
+                "blkio",
+                file,
+                format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+            ));
+        }
+    }
+}
+
+/// `net_cls.classid` and `net_prio.ifpriomap`.
+fn network(n: &LinuxNetwork, out: &mut Vec<Write>) {
+    if let Some(id) = n.class_id() {
+        out.push(w("net_cls", "net_cls.classid", id));
+    }
+    for p in n.priorities().iter().flatten() {
+        out.push(w(
+            "net_prio",
+            "net_prio.ifpriomap",
+            format!("{} {}", p.name(), p.priority()),
+        ));
+    }
 }
 
 /// Allow rules for the nodes of `linux.devices`: a device the spec creates is usable.

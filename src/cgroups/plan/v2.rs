@@ -1,6 +1,6 @@
 //! cgroup v2: the unified hierarchy, weights and `max` instead of -1.
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 use super::{limit, same_in_v1_and_v2, w, Write};
 
@@ -21,61 +21,14 @@ pub fn blkio_to_io_weight(weight: u16) -> u64 {
 pub fn v2(r: &LinuxResources) -> Vec<Write> {
     let mut out = Vec::new();
     if let Some(m) = r.memory() {
-        if let Some(l) = m.limit() {
-            out.push(w("memory", "memory.max", limit(l)));
-        }
-        if let Some(v) = m.reservation() {
-            out.push(w("memory", "memory.low", limit(v)));
-        }
-        if let Some(s) = m.swap() {
-            // v1 swap is memory+swap; v2 counts swap alone
-            let v = match (s, m.limit()) {
-                (s, _) if s < 0 => "max".to_string(),
-                (s, Some(l)) if l >= 0 => (s - l).max(0).to_string(),
-                (s, _) => s.to_string(),
-            };
-            out.push(w("memory", "memory.swap.max", v));
-        }
+        memory(m, &mut out);
     }
     if let Some(c) = r.cpu() {
-        if let Some(v) = c.shares().filter(|s| *s > 0) {
-            out.push(w("cpu", "cpu.weight", shares_to_weight(v)));
-        }
-        if c.quota().is_some() || c.period().is_some() {
-            let q = c
-                .quota()
-                .filter(|q| *q > 0)
-                .map_or("max".to_string(), |q| q.to_string());
-            out.push(w(
-                "cpu",
-                "cpu.max",
-                format!("{q} {}", c.period().unwrap_or(100_000)),
-            ));
-        }
-        if let Some(v) = c.burst() {
-            out.push(w("cpu", "cpu.max.burst", v));
-        }
+        cpu(c, &mut out);
     }
     same_in_v1_and_v2(r, &mut out);
     if let Some(b) = r.block_io() {
-        if let Some(v) = b.weight() {
-            out.push(w("io", "io.weight", blkio_to_io_weight(v)));
-        }
-        let throttles = [
-            ("rbps", b.throttle_read_bps_device()),
-            ("wbps", b.throttle_write_bps_device()),
-            ("riops", b.throttle_read_iops_device()),
-            ("wiops", b.throttle_write_iops_device()),
-        ];
-        for (key, list) in throttles {
-            for d in list.iter().flatten() {
-                out.push(w(
-                    "io",
-                    "io.max",
-                    format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
-                ));
-            }
-        }
+        io(b, &mut out);
     }
     for h in r.hugepage_limits().iter().flatten() {
         out.push(w(
@@ -90,4 +43,66 @@ pub fn v2(r: &LinuxResources) -> Vec<Write> {
         out.push(w("unified", k.clone(), v));
     }
     out
+}
+
+/// `memory.max`, `memory.low`, `memory.swap.max` (swap alone, not memory+swap).
+fn memory(m: &LinuxMemory, out: &mut Vec<Write>) {
+    if let Some(l) = m.limit() {
+        out.push(w("memory", "memory.max", limit(l)));
+    }
+    if let Some(v) = m.reservation() {
+        out.push(w("memory", "memory.low", limit(v)));
+    }
+    if let Some(s) = m.swap() {
+        // v1 swap is memory+swap; v2 counts swap alone
+        let v = match (s, m.limit()) {
+            (s, _) if s < 0 => "max".to_string(),
+            (s, Some(l)) if l >= 0 => (s - l).max(0).to_string(),
+            (s, _) => s.to_string(),
+        };
+        out.push(w("memory", "memory.swap.max", v));
+    }
+}
+
+/// `cpu.weight` from shares, `cpu.max` from quota and period, `cpu.max.burst`.
+fn cpu(c: &LinuxCpu, out: &mut Vec<Write>) {
+    if let Some(v) = c.shares().filter(|s| *s > 0) {
+        out.push(w("cpu", "cpu.weight", shares_to_weight(v)));
+    }
+    if c.quota().is_some() || c.period().is_some() {
+        let q = c
+            .quota()
+            .filter(|q| *q > 0)
+            .map_or("max".to_string(), |q| q.to_string());
+        out.push(w(
+            "cpu",
+            "cpu.max",
+            format!("{q} {}", c.period().unwrap_or(100_000)),
+        ));
+    }
+    if let Some(v) = c.burst() {
+        out.push(w("cpu", "cpu.max.burst", v));
+    }
+}
+
+/// `io.weight` from the blkio weight and `io.max` per device.
+fn io(b: &LinuxBlockIo, out: &mut Vec<Write>) {
+    if let Some(v) = b.weight() {
+        out.push(w("io", "io.weight", blkio_to_io_weight(v)));
+    }
+    let throttles = [
+        ("rbps", b.throttle_read_bps_device()),
+        ("wbps", b.throttle_write_bps_device()),
+        ("riops", b.throttle_read_iops_device()),
+        ("wiops", b.throttle_write_iops_device()),
+    ];
+    for (key, list) in throttles {
+        for d in list.iter().flatten() {
+            out.push(w(
+                "io",
+                "io.max",
+                format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+            ));
+        }
+    }
 }
