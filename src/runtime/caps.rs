@@ -19,10 +19,15 @@ use k3_sys::Creds;
 /// Capability numbers per set; every set is exactly what is listed (none when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapSets {
+    /// `process.capabilities.bounding`.
     pub bounding: Vec<u8>,
+    /// `process.capabilities.effective`.
     pub effective: Vec<u8>,
+    /// `process.capabilities.permitted`.
     pub permitted: Vec<u8>,
+    /// `process.capabilities.inheritable`.
     pub inheritable: Vec<u8>,
+    /// `process.capabilities.ambient` (only raisable ones).
     pub ambient: Vec<u8>,
 }
 

@@ -61,7 +61,7 @@ fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
     let deadline = h
         .timeout()
         // a huge timeout (i64::MAX seconds) is no deadline, not an overflow
-        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t.max(1) as u64)));
+        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t.max(1).unsigned_abs())));
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break s,

@@ -56,6 +56,7 @@ pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
 }
 
 impl NsPlan {
+    /// The namespaces of `linux.namespaces`.
     pub fn from_spec(spec: &Spec) -> NsPlan {
         let mut plan = NsPlan::default();
         let nss = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
@@ -70,10 +71,12 @@ impl NsPlan {
         plan
     }
 
+    /// A namespace of type `t` is created (not joined).
     pub fn is_new(&self, t: LinuxNamespaceType) -> bool {
         self.new.contains(&t)
     }
 
+    /// The container has a namespace of type `t`, new or joined.
     pub fn has(&self, t: LinuxNamespaceType) -> bool {
         self.is_new(t) || self.joins.iter().any(|(j, _)| *j == t)
     }
@@ -121,6 +124,10 @@ pub fn unshare(flags: libc::c_int, what: &'static str) -> Result<()> {
     Ok(())
 }
 
+/// `IFF_UP` in the type of `ifreq.ifr_flags` (the flag is bit 0).
+#[allow(clippy::cast_possible_truncation, reason = "IFF_UP is 1")]
+const IFF_UP: libc::c_short = libc::IFF_UP as libc::c_short;
+
 /// Brings `lo` up in a new network namespace, as runc and crun do (a server bound to
 /// 127.0.0.1 inside the container needs it).
 pub fn loopback_up() -> Result<()> {
@@ -131,15 +138,15 @@ pub fn loopback_up() -> Result<()> {
     }
     // SAFETY: zeroed ifreq is valid; the name fits.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (i, b) in b"lo".iter().enumerate() {
-        req.ifr_name[i] = *b as libc::c_char;
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
+        *dst = libc::c_char::from_ne_bytes([*src]);
     }
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq we own.
     let r = unsafe {
         if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
             -1
         } else {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            req.ifr_ifru.ifru_flags |= IFF_UP;
             libc::ioctl(sock, libc::SIOCSIFFLAGS, &req)
         }
     };

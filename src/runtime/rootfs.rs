@@ -31,31 +31,43 @@ pub enum StepKind {
 /// One spec mount, ready to apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountStep {
+    /// Where it goes, in the container.
     pub dest: PathBuf,
+    /// What is mounted (none for pseudo filesystems).
     pub source: Option<PathBuf>,
+    /// The filesystem type (none for binds).
     pub fstype: Option<String>,
+    /// Flags and data from `options`.
     pub opts: MountOptions,
+    /// How it is applied.
     pub kind: StepKind,
 }
 
 /// Everything the rootfs setup will do, as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The rootfs on the host.
     pub rootfs: PathBuf,
     /// Propagation for `/` before anything else (rootfsPropagation, default rslave).
     pub root_propagation: u64,
+    /// The mounts, in order.
     pub steps: Vec<MountStep>,
     /// `/dev` is a mount of its own, so default devices and links are made.
     pub setup_dev: bool,
+    /// Device nodes to create.
     pub devices: Vec<DeviceNode>,
+    /// `root.readonly`.
     pub readonly_root: bool,
+    /// `linux.maskedPaths`.
     pub masked: Vec<PathBuf>,
+    /// `linux.readonlyPaths`.
     pub readonly_paths: Vec<PathBuf>,
 }
 
 /// Cgroup facts the `cgroup` mount needs.
 #[derive(Debug, Clone, Default)]
 pub struct CgroupView {
+    /// The unified (v2) hierarchy.
     pub v2: bool,
     /// v1: (hierarchy directory name, the container's cgroup directory on the host).
     pub v1_dirs: Vec<(String, PathBuf)>,
@@ -64,10 +76,12 @@ pub struct CgroupView {
 /// Host-side facts the apply step needs.
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {
+    /// A user namespace: device nodes are bind-mounted, not made.
     pub in_userns: bool,
     /// The container shares the host's mount namespace: mounts land in the rootfs on
     /// the host (removed by delete), `/` is left alone and the init only chroots.
     pub shared_mount_ns: bool,
+    /// What the `cgroup` mount shows.
     pub cgroups: CgroupView,
 }
 

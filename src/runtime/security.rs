@@ -121,11 +121,13 @@ pub fn validate(spec: &Spec, ns: &NsPlan, log: &crate::trace::Log) -> Result<()>
     Ok(())
 }
 
+/// AppArmor is enabled on this host.
 pub fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim() == "Y")
 }
 
+/// SELinux is enabled on this host.
 pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
 }
@@ -197,11 +199,11 @@ pub fn apply_scheduler(spec: &Spec) -> Result<()> {
         }
     });
     let attr = SchedAttr {
-        size: std::mem::size_of::<SchedAttr>() as u32,
+        size: u32::try_from(size_of::<SchedAttr>()).unwrap_or(u32::MAX),
         policy,
         flags,
         nice: s.nice().unwrap_or(0),
-        priority: s.priority().unwrap_or(0).max(0) as u32,
+        priority: s.priority().unwrap_or(0).max(0).unsigned_abs(),
         runtime: s.runtime().unwrap_or(0),
         deadline: s.deadline().unwrap_or(0),
         period: s.period().unwrap_or(0),

@@ -22,14 +22,30 @@ use k3_oci::state::{derive_status, ContainerState, ProcessFacts, Status};
 pub enum Made {
     /// The `k3rt create` process itself: while it lives, the container is being created.
     #[serde(rename_all = "camelCase")]
-    Creator { pid: i32, start_time: u64 },
+    Creator {
+        /// Its pid.
+        pid: i32,
+        /// Its start time (clock ticks since boot).
+        start_time: u64,
+    },
     /// The cgroup directories, one per hierarchy.
-    Cgroups { paths: Vec<PathBuf> },
+    Cgroups {
+        /// The directories.
+        paths: Vec<PathBuf>,
+    },
     /// Mounts the init makes under the rootfs in the host's mount namespace.
-    HostMounts { rootfs: PathBuf },
+    HostMounts {
+        /// The rootfs the mounts are under.
+        rootfs: PathBuf,
+    },
     /// The container init; its start time tells it from a later process with its pid.
     #[serde(rename_all = "camelCase")]
-    Init { pid: i32, start_time: u64 },
+    Init {
+        /// Its pid.
+        pid: i32,
+        /// Its start time (clock ticks since boot).
+        start_time: u64,
+    },
 }
 
 /// The journal file's name in the container dir.
@@ -50,18 +66,21 @@ pub fn default_root() -> PathBuf {
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) if !d.is_empty() => Path::new(&d).join("k3rt"),
-        _ => std::env::temp_dir().join(format!("k3rt-{}", unsafe { libc::geteuid() })),
+        _ => std::env::temp_dir().join(format!("k3rt-{}", nix::unistd::geteuid())),
     }
 }
 
 /// One container's directory under the root.
 #[derive(Debug, Clone)]
 pub struct ContainerDir {
+    /// The container id.
     pub id: String,
+    /// The directory.
     pub path: PathBuf,
 }
 
 impl ContainerDir {
+    /// The state directory of `id` under `root`.
     pub fn new(root: &Path, id: &str) -> Self {
         ContainerDir {
             id: id.to_string(),
@@ -86,15 +105,19 @@ impl ContainerDir {
         }
     }
 
+    /// `state.json`.
     pub fn state_file(&self) -> PathBuf {
         self.path.join("state.json")
     }
+    /// `exec.fifo`.
     pub fn fifo(&self) -> PathBuf {
         self.path.join("exec.fifo")
     }
+    /// `config.json`, copied from the bundle.
     pub fn config(&self) -> PathBuf {
         self.path.join("config.json")
     }
+    /// The journal of what create made.
     pub fn journal(&self) -> PathBuf {
         self.path.join(JOURNAL)
     }
@@ -127,6 +150,7 @@ impl ContainerDir {
             .unwrap_or_default()
     }
 
+    /// The state directory exists.
     pub fn exists(&self) -> bool {
         self.path.is_dir()
     }
@@ -251,7 +275,7 @@ mod tests {
 
     #[test]
     fn own_process_is_alive_and_recycled_pid_is_not() {
-        let me = std::process::id() as i32;
+        let me = i32::try_from(std::process::id()).unwrap();
         let (start, _) = proc_stat(me).unwrap();
         assert!(pid_alive(me, start));
         assert!(!pid_alive(me, start + 1));

@@ -17,12 +17,19 @@ use k3_oci::state::Status;
 /// Flags shared by both verbs.
 #[derive(Debug, Clone, Default)]
 pub struct CriuOpts {
+    /// `--image-path`: where CRIU writes (or reads) the images.
     pub image_path: PathBuf,
+    /// `--work-path`: CRIU's logs and work files (default: the image path).
     pub work_path: Option<PathBuf>,
+    /// `--leave-running`: the container keeps running after the dump.
     pub leave_running: bool,
+    /// `--tcp-established`: checkpoint established TCP connections.
     pub tcp_established: bool,
+    /// `--ext-unix-sk`: allow external unix sockets.
     pub ext_unix_sk: bool,
+    /// `--shell-job`: the process was started from a shell (a tty of its own).
     pub shell_job: bool,
+    /// `--file-locks`: checkpoint file locks.
     pub file_locks: bool,
 }
 
@@ -143,7 +150,7 @@ pub fn checkpoint(ctx: &GlobalFlags, id: &str, opts: &CriuOpts) -> Result<()> {
     }
     criu_ready()?;
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
-    let spec = spec::parse(&raw).map_err(|source| k3_oci::spec::SpecError::Parse {
+    let spec = spec::parse(&raw).map_err(|source| spec::SpecError::Parse {
         path: dir.config(),
         source,
     })?;

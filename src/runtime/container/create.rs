@@ -31,12 +31,19 @@ use k3_sys::linux::LinuxSys;
 /// `create` flags.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOpts {
+    /// The container id.
     pub id: String,
+    /// `--bundle`: the directory holding config.json.
     pub bundle: PathBuf,
+    /// `--pid-file`: where to write the init's pid.
     pub pid_file: Option<PathBuf>,
+    /// `--console-socket`: where to send the pty master.
     pub console_socket: Option<PathBuf>,
+    /// `--no-pivot`: move the root instead of pivot_root.
     pub no_pivot: bool,
+    /// `--no-new-keyring`: keep the caller's session keyring.
     pub no_new_keyring: bool,
+    /// `--preserve-fds`: descriptors past stdio passed to the container.
     pub preserve_fds: i32,
 }
 
@@ -52,10 +59,15 @@ pub enum Mode {
 /// A container whose init waits for start.
 #[derive(Debug)]
 pub struct Launched {
+    /// The container's state directory.
     pub dir: ContainerDir,
+    /// The state as saved.
     pub state: ContainerState,
+    /// The container's spec.
     pub spec: Spec,
+    /// k3rt's end of the channel to the init.
     pub chan: Channel,
+    /// The init (and intermediate) pids.
     pub spawned: Spawned,
     /// Receives the pty master when `run` proxies the terminal itself.
     pub console: Option<std::os::unix::net::UnixStream>,

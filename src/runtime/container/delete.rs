@@ -87,7 +87,7 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
             Made::Creator { pid, start_time } => Some((pid, start_time)),
             _ => None,
         })
-        .filter(|&(pid, t)| pid != std::process::id() as i32 && pid_alive(pid, t))
+        .filter(|&(pid, t)| pid != nix::unistd::getpid().as_raw() && pid_alive(pid, t))
         .collect();
     if !creators.is_empty() && !force {
         return Err(StateError::BadState {
@@ -177,7 +177,7 @@ mod tests {
     }
 
     fn start_of(pid: u32) -> u64 {
-        proc_stat(pid as i32).unwrap().0
+        proc_stat(i32::try_from(pid).unwrap()).unwrap().0
     }
 
     #[test]
@@ -202,11 +202,11 @@ mod tests {
                 paths: vec![cg.clone(), root.path().join("cg-never-made")],
             },
             Made::Init {
-                pid: init.id() as i32,
+                pid: i32::try_from(init.id()).unwrap(),
                 start_time: start_of(init.id()),
             },
             Made::Init {
-                pid: other.id() as i32,
+                pid: i32::try_from(other.id()).unwrap(),
                 start_time: start_of(other.id()) + 1,
             },
         ] {
@@ -243,7 +243,7 @@ mod tests {
         dir.create().unwrap();
         let mut creator = sleeper();
         dir.record(&Made::Creator {
-            pid: creator.id() as i32,
+            pid: i32::try_from(creator.id()).unwrap(),
             start_time: start_of(creator.id()),
         })
         .unwrap();

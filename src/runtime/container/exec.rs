@@ -24,22 +24,37 @@ use k3_oci::spec;
 /// `exec` flags.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOpts {
+    /// The container id.
     pub id: String,
+    /// `--process`: a process.json to run instead of the arguments.
     pub process_file: Option<PathBuf>,
+    /// The command and its arguments.
     pub args: Vec<String>,
+    /// `--tty`: allocate a pty.
     pub tty: bool,
+    /// `--console-socket`: where to send the pty master.
     pub console_socket: Option<PathBuf>,
+    /// `--cwd`: the working directory (default: the container's).
     pub cwd: Option<PathBuf>,
+    /// `--env`: `KEY=VALUE` added to the container's environment.
     pub env: Vec<String>,
     /// `UID[:GID]`
     pub user: Option<String>,
+    /// `--additional-gids`.
     pub additional_gids: Vec<u32>,
+    /// `--cap`: capabilities added to the container's.
     pub caps: Vec<String>,
+    /// `--no-new-privs`.
     pub no_new_privs: bool,
+    /// `--apparmor`: the AppArmor profile.
     pub apparmor: Option<String>,
+    /// `--process-label`: the SELinux label.
     pub process_label: Option<String>,
+    /// `--detach`: return once the process runs.
     pub detach: bool,
+    /// `--pid-file`: where to write the process's pid.
     pub pid_file: Option<PathBuf>,
+    /// `--preserve-fds`: descriptors past stdio passed to the process.
     pub preserve_fds: i32,
 }
 
@@ -57,7 +72,7 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
         .into());
     }
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
-    let spec = spec::parse(&raw).map_err(|source| k3_oci::spec::SpecError::Parse {
+    let spec = spec::parse(&raw).map_err(|source| spec::SpecError::Parse {
         path: dir.config(),
         source,
     })?;
@@ -175,7 +190,7 @@ fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
 pub fn build_process(spec: &Spec, opts: &ExecOpts) -> Result<Process> {
     if let Some(f) = &opts.process_file {
         let raw = std::fs::read(f).map_err(|e| Error::io("read process file", f.clone(), e))?;
-        let p: Process = k3_oci::spec::parse_object(&raw)
+        let p: Process = spec::parse_object(&raw)
             .map_err(|e| Error::invalid("--process", f.display(), e.to_string()))?;
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::invalid(

@@ -9,8 +9,11 @@ use crate::Result;
 /// Output shapes of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Aligned columns, as runc prints them.
     Table,
+    /// A JSON array of states.
     Json,
+    /// Ids only, one a line.
     Quiet,
 }
 

@@ -27,8 +27,11 @@ use k3_oci::state::{ContainerState, Status};
 /// What every verb gets from the global flags.
 #[derive(Debug)]
 pub struct GlobalFlags {
+    /// `--root`: the directory of the containers' state.
     pub root: PathBuf,
+    /// Where messages and the debug trace go (`--log`, `--log-format`, `--debug`).
     pub log: Log,
+    /// `--systemd-cgroup`: `linux.cgroupsPath` in systemd's slice:prefix:name form.
     pub systemd_cgroup: bool,
 }
 
@@ -67,7 +70,7 @@ pub fn validate_preserve_fds(n: i32) -> Result<()> {
     };
     // SAFETY: lim is a valid out-parameter.
     let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
-        lim.rlim_cur.min(i32::MAX as u64) as i64 - 3
+        i64::try_from(lim.rlim_cur).map_or(i64::from(i32::MAX), |c| c.min(i64::from(i32::MAX))) - 3
     } else {
         1024 - 3
     };

@@ -15,14 +15,23 @@ use k3_oci::state::{ContainerState, Status};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateView {
+    /// The runtime-spec version of the bundle.
     pub oci_version: String,
+    /// The container id.
     pub id: String,
+    /// The live status.
     pub status: Status,
+    /// The init's pid (0 once stopped).
     pub pid: i32,
+    /// The bundle directory.
     pub bundle: PathBuf,
+    /// The rootfs on the host.
     pub rootfs: PathBuf,
+    /// Creation time, RFC 3339.
     pub created: String,
+    /// The user that created the container.
     pub owner: String,
+    /// The spec's annotations.
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub annotations: HashMap<String, String>,
 }

@@ -3,7 +3,7 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::error::{Call, ProcessError};
+use crate::error::{errno, Call, ProcessError};
 use crate::Result;
 
 /// What the two sides tell each other during create and run.
@@ -26,6 +26,7 @@ pub enum Msg {
 }
 
 impl Msg {
+    /// The message as bytes on the socket.
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Msg::Go => vec![1],
@@ -38,6 +39,7 @@ impl Msg {
         }
     }
 
+    /// The message of `b`; `None` for bytes that are not one.
     pub fn decode(b: &[u8]) -> Option<Msg> {
         Some(match *b.first()? {
             1 => Msg::Go,
@@ -81,6 +83,7 @@ pub fn pair() -> Result<(Channel, Channel)> {
 }
 
 impl Channel {
+    /// Sends one message.
     pub fn send(&self, m: &Msg) -> Result<()> {
         let b = m.encode();
         // SAFETY: b outlives the call.
@@ -105,16 +108,16 @@ impl Channel {
             // SAFETY: buf is writable for its length.
             let n =
                 unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            let Ok(n) = usize::try_from(n) else {
+                if errno().raw_os_error() == Some(libc::EINTR) {
                     continue;
                 }
                 return Err(ProcessError::last(Call::SyncReceive).into());
-            }
+            };
             if n == 0 {
                 return Ok(None);
             }
-            return Ok(Msg::decode(&buf[..n as usize]));
+            return Ok(Msg::decode(&buf[..n]));
         }
     }
 }

@@ -105,8 +105,11 @@ mod tests {
 /// The program to exec, resolved and converted before the point of no return.
 #[derive(Debug)]
 pub struct Program {
+    /// The program, resolved against `PATH`.
     pub path: PathBuf,
+    /// argv, argv[0] included.
     pub argv: Vec<CString>,
+    /// The environment, `KEY=VALUE`.
     pub envp: Vec<CString>,
 }
 

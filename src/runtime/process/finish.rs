@@ -11,6 +11,7 @@ use crate::error::{errno, CredentialsError};
 use crate::{Error, Result};
 use k3_sys::Creds;
 
+/// `process.noNewPrivileges` is set.
 pub fn no_new_privs(process: &Process) -> bool {
     process.no_new_privileges() == Some(true)
 }

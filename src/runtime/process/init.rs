@@ -29,23 +29,37 @@ pub enum StartSignal {
 
 /// Everything the init needs, prepared by the parent before the clone.
 pub struct InitConfig<'a> {
+    /// The kernel calls of the rootfs setup.
     pub sys: &'a dyn Sys,
+    /// The container's spec.
     pub spec: &'a Spec,
+    /// The namespaces made and joined.
     pub ns: &'a NsPlan,
+    /// The rootfs setup, as data.
     pub plan: &'a Plan,
+    /// What the rootfs setup needs to know of the host.
     pub host: rootfs::HostFacts,
+    /// The capability sets to end with.
     pub caps: CapSets,
+    /// The init's end of the channel to k3rt.
     pub chan: &'a Channel,
+    /// How the init learns it may exec.
     pub start: StartSignal,
+    /// The console socket, for `process.terminal`.
     pub console: Option<OwnedFd>,
+    /// `--no-pivot`.
     pub no_pivot: bool,
+    /// `--no-new-keyring`.
     pub no_new_keyring: bool,
+    /// `--preserve-fds`.
     pub preserve_fds: i32,
     /// prestart/createRuntime hooks exist: stop after the mounts so k3rt runs them.
     pub runtime_hooks: bool,
     /// The state hooks see (pid filled in by the init).
     pub hook_state: OciState,
+    /// The signal mask to restore (k3rt blocked signals around the clone).
     pub old_sigmask: Option<libc::sigset_t>,
+    /// Where errors go once k3rt no longer listens.
     pub log: &'a crate::trace::Log,
     /// How the init gets into its cgroup (it may move itself).
     pub placement: &'a k3_cgroups::Placement,
@@ -53,6 +67,22 @@ pub struct InitConfig<'a> {
     pub dmz: exec::Dmz,
     /// The compiled seccomp filter, loaded last.
     pub seccomp: Option<seccomp::Filter>,
+}
+
+impl std::fmt::Debug for InitConfig<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitConfig")
+            .field("ns", self.ns)
+            .field("host", &self.host)
+            .field("caps", &self.caps)
+            .field("start", &self.start)
+            .field("no_pivot", &self.no_pivot)
+            .field("no_new_keyring", &self.no_new_keyring)
+            .field("preserve_fds", &self.preserve_fds)
+            .field("runtime_hooks", &self.runtime_hooks)
+            .field("placement", self.placement)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The prepared program, ready for execve.
@@ -388,7 +418,7 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
             if let Some(sock) = &cfg.console {
                 let size = process(cfg)?
                     .console_size()
-                    .map(|b| (clamp_u16(b.height()), clamp_u16(b.width())));
+                    .map(|b| (tty::dimension(b.height()), tty::dimension(b.width())));
                 tty::setup(cfg.sys, sock, size, cfg.plan.setup_dev)?;
             }
         }
@@ -410,11 +440,6 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
         Step::Ready => cfg.chan.send(&Msg::Ready)?,
     }
     Ok(())
-}
-
-/// A console dimension as the kernel's `u16` (larger values are clamped).
-fn clamp_u16(v: u64) -> u16 {
-    u16::try_from(v).unwrap_or(u16::MAX)
 }
 
 /// Without a mount namespace nothing is mounted: the init only changes its root.
@@ -441,7 +466,9 @@ fn json(s: &OciState) -> String {
 
 /// Every descriptor from 3 + preserve_fds up is closed at exec (CVE-2024-21626).
 pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
-    let first = 3 + preserve.max(0) as u32;
+    // validate_preserve_fds keeps 3 + preserve far below i32::MAX
+    let end = 3i32.saturating_add(preserve.max(0));
+    let first = end.unsigned_abs();
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let r = unsafe {
         libc::syscall(
@@ -454,7 +481,7 @@ pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
     if r < 0 {
         return Err(ProcessError::last(Call::CloseRange).into());
     }
-    for fd in 3..first as i32 {
+    for fd in 3..end {
         // SAFETY: clearing FD_CLOEXEC on a preserved descriptor.
         unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
     }

@@ -46,20 +46,42 @@ pub fn namespaces_of(pid: i32) -> Vec<(LinuxNamespaceType, PathBuf)> {
 
 /// Everything the joining process needs, prepared before the fork.
 pub struct JoinConfig<'a> {
+    /// The process to run (`process.json` or the flags).
     pub process: &'a Process,
+    /// The container's namespaces to join, user first.
     pub namespaces: Vec<(LinuxNamespaceType, PathBuf)>,
     /// The container has no mount namespace: chroot into its rootfs instead.
     pub chroot: Option<PathBuf>,
+    /// The capability sets to end with.
     pub caps: CapSets,
+    /// The seccomp filter to load.
     pub seccomp: Option<seccomp::Filter>,
+    /// The console socket, for a tty.
     pub console: Option<OwnedFd>,
+    /// `--preserve-fds`.
     pub preserve_fds: i32,
+    /// The process's end of the channel to k3rt.
     pub chan: &'a Channel,
+    /// The sealed program exec'd last (CVE-2019-5736).
     pub dmz: Dmz,
+    /// The signal mask to restore.
     pub old_sigmask: Option<libc::sigset_t>,
+    /// Where errors go once k3rt no longer listens.
     pub log: &'a Log,
     /// How the process gets into the container's cgroup (it may move itself).
     pub placement: k3_cgroups::Placement,
+}
+
+impl std::fmt::Debug for JoinConfig<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinConfig")
+            .field("namespaces", &self.namespaces)
+            .field("chroot", &self.chroot)
+            .field("caps", &self.caps)
+            .field("preserve_fds", &self.preserve_fds)
+            .field("placement", &self.placement)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Forks the intermediate; returns its pid. The process's pid arrives as `Msg::Pid`.
@@ -141,7 +163,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         if let Some(sock) = &cfg.console {
             let size = p
                 .console_size()
-                .map(|b| (b.height() as u16, b.width() as u16));
+                .map(|b| (tty::dimension(b.height()), tty::dimension(b.width())));
             tty::setup(&LinuxSys, sock, size, false)?;
         }
     }
@@ -165,7 +187,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         .namespaces
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::User);
-    finish::switch_user(p, &cfg.caps, in_userns, &k3_sys::linux::LinuxSys)?;
+    finish::switch_user(p, &cfg.caps, in_userns, &LinuxSys)?;
     cfg.chan.send(&Msg::Ready)?;
     if nnp {
         load_seccomp(cfg)?;

@@ -46,16 +46,12 @@ pub fn setup(
     let master = unsafe { OwnedFd::from_raw_fd(master) };
     let unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads an int.
-    ioctl_check(
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) },
-        "unlock pty",
-    )?;
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) };
+    ioctl_check(r, "unlock pty")?;
     let mut n: libc::c_uint = 0;
     // SAFETY: TIOCGPTN writes an unsigned int.
-    ioctl_check(
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) },
-        "get pty number",
-    )?;
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) };
+    ioctl_check(r, "get pty number")?;
     // SAFETY: TIOCGPTPEER opens the peer of our master.
     let slave = unsafe {
         libc::ioctl(
@@ -75,10 +71,8 @@ pub fn setup(
             ws_ypixel: 0,
         };
         // SAFETY: TIOCSWINSZ reads a winsize.
-        ioctl_check(
-            unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) },
-            "set console size",
-        )?;
+        let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        ioctl_check(r, "set console size")?;
     }
     if bind_console {
         let pts = std::path::PathBuf::from(format!("/dev/pts/{n}"));
@@ -91,10 +85,8 @@ pub fn setup(
     send_fd(socket.as_raw_fd(), master.as_raw_fd(), b"/dev/ptmx")?;
     drop(master);
     // SAFETY: TIOCSCTTY on our own slave; we are a session leader.
-    ioctl_check(
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) },
-        "set controlling terminal",
-    )?;
+    let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    ioctl_check(r, "set controlling terminal")?;
     for target in 0..3 {
         // SAFETY: dup2 onto stdio.
         if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
@@ -145,13 +137,28 @@ pub fn recv_fd(socket: RawFd) -> Result<OwnedFd> {
     Err(Protocol::NoPtyMaster.into())
 }
 
+/// A `consoleSize` dimension as the kernel's `u16` (larger values are clamped).
+pub fn dimension(v: u64) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
+}
+
 /// Our terminal in raw mode while the container owns it; restored on drop.
 pub struct RawMode {
     fd: RawFd,
     saved: Option<libc::termios>,
 }
 
+impl std::fmt::Debug for RawMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawMode")
+            .field("fd", &self.fd)
+            .field("saved", &self.saved.is_some())
+            .finish()
+    }
+}
+
 impl RawMode {
+    /// Puts `fd` in raw mode until the value is dropped.
     pub fn enter(fd: RawFd) -> RawMode {
         // SAFETY: zeroed termios is a valid out-parameter.
         let mut t: libc::termios = unsafe { std::mem::zeroed() };
