@@ -1,9 +1,9 @@
 //! Which namespaces a container gets: new ones (made by clone/unshare) and existing
 //! ones joined by path (setns), in the order the kernel needs (user first).
 
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use nix::sched::{setns, CloneFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::error::{errno, NamespaceError};
@@ -99,28 +99,22 @@ impl NsPlan {
 /// Joins the namespace at `path` (setns checks its type).
 pub fn join(t: LinuxNamespaceType, path: &Path) -> Result<()> {
     let f = std::fs::File::open(path).map_err(|e| Error::io("open namespace", path, e))?;
-    // SAFETY: setns on a descriptor we own.
-    if unsafe { libc::setns(f.as_raw_fd(), flag(t)) } < 0 {
-        return Err(NamespaceError::Join {
-            ns: trace_name(t),
-            path: path.to_path_buf(),
-            source: errno(),
-        }
-        .into());
-    }
+    setns(&f, CloneFlags::from_bits_retain(flag(t))).map_err(|e| NamespaceError::Join {
+        ns: trace_name(t),
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
     Ok(())
 }
 
 /// Unshares namespaces in the calling process.
 pub fn unshare(flags: libc::c_int, what: &'static str) -> Result<()> {
-    // SAFETY: plain syscall on flags.
-    if unsafe { libc::unshare(flags) } < 0 {
-        return Err(NamespaceError::Unshare {
+    nix::sched::unshare(CloneFlags::from_bits_retain(flags)).map_err(|e| {
+        NamespaceError::Unshare {
             ns: what,
-            source: errno(),
+            source: e.into(),
         }
-        .into());
-    }
+    })?;
     Ok(())
 }
 

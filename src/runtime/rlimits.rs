@@ -1,31 +1,32 @@
 //! `process.rlimits` → setrlimit(2), with the trace line per limit.
 
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType};
 
-use crate::error::{errno, CredentialsError};
+use crate::error::CredentialsError;
 use crate::trace::Log;
 use crate::Result;
 
 /// The kernel resource number of a spec rlimit type.
-pub fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+pub fn resource(t: PosixRlimitType) -> Resource {
     use PosixRlimitType::*;
     match t {
-        RlimitCpu => libc::RLIMIT_CPU,
-        RlimitFsize => libc::RLIMIT_FSIZE,
-        RlimitData => libc::RLIMIT_DATA,
-        RlimitStack => libc::RLIMIT_STACK,
-        RlimitCore => libc::RLIMIT_CORE,
-        RlimitRss => libc::RLIMIT_RSS,
-        RlimitNproc => libc::RLIMIT_NPROC,
-        RlimitNofile => libc::RLIMIT_NOFILE,
-        RlimitMemlock => libc::RLIMIT_MEMLOCK,
-        RlimitAs => libc::RLIMIT_AS,
-        RlimitLocks => libc::RLIMIT_LOCKS,
-        RlimitSigpending => libc::RLIMIT_SIGPENDING,
-        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
-        RlimitNice => libc::RLIMIT_NICE,
-        RlimitRtprio => libc::RLIMIT_RTPRIO,
-        RlimitRttime => libc::RLIMIT_RTTIME,
+        RlimitCpu => Resource::RLIMIT_CPU,
+        RlimitFsize => Resource::RLIMIT_FSIZE,
+        RlimitData => Resource::RLIMIT_DATA,
+        RlimitStack => Resource::RLIMIT_STACK,
+        RlimitCore => Resource::RLIMIT_CORE,
+        RlimitRss => Resource::RLIMIT_RSS,
+        RlimitNproc => Resource::RLIMIT_NPROC,
+        RlimitNofile => Resource::RLIMIT_NOFILE,
+        RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        RlimitAs => Resource::RLIMIT_AS,
+        RlimitLocks => Resource::RLIMIT_LOCKS,
+        RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        RlimitNice => Resource::RLIMIT_NICE,
+        RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        RlimitRttime => Resource::RLIMIT_RTTIME,
     }
 }
 
@@ -91,40 +92,25 @@ pub fn split_nofile(limits: &[PosixRlimit]) -> (Vec<PosixRlimit>, Vec<PosixRlimi
 /// itself. Nothing is lowered here.
 pub fn raise_hard(limits: &[PosixRlimit]) -> Result<()> {
     for r in limits {
-        let mut cur = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: cur is a valid out-parameter.
-        if unsafe { libc::getrlimit(resource(r.typ()), &mut cur) } < 0 {
-            return Err(CredentialsError::ReadRlimit {
+        let (soft, hard) =
+            getrlimit(resource(r.typ())).map_err(|e| CredentialsError::ReadRlimit {
                 rlimit: name(r.typ()),
-                source: errno(),
-            }
-            .into());
-        }
-        if r.hard() > cur.rlim_max {
-            set(r.typ(), cur.rlim_cur, r.hard())?;
+                source: e.into(),
+            })?;
+        if r.hard() > hard {
+            set(r.typ(), soft, r.hard())?;
         }
     }
     Ok(())
 }
 
 fn set(t: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    // SAFETY: lim outlives the call.
-    if unsafe { libc::setrlimit(resource(t), &lim) } < 0 {
-        return Err(CredentialsError::SetRlimit {
-            rlimit: name(t),
-            soft,
-            hard,
-            source: errno(),
-        }
-        .into());
-    }
+    setrlimit(resource(t), soft, hard).map_err(|e| CredentialsError::SetRlimit {
+        rlimit: name(t),
+        soft,
+        hard,
+        source: e.into(),
+    })?;
     Ok(())
 }
 
@@ -148,7 +134,13 @@ mod tests {
             );
             assert_eq!(name(t), want);
         }
-        assert_eq!(resource(PosixRlimitType::RlimitNofile), libc::RLIMIT_NOFILE);
-        assert_eq!(resource(PosixRlimitType::RlimitRttime), libc::RLIMIT_RTTIME);
+        assert_eq!(
+            resource(PosixRlimitType::RlimitNofile),
+            Resource::RLIMIT_NOFILE
+        );
+        assert_eq!(
+            resource(PosixRlimitType::RlimitRttime),
+            Resource::RLIMIT_RTTIME
+        );
     }
 }

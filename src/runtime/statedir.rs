@@ -60,8 +60,7 @@ pub fn parse_journal(text: &str) -> Vec<Made> {
 
 /// The default root: `/run/k3rt` for root, `$XDG_RUNTIME_DIR/k3rt` otherwise.
 pub fn default_root() -> PathBuf {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         return PathBuf::from("/run/k3rt");
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {

@@ -3,6 +3,8 @@
 //! for a create that dies instead (a kill at any instruction), each resource is first
 //! recorded in the state dir's journal, which `delete --force` replays.
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -85,8 +87,7 @@ struct Undo {
 impl Undo {
     fn run(self) {
         if let Some(pid) = self.pid {
-            // SAFETY: killing and reaping our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             spawn::reap(pid);
         }
         if let Some(rootfs) = self.host_mounts {
@@ -167,8 +168,7 @@ pub fn launch(
         dir: Some(dir.clone()),
         ..Undo::default()
     };
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
+    let me = nix::unistd::getpid().as_raw();
     let creator = Made::Creator {
         pid: me,
         start_time: proc_stat(me).map_or(0, |(t, _)| t),
@@ -644,8 +644,7 @@ fn cgroup_view(layout: &Layout, cg: &Cgroup) -> CgroupView {
 }
 
 fn owner() -> String {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
+    let uid = nix::unistd::geteuid().as_raw();
     if uid == 0 {
         "root".to_string()
     } else {

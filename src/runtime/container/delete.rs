@@ -3,6 +3,8 @@
 //! A container whose create died before writing state.json is undone from the
 //! journal create kept (statedir::Made).
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -126,8 +128,7 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
 fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()> {
     for &(pid, t) in pids {
         if pid_alive(pid, t) {
-            // SAFETY: kill with integer arguments; the start time matched just now.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
     for p in cgroup_paths {
@@ -142,8 +143,7 @@ fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()
     // every hierarchy: a create that died may have left the init in only some of them
     for p in cgroup_paths {
         for pid in cgroups::procs(std::slice::from_ref(p)) {
-            // SAFETY: as above; a process in the container's own cgroup is the container's.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
     for _ in 0..10_000 {

@@ -3,6 +3,8 @@
 //! namespaces, cgroup, seccomp, capabilities and user. Foreground waits and returns
 //! the exit code; `--detach` returns once the exec happened.
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::path::PathBuf;
 
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
@@ -100,8 +102,7 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
         Some(block_signals()?)
     };
     // the process is our grandchild: have it re-parented to us when the intermediate exits
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let userns = join::namespaces_of(st.pid)
         .iter()
@@ -140,8 +141,7 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
     let pid = match place_and_start(&cgroup_paths, mid, &parent_end) {
         Ok(pid) => pid,
         Err(e) => {
-            // SAFETY: killing our own child.
-            unsafe { libc::kill(mid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(mid), Signal::SIGKILL);
             reap(mid);
             return Err(e);
         }

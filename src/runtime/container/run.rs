@@ -27,8 +27,7 @@ pub fn run(ctx: &GlobalFlags, opts: &CreateOpts, detach: bool) -> Result<i32> {
     }
     let (set, old) = block_signals()?;
     // an init behind an intermediate process is re-parented to us
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let l = launch(ctx, opts, Mode::Channel, Some(old))?;
     let master = match &l.console {
         Some(sock) => Some(tty::recv_fd(sock.as_raw_fd())?),

@@ -39,8 +39,10 @@ pub fn default_spec(rootless: bool, args: &[&str]) -> Value {
         "readonlyPaths": ["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]
     });
     if rootless {
-        // SAFETY: getuid/getgid have no preconditions.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
         if let Some(n) = linux["namespaces"].as_array_mut() {
             n.push(json!({"type":"user"}));
         }

@@ -7,7 +7,7 @@ use std::path::Path;
 use oci_spec::runtime::Process;
 
 use crate::caps::CapSets;
-use crate::error::{errno, CredentialsError};
+use crate::error::CredentialsError;
 use crate::{Error, Result};
 use k3_sys::Creds;
 
@@ -19,10 +19,7 @@ pub fn no_new_privs(process: &Process) -> bool {
 /// `process.noNewPrivileges`.
 pub fn set_no_new_privs(process: &Process) -> Result<()> {
     if no_new_privs(process) {
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
-            return Err(CredentialsError::NoNewPrivs(errno()).into());
-        }
+        nix::sys::prctl::set_no_new_privs().map_err(|e| CredentialsError::NoNewPrivs(e.into()))?;
     }
     Ok(())
 }

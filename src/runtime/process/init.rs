@@ -9,14 +9,16 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::caps::CapSets;
-use crate::error::{errno, Call, NamespaceError, ProcessError, Protocol, RootfsError};
+use crate::error::{Call, NamespaceError, ProcessError, Protocol, RootfsError};
 use crate::namespaces::{self, NsPlan};
 use crate::process::channel::{Channel, Msg};
 use crate::process::{exec, finish, tty};
 use crate::rootfs::{self, Plan};
 use crate::{hooks, rlimits, seccomp, security, Error, Result};
 use k3_oci::state::OciState;
-use k3_sys::Sys;
+use k3_sys::linux::LinuxSys;
+use k3_sys::{Creds, Sys};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 
 /// How the init learns that it may exec.
 #[derive(Debug)]
@@ -350,11 +352,8 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
         }
         Step::BecomeUserNsRoot => {
             // root of the new user namespace if root is mapped; fine if it is not
-            // SAFETY: plain syscalls.
-            unsafe {
-                libc::setresgid(0, 0, 0);
-                libc::setresuid(0, 0, 0);
-            }
+            let _ = LinuxSys.setresgid(0);
+            let _ = LinuxSys.setresuid(0);
         }
         Step::JoinCgroups => cfg.placement.move_self(false)?,
         Step::OomScoreAdj => {
@@ -370,8 +369,8 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
         Step::JoinMemoryCgroupEarly | Step::JoinMemoryCgroup => cfg.placement.move_self(true)?,
         Step::UnshareCgroup => namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?,
         Step::NewSession => {
-            // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
-            unsafe { libc::setsid() };
+            // failure (already a leader) is harmless
+            let _ = nix::unistd::setsid();
         }
         Step::SessionKeyring => join_session_keyring(&cfg.hook_state.id)?,
         Step::OpenProcFd => {
@@ -435,7 +434,7 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
             process(cfg)?,
             &cfg.caps,
             cfg.ns.has(LinuxNamespaceType::User),
-            &k3_sys::linux::LinuxSys,
+            &LinuxSys,
         )?,
         Step::Ready => cfg.chan.send(&Msg::Ready)?,
     }
@@ -445,18 +444,11 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
 /// Without a mount namespace nothing is mounted: the init only changes its root.
 pub(crate) fn chroot_into(rootfs: &Path) -> Result<()> {
     std::env::set_current_dir(rootfs).map_err(|e| Error::io("chdir to rootfs", rootfs, e))?;
-    // SAFETY: static C strings.
-    if unsafe { libc::chroot(c".".as_ptr()) } < 0 {
-        return Err(RootfsError::Chroot {
-            path: rootfs.to_path_buf(),
-            source: errno(),
-        }
-        .into());
-    }
-    // SAFETY: static C string.
-    if unsafe { libc::chdir(c"/".as_ptr()) } < 0 {
-        return Err(RootfsError::ChdirRoot(errno()).into());
-    }
+    nix::unistd::chroot(".").map_err(|e| RootfsError::Chroot {
+        path: rootfs.to_path_buf(),
+        source: e.into(),
+    })?;
+    nix::unistd::chdir("/").map_err(|e| RootfsError::ChdirRoot(e.into()))?;
     Ok(())
 }
 
@@ -482,8 +474,8 @@ pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
         return Err(ProcessError::last(Call::CloseRange).into());
     }
     for fd in 3..end {
-        // SAFETY: clearing FD_CLOEXEC on a preserved descriptor.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        // clearing FD_CLOEXEC on a preserved descriptor; one that is not open stays so
+        let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()));
     }
     Ok(())
 }

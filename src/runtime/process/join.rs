@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use crate::caps::CapSets;
-use crate::error::{errno, NamespaceError, Protocol};
+use crate::error::{NamespaceError, Protocol};
 use crate::namespaces::{self, proc_name};
 use crate::process::channel::{Channel, Msg};
 use crate::process::exec::{Dmz, Program};
@@ -118,12 +118,11 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     for (t, f) in &files {
-        use std::os::fd::AsRawFd;
-        // SAFETY: setns on a descriptor we own.
-        if unsafe { libc::setns(f.as_raw_fd(), namespaces::flag(*t)) } < 0 {
+        let flag = nix::sched::CloneFlags::from_bits_retain(namespaces::flag(*t));
+        if let Err(e) = nix::sched::setns(f, flag) {
             return Err(NamespaceError::JoinContainer {
                 ns: namespaces::trace_name(*t),
-                source: errno(),
+                source: e.into(),
             }
             .into());
         }
@@ -146,8 +145,7 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
 /// The process inside the container, up to the exec.
 fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
     // no container process may ptrace or open /proc/PID/exe of us before the exec
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     if let Some(mask) = cfg.old_sigmask {
         // SAFETY: restoring a mask we saved.
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
@@ -158,8 +156,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
     }
     let p = cfg.process;
     if p.terminal() == Some(true) {
-        // SAFETY: setsid has no preconditions.
-        unsafe { libc::setsid() };
+        let _ = nix::unistd::setsid();
         if let Some(sock) = &cfg.console {
             let size = p
                 .console_size()
