@@ -3,10 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+use std::os::fd::AsRawFd;
+
 use nix::sched::{setns, CloneFlags};
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::error::{errno, NamespaceError};
+use crate::error::NamespaceError;
 use crate::{Error, Result};
 
 /// The namespace part of a spec, as data.
@@ -125,11 +128,14 @@ const IFF_UP: libc::c_short = libc::IFF_UP as libc::c_short;
 /// Brings `lo` up in a new network namespace, as runc and crun do (a server bound to
 /// 127.0.0.1 inside the container needs it).
 pub fn loopback_up() -> Result<()> {
-    // SAFETY: plain socket call; the fd is closed below.
-    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if sock < 0 {
-        return Err(NamespaceError::LoopbackSocket(errno()).into());
-    }
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| NamespaceError::LoopbackSocket(e.into()))?;
+    let fd = sock.as_raw_fd();
     // SAFETY: zeroed ifreq is valid; the name fits.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
@@ -137,20 +143,14 @@ pub fn loopback_up() -> Result<()> {
     }
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq we own.
     let r = unsafe {
-        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
             -1
         } else {
             req.ifr_ifru.ifru_flags |= IFF_UP;
-            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req)
+            libc::ioctl(fd, libc::SIOCSIFFLAGS, &req)
         }
     };
-    let err = std::io::Error::last_os_error();
-    // SAFETY: closing our socket.
-    unsafe { libc::close(sock) };
-    if r < 0 {
-        return Err(NamespaceError::LoopbackUp(err).into());
-    }
-    Ok(())
+    k3_sys::linux::ok_or_errno(r).map_err(|e| NamespaceError::LoopbackUp(e).into())
 }
 
 #[cfg(test)]

@@ -275,13 +275,13 @@ const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_long = 8;
 /// The raw program of a libseccomp filter.
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     use std::io::{Read, Seek};
-    // SAFETY: static name, valid flags.
-    let fd = unsafe { libc::memfd_create(c"k3rt-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(SeccompError::Memfd(errno()).into());
-    }
-    // SAFETY: new descriptor owned by nobody else.
-    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut f = std::fs::File::from(
+        nix::sys::memfd::memfd_create(
+            c"k3rt-seccomp",
+            nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+        )
+        .map_err(|e| SeccompError::Memfd(e.into()))?,
+    );
     ctx.export_bpf(&mut f)
         .map_err(lib_err("export seccomp program".into()))?;
     let mut bpf = Vec::new();

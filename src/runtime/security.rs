@@ -12,6 +12,7 @@ use oci_spec::runtime::{
 use crate::error::{Call, ProcessError};
 use crate::namespaces::NsPlan;
 use crate::{Error, Result};
+use k3_sys::linux::ok_or_errno;
 
 const IPC_SYSCTLS: &[&str] = &[
     "kernel.msgmax",
@@ -144,6 +145,11 @@ pub fn apply_sysctl(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// A failed process-attribute call as the runtime's error.
+fn call(call: Call, source: std::io::Error) -> Error {
+    ProcessError::Call { call, source }.into()
+}
+
 /// personality(2) from `linux.personality`.
 pub fn apply_personality(spec: &Spec) -> Result<()> {
     let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else {
@@ -154,10 +160,8 @@ pub fn apply_personality(spec: &Spec) -> Result<()> {
         LinuxPersonalityDomain::PerLinux32 => 0x0008,
     };
     // SAFETY: personality with an integer argument.
-    if unsafe { libc::personality(persona) } < 0 {
-        return Err(ProcessError::last(Call::Personality(p.domain())).into());
-    }
-    Ok(())
+    let r = unsafe { libc::personality(persona) };
+    ok_or_errno(r).map_err(|source| call(Call::Personality(p.domain()), source))
 }
 
 #[repr(C)]
@@ -209,10 +213,8 @@ pub fn apply_scheduler(spec: &Spec) -> Result<()> {
         period: s.period().unwrap_or(0),
     };
     // SAFETY: attr has the kernel's sched_attr layout and outlives the call.
-    if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) } < 0 {
-        return Err(ProcessError::last(Call::Scheduler(*s.policy())).into());
-    }
-    Ok(())
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &raw const attr, 0) };
+    ok_or_errno(r).map_err(|source| call(Call::Scheduler(*s.policy()), source))
 }
 
 /// ioprio_set(2) from `process.ioPriority`.
@@ -239,10 +241,8 @@ pub fn apply_io_priority(spec: &Spec) -> Result<()> {
     let value = (class << 13) | io.priority();
     const IOPRIO_WHO_PROCESS: i64 = 1;
     // SAFETY: ioprio_set with integer arguments.
-    if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) } < 0 {
-        return Err(ProcessError::last(Call::IoPriority(value)).into());
-    }
-    Ok(())
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
+    ok_or_errno(r).map_err(|source| call(Call::IoPriority(value), source))
 }
 
 /// The LSM label for the exec (AppArmor profile or SELinux label), written just before it.

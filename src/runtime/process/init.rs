@@ -549,21 +549,14 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
 }
 
 fn reopen_fifo(fd_dir: Option<&OwnedFd>, fifo: &OwnedFd) -> Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
     // decimal digits never hold a NUL byte
     let name = CString::new(fifo.as_raw_fd().to_string()).unwrap_or_default();
     let dir = fd_dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
     // SAFETY: name outlives the call; dir is a directory descriptor we own.
     let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::io(
-            "open exec fifo",
-            "exec.fifo",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: new descriptor owned by nobody else.
-    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+    k3_sys::linux::owned_fd(fd.into())
+        .map(std::fs::File::from)
+        .map_err(|e| Error::io("open exec fifo", "exec.fifo", e))
 }
 
 /// Loads the filter: last thing before the exec with no_new_privs, otherwise before
