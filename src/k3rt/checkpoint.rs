@@ -1,0 +1,85 @@
+//! `k3rt checkpoint` and `k3rt restore`: a container's processes saved and
+//! brought back with CRIU.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use k3_runtime::container::checkpoint::{self, CriuOpts};
+use k3_runtime::container::Ctx;
+
+#[derive(Args, Debug)]
+pub struct CriuArgs {
+    #[arg(
+        long = "image-path",
+        default_value = "checkpoint",
+        allow_hyphen_values = true
+    )]
+    pub image_path: PathBuf,
+    #[arg(long = "work-path", allow_hyphen_values = true)]
+    pub work_path: Option<PathBuf>,
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+}
+
+impl CriuArgs {
+    fn opts(&self, leave_running: bool) -> CriuOpts {
+        CriuOpts {
+            image_path: self.image_path.clone(),
+            work_path: self.work_path.clone(),
+            leave_running,
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Keep the container running after the dump
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
+    pub bundle: PathBuf,
+    /// Accepted for runc compatibility: the restored container always runs detached
+    #[arg(short, long)]
+    pub detach: bool,
+    #[arg(long = "pid-file", allow_hyphen_values = true)]
+    pub pid_file: Option<PathBuf>,
+    pub id: String,
+}
+
+/// `k3rt checkpoint`.
+pub fn checkpoint(ctx: &Ctx, a: &CheckpointArgs) -> k3_runtime::Result<u8> {
+    checkpoint::checkpoint(ctx, &a.id, &a.criu.opts(a.leave_running))?;
+    Ok(0)
+}
+
+/// `k3rt restore`.
+pub fn restore(ctx: &Ctx, a: &RestoreArgs) -> k3_runtime::Result<u8> {
+    checkpoint::restore(
+        ctx,
+        &a.id,
+        &a.bundle,
+        &a.criu.opts(false),
+        a.pid_file.as_deref(),
+    )?;
+    Ok(0)
+}

@@ -1,0 +1,37 @@
+//! `k3rt list`: the containers under the root, as a table, JSON or ids.
+
+use clap::{Args, ValueEnum};
+
+use k3_runtime::container::list::{self, Format};
+use k3_runtime::container::Ctx;
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(
+        short,
+        long,
+        value_enum,
+        default_value = "table",
+        allow_hyphen_values = true
+    )]
+    pub format: ListFormat,
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `k3rt list`.
+pub fn run(ctx: &Ctx, a: &ListArgs) -> k3_runtime::Result<u8> {
+    let f = match (a.quiet, a.format) {
+        (true, _) => Format::Quiet,
+        (_, ListFormat::Json) => Format::Json,
+        _ => Format::Table,
+    };
+    print!("{}", list::list(ctx, f)?);
+    Ok(0)
+}

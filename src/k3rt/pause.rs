@@ -1,0 +1,27 @@
+//! `k3rt pause` and `k3rt resume`: freeze and thaw the container's cgroup.
+
+use clap::Args;
+
+use k3_runtime::container::{pause, Ctx};
+
+#[derive(Args, Debug)]
+pub struct PauseArgs {
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    pub id: String,
+}
+
+/// `k3rt pause`.
+pub fn pause(ctx: &Ctx, a: &PauseArgs) -> k3_runtime::Result<u8> {
+    pause::set_paused(ctx, &a.id, true)?;
+    Ok(0)
+}
+
+/// `k3rt resume`.
+pub fn resume(ctx: &Ctx, a: &ResumeArgs) -> k3_runtime::Result<u8> {
+    pause::set_paused(ctx, &a.id, false)?;
+    Ok(0)
+}

@@ -1,0 +1,20 @@
+//! `k3rt run`: create and start; in the foreground, exit with the container's code.
+
+use clap::Args;
+
+use crate::create::CreateArgs;
+use k3_runtime::container::{run, Ctx};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[arg(short, long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+/// `k3rt run`.
+pub fn run(ctx: &Ctx, a: &RunArgs) -> k3_runtime::Result<u8> {
+    let code = run::run(ctx, &a.create.opts(), a.detach)?;
+    Ok(code.clamp(0, 255) as u8)
+}
