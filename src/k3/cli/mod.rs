@@ -3,17 +3,23 @@
 //! or a [`Failure`] the binary prints (message, or seed 000's JSON object
 //! with `--json`).
 
+pub mod app;
 pub mod create;
 pub mod exec;
+pub mod images;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod network;
 pub mod ps;
+pub mod pull;
 pub mod remote;
 pub mod restart;
 pub mod rm;
 pub mod run;
+pub mod selftest;
+pub mod serve;
+pub mod snapshot;
 pub mod start;
 pub mod stats;
 pub mod stop;
