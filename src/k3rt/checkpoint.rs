@@ -10,20 +10,26 @@ use k3_runtime::container::Ctx;
 
 #[derive(Args, Debug)]
 pub struct CriuArgs {
+    /// Directory CRIU writes the images to (checkpoint) or reads them from (restore)
     #[arg(
         long = "image-path",
         default_value = "checkpoint",
         allow_hyphen_values = true
     )]
     pub image_path: PathBuf,
+    /// Directory for CRIU's logs and work files [default: the image path]
     #[arg(long = "work-path", allow_hyphen_values = true)]
     pub work_path: Option<PathBuf>,
+    /// Save and restore established TCP connections
     #[arg(long = "tcp-established")]
     pub tcp_established: bool,
+    /// Allow external unix sockets
     #[arg(long = "ext-unix-sk")]
     pub ext_unix_sk: bool,
+    /// Allow a process that is a shell job (attached to a terminal)
     #[arg(long = "shell-job")]
     pub shell_job: bool,
+    /// Save and restore file locks
     #[arg(long = "file-locks")]
     pub file_locks: bool,
 }
@@ -49,6 +55,7 @@ pub struct CheckpointArgs {
     /// Keep the container running after the dump
     #[arg(long = "leave-running")]
     pub leave_running: bool,
+    /// Container id
     pub id: String,
 }
 
@@ -56,13 +63,16 @@ pub struct CheckpointArgs {
 pub struct RestoreArgs {
     #[command(flatten)]
     pub criu: CriuArgs,
+    /// Bundle directory of the container to restore
     #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
     pub bundle: PathBuf,
     /// Accepted for runc compatibility: the restored container always runs detached
     #[arg(short, long)]
     pub detach: bool,
+    /// Write the restored init's pid to this file
     #[arg(long = "pid-file", allow_hyphen_values = true)]
     pub pid_file: Option<PathBuf>,
+    /// Container id
     pub id: String,
 }
 

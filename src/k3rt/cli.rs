@@ -13,28 +13,43 @@ use crate::{
 };
 
 #[derive(Parser, Debug)]
-#[command(name = "k3rt", version = version(), about = "an OCI runtime")]
+#[command(name = "k3rt", version = version(), about = "k3rt: an OCI runtime, a drop-in for runc and crun")]
 pub struct Cli {
-    /// Root directory for container state
-    #[arg(long, global = true, allow_hyphen_values = true)]
+    /// Directory for container state [default: /run/k3rt as root, else $XDG_RUNTIME_DIR/k3rt]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        allow_hyphen_values = true
+    )]
     pub root: Option<PathBuf>,
-    /// Log file (errors and, with --debug, the trace)
-    #[arg(long, global = true, allow_hyphen_values = true)]
+    /// File the log lines are appended to; errors also go to stderr [default: stderr only]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        allow_hyphen_values = true
+    )]
     pub log: Option<PathBuf>,
-    /// Log format
+    /// Format of log lines: `text` (key=value) or `json` (one object a line)
     #[arg(
         long = "log-format",
         value_enum,
         default_value = "text",
         global = true,
+        help_heading = "Global options",
         allow_hyphen_values = true
     )]
     pub log_format: LogFormat,
-    /// Print the step-by-step trace
-    #[arg(long, global = true)]
+    /// Log the step-by-step trace of the verb
+    #[arg(long, global = true, help_heading = "Global options")]
     pub debug: bool,
-    /// Use systemd to manage cgroups
-    #[arg(long = "systemd-cgroup", global = true)]
+    /// Read cgroupsPath as systemd's `slice:prefix:name` and place the container at the path systemd would give it (created through cgroupfs: no systemd unit or scope is registered); fails if systemd is not running
+    #[arg(
+        long = "systemd-cgroup",
+        global = true,
+        help_heading = "Global options"
+    )]
     pub systemd_cgroup: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -116,5 +131,71 @@ pub fn dispatch(ctx: &Ctx, cmd: Cmd) -> k3_runtime::Result<u8> {
         Cmd::Checkpoint(a) => checkpoint::checkpoint(ctx, &a),
         Cmd::Restore(a) => checkpoint::restore(ctx, &a),
         Cmd::Spec(a) => spec::run(&a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument of every verb, as `verb path`, `--long` or `<NAME>`, that has no help text.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let builtin = matches!(a.get_id().as_str(), "help" | "version");
+            if !builtin && a.get_help().is_none() {
+                out.push(format!("{path} {}", a.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() {
+                out.push(format!("{path} {} (no about)", sub.get_name()));
+            }
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_argument_and_verb_has_help() {
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "k3rt", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
+
+    /// The long help of `cmd` and of every verb below it.
+    fn all_help(cmd: &mut clap::Command) -> String {
+        let mut text = cmd.render_long_help().to_string();
+        for sub in cmd.get_subcommands_mut() {
+            text += &all_help(sub);
+        }
+        text
+    }
+
+    #[test]
+    fn help_has_no_internal_wording() {
+        let text = all_help(&mut Cli::command());
+        for word in ["seed", "Seed", "TODO"] {
+            assert!(!text.contains(word), "`{word}` in the help text");
+        }
+    }
+
+    #[test]
+    fn systemd_cgroup_help_does_not_claim_systemd_manages_cgroups() {
+        let cmd = Cli::command();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "systemd_cgroup")
+            .map(|a| a.get_help().map(ToString::to_string).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(
+            arg.contains("no systemd unit or scope is registered"),
+            "{arg}"
+        );
+        assert!(!arg.to_lowercase().contains("systemd to manage"), "{arg}");
     }
 }

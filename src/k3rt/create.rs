@@ -9,25 +9,25 @@ use k3_runtime::container::Ctx;
 
 #[derive(Args, Debug)]
 pub struct CreateArgs {
-    /// Path to the bundle directory
+    /// Bundle directory (holds config.json and the rootfs)
     #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
     pub bundle: PathBuf,
-    /// File to write the init's pid to
+    /// Write the container init's pid to this file
     #[arg(long = "pid-file", allow_hyphen_values = true)]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket that receives the pty master
+    /// Unix socket that receives the pty master when process.terminal is true
     #[arg(long = "console-socket", allow_hyphen_values = true)]
     pub console_socket: Option<PathBuf>,
-    /// Use MS_MOVE + chroot instead of pivot_root
+    /// Enter the rootfs with MS_MOVE + chroot instead of pivot_root (for a rootfs on a ramdisk)
     #[arg(long = "no-pivot")]
     pub no_pivot: bool,
-    /// Keep the caller's session keyring
+    /// Keep the caller's session keyring instead of a new one for the container
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
-    /// Pass N extra descriptors (3..3+N) to the container
+    /// Pass N descriptors after stdio (3..3+N) to the container's process
     #[arg(long = "preserve-fds", default_value_t = 0, allow_hyphen_values = true)]
     pub preserve_fds: i32,
-    /// Container id
+    /// Container id (letters, digits, `_`, `+`, `-`, `.`; unique under --root)
     pub id: String,
 }
 

@@ -6,8 +6,10 @@ use k3_runtime::container::{delete, Ctx};
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
+    /// Kill the container first if it is still running (and succeed if it does not exist)
     #[arg(short, long)]
     pub force: bool,
+    /// Container id
     pub id: String,
 }
 

@@ -9,8 +9,10 @@ pub struct EventsArgs {
     /// Print one set of statistics and exit
     #[arg(long)]
     pub stats: bool,
+    /// Time between two sets of statistics: `500ms`, `5s`, `1m`
     #[arg(long, default_value = "5s", allow_hyphen_values = true)]
     pub interval: String,
+    /// Container id
     pub id: String,
 }
 

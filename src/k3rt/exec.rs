@@ -9,42 +9,54 @@ use k3_runtime::container::Ctx;
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
-    /// Process JSON file (replaces the command line)
+    /// Process JSON file (runtime-spec `process` object; replaces the command and the flags that set it)
     #[arg(short, long, allow_hyphen_values = true)]
     pub process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal (with --console-socket, or the caller's terminal)
     #[arg(short, long)]
     pub tty: bool,
+    /// Unix socket that receives the pty master (with --tty)
     #[arg(long = "console-socket", allow_hyphen_values = true)]
     pub console_socket: Option<PathBuf>,
+    /// Working directory in the container [default: the container's process.cwd]
     #[arg(long, allow_hyphen_values = true)]
     pub cwd: Option<PathBuf>,
-    /// KEY=VALUE (repeatable)
+    /// Set an environment variable, KEY=VALUE (repeatable); added to the container's process.env
     #[arg(short, long, allow_hyphen_values = true)]
     pub env: Vec<String>,
-    /// UID[:GID]
+    /// User to run as, UID[:GID] (numbers) [default: the container's process.user]
     #[arg(short, long, allow_hyphen_values = true)]
     pub user: Option<String>,
+    /// Supplementary group id (repeatable)
     #[arg(short = 'g', long = "additional-gids", allow_hyphen_values = true)]
     pub additional_gids: Vec<u32>,
-    /// Add a capability (repeatable)
+    /// Add a capability, e.g. `CAP_NET_ADMIN` (repeatable)
     #[arg(short, long = "cap", allow_hyphen_values = true)]
     pub cap: Vec<String>,
+    /// Set no_new_privs on the process
     #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
+    /// AppArmor profile for the process
     #[arg(long, allow_hyphen_values = true)]
     pub apparmor: Option<String>,
+    /// SELinux label for the process
     #[arg(long = "process-label", allow_hyphen_values = true)]
     pub process_label: Option<String>,
+    /// Return once the process has started; without it, wait and exit with its exit code
     #[arg(short, long)]
     pub detach: bool,
+    /// Write the process's pid to this file
     #[arg(long = "pid-file", allow_hyphen_values = true)]
     pub pid_file: Option<PathBuf>,
+    /// Pass N descriptors after stdio (3..3+N) to the process
     #[arg(long = "preserve-fds", default_value_t = 0, allow_hyphen_values = true)]
     pub preserve_fds: i32,
     /// Accepted for runc compatibility: the process joins the container's cgroup
     #[arg(long, allow_hyphen_values = true)]
     pub cgroup: Option<String>,
+    /// Container id
     pub id: String,
+    /// Command and arguments to run (unless --process)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }

@@ -6,9 +6,12 @@ use k3_runtime::container::{kill, Ctx};
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
+    /// Signal every process in the container's cgroup, not only its init
     #[arg(short, long)]
     pub all: bool,
+    /// Container id
     pub id: String,
+    /// Signal: name (`TERM`, `SIGKILL`) or number
     // `kill ID -1` is the signal -1 (refused, named), not an unknown flag
     #[arg(default_value = "TERM", allow_hyphen_values = true)]
     pub signal: String,

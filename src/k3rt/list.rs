@@ -13,6 +13,7 @@ pub enum ListFormat {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// Output format
     #[arg(
         short,
         long,
@@ -21,6 +22,7 @@ pub struct ListArgs {
         allow_hyphen_values = true
     )]
     pub format: ListFormat,
+    /// Print container ids only
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -6,11 +6,13 @@ use k3_runtime::container::{pause, Ctx};
 
 #[derive(Args, Debug)]
 pub struct PauseArgs {
+    /// Container id
     pub id: String,
 }
 
 #[derive(Args, Debug)]
 pub struct ResumeArgs {
+    /// Container id
     pub id: String,
 }
 

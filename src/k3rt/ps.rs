@@ -7,6 +7,7 @@ use k3_runtime::container::{ps, Ctx};
 
 #[derive(Args, Debug)]
 pub struct PsArgs {
+    /// Output format: `table` runs ps(1) on the container's pids, `json` prints the pids
     #[arg(
         short,
         long,
@@ -15,8 +16,9 @@ pub struct PsArgs {
         allow_hyphen_values = true
     )]
     pub format: ListFormat,
+    /// Container id
     pub id: String,
-    /// Arguments for ps(1) (default -ef)
+    /// Arguments for ps(1) with --format table [default: -ef]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub ps_args: Vec<String>,
 }

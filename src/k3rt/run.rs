@@ -7,6 +7,7 @@ use k3_runtime::container::{run, Ctx};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    /// Return once the container has started; without it, wait and exit with its exit code
     #[arg(short, long)]
     pub detach: bool,
     #[command(flatten)]

@@ -8,8 +8,10 @@ use k3_runtime::container::spec;
 
 #[derive(Args, Debug)]
 pub struct SpecArgs {
+    /// Directory to write config.json in
     #[arg(short, long, default_value = ".", allow_hyphen_values = true)]
     pub bundle: PathBuf,
+    /// A spec for an unprivileged user: a user namespace mapping the caller's uid and gid to root
     #[arg(long)]
     pub rootless: bool,
 }

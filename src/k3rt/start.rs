@@ -6,6 +6,7 @@ use k3_runtime::container::{start, Ctx};
 
 #[derive(Args, Debug)]
 pub struct StartArgs {
+    /// Container id
     pub id: String,
 }
 

@@ -6,6 +6,7 @@ use k3_runtime::container::{state, Ctx};
 
 #[derive(Args, Debug)]
 pub struct StateArgs {
+    /// Container id
     pub id: String,
 }
 

@@ -9,35 +9,49 @@ use k3_runtime::container::Ctx;
 
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
-    /// LinuxResources JSON file, `-` for stdin
+    /// LinuxResources JSON file, `-` for stdin (replaces the other flags)
     #[arg(short, long, allow_hyphen_values = true)]
     pub resources: Option<PathBuf>,
+    /// Memory limit in bytes, or with a unit: `512m`, `1G` (`-1`: unlimited)
     #[arg(long, value_parser = parse_bytes, allow_hyphen_values = true)]
     pub memory: Option<i64>,
+    /// Memory plus swap limit in bytes, or with a unit (`-1`: unlimited)
     #[arg(long = "memory-swap", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub memory_swap: Option<i64>,
+    /// Memory soft limit in bytes, or with a unit
     #[arg(long = "memory-reservation", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub memory_reservation: Option<i64>,
+    /// Kernel TCP buffer limit in bytes, or with a unit (cgroup v1 only)
     #[arg(long = "kernel-memory-tcp", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<i64>,
+    /// CPU shares, a relative weight (cgroup v1 `cpu.shares`; mapped to `cpu.weight` on v2)
     #[arg(long = "cpu-share", allow_hyphen_values = true)]
     pub cpu_share: Option<u64>,
+    /// CPU time in microseconds the container may use per --cpu-period (`-1`: unlimited)
     #[arg(long = "cpu-quota", allow_hyphen_values = true)]
     pub cpu_quota: Option<i64>,
+    /// Length of the CPU quota period in microseconds
     #[arg(long = "cpu-period", allow_hyphen_values = true)]
     pub cpu_period: Option<u64>,
+    /// Real-time CPU time in microseconds per --cpu-rt-period (cgroup v1 only)
     #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<i64>,
+    /// Length of the real-time period in microseconds (cgroup v1 only)
     #[arg(long = "cpu-rt-period", allow_hyphen_values = true)]
     pub cpu_rt_period: Option<u64>,
+    /// CPUs the container may run on, e.g. `0-2,4`
     #[arg(long = "cpuset-cpus", allow_hyphen_values = true)]
     pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use, e.g. `0`
     #[arg(long = "cpuset-mems", allow_hyphen_values = true)]
     pub cpuset_mems: Option<String>,
+    /// Most processes in the container (`-1`: unlimited)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
+    /// Block IO weight, 10 to 1000
     #[arg(long = "blkio-weight", allow_hyphen_values = true)]
     pub blkio_weight: Option<u16>,
+    /// Container id
     pub id: String,
 }
 

@@ -18,25 +18,33 @@ use k3_engine::store::content::{Store, DEFAULT_ROOT};
 use k3_engine::{daemon, oci_runtime};
 
 #[derive(Parser)]
-#[command(name = "k3", version, about = "k3 container engine")]
+#[command(
+    name = "k3",
+    version,
+    about = "k3: a container engine (images, containers, volumes, networks, an HTTP API) that drives any OCI runtime"
+)]
 pub struct Cli {
-    /// The k3 root directory (or `K3_ROOT`).
-    #[arg(long, global = true)]
+    /// Root directory for images, snapshots, containers and the database (or `K3_ROOT`) [default: /var/lib/k3]
+    #[arg(long, global = true, help_heading = "Global options")]
     root: Option<PathBuf>,
-    /// Registry for references that name none (or `K3_DEFAULT_REGISTRY`; default `docker.io`).
-    #[arg(long, global = true)]
+    /// Registry for references that name none (or `K3_DEFAULT_REGISTRY`) [default: docker.io]
+    #[arg(long, global = true, help_heading = "Global options")]
     default_registry: Option<String>,
-    /// A registry to reach over plain HTTP (repeatable; or `K3_INSECURE_REGISTRIES`, comma-separated).
-    #[arg(long = "insecure-registry", global = true)]
+    /// A registry to reach over plain HTTP (repeatable; or `K3_INSECURE_REGISTRIES`, comma-separated)
+    #[arg(
+        long = "insecure-registry",
+        global = true,
+        help_heading = "Global options"
+    )]
     insecure: Vec<String>,
-    /// Credentials file, docker `config.json` shape (or `K3_AUTH_FILE`; default `ROOT/auth.json`).
-    #[arg(long, global = true)]
+    /// Credentials file in docker's `config.json` shape (or `K3_AUTH_FILE`) [default: ROOT/auth.json]
+    #[arg(long, global = true, help_heading = "Global options")]
     auth_file: Option<PathBuf>,
-    /// OCI runtime for new containers: `k3rt` (default: next to k3, else on PATH), `runc`, `crun` or a path (or `K3_RUNTIME`).
-    #[arg(long, global = true)]
+    /// OCI runtime for new containers: `k3rt`, `runc`, `crun` or a path (or `K3_RUNTIME`) [default: the k3rt next to k3, else on PATH]
+    #[arg(long, global = true, help_heading = "Global options")]
     runtime: Option<String>,
-    /// The daemon's unix socket (or `K3_SOCKET`; default `/run/k3/k3.sock` for the default root, else `ROOT/k3.sock`).
-    #[arg(long, global = true)]
+    /// The daemon's unix socket (or `K3_SOCKET`) [default: /run/k3/k3.sock for the default root, else ROOT/k3.sock]
+    #[arg(long, global = true, help_heading = "Global options")]
     socket: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
@@ -53,6 +61,7 @@ enum Cmd {
     Images(images::ImagesArgs),
     /// Image commands.
     Image {
+        /// The image verb.
         #[command(subcommand)]
         cmd: images::ImageCmd,
     },
@@ -62,6 +71,7 @@ enum Cmd {
     Prune,
     /// Container snapshots (what `create` uses; exposed for tests and debugging).
     Snapshot {
+        /// The snapshot verb.
         #[command(subcommand)]
         cmd: snapshot::SnapshotCmd,
     },
@@ -69,6 +79,7 @@ enum Cmd {
     Serve(serve::ServeArgs),
     /// Built-in tests.
     Selftest {
+        /// The selftest verb.
         #[command(subcommand)]
         cmd: selftest::SelftestCmd,
     },
@@ -277,4 +288,55 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
     println!("{}", serde_json::to_string_pretty(v).map_err(other)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument of every verb (`verb path` + id) that has no help text.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let builtin = matches!(a.get_id().as_str(), "help" | "version");
+            if !builtin && a.get_help().is_none() {
+                out.push(format!("{path} {}", a.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() {
+                out.push(format!("{path} {} (no about)", sub.get_name()));
+            }
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// The long help of `cmd` and of every verb below it.
+    fn all_help(cmd: &mut clap::Command) -> String {
+        let mut text = cmd.render_long_help().to_string();
+        for sub in cmd.get_subcommands_mut() {
+            text += &all_help(sub);
+        }
+        text
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_argument_and_verb_has_help() {
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "k3", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
+
+    #[test]
+    fn help_has_no_internal_wording() {
+        let text = all_help(&mut Cli::command());
+        for word in ["seed", "Seed", "TODO"] {
+            assert!(!text.contains(word), "`{word}` in the help text");
+        }
+    }
 }

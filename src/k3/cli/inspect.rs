@@ -8,8 +8,10 @@ use k3_engine::ctx::Ctx;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
+    /// On failure, print the error as a JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Container id
     pub id: String,
 }
 

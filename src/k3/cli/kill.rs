@@ -8,11 +8,13 @@ use k3_engine::ctx::Ctx;
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
-    /// Name or number (default KILL).
+    /// Signal: name (`TERM`, `SIGHUP`) or number
     #[arg(long, short = 's', default_value = "KILL", allow_hyphen_values = true)]
     pub signal: String,
+    /// On failure, print the error as a JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }

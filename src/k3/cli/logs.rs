@@ -8,8 +8,10 @@ use k3_engine::ctx::Ctx;
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {
+    /// Keep printing new output until the container stops
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Container id
     pub id: String,
 }
 

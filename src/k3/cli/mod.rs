@@ -54,7 +54,7 @@ impl Failure {
         }
     }
 
-    /// Seed 000's error object.
+    /// The JSON error object `--json` prints.
     pub fn object(&self) -> ErrorObject {
         let mut o = self.error.to_object(self.input.clone());
         if o.container_id.is_none() {
@@ -67,7 +67,7 @@ impl Failure {
 /// Container verbs.
 #[derive(Subcommand, Debug)]
 pub enum ContainerCmd {
-    /// Create a container (state CREATED): seed 000's createContainer.
+    /// Create a container from an image (state `created`; `start` runs it).
     Create(create::CreateArgs),
     /// Create and start a container (foreground unless `-d`).
     Run(run::RunArgs),
@@ -96,11 +96,13 @@ pub enum ContainerCmd {
     Stats(stats::StatsArgs),
     /// Named volumes.
     Volume {
+        /// The volume verb.
         #[command(subcommand)]
         cmd: volume::VolumeCmd,
     },
     /// Bridge networks.
     Network {
+        /// The network verb.
         #[command(subcommand)]
         cmd: network::NetworkCmd,
     },

@@ -14,12 +14,13 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct PsArgs {
-    /// Stopped containers too.
+    /// Show stopped containers too
     #[arg(long, short = 'a')]
     pub all: bool,
-    /// Ids only.
+    /// Print container ids only
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
 }

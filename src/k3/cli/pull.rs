@@ -13,13 +13,13 @@ use k3_engine::image::pull::{self, PullOptions};
 pub struct PullArgs {
     /// The image reference.
     pub reference: String,
-    /// Print the error as a JSON object on failure, the record on success.
+    /// Print the image record on success, the error as a JSON object on failure
     #[arg(long)]
     pub json: bool,
-    /// No progress output.
+    /// No progress output
     #[arg(long, short)]
     pub quiet: bool,
-    /// Layers fetched at once.
+    /// Layers downloaded at once
     #[arg(long, default_value_t = 3, allow_hyphen_values = true)]
     pub max_concurrent_downloads: usize,
 }

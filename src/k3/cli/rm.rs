@@ -11,8 +11,10 @@ pub struct RmArgs {
     /// Kill a running container first.
     #[arg(long, short = 'f')]
     pub force: bool,
+    /// On failure, print the error as a JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }

@@ -16,7 +16,7 @@ pub struct RunArgs {
     /// Run in the background; print the id.
     #[arg(long, short = 'd')]
     pub detach: bool,
-    /// Remove the container when it exits (foreground only).
+    /// Remove the container when it exits (foreground only)
     #[arg(long)]
     pub rm: bool,
     #[command(flatten)]

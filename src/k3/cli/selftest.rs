@@ -7,12 +7,12 @@ use k3_engine::supervisor::selftest;
 
 #[derive(Subcommand, Clone)]
 pub enum SelftestCmd {
-    /// Seed 001's memory/CPU limits test (six containers); non-zero if a limit does not hold.
+    /// Check that memory and CPU limits hold, on six real containers; non-zero exit if one does not.
     Limits {
-        /// The image (busybox-like: `sh`).
+        /// Image to run (busybox-like: it needs `sh`)
         #[arg(long, default_value = "busybox", allow_hyphen_values = true)]
         image: String,
-        /// Seconds the CPU use is measured over.
+        /// Seconds the CPU use is measured over
         #[arg(long, default_value_t = 4, allow_hyphen_values = true)]
         seconds: u64,
     },

@@ -10,8 +10,10 @@ use k3_engine::image::progress::human;
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }

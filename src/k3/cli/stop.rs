@@ -10,7 +10,7 @@ use k3_engine::ctx::Ctx;
 
 #[derive(Args, Debug)]
 pub struct StopArgs {
-    /// Seconds to wait after TERM before KILL.
+    /// Seconds to wait after SIGTERM before SIGKILL
     #[arg(
         long = "time",
         short = 't',
@@ -18,8 +18,10 @@ pub struct StopArgs {
         allow_hyphen_values = true
     )]
     pub time: u64,
+    /// On failure, print the error as a JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }

@@ -13,7 +13,10 @@ pub enum VolumeCmd {
     /// List volumes as JSON.
     Ls,
     /// Remove a volume no container uses.
-    Rm { name: String },
+    Rm {
+        /// Volume name
+        name: String,
+    },
 }
 
 fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {

@@ -10,9 +10,10 @@ use k3_engine::ctx::Ctx;
 
 #[derive(Args, Debug)]
 pub struct WaitArgs {
-    /// Give up after this many seconds.
+    /// Give up after this many seconds
     #[arg(long, default_value_t = 86400, allow_hyphen_values = true)]
     pub timeout: u64,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }
