@@ -4,3 +4,8 @@
 //! [`cli::app::main`].
 
 pub mod cli;
+
+/// k3's whole command line as a clap command (for the man pages and completions).
+pub fn command() -> clap::Command {
+    <cli::app::Cli as clap::CommandFactory>::command()
+}

@@ -22,3 +22,8 @@ pub mod state;
 pub mod update;
 
 pub use cli::{dispatch, Cli, Cmd, LogFormat};
+
+/// k3rt's whole command line as a clap command (for the man pages and completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
