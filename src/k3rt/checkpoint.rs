@@ -8,6 +8,7 @@ use clap::Args;
 use k3_runtime::container::checkpoint::{self, CriuOpts};
 use k3_runtime::container::Ctx;
 
+/// The CRIU options `checkpoint` and `restore` share.
 #[derive(Args, Debug)]
 pub struct CriuArgs {
     /// Directory CRIU writes the images to (checkpoint) or reads them from (restore)
@@ -48,8 +49,10 @@ impl CriuArgs {
     }
 }
 
+/// `k3rt checkpoint` arguments.
 #[derive(Args, Debug)]
 pub struct CheckpointArgs {
+    /// The CRIU options.
     #[command(flatten)]
     pub criu: CriuArgs,
     /// Keep the container running after the dump
@@ -59,8 +62,10 @@ pub struct CheckpointArgs {
     pub id: String,
 }
 
+/// `k3rt restore` arguments.
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
+    /// The CRIU options.
     #[command(flatten)]
     pub criu: CriuArgs,
     /// Bundle directory of the container to restore

@@ -12,8 +12,9 @@ use crate::{
     state, update,
 };
 
+/// k3rt's command line: the global options and one verb.
 #[derive(Parser, Debug)]
-#[command(name = "k3rt", version = version(), about = "k3rt: an OCI runtime, a drop-in for runc and crun")]
+#[command(name = "k3rt", version = version(), long_about = None, about = "k3rt: an OCI runtime, a drop-in for runc and crun")]
 pub struct Cli {
     /// Directory for container state [default: /run/k3rt as root, else $XDG_RUNTIME_DIR/k3rt]
     #[arg(
@@ -51,6 +52,7 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub systemd_cgroup: bool,
+    /// The verb.
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -59,12 +61,16 @@ fn version() -> &'static str {
     concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0")
 }
 
+/// The format of log lines.
 #[derive(Copy, Clone, Debug, ValueEnum)]
 pub enum LogFormat {
+    /// `time=... level=... msg=...` lines
     Text,
+    /// One JSON object a line
     Json,
 }
 
+/// The verbs.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Create a container (the process waits for start)
@@ -109,6 +115,11 @@ impl Cmd {
     pub fn starts_process(&self) -> bool {
         matches!(self, Cmd::Create(_) | Cmd::Run(_) | Cmd::Exec(_))
     }
+}
+
+/// A process's exit status as this process's exit code (0..=255).
+pub fn exit_code(status: i32) -> u8 {
+    u8::try_from(status.clamp(0, 255)).unwrap_or(u8::MAX)
 }
 
 /// Runs one verb; its exit code.

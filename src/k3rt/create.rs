@@ -7,6 +7,7 @@ use clap::Args;
 use k3_runtime::container::create::{self, CreateOpts};
 use k3_runtime::container::Ctx;
 
+/// `k3rt create` arguments (also `run`'s).
 #[derive(Args, Debug)]
 pub struct CreateArgs {
     /// Bundle directory (holds config.json and the rootfs)

@@ -4,6 +4,7 @@ use clap::Args;
 
 use k3_runtime::container::{delete, Ctx};
 
+/// `k3rt delete` arguments.
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
     /// Kill the container first if it is still running (and succeed if it does not exist)

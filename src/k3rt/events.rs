@@ -4,6 +4,7 @@ use clap::Args;
 
 use k3_runtime::container::{events, Ctx};
 
+/// `k3rt events` arguments.
 #[derive(Args, Debug)]
 pub struct EventsArgs {
     /// Print one set of statistics and exit

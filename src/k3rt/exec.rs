@@ -7,6 +7,7 @@ use clap::Args;
 use k3_runtime::container::exec::{self, ExecOpts};
 use k3_runtime::container::Ctx;
 
+/// `k3rt exec` arguments.
 #[derive(Args, Debug)]
 pub struct ExecArgs {
     /// Process JSON file (runtime-spec `process` object; replaces the command and the flags that set it)
@@ -87,5 +88,5 @@ impl ExecArgs {
 /// `k3rt exec`.
 pub fn run(ctx: &Ctx, a: ExecArgs) -> k3_runtime::Result<u8> {
     let code = exec::exec(ctx, &a.opts())?;
-    Ok(code.clamp(0, 255) as u8)
+    Ok(crate::cli::exit_code(code))
 }

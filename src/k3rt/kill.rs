@@ -4,6 +4,7 @@ use clap::Args;
 
 use k3_runtime::container::{kill, Ctx};
 
+/// `k3rt kill` arguments.
 #[derive(Args, Debug)]
 pub struct KillArgs {
     /// Signal every process in the container's cgroup, not only its init

@@ -5,12 +5,16 @@ use clap::{Args, ValueEnum};
 use k3_runtime::container::list::{self, Format};
 use k3_runtime::container::Ctx;
 
+/// Output format of `list` and `ps`.
 #[derive(Copy, Clone, Debug, ValueEnum)]
 pub enum ListFormat {
+    /// A table for people
     Table,
+    /// JSON
     Json,
 }
 
+/// `k3rt list` arguments.
 #[derive(Args, Debug)]
 pub struct ListArgs {
     /// Output format

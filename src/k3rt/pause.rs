@@ -4,12 +4,14 @@ use clap::Args;
 
 use k3_runtime::container::{pause, Ctx};
 
+/// `k3rt pause` arguments.
 #[derive(Args, Debug)]
 pub struct PauseArgs {
     /// Container id
     pub id: String,
 }
 
+/// `k3rt resume` arguments.
 #[derive(Args, Debug)]
 pub struct ResumeArgs {
     /// Container id

@@ -5,6 +5,7 @@ use clap::Args;
 use crate::list::ListFormat;
 use k3_runtime::container::{ps, Ctx};
 
+/// `k3rt ps` arguments.
 #[derive(Args, Debug)]
 pub struct PsArgs {
     /// Output format: `table` runs ps(1) on the container's pids, `json` prints the pids

@@ -5,11 +5,13 @@ use clap::Args;
 use crate::create::CreateArgs;
 use k3_runtime::container::{run, Ctx};
 
+/// `k3rt run` arguments.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Return once the container has started; without it, wait and exit with its exit code
     #[arg(short, long)]
     pub detach: bool,
+    /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -17,5 +19,5 @@ pub struct RunArgs {
 /// `k3rt run`.
 pub fn run(ctx: &Ctx, a: &RunArgs) -> k3_runtime::Result<u8> {
     let code = run::run(ctx, &a.create.opts(), a.detach)?;
-    Ok(code.clamp(0, 255) as u8)
+    Ok(crate::cli::exit_code(code))
 }

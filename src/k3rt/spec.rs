@@ -6,6 +6,7 @@ use clap::Args;
 
 use k3_runtime::container::spec;
 
+/// `k3rt spec` arguments.
 #[derive(Args, Debug)]
 pub struct SpecArgs {
     /// Directory to write config.json in

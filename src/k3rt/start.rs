@@ -4,6 +4,7 @@ use clap::Args;
 
 use k3_runtime::container::{start, Ctx};
 
+/// `k3rt start` arguments.
 #[derive(Args, Debug)]
 pub struct StartArgs {
     /// Container id

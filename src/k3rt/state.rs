@@ -4,6 +4,7 @@ use clap::Args;
 
 use k3_runtime::container::{state, Ctx};
 
+/// `k3rt state` arguments.
 #[derive(Args, Debug)]
 pub struct StateArgs {
     /// Container id

@@ -7,6 +7,7 @@ use clap::Args;
 use k3_runtime::container::update::{self, UpdateFlags};
 use k3_runtime::container::Ctx;
 
+/// `k3rt update` arguments.
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
     /// LinuxResources JSON file, `-` for stdin (replaces the other flags)

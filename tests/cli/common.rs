@@ -1,6 +1,8 @@
 //! What the CLI contract tests share: run a binary, read its answer.
 // Each test binary includes this file and uses part of it.
 #![allow(dead_code)]
+// Test code: a panic is the failure report.
+#![allow(clippy::panic)]
 
 use std::path::Path;
 use std::process::Command;

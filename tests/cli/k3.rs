@@ -7,6 +7,9 @@
 //! `run`, `create`, `start` and `exec` answer as docker: 125 when the engine
 //! failed, 126/127 when the program could not be run.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "common.rs"]
 mod common;
 

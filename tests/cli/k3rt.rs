@@ -5,6 +5,9 @@
 //! Exit codes: 0 success, 1 a refused or failed verb, 2 a command line clap
 //! refuses (unknown flag, bad value), as runc.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "common.rs"]
 mod common;
 

@@ -17,10 +17,12 @@ use k3_engine::image::reference::DOCKER_HUB;
 use k3_engine::store::content::{Store, DEFAULT_ROOT};
 use k3_engine::{daemon, oci_runtime};
 
-#[derive(Parser)]
+/// k3's command line: the global options and one verb.
+#[derive(Parser, Debug)]
 #[command(
     name = "k3",
     version,
+    long_about = None,
     about = "k3: a container engine (images, containers, volumes, networks, an HTTP API) that drives any OCI runtime"
 )]
 pub struct Cli {
@@ -53,7 +55,7 @@ pub struct Cli {
 // Parsed once per process; boxing the flattened container verbs is not
 // possible with clap's `flatten`.
 #[allow(clippy::large_enum_variant)]
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug)]
 enum Cmd {
     /// Pull an image: NAME[:TAG|@DIGEST].
     Pull(pull::PullArgs),
@@ -88,24 +90,43 @@ enum Cmd {
 }
 
 /// Output format of a listing.
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, Debug)]
 pub enum Format {
+    /// A table for people
     Table,
+    /// JSON
     Json,
 }
 
 /// The opened root: what the image and snapshot verbs need.
 pub struct Root {
+    /// The content store (blobs, layers, snapshots).
     pub store: Store,
+    /// The database.
     pub db: Db,
+    /// The registry of references that name none.
     pub default_registry: String,
 }
 
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Root")
+            .field("store", &self.store)
+            .field("default_registry", &self.default_registry)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How a verb failed.
+#[derive(Debug)]
 pub enum Failure {
+    /// An engine error (with `--json`, printed as the error object).
     Engine(EngineError),
+    /// Any other error: a message.
     Other(anyhow::Error),
+    /// A container verb's failure, with what its error object needs.
     Container(container_cli::Failure),
+    /// No message: exit with this code.
     Exit(i32),
 }
 
@@ -118,6 +139,11 @@ impl<E: Into<EngineError>> From<E> for Failure {
 /// Any other error as a failure.
 pub fn other(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Other(e.into())
+}
+
+/// A status as this process's exit code (0..=255).
+pub fn exit_code(status: i32) -> u8 {
+    u8::try_from(status.clamp(0, 255)).unwrap_or(u8::MAX)
 }
 
 /// Runs the parsed command line; the process' exit code.
@@ -151,7 +177,7 @@ pub fn main(cli: Cli) -> ExitCode {
             eprintln!("k3: error: {e:#}");
             ExitCode::FAILURE
         }
-        Err(Failure::Exit(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(Failure::Exit(code)) => ExitCode::from(exit_code(code)),
         Err(Failure::Container(f)) => {
             if f.json {
                 println!("{}", serde_json::to_string(&f.object()).unwrap_or_default());

@@ -170,7 +170,7 @@ fn random_name() -> String {
         .map_or(0, |d| d.as_nanos());
     format!(
         "k3-{:x}",
-        (n ^ (std::process::id() as u128) << 40) & 0xffff_ffff_ffff
+        (n ^ u128::from(std::process::id()) << 40) & 0xffff_ffff_ffff
     )
 }
 

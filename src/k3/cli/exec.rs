@@ -6,6 +6,7 @@ use crate::cli::Failure;
 use k3_engine::container::exec::{self, ExecSpec};
 use k3_engine::ctx::Ctx;
 
+/// `k3 exec` arguments.
 #[derive(Args, Debug)]
 pub struct ExecArgs {
     /// Keep stdin open (always on: stdin is inherited)
@@ -30,6 +31,7 @@ pub struct ExecArgs {
     pub cmd: Vec<String>,
 }
 
+/// `k3 exec`.
 pub fn run(ctx: &mut Ctx, a: ExecArgs) -> Result<i32, Failure> {
     let spec = ExecSpec {
         args: a.cmd.clone(),

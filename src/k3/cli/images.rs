@@ -7,14 +7,16 @@ use k3_engine::db::images::ImageRecord;
 use k3_engine::image::progress::human;
 use k3_engine::images;
 
-#[derive(Args)]
+/// `k3 images` arguments.
+#[derive(Args, Debug)]
 pub struct ImagesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
 }
 
-#[derive(Subcommand)]
+/// The `k3 image` verbs.
+#[derive(Subcommand, Debug)]
 pub enum ImageCmd {
     /// Show an image record as JSON.
     Inspect {
@@ -23,7 +25,8 @@ pub enum ImageCmd {
     },
 }
 
-#[derive(Args)]
+/// `k3 rmi` arguments.
+#[derive(Args, Debug)]
 pub struct RmiArgs {
     /// The image.
     pub name: String,
@@ -87,7 +90,7 @@ pub fn prune(ctx: &Root) -> Result<(), Failure> {
     let p = images::prune(&ctx.store, &ctx.db)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let e = k3_engine::db::events::prune(ctx.db.conn(), now)?;
     println!(
         "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries, {} events, {} webhook deliveries",

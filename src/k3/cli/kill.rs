@@ -6,6 +6,7 @@ use crate::cli::Failure;
 use k3_engine::container::kill;
 use k3_engine::ctx::Ctx;
 
+/// `k3 kill` arguments.
 #[derive(Args, Debug)]
 pub struct KillArgs {
     /// Signal: name (`TERM`, `SIGHUP`) or number
@@ -19,6 +20,7 @@ pub struct KillArgs {
     pub ids: Vec<String>,
 }
 
+/// `k3 kill`.
 pub fn run(ctx: &mut Ctx, a: KillArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         kill::kill(ctx, id, &a.signal).map_err(|e| Failure::about(id, a.json)(e.into()))?;

@@ -6,6 +6,7 @@ use crate::cli::Failure;
 use k3_engine::container::logs;
 use k3_engine::ctx::Ctx;
 
+/// `k3 logs` arguments.
 #[derive(Args, Debug)]
 pub struct LogsArgs {
     /// Keep printing new output until the container stops
@@ -15,6 +16,7 @@ pub struct LogsArgs {
     pub id: String,
 }
 
+/// `k3 logs`.
 pub fn run(ctx: &mut Ctx, a: LogsArgs) -> Result<i32, Failure> {
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     logs::logs(ctx, &a.id, a.follow, &mut out, &mut err)

@@ -34,6 +34,7 @@ use k3_engine::error::{EngineError, ErrorObject};
 /// A failed verb, with what its error object needs.
 #[derive(Debug)]
 pub struct Failure {
+    /// What went wrong.
     pub error: Box<EngineError>,
     /// Print the JSON error object on stdout.
     pub json: bool,

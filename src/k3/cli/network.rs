@@ -8,6 +8,7 @@ use k3_engine::db::networks;
 use k3_engine::error::EngineError;
 use k3_engine::network;
 
+/// The `k3 network` verbs.
 #[derive(Subcommand, Debug)]
 pub enum NetworkCmd {
     /// Create a bridge network.
@@ -57,6 +58,7 @@ fn fail(name: &str, json: bool) -> impl FnOnce(network::NetworkError) -> Failure
     }
 }
 
+/// `k3 network`.
 pub fn run(ctx: &mut Ctx, cmd: NetworkCmd) -> Result<i32, Failure> {
     match cmd {
         NetworkCmd::Create {

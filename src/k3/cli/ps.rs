@@ -6,12 +6,16 @@ use crate::cli::{print_json, Failure};
 use k3_engine::container::list;
 use k3_engine::ctx::Ctx;
 
+/// Output format of a listing.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
+    /// A table for people
     Table,
+    /// JSON
     Json,
 }
 
+/// `k3 ps` arguments.
 #[derive(Args, Debug)]
 pub struct PsArgs {
     /// Show stopped containers too
@@ -25,6 +29,7 @@ pub struct PsArgs {
     pub format: Format,
 }
 
+/// `k3 ps`.
 pub fn run(ctx: &mut Ctx, a: PsArgs) -> Result<i32, Failure> {
     let all = list::list(ctx, a.all).map_err(|e| Failure {
         error: Box::new(e.into()),

@@ -9,7 +9,8 @@ use k3_engine::error::EngineError;
 use k3_engine::image::progress::{self, human, Mode};
 use k3_engine::image::pull::{self, PullOptions};
 
-#[derive(Args)]
+/// `k3 pull` arguments.
+#[derive(Args, Debug)]
 pub struct PullArgs {
     /// The image reference.
     pub reference: String,

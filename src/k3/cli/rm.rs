@@ -6,6 +6,7 @@ use crate::cli::Failure;
 use k3_engine::container::remove;
 use k3_engine::ctx::Ctx;
 
+/// `k3 rm` arguments.
 #[derive(Args, Debug)]
 pub struct RmArgs {
     /// Kill a running container first.
@@ -19,6 +20,7 @@ pub struct RmArgs {
     pub ids: Vec<String>,
 }
 
+/// `k3 rm`.
 pub fn run(ctx: &mut Ctx, a: RmArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         remove::remove(ctx, id, a.force).map_err(|e| Failure::about(id, a.json)(e.into()))?;

@@ -11,6 +11,7 @@ use crate::cli::Failure;
 use k3_engine::container::{logs, remove, start, wait};
 use k3_engine::ctx::Ctx;
 
+/// `k3 run` arguments.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Run in the background; print the id.
@@ -19,6 +20,7 @@ pub struct RunArgs {
     /// Remove the container when it exits (foreground only)
     #[arg(long)]
     pub rm: bool,
+    /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -85,5 +87,5 @@ pub fn run(ctx: &mut Ctx, a: RunArgs) -> Result<i32, Failure> {
         let fail = Failure::about(&c.id, a.create.json);
         remove::remove(ctx, &c.id, true).map_err(|e| fail(e.into()))?;
     }
-    Ok(code as i32)
+    Ok(i32::try_from(code).unwrap_or(255))
 }

@@ -5,7 +5,8 @@ use clap::Subcommand;
 use crate::cli::app::{engine_ctx, other, Cli, Failure, Root};
 use k3_engine::supervisor::selftest;
 
-#[derive(Subcommand, Clone)]
+/// The `k3 selftest` verbs.
+#[derive(Subcommand, Clone, Debug)]
 pub enum SelftestCmd {
     /// Check that memory and CPU limits hold, on six real containers; non-zero exit if one does not.
     Limits {

@@ -10,7 +10,8 @@ use k3_engine::api::auth;
 use k3_engine::daemon;
 use k3_engine::supervisor::DaemonConfig;
 
-#[derive(Args, Clone)]
+/// `k3 serve` arguments.
+#[derive(Args, Clone, Debug)]
 pub struct ServeArgs {
     /// Also listen on TCP, e.g. `127.0.0.1:8808` (needs `--token-file`).
     #[arg(long, allow_hyphen_values = true)]

@@ -8,7 +8,8 @@ use k3_engine::error::EngineError;
 use k3_engine::images;
 use k3_engine::store::snapshots;
 
-#[derive(Subcommand)]
+/// The `k3 snapshot` verbs.
+#[derive(Subcommand, Debug)]
 pub enum SnapshotCmd {
     /// Mount a container rootfs from an image; prints its path.
     Prepare {

@@ -6,6 +6,7 @@ use crate::cli::Failure;
 use k3_engine::container::start;
 use k3_engine::ctx::Ctx;
 
+/// `k3 start` arguments.
 #[derive(Args, Debug)]
 pub struct StartArgs {
     /// On failure, print the error as a JSON object on stdout
@@ -16,6 +17,7 @@ pub struct StartArgs {
     pub ids: Vec<String>,
 }
 
+/// `k3 start`.
 pub fn run(ctx: &mut Ctx, a: StartArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         start::start(ctx, id).map_err(|e| Failure::about(id, a.json)(e.into()))?;

@@ -8,6 +8,7 @@ use k3_engine::container::stats;
 use k3_engine::ctx::Ctx;
 use k3_engine::image::progress::human;
 
+/// `k3 stats` arguments.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// Output format
@@ -18,6 +19,7 @@ pub struct StatsArgs {
     pub ids: Vec<String>,
 }
 
+/// `k3 stats`.
 pub fn run(ctx: &mut Ctx, a: StatsArgs) -> Result<i32, Failure> {
     let mut all = Vec::new();
     for id in &a.ids {

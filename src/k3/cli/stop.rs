@@ -8,6 +8,7 @@ use crate::cli::Failure;
 use k3_engine::container::stop;
 use k3_engine::ctx::Ctx;
 
+/// `k3 stop` arguments.
 #[derive(Args, Debug)]
 pub struct StopArgs {
     /// Seconds to wait after SIGTERM before SIGKILL
@@ -26,6 +27,7 @@ pub struct StopArgs {
     pub ids: Vec<String>,
 }
 
+/// `k3 stop`.
 pub fn run(ctx: &mut Ctx, a: StopArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         stop::stop(ctx, id, Duration::from_secs(a.time))

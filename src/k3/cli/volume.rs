@@ -8,6 +8,7 @@ use k3_engine::db::volumes as records;
 use k3_engine::error::EngineError;
 use k3_engine::store::volumes;
 
+/// The `k3 volume` verbs.
 #[derive(Subcommand, Debug)]
 pub enum VolumeCmd {
     /// List volumes as JSON.
@@ -28,6 +29,7 @@ fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
     }
 }
 
+/// `k3 volume`.
 pub fn run(ctx: &mut Ctx, cmd: VolumeCmd) -> Result<i32, Failure> {
     match cmd {
         VolumeCmd::Ls => {

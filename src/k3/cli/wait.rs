@@ -8,6 +8,7 @@ use crate::cli::Failure;
 use k3_engine::container::wait;
 use k3_engine::ctx::Ctx;
 
+/// `k3 wait` arguments.
 #[derive(Args, Debug)]
 pub struct WaitArgs {
     /// Give up after this many seconds
@@ -18,6 +19,7 @@ pub struct WaitArgs {
     pub ids: Vec<String>,
 }
 
+/// `k3 wait`.
 pub fn run(ctx: &mut Ctx, a: WaitArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         let code = wait::wait(ctx, id, Duration::from_secs(a.timeout))
