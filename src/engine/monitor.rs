@@ -115,7 +115,7 @@ pub fn spawn(k3_exe: &Path, spec: &MonitorSpec) -> Result<Report, RuntimeError> 
 /// Waits until monitor `pid` has exited (it is not our child: polled).
 pub fn wait_exit(pid: i64, timeout: Duration) -> Result<(), String> {
     let end = Instant::now() + timeout;
-    while crate::create::pid_running(pid) {
+    while crate::process::pid_running(pid) {
         if Instant::now() > end {
             return Err(format!("monitor `{pid}` did not exit"));
         }

@@ -15,14 +15,15 @@ pub mod wait;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::create::{pid_running, pid_start, CreateError};
+use crate::create::CreateError;
 use crate::ctx::Ctx;
 use crate::db::container_state::{self, StateRecord, Status};
 use crate::db::containers::{self, ContainerRecord};
 use crate::db::{self, events, DbError};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::network::NetworkError;
 use crate::oci_runtime::{OciRuntime, RuntimeError};
+use crate::process::{pid_running, pid_start};
 use crate::store::snapshots::SnapshotError;
 
 /// A container verb that failed.

@@ -3,7 +3,6 @@
 //! through a new monitor, then released. RUNNING is left as is.
 
 use crate::container::{load, ContainerError, Loaded};
-use crate::create::pid_start;
 use crate::ctx::Ctx;
 use crate::db::container_state::{self, Status};
 use crate::db::{self, events};
@@ -11,6 +10,7 @@ use crate::monitor::{self, MonitorSpec};
 use crate::network;
 use crate::oci_runtime::RuntimeError;
 use crate::options::Validated;
+use crate::process::pid_start;
 
 /// Starts `id`; returns the init's pid.
 pub fn start(ctx: &mut Ctx, id: &str) -> Result<i64, ContainerError> {

@@ -8,9 +8,6 @@
 //! 9 veth → 10 runtime create (through the monitor) → 11 PID →
 //! 12 attach volumes → 13 container record → 14 state → 15 webhooks.
 
-pub mod marker;
-pub mod undo;
-
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -25,19 +22,20 @@ use crate::db::container_state::{self, StateRecord, Status};
 use crate::db::containers::{self, ContainerRecord};
 use crate::db::images::ImageRecord;
 use crate::db::{self, events, volumes as volume_rows, DbError};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::image::progress::{self, Mode};
 use crate::image::pull::{self, PullError};
 use crate::images::{self, ImagesError};
+use crate::marker;
 use crate::monitor::{self, MonitorSpec};
 use crate::network::{self, NetPlan, NetworkError};
 use crate::oci_runtime::RuntimeError;
 use crate::options::{CreateOptions, OptionsError, Validated};
+use crate::process::{pid_running, pid_start};
 use crate::store::content::remove_tree;
 use crate::store::snapshots::{self, SnapshotError};
 use crate::store::volumes::{self, VolumeError};
-
-pub use undo::UndoStack;
+use crate::undo::UndoStack;
 
 /// A failed `createContainer`, one variant per seed 000 error.
 #[derive(Debug, thiserror::Error)]
@@ -533,26 +531,6 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
     }
 }
 
-/// Whether `pid` is a live process: it exists and is not a zombie. A dead
-/// process stays in `/proc` until its parent reaps it, which for an orphan
-/// (its monitor killed, the daemon crashed) is an init that may take
-/// seconds.
-pub fn pid_running(pid: i64) -> bool {
-    pid > 0
-        && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next())
-                .is_some_and(|state| state != "Z" && state != "X")
-        })
-}
-
-/// The start time of `pid` (`/proc/PID/stat` field 22).
-pub fn pid_start(pid: i64) -> Option<i64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
 /// Steps 12-15 in one transaction: volume attachments, the container
 /// record, its state, the `create` event and its webhook.
 fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateError> {
@@ -625,23 +603,6 @@ mod tests {
         assert_ne!(a, container_hash("web", "sha256:aa", 2));
         assert_ne!(a, container_hash("web2", "sha256:aa", 1));
         assert_ne!(a, container_hash("web", "sha256:ab", 1));
-    }
-
-    #[test]
-    fn a_zombie_is_not_running() {
-        assert!(pid_running(std::process::id() as i64));
-        assert!(!pid_running(0));
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id() as i64;
-        // Exited but not reaped yet: still in /proc, as state Z.
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while pid_running(pid) && std::time::Instant::now() < end {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert!(Path::new(&format!("/proc/{pid}")).exists(), "reaped early");
-        assert!(!pid_running(pid));
-        child.wait().unwrap();
-        assert!(!pid_running(pid));
     }
 
     #[test]

@@ -25,12 +25,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::NetMode;
-use crate::create::UndoStack;
 use crate::ctx::Ctx;
 use crate::db::networks::{self, Lease, NetworkRecord, PortRecord};
 use crate::db::{self, containers, DbError};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::options::{name_ok, PortMapping, Proto, Validated};
+use crate::undo::UndoStack;
 use ipam::{Refusal, Subnet};
 use netlink::Netlink;
 
@@ -624,7 +624,7 @@ pub fn teardown(ctx: &mut Ctx, id: &str, hash: &str) -> Result<(), NetworkError>
 ///
 /// A create makes its netns and lease (step 6) and veth (step 9) well
 /// before its record exists (step 13); what tells it from a crashed one is
-/// its live marker (`create::marker`), held from before step 6 until the
+/// its live marker (`marker`), held from before step 6 until the
 /// record is committed or the work undone. The candidates are checked
 /// against the markers first and against the records after: a create no
 /// longer marked when checked has committed its record by then (or undone
@@ -682,7 +682,7 @@ fn is_container_veth(name: &str) -> bool {
 
 /// A create of `hash_prefix` still running (its marker held).
 fn in_progress(root: &Path, hash_prefix: &str) -> bool {
-    crate::create::marker::in_progress(root, hash_prefix)
+    crate::marker::in_progress(root, hash_prefix)
 }
 
 /// `k3 network create`.
