@@ -11,9 +11,9 @@
 pub mod api;
 pub mod bundle;
 pub mod container;
+pub mod context;
 pub mod cpuset;
 pub mod create;
-pub mod ctx;
 pub mod daemon;
 pub mod db;
 pub mod error;

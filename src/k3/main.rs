@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use k3::cli::remote::{self, Remote};
 use k3::cli::{self as container_cli, ContainerCmd};
 use k3_engine::api::auth;
-use k3_engine::ctx::Ctx as ContainerCtx;
+use k3_engine::context::Engine;
 use k3_engine::db::images::ImageRecord;
 use k3_engine::db::{snapshots as snapshot_records, Db};
 use k3_engine::error::{chain_message, EngineError};
@@ -303,7 +303,7 @@ fn socket_path(ctx: &Ctx, cli: &Cli) -> PathBuf {
         })
 }
 
-fn engine_ctx(ctx: Ctx, cli: &Cli) -> Result<ContainerCtx, Failure> {
+fn engine_ctx(ctx: Ctx, cli: &Cli) -> Result<Engine, Failure> {
     let name = cli
         .runtime
         .clone()
@@ -311,7 +311,7 @@ fn engine_ctx(ctx: Ctx, cli: &Cli) -> Result<ContainerCtx, Failure> {
     let path = oci_runtime::resolve(name.as_deref()).map_err(other)?;
     let pull = pull_options(&ctx, cli);
     let runtime = oci_runtime::OciRuntime::new(path, ctx.store.root());
-    Ok(ContainerCtx {
+    Ok(Engine {
         k3_exe: std::env::current_exe().map_err(other)?,
         store: ctx.store,
         db: ctx.db,

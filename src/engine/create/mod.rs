@@ -16,8 +16,8 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::bundle::{self, BundleError, BundleInputs, ImageConfig, NetMode};
+use crate::context::Engine;
 use crate::cpuset::{self, CpusetError};
-use crate::ctx::Ctx;
 use crate::db::container_state::{self, StateRecord, Status};
 use crate::db::containers::{self, ContainerRecord};
 use crate::db::images::ImageRecord;
@@ -164,8 +164,8 @@ pub struct Created {
     pub trace: Vec<String>,
 }
 
-/// What the steps have made so far.
-struct Work {
+/// A create in progress: what its steps have made so far.
+struct Creation {
     v: Validated,
     image: ImageRecord,
     hash: String,
@@ -180,7 +180,7 @@ struct Work {
 }
 
 /// Creates a container (state CREATED): seed 000's `createContainer`.
-pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateError> {
+pub fn create(ctx: &mut Engine, opts: &CreateOptions) -> Result<Created, CreateError> {
     let v = opts.validate()?; // 1
     if let Some((k, val)) = v.cgroup_conf.first() {
         if !bundle::host_cgroup_v2() {
@@ -204,7 +204,7 @@ pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateErro
                                                                      // Before any netns, veth or lease of this hash exists: another k3's
                                                                      // network reconcile leaves them alone while this is held.
     let _busy = take_marker(ctx, &hash)?;
-    let mut w = Work {
+    let mut w = Creation {
         v,
         image,
         hash,
@@ -244,10 +244,10 @@ pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateErro
 }
 
 fn steps(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     opts: &CreateOptions,
-    w: &mut Work,
-    undo: &mut UndoStack<Ctx>,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
 ) -> Result<(), CreateError> {
     process_volumes(ctx, w, undo)?; // 5
     setup_network(ctx, w, undo)?; // 6
@@ -259,7 +259,7 @@ fn steps(
     persist(ctx, opts, w) // 12-15, one transaction
 }
 
-fn take_marker(ctx: &Ctx, name: &str) -> Result<marker::Marker, CreateError> {
+fn take_marker(ctx: &Engine, name: &str) -> Result<marker::Marker, CreateError> {
     marker::Marker::take(ctx.store.root(), name).map_err(|source| {
         CreateError::Bundle(BundleError::Io {
             op: "lock",
@@ -276,7 +276,7 @@ fn nanos() -> u128 {
 }
 
 /// Step 2.
-fn check_absent(ctx: &Ctx, id: &str) -> Result<(), CreateError> {
+fn check_absent(ctx: &Engine, id: &str) -> Result<(), CreateError> {
     let exists = containers::exists(ctx.db.conn(), id).map_err(|source| CreateError::Resolve {
         id: id.to_string(),
         source: Box::new(source),
@@ -288,7 +288,7 @@ fn check_absent(ctx: &Ctx, id: &str) -> Result<(), CreateError> {
 }
 
 /// Step 3: the stored image, pulled first if missing.
-fn ensure_image(ctx: &Ctx, v: &Validated) -> Result<ImageRecord, CreateError> {
+fn ensure_image(ctx: &Engine, v: &Validated) -> Result<ImageRecord, CreateError> {
     let default = &ctx.pull.default_registry;
     match images::find(&ctx.db, &v.image_ref, default) {
         Ok(r) => return Ok(r),
@@ -323,12 +323,16 @@ pub fn container_hash(id: &str, image_digest: &str, nanos: u128) -> String {
 }
 
 /// Step 5: named volumes exist (made now if new; removed again on failure).
-fn process_volumes(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn process_volumes(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     for vm in w.v.volumes.clone() {
         let (dir, created) = volumes::ensure(&ctx.store, &ctx.db, &vm.name)?;
         if created {
             let name = vm.name.clone();
-            undo.push("remove volume", move |c: &Ctx| {
+            undo.push("remove volume", move |c: &Engine| {
                 volumes::remove(&c.store, &c.db, &name).map_err(|e| e.to_string())
             });
         }
@@ -338,13 +342,21 @@ fn process_volumes(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result
 }
 
 /// Step 6: the network (bridge, IP lease, netns, published ports).
-fn setup_network(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn setup_network(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     w.net = network::prepare(ctx, &w.v, &w.hash, undo)?;
     Ok(())
 }
 
 /// Step 7: bundle dir, overlay snapshot, etc files, anonymous volumes.
-fn make_bundle(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn make_bundle(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     let dir = ctx.bundle_dir(&w.hash);
     fs::create_dir_all(&dir).map_err(|source| {
         CreateError::Bundle(BundleError::Io {
@@ -359,7 +371,7 @@ fn make_bundle(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(),
     });
     snapshots::prepare(&ctx.store, &ctx.db, &w.hash, &w.image, w.v.disk_limit_mb)?;
     let hash = w.hash.clone();
-    undo.push("remove snapshot", move |c: &Ctx| {
+    undo.push("remove snapshot", move |c: &Engine| {
         snapshots::remove(&c.store, &c.db, &hash).map_err(|e| e.to_string())
     });
     let host_net = w.net.mode == NetMode::Host;
@@ -369,7 +381,7 @@ fn make_bundle(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(),
     Ok(())
 }
 
-fn hostname(w: &Work) -> String {
+fn hostname(w: &Creation) -> String {
     w.v.hostname
         .clone()
         .unwrap_or_else(|| w.hash[..12].to_string())
@@ -377,7 +389,7 @@ fn hostname(w: &Work) -> String {
 
 /// Image `Volumes` not covered by a mount get a directory of their own in
 /// the bundle (docker's anonymous volumes; removed with the container).
-fn anonymous_volumes(w: &mut Work, dir: &Path) -> Result<(), CreateError> {
+fn anonymous_volumes(w: &mut Creation, dir: &Path) -> Result<(), CreateError> {
     let img = ImageConfig::from_image_json(&w.image.config);
     let taken: Vec<String> = w
         .volumes
@@ -406,7 +418,7 @@ fn anonymous_volumes(w: &mut Work, dir: &Path) -> Result<(), CreateError> {
 }
 
 /// Step 8: `config.json` from the options and the image config.
-fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
+fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
     let img = ImageConfig::from_image_json(&w.image.config);
     let host = hostname(w);
     let process = bundle::merge_process(&img, &w.v, &host)?;
@@ -454,13 +466,21 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
 }
 
 /// Step 9: the veth pair into the container's netns (bridge networks).
-fn create_veth(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn create_veth(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     network::attach(ctx, &w.net, &w.hash, undo)?;
     Ok(())
 }
 
 /// Step 10: the runtime's `create`, run by the container's monitor.
-fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn runtime_create(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     let spec = MonitorSpec {
         id: w.v.id.clone(),
         hash: w.hash.clone(),
@@ -501,7 +521,7 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
     }
     let (hash, log) = (w.hash.clone(), monitor::runtime_log(&w.bundle));
     let monitor_pid = report.monitor_pid;
-    undo.push("delete runtime container", move |c: &Ctx| {
+    undo.push("delete runtime container", move |c: &Engine| {
         c.runtime.delete(&log, &hash, true).or_else(|e| match e {
             RuntimeError::Failed { msg, .. } if crate::oci_runtime::is_missing(&msg) => Ok(()),
             e => Err(e.to_string()),
@@ -516,7 +536,7 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
 }
 
 /// Step 11: the init is alive and the runtime says `created`.
-fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
+fn find_pid(ctx: &Engine, w: &Creation) -> Result<(), CreateError> {
     let gone = CreateError::PidNotFound {
         id: w.v.id.clone(),
         pid: w.pid,
@@ -533,7 +553,7 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
 
 /// Steps 12-15 in one transaction: volume attachments, the container
 /// record, its state, the `create` event and its webhook.
-fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateError> {
+fn persist(ctx: &mut Engine, opts: &CreateOptions, w: &Creation) -> Result<(), CreateError> {
     let rec = ContainerRecord {
         id: w.v.id.clone(),
         hash: w.hash.clone(),

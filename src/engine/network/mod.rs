@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::NetMode;
-use crate::ctx::Ctx;
+use crate::context::Engine;
 use crate::db::networks::{self, Lease, NetworkRecord, PortRecord};
 use crate::db::{self, containers, DbError};
 use crate::error_kind::ErrorKind;
@@ -198,10 +198,10 @@ pub fn veth_name(hash: &str) -> String {
 
 /// Step 6.
 pub fn prepare(
-    ctx: &Ctx,
+    ctx: &Engine,
     v: &Validated,
     hash: &str,
-    undo: &mut UndoStack<Ctx>,
+    undo: &mut UndoStack<Engine>,
 ) -> Result<NetPlan, NetworkError> {
     match v.network.as_str() {
         "host" => Ok(NetPlan {
@@ -216,7 +216,11 @@ pub fn prepare(
 
 /// `none`: a namespace of k3's own with `lo` up. (Left to the runtime, k3rt
 /// leaves `lo` down; made here it is the same with every runtime.)
-fn prepare_none(ctx: &Ctx, hash: &str, undo: &mut UndoStack<Ctx>) -> Result<NetPlan, NetworkError> {
+fn prepare_none(
+    ctx: &Engine,
+    hash: &str,
+    undo: &mut UndoStack<Engine>,
+) -> Result<NetPlan, NetworkError> {
     let ns = make_netns(ctx.store.root(), hash)?;
     let nsp = ns.clone();
     undo.push("remove network namespace", move |_| {
@@ -246,11 +250,11 @@ fn make_netns(root: &Path, hash: &str) -> Result<PathBuf, NetworkError> {
 }
 
 fn prepare_bridge(
-    ctx: &Ctx,
+    ctx: &Engine,
     v: &Validated,
     name: &str,
     hash: &str,
-    undo: &mut UndoStack<Ctx>,
+    undo: &mut UndoStack<Engine>,
 ) -> Result<NetPlan, NetworkError> {
     let root = ctx.store.root().to_path_buf();
     let _l = lock(&root)?;
@@ -261,7 +265,7 @@ fn prepare_bridge(
     ensure_bridge(&net, &subnet, gateway)?;
     let lease = take_lease(ctx, v, &net, &subnet, gateway, hash)?;
     let id = v.id.clone();
-    undo.push("release IP lease", move |c: &Ctx| {
+    undo.push("release IP lease", move |c: &Engine| {
         networks::release(c.db.conn(), &id).map_err(|e| e.to_string())
     });
     let ns = make_netns(&root, hash)?;
@@ -314,7 +318,7 @@ fn fmt_mac(m: [u8; 6]) -> String {
 }
 
 /// The network record; `kb0` is made on first use.
-fn network_for_use(ctx: &Ctx, name: &str) -> Result<NetworkRecord, NetworkError> {
+fn network_for_use(ctx: &Engine, name: &str) -> Result<NetworkRecord, NetworkError> {
     if let Some(n) = networks::get(ctx.db.conn(), name)? {
         return Ok(n);
     }
@@ -365,7 +369,7 @@ fn ensure_bridge(net: &NetworkRecord, subnet: &Subnet, gw: Ipv4Addr) -> Result<(
 /// Leases a static or the next free IP, and records the published ports,
 /// in one `IMMEDIATE` transaction.
 fn take_lease(
-    ctx: &Ctx,
+    ctx: &Engine,
     v: &Validated,
     net: &NetworkRecord,
     subnet: &Subnet,
@@ -410,7 +414,7 @@ fn pick_ip(
             subnet: net.subnet.clone(),
         });
     };
-    ipam::check(subnet, gw, used, ip).map_err(|r| match r {
+    ipam::validate_static(subnet, gw, used, ip).map_err(|r| match r {
         Refusal::OutsideSubnet => NetworkError::IpOutside {
             ip,
             network,
@@ -475,10 +479,10 @@ fn host_port_free(p: &PortMapping) -> Result<(), NetworkError> {
 
 /// Step 9: the veth pair, `eth0` configured inside, the DNAT rules.
 pub fn attach(
-    _ctx: &Ctx,
+    _ctx: &Engine,
     plan: &NetPlan,
     hash: &str,
-    undo: &mut UndoStack<Ctx>,
+    undo: &mut UndoStack<Engine>,
 ) -> Result<(), NetworkError> {
     let (NetMode::Path(ns), Some((bridge, gw, prefix)), Some(ip)) =
         (&plan.mode, &plan.bridge, plan.ip)
@@ -507,7 +511,7 @@ pub fn attach(
 fn add_port_rules(
     plan: &NetPlan,
     ip: Ipv4Addr,
-    undo: &mut UndoStack<Ctx>,
+    undo: &mut UndoStack<Engine>,
 ) -> Result<(), NetworkError> {
     let id = plan.owner.clone();
     let script: String = plan
@@ -559,7 +563,7 @@ fn configure_inside(ns: &File, ip: Ipv4Addr, prefix: u8, gw: Ipv4Addr) -> Result
 
 /// Before a stopped container runs again: a new namespace and veth with
 /// its lease (kept until the container is removed).
-pub fn reattach(ctx: &Ctx, id: &str, hash: &str) -> Result<(), NetworkError> {
+pub fn reattach(ctx: &Engine, id: &str, hash: &str) -> Result<(), NetworkError> {
     let root = ctx.store.root().to_path_buf();
     let Some(lease) = networks::lease_of(ctx.db.conn(), id)? else {
         let none =
@@ -604,7 +608,7 @@ pub fn release_at(root: &Path, hash: &str) {
 }
 
 /// When a container is removed: veth, netns, lease, port rules.
-pub fn teardown(ctx: &mut Ctx, id: &str, hash: &str) -> Result<(), NetworkError> {
+pub fn teardown(ctx: &mut Engine, id: &str, hash: &str) -> Result<(), NetworkError> {
     let root = ctx.store.root().to_path_buf();
     let _l = lock(&root)?;
     release_at(&root, hash);
@@ -629,7 +633,7 @@ pub fn teardown(ctx: &mut Ctx, id: &str, hash: &str) -> Result<(), NetworkError>
 /// against the markers first and against the records after: a create no
 /// longer marked when checked has committed its record by then (or undone
 /// its work), so the records read afterwards include it.
-pub fn reconcile(ctx: &Ctx) {
+pub fn reconcile(ctx: &Engine) {
     let root = ctx.store.root();
     let busy = |h: &str| in_progress(root, h);
     let netns: Vec<String> = fs::read_dir(root.join("netns"))
@@ -687,7 +691,7 @@ fn in_progress(root: &Path, hash_prefix: &str) -> bool {
 
 /// `k3 network create`.
 pub fn create(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     name: &str,
     subnet: &str,
     gateway: Option<&str>,
@@ -757,7 +761,7 @@ pub fn create(
 }
 
 /// `k3 network rm`: refused while containers hold leases on it.
-pub fn remove(ctx: &mut Ctx, name: &str) -> Result<(), NetworkError> {
+pub fn remove(ctx: &mut Engine, name: &str) -> Result<(), NetworkError> {
     let _l = lock(ctx.store.root())?;
     let net = networks::get(ctx.db.conn(), name)?
         .ok_or_else(|| NetworkError::NoSuchNetwork(name.to_string()))?;
@@ -790,7 +794,7 @@ pub struct NetworkInfo {
 }
 
 /// `k3 network inspect`.
-pub fn inspect(ctx: &Ctx, name: &str) -> Result<NetworkInfo, NetworkError> {
+pub fn inspect(ctx: &Engine, name: &str) -> Result<NetworkInfo, NetworkError> {
     let record = networks::get(ctx.db.conn(), name)?
         .ok_or_else(|| NetworkError::NoSuchNetwork(name.to_string()))?;
     let leases = networks::leases(ctx.db.conn(), Some(name))?;
@@ -798,7 +802,7 @@ pub fn inspect(ctx: &Ctx, name: &str) -> Result<NetworkInfo, NetworkError> {
 }
 
 /// The namespace file of a container (for tests and `inspect`).
-pub fn netns_path(ctx: &Ctx, hash: &str) -> PathBuf {
+pub fn netns_path(ctx: &Engine, hash: &str) -> PathBuf {
     netns::path(ctx.store.root(), hash)
 }
 

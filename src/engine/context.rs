@@ -1,4 +1,4 @@
-//! The engine context every container verb works in: the store, the
+//! `Engine`, the context every container verb works in: the store, the
 //! database, the OCI runtime and the pull settings.
 
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use crate::oci_runtime::OciRuntime;
 use crate::store::content::Store;
 
 /// Everything a container operation needs.
-pub struct Ctx {
+pub struct Engine {
     /// The k3 root.
     pub store: Store,
     /// The database.
@@ -22,7 +22,7 @@ pub struct Ctx {
     pub k3_exe: PathBuf,
 }
 
-impl Ctx {
+impl Engine {
     /// The bundle directory of a container (named by its hash).
     pub fn bundle_dir(&self, hash: &str) -> PathBuf {
         self.store.root().join("containers").join(hash)
