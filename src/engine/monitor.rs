@@ -371,7 +371,7 @@ fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
     let log = runtime_log(&spec.bundle);
     let _ = spec.runtime.delete(&log, &spec.hash, true);
     if let Some(root) = spec.db.parent() {
-        crate::network::release_at(root, &spec.hash);
+        crate::network::release_at(&crate::network::Linux, root, &spec.hash);
     }
     if let Ok(mut db) = Db::open(&spec.db) {
         let now = db::now();

@@ -31,7 +31,7 @@ pub fn remove(ctx: &mut Engine, id: &str, force: bool) -> Result<(), ContainerEr
         .runtime(ctx)
         .delete(&l.runtime_log(), &l.record.hash, true);
     network::teardown(ctx, id, &l.record.hash)?;
-    match snapshots::remove(&ctx.store, &ctx.db, &l.record.hash) {
+    match ctx.snapshots.remove(&ctx.store, &ctx.db, &l.record.hash) {
         Ok(()) | Err(snapshots::SnapshotError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }

@@ -63,7 +63,7 @@ fn recreate(ctx: &mut Engine, l: &Container) -> Result<(), ContainerError> {
     };
     let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(l.rt_err())?;
     if let Some(msg) = report.error {
-        network::release_at(ctx.store.root(), &l.record.hash);
+        network::release_at(ctx.network.as_ref(), ctx.store.root(), &l.record.hash);
         return Err(l.rt_err()(RuntimeError::Failed {
             runtime: spec.runtime.name(),
             verb: "create".into(),

@@ -27,13 +27,14 @@ use crate::image::progress::{self, Mode};
 use crate::image::pull::{self, PullError};
 use crate::images::{self, ImagesError};
 use crate::marker;
-use crate::monitor::{self, MonitorSpec};
+use crate::monitor;
 use crate::network::{self, NetPlan, NetworkError};
 use crate::oci_runtime::RuntimeError;
 use crate::options::{CreateOptions, OptionsError, Validated};
 use crate::process::{pid_running, pid_start};
+use crate::runtime::CreateRequest;
 use crate::store::content::remove_tree;
-use crate::store::snapshots::{self, SnapshotError};
+use crate::store::snapshots::SnapshotError;
 use crate::store::volumes::{self, VolumeError};
 use crate::undo::UndoStack;
 
@@ -369,10 +370,13 @@ fn make_bundle(
     undo.push("remove bundle", move |_| {
         remove_tree(&d).map_err(|e| e.to_string())
     });
-    snapshots::prepare(&ctx.store, &ctx.db, &w.hash, &w.image, w.v.disk_limit_mb)?;
+    ctx.snapshots
+        .prepare(&ctx.store, &ctx.db, &w.hash, &w.image, w.v.disk_limit_mb)?;
     let hash = w.hash.clone();
     undo.push("remove snapshot", move |c: &Engine| {
-        snapshots::remove(&c.store, &c.db, &hash).map_err(|e| e.to_string())
+        c.snapshots
+            .remove(&c.store, &c.db, &hash)
+            .map_err(|e| e.to_string())
     });
     let host_net = w.net.mode == NetMode::Host;
     bundle::write_etc_files(&dir, &hostname(w), w.net.ip, host_net)?;
@@ -475,18 +479,19 @@ fn create_veth(
     Ok(())
 }
 
-/// Step 10: the runtime's `create`, run by the container's monitor.
+/// Step 10: the runtime's `create` (the real one through the container's
+/// monitor).
 fn runtime_create(
     ctx: &Engine,
     w: &mut Creation,
     undo: &mut UndoStack<Engine>,
 ) -> Result<(), CreateError> {
-    let spec = MonitorSpec {
+    let req = CreateRequest {
         id: w.v.id.clone(),
         hash: w.hash.clone(),
         bundle: w.bundle.clone(),
         db: ctx.store.db_path(),
-        runtime: ctx.runtime.clone(),
+        k3_exe: ctx.k3_exe.clone(),
         debug: w.v.debug,
         no_pivot: w.v.no_pivot,
         no_new_keyring: w.v.no_new_keyring,
@@ -495,11 +500,11 @@ fn runtime_create(
         id: w.v.id.clone(),
         source,
     };
-    if !ctx.runtime.root.exists() {
+    if !ctx.runtime.root().exists() {
         // The runtime makes its `--root` on first use; a failed first create
         // must not leave it behind. Only an empty one is removed: another
         // create may be using it by now (and a runtime remakes a missing root).
-        let root = ctx.runtime.root.clone();
+        let root = ctx.runtime.root().to_path_buf();
         undo.push("remove runtime root", move |_| {
             match fs::remove_dir(&root) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -510,7 +515,7 @@ fn runtime_create(
             Ok(())
         });
     }
-    let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(err)?;
+    let report = ctx.runtime.create(&req).map_err(err)?;
     w.trace = report.trace.clone();
     if let Some(msg) = report.error {
         return Err(err(RuntimeError::Failed {
@@ -563,7 +568,7 @@ fn persist(ctx: &mut Engine, opts: &CreateOptions, w: &Creation) -> Result<(), C
         validated: serde_json::to_value(&w.v).unwrap_or_default(),
         config: w.config.clone(),
         bundle: w.bundle.display().to_string(),
-        runtime: ctx.runtime.path.display().to_string(),
+        runtime: ctx.runtime.path().display().to_string(),
         created_at: w.created_at,
     };
     let state = StateRecord {

@@ -27,7 +27,7 @@ mod verbs;
 
 pub use attach::{attach, reattach, teardown};
 pub use error::NetworkError;
-pub use host::release_at;
+pub use host::{release_at, Addr, Linux, Network};
 pub use names::{bridge_name, veth_name, DEFAULT_NAME, DEFAULT_SUBNET};
 pub use plan::{prepare, NetPlan};
 pub use reconcile::reconcile;

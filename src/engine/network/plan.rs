@@ -5,11 +5,10 @@
 use std::net::Ipv4Addr;
 
 use super::error::NetworkError;
-use super::host::{ensure_bridge, make_netns};
+use super::host::make_netns;
 use super::lease::take_lease;
 use super::lock::lock;
 use super::names::{parse_mac, parse_subnet, DEFAULT_NAME, DEFAULT_SUBNET};
-use super::netns;
 use super::reconcile::reconcile;
 use crate::bundle::NetMode;
 use crate::context::Engine;
@@ -76,10 +75,10 @@ pub(super) fn prepare_none(
     hash: &str,
     undo: &mut UndoStack<Engine>,
 ) -> Result<NetPlan, NetworkError> {
-    let ns = make_netns(ctx.store.root(), hash)?;
+    let ns = make_netns(ctx.network.as_ref(), ctx.store.root(), hash)?;
     let nsp = ns.clone();
-    undo.push("remove network namespace", move |_| {
-        netns::remove(&nsp).map_err(|e| e.to_string())
+    undo.push("remove network namespace", move |c: &Engine| {
+        c.network.remove_netns(&nsp).map_err(|e| e.to_string())
     });
     Ok(NetPlan {
         mode: NetMode::Path(ns),
@@ -100,16 +99,16 @@ pub(super) fn prepare_bridge(
     let net = network_for_use(ctx, name)?;
     let subnet = parse_subnet(&net.subnet)?;
     let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(subnet.first_host());
-    ensure_bridge(&net, &subnet, gateway)?;
+    ctx.network.ensure_bridge(&net, &subnet, gateway)?;
     let lease = take_lease(ctx, v, &net, &subnet, gateway, hash)?;
     let id = v.id.clone();
     undo.push("release IP lease", move |c: &Engine| {
         networks::release(c.db.conn(), &id).map_err(|e| e.to_string())
     });
-    let ns = make_netns(&root, hash)?;
+    let ns = make_netns(ctx.network.as_ref(), &root, hash)?;
     let nsp = ns.clone();
-    undo.push("remove network namespace", move |_| {
-        netns::remove(&nsp).map_err(|e| e.to_string())
+    undo.push("remove network namespace", move |c: &Engine| {
+        c.network.remove_netns(&nsp).map_err(|e| e.to_string())
     });
     Ok(NetPlan {
         mode: NetMode::Path(ns),

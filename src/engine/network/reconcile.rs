@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
-use super::host::{delete_link, is_container_veth, release_at};
+use super::host::release_at;
 use super::names::veth_name;
 use crate::context::Engine;
 use crate::db::containers;
@@ -31,14 +31,12 @@ pub fn reconcile(ctx: &Engine) {
                 .collect()
         })
         .unwrap_or_default();
-    let veths: Vec<String> = fs::read_dir("/sys/class/net")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| is_container_veth(n) && !busy(&n[3..]))
-                .collect()
-        })
-        .unwrap_or_default();
+    let veths: Vec<String> = ctx
+        .network
+        .container_veths()
+        .into_iter()
+        .filter(|n| !busy(&n[3..]))
+        .collect();
     let leases: Vec<Lease> = networks::leases(ctx.db.conn(), None)
         .map(|l| l.into_iter().filter(|l| !busy(&l.hash)).collect())
         .unwrap_or_default();
@@ -48,11 +46,11 @@ pub fn reconcile(ctx: &Engine) {
     let hashes: HashSet<String> = all.iter().map(|c| c.hash.clone()).collect();
     let ids: HashSet<String> = all.iter().map(|c| c.id.clone()).collect();
     for h in netns.iter().filter(|h| !hashes.contains(*h)) {
-        release_at(root, h);
+        release_at(ctx.network.as_ref(), root, h);
     }
     let names: HashSet<String> = hashes.iter().map(|h| veth_name(h)).collect();
     for n in veths.iter().filter(|n| !names.contains(*n)) {
-        let _ = delete_link(n);
+        let _ = ctx.network.delete_link(n);
     }
     for l in leases.iter().filter(|l| !ids.contains(&l.container_id)) {
         let _ = networks::release(ctx.db.conn(), &l.container_id);
@@ -60,6 +58,6 @@ pub fn reconcile(ctx: &Engine) {
 }
 
 /// A create of `hash_prefix` still running (its marker held).
-pub(super) fn in_progress(root: &Path, hash_prefix: &str) -> bool {
+fn in_progress(root: &Path, hash_prefix: &str) -> bool {
     crate::marker::in_progress(root, hash_prefix)
 }

@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::error::NetworkError;
-use super::host::{delete_link, ensure_bridge};
 use super::ipam::Subnet;
 use super::lock::lock;
 use super::names::{bridge_name, parse_subnet};
-use super::{netns, nft};
+use super::netns;
 use crate::context::Engine;
 use crate::db;
 use crate::db::networks::{self, Lease, NetworkRecord};
@@ -83,7 +82,7 @@ pub fn create(
         gateway: gw.to_string(),
         created_at: db::now(),
     };
-    ensure_bridge(&rec, &s, gw)?;
+    ctx.network.ensure_bridge(&rec, &s, gw)?;
     networks::insert(ctx.db.conn(), &rec)?;
     Ok(rec)
 }
@@ -103,12 +102,15 @@ pub fn remove(ctx: &mut Engine, name: &str) -> Result<(), NetworkError> {
             users,
         });
     }
-    nft::delete_by_comment("postrouting", &format!("net:{name}"))?;
-    delete_link(&net.bridge).map_err(|e| NetworkError::Sys {
-        op: "delete bridge",
-        what: net.bridge.clone(),
-        source: io::Error::other(e),
-    })?;
+    ctx.network
+        .delete_rules("postrouting", &format!("net:{name}"))?;
+    ctx.network
+        .delete_link(&net.bridge)
+        .map_err(|e| NetworkError::Sys {
+            op: "delete bridge",
+            what: net.bridge.clone(),
+            source: io::Error::other(e),
+        })?;
     networks::delete(ctx.db.conn(), name)?;
     Ok(())
 }

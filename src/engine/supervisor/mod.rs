@@ -49,13 +49,13 @@ impl DaemonConfig {
     pub fn ctx(&self) -> Result<Engine, EngineError> {
         let store = Store::open(&self.root)?;
         let db = Db::open(&store.db_path())?;
-        Ok(Engine {
+        Ok(Engine::new(
             store,
             db,
-            runtime: self.runtime.clone(),
-            pull: self.pull.clone(),
-            k3_exe: self.k3_exe.clone(),
-        })
+            self.runtime.clone(),
+            self.pull.clone(),
+            self.k3_exe.clone(),
+        ))
     }
 }
 
