@@ -254,8 +254,10 @@ impl FakeNetwork {
             .clone()
     }
 
-    fn call(&self, op: &'static str, what: impl ToString) -> Result<(), NetworkError> {
-        self.journal.call(op).map_err(|m| NetworkError::Sys {
+    /// Records `call`; an injected failure reads as the real one's (`op`
+    /// and `what` as the kernel-side implementation names them).
+    fn call(&self, call: &str, op: &'static str, what: impl ToString) -> Result<(), NetworkError> {
+        self.journal.call(call).map_err(|m| NetworkError::Sys {
             op,
             what: what.to_string(),
             source: io::Error::other(m),
@@ -265,7 +267,11 @@ impl FakeNetwork {
 
 impl Network for FakeNetwork {
     fn create_netns(&self, path: &Path) -> Result<(), NetworkError> {
-        self.call("net.create_netns", path.display())?;
+        self.call(
+            "net.create_netns",
+            "create network namespace",
+            path.display(),
+        )?;
         let pin = || {
             fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
             fs::File::create(path).map(drop)
@@ -293,11 +299,11 @@ impl Network for FakeNetwork {
         _subnet: &Subnet,
         _gw: Ipv4Addr,
     ) -> Result<(), NetworkError> {
-        self.call("net.ensure_bridge", &net.bridge)
+        self.call("net.ensure_bridge", "create bridge", &net.bridge)
     }
 
     fn add_veth(&self, host: &str, _mac: [u8; 6], _ns: &Path) -> Result<(), NetworkError> {
-        self.call("net.add_veth", host)?;
+        self.call("net.add_veth", "create veth pair", host)?;
         self.links
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -306,7 +312,7 @@ impl Network for FakeNetwork {
     }
 
     fn plug(&self, host: &str, _bridge: &str, _ns: &Path, _addr: Addr) -> Result<(), NetworkError> {
-        self.call("net.plug", host)
+        self.call("net.plug", "attach veth to bridge", host)
     }
 
     fn delete_link(&self, name: &str) -> Result<(), String> {

@@ -32,3 +32,6 @@ pub use names::{bridge_name, veth_name, DEFAULT_NAME, DEFAULT_SUBNET};
 pub use plan::{prepare, NetPlan};
 pub use reconcile::reconcile;
 pub use verbs::{create, inspect, netns_path, remove, NetworkInfo};
+
+#[cfg(test)]
+mod tests;
