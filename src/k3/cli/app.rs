@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cli::remote::{self, Remote};
 use crate::cli::{self as container_cli, images, pull, selftest, serve, snapshot, ContainerCmd};
-use k3_engine::ctx::Ctx as ContainerCtx;
+use k3_engine::context::Engine;
 use k3_engine::db::Db;
 use k3_engine::error::{chain_message, EngineError};
 use k3_engine::image::pull::PullOptions;
@@ -250,22 +250,22 @@ pub fn socket_path(ctx: &Root, cli: &Cli) -> PathBuf {
         })
 }
 
-/// The engine's context: the opened root plus the OCI runtime and pull options.
-pub fn engine_ctx(ctx: Root, cli: &Cli) -> Result<ContainerCtx, Failure> {
+/// The engine: the opened root plus the OCI runtime and pull options.
+pub fn engine_ctx(ctx: Root, cli: &Cli) -> Result<Engine, Failure> {
+    let runtime = oci_runtime_of(&ctx, cli)?;
+    let pull = pull_options(&ctx, cli);
+    let k3_exe = std::env::current_exe().map_err(other)?;
+    Ok(Engine::new(ctx.store, ctx.db, runtime, pull, k3_exe))
+}
+
+/// The OCI runtime the global options and environment name.
+pub fn oci_runtime_of(ctx: &Root, cli: &Cli) -> Result<oci_runtime::OciRuntime, Failure> {
     let name = cli
         .runtime
         .clone()
         .or_else(|| std::env::var("K3_RUNTIME").ok());
     let path = oci_runtime::resolve(name.as_deref()).map_err(other)?;
-    let pull = pull_options(&ctx, cli);
-    let runtime = oci_runtime::OciRuntime::new(path, ctx.store.root());
-    Ok(ContainerCtx {
-        k3_exe: std::env::current_exe().map_err(other)?,
-        store: ctx.store,
-        db: ctx.db,
-        runtime,
-        pull,
-    })
+    Ok(oci_runtime::OciRuntime::new(path, ctx.store.root()))
 }
 
 fn container_verb(ctx: Root, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure> {

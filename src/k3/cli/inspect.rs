@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::{print_json, Failure};
 use k3_engine::container::list;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 /// `k3 inspect` arguments.
 #[derive(Args, Debug)]
@@ -17,7 +17,7 @@ pub struct InspectArgs {
 }
 
 /// `k3 inspect`.
-pub fn run(ctx: &mut Ctx, a: InspectArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: InspectArgs) -> Result<i32, Failure> {
     let v = list::inspect(ctx, &a.id).map_err(|e| Failure::about(&a.id, a.json)(e.into()))?;
     print_json(&v);
     Ok(0)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::app::{engine_ctx, other, socket_path, Cli, Failure, Root};
+use crate::cli::app::{oci_runtime_of, other, pull_options, socket_path, Cli, Failure, Root};
 use k3_engine::api::auth;
 use k3_engine::daemon;
 use k3_engine::supervisor::DaemonConfig;
@@ -55,13 +55,11 @@ pub fn run(ctx: Root, cli: &Cli, a: ServeArgs) -> Result<(), Failure> {
                 .map(str::to_string),
         );
     }
-    let root = ctx.store.root().to_path_buf();
-    let c = engine_ctx(ctx, cli)?;
     let cfg = DaemonConfig {
-        root,
-        runtime: c.runtime,
-        pull: c.pull,
-        k3_exe: c.k3_exe,
+        root: ctx.store.root().to_path_buf(),
+        runtime: oci_runtime_of(&ctx, cli)?,
+        pull: pull_options(&ctx, cli),
+        k3_exe: std::env::current_exe().map_err(other)?,
         webhooks,
         webhook_timeout: Duration::from_secs(a.webhook_timeout),
         grace: Duration::from_secs(a.grace),

@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::wait;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 /// `k3 wait` arguments.
 #[derive(Args, Debug)]
@@ -20,7 +20,7 @@ pub struct WaitArgs {
 }
 
 /// `k3 wait`.
-pub fn run(ctx: &mut Ctx, a: WaitArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: WaitArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         let code = wait::wait(ctx, id, Duration::from_secs(a.timeout))
             .map_err(|e| Failure::about(id, false)(e.into()))?;
