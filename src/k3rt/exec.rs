@@ -13,7 +13,7 @@ pub struct ExecArgs {
     /// Process JSON file (runtime-spec `process` object; replaces the command and the flags that set it)
     #[arg(short, long, allow_hyphen_values = true)]
     pub process: Option<PathBuf>,
-    /// Allocate a pseudo-terminal (with --console-socket, or the caller's terminal)
+    /// Allocate a pseudo-terminal for the process (needs --console-socket)
     #[arg(short, long)]
     pub tty: bool,
     /// Unix socket that receives the pty master (with --tty)
