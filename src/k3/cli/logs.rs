@@ -4,16 +4,20 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::logs;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
+/// `k3 logs` arguments.
 #[derive(Args, Debug)]
 pub struct LogsArgs {
+    /// Keep printing new output until the container stops
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Container id
     pub id: String,
 }
 
-pub fn run(ctx: &mut Ctx, a: LogsArgs) -> Result<i32, Failure> {
+/// `k3 logs`.
+pub fn run(ctx: &mut Engine, a: LogsArgs) -> Result<i32, Failure> {
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     logs::logs(ctx, &a.id, a.follow, &mut out, &mut err)
         .map_err(|e| Failure::about(&a.id, false)(e.into()))?;

@@ -9,16 +9,18 @@ use clap::Args;
 use crate::cli::create::{create_from, print_created, CreateArgs};
 use crate::cli::Failure;
 use k3_engine::container::{logs, remove, start, wait};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
+/// `k3 run` arguments.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Run in the background; print the id.
     #[arg(long, short = 'd')]
     pub detach: bool,
-    /// Remove the container when it exits (foreground only).
+    /// Remove the container when it exits (foreground only)
     #[arg(long)]
     pub rm: bool,
+    /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -26,7 +28,7 @@ pub struct RunArgs {
 /// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
 /// sent to a foreground `k3 run` go to the container (`k3 kill`), from a
 /// thread that waits for them (they are blocked everywhere else).
-fn forward_signals(ctx: &Ctx, id: &str) {
+fn forward_signals(ctx: &Engine, id: &str) {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     for s in [
@@ -60,7 +62,7 @@ fn forward_signals(ctx: &Ctx, id: &str) {
 }
 
 /// `k3 run`.
-pub fn run(ctx: &mut Ctx, a: RunArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: RunArgs) -> Result<i32, Failure> {
     let c = create_from(ctx, &a.create)?;
     let fail = Failure::about(&c.id, a.create.json);
     if let Err(e) = start::start(ctx, &c.id) {
@@ -85,5 +87,5 @@ pub fn run(ctx: &mut Ctx, a: RunArgs) -> Result<i32, Failure> {
         let fail = Failure::about(&c.id, a.create.json);
         remove::remove(ctx, &c.id, true).map_err(|e| fail(e.into()))?;
     }
-    Ok(code as i32)
+    Ok(i32::try_from(code).unwrap_or(255))
 }

@@ -5,18 +5,22 @@ use clap::Args;
 use crate::cli::ps::Format;
 use crate::cli::{print_json, Failure};
 use k3_engine::container::stats;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::image::progress::human;
 
+/// `k3 stats` arguments.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: StatsArgs) -> Result<i32, Failure> {
+/// `k3 stats`.
+pub fn run(ctx: &mut Engine, a: StatsArgs) -> Result<i32, Failure> {
     let mut all = Vec::new();
     for id in &a.ids {
         all.push(stats::stats(ctx, id).map_err(|e| Failure::about(id, false)(e.into()))?);

@@ -3,17 +3,21 @@
 use clap::Subcommand;
 
 use crate::cli::{print_json, Failure};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::db::volumes as records;
 use k3_engine::error::EngineError;
 use k3_engine::store::volumes;
 
+/// The `k3 volume` verbs.
 #[derive(Subcommand, Debug)]
 pub enum VolumeCmd {
     /// List volumes as JSON.
     Ls,
     /// Remove a volume no container uses.
-    Rm { name: String },
+    Rm {
+        /// Volume name
+        name: String,
+    },
 }
 
 fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
@@ -25,7 +29,8 @@ fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
     }
 }
 
-pub fn run(ctx: &mut Ctx, cmd: VolumeCmd) -> Result<i32, Failure> {
+/// `k3 volume`.
+pub fn run(ctx: &mut Engine, cmd: VolumeCmd) -> Result<i32, Failure> {
     match cmd {
         VolumeCmd::Ls => {
             let all = records::list(ctx.db.conn()).map_err(|e| fail("")(e.into()))?;
