@@ -234,11 +234,8 @@ impl ContainerDir {
 /// Start time (clock ticks since boot) and state letter of a process, from /proc/PID/stat.
 pub fn proc_stat(pid: i32) -> Option<(u64, char)> {
     let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    let start = fields.get(19)?.parse().ok()?;
-    Some((start, state))
+    let stat = k3_oci::proc::ProcStat::parse(&s)?;
+    Some((stat.start_time, stat.state))
 }
 
 /// The pid runs, is not a zombie, and started when we recorded it.
