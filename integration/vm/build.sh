@@ -164,13 +164,15 @@ MOUNTS=()
 # --- 4. the image ---
 t1=$SECONDS
 rm -f "$WORK/disk.img"
-mkfs.ext4 -q -F -L k3vm -d "$ROOTFS" "$WORK/disk.img" "$DISK_SIZE"
+mkfs.ext4 -q -F -L k3vm -d "$ROOTFS" "$WORK/disk.img" "$DISK_SIZE" >/dev/null
 echo "vm: image done ($((SECONDS - t1)) s)" >&2
 rm -rf --one-file-system "$ROOTFS"
 
-# images of older keys are stale (this script changed): drop them
+# images (and build locks) of older keys are stale (this script changed): drop them
 for old in "$VMDIR"/*; do
-  [[ -d $old && $(basename "$old") =~ ^[0-9a-f]{16}$ && $old != "$IMG" ]] && rm -rf --one-file-system "$old"
+  name=$(basename "$old")
+  if [[ -d $old && $name =~ ^[0-9a-f]{16}$ && $old != "$IMG" ]]; then rm -rf --one-file-system "$old"; fi
+  if [[ $name =~ ^build-[0-9a-f]{16}\.lock$ && $name != "build-$KEY.lock" ]]; then rm -f "$old"; fi
 done
 rm -rf "$IMG"
 mkdir -p "$IMG"
