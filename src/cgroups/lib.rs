@@ -3,9 +3,11 @@
 //! runs anything, and removing them on delete. File writes come from [`plan`].
 
 pub mod bpf;
+pub mod dbus;
 pub mod error;
 pub mod plan;
 pub mod stats;
+pub mod systemd;
 
 pub use error::{Error, Result};
 
