@@ -20,7 +20,7 @@ use crate::process::tty;
 use crate::rootfs::{self, CgroupView, Env};
 use crate::statedir::{proc_stat, ContainerDir, Made};
 use crate::{hooks, rlimits, seccomp, security, Error, Result};
-use k3_cgroups::{self as cgroups, Cgroup, Layout, Placement};
+use k3_cgroups::{self as cgroups, systemd::Scope, Cgroup, Layout, Placement};
 use k3_oci::id;
 use k3_oci::spec::Bundle;
 use k3_oci::state::{ContainerState, OciState, Status};
@@ -66,6 +66,8 @@ struct Undo {
     host_mounts: Option<PathBuf>,
     pid: Option<i32>,
     cgroup: Option<Vec<PathBuf>>,
+    /// The systemd scope started for the init.
+    scope: Option<String>,
 }
 
 impl Undo {
@@ -77,6 +79,9 @@ impl Undo {
         }
         if let Some(rootfs) = self.host_mounts {
             rootfs::unmount_all_under(&rootfs);
+        }
+        if let Some(unit) = self.scope {
+            let _ = cgroups::systemd::stop(&unit);
         }
         if let Some(paths) = self.cgroup {
             let _ = cgroups::destroy(&paths);
@@ -117,7 +122,10 @@ pub fn launch(
         return Err(Error::invalid(
             "--systemd-cgroup",
             "true",
-            "systemd is not running on this host; use the cgroupfs manager",
+            format!(
+                "systemd is not running on this host (no /run/systemd/system, nothing to ask over `{}`); use the cgroupfs manager",
+                cgroups::systemd::bus_path()
+            ),
         ));
     }
     let ns = NsPlan::from_spec(&bundle.spec);
@@ -235,20 +243,24 @@ fn launch_in(
             format!("longer than {} bytes", cgroups::MAX_PATH_LEN),
         ));
     }
-    let systemd_cg = if ctx.systemd_cgroup {
+    let scope = if ctx.systemd_cgroup {
         let text = spec_cg.map(|p| p.to_string_lossy().into_owned());
-        let path = cgroups::systemd_path(text.as_deref(), &opts.id).map_err(|why| {
+        let scope = Scope::parse(text.as_deref(), &opts.id).map_err(|why| {
             Error::invalid("linux.cgroupsPath", text.as_deref().unwrap_or(""), why)
         })?;
         log.debug(format!(
-            "systemd cgroup `{}`: created through cgroupfs where systemd puts it; the scope is not registered with systemd",
-            path.display()
+            "systemd scope `{}` in `{}`",
+            scope.unit, scope.slice
         ));
-        Some(path)
+        Some(scope)
     } else {
         None
     };
-    let cgroup = Cgroup::locate(&layout, systemd_cg.as_deref().or(spec_cg), &opts.id);
+    let cgroup = Cgroup::locate(
+        &layout,
+        scope.as_ref().map(|s| s.cgroup.as_path()).or(spec_cg),
+        &opts.id,
+    );
     let (host_uid, host_gid) = host_ids(spec);
     log.debug(format!(
         "Using container host UID `{host_uid}` and GID `{host_gid}`"
@@ -304,7 +316,10 @@ fn launch_in(
         paths: cgroup.paths(),
     })?;
     undo.cgroup = Some(cgroup.paths());
-    cgroup.prepare(resources, nodes)?;
+    // under systemd the scope (and its directory) exists only once the init does
+    if scope.is_none() {
+        cgroup.prepare(resources, nodes)?;
+    }
     let placement = match layout {
         Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) => {
             Placement::SelfMove(cgroup.open_tasks()?)
@@ -377,7 +392,14 @@ fn launch_in(
     // with a new cgroup namespace the init must be in all its cgroups before it
     // unshares (after Go): the namespace is rooted where it is then
     let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
-    if matches!(placement, Placement::ByParent) {
+    if let Some(scope) = &scope {
+        // systemd moves the init into the new scope; the files it has no property
+        // for are then written to the delegated cgroup
+        let mut sd = cgroups::systemd::Systemd::connect(&cgroups::systemd::bus_path())?;
+        undo.scope = Some(scope.unit.clone());
+        sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
+        cgroup.prepare(resources, nodes)?;
+    } else if matches!(placement, Placement::ByParent) {
         cgroup.add_process(spawned.pid, false)?;
         if memory_early {
             cgroup.add_process(spawned.pid, true)?;
@@ -390,7 +412,7 @@ fn launch_in(
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
     wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
-    if matches!(placement, Placement::ByParent) && !memory_early {
+    if matches!(placement, Placement::ByParent) && !memory_early && scope.is_none() {
         cgroup.add_process(spawned.pid, true)?;
     }
 
@@ -406,6 +428,7 @@ fn launch_in(
         owner: owner(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_paths: cgroup.paths(),
+        systemd_unit: scope.as_ref().map(|s| s.unit.clone()),
         own_pid_ns: ns.is_new(LinuxNamespaceType::Pid),
         host_mounts: !ns.has(LinuxNamespaceType::Mount),
     };
@@ -417,6 +440,7 @@ fn launch_in(
     undo.dir = None;
     undo.pid = None;
     undo.cgroup = None;
+    undo.scope = None;
     undo.host_mounts = None;
     Ok(Launched {
         dir: dir.clone(),
