@@ -116,7 +116,11 @@ pub fn launch(
         "Loading container from config file: `{}`",
         cfg_path.display()
     ));
-    let bundle = Bundle::load(&opts.bundle)?;
+    let mut bundle = Bundle::load(&opts.bundle)?;
+    let notify = super::notify::host_socket().is_some();
+    if notify {
+        super::notify::setup_spec(&mut bundle.spec, &ctx.root.join(&opts.id))?;
+    }
     log.debug(format!("Using bundle: {}", bundle.dir.display()));
     if ctx.systemd_cgroup && !Path::new("/run/systemd/system").is_dir() {
         return Err(Error::invalid(
@@ -167,7 +171,10 @@ pub fn launch(
         pid: me,
         start_time: proc_stat(me).map_or(0, |(t, _)| t),
     };
-    if let Err(e) = dir.record(&creator) {
+    if let Err(e) = dir.record(&creator).and_then(|()| match notify {
+        true => super::notify::make_dir(&dir.path),
+        false => Ok(()),
+    }) {
         undo.run();
         return Err(e);
     }
