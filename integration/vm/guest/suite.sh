@@ -214,6 +214,35 @@ c_systemd_update() {
   RS "$rt" delete --force "$id"
 }
 
+# an empty slice is systemd's system.slice (runc's and crun's default)
+c_systemd_default_slice() {
+  local rt=$1 id=sdd-$1 unit=k3test-sdd-$1.scope
+  local b; b=$(mkb sdd ".linux.cgroupsPath = \":k3test:$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {pids: {limit: 17}}")
+  RS "$rt" run -d --bundle "$b" "$id"
+  local cg; cg=$(cg_of "$(pid_of "$rt" "$id")")
+  [[ $cg == "/system.slice/$unit" || $cg == "/system.slice/$unit/"* ]] || fail "cgroup of the init: $cg, not in /system.slice/$unit"
+  expect_unit "$unit" TasksMax=17
+  RS "$rt" delete --force "$id"
+  wait_for 10 unit_gone "$unit" || fail "unit still active after delete"
+}
+
+# no system bus (hidden by a tmpfs in a mount namespace): create fails, nothing is left
+# (no unit, no cgroup, no state); k3rt's error names the socket
+c_systemd_no_bus() {
+  local rt=$1 id=sdnb-$1 unit=k3test-sdnb-$1.scope
+  local b; b=$(mkb sdnb ".linux.cgroupsPath = \"system.slice:k3test:$id\" | .process.args = [\"true\"]")
+  local err
+  err=$(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/dbus && exec "$@"' sh \
+    timeout 60 "$(rtbin "$rt")" --root "$STATE/$rt" --systemd-cgroup run --bundle "$b" "$id" 2>&1 </dev/null) \
+    && fail "--systemd-cgroup ran without a system bus"
+  echo "error: $err"
+  [[ $rt != k3rt ]] || grep -q '/run/dbus/system_bus_socket' <<<"$err" || fail "the error does not name the bus socket"
+  ! R "$rt" state "$id" >/dev/null 2>&1 || { R "$rt" delete --force "$id"; fail "state left behind"; }
+  unit_gone "$unit" || fail "$unit active"
+  [[ ! -e $CG/system.slice/$unit ]] || fail "cgroup of $unit left behind"
+}
+
 # After the last container of a slice is gone, the slice keeps no controller the config
 # did not need among those systemd manages: memory and pids (this config's limits, and
 # systemd's default accounting) may stay, cpuset, cpu and io may not; the root's set is

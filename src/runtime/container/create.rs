@@ -263,6 +263,13 @@ fn launch_in(
     } else {
         None
     };
+    // connect first: a missing or refusing systemd fails the create before anything exists
+    let mut systemd = match &scope {
+        Some(_) => Some(cgroups::systemd::Systemd::connect(
+            &cgroups::systemd::bus_path(),
+        )?),
+        None => None,
+    };
     let cgroup = Cgroup::locate(
         &layout,
         scope.as_ref().map(|s| s.cgroup.as_path()).or(spec_cg),
@@ -328,7 +335,7 @@ fn launch_in(
         cgroup.prepare(resources, nodes)?;
     }
     let placement = match layout {
-        Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) => {
+        Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) && scope.is_none() => {
             Placement::SelfMove(cgroup.open_tasks()?)
         }
         _ => Placement::ByParent,
@@ -399,10 +406,9 @@ fn launch_in(
     // with a new cgroup namespace the init must be in all its cgroups before it
     // unshares (after Go): the namespace is rooted where it is then
     let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
-    if let Some(scope) = &scope {
+    if let (Some(scope), Some(sd)) = (&scope, systemd.as_mut()) {
         // systemd moves the init into the new scope; the files it has no property
         // for are then written to the delegated cgroup
-        let mut sd = cgroups::systemd::Systemd::connect(&cgroups::systemd::bus_path())?;
         undo.scope = Some(scope.unit.clone());
         sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
         cgroup.prepare(resources, nodes)?;
