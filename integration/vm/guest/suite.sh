@@ -227,13 +227,13 @@ c_systemd_default_slice() {
   wait_for 10 unit_gone "$unit" || fail "unit still active after delete"
 }
 
-# no system bus (hidden by a tmpfs in a mount namespace): create fails, nothing is left
+# no system bus and no /run/systemd/private (hidden in a mount namespace): create fails, nothing is left
 # (no unit, no cgroup, no state); k3rt's error names the socket
 c_systemd_no_bus() {
   local rt=$1 id=sdnb-$1 unit=k3test-sdnb-$1.scope
   local b; b=$(mkb sdnb ".linux.cgroupsPath = \"system.slice:k3test:$id\" | .process.args = [\"true\"]")
   local err
-  err=$(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/dbus && exec "$@"' sh \
+  err=$(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/dbus && mount --bind /dev/null /run/systemd/private && exec "$@"' sh \
     timeout 60 "$(rtbin "$rt")" --root "$STATE/$rt" --systemd-cgroup run --bundle "$b" "$id" 2>&1 </dev/null) \
     && fail "--systemd-cgroup ran without a system bus"
   echo "error: $err"

@@ -51,6 +51,24 @@ pub struct Conn {
 impl Conn {
     /// Connects to the bus socket at `path` as the calling user.
     pub fn connect(path: &str) -> DResult<Conn> {
+        let mut c = Conn::open(path)?;
+        c.call(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "Hello",
+            &[],
+        )?;
+        Ok(c)
+    }
+
+    /// Connects to a peer directly (systemd's /run/systemd/private): no bus, no
+    /// `Hello`, and the peer's signals come without a match rule.
+    pub fn connect_direct(path: &str) -> DResult<Conn> {
+        Conn::open(path)
+    }
+
+    fn open(path: &str) -> DResult<Conn> {
         let sock = UnixStream::connect(path)
             .map_err(|e| DbusError::Io(format!("connect to the bus at `{path}`: {e}")))?;
         sock.set_read_timeout(Some(Duration::from_secs(30)))
@@ -62,13 +80,6 @@ impl Conn {
             path: path.to_string(),
         };
         c.auth()?;
-        c.call(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "Hello",
-            &[],
-        )?;
         Ok(c)
     }
 

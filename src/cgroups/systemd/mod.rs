@@ -81,25 +81,49 @@ pub fn bus_path() -> String {
     format!("{dir}/bus")
 }
 
+/// systemd's own socket, for root when the system bus is not there.
+pub const PRIVATE: &str = "/run/systemd/private";
+
 /// A connection to systemd's manager.
 pub struct Systemd {
     conn: Conn,
     bus: String,
+    /// On systemd's private socket: no bus driver to ask for signals.
+    direct: bool,
 }
 
 impl Systemd {
     /// Connects to systemd over `bus` (see [`bus_path`]); a missing or refusing bus is
     /// an error naming it.
     pub fn connect(bus: &str) -> Result<Systemd> {
-        let conn = Conn::connect(bus).map_err(|e| {
-            Error::Cgroup(format!(
-                "systemd cgroup driver: cannot talk to systemd over `{bus}`: {e}"
-            ))
-        })?;
-        Ok(Systemd {
-            conn,
-            bus: bus.to_string(),
-        })
+        let e = match Conn::connect(bus) {
+            Ok(conn) => {
+                return Ok(Systemd {
+                    conn,
+                    bus: bus.to_string(),
+                    direct: false,
+                })
+            }
+            Err(e) => e,
+        };
+        // as root without dbus-daemon: systemd's own socket (what runc's go-systemd uses)
+        if bus == SYSTEM_BUS {
+            if let Ok(conn) = Conn::connect_direct(PRIVATE) {
+                return Ok(Systemd {
+                    conn,
+                    bus: PRIVATE.to_string(),
+                    direct: true,
+                });
+            }
+        }
+        let also = if bus == SYSTEM_BUS {
+            format!(" (nor over `{PRIVATE}`)")
+        } else {
+            String::new()
+        };
+        Err(Error::Cgroup(format!(
+            "systemd cgroup driver: cannot talk to systemd over `{bus}`{also}: {e}"
+        )))
     }
 
     fn err(&self, what: &str, unit: &str, e: DbusError) -> Error {
@@ -110,6 +134,9 @@ impl Systemd {
     }
 
     fn watch_jobs(&mut self) -> std::result::Result<(), DbusError> {
+        if self.direct {
+            return Ok(());
+        }
         let rule = format!(
             "type='signal',sender='{DEST}',path='{PATH}',interface='{MANAGER}',member='JobRemoved'"
         );

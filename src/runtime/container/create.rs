@@ -118,9 +118,6 @@ pub fn launch(
     ));
     let mut bundle = Bundle::load(&opts.bundle)?;
     let notify = super::notify::host_socket().is_some();
-    if notify {
-        super::notify::setup_spec(&mut bundle.spec, &ctx.root.join(&opts.id))?;
-    }
     log.debug(format!("Using bundle: {}", bundle.dir.display()));
     if ctx.systemd_cgroup && !Path::new("/run/systemd/system").is_dir() {
         return Err(Error::invalid(
@@ -142,7 +139,7 @@ pub fn launch(
         ));
     }
     security::check(&bundle.spec, &ns, log)?;
-    let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
+    let mut plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
         .process()
@@ -177,6 +174,17 @@ pub fn launch(
     }) {
         undo.run();
         return Err(e);
+    }
+    if notify {
+        // the notify socket's mount, planned once its source (in the state dir) exists
+        super::notify::setup_spec(&mut bundle.spec, &dir.path)?;
+        plan = match rootfs::plan(&bundle.spec, &bundle.rootfs) {
+            Ok(p) => p,
+            Err(e) => {
+                undo.run();
+                return Err(e.into());
+            }
+        };
     }
     match launch_in(
         ctx, opts, mode, sigmask, bundle, ns, plan, caps, &dir, &mut undo,
