@@ -26,10 +26,10 @@ flock -n 9 || { echo "vm: waiting for the guest another run holds ($VMDIR/guest.
 trap '"$VM/stop.sh"' EXIT
 
 t0=$SECONDS
-"$VM/build.sh" >/dev/null || host_fail "vm: the guest image did not build (integration/vm/build.sh)"
+img=$("$VM/build.sh" | tail -n 1) || host_fail "vm: the guest image did not build (integration/vm/build.sh)"
 t_build=$((SECONDS - t0))
 t1=$SECONDS
-VM_OWNER_PID=$$ "$VM/boot.sh" || host_fail "vm: the guest did not boot (serial log above)"
+VM_IMG=$img VM_OWNER_PID=$$ "$VM/boot.sh" || host_fail "vm: the guest did not boot (serial log above)"
 t_boot=$((SECONDS - t1))
 K3RT_BIN=$K3RT K3_BIN=$K3_BIN "$VM/push.sh" || host_fail "vm: copying k3rt and the suite into the guest failed"
 

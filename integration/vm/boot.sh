@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Boots the test guest (building its image first when there is none) and waits for ssh.
+# Boots the test guest (building its image first when there is none, unless VM_IMG names
+# one) and waits for ssh.
 #   qemu-system-x86_64, TCG (this machine's /dev/kvm is a nested-virt module stock kernels
 #   die on), the guest's own kernel and initrd, the cached image behind a throwaway
 #   snapshot (snapshot=on: the guest's writes go to an unlinked temporary file, so the
@@ -14,7 +15,10 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-300}
 
-img=$("$VM_HERE/build.sh" | tail -n 1)
+# VM_IMG: an image folder build.sh just printed (so a CI run, which always rebuilds,
+# builds once); else build.sh finds the cached one or builds it
+img=${VM_IMG:-$("$VM_HERE/build.sh" | tail -n 1)}
+[[ -s $img/disk.img ]] || { echo "vm: no image in $img" >&2; exit 1; }
 if [[ -s $RUN/qemu.pid ]] && kill -0 "$(cat "$RUN/qemu.pid")" 2>/dev/null; then
   echo "vm: a guest is already running (pid $(cat "$RUN/qemu.pid"), $RUN); integration/vm/stop.sh stops it" >&2
   exit 1
