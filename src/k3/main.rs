@@ -428,6 +428,9 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
         };
         return container_verb(ctx, &cli, cmd);
     }
+    if let Cmd::Prune = &cli.cmd {
+        return cmd_prune(engine_ctx(ctx, &cli)?);
+    }
     match &cli.cmd {
         Cmd::Pull {
             reference,
@@ -457,26 +460,43 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Cmd::Prune => {
-            let p = images::prune(&ctx.store, &ctx.db)?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
-            let e = k3_engine::db::events::prune(ctx.db.conn(), now)?;
-            println!(
-                "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries, {} events, {} webhook deliveries",
-                p.blobs,
-                p.layers,
-                p.snapshots.len(),
-                p.tmp,
-                e.events,
-                e.queue
-            );
-            Ok(())
-        }
         Cmd::Snapshot { cmd } => cmd_snapshot(&ctx, cmd),
-        Cmd::Container(_) | Cmd::Serve { .. } | Cmd::Selftest { .. } => Ok(()),
+        Cmd::Prune | Cmd::Container(_) | Cmd::Serve { .. } | Cmd::Selftest { .. } => Ok(()),
     }
+}
+
+/// `k3 prune`: what crashed creates left (their journals), then unreferenced
+/// blobs, layers, snapshots, tmp entries and old events.
+fn cmd_prune(mut e: Engine) -> Result<(), Failure> {
+    let (crashed, failed) = k3_engine::create::journal::recover_all(&mut e);
+    if !crashed.is_empty() {
+        println!(
+            "Removed {} crashed creates: {}",
+            crashed.len(),
+            crashed.join(" ")
+        );
+    }
+    if !failed.is_empty() {
+        return Err(other(std::io::Error::other(format!(
+            "cannot remove what crashed creates left: {}",
+            failed.join("; ")
+        ))));
+    }
+    let p = images::prune(&e.store, &e.db)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let ev = k3_engine::db::events::prune(e.db.conn(), now)?;
+    println!(
+        "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries, {} events, {} webhook deliveries",
+        p.blobs,
+        p.layers,
+        p.snapshots.len(),
+        p.tmp,
+        ev.events,
+        ev.queue
+    );
+    Ok(())
 }
 
 fn cmd_pull(
