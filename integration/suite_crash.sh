@@ -51,33 +51,7 @@ source "$(dirname "$0")/containers.sh"
 STRIDE=${K3_CRASH_STRIDE:-4}
 [[ -n ${K3_CRASH_FULL:-} ]] && STRIDE=1
 ERRNO=${K3_CRASH_ERRNO:-EIO}
-exec 3>&1 # each sweep's numbers are shown, also when it passes (# the init before its exec: positions of the create's children (strace -f)
-t_kill_in_the_init_before_exec() { sweep kill "$(mkb init)" init init $((STRIDE * 2)); }
-
-# delete --force of a created container killed part-way, then run again
-t_kill_at_each_syscall_of_delete() { sweep kill "$(mkb del)" del delete $((STRIDE * 2)); }
-
-# a user namespace: the mappings are written by create for its init
-t_kill_at_each_syscall_userns() {
-  sweep kill "$(mkb un '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]')" un create $((STRIDE * 2))
-}
-
-# restore: a real checkpoint where CRIU works here, else the refusal path
-t_kill_at_each_syscall_of_restore() {
-  local b; b=$(mkpriv ck '.process.args = ["sh","-c","while :; do sleep 0.1; done"]')
-  if criu check >/dev/null 2>&1 && ! criu check 2>&1 | grep >/dev/null "Error ("; then
-    k run -d -b "$b" ck-src </dev/null >/dev/null 2>&1
-    sleep 0.3
-    k checkpoint --image-path "$WORK/ckimg" ck-src
-    k delete --force ck-src
-  else
-    echo "criu check fails on this kernel: the sweep covers restore's refusal" >&3
-    mkdir -p "$WORK/ckimg"
-  fi
-  sweep kill "$b" ck restore $((STRIDE * 2))
-}
-
-run_suite drops a passing test's output)
+exec 3>&1 # each sweep's numbers are shown, also when it passes (run_suite drops a passing test's output)
 # the pattern in a file: grep's own command line must not match itself
 printf '%s\n' "$ROOT" >"$WORK/rootpat"
 

@@ -454,8 +454,10 @@ fn the_journal_of_a_create_killed_before_its_commit_is_replayed_to_nothing() {
     conn.execute("DELETE FROM volume_mounts", []).unwrap();
     conn.execute("DELETE FROM webhook_queue", []).unwrap();
     containers::delete(conn, "web").unwrap();
+    // a second new volume killed between its directory and its row
+    fs::create_dir_all(f.dir.path().join("volumes/logs/_data")).unwrap();
     let journal = format!(
-        "hash {}\nvolume data\nstep 10\nruntime-root\nstep 12\n",
+        "hash {}\nvolume data\nvolume logs\nstep 10\nruntime-root\nstep 12\n",
         made.hash
     );
     fs::write(f.dir.path().join("creating/id-web"), journal).unwrap();
@@ -468,6 +470,10 @@ fn the_journal_of_a_create_killed_before_its_commit_is_replayed_to_nothing() {
         assert!(undo.iter().any(|c| c == call), "no {call} in {undo:?}");
     }
     assert_nothing_left(&f);
+    assert!(
+        !f.dir.path().join("volumes/logs").exists(),
+        "volume dir left"
+    );
     // replayed once: nothing more to recover
     assert_eq!(
         k3_engine::create::journal::recover(&mut f.engine, "web"),

@@ -65,6 +65,11 @@ fn is_hash(h: &str) -> bool {
     h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A volume name the journal may name: one path component.
+fn is_name(v: &str) -> bool {
+    !v.is_empty() && v != "." && v != ".." && !v.contains('/') && !v.contains('\0')
+}
+
 /// Journals step `n`, then dies there if the crash suite asks.
 pub(super) fn step(m: &Marker, n: u32) -> std::io::Result<()> {
     m.note(&format!("step {n}"))?;
@@ -159,7 +164,14 @@ fn undo(ctx: &mut Engine, id: &str, hash: &str, j: &Journal, failed: &mut Vec<St
             continue;
         }
         match volumes::remove(&ctx.store, &ctx.db, v) {
-            Ok(()) | Err(VolumeError::NotFound(_)) | Err(VolumeError::InUse { .. }) => {}
+            Ok(()) | Err(VolumeError::InUse { .. }) => {}
+            // killed between its directory and its row: the directory alone
+            Err(VolumeError::NotFound(_)) if is_name(v) => {
+                if let Err(e) = remove_tree(&root.join("volumes").join(v)) {
+                    failed.push(format!("volume `{v}`: {e}"));
+                }
+            }
+            Err(VolumeError::NotFound(_)) => {}
             Err(e) => failed.push(format!("volume `{v}`: {e}")),
         }
     }
