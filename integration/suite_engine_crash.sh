@@ -58,9 +58,10 @@ counts() {
 
 # serve_reconcile: starts the daemon (its start-up reconcile), then stops it.
 serve_reconcile() {
+    : >"$T/serve.out"
     "$K3" serve --grace 1 >"$T/serve.out" 2>&1 &
     local pid=$! i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 600; i++)); do
         grep -q "listening" "$T/serve.out" && break
         sleep 0.05
     done
@@ -124,6 +125,7 @@ try() {
     done
     [[ $now == "$BASE" ]] || left+=$(diff <(echo "$BASE") <(echo "$now") | grep '^>' | tr '\n' ' ')
     if [[ -n $left ]]; then
+        [[ $how != serve ]] || left+=" (k3 serve said: $(tr '\n' ' ' <"$T/serve.out"))"
         echo "  $tag ($how): $left"
         scrub "$id"
         return 1
