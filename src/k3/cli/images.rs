@@ -90,7 +90,11 @@ pub fn rmi(ctx: &Root, a: &RmiArgs) -> Result<(), Failure> {
 pub fn prune(ctx: &mut Engine) -> Result<(), Failure> {
     let (crashed, failed) = k3_engine::create::journal::recover_all(ctx);
     if !crashed.is_empty() {
-        println!("Removed {} crashed creates: {}", crashed.len(), crashed.join(" "));
+        println!(
+            "Removed {} crashed creates: {}",
+            crashed.len(),
+            crashed.join(" ")
+        );
     }
     if !failed.is_empty() {
         return Err(other(std::io::Error::other(format!(
