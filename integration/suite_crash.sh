@@ -141,7 +141,7 @@ run_traced() {
   strace -f -qq "$@" "${CMD[@]}" >"$out" 2>&1 </dev/null &
   SPID=$!
   local c= i
-  for ((i = 0; i < 100; i++)); do c=$(pgrep -P "$SPID" | head -1); [[ -z $c ]] || break; sleep 0.01; done
+  for ((i = 0; i < 100; i++)); do c=$(pgrep -P "$SPID" | head -1 || true); [[ -z $c ]] || break; sleep 0.01; done
   for ((i = 0; i < 400; i++)); do [[ -n $c ]] && kill -0 "$c" 2>/dev/null || break; sleep 0.05; done
   [[ $i -lt 400 ]] || RC=124
 }
@@ -152,7 +152,7 @@ finish_traced() {
   [[ -n $SPID ]] || return 0
   local i
   for ((i = 0; i < 100; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
-  kill -9 "$SPID" 2>/dev/null
+  kill -9 "$SPID" 2>/dev/null || true
   local rc=0; wait "$SPID" 2>/dev/null || rc=$?
   [[ $RC -eq 124 ]] || RC=$rc
   SPID=
