@@ -51,7 +51,7 @@ counts() {
     done
     echo "processes: $pids"
     echo "veths: $(ip -br link | awk '$1 ~ /^k3-/ {print $1}' | tr '\n' ' ')"
-    echo "nft: $(nft list chain ip k3 portmap 2>/dev/null | grep -c dnat)"
+    echo "nft: $(nft list chain ip k3 portmap 2>/dev/null | grep -c "dport 18931")" # ours only: the table is the host's
     echo "loops: $(losetup -nO BACK-FILE 2>/dev/null | grep -c "^$ROOT")"
     echo "rows: $(sqlite3 "$ROOT/k3.db" 'select (select count(*) from containers), (select count(*) from container_state), (select count(*) from leases), (select count(*) from ports), (select count(*) from volumes), (select count(*) from snapshots)' 2>/dev/null)"
 }
