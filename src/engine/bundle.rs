@@ -850,3 +850,7 @@ mod tests {
         assert!(hosts_file("web", Some(Ipv4Addr::new(10, 0, 0, 2))).contains("10.0.0.2\tweb"));
     }
 }
+
+#[cfg(test)]
+#[path = "bundle_fixtures.rs"]
+mod fixtures;
