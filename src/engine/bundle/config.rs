@@ -3,9 +3,18 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use std::collections::HashMap;
 
-use super::{capabilities, ProcessPlan, OCI_VERSION};
+use oci_spec::runtime::{
+    Capabilities, Capability, Linux, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
+    LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder,
+    LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType,
+    ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+};
+use serde_json::Value;
+
+use super::{capabilities, BundleError, ProcessPlan, OCI_VERSION};
 use crate::options::{CgroupNs, Validated, CPU_PERIOD};
 
 /// Where the network puts the container.
@@ -32,7 +41,7 @@ pub struct BundleInputs<'a> {
     /// Named volumes: (host dir, container path, readonly).
     pub volumes: &'a [(PathBuf, String, bool)],
     /// Host devices for a privileged container.
-    pub host_devices: &'a [Value],
+    pub host_devices: &'a [LinuxDevice],
     /// The CPU pinned for `noShared`.
     pub cpuset: Option<u32>,
     /// The engine's capability bounding set (what "all capabilities" means).
@@ -57,137 +66,231 @@ pub fn private_cgroupns(v: &Validated, cgroup_v2: bool) -> bool {
     }
 }
 
-/// The whole `config.json`.
-pub fn generate(v: &Validated, i: &BundleInputs<'_>) -> Value {
-    let caps = capabilities(v, i.cap_bounding);
-    json!({
-        "ociVersion": OCI_VERSION,
-        "process": {
-            "terminal": false,
-            "user": {"uid": i.uid, "gid": i.gid},
-            "args": i.process.args,
-            "env": i.process.env,
-            "cwd": i.process.cwd,
-            "capabilities": {
-                "bounding": caps, "effective": caps, "permitted": caps,
-            },
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": false,
-        },
-        "root": {"path": i.rootfs, "readonly": false},
-        "hostname": i.hostname,
-        "mounts": mounts(v, i),
-        "annotations": {
-            "io.k3.container.id": v.id,
-            "io.k3.image": v.image_ref,
-        },
-        "linux": linux(v, i),
-    })
+/// The whole `config.json`, as the document the runtime reads.
+pub fn spec(v: &Validated, i: &BundleInputs<'_>) -> Result<Spec, BundleError> {
+    let caps: Capabilities = capabilities(v, i.cap_bounding)
+        .iter()
+        .map(|c| capability(c))
+        .collect::<Result<_, _>>()?;
+    let mut caps = LinuxCapabilitiesBuilder::default()
+        .bounding(caps.clone())
+        .effective(caps.clone())
+        .permitted(caps)
+        .build()?;
+    // the builders start from a default container; what k3 leaves out stays out
+    caps.set_inheritable(None).set_ambient(None);
+    let process = ProcessBuilder::default()
+        .terminal(false)
+        .user(UserBuilder::default().uid(i.uid).gid(i.gid).build()?)
+        .args(i.process.args.clone())
+        .env(i.process.env.clone())
+        .cwd(&i.process.cwd)
+        .capabilities(caps)
+        .rlimits(vec![PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNofile)
+            .hard(1024u64)
+            .soft(1024u64)
+            .build()?])
+        .no_new_privileges(false)
+        .build()?;
+    let annotations = HashMap::from([
+        ("io.k3.container.id".to_string(), v.id.clone()),
+        ("io.k3.image".to_string(), v.image_ref.clone()),
+    ]);
+    Ok(SpecBuilder::default()
+        .version(OCI_VERSION)
+        .process(process)
+        .root(
+            RootBuilder::default()
+                .path(i.rootfs)
+                .readonly(false)
+                .build()?,
+        )
+        .hostname(i.hostname)
+        .mounts(mounts(v, i)?)
+        .annotations(annotations)
+        .linux(linux(v, i)?)
+        .build()?)
 }
 
-fn mounts(v: &Validated, i: &BundleInputs<'_>) -> Vec<Value> {
-    let sys_opts = if v.privileged {
-        json!(["nosuid", "noexec", "nodev"])
+/// The whole `config.json` as JSON (what the container record keeps).
+pub fn generate(v: &Validated, i: &BundleInputs<'_>) -> Result<Value, BundleError> {
+    serde_json::to_value(spec(v, i)?).map_err(BundleError::Json)
+}
+
+/// `CAP_NAME` as oci-spec's capability.
+fn capability(name: &str) -> Result<Capability, BundleError> {
+    name.strip_prefix("CAP_")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| BundleError::Capability(name.to_string()))
+}
+
+fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, BundleError> {
+    let m = MountBuilder::default()
+        .destination(dest)
+        .typ(typ)
+        .source(source);
+    let m = if options.is_empty() {
+        m
     } else {
-        json!(["nosuid", "noexec", "nodev", "ro"])
+        m.options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
     };
+    Ok(m.build()?)
+}
+
+fn mounts(v: &Validated, i: &BundleInputs<'_>) -> Result<Vec<Mount>, BundleError> {
+    let sys_opts: &[&str] = if v.privileged {
+        &["nosuid", "noexec", "nodev"]
+    } else {
+        &["nosuid", "noexec", "nodev", "ro"]
+    };
+    let cgroup_rw = if v.privileged { "rw" } else { "ro" };
     let mut m = vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc"}),
-        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        mount("/proc", "proc", "proc", &[])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        )?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        )?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        mount("/sys", "sysfs", "sysfs", sys_opts)?,
         // The container's own cgroup (the runtime mounts cgroup2, or on v1 each
         // hierarchy rooted at the container's directory); writable only when
         // privileged, as docker and podman.
-        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-               "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime",
-                           if v.privileged { "rw" } else { "ro" }]}),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &[
+                "rprivate", "nosuid", "noexec", "nodev", "relatime", cgroup_rw,
+            ],
+        )?,
     ];
     for f in ["hosts", "hostname", "resolv.conf"] {
-        m.push(bind(&i.bundle.join(f), &format!("/etc/{f}"), false));
+        m.push(bind(&i.bundle.join(f), &format!("/etc/{f}"), false)?);
     }
     for b in &v.mounts {
-        m.push(bind(Path::new(&b.host), &b.container, b.readonly));
+        m.push(bind(Path::new(&b.host), &b.container, b.readonly)?);
     }
     for (host, dest, ro) in i.volumes {
-        m.push(bind(host, dest, *ro));
+        m.push(bind(host, dest, *ro)?);
     }
-    m
+    Ok(m)
 }
 
-fn bind(src: &Path, dest: &str, ro: bool) -> Value {
-    let mut opts = vec!["rbind", "rprivate"];
+fn bind(src: &Path, dest: &str, ro: bool) -> Result<Mount, BundleError> {
+    let mut opts = vec!["rbind".to_string(), "rprivate".to_string()];
     if ro {
-        opts.push("ro");
+        opts.push("ro".into());
     }
-    json!({"destination": dest, "type": "bind", "source": src, "options": opts})
+    Ok(MountBuilder::default()
+        .destination(dest)
+        .typ("bind")
+        .source(src)
+        .options(opts)
+        .build()?)
 }
 
-fn linux(v: &Validated, i: &BundleInputs<'_>) -> Value {
+fn namespace(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<LinuxNamespace, BundleError> {
+    let ns = LinuxNamespaceBuilder::default().typ(typ);
+    Ok(match path {
+        Some(p) => ns.path(p),
+        None => ns,
+    }
+    .build()?)
+}
+
+fn linux(v: &Validated, i: &BundleInputs<'_>) -> Result<Linux, BundleError> {
+    use LinuxNamespaceType as T;
     let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
+        namespace(T::Pid, None)?,
+        namespace(T::Ipc, None)?,
+        namespace(T::Uts, None)?,
+        namespace(T::Mount, None)?,
     ];
     match i.net {
         NetMode::Host => {}
-        NetMode::None => namespaces.push(json!({"type": "network"})),
-        NetMode::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
+        NetMode::None => namespaces.push(namespace(T::Network, None)?),
+        NetMode::Path(p) => namespaces.push(namespace(T::Network, Some(p))?),
     }
     if private_cgroupns(v, i.cgroup_v2) {
-        namespaces.push(json!({"type": "cgroup"}));
+        namespaces.push(namespace(T::Cgroup, None)?);
     }
-    let mut l = json!({
-        "namespaces": namespaces,
-        "cgroupsPath": format!("/k3/{}", i.hash),
-        "resources": resources(v, i),
-    });
+    let mut l = LinuxBuilder::default()
+        .namespaces(namespaces)
+        .cgroups_path(format!("/k3/{}", i.hash))
+        .resources(resources(v, i)?)
+        .build()?;
     if v.privileged {
-        l["devices"] = json!(i.host_devices);
+        l.set_devices(Some(i.host_devices.to_vec()))
+            .set_masked_paths(None)
+            .set_readonly_paths(None);
     } else {
-        l["maskedPaths"] = json!(MASKED);
-        l["readonlyPaths"] = json!(READONLY);
-        l["seccomp"] = crate::seccomp::default_profile(&capabilities(v, i.cap_bounding));
+        let profile = crate::seccomp::default_profile(&capabilities(v, i.cap_bounding));
+        l.set_masked_paths(Some(strings(MASKED)))
+            .set_readonly_paths(Some(strings(READONLY)))
+            .set_seccomp(Some(
+                serde_json::from_value(profile).map_err(BundleError::Json)?,
+            ));
     }
-    l
+    Ok(l)
 }
 
-fn resources(v: &Validated, i: &BundleInputs<'_>) -> Value {
-    let devices = if v.privileged {
-        json!([{"allow": true, "access": "rwm"}])
-    } else {
-        json!([{"allow": false, "access": "rwm"}])
-    };
-    let mut r = json!({"devices": devices});
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn resources(v: &Validated, i: &BundleInputs<'_>) -> Result<LinuxResources, BundleError> {
+    let devices = LinuxDeviceCgroupBuilder::default()
+        .allow(v.privileged)
+        .access("rwm")
+        .build()?;
+    let mut r = LinuxResourcesBuilder::default().devices(vec![devices]);
     if let Some(b) = v.memory_bytes {
-        r["memory"] = json!({"limit": b});
+        r = r.memory(LinuxMemoryBuilder::default().limit(b).build()?);
     }
-    let mut cpu = serde_json::Map::new();
-    if let Some(q) = v.cpu_quota {
-        cpu.insert("quota".into(), json!(q));
-        cpu.insert("period".into(), json!(CPU_PERIOD));
-    }
-    if let Some(c) = i.cpuset {
-        cpu.insert("cpus".into(), json!(c.to_string()));
-    }
-    if !cpu.is_empty() {
-        r["cpu"] = Value::Object(cpu);
+    if v.cpu_quota.is_some() || i.cpuset.is_some() {
+        let mut cpu = LinuxCpuBuilder::default();
+        if let Some(q) = v.cpu_quota {
+            cpu = cpu.quota(q).period(CPU_PERIOD);
+        }
+        if let Some(c) = i.cpuset {
+            cpu = cpu.cpus(c.to_string());
+        }
+        r = r.cpu(cpu.build()?);
     }
     if let Some(n) = v.pids_limit {
-        r["pids"] = json!({"limit": n});
+        r = r.pids(LinuxPidsBuilder::default().limit(n).build()?);
     }
     if !v.cgroup_conf.is_empty() {
-        let unified: serde_json::Map<String, Value> = v
-            .cgroup_conf
-            .iter()
-            .map(|(k, val)| (k.clone(), json!(val)))
-            .collect();
-        r["unified"] = Value::Object(unified);
+        r = r.unified(v.cgroup_conf.iter().cloned().collect::<HashMap<_, _>>());
     }
-    r
+    Ok(r.build()?)
 }
 
 const MASKED: &[&str] = &[
@@ -213,7 +316,7 @@ const READONLY: &[&str] = &[
 
 /// Host char/block devices under `/dev` (top level), as `linux.devices`
 /// entries for a privileged container.
-pub fn host_devices() -> Vec<Value> {
+pub fn host_devices() -> Vec<LinuxDevice> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let Ok(entries) = fs::read_dir("/dev") else {
         return Vec::new();
@@ -222,9 +325,9 @@ pub fn host_devices() -> Vec<Value> {
     for e in entries.flatten() {
         let Ok(m) = e.metadata() else { continue };
         let kind = if m.file_type().is_char_device() {
-            "c"
+            LinuxDeviceType::C
         } else if m.file_type().is_block_device() {
-            "b"
+            LinuxDeviceType::B
         } else {
             continue;
         };
@@ -234,16 +337,23 @@ pub fn host_devices() -> Vec<Value> {
             continue;
         }
         let rdev = m.rdev();
-        out.push(json!({
-            "path": format!("/dev/{name}"), "type": kind,
-            "major": libc::major(rdev), "minor": libc::minor(rdev),
-            "fileMode": m.mode() & 0o777, "uid": m.uid(), "gid": m.gid(),
-        }));
+        let device = LinuxDeviceBuilder::default()
+            .path(format!("/dev/{name}"))
+            .typ(kind)
+            .major(i64::from(libc::major(rdev)))
+            .minor(i64::from(libc::minor(rdev)))
+            .file_mode(m.mode() & 0o777)
+            .uid(m.uid())
+            .gid(m.gid())
+            .build();
+        out.extend(device.ok());
     }
     out
 }
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::bundle::merge_process;
     use crate::bundle::testutil::{image, validated};
@@ -304,6 +414,7 @@ mod tests {
                 cgroup_v2,
             },
         )
+        .unwrap()
     }
 
     fn cgroup_mount(c: &Value) -> Value {

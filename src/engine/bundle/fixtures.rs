@@ -104,7 +104,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn devices() -> Vec<Value> {
+fn devices() -> Vec<oci_spec::runtime::LinuxDevice> {
     serde_json::from_value(serde_json::json!([
         {"path": "/dev/null", "type": "c", "major": 1, "minor": 3,
          "fileMode": 0o666, "uid": 0, "gid": 0},
@@ -143,7 +143,7 @@ fn generate(c: &Case) -> Value {
             cgroup_v2: c.cgroup_v2,
         },
     );
-    serde_json::to_value(config).unwrap()
+    config.unwrap()
 }
 
 /// Capability lists are sets: sorted before comparing.

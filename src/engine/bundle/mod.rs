@@ -51,6 +51,15 @@ pub enum BundleError {
         #[source]
         source: io::Error,
     },
+    /// A part of `config.json` oci-spec refuses to build.
+    #[error("cannot build `config.json`")]
+    Spec(#[from] oci_spec::OciSpecError),
+    /// `config.json` (or the seccomp profile in it) does not convert to JSON and back.
+    #[error("cannot convert `config.json`")]
+    Json(#[source] serde_json::Error),
+    /// A capability name oci-spec does not know.
+    #[error("unknown capability `{0}` in `process.capabilities`")]
+    Capability(String),
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BundleError + 'a {

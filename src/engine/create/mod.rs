@@ -441,7 +441,7 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
             cap_bounding: bundle::own_bounding(),
             cgroup_v2: bundle::host_cgroup_v2(),
         },
-    );
+    )?;
     if !img.exposed_ports.is_empty() {
         // Docker records them for `-P` and for the user; nothing is published.
         w.config["annotations"]["io.k3.exposed-ports"] =
