@@ -43,6 +43,13 @@ pub enum BundleError {
     /// The image's `User` names a user the rootfs does not define.
     #[error("user `{user}` not found in the image's `/etc/{file}`")]
     UnknownUser { user: String, file: &'static str },
+    /// The entry of the image's `User` has an id that is not a number.
+    #[error("user `{user}` has the id `{value}` in the image's `/etc/{file}`: not a number")]
+    BadId {
+        user: String,
+        file: &'static str,
+        value: String,
+    },
     /// A file could not be written or read.
     #[error("cannot {op} `{path}`")]
     Io {

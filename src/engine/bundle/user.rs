@@ -6,7 +6,9 @@ use std::path::Path;
 use super::BundleError;
 
 /// Resolves `user[:group]` (names or numbers) against the rootfs'
-/// `/etc/passwd` and `/etc/group`; symlinked files are not followed.
+/// `/etc/passwd` and `/etc/group`; symlinked files are not followed. An empty
+/// `spec` is root, as in docker: the image has no `User`. A passwd or group
+/// entry whose id does not parse is an error, never root.
 pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<(u32, u32), BundleError> {
     if spec.is_empty() {
         return Ok((0, 0));
@@ -16,31 +18,43 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<(u32, u32), BundleError
         .map_or((spec, None), |(a, b)| (a, Some(b)));
     let passwd = read_etc(rootfs, "passwd");
     let (uid, primary) = match u.parse::<u32>() {
-        Ok(n) => (
-            n,
-            lookup(&passwd, |f| f[2] == u).map_or(n, |f| f[3].parse().unwrap_or(n)),
-        ),
+        Ok(n) => match lookup(&passwd, |f| f[2] == u) {
+            Some(f) => (n, id(&f, 3, u, "passwd")?),
+            None => (n, n),
+        },
         Err(_) => {
             let f = lookup(&passwd, |f| f[0] == u).ok_or_else(|| BundleError::UnknownUser {
                 user: u.into(),
                 file: "passwd",
             })?;
-            (f[2].parse().unwrap_or(0), f[3].parse().unwrap_or(0))
+            (id(&f, 2, u, "passwd")?, id(&f, 3, u, "passwd")?)
         }
     };
     let gid = match g {
         None => primary,
         Some(g) => match g.parse::<u32>() {
             Ok(n) => n,
-            Err(_) => lookup(&read_etc(rootfs, "group"), |f| f[0] == g)
-                .and_then(|f| f[2].parse().ok())
-                .ok_or_else(|| BundleError::UnknownUser {
-                    user: g.into(),
-                    file: "group",
-                })?,
+            Err(_) => {
+                let f = lookup(&read_etc(rootfs, "group"), |f| f[0] == g).ok_or_else(|| {
+                    BundleError::UnknownUser {
+                        user: g.into(),
+                        file: "group",
+                    }
+                })?;
+                id(&f, 2, g, "group")?
+            }
         },
     };
     Ok((uid, gid))
+}
+
+/// Field `n` of an `/etc/passwd` or `/etc/group` entry as a number.
+fn id(entry: &[String], n: usize, user: &str, file: &'static str) -> Result<u32, BundleError> {
+    entry[n].parse().map_err(|_| BundleError::BadId {
+        user: user.into(),
+        file,
+        value: entry[n].clone(),
+    })
 }
 
 fn read_etc(rootfs: &Path, name: &str) -> String {
@@ -81,5 +95,23 @@ mod tests {
         assert_eq!(resolve_user(d.path(), "123:7").unwrap(), (123, 7));
         assert_eq!(resolve_user(d.path(), "1000").unwrap(), (1000, 1001));
         assert!(resolve_user(d.path(), "nobody").is_err());
+    }
+
+    #[test]
+    fn a_malformed_id_is_an_error_not_root() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("etc")).unwrap();
+        fs::write(
+            d.path().join("etc/passwd"),
+            "bad:x:abc:1::/:/bin/sh\nbadgid:x:7:x::/:/bin/sh\nnum:x:8:y::/:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(d.path().join("etc/group"), "grp:x::\n").unwrap();
+        for spec in ["bad", "badgid", "8", "7:grp"] {
+            let e = resolve_user(d.path(), spec).unwrap_err();
+            assert!(matches!(e, BundleError::BadId { .. }), "{spec}: {e}");
+        }
+        let e = resolve_user(d.path(), "bad").unwrap_err().to_string();
+        assert!(e.contains("`abc`") && e.contains("`bad`"), "{e}");
     }
 }
