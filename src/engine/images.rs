@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::db::images::{self, ImageRecord};
 use crate::db::snapshots as snapshot_records;
 use crate::db::{Db, DbError};
-use crate::image::digest::Digest;
+use crate::digest::Digest;
 use crate::image::reference::{Reference, ReferenceError};
 use crate::store::content::{ContentError, Store};
 use crate::store::snapshots::{self, SnapshotError};

@@ -16,6 +16,7 @@ pub mod create;
 pub mod ctx;
 pub mod daemon;
 pub mod db;
+pub mod digest;
 pub mod error;
 pub mod image;
 pub mod images;

@@ -15,7 +15,7 @@ use clap::Parser;
 use harness::{run, run_with, Target};
 use k3::cli::create::CreateArgs;
 use k3_cgroups::{self as cgroups, plan as cgplan};
-use k3_engine::image::digest::{Algorithm, Digest};
+use k3_engine::digest::{Algorithm, Digest};
 use k3_engine::image::manifest::{self, Manifest};
 use k3_engine::image::reference::Reference;
 use k3_engine::options::{self, CreateOptions};

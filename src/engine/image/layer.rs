@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 
-use crate::image::digest::{Digest, DigestError, HashingReader};
+use crate::digest::{Digest, DigestError, HashingReader};
 use crate::image::manifest::Descriptor;
 use crate::image::progress::{human, Counting, Progress};
 use crate::image::registry::{ErrorSlot, Registry, RegistryBlob, RegistryError, ResumableReader};
@@ -346,7 +346,7 @@ fn commit(store: &Store, tmp: &Tmp, desc: &Descriptor, local: bool) -> Result<Cr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::digest::Algorithm;
+    use crate::digest::Algorithm;
     use crate::image::progress::{reporter, Mode};
     use crate::image::registry::Endpoint;
 

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use crate::db::images::{self, ImageRecord, LayerRecord};
 use crate::db::{self, Db, DbError};
+use crate::digest::Digest;
 use crate::image::auth::{self, AuthError};
-use crate::image::digest::Digest;
 use crate::image::layer::{self, Created, LayerError};
 use crate::image::manifest::{
     self, Descriptor, ImageConfig, ImageManifest, Manifest, ManifestError,

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::image::digest::{Digest, DigestError};
+use crate::digest::{Digest, DigestError};
 
 /// The registry used when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";

@@ -8,8 +8,8 @@ use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::digest::{Digest, DigestError};
 use crate::image::auth::{self, AuthError, Challenge, Credentials};
-use crate::image::digest::{Digest, DigestError};
 use crate::image::manifest::ACCEPT;
 
 /// The largest manifest or config accepted (bytes).
@@ -222,7 +222,7 @@ impl Registry {
         };
         let digest = match &expected {
             Some(e) => Digest::of(e.algorithm(), &bytes),
-            None => Digest::of(crate::image::digest::Algorithm::Sha256, &bytes),
+            None => Digest::of(crate::digest::Algorithm::Sha256, &bytes),
         };
         if let Some(e) = expected {
             digest

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::db::images::ImageRecord;
 use crate::db::snapshots::{self as records, SnapshotRecord};
 use crate::db::{self, Db, DbError};
-use crate::image::digest::Digest;
+use crate::digest::Digest;
 use crate::store::content::{remove_tree, ContentError, Store};
 use crate::store::loopdev::{self, LoopError};
 use crate::store::mount;
