@@ -47,7 +47,7 @@ pub fn reporter(mode: Mode) -> Box<dyn Progress> {
 }
 
 fn short(d: &Digest) -> String {
-    format!("{}:{}", d.algorithm().name(), &d.hex()[..12])
+    format!("{}:{}", d.algorithm(), &d.digest()[..12])
 }
 
 /// `12.3 MB`.

@@ -1,13 +1,17 @@
-//! Docker-style image references: `[REGISTRY/]PATH[:TAG][@DIGEST]`.
+//! Docker-style image references, `[REGISTRY/]PATH[:TAG][@DIGEST]`, parsed
+//! by oci-spec's [`Reference`] (docker's grammar and normalisation: the
+//! first path component is a registry when it holds a `.` or a `:` or is
+//! `localhost`; a single component on `docker.io` gets `library/`; the tag
+//! defaults to `latest` unless a digest is given).
 //!
-//! The first path component is a registry when it holds a `.` or a `:` or is
-//! `localhost`; otherwise the configured default registry is used. On
-//! `docker.io` a single-component path gets the `library/` prefix. The tag
-//! defaults to `latest` unless a digest is given.
+//! What oci-spec leaves out is here: a configurable default registry, IPv6
+//! registry hosts (`[::1]:5000`), docker's checks that its grammar is looser
+//! than (an ASCII tag, a port that fits 16 bits, a digest k3 can verify, 255
+//! characters for the whole name) and errors that name the part at fault.
 
-use std::fmt;
+pub use oci_spec::distribution::{ParseError, Reference};
 
-use crate::digest::{Digest, DigestError};
+use crate::digest::{self, DigestError};
 
 /// The registry used when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -15,6 +19,8 @@ pub const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The tag used when a reference names neither tag nor digest.
 pub const DEFAULT_TAG: &str = "latest";
+/// The most characters of a canonical name (`registry/repository`).
+const NAME_MAX: usize = 255;
 
 /// A reference that could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -22,11 +28,17 @@ pub enum ReferenceError {
     /// Nothing was given.
     #[error("image reference is empty")]
     Empty,
-    /// A repository path component breaks the grammar.
-    #[error("invalid repository path component `{component}` in `{reference}`: use lowercase letters, digits and `.` `_` `-` separators")]
-    Component {
-        /// The offending component.
-        component: String,
+    /// Outside the reference grammar.
+    #[error("invalid image reference `{reference}`: {source}: use `[registry/]path[:tag][@digest]`, the path in lowercase letters, digits and `.` `_` `-` separators")]
+    Format {
+        /// The whole reference.
+        reference: String,
+        /// oci-spec's reason.
+        source: ParseError,
+    },
+    /// The repository has uppercase letters (and would parse without them).
+    #[error("invalid image reference `{reference}`: the repository must be lowercase")]
+    Uppercase {
         /// The whole reference.
         reference: String,
     },
@@ -63,213 +75,149 @@ pub enum ReferenceError {
     },
 }
 
-/// A parsed image reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
-    /// Registry host with optional port, e.g. `127.0.0.1:5000` or `docker.io`.
-    pub registry: String,
-    /// Repository path inside the registry, e.g. `library/alpine`.
-    pub repository: String,
-    /// The tag, if one was given or defaulted.
-    pub tag: Option<String>,
-    /// The digest, if one was given.
-    pub digest: Option<Digest>,
+/// Parses `input`, using `default_registry` when it names no registry.
+pub fn parse(input: &str, default_registry: &str) -> Result<Reference, ReferenceError> {
+    if input.is_empty() {
+        return Err(ReferenceError::Empty);
+    }
+    let r = match bracketed_host(input) {
+        Some((host, rest)) => {
+            with_registry(parse_grammar(&format!("localhost/{rest}"), input)?, host)
+        }
+        None if names_registry(input) || default_registry == DOCKER_HUB => {
+            parse_grammar(input, input)?
+        }
+        None => parse_grammar(&format!("{default_registry}/{input}"), input)?,
+    };
+    check(&r, input)?;
+    Ok(r)
 }
 
-impl Reference {
-    /// Parses `input`, using `default_registry` when it names no registry.
-    pub fn parse(input: &str, default_registry: &str) -> Result<Self, ReferenceError> {
-        if input.is_empty() {
-            return Err(ReferenceError::Empty);
-        }
-        let (rest, digest) = split_digest(input)?;
-        let (name, tag) = split_tag(rest);
-        let (registry, mut repository) = split_registry(name, default_registry);
-        if registry == DOCKER_HUB && !repository.contains('/') {
-            repository = format!("library/{repository}");
-        }
-        // the canonical name (`registry/repository`), so a name and its canonical
-        // form are both accepted or both refused (found by the fuzzer)
-        if registry.len() + 1 + repository.len() > 255 {
-            return Err(ReferenceError::TooLong {
-                reference: input.chars().take(64).collect::<String>() + "...",
-            });
-        }
-        validate_registry(&registry, input)?;
-        validate_path(&repository, input)?;
-        if let Some(tag) = &tag {
-            validate_tag(tag, input)?;
-        }
-        let tag = match (tag, &digest) {
-            (None, None) => Some(DEFAULT_TAG.to_string()),
-            (tag, _) => tag,
-        };
-        Ok(Reference {
-            registry,
-            repository,
-            tag,
-            digest,
-        })
-    }
-
-    /// `registry/repository`, the name images are recorded under.
-    pub fn name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository)
-    }
-
-    /// What to ask the registry for: the digest if given, else the tag.
-    pub fn manifest_reference(&self) -> String {
-        match (&self.digest, &self.tag) {
-            (Some(d), _) => d.to_string(),
-            (None, Some(t)) => t.clone(),
-            (None, None) => DEFAULT_TAG.to_string(),
-        }
-    }
-
-    /// The tag the image is recorded under (empty for a digest-only pull).
-    pub fn record_tag(&self) -> String {
-        self.tag.clone().unwrap_or_default()
-    }
-
-    /// The host to talk to for this registry.
-    pub fn api_host(&self) -> &str {
-        if self.registry == DOCKER_HUB {
-            DOCKER_HUB_API
+/// oci-spec's parse, with docker's diagnosis of an uppercase repository.
+fn parse_grammar(s: &str, input: &str) -> Result<Reference, ReferenceError> {
+    s.parse::<Reference>().map_err(|source| {
+        let lower = s.to_lowercase();
+        if source == ParseError::NameTooLong {
+            too_long(input)
+        } else if lower != s && lower.parse::<Reference>().is_ok() {
+            ReferenceError::Uppercase {
+                reference: input.to_string(),
+            }
         } else {
-            &self.registry
-        }
-    }
-}
-
-impl fmt::Display for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.name())?;
-        if let Some(tag) = &self.tag {
-            write!(f, ":{tag}")?;
-        }
-        if let Some(digest) = &self.digest {
-            write!(f, "@{digest}")?;
-        }
-        Ok(())
-    }
-}
-
-fn split_digest(input: &str) -> Result<(&str, Option<Digest>), ReferenceError> {
-    match input.split_once('@') {
-        None => Ok((input, None)),
-        Some((rest, d)) => {
-            let digest = d.parse().map_err(|source| ReferenceError::Digest {
+            ReferenceError::Format {
                 reference: input.to_string(),
                 source,
-            })?;
-            Ok((rest, Some(digest)))
+            }
         }
+    })
+}
+
+fn too_long(input: &str) -> ReferenceError {
+    ReferenceError::TooLong {
+        reference: input.chars().take(64).collect::<String>() + "...",
     }
 }
 
-/// Splits a `:tag` that follows the last `/`.
-fn split_tag(name: &str) -> (&str, Option<String>) {
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[last_slash..].rfind(':') {
-        Some(i) => (
-            &name[..last_slash + i],
-            Some(name[last_slash + i + 1..].to_string()),
-        ),
-        None => (name, None),
+/// Whether the first path component is a registry (docker's rule).
+fn names_registry(input: &str) -> bool {
+    input
+        .split_once('/')
+        .is_some_and(|(first, _)| first.contains(['.', ':']) || first == "localhost")
+}
+
+/// `[v6addr][:port]` and the rest, when the reference starts with an IPv6 host.
+fn bracketed_host(input: &str) -> Option<(&str, &str)> {
+    let (first, rest) = input.split_once('/')?;
+    let (addr, port) = first.strip_prefix('[')?.split_once(']')?;
+    let addr_ok = !addr.is_empty() && addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+    let port_ok = port.is_empty() || port.starts_with(':');
+    (addr_ok && port_ok).then_some((first, rest))
+}
+
+/// `r` on `registry` instead of its own.
+fn with_registry(r: Reference, registry: &str) -> Reference {
+    let (reg, repo) = (registry.to_string(), r.repository().to_string());
+    match (r.tag(), r.digest()) {
+        (Some(t), Some(d)) => Reference::with_tag_and_digest(reg, repo, t.into(), d.into()),
+        (None, Some(d)) => Reference::with_digest(reg, repo, d.into()),
+        (t, None) => Reference::with_tag(reg, repo, t.unwrap_or(DEFAULT_TAG).into()),
     }
 }
 
-fn split_registry(name: &str, default_registry: &str) -> (String, String) {
-    match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            let registry = if first == "index.docker.io" {
-                DOCKER_HUB
-            } else {
-                first
-            };
-            (registry.to_string(), rest.to_string())
-        }
-        _ => (default_registry.to_string(), name.to_string()),
+/// What docker refuses and oci-spec's grammar lets through.
+fn check(r: &Reference, input: &str) -> Result<(), ReferenceError> {
+    // the canonical name, so a name and its canonical form are both accepted
+    // or both refused (found by the fuzzer)
+    if r.registry().len() + 1 + r.repository().len() > NAME_MAX {
+        return Err(too_long(input));
     }
-}
-
-fn validate_registry(registry: &str, input: &str) -> Result<(), ReferenceError> {
-    let err = || ReferenceError::Registry {
-        registry: registry.to_string(),
-        reference: input.to_string(),
-    };
-    let (host, port) = match registry.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || registry.starts_with('[') => (h, Some(p)),
-        _ => (registry, None),
-    };
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c))
-    {
-        return Err(err());
+    // oci-spec's grammar lets an uppercase first component through as a host,
+    // which then falls back into the repository (`UPPER/x`): docker refuses it
+    if r.repository().chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(ReferenceError::Uppercase {
+            reference: input.to_string(),
+        });
     }
-    match port {
-        Some(p) if p.parse::<u16>().is_err() => Err(err()),
-        _ => Ok(()),
-    }
-}
-
-fn validate_path(path: &str, input: &str) -> Result<(), ReferenceError> {
-    for component in path.split('/') {
-        if !valid_component(component) {
-            return Err(ReferenceError::Component {
-                component: component.to_string(),
+    if let Some(port) = r.registry().rsplit_once(':').map(|(_, p)| p) {
+        if !r.registry().ends_with(']') && port.parse::<u16>().is_err() {
+            return Err(ReferenceError::Registry {
+                registry: r.registry().to_string(),
                 reference: input.to_string(),
             });
         }
+    }
+    if let Some(tag) = r.tag() {
+        // oci-spec's `\w` is Unicode; docker's is ASCII
+        if !tag.is_ascii() {
+            return Err(ReferenceError::Tag {
+                tag: tag.to_string(),
+                reference: input.to_string(),
+            });
+        }
+    }
+    if let Some(d) = r.digest() {
+        digest::parse(d).map_err(|source| ReferenceError::Digest {
+            reference: input.to_string(),
+            source,
+        })?;
     }
     Ok(())
 }
 
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-fn valid_component(c: &str) -> bool {
-    let bytes = c.as_bytes();
-    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if bytes.is_empty() || !alnum(&bytes[0]) || !alnum(&bytes[bytes.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        if alnum(&bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && !alnum(&bytes[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        let ok = sep == "." || sep == "_" || sep == "__" || sep.chars().all(|ch| ch == '-');
-        if !ok {
-            return false;
-        }
-    }
-    true
+/// What k3 asks of a parsed reference.
+pub trait ReferenceExt {
+    /// `registry/repository`, the name images are recorded under.
+    fn name(&self) -> String;
+    /// What to ask the registry for: the digest if given, else the tag.
+    fn manifest_reference(&self) -> String;
+    /// The tag the image is recorded under (empty for a digest-only pull).
+    fn record_tag(&self) -> String;
+    /// The host to talk to for this registry.
+    fn api_host(&self) -> &str;
 }
 
-fn validate_tag(tag: &str, input: &str) -> Result<(), ReferenceError> {
-    let ok = !tag.is_empty()
-        && tag.len() <= 128
-        && !tag.starts_with('.')
-        && !tag.starts_with('-')
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(ReferenceError::Tag {
-            tag: tag.to_string(),
-            reference: input.to_string(),
-        })
+impl ReferenceExt for Reference {
+    fn name(&self) -> String {
+        format!("{}/{}", self.registry(), self.repository())
+    }
+
+    fn manifest_reference(&self) -> String {
+        self.digest()
+            .or(self.tag())
+            .unwrap_or(DEFAULT_TAG)
+            .to_string()
+    }
+
+    fn record_tag(&self) -> String {
+        self.tag().unwrap_or_default().to_string()
+    }
+
+    fn api_host(&self) -> &str {
+        if self.registry() == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            self.registry()
+        }
     }
 }
 
@@ -280,115 +228,122 @@ mod tests {
     #[test]
     fn names_longer_than_255_are_refused() {
         let ok = format!("docker.io/library/{}", "a".repeat(255 - 18));
-        assert!(Reference::parse(&ok, "docker.io").is_ok());
+        assert!(parse(&ok, "docker.io").is_ok());
         let short = "a".repeat(255 - 18);
-        assert!(Reference::parse(&short, "docker.io").is_ok());
-        assert!(Reference::parse(&format!("{short}b"), "docker.io").is_err());
+        assert!(parse(&short, "docker.io").is_ok());
+        assert!(parse(&format!("{short}b"), "docker.io").is_err());
         let long = "a".repeat(256);
-        let e = Reference::parse(&long, "docker.io").unwrap_err();
+        let e = parse(&long, "docker.io").unwrap_err();
         assert!(matches!(e, ReferenceError::TooLong { .. }), "{e}");
         assert!(e.to_string().len() < 200, "{e}");
     }
 
-    fn parse(s: &str) -> Reference {
-        Reference::parse(s, DOCKER_HUB).unwrap()
+    fn hub(s: &str) -> Reference {
+        parse(s, DOCKER_HUB).unwrap()
     }
 
     #[test]
     fn bare_name_gets_hub_library_and_latest() {
-        let r = parse("alpine");
-        assert_eq!(r.registry, "docker.io");
-        assert_eq!(r.repository, "library/alpine");
-        assert_eq!(r.tag.as_deref(), Some("latest"));
+        let r = hub("alpine");
+        assert_eq!(r.registry(), "docker.io");
+        assert_eq!(r.repository(), "library/alpine");
+        assert_eq!(r.tag(), Some("latest"));
         assert_eq!(r.api_host(), "registry-1.docker.io");
         assert_eq!(r.to_string(), "docker.io/library/alpine:latest");
+        assert_eq!(hub("busybox").name(), "docker.io/library/busybox");
     }
 
     #[test]
     fn user_repo_and_tag() {
-        let r = parse("bitnami/nginx:1.25");
-        assert_eq!(r.repository, "bitnami/nginx");
-        assert_eq!(r.tag.as_deref(), Some("1.25"));
+        let r = hub("bitnami/nginx:1.25");
+        assert_eq!(r.repository(), "bitnami/nginx");
+        assert_eq!(r.tag(), Some("1.25"));
+        let r = hub("library/x:tag");
+        assert_eq!(
+            (r.name().as_str(), r.tag()),
+            ("docker.io/library/x", Some("tag"))
+        );
     }
 
     #[test]
     fn localhost_and_ip_with_port_are_registries() {
-        let r = parse("localhost:5000/x");
-        assert_eq!(
-            (r.registry.as_str(), r.repository.as_str()),
-            ("localhost:5000", "x")
-        );
-        let r = parse("127.0.0.1:5000/a/b:v1");
-        assert_eq!(r.registry, "127.0.0.1:5000");
-        assert_eq!(r.repository, "a/b");
-        assert_eq!(r.tag.as_deref(), Some("v1"));
-        let r = parse("localhost/x");
-        assert_eq!(r.registry, "localhost");
+        let r = hub("localhost:5000/x");
+        assert_eq!((r.registry(), r.repository()), ("localhost:5000", "x"));
+        let r = hub("127.0.0.1:5000/a/b:v1");
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+        assert_eq!(r.repository(), "a/b");
+        assert_eq!(r.tag(), Some("v1"));
+        assert_eq!(hub("localhost/x").registry(), "localhost");
+        let r = hub("[::1]:5000/a/b:v2");
+        assert_eq!((r.registry(), r.repository()), ("[::1]:5000", "a/b"));
+        assert_eq!(r.tag(), Some("v2"));
+        assert_eq!(hub("[fe80::1]/x").registry(), "[fe80::1]");
     }
 
     #[test]
     fn name_with_port_like_tag_is_not_a_registry() {
-        let r = parse("node:18");
-        assert_eq!(r.repository, "library/node");
-        assert_eq!(r.tag.as_deref(), Some("18"));
+        let r = hub("node:18");
+        assert_eq!(r.repository(), "library/node");
+        assert_eq!(r.tag(), Some("18"));
     }
 
     #[test]
     fn digest_without_tag() {
         let d = format!("sha256:{}", "a".repeat(64));
-        let r = parse(&format!("127.0.0.1:5000/x@{d}"));
-        assert_eq!(r.tag, None);
-        assert_eq!(r.digest.as_ref().unwrap().to_string(), d);
+        let r = hub(&format!("host:5000/a/b@{d}"));
+        assert_eq!((r.registry(), r.repository()), ("host:5000", "a/b"));
+        assert_eq!(r.tag(), None);
+        assert_eq!(r.digest(), Some(d.as_str()));
         assert_eq!(r.manifest_reference(), d);
         assert_eq!(r.record_tag(), "");
+        let r = hub(&format!("[::1]:5000/x@{d}"));
+        assert_eq!((r.registry(), r.tag()), ("[::1]:5000", None));
     }
 
     #[test]
     fn configured_default_registry() {
-        let r = Reference::parse("busybox", "127.0.0.1:5000").unwrap();
-        assert_eq!(r.registry, "127.0.0.1:5000");
-        assert_eq!(r.repository, "busybox");
+        let r = parse("busybox", "127.0.0.1:5000").unwrap();
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+        assert_eq!(r.repository(), "busybox");
+        let r = parse("a/b:1", "127.0.0.1:5000").unwrap();
+        assert_eq!((r.registry(), r.repository()), ("127.0.0.1:5000", "a/b"));
+        assert_eq!(
+            parse("quay.io/x", "127.0.0.1:5000").unwrap().registry(),
+            "quay.io"
+        );
     }
 
     #[test]
     fn index_docker_io_is_hub() {
-        assert_eq!(parse("index.docker.io/foo/bar").registry, "docker.io");
+        assert_eq!(hub("index.docker.io/foo/bar").registry(), "docker.io");
     }
 
     #[test]
     fn rejects_bad_input() {
-        assert_eq!(Reference::parse("", DOCKER_HUB), Err(ReferenceError::Empty));
+        let err = |s: &str| parse(s, DOCKER_HUB).unwrap_err();
+        assert_eq!(err(""), ReferenceError::Empty);
+        assert!(matches!(err("Alpine"), ReferenceError::Uppercase { .. }));
+        assert!(matches!(err("UPPER"), ReferenceError::Uppercase { .. }));
+        assert!(matches!(err("UPPER/x"), ReferenceError::Uppercase { .. }));
+        assert!(matches!(err("a/B"), ReferenceError::Uppercase { .. }));
+        assert!(matches!(err("alpine:-x"), ReferenceError::Format { .. }));
+        assert!(matches!(err("alpine:ä"), ReferenceError::Tag { .. }));
+        assert!(matches!(err("a//b"), ReferenceError::Format { .. }));
         assert!(matches!(
-            Reference::parse("Alpine", DOCKER_HUB),
-            Err(ReferenceError::Component { .. })
+            err("alpine@sha256:xyz"),
+            ReferenceError::Format { .. }
         ));
+        let upper_hex = format!("alpine@sha256:{}", "A".repeat(64));
+        assert!(matches!(err(&upper_hex), ReferenceError::Digest { .. }));
+        let sha384 = format!("alpine@sha384:{}", "a".repeat(96));
+        assert!(matches!(err(&sha384), ReferenceError::Digest { .. }));
         assert!(matches!(
-            Reference::parse("alpine:-x", DOCKER_HUB),
-            Err(ReferenceError::Tag { .. })
+            err("host:99999/x"),
+            ReferenceError::Registry { .. }
         ));
-        assert!(matches!(
-            Reference::parse("a//b", DOCKER_HUB),
-            Err(ReferenceError::Component { .. })
-        ));
-        assert!(matches!(
-            Reference::parse("alpine@sha256:xyz", DOCKER_HUB),
-            Err(ReferenceError::Digest { .. })
-        ));
-        assert!(matches!(
-            Reference::parse("host:99999/x", DOCKER_HUB),
-            Err(ReferenceError::Registry { .. })
-        ));
-        let msg = Reference::parse("a/B", DOCKER_HUB).unwrap_err().to_string();
-        assert!(msg.contains("`B`"), "{msg}");
-    }
-
-    #[test]
-    fn component_grammar() {
-        for ok in ["a", "a.b", "a_b", "a__b", "a---b", "a1-2"] {
-            assert!(valid_component(ok), "{ok}");
-        }
-        for bad in ["", "-a", "a-", "a___b", "a..b", "a._b"] {
-            assert!(!valid_component(bad), "{bad}");
-        }
+        assert!(matches!(err("[::1/x"), ReferenceError::Format { .. }));
+        assert!(matches!(err("é"), ReferenceError::Format { .. }));
+        let msg = err("a/B").to_string();
+        assert!(msg.contains("`a/B`") && msg.contains("lowercase"), "{msg}");
     }
 }
