@@ -53,56 +53,13 @@ pub fn signal(s: &str) -> Result<(), OptionsError> {
     Err(err())
 }
 
-/// Splits a command line like a POSIX shell (quotes and backslashes; no
-/// expansion).
+/// Splits a command line like a POSIX shell (`shlex`: quotes, backslashes,
+/// `#` comments; no expansion).
 pub fn args(s: &str) -> Result<Vec<String>, OptionsError> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => match chars.next() {
-                Some(n) if "\"\\$`".contains(n) => cur.push(n),
-                Some(n) => {
-                    cur.push('\\');
-                    cur.push(n)
-                }
-                None => return Err(bad("args", s, "ends with a backslash")),
-            },
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true
-            }
-            (None, '\\') => {
-                cur.push(
-                    chars
-                        .next()
-                        .ok_or_else(|| bad("args", s, "ends with a backslash"))?,
-                );
-                in_word = true
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(bad("args", s, "unterminated quote"));
-    }
-    if in_word {
-        words.push(cur);
-    }
+    let Some(words) = shlex::split(s) else {
+        let why = "has an unterminated quote or ends with a backslash";
+        return Err(bad("args", s, why));
+    };
     if words.is_empty() {
         return Err(bad("args", s, "empty command"));
     }
@@ -159,6 +116,14 @@ mod tests {
         );
         assert_eq!(args(r#"a\ b "c\"d" ''"#).unwrap(), vec!["a b", "c\"d", ""]);
         assert!(args("'open").is_err());
+        assert!(args("\"open").is_err());
         assert!(args("   ").is_err());
+        let e = args("echo \\").unwrap_err();
+        assert!(e.to_string().contains("ends with a backslash"), "{e}");
+        assert!(args("echo \"a\\").is_err());
+        // POSIX: `#` starting a word is a comment, a backslash-newline joins lines
+        assert_eq!(args("echo a#b # c").unwrap(), vec!["echo", "a#b"]);
+        assert_eq!(args("echo a\\\nb").unwrap(), vec!["echo", "ab"]);
+        assert!(args("# only a comment").is_err());
     }
 }
