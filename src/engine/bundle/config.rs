@@ -251,12 +251,10 @@ fn linux(v: &Validated, i: &BundleInputs<'_>) -> Result<Linux, BundleError> {
             .set_masked_paths(None)
             .set_readonly_paths(None);
     } else {
-        let profile = crate::seccomp::default_profile(&capabilities(v, i.cap_bounding));
+        let profile = crate::seccomp::default_profile(&capabilities(v, i.cap_bounding))?;
         l.set_masked_paths(Some(strings(MASKED)))
             .set_readonly_paths(Some(strings(READONLY)))
-            .set_seccomp(Some(
-                serde_json::from_value(profile).map_err(BundleError::Json)?,
-            ));
+            .set_seccomp(Some(profile));
     }
     Ok(l)
 }

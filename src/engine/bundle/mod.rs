@@ -61,8 +61,8 @@ pub enum BundleError {
     /// A part of `config.json` oci-spec refuses to build.
     #[error("cannot build `config.json`")]
     Spec(#[from] oci_spec::OciSpecError),
-    /// `config.json` (or the seccomp profile in it) does not convert to JSON and back.
-    #[error("cannot convert `config.json`")]
+    /// `config.json` does not convert to JSON.
+    #[error("cannot convert `config.json` to JSON")]
     Json(#[source] serde_json::Error),
     /// A capability name oci-spec does not know.
     #[error("unknown capability `{0}` in `process.capabilities`")]
