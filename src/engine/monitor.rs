@@ -115,7 +115,7 @@ pub fn spawn(k3_exe: &Path, spec: &MonitorSpec) -> Result<Report, RuntimeError> 
 /// Waits until monitor `pid` has exited (it is not our child: polled).
 pub fn wait_exit(pid: i64, timeout: Duration) -> Result<(), String> {
     let end = Instant::now() + timeout;
-    while crate::create::pid_running(pid) {
+    while crate::process::pid_running(pid) {
         if Instant::now() > end {
             return Err(format!("monitor `{pid}` did not exit"));
         }
@@ -371,7 +371,7 @@ fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
     let log = runtime_log(&spec.bundle);
     let _ = spec.runtime.delete(&log, &spec.hash, true);
     if let Some(root) = spec.db.parent() {
-        crate::network::release_at(root, &spec.hash);
+        crate::network::release_at(&crate::network::Linux, root, &spec.hash);
     }
     if let Ok(mut db) = Db::open(&spec.db) {
         let now = db::now();

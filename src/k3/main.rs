@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use k3::cli::remote::{self, Remote};
 use k3::cli::{self as container_cli, ContainerCmd};
 use k3_engine::api::auth;
-use k3_engine::ctx::Ctx as ContainerCtx;
+use k3_engine::context::Engine;
 use k3_engine::db::images::ImageRecord;
 use k3_engine::db::{snapshots as snapshot_records, Db};
 use k3_engine::error::{chain_message, EngineError};
@@ -303,21 +303,20 @@ fn socket_path(ctx: &Ctx, cli: &Cli) -> PathBuf {
         })
 }
 
-fn engine_ctx(ctx: Ctx, cli: &Cli) -> Result<ContainerCtx, Failure> {
+fn engine_ctx(ctx: Ctx, cli: &Cli) -> Result<Engine, Failure> {
+    let runtime = oci_runtime_of(&ctx, cli)?;
+    let pull = pull_options(&ctx, cli);
+    let k3_exe = std::env::current_exe().map_err(other)?;
+    Ok(Engine::new(ctx.store, ctx.db, runtime, pull, k3_exe))
+}
+
+fn oci_runtime_of(ctx: &Ctx, cli: &Cli) -> Result<oci_runtime::OciRuntime, Failure> {
     let name = cli
         .runtime
         .clone()
         .or_else(|| std::env::var("K3_RUNTIME").ok());
     let path = oci_runtime::resolve(name.as_deref()).map_err(other)?;
-    let pull = pull_options(&ctx, cli);
-    let runtime = oci_runtime::OciRuntime::new(path, ctx.store.root());
-    Ok(ContainerCtx {
-        k3_exe: std::env::current_exe().map_err(other)?,
-        store: ctx.store,
-        db: ctx.db,
-        runtime,
-        pull,
-    })
+    Ok(oci_runtime::OciRuntime::new(path, ctx.store.root()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -350,13 +349,11 @@ fn cmd_serve(
                 .map(str::to_string),
         );
     }
-    let root = ctx.store.root().to_path_buf();
-    let c = engine_ctx(ctx, cli)?;
     let cfg = DaemonConfig {
-        root,
-        runtime: c.runtime,
-        pull: c.pull,
-        k3_exe: c.k3_exe,
+        root: ctx.store.root().to_path_buf(),
+        runtime: oci_runtime_of(&ctx, cli)?,
+        pull: pull_options(&ctx, cli),
+        k3_exe: std::env::current_exe().map_err(other)?,
         webhooks,
         webhook_timeout: Duration::from_secs(timeout),
         grace: Duration::from_secs(grace),

@@ -8,13 +8,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::container::{load, ContainerError};
-use crate::ctx::Ctx;
+use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::monitor::ctr_log;
 
 /// Copies the log of `id`.
 pub fn logs(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     id: &str,
     follow: bool,
     out: &mut dyn Write,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::container::{load, wait_stopped, ContainerError};
-use crate::ctx::Ctx;
+use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::db::{self, events};
 use crate::oci_runtime::is_missing;
@@ -13,14 +13,14 @@ use crate::oci_runtime::RuntimeError;
 
 /// Stops `id` within `grace` (then KILL); returns its exit code. A stop by
 /// the user: restart policies leave the container stopped.
-pub fn stop(ctx: &mut Ctx, id: &str, grace: Duration) -> Result<Option<i64>, ContainerError> {
+pub fn stop(ctx: &mut Engine, id: &str, grace: Duration) -> Result<Option<i64>, ContainerError> {
     stop_by(ctx, id, grace, "user")
 }
 
 /// Stops `id`; `by` (`user` or `daemon`) is logged with the `stop` event,
 /// so the supervisor knows whether the policy may bring it back.
 pub fn stop_by(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     id: &str,
     grace: Duration,
     by: &str,

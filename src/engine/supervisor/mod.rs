@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::ctx::Ctx;
+use crate::context::Engine;
 use crate::db::Db;
 use crate::error::EngineError;
 use crate::image::pull::PullOptions;
@@ -46,16 +46,16 @@ pub struct DaemonConfig {
 
 impl DaemonConfig {
     /// A fresh engine context (its own database connection).
-    pub fn ctx(&self) -> Result<Ctx, EngineError> {
+    pub fn ctx(&self) -> Result<Engine, EngineError> {
         let store = Store::open(&self.root)?;
         let db = Db::open(&store.db_path())?;
-        Ok(Ctx {
+        Ok(Engine::new(
             store,
             db,
-            runtime: self.runtime.clone(),
-            pull: self.pull.clone(),
-            k3_exe: self.k3_exe.clone(),
-        })
+            self.runtime.clone(),
+            self.pull.clone(),
+            self.k3_exe.clone(),
+        ))
     }
 }
 
@@ -112,7 +112,7 @@ pub fn every<E: std::error::Error>(
     shared: &Shared,
     name: &str,
     period: std::time::Duration,
-    mut tick: impl FnMut(&mut crate::ctx::Ctx) -> Result<(), E>,
+    mut tick: impl FnMut(&mut crate::context::Engine) -> Result<(), E>,
 ) {
     let mut ctx = None;
     while !shared.stopping() {

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::container::{load, start, ContainerError, Loaded};
-use crate::ctx::Ctx;
+use crate::container::{load, start, Container, ContainerError};
+use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::db::restarts::{self, Restart};
 use crate::db::{self, containers, events};
@@ -34,7 +34,7 @@ pub struct Supervisor {
     booted: bool,
 }
 
-fn policy_of(l: &Loaded) -> Option<Policy> {
+fn policy_of(l: &Container) -> Option<Policy> {
     let v: Validated = serde_json::from_value(l.record.validated.clone()).ok()?;
     Some(Policy {
         kind: v.restart,
@@ -46,7 +46,7 @@ fn policy_of(l: &Loaded) -> Option<Policy> {
 
 impl Supervisor {
     /// One pass over every container.
-    pub fn tick(&mut self, ctx: &mut Ctx, shared: &Shared) -> Result<(), ContainerError> {
+    pub fn tick(&mut self, ctx: &mut Engine, shared: &Shared) -> Result<(), ContainerError> {
         let ids: Vec<String> = containers::list(ctx.db.conn())?
             .into_iter()
             .map(|r| r.id)
@@ -64,7 +64,7 @@ impl Supervisor {
         Ok(())
     }
 
-    fn one(&mut self, ctx: &mut Ctx, id: &str) -> Result<(), ContainerError> {
+    fn one(&mut self, ctx: &mut Engine, id: &str) -> Result<(), ContainerError> {
         let l = match load(ctx, id) {
             Ok(l) => l,
             Err(ContainerError::NotFound(_)) => return Ok(()),
@@ -118,7 +118,7 @@ impl Supervisor {
         );
     }
 
-    fn fire(&mut self, ctx: &mut Ctx, id: &str) -> Result<(), ContainerError> {
+    fn fire(&mut self, ctx: &mut Engine, id: &str) -> Result<(), ContainerError> {
         let Some(p) = self.pending.remove(id) else {
             return Ok(());
         };

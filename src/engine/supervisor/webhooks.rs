@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::ctx::Ctx;
+use crate::context::Engine;
 use crate::db::events::{self, Delivery};
 use crate::db::DbError;
 use crate::supervisor::Shared;
@@ -75,7 +75,7 @@ impl Deliverer {
     }
 
     /// One pass over the pending queue.
-    pub fn tick(&mut self, ctx: &mut Ctx, shared: &Shared) -> Result<(), DbError> {
+    pub fn tick(&mut self, ctx: &mut Engine, shared: &Shared) -> Result<(), DbError> {
         let urls = &shared.cfg.webhooks;
         let pending = events::pending_deliveries(ctx.db.conn(), BATCH)?;
         for d in pending {

@@ -4,8 +4,8 @@
 use clap::Args;
 
 use crate::cli::Failure;
+use k3_engine::context::Engine;
 use k3_engine::create::{self, Created};
-use k3_engine::ctx::Ctx;
 use k3_engine::error::EngineError;
 use k3_engine::options::CreateOptions;
 
@@ -164,7 +164,7 @@ fn random_name() -> String {
 }
 
 /// Runs the creation; a failure as seed 000's error.
-pub fn create_from(ctx: &mut Ctx, a: &CreateArgs) -> Result<Created, Failure> {
+pub fn create_from(ctx: &mut Engine, a: &CreateArgs) -> Result<Created, Failure> {
     let opts = a.options().map_err(|e| Failure {
         error: Box::new(EngineError::Create(create::CreateError::Options(
             k3_engine::options::OptionsError {
@@ -199,7 +199,7 @@ pub fn print_created(c: &Created, a: &CreateArgs) {
 }
 
 /// `k3 create`.
-pub fn run(ctx: &mut Ctx, a: CreateArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: CreateArgs) -> Result<i32, Failure> {
     let c = create_from(ctx, &a)?;
     print_created(&c, &a);
     Ok(0)

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::exec::{self, ExecSpec};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
@@ -25,7 +25,7 @@ pub struct ExecArgs {
     pub cmd: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: ExecArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: ExecArgs) -> Result<i32, Failure> {
     let spec = ExecSpec {
         args: a.cmd.clone(),
         env: a.env.clone(),

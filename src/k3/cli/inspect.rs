@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::{print_json, Failure};
 use k3_engine::container::list;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -13,7 +13,7 @@ pub struct InspectArgs {
     pub id: String,
 }
 
-pub fn run(ctx: &mut Ctx, a: InspectArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: InspectArgs) -> Result<i32, Failure> {
     let v = list::inspect(ctx, &a.id).map_err(|e| Failure::about(&a.id, a.json)(e.into()))?;
     print_json(&v);
     Ok(0)

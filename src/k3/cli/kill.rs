@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::kill;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
@@ -17,7 +17,7 @@ pub struct KillArgs {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: KillArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: KillArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         kill::kill(ctx, id, &a.signal).map_err(|e| Failure::about(id, a.json)(e.into()))?;
         println!("{id}");

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::logs;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {
@@ -13,7 +13,7 @@ pub struct LogsArgs {
     pub id: String,
 }
 
-pub fn run(ctx: &mut Ctx, a: LogsArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: LogsArgs) -> Result<i32, Failure> {
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     logs::logs(ctx, &a.id, a.follow, &mut out, &mut err)
         .map_err(|e| Failure::about(&a.id, false)(e.into()))?;

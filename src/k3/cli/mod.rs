@@ -22,7 +22,7 @@ pub mod wait;
 
 use clap::Subcommand;
 
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::error::{EngineError, ErrorObject};
 
 /// A failed verb, with what its error object needs.
@@ -101,7 +101,7 @@ pub enum ContainerCmd {
 }
 
 /// Runs a container verb; the process' exit code.
-pub fn dispatch(ctx: &mut Ctx, cmd: ContainerCmd) -> Result<i32, Failure> {
+pub fn dispatch(ctx: &mut Engine, cmd: ContainerCmd) -> Result<i32, Failure> {
     match cmd {
         ContainerCmd::Create(a) => create::run(ctx, a),
         ContainerCmd::Run(a) => run::run(ctx, a),

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use crate::cli::{print_json, Failure};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::db::networks;
 use k3_engine::error::EngineError;
 use k3_engine::network;
@@ -46,7 +46,7 @@ fn fail(name: &str, json: bool) -> impl FnOnce(network::NetworkError) -> Failure
     }
 }
 
-pub fn run(ctx: &mut Ctx, cmd: NetworkCmd) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, cmd: NetworkCmd) -> Result<i32, Failure> {
     match cmd {
         NetworkCmd::Create {
             name,

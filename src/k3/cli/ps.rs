@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cli::{print_json, Failure};
 use k3_engine::container::list;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -24,7 +24,7 @@ pub struct PsArgs {
     pub format: Format,
 }
 
-pub fn run(ctx: &mut Ctx, a: PsArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: PsArgs) -> Result<i32, Failure> {
     let all = list::list(ctx, a.all).map_err(|e| Failure {
         error: Box::new(e.into()),
         json: matches!(a.format, Format::Json),

@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use crate::cli::Failure;
 use k3_engine::container::{start, stop};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::db::container_state;
 
 /// The same flags as `stop`.
 pub use crate::cli::stop::StopArgs as RestartArgs;
 
-pub fn run(ctx: &mut Ctx, a: RestartArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: RestartArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         let fail = || Failure::about(id, a.json);
         stop::stop(ctx, id, Duration::from_secs(a.time)).map_err(|e| fail()(e.into()))?;

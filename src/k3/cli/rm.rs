@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::remove;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
@@ -17,7 +17,7 @@ pub struct RmArgs {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: RmArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: RmArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         remove::remove(ctx, id, a.force).map_err(|e| Failure::about(id, a.json)(e.into()))?;
         println!("{id}");

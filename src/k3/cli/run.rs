@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cli::create::{create_from, print_created, CreateArgs};
 use crate::cli::Failure;
 use k3_engine::container::{logs, remove, start, wait};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -26,7 +26,7 @@ pub struct RunArgs {
 /// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
 /// sent to a foreground `k3 run` go to the container (`k3 kill`), from a
 /// thread that waits for them (they are blocked everywhere else).
-fn forward_signals(ctx: &Ctx, id: &str) {
+fn forward_signals(ctx: &Engine, id: &str) {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     for s in [
@@ -60,7 +60,7 @@ fn forward_signals(ctx: &Ctx, id: &str) {
 }
 
 /// `k3 run`.
-pub fn run(ctx: &mut Ctx, a: RunArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: RunArgs) -> Result<i32, Failure> {
     let c = create_from(ctx, &a.create)?;
     let fail = Failure::about(&c.id, a.create.json);
     if let Err(e) = start::start(ctx, &c.id) {

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::start;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct StartArgs {
@@ -14,7 +14,7 @@ pub struct StartArgs {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: StartArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: StartArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         start::start(ctx, id).map_err(|e| Failure::about(id, a.json)(e.into()))?;
         println!("{id}");

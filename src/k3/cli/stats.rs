@@ -5,7 +5,7 @@ use clap::Args;
 use crate::cli::ps::Format;
 use crate::cli::{print_json, Failure};
 use k3_engine::container::stats;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::image::progress::human;
 
 #[derive(Args, Debug)]
@@ -16,7 +16,7 @@ pub struct StatsArgs {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: StatsArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: StatsArgs) -> Result<i32, Failure> {
     let mut all = Vec::new();
     for id in &a.ids {
         all.push(stats::stats(ctx, id).map_err(|e| Failure::about(id, false)(e.into()))?);

@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::stop;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct StopArgs {
@@ -24,7 +24,7 @@ pub struct StopArgs {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: StopArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: StopArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         stop::stop(ctx, id, Duration::from_secs(a.time))
             .map_err(|e| Failure::about(id, a.json)(e.into()))?;

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use crate::cli::{print_json, Failure};
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 use k3_engine::db::volumes as records;
 use k3_engine::error::EngineError;
 use k3_engine::store::volumes;
@@ -25,7 +25,7 @@ fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
     }
 }
 
-pub fn run(ctx: &mut Ctx, cmd: VolumeCmd) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, cmd: VolumeCmd) -> Result<i32, Failure> {
     match cmd {
         VolumeCmd::Ls => {
             let all = records::list(ctx.db.conn()).map_err(|e| fail("")(e.into()))?;

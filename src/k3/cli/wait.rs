@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cli::Failure;
 use k3_engine::container::wait;
-use k3_engine::ctx::Ctx;
+use k3_engine::context::Engine;
 
 #[derive(Args, Debug)]
 pub struct WaitArgs {
@@ -17,7 +17,7 @@ pub struct WaitArgs {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx, a: WaitArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, a: WaitArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         let code = wait::wait(ctx, id, Duration::from_secs(a.timeout))
             .map_err(|e| Failure::about(id, false)(e.into()))?;

@@ -1,6 +1,7 @@
-//! The undo stack of `create`: every step that changes the system pushes
-//! the closure that reverts it; a failure runs them newest first and
-//! reports both the failure and anything that could not be undone.
+//! The undo stack of a multi-step operation (`create`, a network's
+//! `reattach`): every step that changes the system pushes the closure that
+//! reverts it; a failure runs them newest first and reports both the failure
+//! and anything that could not be undone.
 
 /// One undo action, given the context `C`; `Err` says what could not be undone.
 pub type UndoFn<C> = Box<dyn FnOnce(&C) -> Result<(), String>>;
