@@ -237,6 +237,6 @@ mod tests {
     fn sha512_digest() {
         let d = of(Algorithm::Sha512, b"");
         assert!(d.to_string().starts_with("sha512:cf83e135"));
-        assert_eq!(parse(&d.to_string()).unwrap(), d);
+        assert_eq!(parse(d.as_ref()).unwrap(), d);
     }
 }

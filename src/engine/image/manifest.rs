@@ -39,13 +39,11 @@ pub enum ManifestError {
     #[error("unsupported manifest media type `{0}`: use an OCI or docker schema2 image")]
     MediaType(String),
     /// A digest in the document that k3 cannot verify.
-    #[error("{what} `{digest}` names `{field}` `{value}`")]
+    #[error("`{field}` `{value}` in `{document}` cannot be verified")]
     Digest {
-        /// `manifest` or `image config`.
-        what: &'static str,
         /// The document's digest.
-        digest: String,
-        /// The field (`digest`, `rootfs.diff_ids`).
+        document: String,
+        /// The field (`layers[].digest`, `rootfs.diff_ids` ...).
         field: &'static str,
         /// The value.
         value: String,
@@ -97,9 +95,9 @@ struct Probe {
 #[derive(Debug, Clone)]
 pub enum Manifest {
     /// An index / manifest list.
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
     /// A single-platform image manifest.
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
 }
 
 /// Parses a manifest document; `content_type` is the HTTP header, if any.
@@ -123,19 +121,24 @@ pub fn parse(
         other => return Err(ManifestError::MediaType(other.to_string())),
     };
     let manifest = if index {
-        Manifest::Index(serde_json::from_slice(bytes).map_err(perr)?)
+        Manifest::Index(Box::new(serde_json::from_slice(bytes).map_err(perr)?))
     } else {
-        Manifest::Image(serde_json::from_slice(bytes).map_err(perr)?)
+        Manifest::Image(Box::new(serde_json::from_slice(bytes).map_err(perr)?))
     };
-    let descriptors: Vec<&Descriptor> = match &manifest {
-        Manifest::Index(i) => i.manifests().iter().collect(),
-        Manifest::Image(m) => std::iter::once(m.config()).chain(m.layers()).collect(),
+    let descriptors: Vec<(&'static str, &Descriptor)> = match &manifest {
+        Manifest::Index(i) => i
+            .manifests()
+            .iter()
+            .map(|d| ("manifests[].digest", d))
+            .collect(),
+        Manifest::Image(m) => std::iter::once(("config.digest", m.config()))
+            .chain(m.layers().iter().map(|d| ("layers[].digest", d)))
+            .collect(),
     };
-    for d in descriptors {
+    for (field, d) in descriptors {
         Algorithm::of(d.digest()).map_err(|source| ManifestError::Digest {
-            what: "manifest",
-            digest: digest.to_string(),
-            field: "digest",
+            document: digest.to_string(),
+            field,
             value: d.digest().to_string(),
             source,
         })?;
@@ -214,8 +217,7 @@ pub fn parse_config(
         .iter()
         .map(|d| {
             digest::parse(d).map_err(|source| ManifestError::Digest {
-                what: "image config",
-                digest: digest.to_string(),
+                document: digest.to_string(),
                 field: "rootfs.diff_ids",
                 value: d.clone(),
                 source,
@@ -321,7 +323,10 @@ mod tests {
         );
         let err = parse(doc.as_bytes(), None, &any()).unwrap_err();
         assert!(matches!(err, ManifestError::Digest { .. }), "{err}");
-        assert!(err.to_string().contains("`sha384:eee"), "{err}");
+        assert!(
+            err.to_string().contains("`layers[].digest` `sha384:eee"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -102,10 +102,10 @@ pub fn pull(
         });
     }
     let resolved = resolve(&registry, &r)?;
-    let config_bytes = registry.get_blob(&resolved.manifest.config().digest())?;
+    let config_bytes = registry.get_blob(resolved.manifest.config().digest())?;
     let config = manifest::parse_config(
         &config_bytes,
-        &resolved.manifest.config().digest(),
+        resolved.manifest.config().digest(),
         resolved.manifest.layers().len(),
     )?;
     let mut created = Undo::default();
@@ -187,18 +187,18 @@ fn resolve(registry: &Registry, r: &Reference) -> Result<Resolved, PullError> {
             index: None,
             manifest_digest: top.digest,
             manifest_bytes: top.bytes,
-            manifest: m,
+            manifest: *m,
         }),
         Manifest::Index(index) => {
             let chosen = manifest::select_platform(&index, manifest::host_platform(), &top.digest)?;
-            let inner = registry.get_manifest(&chosen.digest().to_string())?;
+            let inner = registry.get_manifest(chosen.digest().as_ref())?;
             match manifest::parse(&inner.bytes, inner.content_type.as_deref(), &inner.digest)? {
                 Manifest::Image(m) => Ok(Resolved {
                     target: top.digest.clone(),
                     index: Some((top.digest, top.bytes)),
                     manifest_digest: inner.digest,
                     manifest_bytes: inner.bytes,
-                    manifest: m,
+                    manifest: *m,
                 }),
                 Manifest::Index(_) => Err(ManifestError::MediaType("nested index".into()).into()),
             }

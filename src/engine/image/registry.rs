@@ -237,11 +237,11 @@ impl Registry {
 
     /// Fetches a small blob (a config) whole and verifies it.
     pub fn get_blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        let url = self.url("blobs", &digest.to_string());
-        let resp = self.send("GET", &url, &[], "blob", &digest.to_string())?;
+        let url = self.url("blobs", digest.as_ref());
+        let resp = self.send("GET", &url, &[], "blob", digest.as_ref())?;
         let bytes = self.read_document(resp, &url)?;
         digest::verify(digest, &bytes)
-            .map_err(|source| self.digest_error(&digest.to_string(), source))?;
+            .map_err(|source| self.digest_error(digest.as_ref(), source))?;
         Ok(bytes)
     }
 
@@ -261,14 +261,14 @@ impl Registry {
         digest: &Digest,
         offset: u64,
     ) -> Result<Box<dyn Read + Send>, RegistryError> {
-        let url = self.url("blobs", &digest.to_string());
+        let url = self.url("blobs", digest.as_ref());
         let range = format!("bytes={offset}-");
         let headers: &[(&str, &str)] = if offset > 0 {
             &[("Range", &range)]
         } else {
             &[]
         };
-        let resp = self.send("GET", &url, headers, "blob", &digest.to_string())?;
+        let resp = self.send("GET", &url, headers, "blob", digest.as_ref())?;
         let partial = resp.status() == 206;
         let mut reader = resp.into_reader();
         if offset > 0 && !partial {
