@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak install clean
+.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak man install clean
 
 all: build
 
@@ -64,9 +64,23 @@ bench: build
 soak: build
 	benches/soak.sh
 
-install: build
+# Man pages and bash/zsh/fish completions, generated from the clap definitions by
+# k3-docgen (src/docgen: a separate binary, so k3rt and k3 do not link the generators).
+DOCS := target/share
+man:
+	$(CARGO) run -q -p k3-docgen -- $(DOCS)
+
+SHARE := $(DESTDIR)$(PREFIX)/share
+install: build man
 	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt
 	install -D -m 0755 target/x86_64-unknown-linux-gnu/release/k3 $(DESTDIR)$(PREFIX)/bin/k3
+	install -d $(SHARE)/man/man1
+	install -m 0644 $(DOCS)/man/man1/*.1 $(SHARE)/man/man1/
+	for b in k3rt k3; do \
+		install -D -m 0644 $(DOCS)/completions/bash/$$b.bash $(SHARE)/bash-completion/completions/$$b && \
+		install -D -m 0644 $(DOCS)/completions/zsh/_$$b $(SHARE)/zsh/site-functions/_$$b && \
+		install -D -m 0644 $(DOCS)/completions/fish/$$b.fish $(SHARE)/fish/vendor_completions.d/$$b.fish || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -7,6 +7,9 @@
 //! reported with the step's error (`cleanup also failed`), and the undos
 //! after it still run.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
 

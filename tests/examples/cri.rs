@@ -426,20 +426,21 @@ const METHODS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-fn message(name: &str) -> &'static [Field] {
+fn message(name: &str) -> Result<&'static [Field]> {
     MESSAGES
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, fs)| *fs)
-        .unwrap_or_else(|| panic!("no message table for {name}"))
+        .ok_or_else(|| anyhow!("no message table for `{name}`"))
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+        // the low seven bits, with the continuation bit
+        out.push(v.to_le_bytes()[0] | 0x80);
         v >>= 7;
     }
-    out.push(v as u8);
+    out.push(v.to_le_bytes()[0]);
 }
 
 fn put_len(out: &mut Vec<u8>, num: u32, bytes: &[u8]) {
@@ -452,7 +453,7 @@ fn encode(msg: &str, json: &Value, path: &str) -> Result<Vec<u8>> {
     let obj = json
         .as_object()
         .ok_or_else(|| anyhow!("{path}: want an object, got {json}"))?;
-    let fields = message(msg);
+    let fields = message(msg)?;
     let mut out = Vec::new();
     for (key, val) in obj {
         let at = format!("{path}.{key}");
@@ -499,7 +500,11 @@ fn encode_field(out: &mut Vec<u8>, field: &Field, v: &Value, at: &str) -> Result
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
             varint(
                 out,
-                x.ok_or_else(|| anyhow!("{at}: want an integer, got {v}"))? as u64,
+                // a negative int64 is its two's complement, as protobuf encodes it
+                u64::from_ne_bytes(
+                    x.ok_or_else(|| anyhow!("{at}: want an integer, got {v}"))?
+                        .to_ne_bytes(),
+                ),
             )
         }
         Enum(names) => {
@@ -550,7 +555,7 @@ impl Reader<'_> {
         bail!("varint too long")
     }
     fn bytes(&mut self) -> Result<&[u8]> {
-        let n = self.varint()? as usize;
+        let n = usize::try_from(self.varint()?)?;
         let end = self
             .pos
             .checked_add(n)
@@ -577,7 +582,7 @@ fn default_of(field: &Field) -> Option<Value> {
 }
 
 fn decode(msg: &str, buf: &[u8]) -> Result<Value> {
-    let fields = message(msg);
+    let fields = message(msg)?;
     let mut obj = Map::new();
     for field in fields {
         if let Some(d) = default_of(field) {
@@ -587,7 +592,7 @@ fn decode(msg: &str, buf: &[u8]) -> Result<Value> {
     let mut rd = Reader { buf, pos: 0 };
     while rd.pos < buf.len() {
         let key = rd.varint()?;
-        let (num, wire) = ((key >> 3) as u32, key & 7);
+        let (num, wire) = (u32::try_from(key >> 3)?, key & 7);
         let raw = match wire {
             0 => Raw::Varint(rd.varint()?),
             1 => Raw::Skip(8),
@@ -605,10 +610,15 @@ fn decode(msg: &str, buf: &[u8]) -> Result<Value> {
         let value = match (field.kind, raw) {
             (Str | Bytes, Raw::Bytes(b)) => Value::from(String::from_utf8_lossy(b).into_owned()),
             (Bool, Raw::Varint(x)) => Value::from(x != 0),
-            (Int, Raw::Varint(x)) => Value::from(x as i64),
-            (Sint, Raw::Varint(x)) => Value::from(x as i64 as i32),
-            (Enum(names), Raw::Varint(x)) => names
-                .get(x as usize)
+            // two's complement back to the signed value (int32 is sign-extended to 64 bits)
+            (Int, Raw::Varint(x)) => Value::from(i64::from_ne_bytes(x.to_ne_bytes())),
+            (Sint, Raw::Varint(x)) => {
+                let low = x.to_le_bytes();
+                Value::from(i32::from_le_bytes([low[0], low[1], low[2], low[3]]))
+            }
+            (Enum(names), Raw::Varint(x)) => usize::try_from(x)
+                .ok()
+                .and_then(|i| names.get(i))
                 .map_or(Value::from(x), |n| Value::from(*n)),
             (Msg(m), Raw::Bytes(b)) => decode(m, b)?,
             (StrMap, Raw::Bytes(b)) => {
@@ -644,7 +654,7 @@ enum Raw<'a> {
 fn call(socket: &str, service: &str, method: &str, body: &[u8]) -> Result<Vec<u8>> {
     let headers = std::env::temp_dir().join(format!("k3-cri-{}.headers", std::process::id()));
     let mut framed = vec![0u8];
-    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&u32::try_from(body.len())?.to_be_bytes());
     framed.extend_from_slice(body);
     let mut child = Command::new("curl")
         .args(["-sS", "--http2-prior-knowledge", "--unix-socket", socket])

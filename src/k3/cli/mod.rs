@@ -3,17 +3,23 @@
 //! or a [`Failure`] the binary prints (message, or seed 000's JSON object
 //! with `--json`).
 
+pub mod app;
 pub mod create;
 pub mod exec;
+pub mod images;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod network;
 pub mod ps;
+pub mod pull;
 pub mod remote;
 pub mod restart;
 pub mod rm;
 pub mod run;
+pub mod selftest;
+pub mod serve;
+pub mod snapshot;
 pub mod start;
 pub mod stats;
 pub mod stop;
@@ -28,6 +34,7 @@ use k3_engine::error::{EngineError, ErrorObject};
 /// A failed verb, with what its error object needs.
 #[derive(Debug)]
 pub struct Failure {
+    /// What went wrong.
     pub error: Box<EngineError>,
     /// Print the JSON error object on stdout.
     pub json: bool,
@@ -48,7 +55,7 @@ impl Failure {
         }
     }
 
-    /// Seed 000's error object.
+    /// The JSON error object `--json` prints.
     pub fn object(&self) -> ErrorObject {
         let mut o = self.error.to_object(self.input.clone());
         if o.container_id.is_none() {
@@ -61,7 +68,7 @@ impl Failure {
 /// Container verbs.
 #[derive(Subcommand, Debug)]
 pub enum ContainerCmd {
-    /// Create a container (state CREATED): seed 000's createContainer.
+    /// Create a container from an image (state `created`; `start` runs it).
     Create(create::CreateArgs),
     /// Create and start a container (foreground unless `-d`).
     Run(run::RunArgs),
@@ -90,11 +97,13 @@ pub enum ContainerCmd {
     Stats(stats::StatsArgs),
     /// Named volumes.
     Volume {
+        /// The volume verb.
         #[command(subcommand)]
         cmd: volume::VolumeCmd,
     },
     /// Bridge networks.
     Network {
+        /// The network verb.
         #[command(subcommand)]
         cmd: network::NetworkCmd,
     },

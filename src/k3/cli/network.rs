@@ -8,30 +8,42 @@ use k3_engine::db::networks;
 use k3_engine::error::EngineError;
 use k3_engine::network;
 
+/// The `k3 network` verbs.
 #[derive(Subcommand, Debug)]
 pub enum NetworkCmd {
     /// Create a bridge network.
     Create {
+        /// Network name
         name: String,
+        /// IPv4 subnet in CIDR form, e.g. `10.89.0.0/24`
         #[arg(long, allow_hyphen_values = true)]
         subnet: String,
+        /// Gateway address (the bridge's) [default: the subnet's first address]
         #[arg(long, allow_hyphen_values = true)]
         gateway: Option<String>,
+        /// Print the network record, or the error, as a JSON object
         #[arg(long)]
         json: bool,
     },
     /// List networks.
     Ls {
+        /// Print network names only
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Output format
         #[arg(long, value_enum, default_value_t = crate::cli::ps::Format::Table, allow_hyphen_values = true)]
         format: crate::cli::ps::Format,
     },
     /// A network and its leases as JSON.
-    Inspect { name: String },
+    Inspect {
+        /// Network name
+        name: String,
+    },
     /// Remove a network (refused while containers use it).
     Rm {
+        /// Network name
         name: String,
+        /// On failure, print the error as a JSON object on stdout
         #[arg(long)]
         json: bool,
     },
@@ -46,6 +58,7 @@ fn fail(name: &str, json: bool) -> impl FnOnce(network::NetworkError) -> Failure
     }
 }
 
+/// `k3 network`.
 pub fn run(ctx: &mut Engine, cmd: NetworkCmd) -> Result<i32, Failure> {
     match cmd {
         NetworkCmd::Create {

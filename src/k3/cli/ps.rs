@@ -6,24 +6,30 @@ use crate::cli::{print_json, Failure};
 use k3_engine::container::list;
 use k3_engine::context::Engine;
 
+/// Output format of a listing.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
+    /// A table for people
     Table,
+    /// JSON
     Json,
 }
 
+/// `k3 ps` arguments.
 #[derive(Args, Debug)]
 pub struct PsArgs {
-    /// Stopped containers too.
+    /// Show stopped containers too
     #[arg(long, short = 'a')]
     pub all: bool,
-    /// Ids only.
+    /// Print container ids only
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
 }
 
+/// `k3 ps`.
 pub fn run(ctx: &mut Engine, a: PsArgs) -> Result<i32, Failure> {
     let all = list::list(ctx, a.all).map_err(|e| Failure {
         error: Box::new(e.into()),

@@ -9,6 +9,7 @@ use crate::cli::ContainerCmd;
 use k3_engine::api::client::{self, Answer, ClientError};
 
 /// The outcome of a verb run through the daemon.
+#[derive(Debug)]
 pub enum Remote {
     /// Done, with this exit code.
     Exit(i32),
@@ -141,7 +142,10 @@ fn run(socket: &Path, a: &crate::cli::run::RunArgs) -> Result<i32, ClientError> 
         Some(&mut show),
     )?;
     let w = client::call(socket, "GET", &format!("/containers/{id}/wait"), None, None)?;
-    let code = w.json()["exitCode"].as_i64().unwrap_or(255) as i32;
+    let code = w.json()["exitCode"]
+        .as_i64()
+        .and_then(|c| i32::try_from(c).ok())
+        .unwrap_or(255);
     if a.rm {
         client::call(
             socket,

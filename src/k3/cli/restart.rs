@@ -10,6 +10,7 @@ use k3_engine::db::container_state;
 /// The same flags as `stop`.
 pub use crate::cli::stop::StopArgs as RestartArgs;
 
+/// `k3 restart`.
 pub fn run(ctx: &mut Engine, a: RestartArgs) -> Result<i32, Failure> {
     for id in &a.ids {
         let fail = || Failure::about(id, a.json);

@@ -11,14 +11,16 @@ use crate::cli::Failure;
 use k3_engine::container::{logs, remove, start, wait};
 use k3_engine::context::Engine;
 
+/// `k3 run` arguments.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Run in the background; print the id.
     #[arg(long, short = 'd')]
     pub detach: bool,
-    /// Remove the container when it exits (foreground only).
+    /// Remove the container when it exits (foreground only)
     #[arg(long)]
     pub rm: bool,
+    /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -85,5 +87,5 @@ pub fn run(ctx: &mut Engine, a: RunArgs) -> Result<i32, Failure> {
         let fail = Failure::about(&c.id, a.create.json);
         remove::remove(ctx, &c.id, true).map_err(|e| fail(e.into()))?;
     }
-    Ok(code as i32)
+    Ok(i32::try_from(code).unwrap_or(255))
 }

@@ -8,14 +8,18 @@ use k3_engine::container::stats;
 use k3_engine::context::Engine;
 use k3_engine::image::progress::human;
 
+/// `k3 stats` arguments.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
+    /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
 }
 
+/// `k3 stats`.
 pub fn run(ctx: &mut Engine, a: StatsArgs) -> Result<i32, Failure> {
     let mut all = Vec::new();
     for id in &a.ids {

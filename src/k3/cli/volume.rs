@@ -8,12 +8,16 @@ use k3_engine::db::volumes as records;
 use k3_engine::error::EngineError;
 use k3_engine::store::volumes;
 
+/// The `k3 volume` verbs.
 #[derive(Subcommand, Debug)]
 pub enum VolumeCmd {
     /// List volumes as JSON.
     Ls,
     /// Remove a volume no container uses.
-    Rm { name: String },
+    Rm {
+        /// Volume name
+        name: String,
+    },
 }
 
 fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
@@ -25,6 +29,7 @@ fn fail(name: &str) -> impl FnOnce(EngineError) -> Failure + '_ {
     }
 }
 
+/// `k3 volume`.
 pub fn run(ctx: &mut Engine, cmd: VolumeCmd) -> Result<i32, Failure> {
     match cmd {
         VolumeCmd::Ls => {
