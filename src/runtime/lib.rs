@@ -9,6 +9,7 @@ pub mod error;
 pub mod hooks;
 pub mod mountopts;
 pub mod namespaces;
+pub mod pidfd;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
