@@ -36,6 +36,8 @@ pub struct CreateOpts {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
+    /// Unix socket that receives a pidfd of the container's init.
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// How the init will be told to exec.
@@ -89,10 +91,31 @@ impl Undo {
 
 /// `k3rt create`.
 pub fn create(ctx: &Ctx, opts: &CreateOpts) -> Result<()> {
+    let pidfd_socket = connect_pidfd_socket(opts)?;
     let l = launch(ctx, opts, Mode::Fifo, None)?;
+    send_pidfd(ctx, &l, pidfd_socket.as_ref())?;
     ctx.log.debug("finish");
     drop(l);
     Ok(())
+}
+
+/// `--pidfd-socket`, connected before anything is made (a bad path leaves nothing).
+pub fn connect_pidfd_socket(opts: &CreateOpts) -> Result<Option<OwnedFd>> {
+    opts.pidfd_socket
+        .as_deref()
+        .map(crate::pidfd::connect)
+        .transpose()
+}
+
+/// Hands a pidfd of the init to `--pidfd-socket`; if that fails, the container goes.
+pub fn send_pidfd(ctx: &Ctx, l: &Launched, socket: Option<&OwnedFd>) -> Result<()> {
+    let Some(socket) = socket else {
+        return Ok(());
+    };
+    crate::pidfd::send(socket, l.state.pid, "standard").inspect_err(|_| {
+        let _ = crate::container::kill::kill_and_wait(&l.state);
+        let _ = crate::container::delete::destroy(ctx, &l.dir, &l.state);
+    })
 }
 
 /// Everything up to a ready init; shared by `create` and `run`.

@@ -2,7 +2,7 @@
 //! to the init, reaps it, cleans up like `delete`, and exits with its code. Signals
 //! are blocked before the init exists, so an init that exits at once is never missed.
 
-use crate::container::create::{launch, CreateOpts, Mode};
+use crate::container::create::{connect_pidfd_socket, launch, send_pidfd, CreateOpts, Mode};
 use crate::container::delete::destroy;
 use crate::container::start::poststart;
 use crate::container::Ctx;
@@ -16,8 +16,10 @@ use crate::Result;
 
 /// `k3rt run [--detach] ID`; returns the container's exit code (0 when detached).
 pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
+    let pidfd_socket = connect_pidfd_socket(opts)?;
     if detach {
         let mut l = launch(ctx, opts, Mode::Channel, None)?;
+        send_pidfd(ctx, &l, pidfd_socket.as_ref())?;
         l.chan.send(&Msg::Start)?;
         poststart(ctx, &l.dir, &l.state);
         l.state.status = Status::Running;
@@ -30,6 +32,7 @@ pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let l = launch(ctx, opts, Mode::Channel, Some(old))?;
+    send_pidfd(ctx, &l, pidfd_socket.as_ref())?;
     let master = match &l.console {
         Some(sock) => Some(tty::recv_fd(sock.as_raw_fd())?),
         None => None,
