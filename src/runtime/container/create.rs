@@ -118,6 +118,26 @@ pub fn send_pidfd(ctx: &Ctx, l: &Launched, socket: Option<&OwnedFd>) -> Result<(
     })
 }
 
+/// `linux.netDevices` (runtime-spec 1.3) is not implemented yet: refused by name
+/// rather than ignored, so a container never starts without the devices it asked for.
+fn refuse_net_devices(spec: &Spec) -> Result<()> {
+    let Some(devs) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(());
+    };
+    let mut names: Vec<&str> = devs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    Err(Error::invalid(
+        "linux.netDevices",
+        names.join(","),
+        "moving host network devices into the container is not supported by this k3rt",
+    ))
+}
+
 /// Everything up to a ready init; shared by `create` and `run`.
 pub fn launch(
     ctx: &Ctx,
@@ -153,6 +173,9 @@ pub fn launch(
         ));
     }
     security::check(&bundle.spec, &ns, log)?;
+    // checked before anything is made; set just before the clone
+    crate::mempolicy::from_spec(&bundle.spec)?;
+    refuse_net_devices(&bundle.spec)?;
     let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
@@ -371,6 +394,10 @@ fn launch_in(
             rootfs: bundle.rootfs.clone(),
         })?;
         undo.host_mounts = Some(bundle.rootfs.clone());
+    }
+    if let Some(m) = crate::mempolicy::from_spec(spec)? {
+        // the init inherits the policy k3rt sets on itself
+        m.apply()?;
     }
     let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);

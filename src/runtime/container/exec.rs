@@ -112,6 +112,10 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
         crate::rlimits::trace(r, &ctx.log);
         crate::rlimits::raise_hard(r)?;
     }
+    if let Some(m) = crate::mempolicy::from_spec(&spec)? {
+        // as the init: the process inherits the container's memory policy from us
+        m.apply()?;
+    }
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
         process: &process,
