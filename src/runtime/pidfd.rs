@@ -5,6 +5,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+use crate::error::{Call, ProcessError};
 use crate::statedir::pid_alive;
 use crate::{Error, Result};
 
@@ -16,11 +17,19 @@ pub fn open(pid: i32) -> Result<Option<OwnedFd>> {
         let e = std::io::Error::last_os_error();
         return match e.raw_os_error() {
             Some(libc::ENOSYS) => Ok(None),
-            _ => Err(Error::sys(format!("pidfd_open of pid `{pid}`"), e)),
+            _ => Err(ProcessError::Call {
+                call: Call::PidfdOpen(pid),
+                source: e,
+            }
+            .into()),
         };
     }
+    let fd = i32::try_from(fd).map_err(|_| ProcessError::Call {
+        call: Call::PidfdOpen(pid),
+        source: std::io::Error::from_raw_os_error(libc::EBADF),
+    })?;
     // SAFETY: the kernel just gave us this descriptor.
-    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// A pidfd for `pid` if it is still the process that started at `start_time`:
@@ -29,10 +38,11 @@ pub fn open(pid: i32) -> Result<Option<OwnedFd>> {
 pub fn open_checked(pid: i32, start_time: u64) -> Result<Option<OwnedFd>> {
     let fd = open(pid)?;
     if !pid_alive(pid, start_time) {
-        return Err(Error::sys(
-            format!("pid `{pid}`"),
-            std::io::Error::from_raw_os_error(libc::ESRCH),
-        ));
+        return Err(ProcessError::Call {
+            call: Call::PidfdOpen(pid),
+            source: std::io::Error::from_raw_os_error(libc::ESRCH),
+        }
+        .into());
     }
     Ok(fd)
 }
@@ -83,7 +93,10 @@ pub fn send(socket: &OwnedFd, pid: i32, tag: &str) -> Result<()> {
         MsgFlags::empty(),
         None,
     )
-    .map_err(|e| Error::sys("send a pidfd on --pidfd-socket", e.into()))?;
+    .map_err(|e| ProcessError::Call {
+        call: Call::SendPidfd,
+        source: e.into(),
+    })?;
     Ok(())
 }
 
@@ -98,7 +111,7 @@ mod tests {
             .arg("100")
             .spawn()
             .unwrap();
-        let pid = child.id() as i32;
+        let pid = i32::try_from(child.id()).unwrap();
         let start = crate::statedir::proc_stat(pid).unwrap().0;
         assert!(open_checked(pid, start + 1).is_err(), "wrong start time");
         let fd = open_checked(pid, start).unwrap().expect("pidfd_open");

@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use crate::container::Ctx;
+use crate::container::GlobalFlags;
+use crate::error::{Call, ProcessError, Undying};
 use crate::statedir::pid_alive;
-use crate::{signal, Error, Result};
+use crate::{signal, Result};
 use k3_cgroups as cgroups;
 use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt kill ID [SIGNAL] [--all]`.
-pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
+pub fn kill(ctx: &GlobalFlags, id: &str, sig: &str, all: bool) -> Result<()> {
     let sig = signal::parse(sig)?;
     if all {
         // as runc: `kill --all` of a stopped container is not an error (containerd's
@@ -36,14 +37,20 @@ pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
 /// pid reused since the state was written is never signalled; plain kill(2) where the
 /// kernel has no pidfd.
 fn send_init(st: &ContainerState, sig: i32) -> Result<()> {
+    let failed = |source: std::io::Error| {
+        let gone = source.raw_os_error() == Some(libc::ESRCH);
+        let call = Call::Signal {
+            sig,
+            pid: st.pid,
+            gone,
+        };
+        crate::Error::from(ProcessError::Call { call, source })
+    };
     match crate::pidfd::open_checked(st.pid, st.pid_start_time) {
-        Ok(Some(fd)) => crate::pidfd::send_signal(&fd, sig)
-            .map_err(|e| Error::sys(format!("signal `{sig}` to pid `{}`", st.pid), e)),
+        Ok(Some(fd)) => crate::pidfd::send_signal(&fd, sig).map_err(failed),
         Ok(None) => send(st.pid, sig),
-        Err(_) => Err(Error::sys(
-            format!("signal `{sig}` to pid `{}`: no such process", st.pid),
-            std::io::Error::from_raw_os_error(libc::ESRCH),
-        )),
+        // not the recorded process any more (or gone): never signalled
+        Err(_) => Err(failed(std::io::Error::from_raw_os_error(libc::ESRCH))),
     }
 }
 
@@ -51,13 +58,12 @@ fn send(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill with integer arguments.
     if unsafe { libc::kill(pid, sig) } < 0 {
         let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            return Err(Error::sys(
-                format!("signal `{sig}` to pid `{pid}`: no such process"),
-                e,
-            ));
+        let gone = e.raw_os_error() == Some(libc::ESRCH);
+        return Err(ProcessError::Call {
+            call: Call::Signal { sig, pid, gone },
+            source: e,
         }
-        return Err(Error::sys(format!("signal `{sig}` to pid `{pid}`"), e));
+        .into());
     }
     Ok(())
 }
@@ -85,8 +91,5 @@ pub fn kill_and_wait(st: &ContainerState) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Err(Error::Init(format!(
-        "pid `{}` did not die after SIGKILL",
-        st.pid
-    )))
+    Err(Undying::Pid(st.pid).into())
 }
