@@ -21,7 +21,7 @@ pub fn run(ctx: &GlobalFlags, opts: &CreateOpts, detach: bool) -> Result<i32> {
         let mut l = launch(ctx, opts, Mode::Channel, None)?;
         send_pidfd(ctx, &l, pidfd_socket.as_ref())?;
         l.chan.send(&Msg::Start)?;
-        poststart(ctx, &l.dir, &l.state);
+        poststart(ctx, &l.dir, &l.state)?;
         l.state.status = Status::Running;
         l.dir.save(&l.state)?;
         ctx.log.debug("finish");
@@ -37,7 +37,7 @@ pub fn run(ctx: &GlobalFlags, opts: &CreateOpts, detach: bool) -> Result<i32> {
         None => None,
     };
     l.chan.send(&Msg::Start)?;
-    poststart(ctx, &l.dir, &l.state);
+    poststart(ctx, &l.dir, &l.state)?;
     let code = match &master {
         Some(m) => wait_child_with_pty(l.state.pid, &set, m),
         None => wait_child(l.state.pid, &set),
