@@ -293,6 +293,9 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
         let cmd = cmd.clone();
         return selftest::run(ctx, &cli, cmd);
     }
+    if let Cmd::Prune = &cli.cmd {
+        return images::prune(&mut engine_ctx(ctx, &cli)?);
+    }
     if let Cmd::Container(_) = &cli.cmd {
         let Cmd::Container(cmd) = std::mem::replace(&mut cli.cmd, Cmd::Prune) else {
             return Ok(());
@@ -304,9 +307,8 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
         Cmd::Images(a) => images::images(&ctx, a),
         Cmd::Image { cmd } => images::image(&ctx, cmd),
         Cmd::Rmi(a) => images::rmi(&ctx, a),
-        Cmd::Prune => images::prune(&ctx),
         Cmd::Snapshot { cmd } => snapshot::run(&ctx, cmd),
-        Cmd::Container(_) | Cmd::Serve(_) | Cmd::Selftest { .. } => Ok(()),
+        Cmd::Prune | Cmd::Container(_) | Cmd::Serve(_) | Cmd::Selftest { .. } => Ok(()),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
         }
         .into());
     }
+    let notify = super::notify::bind(&dir)?;
     let mut fifo = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -46,7 +47,11 @@ pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
     // nothing is written after the exec: the status is derived from the process and
     // the fifo (gone now), and a program that exits at once may be deleted by its
     // engine (`run --rm`) while this returns; a state write would race that delete
-    poststart(ctx, &dir, &st)
+    poststart(ctx, &dir, &st)?;
+    if let Some(n) = notify {
+        n.forward_until_ready(&st)?;
+    }
+    Ok(())
 }
 
 /// Polls `fd` for `events`, giving up if the init dies meanwhile.

@@ -143,6 +143,10 @@ pub fn update(ctx: &GlobalFlags, id: &str, update: &Update) -> Result<()> {
             w.value = "0".into();
         }
     }
+    // systemd's view first (it would otherwise restore its own values), then the files
+    if let Some(unit) = &st.systemd_unit {
+        cgroups::systemd::set(unit, resources)?;
+    }
     Ok(cg.apply(&writes)?)
 }
 
