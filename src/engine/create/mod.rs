@@ -504,7 +504,7 @@ fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
             cap_bounding: bundle::own_bounding(),
             cgroup_v2: bundle::host_cgroup_v2(),
         },
-    );
+    )?;
     if !img.exposed_ports.is_empty() {
         // Docker records them for `-P` and for the user; nothing is published.
         w.config["annotations"]["io.k3.exposed-ports"] =
