@@ -310,7 +310,7 @@ pub fn generate(v: &Validated, i: &BundleInputs<'_>) -> Value {
     json!({
         "ociVersion": OCI_VERSION,
         "process": {
-            "terminal": false,
+            "terminal": v.tty,
             "user": {"uid": i.uid, "gid": i.gid},
             "args": i.process.args,
             "env": i.process.env,
