@@ -3,20 +3,23 @@
 //! cgroup, as runc and crun do. Rules are checked last to first and the first match
 //! decides, which is the v1 rule list's "last rule wins"; nothing matching is denied.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-use crate::error::{Error, Result};
+use crate::error::{CgroupError, Error, Result};
 
 /// One device rule with wildcards as `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
+    /// Allow (`true`) or deny the matching accesses.
     pub allow: bool,
     /// 1 block, 2 char (BPF_DEVCG_DEV_*); `None` for both.
     pub kind: Option<u32>,
+    /// The major number; `None` for any.
     pub major: Option<u32>,
+    /// The minor number; `None` for any.
     pub minor: Option<u32>,
     /// BPF_DEVCG_ACC_* bits: 1 mknod, 2 read, 4 write.
     pub access: u32,
@@ -34,13 +37,18 @@ fn access_bits(s: &str) -> u32 {
 }
 
 impl Rule {
+    /// The rule of one `linux.resources.devices[]` entry.
     pub fn from_spec(d: &LinuxDeviceCgroup) -> Rule {
         let kind = match d.typ() {
             Some(LinuxDeviceType::B) => Some(1),
             Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => Some(2),
             _ => None,
         };
-        let n = |v: Option<i64>| v.filter(|v| *v >= 0).map(|v| v as u32);
+        // a number past u32 names no device: u32::MAX matches nothing real either
+        let n = |v: Option<i64>| {
+            v.filter(|v| *v >= 0)
+                .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+        };
         Rule {
             allow: d.allow(),
             kind,
@@ -83,10 +91,13 @@ impl Rule {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Insn {
+    /// The opcode.
     pub code: u8,
     /// dst in the low nibble, src in the high nibble
     pub regs: u8,
+    /// The jump offset (instructions after the next one) or load offset.
     pub off: i16,
+    /// The immediate operand.
     pub imm: i32,
 }
 
@@ -97,6 +108,21 @@ const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
         off,
         imm,
     }
+}
+
+/// The 32 bits of `v` as an instruction's immediate (the kernel compares the bits).
+fn imm(v: u32) -> i32 {
+    i32::from_ne_bytes(v.to_ne_bytes())
+}
+
+/// An immediate as a 64-bit operand: sign-extended, as the kernel does for ALU64/JMP.
+fn imm64(v: i32) -> u64 {
+    u64::from_ne_bytes(i64::from(v).to_ne_bytes())
+}
+
+/// A jump offset as a forward distance (the programs built here only jump forward).
+fn forward(off: i16) -> usize {
+    usize::try_from(off).unwrap_or(0)
 }
 
 const LDX_W: u8 = 0x61; // r_dst = *(u32 *)(r_src + off)
@@ -131,7 +157,7 @@ fn block(r: &Rule) -> Vec<Insn> {
     // (test, value) pairs; each becomes a jump to the end of the block
     let mut tests: Vec<Vec<Insn>> = Vec::new();
     if let Some(k) = r.kind {
-        tests.push(vec![insn(JNE_K, 2, 0, 0, k as i32)]);
+        tests.push(vec![insn(JNE_K, 2, 0, 0, imm(k))]);
     }
     if r.access != 7 || !r.allow {
         // allow: every requested bit must be allowed; deny: any requested bit denied
@@ -142,15 +168,15 @@ fn block(r: &Rule) -> Vec<Insn> {
         };
         tests.push(vec![
             insn(MOV_X, 6, 3, 0, 0),
-            insn(AND_K, 6, 0, 0, mask as i32),
+            insn(AND_K, 6, 0, 0, imm(mask)),
             insn(jump, 6, 0, 0, 0),
         ]);
     }
     if let Some(m) = r.major {
-        tests.push(vec![insn(JNE_K, 4, 0, 0, m as i32)]);
+        tests.push(vec![insn(JNE_K, 4, 0, 0, imm(m))]);
     }
     if let Some(m) = r.minor {
-        tests.push(vec![insn(JNE_K, 5, 0, 0, m as i32)]);
+        tests.push(vec![insn(JNE_K, 5, 0, 0, imm(m))]);
     }
     let total: usize = tests.iter().map(Vec::len).sum::<usize>() + 2;
     let mut out = Vec::with_capacity(total);
@@ -158,12 +184,13 @@ fn block(r: &Rule) -> Vec<Insn> {
         for mut i in t {
             if matches!(i.code, JNE_K | JEQ_K) {
                 // jump over what is left of the block (offsets count from the next insn)
-                i.off = (total - out.len() - 1) as i16;
+                // a block is at most 7 instructions: the offset always fits
+                i.off = i16::try_from(total - out.len() - 1).unwrap_or(i16::MAX);
             }
             out.push(i);
         }
     }
-    out.push(insn(MOV_K, 0, 0, 0, r.allow as i32));
+    out.push(insn(MOV_K, 0, 0, 0, i32::from(r.allow)));
     out.push(insn(EXIT, 0, 0, 0, 0));
     out
 }
@@ -175,16 +202,16 @@ pub fn run(prog: &[Insn], kind: u32, access: u32, major: u32, minor: u32) -> u64
     let mut pc = 0usize;
     while pc < prog.len() {
         let i = prog[pc];
-        let (dst, src) = ((i.regs & 0xf) as usize, (i.regs >> 4) as usize);
+        let (dst, src) = (usize::from(i.regs & 0xf), usize::from(i.regs >> 4));
         pc += 1;
         match i.code {
-            LDX_W => r[dst] = ctx[(i.off / 4) as usize] as u64,
-            AND_K => r[dst] &= i.imm as u32 as u64,
+            LDX_W => r[dst] = u64::from(ctx[forward(i.off / 4)]),
+            AND_K => r[dst] &= imm64(i.imm),
             RSH_K => r[dst] >>= i.imm,
-            MOV_K => r[dst] = i.imm as u64,
+            MOV_K => r[dst] = imm64(i.imm),
             MOV_X => r[dst] = r[src],
-            JNE_K if r[dst] != i.imm as u64 => pc += i.off as usize,
-            JEQ_K if r[dst] == i.imm as u64 => pc += i.off as usize,
+            JNE_K if r[dst] != imm64(i.imm) => pc += forward(i.off),
+            JEQ_K if r[dst] == imm64(i.imm) => pc += forward(i.off),
             EXIT => return r[0],
             _ => {}
         }
@@ -223,15 +250,24 @@ const BPF_PROG_ATTACH: libc::c_long = 8;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 
+/// A program or log larger than the kernel's 32-bit counts.
+fn too_big() -> std::io::Error {
+    std::io::Error::from_raw_os_error(libc::E2BIG)
+}
+
 fn load_prog(prog: &[Insn], log: Option<&mut Vec<u8>>) -> std::io::Result<i64> {
     let license = c"Apache-2.0";
     let (level, size, buf) = match log {
-        Some(l) => (1, l.len() as u32, l.as_mut_ptr() as u64),
+        Some(l) => (
+            1,
+            u32::try_from(l.len()).map_err(|_| too_big())?,
+            l.as_mut_ptr() as u64,
+        ),
         None => (0, 0, 0),
     };
     let load = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: prog.len() as u32,
+        insn_cnt: u32::try_from(prog.len()).map_err(|_| too_big())?,
         insns: prog.as_ptr() as u64,
         license: license.as_ptr() as u64,
         log_level: level,
@@ -245,7 +281,7 @@ fn load_prog(prog: &[Insn], log: Option<&mut Vec<u8>>) -> std::io::Result<i64> {
             libc::SYS_bpf,
             BPF_PROG_LOAD,
             &load as *const ProgLoadAttr,
-            std::mem::size_of::<ProgLoadAttr>(),
+            size_of::<ProgLoadAttr>(),
         )
     };
     if fd < 0 {
@@ -268,19 +304,22 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
                 .trim()
                 .to_string();
             let last = verifier.lines().last().unwrap_or("").to_string();
-            return Err(Error::Cgroup(format!(
-                "load the device eBPF program ({} rules): {e}; verifier: {last}",
-                rules.len()
-            )));
+            return Err(CgroupError::BpfLoad {
+                rules: rules.len(),
+                source: e,
+                verifier: last,
+            }
+            .into());
         }
     };
-    // SAFETY: new descriptor owned by nobody else.
-    let prog_fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let prog_fd =
+        k3_sys::linux::owned_fd(fd).map_err(|e| Error::io("load device program", dir, e))?;
     let cg = k3_sys::linux::open_path(dir, libc::O_RDONLY | libc::O_DIRECTORY)
         .map_err(|e| Error::io("open cgroup", dir, e))?;
     let at = AttachAttr {
-        target_fd: cg.as_raw_fd() as u32,
-        attach_bpf_fd: prog_fd.as_raw_fd() as u32,
+        // descriptors are never negative
+        target_fd: u32::try_from(cg.as_raw_fd()).unwrap_or(u32::MAX),
+        attach_bpf_fd: u32::try_from(prog_fd.as_raw_fd()).unwrap_or(u32::MAX),
         attach_type: BPF_CGROUP_DEVICE,
         ..Default::default()
     };
@@ -290,15 +329,15 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
             libc::SYS_bpf,
             BPF_PROG_ATTACH,
             &at as *const AttachAttr,
-            std::mem::size_of::<AttachAttr>(),
+            size_of::<AttachAttr>(),
         )
     };
     if r < 0 {
-        return Err(Error::Cgroup(format!(
-            "attach the device eBPF program to `{}`: {}",
-            dir.display(),
-            std::io::Error::last_os_error()
-        )));
+        return Err(CgroupError::BpfAttach {
+            dir: dir.to_path_buf(),
+            source: std::io::Error::last_os_error(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -318,8 +357,8 @@ pub fn rules(
         out.push(Rule {
             allow: true,
             kind: Some(kind),
-            major: Some(d.major() as u32),
-            minor: Some(d.minor() as u32),
+            major: Some(u32::try_from(d.major()).unwrap_or(u32::MAX)),
+            minor: Some(u32::try_from(d.minor()).unwrap_or(u32::MAX)),
             access: 7,
         });
     }

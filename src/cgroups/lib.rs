@@ -7,7 +7,7 @@ pub mod error;
 pub mod plan;
 pub mod stats;
 
-pub use error::{Error, Result};
+pub use error::{CgroupError, Error, Result};
 
 use std::fs;
 use std::io::{ErrorKind, Write as _};
@@ -21,6 +21,7 @@ use oci_spec::runtime::LinuxResources;
 pub struct Hierarchy {
     /// Controllers (`cpu`, `cpuacct`) or `name=systemd`.
     pub controllers: Vec<String>,
+    /// Where the hierarchy is mounted.
     pub mount: PathBuf,
 }
 
@@ -229,6 +230,7 @@ pub fn own_cgroup(text: &str, controller: Option<&str>) -> String {
 /// The container's cgroup: one directory per hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cgroup {
+    /// The unified (v2) hierarchy rather than v1 ones.
     pub v2: bool,
     /// (controllers of the hierarchy, directory) — on v2 a single entry.
     pub dirs: Vec<(Vec<String>, PathBuf)>,
@@ -261,6 +263,7 @@ impl Cgroup {
         }
     }
 
+    /// The directories, one per hierarchy (what the state file keeps).
     pub fn paths(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|(_, p)| p.clone()).collect()
     }
@@ -322,7 +325,7 @@ impl Cgroup {
 
     /// `tasks` files opened for writing, for a single-threaded process to move itself
     /// (v1): (memory hierarchy?, file).
-    pub fn open_tasks(&self) -> Result<Vec<(bool, std::fs::File)>> {
+    pub fn open_tasks(&self) -> Result<Vec<(bool, fs::File)>> {
         self.dirs
             .iter()
             .map(|(ctrls, dir)| {
@@ -330,7 +333,7 @@ impl Cgroup {
                 let f = fs::OpenOptions::new()
                     .write(true)
                     .open(&p)
-                    .map_err(|e| Error::Cgroup(format!("open `{}`: {e}", p.display())))?;
+                    .map_err(|source| CgroupError::Open { path: p, source })?;
                 Ok((ctrls.iter().any(|c| c == "memory"), f))
             })
             .collect()
@@ -358,12 +361,13 @@ impl Cgroup {
             writes
         };
         for w in writes {
-            let dir = self.dir_for(w.controller).ok_or_else(|| {
-                Error::Cgroup(format!(
-                    "controller `{}` is not available for `{}` = `{}`",
-                    w.controller, w.file, w.value
-                ))
-            })?;
+            let dir = self
+                .dir_for(w.controller)
+                .ok_or_else(|| CgroupError::NoController {
+                    controller: w.controller,
+                    file: w.file.clone(),
+                    value: w.value.clone(),
+                })?;
             let path = dir.join(&w.file);
             if !path.exists() {
                 if optional(&w.file) {
@@ -374,9 +378,9 @@ impl Cgroup {
                 }
             }
             // name the spec field the value came from, not only the cgroup file
-            write_file(&path, &w.value).map_err(|e| match (e, plan::spec_field(&w.file)) {
-                (Error::Cgroup(m), Some(field)) => Error::Cgroup(format!("{field}: {m}")),
-                (e, _) => e,
+            write_file(&path, &w.value).map_err(|e| match plan::spec_field(&w.file) {
+                Some(field) => Error::Field { field, source: e },
+                None => Error::Cgroup(e),
             })?;
         }
         Ok(())
@@ -406,7 +410,7 @@ impl Cgroup {
 #[derive(Debug)]
 pub enum Placement {
     /// The init writes `0` to these: (memory hierarchy?, `tasks` file).
-    SelfMove(Vec<(bool, std::fs::File)>),
+    SelfMove(Vec<(bool, fs::File)>),
     /// k3rt writes the init's pid to `cgroup.procs`.
     ByParent,
 }
@@ -419,9 +423,7 @@ impl Placement {
         };
         for (is_mem, f) in files {
             if *is_mem == memory {
-                (&*f)
-                    .write_all(b"0")
-                    .map_err(|e| Error::Cgroup(format!("join cgroup: {e}")))?;
+                (&*f).write_all(b"0").map_err(CgroupError::Join)?;
             }
         }
         Ok(())
@@ -439,13 +441,16 @@ fn missing_v2_controller(dir: &Path, w: &plan::Write) -> Result<()> {
     if controller == "cgroup" || enabled.split_whitespace().any(|c| c == controller) {
         return Ok(());
     }
-    Err(Error::Cgroup(format!(
-        "cannot set `{}` = `{}`: the `{controller}` controller is not available in `{}` (cgroup.controllers: `{}`)",
-        w.file,
-        w.value,
-        dir.display(),
-        enabled.trim()
-    )))
+    Err(
+        CgroupError::ControllerDisabled(Box::new(error::ControllerDisabled {
+            file: w.file.clone(),
+            value: w.value.clone(),
+            controller: controller.to_string(),
+            dir: dir.to_path_buf(),
+            enabled: enabled.trim().to_string(),
+        }))
+        .into(),
+    )
 }
 
 /// Files some kernels lack, which are skipped rather than failing.
@@ -456,13 +461,20 @@ fn optional(file: &str) -> bool {
     )
 }
 
-fn write_file(path: &Path, value: &str) -> Result<()> {
+fn write_file(path: &Path, value: &str) -> std::result::Result<(), CgroupError> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| Error::Cgroup(format!("open `{}`: {e}", path.display())))?;
+        .map_err(|source| CgroupError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
     f.write_all(value.as_bytes())
-        .map_err(|e| Error::Cgroup(format!("write `{value}` to `{}`: {e}", path.display())))
+        .map_err(|source| CgroupError::Write {
+            value: value.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Creates a cgroup directory and its missing parents; on v1 cpuset copies
@@ -479,7 +491,13 @@ fn mkdir_levels(dir: &Path, controllers: &[String], v2: bool) -> Result<()> {
     match fs::create_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::Cgroup(format!("create `{}`: {e}", dir.display()))),
+        Err(source) => {
+            return Err(CgroupError::Create {
+                path: dir.to_path_buf(),
+                source,
+            }
+            .into())
+        }
     }
     if !v2 && controllers.iter().any(|c| c == "cpuset") {
         for f in ["cpuset.cpus", "cpuset.mems"] {
@@ -507,7 +525,10 @@ fn enable_controllers(dir: &Path) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    write_file(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+    Ok(write_file(
+        &dir.join("cgroup.subtree_control"),
+        &missing.join(" "),
+    )?)
 }
 
 /// Pids in the container's cgroup (the first hierarchy that has them).
@@ -562,16 +583,17 @@ pub fn freeze(paths: &[PathBuf], frozen: bool) -> Result<()> {
                 break;
             }
             if Instant::now() > deadline {
-                return Err(Error::Cgroup(format!(
-                    "`{}` did not become `{want}`",
-                    p.join(file).display()
-                )));
+                return Err(CgroupError::FreezeTimeout {
+                    path: p.join(file),
+                    want,
+                }
+                .into());
             }
             std::thread::sleep(Duration::from_millis(1));
         }
         return Ok(());
     }
-    Err(Error::Cgroup("no freezer for this container".into()))
+    Err(CgroupError::NoFreezer.into())
 }
 
 /// Rebuilds a container's cgroup from the directories in its state.
@@ -608,7 +630,13 @@ pub fn destroy(paths: &[PathBuf]) -> Result<()> {
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                Err(e) => return Err(Error::Cgroup(format!("remove `{}`: {e}", p.display()))),
+                Err(source) => {
+                    return Err(CgroupError::Remove {
+                        path: p.clone(),
+                        source,
+                    }
+                    .into())
+                }
             }
         }
     }
@@ -723,8 +751,8 @@ mod tests {
     #[test]
     fn v2_writes_land_in_files_of_a_temp_dir() {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("cgroup.controllers"), "cpu memory pids").unwrap();
-        std::fs::write(root.path().join("cgroup.subtree_control"), "").unwrap();
+        fs::write(root.path().join("cgroup.controllers"), "cpu memory pids").unwrap();
+        fs::write(root.path().join("cgroup.subtree_control"), "").unwrap();
         let dir = root.path().join("k3rt/c1");
         let cg = Cgroup {
             v2: true,
@@ -734,18 +762,18 @@ mod tests {
             mkdir_levels(d, ctrls, true).unwrap();
         }
         assert_eq!(
-            std::fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
+            fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
             "+cpu +memory +pids"
         );
         for f in ["memory.max", "cpu.max", "pids.max", "cgroup.procs"] {
-            std::fs::write(dir.join(f), "").unwrap();
+            fs::write(dir.join(f), "").unwrap();
         }
         let r: LinuxResources = serde_json::from_str(
             r#"{"memory":{"limit":524288},"cpu":{"quota":6250,"period":100000},"pids":{"limit":10}}"#,
         )
         .unwrap();
         cg.apply(&plan::v2(&r)).unwrap();
-        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let read = |f: &str| fs::read_to_string(dir.join(f)).unwrap();
         assert_eq!(read("memory.max"), "524288");
         assert_eq!(read("cpu.max"), "6250 100000");
         assert_eq!(read("pids.max"), "10");
@@ -781,7 +809,7 @@ mod tests {
     #[test]
     fn v2_missing_controller_is_named() {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("cgroup.controllers"), "cpu\n").unwrap();
+        fs::write(root.path().join("cgroup.controllers"), "cpu\n").unwrap();
         let cg = Cgroup {
             v2: true,
             dirs: vec![(vec![], root.path().to_path_buf())],

@@ -2,6 +2,7 @@
 //! state and its state machine, container id rules. Nothing here touches the kernel.
 
 pub mod id;
+pub mod io_error;
 pub mod proc;
 pub mod spec;
 pub mod state;

@@ -18,4 +18,4 @@ pub mod signal;
 pub mod statedir;
 pub mod trace;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, RuntimeError};

@@ -34,6 +34,7 @@ impl Log {
         Ok(Log { file, json, debug })
     }
 
+    /// The debug trace is on.
     pub fn debug_enabled(&self) -> bool {
         self.debug
     }

@@ -189,7 +189,7 @@ fn fuzz_spec() {
         };
         // what `create` checks before it makes anything
         let ns = NsPlan::from_spec(&spec);
-        if let Err(e) = security::check(&spec, &ns, &log) {
+        if let Err(e) = security::validate(&spec, &ns, &log) {
             return rt_named(&e);
         }
         if let Err(e) = rootfs::plan(&spec, &rootfs) {

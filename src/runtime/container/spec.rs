@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::error::OutputError;
 use crate::{Error, Result};
 
 /// The runtime-spec version k3rt writes and reports.
@@ -38,8 +39,10 @@ pub fn default_spec(rootless: bool, args: &[&str]) -> Value {
         "readonlyPaths": ["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]
     });
     if rootless {
-        // SAFETY: getuid/getgid have no preconditions.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
         if let Some(n) = linux["namespaces"].as_array_mut() {
             n.push(json!({"type":"user"}));
         }
@@ -92,8 +95,13 @@ pub fn write(dir: &Path, rootless: bool) -> Result<()> {
             "exists already; remove it first",
         ));
     }
-    let text = serde_json::to_string_pretty(&default_spec(rootless, &["sh"]))
-        .map_err(|e| Error::sys("encode spec", std::io::Error::other(e)))?;
+    let text =
+        serde_json::to_string_pretty(&default_spec(rootless, &["sh"])).map_err(|source| {
+            OutputError::Encode {
+                what: "spec",
+                source,
+            }
+        })?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", path, e))
 }
 
