@@ -367,6 +367,8 @@ fn set_nonblocking(fd: &OwnedFd) {
 struct Client {
     sock: UnixStream,
     inbuf: Vec<u8>,
+    /// Gone (a failed read or write); dropped after the round.
+    dead: bool,
 }
 
 /// Input for the container not written yet (its stdin is non-blocking: a
@@ -442,6 +444,13 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
             .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
+        // clients first: one that connected before the output it is owed
+        // was read must get it (a foreground `run` connects before the start)
+        if n_listen > n_streams && ready[n_streams] {
+            if let Some(l) = &listener {
+                accept_all(l, &mut clients);
+            }
+        }
         // output: the log by lines, the clients as it comes
         let mut closed = Vec::new();
         for (i, (fd, name, buf)) in streams.iter_mut().enumerate() {
@@ -458,9 +467,9 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
                     } else {
                         console::STDOUT
                     };
-                    clients.retain_mut(|c| {
-                        console::write_frame(&mut c.sock, kind, &chunk[..n]).is_ok()
-                    });
+                    for c in clients.iter_mut().filter(|c| !c.dead) {
+                        c.dead = console::write_frame(&mut c.sock, kind, &chunk[..n]).is_err();
+                    }
                     buf.extend_from_slice(&chunk[..n]);
                     while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
                         let line: Vec<u8> = buf.drain(..=pos).collect();
@@ -475,26 +484,14 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
                 write_line(&mut log, name, &String::from_utf8_lossy(&rest));
             }
         }
-        if n_listen > n_streams && ready[n_streams] {
-            if let Some(l) = &listener {
-                while let Ok((sock, _)) = l.accept() {
-                    let _ = sock.set_nonblocking(false);
-                    clients.push(Client {
-                        sock,
-                        inbuf: Vec::new(),
-                    });
-                }
-            }
-        }
         // client input (frames)
-        let mut gone = Vec::new();
         for (k, c) in clients.iter_mut().enumerate() {
-            if n_listen + k >= n_clients || !ready[n_listen + k] {
+            if c.dead || n_listen + k >= n_clients || !ready[n_listen + k] {
                 continue;
             }
             let mut chunk = [0u8; 8192];
             match c.sock.read(&mut chunk) {
-                Ok(0) | Err(_) => gone.push(k),
+                Ok(0) | Err(_) => c.dead = true,
                 Ok(n) => {
                     c.inbuf.extend_from_slice(&chunk[..n]);
                     for (kind, data) in console::take_frames(&mut c.inbuf) {
@@ -516,9 +513,7 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
                 }
             }
         }
-        for k in gone.into_iter().rev() {
-            clients.remove(k);
-        }
+        clients.retain(|c| !c.dead);
         // the container's stdin
         if let Some(i) = &stdin {
             if !pending.is_empty() && (!want_out || ready.get(n_clients).copied().unwrap_or(false))
@@ -555,12 +550,26 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
             write_line(&mut log, name, &String::from_utf8_lossy(rest));
         }
     }
+    if let Some(l) = &listener {
+        accept_all(l, &mut clients);
+    }
     drop(listener);
     let _ = fs::remove_file(console::attach_socket(&spec.bundle));
     let code = exit.unwrap_or(255);
     finish(spec, pid, code);
     for c in &mut clients {
         let _ = console::write_frame(&mut c.sock, console::EXIT, &(code as i32).to_be_bytes());
+    }
+}
+
+fn accept_all(l: &UnixListener, clients: &mut Vec<Client>) {
+    while let Ok((sock, _)) = l.accept() {
+        let _ = sock.set_nonblocking(false);
+        clients.push(Client {
+            sock,
+            inbuf: Vec::new(),
+            dead: false,
+        });
     }
 }
 
