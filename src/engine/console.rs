@@ -116,6 +116,8 @@ impl ConsoleSocket {
                 Err(e) => return Err(e),
             }
         };
+        // the name has served: gone even if this process is killed later
+        let _ = std::fs::remove_file(&self.path);
         stream.set_nonblocking(false)?;
         stream.set_read_timeout(Some(timeout))?;
         recv_fd(stream.as_raw_fd())
