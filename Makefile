@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak man install clean
+.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak man install clean vm-test vm-bench
 
 all: build
 
@@ -53,6 +53,16 @@ DIFF_COUNT ?= 2000
 DIFF_SEED ?= $(shell date +%Y%m%d)
 diff: build
 	integration/diff/diff.py --count $(DIFF_COUNT) --seed $(DIFF_SEED)
+
+# The systemd + cgroup v2 guest alone (integration/suite_vm.sh; `make integration` runs
+# it last): a Debian trixie image built once under target/vm/ (VM_REBUILD=1 anew), booted
+# under qemu, runc, crun and k3rt side by side. ONLY=PATTERN, RUNTIMES="k3rt crun".
+# vm-bench: k3rt vs crun and runc in the guest, as ratios. See integration/vm/README.md.
+vm-test: build
+	integration/suite_vm.sh
+
+vm-bench: build
+	integration/vm/bench.sh
 
 bench: build
 	benches/run.sh

@@ -3,7 +3,9 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 total_pass=0 total_fail=0
-for suite in "$here"/suite_*.sh; do
+# the guest suite (suite_vm.sh: a qemu guest, minutes) runs last
+mapfile -t suites < <(printf '%s\n' "$here"/suite_*.sh | grep -v '/suite_vm\.sh$')
+for suite in "${suites[@]}" "$here/suite_vm.sh"; do
   echo "== $(basename "$suite")"
   out=$(mktemp)
   bash "$suite" 2>&1 | tee "$out"

@@ -47,18 +47,26 @@ t_relative_cgroups_path_is_under_our_own() {
 }
 
 t_systemd_cgroup_paths() {
-  # --systemd-cgroup with containerd's `slice:prefix:name` form: the cgroup goes where
-  # systemd puts that scope. systemd is not PID 1 on this VM, so k3rt runs in a mount
-  # namespace where /run/systemd/system exists (what k3rt checks); on a systemd host
-  # the same commands run as they are.
-  local sd=(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }; mkdir -p /run/systemd/system; exec "$@"' sh)
-  local b; b=$(mkb sd '.linux.cgroupsPath = "k3test-pod1.slice:k3rt:it-sd" | .process.args = ["sh","-c","cat /proc/self/cgroup"]')
-  local out; out=$("${sd[@]}" "$K3RT" --root "$ROOT" --systemd-cgroup run -b "$b" it-sd)
-  expect_contains "$out" "/k3test.slice/k3test-pod1.slice/k3rt-it-sd.scope" "the container's cgroup"
-  [[ -z $(find /sys/fs/cgroup -maxdepth 4 -name k3rt-it-sd.scope 2>/dev/null) ]] || fail "scope cgroup left after run"
-  find /sys/fs/cgroup -maxdepth 3 -depth -name 'k3test*.slice' -type d -exec rmdir {} + 2>/dev/null || true
+  # --systemd-cgroup asks systemd over D-Bus for a scope; this VM has no systemd, so it
+  # must fail clearly and leave nothing (as runc does), never fall back to cgroupfs.
+  # Without /run/systemd/system: "systemd is not running"; with a fake one (a mount
+  # namespace) but no bus: the error names the bus socket it could not reach.
+  local b; b=$(mkb sd '.linux.cgroupsPath = "k3test-pod1.slice:k3rt:it-sd" | .process.args = ["true"]')
+  local err
+  if [[ ! -d /run/systemd/system ]]; then
+    err=$("$K3RT" --root "$ROOT" --systemd-cgroup run -b "$b" it-sd 2>&1) && fail "--systemd-cgroup ran without systemd"
+    expect_contains "$err" "systemd is not running"
+    expect_contains "$err" "/run/dbus/system_bus_socket"
+    no_leftovers it-sd
+  fi
+  local sd=(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }; mkdir -p /run/systemd/system; mount -t tmpfs tmpfs /run/dbus; exec "$@"' sh)
+  err=$("${sd[@]}" "$K3RT" --root "$ROOT" --systemd-cgroup run -b "$b" it-sd 2>&1) && fail "--systemd-cgroup ran without a bus"
+  expect_contains "$err" "\`/run/dbus/system_bus_socket\`"
+  no_leftovers it-sd
+  [[ -z $(find /sys/fs/cgroup -maxdepth 4 -name 'k3rt-it-sd.scope' 2>/dev/null) ]] || fail "scope cgroup left after a failed create"
+  [[ -z $(find /sys/fs/cgroup -maxdepth 3 -name 'k3test*.slice' 2>/dev/null) ]] || fail "slice cgroup made by a failed create"
   b=$(mkb sd2 '.linux.cgroupsPath = "/not/systemd/form"')
-  local err; err=$("${sd[@]}" "$K3RT" --root "$ROOT" --systemd-cgroup create -b "$b" it-sd2 2>&1) && fail "a plain path was accepted with --systemd-cgroup"
+  err=$("${sd[@]}" "$K3RT" --root "$ROOT" --systemd-cgroup create -b "$b" it-sd2 2>&1) && fail "a plain path was accepted with --systemd-cgroup"
   expect_contains "$err" "linux.cgroupsPath"
   expect_contains "$err" "/not/systemd/form"
   no_leftovers it-sd2

@@ -1,14 +1,46 @@
 #!/usr/bin/env bash
-# Issue 16, "survive a kill at any instruction": `k3rt create` is stopped at every
+# Issue 16, "survive a kill at any instruction": a k3rt verb is stopped at every
 # syscall position (strace --inject signal=KILL), or has that syscall fail (error=EIO),
 # and `k3rt delete --force ID` must then leave nothing: no state dir, no cgroup dir in
 # any hierarchy, no mount under the bundle or the state root, no process of the
 # container, and nothing may panic. A failed create must exit non-zero with a message.
 #
-# Positions: every syscall of a normal create of the same bundle (the create process
-# itself: strace without -f), numbered as strace counts them, per syscall name. By
-# default every K3_CRASH_STRIDE-th position (4) so the suite stays under a minute per
-# sweep (~0.7 s a position); K3_CRASH_FULL=1 sweeps all of them. K3_CRASH_ERRNO picks the injected error.
+# Sweeps (each prints its figures):
+# * create, kill and fail: the create process itself (strace without -f), base bundle;
+#   kill also without a mount namespace (the rootfs mounts are the host's) and with a
+#   user namespace.
+# * init: the container's init before its exec: `strace -f` over the create, at the
+#   positions of the create's children (the init clone and what it forks). strace
+#   counts `when=K` per process, so a position whose K-th call the create process
+#   reaches first kills the create instead: a kill there is tested all the same.
+# * delete: `delete --force` of a created container killed at each of its positions,
+#   then `delete --force` again.
+# * restore: `restore` killed at each position. CRIU cannot run on this machine's
+#   kernel (`criu check` fails: vdso), so k3rt refuses before it makes anything: the
+#   sweep covers that path; where `criu check` passes the sweep restores a real
+#   checkpoint.
+#
+# Positions: every syscall of a normal run of the same verb, numbered as strace counts
+# them, per syscall name. By default every K3_CRASH_STRIDE-th position (4; the init,
+# delete, user namespace and restore sweeps twice that) so the suite stays at a few
+# minutes (~0.7 s a position); K3_CRASH_FULL=1 sweeps all of them. K3_CRASH_ERRNO
+# picks the injected error.
+#
+# Positions not failed with an error (the fail sweep, `skip_fail`), each checked by
+# injecting EIO there (k3rt 2026-11-30), all before main or in the allocator, none
+# able to make anything:
+# * brk, everywhere: it returns the new break, never -errno; glibc's malloc takes a
+#   -EIO for an address (SIGSEGV, or "malloc(): corrupted top size" and SIGABRT).
+# * getrandom after start-up: std's hash keys retry EINTR and fall back on
+#   ENOSYS/EPERM; EIO cannot happen (in start-up it is failed and passes).
+# * in the start-up of each exec of k3rt (the first and the re-exec from the sealed
+#   memfd), up to main: arch_prctl and mprotect (the dynamic loader's TLS and RELRO:
+#   ld.so exits 127 with its own message), poll (std's check that fds 0-2 are open:
+#   aborts), the rt_sigaction of SIGPIPE (std asserts it: aborts), mmap (std's
+#   alternate signal stack: aborts). Every other start-up position is failed (execve,
+#   set_tid_address, set_robust_list, rseq, prlimit64, readlink, getrandom, openat,
+#   read, close, sched_getaffinity, sigaltstack, the other rt_sigaction, ...): k3rt
+#   goes on or stops with a message, and is held to the same rules.
 source "$(dirname "$0")/lib.sh"
 need_root
 need jq busybox strace
@@ -26,21 +58,24 @@ printf '%s\n' "$ROOT" >"$WORK/rootpat"
 # positions TRACE: "name:k where" for each syscall of a straced run (the k-th call of
 # that name), where = rt for the Rust/libc runtime's own start-up (from each exec of
 # k3rt, which re-executes itself from a sealed memfd, up to main's first syscall, a
-# geteuid) and main after.
+# geteuid), rt-sigpipe for std's SIGPIPE rt_sigaction there, and main after.
 positions() {
   awk 'BEGIN { rt = 1 }
        /^(\+\+\+|---)/ {next}
        { n = $0; sub(/\(.*/, "", n); if (n == "" || n ~ /[^a-z0-9_]/) next; c[n]++
          if (n == "execve" || n == "execveat") rt = 1
          else if (rt && n == "geteuid") rt = 0
-         print n ":" c[n], (rt ? "rt" : "main") }' "$1"
+         w = rt ? "rt" : "main"
+         if (rt && n == "rt_sigaction" && $0 ~ /^rt_sigaction\(SIGPIPE, \{/) w = "rt-sigpipe"
+         print n ":" c[n], w }' "$1"
 }
 
-# skip_fail NAME WHERE: positions where an injected error tests nothing of k3rt: the
-# runtime's start-up (std aborts there by design: a failed fd check or alternate signal
-# stack), brk (returns an address, never -errno: libc takes -EIO for a new break) and
-# getrandom (std retries EINTR and falls back on ENOSYS/EPERM; nothing else can happen).
-skip_fail() { [[ $2 == rt || $1 == brk || $1 == getrandom ]]; }
+# skip_fail NAME WHERE: the positions where an injected error tests nothing of k3rt
+# (see the header: each aborts or dies in libc, ld.so or std, by design, before main).
+skip_fail() {
+  [[ $1 == brk || ($1 == getrandom && $2 == main) || $2 == rt-sigpipe ]] && return 0
+  [[ $2 == rt && $1 =~ ^(arch_prctl|mprotect|poll|mmap)$ ]]
+}
 
 # residue ID BUNDLE: prints what is left of the container (nothing when clean).
 residue() {
@@ -75,32 +110,101 @@ scrub() {
   rm -rf "${ROOT:?}/$id"
 }
 
-# sweep MODE BUNDLE TAG: kill (signal=KILL) or fail (error=$ERRNO) at each position.
+# verb_cmd VERB BUNDLE ID: sets CMD to the k3rt command a sweep of VERB kills.
+verb_cmd() {
+  case $1 in
+    create | init) CMD=("$K3RT" --root "$ROOT" create -b "$2" "$3") ;;
+    delete) CMD=("$K3RT" --root "$ROOT" delete --force "$3") ;;
+    restore) CMD=("$K3RT" --root "$ROOT" restore -b "$2" --image-path "$WORK/ckimg" "$3") ;;
+  esac
+}
+
+# prepare VERB BUNDLE ID: what must exist before VERB runs (delete: a created container).
+prepare() {
+  [[ $1 != delete ]] || k create -b "$2" "$3" >/dev/null 2>&1 </dev/null
+}
+
+# run_traced VERB OUT STRACE-OPTION...: runs CMD under strace, output to OUT; sets RC
+# (124: hung). With -f (init) strace lives as long as the init it follows: the verb's
+# own process (strace's child) is waited for, the init is left to delete --force,
+# then strace is reaped (see finish_traced).
+SPID=
+run_traced() {
+  local verb=$1 out=$2; shift 2
+  RC=0
+  if [[ $verb != init ]]; then
+    # output to a file, not a pipe: a blocked init left behind would hold a pipe open
+    # (under sh, which returns 137 without bash's "Killed" report for each position)
+    timeout 20 sh -c '"$@"' sh strace -qq "$@" "${CMD[@]}" >"$out" 2>&1 </dev/null || RC=$?
+    return 0
+  fi
+  strace -f -qq "$@" "${CMD[@]}" >"$out" 2>&1 </dev/null &
+  SPID=$!
+  local c= i
+  for ((i = 0; i < 100; i++)); do c=$(pgrep -P "$SPID" | head -1 || true); [[ -z $c ]] || break; sleep 0.01; done
+  for ((i = 0; i < 400; i++)); do [[ -n $c ]] && kill -0 "$c" 2>/dev/null || break; sleep 0.05; done
+  [[ $i -lt 400 ]] || RC=124
+}
+
+# finish_traced: reaps a strace -f once delete --force ended the init; sets RC from it
+# unless the verb hung.
+finish_traced() {
+  [[ -n $SPID ]] || return 0
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.05; done
+  kill -9 "$SPID" 2>/dev/null || true
+  local rc=0; wait "$SPID" 2>/dev/null || rc=$?
+  [[ $RC -eq 124 ]] || RC=$rc
+  SPID=
+}
+
+# child_positions TRACE: the positions of a strace -f trace's children (every pid but
+# the first), "name:k where" with k counted per process.
+child_positions() {
+  awk 'NR == 1 { first = $1 }
+       { pid = $1; line = $0; sub(/^[0-9]+ +/, "", line) }
+       line ~ /^(\+\+\+|---|<\.\.\.)/ {next}
+       pid != first { n = line; sub(/\(.*/, "", n); if (n == "" || n ~ /[^a-z0-9_]/) next
+         c[pid, n]++; print n ":" c[pid, n], "child" }' "$1" | sort -u -t: -k1,1 -k2,2n
+}
+
+# sweep MODE BUNDLE TAG [VERB [STRIDE]]: kill (signal=KILL) or fail (error=$ERRNO) VERB
+# (create) at each position.
 sweep() {
-  local mode=$1 b=$2 tag=$3
+  local mode=$1 b=$2 tag=$3 verb=${4:-create} stride=${5:-$STRIDE}
   local trace=$WORK/$tag.trace
-  strace -qq -o "$trace" "$K3RT" --root "$ROOT" create -b "$b" "$tag-count" >/dev/null 2>&1 </dev/null || fail "plain create failed"
-  k delete --force "$tag-count"
-  mapfile -t pos < <(positions "$trace")
-  local n=${#pos[@]} i inj id out rc dout drc left bad=0 panics=0 tried=0 skipped=0 t0=$SECONDS
+  prepare "$verb" "$b" "$tag-count"
+  verb_cmd "$verb" "$b" "$tag-count"
+  if [[ $verb == init ]]; then
+    run_traced init "$WORK/out" -o "$trace"
+    k delete --force "$tag-count"; finish_traced
+    mapfile -t pos < <(child_positions "$trace")
+  else
+    strace -qq -o "$trace" "${CMD[@]}" >/dev/null 2>&1 </dev/null || [[ $verb == restore ]] || fail "plain $verb failed"
+    k delete --force "$tag-count" >/dev/null 2>&1 || [[ $verb != create ]] || fail "delete after plain create failed"
+    mapfile -t pos < <(positions "$trace")
+  fi
+  local n=${#pos[@]} i inj id out dout drc left bad=0 panics=0 tried=0 skipped=0 t0=$SECONDS
   local call where name
-  for ((i = 0; i < n; i += STRIDE)); do
+  [[ $n -gt 0 ]] || fail "no positions in the trace of $verb"
+  for ((i = 0; i < n; i += stride)); do
     id=$tag-$mode-$i
     read -r call where <<<"${pos[i]}"
     name=${call%%:*}
     if [[ $mode == kill ]]; then inj="$name:signal=KILL:when=${call##*:}"
     elif skip_fail "$name" "$where"; then skipped=$((skipped + 1)); continue
     else inj="$name:error=$ERRNO:when=${call##*:}"; fi
-    # output to a file, not a pipe: a blocked init left behind would hold a pipe open
-    # (under sh, which returns 137 without bash's "Killed" report for each position)
-    rc=0; timeout 20 sh -c '"$@"' sh strace -qq -o /dev/null -e inject="$inj" "$K3RT" --root "$ROOT" create -b "$b" "$id" >"$WORK/out" 2>&1 </dev/null || rc=$?
+    prepare "$verb" "$b" "$id"
+    verb_cmd "$verb" "$b" "$id"
+    run_traced "$verb" "$WORK/out" -o /dev/null -e inject="$inj"
     drc=0; timeout 20 "$K3RT" --root "$ROOT" delete --force "$id" >"$WORK/dout" 2>&1 </dev/null || drc=$?
+    finish_traced
     out=$(cat "$WORK/out"); dout=$(cat "$WORK/dout")
     tried=$((tried + 1))
     left=
     [[ $out$dout == *panicked* ]] && { panics=$((panics + 1)); left+="panic: $(grep -h panicked <<<"$out$dout" | head -1); "; }
-    [[ $mode == fail && $rc -ne 0 && $rc -ne 137 && -z $out ]] && left+="create failed (rc $rc) without a message; "
-    [[ $rc -eq 124 ]] && left+="create hung; "
+    [[ $mode == fail && $RC -ne 0 && $RC -ne 137 && -z $out ]] && left+="$verb failed (rc $RC) without a message; "
+    [[ $RC -eq 124 ]] && left+="$verb hung; "
     [[ $drc -ne 0 && $dout != *"does not exist"* ]] && left+="delete --force rc $drc: $dout; "
     left+=$(residue "$id" "$b" | tr '\n' ' ')
     # an init that k3rt died before recording exits by itself on its channel's EOF
@@ -111,11 +215,11 @@ sweep() {
     done
     if [[ -n $left ]]; then
       bad=$((bad + 1))
-      echo "  $mode at #$i $call (create rc $rc): $left"
+      echo "  $verb $mode at #$i $call (rc $RC): $left"
       scrub "$id" "$b"
     fi
   done
-  local sum="     $tag $mode: $tried of $n positions (stride $STRIDE, $skipped skipped), $bad with residue or errors, $panics panics, $((SECONDS - t0)) s"
+  local sum="     $tag $verb $mode: $tried of $n positions (stride $stride, $skipped skipped), $bad with residue or errors, $panics panics, $((SECONDS - t0)) s"
   # to fd 3 by redirection, not `tee /dev/fd/3`: that reopens a log file and truncates it
   echo "$sum"
   echo "$sum" >&3
@@ -129,6 +233,32 @@ t_fail_at_each_syscall() { sweep fail "$(mkb mnt)" mnt; }
 # no mount namespace: the rootfs mounts are made on the host and must be undone
 t_kill_at_each_syscall_host_mounts() {
   sweep kill "$(mkpriv host '.linux.namespaces |= map(select(.type != "mount"))')" host
+}
+
+# the init before its exec: positions of the create's children (strace -f)
+t_kill_in_the_init_before_exec() { sweep kill "$(mkb init)" init init $((STRIDE * 2)); }
+
+# delete --force of a created container killed part-way, then run again
+t_kill_at_each_syscall_of_delete() { sweep kill "$(mkb del)" del delete $((STRIDE * 2)); }
+
+# a user namespace: the mappings are written by create for its init
+t_kill_at_each_syscall_userns() {
+  sweep kill "$(mkb un '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]')" un create $((STRIDE * 2))
+}
+
+# restore: a real checkpoint where CRIU works here, else the refusal path
+t_kill_at_each_syscall_of_restore() {
+  local b; b=$(mkpriv ck '.process.args = ["sh","-c","while :; do sleep 0.1; done"]')
+  if criu check >/dev/null 2>&1 && ! criu check 2>&1 | grep >/dev/null "Error ("; then
+    k run -d -b "$b" ck-src </dev/null >/dev/null 2>&1
+    sleep 0.3
+    k checkpoint --image-path "$WORK/ckimg" ck-src
+    k delete --force ck-src
+  else
+    echo "criu check fails on this kernel: the sweep covers restore's refusal" >&3
+    mkdir -p "$WORK/ckimg"
+  fi
+  sweep kill "$b" ck restore $((STRIDE * 2))
 }
 
 run_suite

@@ -437,3 +437,74 @@ fn a_failing_undo_is_reported_with_the_error_and_the_rest_still_undone() {
         .is_empty());
     assert!(volumes::get(f.engine.db.conn(), "data").unwrap().is_none());
 }
+
+/// A create killed after step 12 (everything made, nothing committed) leaves
+/// its journal in its unheld id marker; `recover` (what `k3 rm -f`, `k3
+/// prune` and the daemon's reconcile run) replays it and leaves nothing. The
+/// kill is stood in for by a whole create whose rows are then taken back
+/// (they are one transaction: a killed create has none) and whose marker is
+/// put back as the create wrote it.
+#[test]
+fn the_journal_of_a_create_killed_before_its_commit_is_replayed_to_nothing() {
+    let mut f = fixture();
+    let made = create(&mut f.engine, &options()).unwrap();
+    let conn = f.engine.db.conn();
+    conn.execute("DELETE FROM events", []).unwrap();
+    conn.execute("DELETE FROM container_state", []).unwrap();
+    conn.execute("DELETE FROM volume_mounts", []).unwrap();
+    conn.execute("DELETE FROM webhook_queue", []).unwrap();
+    containers::delete(conn, "web").unwrap();
+    // a second new volume killed between its directory and its row
+    fs::create_dir_all(f.dir.path().join("volumes/logs/_data")).unwrap();
+    let journal = format!(
+        "hash {}\nvolume data\nvolume logs\nstep 10\nruntime-root\nstep 12\n",
+        made.hash
+    );
+    fs::write(f.dir.path().join("creating/id-web"), journal).unwrap();
+    fs::write(f.dir.path().join("creating").join(&made.hash), "").unwrap();
+    let before = f.journal.calls().len();
+    let failed = k3_engine::create::journal::recover(&mut f.engine, "web");
+    assert_eq!(failed, Some(Vec::new()));
+    let undo = &f.journal.calls()[before..];
+    for call in ["runtime.delete", "net.delete_link", "snapshot.remove"] {
+        assert!(undo.iter().any(|c| c == call), "no {call} in {undo:?}");
+    }
+    assert_nothing_left(&f);
+    assert!(
+        !f.dir.path().join("volumes/logs").exists(),
+        "volume dir left"
+    );
+    // replayed once: nothing more to recover
+    assert_eq!(
+        k3_engine::create::journal::recover(&mut f.engine, "web"),
+        None
+    );
+}
+
+/// A create killed after its commit left only its markers: the container is
+/// whole and stays; the markers go.
+#[test]
+fn the_journal_of_a_committed_create_removes_only_the_markers() {
+    let mut f = fixture();
+    let made = create(&mut f.engine, &options()).unwrap();
+    fs::write(
+        f.dir.path().join("creating/id-web"),
+        format!("hash {}\nstep 12\n", made.hash),
+    )
+    .unwrap();
+    fs::write(f.dir.path().join("creating").join(&made.hash), "").unwrap();
+    let before = f.journal.calls().len();
+    let (done, failed) = k3_engine::create::journal::recover_all(&mut f.engine);
+    assert_eq!(
+        (done, failed),
+        (vec!["web".to_string()], Vec::<String>::new())
+    );
+    assert_eq!(f.journal.calls().len(), before, "nothing undone");
+    assert!(containers::get(f.engine.db.conn(), "web")
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        fs::read_dir(f.dir.path().join("creating")).unwrap().count(),
+        0
+    );
+}

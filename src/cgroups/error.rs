@@ -110,6 +110,28 @@ pub enum CgroupError {
         /// The kernel's answer.
         source: std::io::Error,
     },
+    /// systemd could not be reached on its bus (nor on its private socket).
+    #[error("systemd cgroup driver: cannot talk to systemd over `{bus}`{also}: {reason}")]
+    SystemdUnreachable {
+        /// The bus socket tried first.
+        bus: String,
+        /// The other socket tried, as text (empty when none).
+        also: String,
+        /// The failure on the bus.
+        reason: String,
+    },
+    /// systemd refused or failed a request about a unit.
+    #[error("systemd: {what} `{unit}` (over `{bus}`): {reason}")]
+    Systemd {
+        /// What was asked (`start`, `stop`, `set properties of`).
+        what: String,
+        /// The unit.
+        unit: String,
+        /// The bus socket.
+        bus: String,
+        /// systemd's answer.
+        reason: String,
+    },
 }
 
 /// A v2 interface file is missing because its controller is not enabled (boxed: the

@@ -3,9 +3,11 @@
 //! runs anything, and removing them on delete. File writes come from [`plan`].
 
 pub mod bpf;
+pub mod dbus;
 pub mod error;
 pub mod plan;
 pub mod stats;
+pub mod systemd;
 
 pub use error::{CgroupError, Error, Result};
 
@@ -227,6 +229,14 @@ pub fn own_cgroup(text: &str, controller: Option<&str>) -> String {
     "/".to_string()
 }
 
+/// Where a relative cgroupsPath starts on v2: the parent of our own cgroup.
+pub fn v2_relative_base(self_cgroup: &str) -> String {
+    let own = own_cgroup(self_cgroup, None);
+    Path::new(&own)
+        .parent()
+        .map_or_else(|| "/".to_string(), |p| p.to_string_lossy().into_owned())
+}
+
 /// The container's cgroup: one directory per hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cgroup {
@@ -245,9 +255,12 @@ impl Cgroup {
             p.strip_prefix("/").map(Path::to_path_buf).unwrap_or(p)
         };
         match layout {
+            // v2: relative to our cgroup's parent, as runc does. Our own cgroup holds
+            // processes (this one at least), and the no-internal-process rule forbids
+            // enabling controllers for children of such a cgroup (EBUSY).
             Layout::V2(mount) => Cgroup {
                 v2: true,
-                dirs: vec![(vec![], mount.join(rel(&own_cgroup(&self_cg, None))))],
+                dirs: vec![(vec![], mount.join(rel(&v2_relative_base(&self_cg))))],
             },
             Layout::V1(hs) => Cgroup {
                 v2: false,
@@ -746,6 +759,12 @@ mod tests {
         let self_cg = "12:memory:/m\n4:cpu,cpuacct:/c\n0::/u\n";
         assert_eq!(own_cgroup(self_cg, Some("cpuacct")), "/c");
         assert_eq!(own_cgroup(self_cg, None), "/u");
+        // v2: a relative path goes beside our cgroup, never under it
+        assert_eq!(
+            v2_relative_base("0::/user.slice/session-1.scope\n"),
+            "/user.slice"
+        );
+        assert_eq!(v2_relative_base("0::/\n"), "/");
     }
 
     #[test]

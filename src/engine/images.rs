@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::db::images::{self, ImageRecord};
 use crate::db::snapshots as snapshot_records;
 use crate::db::{Db, DbError};
-use crate::image::digest::Digest;
-use crate::image::reference::{Reference, ReferenceError};
+use crate::digest::{self, Digest};
+use crate::image::reference::{self, ReferenceError, ReferenceExt};
 use crate::store::content::{ContentError, Store};
 use crate::store::snapshots::{self, SnapshotError};
 
@@ -47,7 +47,7 @@ pub fn list(db: &Db) -> Result<Vec<ImageRecord>, ImagesError> {
 
 /// The record `input` names (`name[:tag]`, `name@digest`, or a config digest).
 pub fn find(db: &Db, input: &str, default_registry: &str) -> Result<ImageRecord, ImagesError> {
-    if let Ok(d) = input.parse::<Digest>() {
+    if let Ok(d) = digest::parse(input) {
         let d = d.to_string();
         let all = images::list(db.conn())?;
         return all
@@ -55,9 +55,9 @@ pub fn find(db: &Db, input: &str, default_registry: &str) -> Result<ImageRecord,
             .find(|r| r.config_digest == d || r.digest == d || r.manifest_digest == d)
             .ok_or_else(|| ImagesError::NotFound(input.to_string()));
     }
-    let r = Reference::parse(input, default_registry)?;
-    let found = match (&r.digest, &r.tag) {
-        (Some(d), _) => images::find_by_digest(db.conn(), &r.name(), &d.to_string())?,
+    let r = reference::parse(input, default_registry)?;
+    let found = match (r.digest(), r.tag()) {
+        (Some(d), _) => images::find_by_digest(db.conn(), &r.name(), d)?,
         (None, Some(t)) => images::get(db.conn(), &r.name(), t)?,
         (None, None) => None,
     };
@@ -157,7 +157,7 @@ fn collect_garbage(
                 rec.config_digest.clone(),
             ];
             all.extend(rec.layers.iter().map(|l| l.digest.clone()));
-            let parsed: Vec<Digest> = all.iter().filter_map(|d| d.parse().ok()).collect();
+            let parsed: Vec<Digest> = all.iter().filter_map(|d| digest::parse(d).ok()).collect();
             (parsed.clone(), parsed)
         }
         None => (store.list_blobs()?, store.list_layers()?),

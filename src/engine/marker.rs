@@ -8,9 +8,13 @@
 //! second create of the same id waits, then finds the record at step 2), and
 //! `<hash>` marks the namespace, veth and lease of that hash as in use before
 //! any of them exists (see `network::reconcile`).
+//!
+//! The `id-<id>` marker is also the create's journal: before each step the
+//! create appends what that step is about to make ([`Marker::note`]), so the
+//! file a crashed create leaves says what to remove (`create::journal`).
 
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read as _, Write as _};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -56,17 +60,64 @@ impl Marker {
         fs::create_dir_all(&d)?;
         let path = d.join(name);
         loop {
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
+            let file = File::options().create(true).append(true).open(&path)?;
             flock(&file, libc::LOCK_EX)?;
             if is_at(&file, &path) {
                 return Ok(Marker { path, file });
             }
         }
     }
+
+    /// Takes marker `name` if it exists and nobody holds it: the marker of a
+    /// crashed create, its journal intact. `None` when there is none or its
+    /// create is still running.
+    pub fn take_stale(root: &Path, name: &str) -> io::Result<Option<Marker>> {
+        let path = dir(root).join(name);
+        let file = match File::options().read(true).append(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+            Err(e) => Err(e),
+            Ok(()) if is_at(&file, &path) => Ok(Some(Marker { path, file })),
+            Ok(()) => Ok(None), // its create ended meanwhile
+        }
+    }
+
+    /// Appends `line` to the journal, before the step it names runs.
+    pub fn note(&self, line: &str) -> io::Result<()> {
+        (&self.file).write_all(format!("{line}\n").as_bytes())
+    }
+
+    /// Lets go of the lock but leaves the file (a journal to replay later).
+    pub fn keep(mut self) {
+        self.path = PathBuf::new(); // `Drop` unlinks only the file still at `path`
+    }
+
+    /// Empties the journal (its create was replayed).
+    pub fn clear(&self) -> io::Result<()> {
+        self.file.set_len(0)
+    }
+
+    /// The journal's lines, oldest first.
+    pub fn journal(&self) -> io::Result<Vec<String>> {
+        let mut s = String::new();
+        File::open(&self.path)?.read_to_string(&mut s)?;
+        Ok(s.lines().map(str::to_string).collect())
+    }
+}
+
+/// The ids of every `id-<id>` marker, held or not.
+pub fn ids(root: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir(root)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| Some(e.file_name().to_str()?.strip_prefix("id-")?.to_string()))
+        .collect()
 }
 
 /// The marker name of container id `id` (hash markers are bare hex).
@@ -135,6 +186,31 @@ mod tests {
         fs::write(root.join("creating/aaaaaaaaaaaa0000"), "").unwrap();
         assert!(!in_progress(root, "aaaaaaaaaaaa"));
         assert!(!root.join("creating/aaaaaaaaaaaa0000").exists());
+    }
+
+    #[test]
+    fn the_journal_of_a_crashed_create_is_taken_not_a_live_one() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        assert!(Marker::take_stale(root, "id-web").unwrap().is_none());
+        let m = Marker::take(root, &id_name("web")).unwrap();
+        m.note("hash 0123456789abcdef").unwrap();
+        m.note("step 5").unwrap();
+        assert!(Marker::take_stale(root, "id-web").unwrap().is_none());
+        assert_eq!(ids(root), ["web"]);
+        // a crash: the file stays, the lock goes
+        std::mem::forget(m);
+        fs::write(root.join("creating/id-db"), "hash fedcba9876543210\n").unwrap();
+        let mut got = ids(root);
+        got.sort();
+        assert_eq!(got, ["db", "web"]);
+        // (the forgotten marker's descriptor still holds its lock in this process;
+        // a second descriptor's flock conflicts with it, as with another process)
+        assert!(Marker::take_stale(root, "id-web").unwrap().is_none());
+        let s = Marker::take_stale(root, "id-db").unwrap().unwrap();
+        assert_eq!(s.journal().unwrap(), ["hash fedcba9876543210"]);
+        drop(s);
+        assert!(!root.join("creating/id-db").exists());
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! flag), the usual first step of a kernel exploit. `clone3` answers ENOSYS (its flags
 //! sit in memory a filter cannot read), so libc falls back to `clone`, which is checked.
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder,
+    LinuxSeccompBuilder, LinuxSeccompOperator, LinuxSyscall, LinuxSyscallBuilder,
+};
+use oci_spec::OciSpecError;
 
 /// Every system call a container may make, whatever its capabilities. Names the
 /// kernel or an architecture lacks are skipped by the runtime.
@@ -151,9 +155,9 @@ const ENOSYS: u32 = 38;
 const AF_VSOCK: u64 = 40;
 
 /// The profile for a container holding `caps` (`CAP_*` names).
-pub fn default_profile(caps: &[String]) -> Value {
+pub fn default_profile(caps: &[String]) -> Result<LinuxSeccomp, OciSpecError> {
     let has = |c: &str| caps.iter().any(|x| x == c);
-    let mut syscalls = vec![json!({"names": ALLOWED, "action": "SCMP_ACT_ALLOW"})];
+    let mut syscalls = vec![allow(ALLOWED, None)?];
     let mut granted: Vec<&str> = Vec::new();
     for (cap, names) in BY_CAPABILITY {
         if has(cap) {
@@ -165,34 +169,66 @@ pub fn default_profile(caps: &[String]) -> Value {
         }
     }
     if !granted.is_empty() {
-        syscalls.push(json!({"names": granted, "action": "SCMP_ACT_ALLOW"}));
+        syscalls.push(allow(&granted, None)?);
     }
     if !has("CAP_SYS_ADMIN") {
         // threads and plain forks, never a new namespace
-        syscalls.push(json!({
-            "names": ["clone"],
-            "action": "SCMP_ACT_ALLOW",
-            "args": [{"index": 0, "value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
-        }));
-        syscalls.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS}));
+        let no_namespace = LinuxSeccompArgBuilder::default()
+            .index(0usize)
+            .value(CLONE_NAMESPACE_FLAGS)
+            .value_two(0u64)
+            .op(LinuxSeccompOperator::ScmpCmpMaskedEq)
+            .build()?;
+        syscalls.push(allow(&["clone"], Some(no_namespace))?);
+        syscalls.push(
+            LinuxSyscallBuilder::default()
+                .names(vec!["clone3".to_string()])
+                .action(LinuxSeccompAction::ScmpActErrno)
+                .errno_ret(ENOSYS)
+                .build()?,
+        );
     }
     // sockets of every family but vsock (a path to the hypervisor)
-    syscalls.push(json!({
-        "names": ["socket"],
-        "action": "SCMP_ACT_ALLOW",
-        "args": [{"index": 0, "value": AF_VSOCK, "op": "SCMP_CMP_NE"}],
-    }));
-    json!({
-        "defaultAction": "SCMP_ACT_ERRNO",
-        "defaultErrnoRet": EPERM,
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "syscalls": syscalls,
-    })
+    let not_vsock = LinuxSeccompArgBuilder::default()
+        .index(0usize)
+        .value(AF_VSOCK)
+        .op(LinuxSeccompOperator::ScmpCmpNe)
+        .build()?;
+    syscalls.push(allow(&["socket"], Some(not_vsock))?);
+    LinuxSeccompBuilder::default()
+        .default_action(LinuxSeccompAction::ScmpActErrno)
+        .default_errno_ret(EPERM)
+        .architectures(vec![
+            Arch::ScmpArchX86_64,
+            Arch::ScmpArchX86,
+            Arch::ScmpArchX32,
+        ])
+        .syscalls(syscalls)
+        .build()
+}
+
+/// A rule allowing `names`, when `arg` holds if one is given.
+fn allow(names: &[&str], arg: Option<LinuxSeccompArg>) -> Result<LinuxSyscall, OciSpecError> {
+    let rule = LinuxSyscallBuilder::default()
+        .names(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        .action(LinuxSeccompAction::ScmpActAllow);
+    match arg {
+        Some(a) => rule.args(vec![a]),
+        None => rule,
+    }
+    .build()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
+
+    fn profile(caps: &[&str]) -> Value {
+        let caps: Vec<String> = caps.iter().map(|c| c.to_string()).collect();
+        serde_json::to_value(default_profile(&caps).unwrap()).unwrap()
+    }
 
     fn allowed(p: &Value) -> Vec<String> {
         p["syscalls"]
@@ -207,7 +243,7 @@ mod tests {
 
     #[test]
     fn an_allow_list_that_refuses_namespaces_without_sys_admin() {
-        let p = default_profile(&["CAP_CHOWN".into(), "CAP_KILL".into()]);
+        let p = profile(&["CAP_CHOWN", "CAP_KILL"]);
         assert_eq!(p["defaultAction"], "SCMP_ACT_ERRNO");
         let a = allowed(&p);
         for n in ["read", "execve", "futex", "setuid"] {
@@ -233,7 +269,7 @@ mod tests {
 
     #[test]
     fn capabilities_open_their_calls() {
-        let p = default_profile(&["CAP_SYS_ADMIN".into(), "CAP_SYS_TIME".into()]);
+        let p = profile(&["CAP_SYS_ADMIN", "CAP_SYS_TIME"]);
         let a = allowed(&p);
         for n in ["unshare", "mount", "clone", "clone3", "settimeofday"] {
             assert!(a.contains(&n.to_string()), "{n}");
@@ -244,8 +280,8 @@ mod tests {
     #[test]
     fn the_runtime_accepts_the_profile() {
         // the same parser k3rt uses for config.json
-        let p = default_profile(&[]);
-        let s: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p).unwrap();
+        let p = profile(&[]);
+        let s: LinuxSeccomp = serde_json::from_value(p).unwrap();
         assert!(s.syscalls().as_ref().unwrap().len() >= 3);
     }
 }

@@ -111,6 +111,9 @@ pub struct ContainerState {
     /// Cgroup directories this container owns, one per hierarchy.
     #[serde(default)]
     pub cgroup_paths: Vec<PathBuf>,
+    /// The systemd scope holding the cgroup (`--systemd-cgroup`), stopped on delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
     /// True when the container has its own pid namespace (kill reaches all its processes via init).
     #[serde(default)]
     pub own_pid_ns: bool,
@@ -206,6 +209,7 @@ mod tests {
             owner: "root".into(),
             annotations: HashMap::new(),
             cgroup_paths: vec![],
+            systemd_unit: None,
             own_pid_ns: true,
             host_mounts: false,
         };

@@ -303,6 +303,7 @@ mod tests {
             owner: "root".into(),
             annotations: Default::default(),
             cgroup_paths: vec![],
+            systemd_unit: None,
             own_pid_ns: true,
             host_mounts: false,
         };

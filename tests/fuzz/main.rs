@@ -15,9 +15,9 @@ use clap::Parser;
 use harness::{run, run_with, Target};
 use k3::cli::create::CreateArgs;
 use k3_cgroups::{self as cgroups, plan as cgplan};
-use k3_engine::image::digest::{Algorithm, Digest};
+use k3_engine::digest::{self, Algorithm};
 use k3_engine::image::manifest::{self, Manifest};
-use k3_engine::image::reference::Reference;
+use k3_engine::image::reference::{self, ReferenceExt};
 use k3_engine::options::{self, CreateOptions};
 use k3_oci::spec::{self, SpecError};
 use k3_runtime::caps::CapSets;
@@ -471,7 +471,7 @@ fn fuzz_cli_create() {
 fn fuzz_reference() {
     let check = |b: &[u8]| -> Result<(), String> {
         let s = text(b);
-        let Ok(r) = Reference::parse(&s, "docker.io") else {
+        let Ok(r) = reference::parse(&s, "docker.io") else {
             return Ok(());
         };
         let (name, m, tag, host) = (
@@ -489,7 +489,7 @@ fn fuzz_reference() {
         } else {
             format!("{name}:{m}")
         };
-        match Reference::parse(&canon, "docker.io") {
+        match reference::parse(&canon, "docker.io") {
             Ok(r2) if r2.name() == name && r2.manifest_reference() == m => {
                 harness::accepted();
                 Ok(())
@@ -552,7 +552,7 @@ const MANIFEST_KEYS: &[&str] = &[
 
 #[test]
 fn fuzz_manifest() {
-    let d = Digest::of(Algorithm::Sha256, b"fuzz");
+    let d = digest::of(Algorithm::Sha256, b"fuzz");
     let check = |b: &[u8]| -> Result<(), String> {
         for ct in [
             None,
@@ -560,17 +560,17 @@ fn fuzz_manifest() {
             Some(""),
         ] {
             match manifest::parse(b, ct, &d) {
-                Ok(Manifest::Index(entries)) => {
-                    let _ = manifest::select_platform(&entries, manifest::host_platform(), &d);
-                    for e in &entries {
+                Ok(Manifest::Index(index)) => {
+                    let _ = manifest::select_platform(&index, manifest::host_platform(), &d);
+                    for e in index.manifests() {
                         let _ = manifest::layer_compression(e);
                     }
                 }
                 Ok(Manifest::Image(m)) => {
-                    for l in &m.layers {
+                    for l in m.layers() {
                         let _ = manifest::layer_compression(l);
                     }
-                    let _ = manifest::parse_config(b, &d, m.layers.len());
+                    let _ = manifest::parse_config(b, &d, m.layers().len());
                 }
                 Err(e) if e.to_string().trim().is_empty() => return Err("empty error".into()),
                 Err(_) => {}
@@ -580,7 +580,7 @@ fn fuzz_manifest() {
             let _ = manifest::parse_config(b, &d, layers);
         }
         if let Ok(s) = std::str::from_utf8(b) {
-            let _ = s.trim_matches('"').parse::<Digest>();
+            let _ = digest::parse(s.trim_matches('"'));
         }
         Ok(())
     };

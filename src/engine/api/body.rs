@@ -87,7 +87,7 @@ pub struct PullBody {
 /// Parses a pull body; the reference must parse, before the stream starts.
 pub fn pull(req: &Req<'_>) -> Result<PullBody, ApiError> {
     let b: PullBody = req.json()?;
-    if let Err(e) = crate::image::reference::Reference::parse(&b.reference, "docker.io") {
+    if let Err(e) = crate::image::reference::parse(&b.reference, "docker.io") {
         return Err(bad("reference", &b.reference, &e.to_string()));
     }
     Ok(b)

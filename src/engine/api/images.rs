@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use crate::api::{body, ApiError, Reply, Req};
 use crate::db::{self, events};
+use crate::digest::Digest;
 use crate::error::EngineError;
-use crate::image::digest::Digest;
 use crate::image::progress::{LayerProgress, Progress};
 use crate::image::pull;
 use crate::images;

@@ -13,9 +13,20 @@ use crate::network;
 use crate::store::content::remove_tree;
 use crate::store::snapshots;
 
-/// Removes `id`.
+/// Removes `id`; first what a crashed create of `id` left (its journal).
 pub fn remove(ctx: &mut Engine, id: &str, force: bool) -> Result<(), ContainerError> {
-    let l = load(ctx, id)?;
+    let recovered = crate::create::journal::recover(ctx, id);
+    if let Some(failed) = recovered.as_ref().filter(|f| !f.is_empty()) {
+        return Err(ContainerError::Io {
+            op: "remove what a crashed create left of",
+            path: id.into(),
+            source: std::io::Error::other(failed.join("; ")),
+        });
+    }
+    let l = match load(ctx, id) {
+        Err(ContainerError::NotFound(_)) if recovered.is_some() => return Ok(()),
+        l => l?,
+    };
     if matches!(l.state.status, Status::Running | Status::Created) {
         // A created, never-started container goes without `-f` (docker, runc).
         if !force && l.state.status == Status::Running {

@@ -7,10 +7,16 @@
 //! 4 container hash → 5 volumes → 6 network → 7 bundle → 8 config →
 //! 9 veth → 10 runtime create (through the monitor) → 11 PID →
 //! 12 attach volumes → 13 container record → 14 state → 15 webhooks.
+//!
+//! Each step is journaled before it runs (`journal`): a create killed at any
+//! point leaves a journal that `k3 rm -f`, `k3 prune` and the daemon's start-up
+//! reconcile replay.
 
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+
+pub mod journal;
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -197,13 +203,28 @@ pub fn create(ctx: &mut Engine, opts: &CreateOptions) -> Result<Created, CreateE
     // The id is ours until the record is written or the work undone: a
     // concurrent create of the same id waits here and then fails at step 2,
     // before it takes (and on failure releases) anything keyed by the id.
-    let _id = take_marker(ctx, &marker::id_name(&v.id))?;
+    let id_marker = take_marker(ctx, &marker::id_name(&v.id))?;
+    // A journal nobody replayed (a crash before this create's own) is stale:
+    // this create starts its own, and the old one's hash is replayed first.
+    if !id_marker.journal().unwrap_or_default().is_empty() {
+        let cleanup = journal::replay(ctx, &v.id, &id_marker);
+        if !cleanup.is_empty() {
+            return Err(CreateError::Cleanup {
+                error: Box::new(CreateError::Exists(v.id.clone())),
+                cleanup,
+            });
+        }
+        id_marker
+            .clear()
+            .map_err(|source| journal_err(ctx, source))?;
+    }
     check_absent(ctx, &v.id)?; // 2
     let image = ensure_image(ctx, &v)?; // 3
     let created_at = db::now();
     let hash = container_hash(&v.id, &image.config_digest, nanos()); // 4
-                                                                     // Before any netns, veth or lease of this hash exists: another k3's
-                                                                     // network reconcile leaves them alone while this is held.
+    note(ctx, &id_marker, &format!("hash {hash}"))?;
+    // Before any netns, veth or lease of this hash exists: another k3's
+    // network reconcile leaves them alone while this is held.
     let _busy = take_marker(ctx, &hash)?;
     let mut w = Creation {
         v,
@@ -219,9 +240,10 @@ pub fn create(ctx: &mut Engine, opts: &CreateOptions) -> Result<Created, CreateE
         trace: Vec::new(),
     };
     let mut undo = UndoStack::default();
-    match steps(ctx, opts, &mut w, &mut undo) {
+    match steps(ctx, opts, &mut w, &mut undo, &id_marker) {
         Ok(()) => {
             undo.commit();
+            journal::crash_point(16);
             Ok(Created {
                 id: w.v.id,
                 hash: w.hash,
@@ -249,15 +271,38 @@ fn steps(
     opts: &CreateOptions,
     w: &mut Creation,
     undo: &mut UndoStack<Engine>,
+    m: &marker::Marker,
 ) -> Result<(), CreateError> {
-    process_volumes(ctx, w, undo)?; // 5
+    let step = |ctx: &Engine, n| journal::step(m, n).map_err(|source| journal_err(ctx, source));
+    step(ctx, 5)?;
+    process_volumes(ctx, w, undo, m)?; // 5
+    step(ctx, 6)?;
     setup_network(ctx, w, undo)?; // 6
+    step(ctx, 7)?;
     make_bundle(ctx, w, undo)?; // 7
+    step(ctx, 8)?;
     build_config(ctx, w)?; // 8
+    step(ctx, 9)?;
     create_veth(ctx, w, undo)?; // 9
-    runtime_create(ctx, w, undo)?; // 10
+    step(ctx, 10)?;
+    runtime_create(ctx, w, undo, m)?; // 10
+    step(ctx, 11)?;
     find_pid(ctx, w)?; // 11
+    step(ctx, 12)?;
     persist(ctx, opts, w) // 12-15, one transaction
+}
+
+fn journal_err(ctx: &Engine, source: std::io::Error) -> CreateError {
+    CreateError::Bundle(BundleError::Io {
+        op: "journal",
+        path: ctx.store.root().join("creating"),
+        source,
+    })
+}
+
+/// Journals `line` before the step that makes it.
+fn note(ctx: &Engine, m: &marker::Marker, line: &str) -> Result<(), CreateError> {
+    m.note(line).map_err(|source| journal_err(ctx, source))
 }
 
 fn take_marker(ctx: &Engine, name: &str) -> Result<marker::Marker, CreateError> {
@@ -328,8 +373,12 @@ fn process_volumes(
     ctx: &Engine,
     w: &mut Creation,
     undo: &mut UndoStack<Engine>,
+    m: &marker::Marker,
 ) -> Result<(), CreateError> {
     for vm in w.v.volumes.clone() {
+        if !matches!(volume_rows::get(ctx.db.conn(), &vm.name), Ok(Some(_))) {
+            note(ctx, m, &format!("volume {}", vm.name))?;
+        }
         let (dir, created) = volumes::ensure(&ctx.store, &ctx.db, &vm.name)?;
         if created {
             let name = vm.name.clone();
@@ -455,7 +504,7 @@ fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
             cap_bounding: bundle::own_bounding(),
             cgroup_v2: bundle::host_cgroup_v2(),
         },
-    );
+    )?;
     if !img.exposed_ports.is_empty() {
         // Docker records them for `-P` and for the user; nothing is published.
         w.config["annotations"]["io.k3.exposed-ports"] =
@@ -485,6 +534,7 @@ fn runtime_create(
     ctx: &Engine,
     w: &mut Creation,
     undo: &mut UndoStack<Engine>,
+    m: &marker::Marker,
 ) -> Result<(), CreateError> {
     let req = CreateRequest {
         id: w.v.id.clone(),
@@ -506,6 +556,7 @@ fn runtime_create(
         // The runtime makes its `--root` on first use; a failed first create
         // must not leave it behind. Only an empty one is removed: another
         // create may be using it by now (and a runtime remakes a missing root).
+        note(ctx, m, "runtime-root")?;
         let root = ctx.runtime.root().to_path_buf();
         undo.push("remove runtime root", move |_| {
             match fs::remove_dir(&root) {

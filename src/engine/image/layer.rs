@@ -8,12 +8,12 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 
-use crate::image::digest::{Digest, DigestError, HashingReader};
-use crate::image::manifest::Descriptor;
+use crate::digest::{self, Algorithm, Digest, DigestError, HashingReader};
 use crate::image::progress::{human, Counting, Progress};
 use crate::image::registry::{ErrorSlot, Registry, RegistryBlob, RegistryError, ResumableReader};
 use crate::image::unpack::{self, UnpackError, UnpackOptions};
 use crate::store::content::{remove_tree, ContentError, Store};
+use oci_spec::image::Descriptor;
 
 /// Read buffer between the network and the decompressor.
 const BUF: usize = 256 << 10;
@@ -166,12 +166,12 @@ pub fn fetch_layer(
     diff_id: &Digest,
     progress: &dyn Progress,
 ) -> Result<Created, LayerError> {
-    let layer = desc.digest.to_string();
-    let bar = progress.layer(&desc.digest, desc.size);
-    let local = store.has_blob(&desc.digest);
+    let layer = desc.digest().to_string();
+    let bar = progress.layer(desc.digest(), desc.size());
+    let local = store.has_blob(desc.digest());
     let slot = ErrorSlot::default();
     let source: Box<dyn Read> = if local {
-        let path = store.blob_path(&desc.digest);
+        let path = store.blob_path(desc.digest());
         Box::new(File::open(&path).map_err(|source| LayerError::Io {
             op: "open",
             path,
@@ -180,12 +180,12 @@ pub fn fetch_layer(
     } else {
         let blob = RegistryBlob {
             registry,
-            digest: desc.digest.clone(),
+            digest: desc.digest().clone(),
         };
         Box::new(ResumableReader::new(
             blob,
             layer.clone(),
-            desc.size,
+            desc.size(),
             slot.clone(),
         ))
     };
@@ -198,12 +198,12 @@ pub fn fetch_layer(
     let outcome = result.and_then(|()| commit(store, &tmp, desc, local));
     match &outcome {
         Ok(_) if local => bar.finish("unpacked from local blob"),
-        Ok(_) => bar.finish(&format!("downloaded and unpacked {}", human(desc.size))),
+        Ok(_) => bar.finish(&format!("downloaded and unpacked {}", human(desc.size()))),
         Err(_) => bar.finish("failed"),
     }
     tmp.cleanup();
     outcome.map(|mut c| {
-        c.downloaded = if local { 0 } else { desc.size };
+        c.downloaded = if local { 0 } else { desc.size() };
         c
     })
 }
@@ -251,7 +251,7 @@ fn run_pipeline<R: Read>(
     diff_id: &Digest,
     slot: &ErrorSlot,
 ) -> Result<(), LayerError> {
-    let layer = desc.digest.to_string();
+    let layer = desc.digest().to_string();
     let out = match &tmp.blob {
         Some((path, f)) => Some(f.try_clone().map_err(|source| LayerError::Io {
             op: "open",
@@ -260,13 +260,19 @@ fn run_pipeline<R: Read>(
         })?),
         None => None,
     };
+    let algorithm = |d| {
+        Algorithm::of(d).map_err(|source| LayerError::Verify {
+            layer: layer.clone(),
+            source,
+        })
+    };
     let tee = Tee {
-        inner: HashingReader::new(src, desc.digest.algorithm()),
+        inner: HashingReader::new(src, algorithm(desc.digest())?),
         out,
     };
     let buffered = BufReader::with_capacity(BUF, tee);
     let decoder = Decoder::new(buffered).map_err(|e| stream_error(&layer, slot, e))?;
-    let mut diff = HashingReader::new(decoder, diff_id.algorithm());
+    let mut diff = HashingReader::new(decoder, algorithm(diff_id)?);
     let unpacked = unpack::unpack(&mut diff, &tmp.dir, UnpackOptions::default());
     let unpacked = unpacked.and_then(|_| diff.drain().map_err(UnpackError::Tar));
     let (actual_diff, _, decoder) = diff.finish();
@@ -278,7 +284,7 @@ fn run_pipeline<R: Read>(
         return Err(LayerError::Fetch { layer, source: err });
     }
     // A wrong blob explains any unpack error it caused: report it first.
-    if drained.is_ok() && (count != desc.size || actual != desc.digest) {
+    if drained.is_ok() && (count != desc.size() || &actual != desc.digest()) {
         return Err(verify_error(&layer, desc, &actual, count));
     }
     if let Err(source) = unpacked {
@@ -291,23 +297,21 @@ fn run_pipeline<R: Read>(
         });
     }
     drained.map_err(|e| stream_error(&layer, slot, e))?;
-    actual_diff
-        .must_equal(diff_id)
-        .map_err(|source| LayerError::DiffId { layer, source })
+    digest::check(&actual_diff, diff_id).map_err(|source| LayerError::DiffId { layer, source })
 }
 
 fn verify_error(layer: &str, desc: &Descriptor, actual: &Digest, count: u64) -> LayerError {
-    if count != desc.size {
+    if count != desc.size() {
         return LayerError::Size {
             layer: layer.to_string(),
-            expected: desc.size,
+            expected: desc.size(),
             actual: count,
         };
     }
     LayerError::Verify {
         layer: layer.to_string(),
         source: DigestError::Mismatch {
-            expected: desc.digest.to_string(),
+            expected: desc.digest().to_string(),
             actual: actual.to_string(),
         },
     }
@@ -337,16 +341,15 @@ fn stream_error(layer: &str, slot: &ErrorSlot, e: io::Error) -> LayerError {
 fn commit(store: &Store, tmp: &Tmp, desc: &Descriptor, local: bool) -> Result<Created, LayerError> {
     let mut created = Created::default();
     if let Some((path, _)) = tmp.blob.as_ref().filter(|_| !local) {
-        created.blob = store.commit_blob(path, &desc.digest)?;
+        created.blob = store.commit_blob(path, desc.digest())?;
     }
-    created.layer = store.commit_layer(&tmp.dir, &desc.digest)?;
+    created.layer = store.commit_layer(&tmp.dir, desc.digest())?;
     Ok(created)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::digest::Algorithm;
     use crate::image::progress::{reporter, Mode};
     use crate::image::registry::Endpoint;
 
@@ -389,12 +392,11 @@ mod tests {
     }
 
     fn desc(blob: &[u8]) -> Descriptor {
-        Descriptor {
-            media_type: String::new(),
-            digest: Digest::of(Algorithm::Sha256, blob),
-            size: blob.len() as u64,
-            platform: None,
-        }
+        Descriptor::new(
+            oci_spec::image::MediaType::Other(String::new()),
+            blob.len() as u64,
+            digest::of(Algorithm::Sha256, blob),
+        )
     }
 
     #[test]
@@ -402,15 +404,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let raw = layer_tar();
-        let diff_id = Digest::of(Algorithm::Sha256, &raw);
+        let diff_id = digest::of(Algorithm::Sha256, &raw);
         let quiet = reporter(Mode::Quiet);
         for how in ["gzip", "zstd", "none"] {
             let blob = compress(&raw, how);
             let d = desc(&blob);
-            store.write_blob(&d.digest, &blob).unwrap();
+            store.write_blob(d.digest(), &blob).unwrap();
             let c = fetch_layer(&store, &registry(), &d, &diff_id, quiet.as_ref()).unwrap();
             assert!(c.layer && !c.blob, "{how}");
-            let content = fs::read(store.layer_path(&d.digest).join("hello")).unwrap();
+            let content = fs::read(store.layer_path(d.digest()).join("hello")).unwrap();
             assert_eq!(content, b"world", "{how}");
         }
         assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
@@ -424,18 +426,18 @@ mod tests {
         let blob = compress(&raw, "gzip");
         let d = desc(&blob);
         let quiet = reporter(Mode::Quiet);
-        let wrong_diff = Digest::of(Algorithm::Sha256, b"other");
-        store.write_blob(&d.digest, &blob).unwrap();
+        let wrong_diff = digest::of(Algorithm::Sha256, b"other");
+        store.write_blob(d.digest(), &blob).unwrap();
         let err = fetch_layer(&store, &registry(), &d, &wrong_diff, quiet.as_ref()).unwrap_err();
         assert!(matches!(err, LayerError::DiffId { .. }), "{err}");
         let mut tampered = blob.clone();
         let last = tampered.len() - 9;
         tampered[last] ^= 0xff;
-        fs::write(store.blob_path(&d.digest), &tampered).unwrap();
-        let diff_id = Digest::of(Algorithm::Sha256, &raw);
+        fs::write(store.blob_path(d.digest()), &tampered).unwrap();
+        let diff_id = digest::of(Algorithm::Sha256, &raw);
         let err = fetch_layer(&store, &registry(), &d, &diff_id, quiet.as_ref()).unwrap_err();
         assert!(matches!(err, LayerError::Verify { .. }), "{err}");
-        assert!(!store.has_layer(&d.digest));
+        assert!(!store.has_layer(d.digest()));
         assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
     }
 }

@@ -1,10 +1,14 @@
-//! Manifest documents: OCI image index / docker manifest list (resolved to the
-//! host platform), OCI image manifest / docker schema2 manifest, and the few
-//! image config fields a pull needs.
+//! Manifest documents as oci-spec types: an OCI image index or docker
+//! manifest list (resolved to the host platform), an OCI image manifest or
+//! docker schema2 manifest, and the image config. What oci-spec leaves to its
+//! user is here: the docker media types, telling the documents apart, the
+//! host platform, the checks a pull relies on (digests k3 can verify,
+//! `diff_ids` matching the layers) and a layer's compression.
 
-use serde::{Deserialize, Serialize};
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+use serde::Deserialize;
 
-use crate::image::digest::Digest;
+use crate::digest::{self, Algorithm, Digest, DigestError};
 
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -34,6 +38,19 @@ pub enum ManifestError {
     /// A media type we do not handle (e.g. docker schema1).
     #[error("unsupported manifest media type `{0}`: use an OCI or docker schema2 image")]
     MediaType(String),
+    /// A digest in the document that k3 cannot verify.
+    #[error("`{field}` `{value}` in `{document}` cannot be verified")]
+    Digest {
+        /// The document's digest.
+        document: String,
+        /// The field (`layers[].digest`, `rootfs.diff_ids` ...).
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        #[source]
+        source: DigestError,
+    },
     /// An index without an entry for the host platform.
     #[error("no manifest for platform `{platform}` in index `{digest}` (has: {available})")]
     NoPlatform {
@@ -62,43 +79,7 @@ pub enum ManifestError {
     },
 }
 
-/// A content descriptor.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    /// The media type of the referenced content.
-    #[serde(default)]
-    pub media_type: String,
-    /// The content digest.
-    pub digest: Digest,
-    /// The content size in bytes.
-    pub size: u64,
-    /// The platform (index entries only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
-}
-
-/// A platform of an index entry.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Platform {
-    /// CPU architecture (`amd64`, `arm64` ...).
-    pub architecture: String,
-    /// Operating system (`linux`).
-    pub os: String,
-    /// CPU variant (`v8` ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-}
-
-/// An image manifest (OCI or docker schema2).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ImageManifest {
-    /// The config descriptor.
-    pub config: Descriptor,
-    /// Layer descriptors, bottom first.
-    pub layers: Vec<Descriptor>,
-}
-
+/// The fields that tell the documents apart.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Probe {
@@ -110,18 +91,13 @@ struct Probe {
     schema_version: Option<u32>,
 }
 
-#[derive(Deserialize)]
-struct Index {
-    manifests: Vec<Descriptor>,
-}
-
 /// A parsed manifest document.
 #[derive(Debug, Clone)]
 pub enum Manifest {
     /// An index / manifest list.
-    Index(Vec<Descriptor>),
+    Index(Box<ImageIndex>),
     /// A single-platform image manifest.
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
 }
 
 /// Parses a manifest document; `content_type` is the HTTP header, if any.
@@ -138,35 +114,36 @@ pub fn parse(
     let probe: Probe = serde_json::from_slice(bytes).map_err(perr)?;
     let header = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_string());
     let media = probe.media_type.or(header).unwrap_or_default();
-    match media.as_str() {
-        OCI_INDEX | DOCKER_LIST => index(bytes, perr),
-        OCI_MANIFEST | DOCKER_MANIFEST => image(bytes, perr),
-        "" | "application/json" if probe.schema_version == Some(2) => {
-            if probe.manifests.is_some() {
-                index(bytes, perr)
-            } else {
-                image(bytes, perr)
-            }
-        }
-        other => Err(ManifestError::MediaType(other.to_string())),
+    let index = match media.as_str() {
+        OCI_INDEX | DOCKER_LIST => true,
+        OCI_MANIFEST | DOCKER_MANIFEST => false,
+        "" | "application/json" if probe.schema_version == Some(2) => probe.manifests.is_some(),
+        other => return Err(ManifestError::MediaType(other.to_string())),
+    };
+    let manifest = if index {
+        Manifest::Index(Box::new(serde_json::from_slice(bytes).map_err(perr)?))
+    } else {
+        Manifest::Image(Box::new(serde_json::from_slice(bytes).map_err(perr)?))
+    };
+    let descriptors: Vec<(&'static str, &Descriptor)> = match &manifest {
+        Manifest::Index(i) => i
+            .manifests()
+            .iter()
+            .map(|d| ("manifests[].digest", d))
+            .collect(),
+        Manifest::Image(m) => std::iter::once(("config.digest", m.config()))
+            .chain(m.layers().iter().map(|d| ("layers[].digest", d)))
+            .collect(),
+    };
+    for (field, d) in descriptors {
+        Algorithm::of(d.digest()).map_err(|source| ManifestError::Digest {
+            document: digest.to_string(),
+            field,
+            value: d.digest().to_string(),
+            source,
+        })?;
     }
-}
-
-fn index(
-    bytes: &[u8],
-    perr: impl Fn(serde_json::Error) -> ManifestError,
-) -> Result<Manifest, ManifestError> {
-    let idx: Index = serde_json::from_slice(bytes).map_err(perr)?;
-    Ok(Manifest::Index(idx.manifests))
-}
-
-fn image(
-    bytes: &[u8],
-    perr: impl Fn(serde_json::Error) -> ManifestError,
-) -> Result<Manifest, ManifestError> {
-    Ok(Manifest::Image(
-        serde_json::from_slice(bytes).map_err(perr)?,
-    ))
+    Ok(manifest)
 }
 
 /// The host platform as OCI names it (`linux/amd64`).
@@ -183,42 +160,36 @@ pub fn host_platform() -> (&'static str, &'static str) {
 
 /// The index entry for `os/arch` (the first one if several).
 pub fn select_platform<'a>(
-    entries: &'a [Descriptor],
+    index: &'a ImageIndex,
     (os, arch): (&str, &str),
     index_digest: &Digest,
 ) -> Result<&'a Descriptor, ManifestError> {
+    let entries = index.manifests();
     entries
         .iter()
         .find(|d| {
-            d.platform
+            d.platform()
                 .as_ref()
-                .is_some_and(|p| p.os == os && p.architecture == arch)
+                .is_some_and(|p| p.os().to_string() == os && p.architecture().to_string() == arch)
         })
         .ok_or_else(|| ManifestError::NoPlatform {
             platform: format!("{os}/{arch}"),
             digest: index_digest.to_string(),
             available: entries
                 .iter()
-                .filter_map(|d| d.platform.as_ref())
-                .map(|p| format!("`{}/{}`", p.os, p.architecture))
+                .filter_map(|d| d.platform().as_ref())
+                .map(|p| format!("`{}/{}`", p.os(), p.architecture()))
                 .collect::<Vec<_>>()
                 .join(", "),
         })
 }
 
-/// The image config fields a pull checks.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ImageConfig {
-    /// The layer list.
-    pub rootfs: RootFs,
-    /// Creation time as written by the builder.
-    #[serde(default)]
-    pub created: Option<String>,
-}
-
-/// `rootfs` of an image config.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RootFs {
+/// An image config checked against its manifest: the document, and its
+/// `rootfs.diff_ids` as digests k3 verifies, one per layer.
+#[derive(Debug, Clone)]
+pub struct CheckedConfig {
+    /// The image config.
+    pub config: ImageConfiguration,
     /// Digests of the uncompressed layers, bottom first.
     pub diff_ids: Vec<Digest>,
 }
@@ -228,20 +199,32 @@ pub fn parse_config(
     bytes: &[u8],
     digest: &Digest,
     layers: usize,
-) -> Result<ImageConfig, ManifestError> {
-    let config: ImageConfig =
+) -> Result<CheckedConfig, ManifestError> {
+    let config: ImageConfiguration =
         serde_json::from_slice(bytes).map_err(|source| ManifestError::Parse {
             what: "image config",
             digest: digest.to_string(),
             source,
         })?;
-    if config.rootfs.diff_ids.len() != layers {
+    let diff_ids = config.rootfs().diff_ids();
+    if diff_ids.len() != layers {
         return Err(ManifestError::DiffIds {
-            diff_ids: config.rootfs.diff_ids.len(),
+            diff_ids: diff_ids.len(),
             layers,
         });
     }
-    Ok(config)
+    let diff_ids = diff_ids
+        .iter()
+        .map(|d| {
+            digest::parse(d).map_err(|source| ManifestError::Digest {
+                document: digest.to_string(),
+                field: "rootfs.diff_ids",
+                value: d.clone(),
+                source,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(CheckedConfig { config, diff_ids })
 }
 
 /// How a layer blob is compressed.
@@ -257,7 +240,7 @@ pub enum Compression {
 
 /// The compression a layer media type announces.
 pub fn layer_compression(d: &Descriptor) -> Result<Compression, ManifestError> {
-    let m = d.media_type.as_str();
+    let m = d.media_type().as_ref();
     let base = m.strip_suffix("+gzip").or_else(|| m.strip_suffix(".gzip"));
     if base.is_some() {
         return Ok(Compression::Gzip);
@@ -275,12 +258,14 @@ pub fn layer_compression(d: &Descriptor) -> Result<Compression, ManifestError> {
     }
     Err(ManifestError::LayerType {
         media_type: m.to_string(),
-        digest: d.digest.to_string(),
+        digest: d.digest().to_string(),
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use oci_spec::image::{DescriptorBuilder, MediaType};
+
     use super::*;
 
     fn dg(c: char) -> String {
@@ -288,7 +273,7 @@ mod tests {
     }
 
     fn any() -> Digest {
-        dg('0').parse().unwrap()
+        digest::parse(&dg('0')).unwrap()
     }
 
     #[test]
@@ -300,12 +285,12 @@ mod tests {
             dg('a'),
             dg('b')
         );
-        let Manifest::Index(entries) = parse(doc.as_bytes(), None, &any()).unwrap() else {
+        let Manifest::Index(index) = parse(doc.as_bytes(), None, &any()).unwrap() else {
             panic!("not an index")
         };
-        let d = select_platform(&entries, ("linux", "amd64"), &any()).unwrap();
-        assert_eq!(d.digest.to_string(), dg('b'));
-        let err = select_platform(&entries, ("linux", "s390x"), &any()).unwrap_err();
+        let d = select_platform(&index, ("linux", "amd64"), &any()).unwrap();
+        assert_eq!(d.digest().to_string(), dg('b'));
+        let err = select_platform(&index, ("linux", "s390x"), &any()).unwrap_err();
         assert!(err.to_string().contains("`linux/arm64`"), "{err}");
     }
 
@@ -321,8 +306,27 @@ mod tests {
         else {
             panic!("not an image")
         };
-        assert_eq!(m.layers.len(), 1);
-        assert_eq!(layer_compression(&m.layers[0]).unwrap(), Compression::Gzip);
+        assert_eq!(m.layers().len(), 1);
+        assert_eq!(
+            layer_compression(&m.layers()[0]).unwrap(),
+            Compression::Gzip
+        );
+    }
+
+    #[test]
+    fn refuses_digests_k3_cannot_verify() {
+        let doc = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"x","digest":"{}","size":3}},
+               "layers":[{{"mediaType":"x","digest":"sha384:{}","size":4}}]}}"#,
+            dg('c'),
+            "e".repeat(96)
+        );
+        let err = parse(doc.as_bytes(), None, &any()).unwrap_err();
+        assert!(matches!(err, ManifestError::Digest { .. }), "{err}");
+        assert!(
+            err.to_string().contains("`layers[].digest` `sha384:eee"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -336,29 +340,41 @@ mod tests {
 
     #[test]
     fn layer_types() {
-        let mut d = Descriptor {
-            media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
-            digest: any(),
-            size: 0,
-            platform: None,
+        let layer = |m: &str| {
+            DescriptorBuilder::default()
+                .media_type(MediaType::from(m))
+                .digest(any())
+                .size(0u64)
+                .build()
+                .unwrap()
         };
+        let d = layer("application/vnd.oci.image.layer.v1.tar+zstd");
         assert_eq!(layer_compression(&d).unwrap(), Compression::Zstd);
-        d.media_type = "application/vnd.oci.image.layer.v1.tar".into();
+        let d = layer("application/vnd.oci.image.layer.v1.tar");
         assert_eq!(layer_compression(&d).unwrap(), Compression::None);
-        d.media_type = "text/plain".into();
-        assert!(layer_compression(&d).is_err());
+        assert!(layer_compression(&layer("text/plain")).is_err());
     }
 
     #[test]
     fn config_diff_ids_must_match_layers() {
-        let doc = format!(
-            r#"{{"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
-            dg('e')
+        let doc = |id: &str| {
+            format!(
+                r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{id}"]}}}}"#
+            )
+        };
+        let ok = doc(&dg('e'));
+        assert_eq!(
+            parse_config(ok.as_bytes(), &any(), 1).unwrap().diff_ids,
+            vec![digest::parse(&dg('e')).unwrap()]
         );
-        assert!(parse_config(doc.as_bytes(), &any(), 1).is_ok());
         assert!(matches!(
-            parse_config(doc.as_bytes(), &any(), 2),
+            parse_config(ok.as_bytes(), &any(), 2),
             Err(ManifestError::DiffIds { .. })
+        ));
+        let bad = doc("sha256:ABC");
+        assert!(matches!(
+            parse_config(bad.as_bytes(), &any(), 1),
+            Err(ManifestError::Digest { .. })
         ));
     }
 }

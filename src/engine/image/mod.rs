@@ -1,8 +1,7 @@
 //! Images: reference parsing, the registry client (distribution protocol),
-//! manifests, digests, safe layer unpacking and the pull that ties them up.
+//! manifests, safe layer unpacking and the pull that ties them up.
 
 pub mod auth;
-pub mod digest;
 pub mod layer;
 pub mod manifest;
 pub mod progress;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::image::digest::Digest;
+use crate::digest::Digest;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub fn reporter(mode: Mode) -> Box<dyn Progress> {
 }
 
 fn short(d: &Digest) -> String {
-    format!("{}:{}", d.algorithm().name(), &d.hex()[..12])
+    format!("{}:{}", d.algorithm(), &d.digest()[..12])
 }
 
 /// `12.3 MB`.

@@ -10,16 +10,15 @@ use std::sync::Mutex;
 
 use crate::db::images::{self, ImageRecord, LayerRecord};
 use crate::db::{self, Db, DbError};
+use crate::digest::{self, Digest};
 use crate::image::auth::{self, AuthError};
-use crate::image::digest::Digest;
 use crate::image::layer::{self, Created, LayerError};
-use crate::image::manifest::{
-    self, Descriptor, ImageConfig, ImageManifest, Manifest, ManifestError,
-};
+use crate::image::manifest::{self, CheckedConfig, Manifest, ManifestError};
 use crate::image::progress::Progress;
-use crate::image::reference::{Reference, ReferenceError};
+use crate::image::reference::{self, Reference, ReferenceError, ReferenceExt};
 use crate::image::registry::{self, Endpoint, Registry, RegistryError};
 use crate::store::content::{ContentError, Store};
+use oci_spec::image::{Descriptor, ImageManifest};
 
 /// A pull that failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +89,7 @@ pub fn pull(
     opts: &PullOptions,
     progress: &dyn Progress,
 ) -> Result<PullOutcome, PullError> {
-    let r = Reference::parse(input, &opts.default_registry)?;
+    let r = reference::parse(input, &opts.default_registry)?;
     let registry = client(&r, opts)?;
     let _lock = store.lock(false)?;
     if let Some(record) = present(store, db, &registry, &r)? {
@@ -103,11 +102,11 @@ pub fn pull(
         });
     }
     let resolved = resolve(&registry, &r)?;
-    let config_bytes = registry.get_blob(&resolved.manifest.config.digest)?;
+    let config_bytes = registry.get_blob(resolved.manifest.config().digest())?;
     let config = manifest::parse_config(
         &config_bytes,
-        &resolved.manifest.config.digest,
-        resolved.manifest.layers.len(),
+        resolved.manifest.config().digest(),
+        resolved.manifest.layers().len(),
     )?;
     let mut created = Undo::default();
     let result = fetch_and_record(
@@ -130,14 +129,14 @@ pub fn pull(
 
 fn client(r: &Reference, opts: &PullOptions) -> Result<Registry, PullError> {
     let plain_http =
-        registry::is_loopback(&r.registry) || opts.insecure.iter().any(|h| h == &r.registry);
+        registry::is_loopback(r.registry()) || opts.insecure.iter().any(|h| h == r.registry());
     let endpoint = Endpoint {
-        registry: r.registry.clone(),
+        registry: r.registry().to_string(),
         api_host: r.api_host().to_string(),
-        repository: r.repository.clone(),
+        repository: r.repository().to_string(),
         plain_http,
     };
-    let creds = auth::load_credentials(&opts.auth_file, &r.registry)?;
+    let creds = auth::load_credentials(&opts.auth_file, r.registry())?;
     Ok(Registry::new(endpoint, creds))
 }
 
@@ -149,8 +148,8 @@ fn present(
     registry: &Registry,
     r: &Reference,
 ) -> Result<Option<ImageRecord>, PullError> {
-    let record = match (&r.digest, &r.tag) {
-        (Some(d), _) => images::find_by_digest(db.conn(), &r.name(), &d.to_string())?,
+    let record = match (r.digest(), r.tag()) {
+        (Some(d), _) => images::find_by_digest(db.conn(), &r.name(), d)?,
         (None, Some(tag)) => match images::get(db.conn(), &r.name(), tag)? {
             None => None,
             Some(rec) => {
@@ -164,11 +163,9 @@ fn present(
 }
 
 fn complete(store: &Store, rec: &ImageRecord) -> bool {
-    rec.layers.iter().all(|l| {
-        l.digest
-            .parse::<Digest>()
-            .is_ok_and(|d| store.has_layer(&d))
-    })
+    rec.layers
+        .iter()
+        .all(|l| digest::parse(&l.digest).is_ok_and(|d| store.has_layer(&d)))
 }
 
 /// The documents a reference resolves to.
@@ -190,19 +187,18 @@ fn resolve(registry: &Registry, r: &Reference) -> Result<Resolved, PullError> {
             index: None,
             manifest_digest: top.digest,
             manifest_bytes: top.bytes,
-            manifest: m,
+            manifest: *m,
         }),
-        Manifest::Index(entries) => {
-            let chosen =
-                manifest::select_platform(&entries, manifest::host_platform(), &top.digest)?;
-            let inner = registry.get_manifest(&chosen.digest.to_string())?;
+        Manifest::Index(index) => {
+            let chosen = manifest::select_platform(&index, manifest::host_platform(), &top.digest)?;
+            let inner = registry.get_manifest(chosen.digest().as_ref())?;
             match manifest::parse(&inner.bytes, inner.content_type.as_deref(), &inner.digest)? {
                 Manifest::Image(m) => Ok(Resolved {
                     target: top.digest.clone(),
                     index: Some((top.digest, top.bytes)),
                     manifest_digest: inner.digest,
                     manifest_bytes: inner.bytes,
-                    manifest: m,
+                    manifest: *m,
                 }),
                 Manifest::Index(_) => Err(ManifestError::MediaType("nested index".into()).into()),
             }
@@ -245,20 +241,20 @@ fn fetch_and_record(
     r: &Reference,
     resolved: &Resolved,
     config_bytes: &[u8],
-    config: &ImageConfig,
+    config: &CheckedConfig,
     opts: &PullOptions,
     progress: &dyn Progress,
     undo: &mut Undo,
 ) -> Result<PullOutcome, PullError> {
     let m = &resolved.manifest;
-    for l in &m.layers {
+    for l in m.layers() {
         manifest::layer_compression(l)?;
     }
     let jobs: Vec<(&Descriptor, &Digest)> = m
-        .layers
+        .layers()
         .iter()
-        .zip(&config.rootfs.diff_ids)
-        .filter(|(l, _)| !store.has_layer(&l.digest))
+        .zip(&config.diff_ids)
+        .filter(|(l, _)| !store.has_layer(l.digest()))
         .collect();
     let results = fetch_parallel(store, registry, &jobs, opts.max_concurrent, progress);
     let mut first_err = None;
@@ -266,7 +262,7 @@ fn fetch_and_record(
     for ((desc, _), res) in jobs.iter().zip(results) {
         match res {
             Some(Ok(c)) => {
-                undo.note(&desc.digest, c);
+                undo.note(desc.digest(), c);
                 downloaded += usize::from(c.downloaded > 0);
                 bytes += c.downloaded;
             }
@@ -279,7 +275,7 @@ fn fetch_and_record(
     if let Some(e) = first_err {
         return Err(e.into());
     }
-    let mut docs = vec![(m.config.digest.clone(), config_bytes.to_vec())];
+    let mut docs = vec![(m.config().digest().clone(), config_bytes.to_vec())];
     docs.push((
         resolved.manifest_digest.clone(),
         resolved.manifest_bytes.clone(),
@@ -355,18 +351,18 @@ fn record_of(
     r: &Reference,
     resolved: &Resolved,
     config_bytes: &[u8],
-    config: &ImageConfig,
+    config: &CheckedConfig,
 ) -> ImageRecord {
     let m = &resolved.manifest;
     let layers: Vec<LayerRecord> = m
-        .layers
+        .layers()
         .iter()
-        .zip(&config.rootfs.diff_ids)
+        .zip(&config.diff_ids)
         .map(|(l, diff)| LayerRecord {
-            digest: l.digest.to_string(),
+            digest: l.digest().to_string(),
             diff_id: diff.to_string(),
-            size: l.size,
-            media_type: l.media_type.clone(),
+            size: l.size(),
+            media_type: l.media_type().to_string(),
         })
         .collect();
     ImageRecord {
@@ -374,9 +370,9 @@ fn record_of(
         tag: r.record_tag(),
         digest: resolved.target.to_string(),
         manifest_digest: resolved.manifest_digest.to_string(),
-        config_digest: m.config.digest.to_string(),
+        config_digest: m.config().digest().to_string(),
         config: serde_json::from_slice(config_bytes).unwrap_or(serde_json::Value::Null),
-        size: m.config.size + layers.iter().map(|l| l.size).sum::<u64>(),
+        size: m.config().size() + layers.iter().map(|l| l.size).sum::<u64>(),
         layers,
         created_at: db::now(),
     }

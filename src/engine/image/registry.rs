@@ -8,8 +8,8 @@ use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::digest::{self, Algorithm, Digest, DigestError};
 use crate::image::auth::{self, AuthError, Challenge, Credentials};
-use crate::image::digest::{Digest, DigestError};
 use crate::image::manifest::ACCEPT;
 
 /// The largest manifest or config accepted (bytes).
@@ -206,7 +206,7 @@ impl Registry {
         let resp = self.send("HEAD", &url, &[("Accept", ACCEPT)], "manifest", reference)?;
         Ok(resp
             .header("Docker-Content-Digest")
-            .and_then(|d| d.parse().ok()))
+            .and_then(|d| digest::parse(d).ok()))
     }
 
     /// Fetches a manifest by tag or digest; a digest reference is verified.
@@ -216,18 +216,17 @@ impl Registry {
         let content_type = resp.header("Content-Type").map(str::to_string);
         let header_digest = resp.header("Docker-Content-Digest").map(str::to_string);
         let bytes = self.read_document(resp, &url)?;
-        let expected = match reference.parse::<Digest>() {
+        let expected = match digest::parse(reference) {
             Ok(d) => Some(d),
-            Err(_) => header_digest.and_then(|d| d.parse().ok()),
+            Err(_) => header_digest.and_then(|d| digest::parse(&d).ok()),
         };
-        let digest = match &expected {
-            Some(e) => Digest::of(e.algorithm(), &bytes),
-            None => Digest::of(crate::image::digest::Algorithm::Sha256, &bytes),
-        };
+        let algorithm = expected
+            .as_ref()
+            .and_then(|e| Algorithm::of(e).ok())
+            .unwrap_or(Algorithm::Sha256);
+        let digest = digest::of(algorithm, &bytes);
         if let Some(e) = expected {
-            digest
-                .must_equal(&e)
-                .map_err(|source| self.digest_error(reference, source))?;
+            digest::check(&digest, &e).map_err(|source| self.digest_error(reference, source))?;
         }
         Ok(FetchedManifest {
             bytes,
@@ -238,12 +237,11 @@ impl Registry {
 
     /// Fetches a small blob (a config) whole and verifies it.
     pub fn get_blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        let url = self.url("blobs", &digest.to_string());
-        let resp = self.send("GET", &url, &[], "blob", &digest.to_string())?;
+        let url = self.url("blobs", digest.as_ref());
+        let resp = self.send("GET", &url, &[], "blob", digest.as_ref())?;
         let bytes = self.read_document(resp, &url)?;
-        digest
-            .verify(&bytes)
-            .map_err(|source| self.digest_error(&digest.to_string(), source))?;
+        digest::verify(digest, &bytes)
+            .map_err(|source| self.digest_error(digest.as_ref(), source))?;
         Ok(bytes)
     }
 
@@ -263,14 +261,14 @@ impl Registry {
         digest: &Digest,
         offset: u64,
     ) -> Result<Box<dyn Read + Send>, RegistryError> {
-        let url = self.url("blobs", &digest.to_string());
+        let url = self.url("blobs", digest.as_ref());
         let range = format!("bytes={offset}-");
         let headers: &[(&str, &str)] = if offset > 0 {
             &[("Range", &range)]
         } else {
             &[]
         };
-        let resp = self.send("GET", &url, headers, "blob", &digest.to_string())?;
+        let resp = self.send("GET", &url, headers, "blob", digest.as_ref())?;
         let partial = resp.status() == 206;
         let mut reader = resp.into_reader();
         if offset > 0 && !partial {

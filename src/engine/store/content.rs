@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::image::digest::{Algorithm, Digest, DigestError};
+use crate::digest::{self, Algorithm, Digest, DigestError};
 
 /// The default k3 root.
 pub const DEFAULT_ROOT: &str = "/var/lib/k3";
@@ -95,16 +95,16 @@ impl Store {
     pub fn blob_path(&self, d: &Digest) -> PathBuf {
         self.root
             .join("blobs")
-            .join(d.algorithm().name())
-            .join(d.hex())
+            .join(d.algorithm().as_ref())
+            .join(d.digest())
     }
 
     /// The directory of a layer's unpacked snapshot.
     pub fn layer_path(&self, d: &Digest) -> PathBuf {
         self.root
             .join("snapshots")
-            .join(d.algorithm().name())
-            .join(d.hex())
+            .join(d.algorithm().as_ref())
+            .join(d.digest())
     }
 
     /// Whether a blob is present.
@@ -133,7 +133,7 @@ impl Store {
         if dest.is_file() {
             return Ok(false);
         }
-        d.verify(data).map_err(|source| ContentError::Corrupt {
+        digest::verify(d, data).map_err(|source| ContentError::Corrupt {
             path: dest.clone(),
             source,
         })?;
@@ -159,8 +159,7 @@ impl Store {
     pub fn read_blob(&self, d: &Digest) -> Result<Vec<u8>, ContentError> {
         let path = self.blob_path(d);
         let data = fs::read(&path).map_err(io_err("read", &path))?;
-        d.verify(&data)
-            .map_err(|source| ContentError::Corrupt { path, source })?;
+        digest::verify(d, &data).map_err(|source| ContentError::Corrupt { path, source })?;
         Ok(data)
     }
 
@@ -212,7 +211,7 @@ impl Store {
             for entry in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
                 let entry = entry.map_err(io_err("list", &dir))?;
                 let name = format!("{}:{}", alg.name(), entry.file_name().to_string_lossy());
-                if let Ok(d) = name.parse() {
+                if let Ok(d) = digest::parse(&name) {
                     out.push(d);
                 }
             }
@@ -284,11 +283,11 @@ mod tests {
     fn blobs_are_verified_and_content_addressed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let d = Digest::of(Algorithm::Sha256, b"hello");
+        let d = digest::of(Algorithm::Sha256, b"hello");
         assert!(store.write_blob(&d, b"hello").unwrap());
         assert!(!store.write_blob(&d, b"hello").unwrap());
         assert_eq!(store.read_blob(&d).unwrap(), b"hello");
-        let other = Digest::of(Algorithm::Sha256, b"other");
+        let other = digest::of(Algorithm::Sha256, b"other");
         assert!(matches!(
             store.write_blob(&other, b"hello"),
             Err(ContentError::Corrupt { .. })
@@ -307,7 +306,7 @@ mod tests {
     fn layer_commit_tolerates_a_race() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let d = Digest::of(Algorithm::Sha256, b"layer");
+        let d = digest::of(Algorithm::Sha256, b"layer");
         for _ in 0..2 {
             let tmp = store.tmp_path("layer");
             fs::create_dir(&tmp).unwrap();

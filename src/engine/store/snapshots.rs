@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::db::images::ImageRecord;
 use crate::db::snapshots::{self as records, SnapshotRecord};
 use crate::db::{self, Db, DbError};
-use crate::image::digest::Digest;
+use crate::digest::{self, Digest};
 use crate::store::content::{remove_tree, ContentError, Store};
 use crate::store::loopdev::{self, LoopError};
 use crate::store::mount;
@@ -173,9 +173,7 @@ fn layer_dirs(store: &Store, image: &ImageRecord) -> Result<Vec<PathBuf>, Snapsh
         .iter()
         .rev()
         .map(|l| {
-            let d: Digest = l
-                .digest
-                .parse()
+            let d: Digest = digest::parse(&l.digest)
                 .map_err(|_| SnapshotError::MissingLayer(l.digest.clone()))?;
             let p = store.layer_path(&d);
             if p.is_dir() {

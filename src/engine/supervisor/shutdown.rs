@@ -8,8 +8,9 @@
 //! start.
 //!
 //! Reconciliation (after a crash of the daemon): every record is loaded,
-//! which records dead inits whose monitor is gone as STOPPED; network
-//! leftovers of half-made creates are removed.
+//! which records dead inits whose monitor is gone as STOPPED; the journals
+//! of crashed creates are replayed and network leftovers of half-made
+//! creates removed.
 
 use std::time::{Duration, Instant};
 
@@ -100,8 +101,12 @@ pub fn shutdown(ctx: &mut Engine, shared: &Shared) -> Result<Report, ContainerEr
 }
 
 /// Brings the records in line with reality after a crash; the ids whose
-/// state changed (dead inits recorded as STOPPED).
+/// state changed (dead inits recorded as STOPPED) and crashed creates removed.
 pub fn reconcile(ctx: &mut Engine) -> Result<Vec<String>, ContainerError> {
+    let (crashed, failed) = crate::create::journal::recover_all(ctx);
+    for f in &failed {
+        eprintln!("k3 serve: cannot remove a crashed create: {f}");
+    }
     let before: Vec<(String, Status)> = crate::db::containers::list(ctx.db.conn())?
         .into_iter()
         .filter_map(|r| {
@@ -115,5 +120,6 @@ pub fn reconcile(ctx: &mut Engine) -> Result<Vec<String>, ContainerError> {
         .into_iter()
         .filter(|(id, st)| after.iter().any(|a| &a.id == id && a.status != *st))
         .map(|(id, _)| id)
+        .chain(crashed)
         .collect())
 }

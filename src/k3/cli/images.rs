@@ -2,7 +2,8 @@
 
 use clap::{Args, Subcommand};
 
-use crate::cli::app::{print_json, Failure, Format, Root};
+use crate::cli::globals::{other, print_json, Failure, Format, Root};
+use k3_engine::context::Engine;
 use k3_engine::db::images::ImageRecord;
 use k3_engine::image::progress::human;
 use k3_engine::images;
@@ -85,8 +86,22 @@ pub fn rmi(ctx: &Root, a: &RmiArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `k3 prune`.
-pub fn prune(ctx: &Root) -> Result<(), Failure> {
+/// `k3 prune`: first what crashed creates left (their journals).
+pub fn prune(ctx: &mut Engine) -> Result<(), Failure> {
+    let (crashed, failed) = k3_engine::create::journal::recover_all(ctx);
+    if !crashed.is_empty() {
+        println!(
+            "Removed {} crashed creates: {}",
+            crashed.len(),
+            crashed.join(" ")
+        );
+    }
+    if !failed.is_empty() {
+        return Err(other(std::io::Error::other(format!(
+            "cannot remove what crashed creates left: {}",
+            failed.join("; ")
+        ))));
+    }
     let p = images::prune(&ctx.store, &ctx.db)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

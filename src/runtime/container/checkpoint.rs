@@ -234,6 +234,7 @@ pub fn restore(
         owner: "root".into(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup_paths: k3_cgroups::procs_dirs(pid),
+        systemd_unit: None,
         own_pid_ns: true,
         host_mounts: false,
     };

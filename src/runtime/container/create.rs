@@ -24,7 +24,7 @@ use crate::rootfs::{self, CgroupView, HostFacts};
 use crate::statedir::{proc_stat, ContainerDir, Made};
 use crate::trace::Log;
 use crate::{hooks, rlimits, seccomp, security, Error, Result};
-use k3_cgroups::{self as cgroups, Cgroup, Layout, Placement};
+use k3_cgroups::{self as cgroups, systemd::Scope, Cgroup, Layout, Placement};
 use k3_oci::id;
 use k3_oci::spec::Bundle;
 use k3_oci::state::{ContainerState, OciState, Status};
@@ -82,6 +82,8 @@ struct Undo {
     host_mounts: Option<PathBuf>,
     pid: Option<i32>,
     cgroup: Option<Vec<PathBuf>>,
+    /// The systemd scope started for the init.
+    scope: Option<String>,
 }
 
 impl Undo {
@@ -92,6 +94,9 @@ impl Undo {
         }
         if let Some(rootfs) = self.host_mounts {
             rootfs::unmount_all_under(&rootfs);
+        }
+        if let Some(unit) = self.scope {
+            let _ = cgroups::systemd::stop(&unit);
         }
         if let Some(paths) = self.cgroup {
             let _ = cgroups::destroy(&paths);
@@ -126,13 +131,17 @@ pub fn launch(
         "Loading container from config file: `{}`",
         cfg_path.display()
     ));
-    let bundle = Bundle::load(&opts.bundle)?;
+    let mut bundle = Bundle::load(&opts.bundle)?;
+    let notify = super::notify::host_socket().is_some();
     log.debug(format!("Using bundle: {}", bundle.dir.display()));
     if ctx.systemd_cgroup && !Path::new("/run/systemd/system").is_dir() {
         return Err(Error::invalid(
             "--systemd-cgroup",
             "true",
-            "systemd is not running on this host; use the cgroupfs manager",
+            format!(
+                "systemd is not running on this host (no /run/systemd/system, nothing to ask over `{}`); use the cgroupfs manager",
+                cgroups::systemd::bus_path()
+            ),
         ));
     }
     let ns = NsPlan::from_spec(&bundle.spec);
@@ -145,7 +154,7 @@ pub fn launch(
         ));
     }
     security::validate(&bundle.spec, &ns, log)?;
-    let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
+    let mut plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
         .process()
@@ -173,9 +182,23 @@ pub fn launch(
         pid: me,
         start_time: proc_stat(me).map_or(0, |(t, _)| t),
     };
-    if let Err(e) = dir.record(&creator) {
+    if let Err(e) = dir.record(&creator).and_then(|()| match notify {
+        true => super::notify::make_dir(&dir.path),
+        false => Ok(()),
+    }) {
         undo.run();
         return Err(e);
+    }
+    if notify {
+        // the notify socket's mount, planned once its source (in the state dir) exists
+        super::notify::setup_spec(&mut bundle.spec, &dir.path)?;
+        plan = match rootfs::plan(&bundle.spec, &bundle.rootfs) {
+            Ok(p) => p,
+            Err(e) => {
+                undo.run();
+                return Err(e.into());
+            }
+        };
     }
     let checked = Checked {
         ctx,
@@ -222,7 +245,12 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     };
     write_config(dir, &c.bundle, log)?;
     let runtime_hooks = RuntimeHooks::of(spec, log);
-    let (layout, cgroup) = locate_cgroup(ctx, opts, spec)?;
+    let Located {
+        layout,
+        cgroup,
+        scope,
+        mut systemd,
+    } = locate_cgroup(ctx, opts, spec)?;
     let (host_uid, host_gid) = host_ids(spec);
     log.debug(format!(
         "Using container host UID `{host_uid}` and GID `{host_gid}`"
@@ -248,7 +276,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
         Some(sc) => Some(seccomp::Filter::prepare(sc, log)?),
         None => None,
     };
-    let placement = make_cgroup(dir, undo, &layout, &cgroup, spec, ns)?;
+    let placement = make_cgroup(dir, undo, &layout, &cgroup, spec, ns, scope.as_ref())?;
     let sys = LinuxSys;
     let init_cfg = InitConfig {
         sys: &sys,
@@ -299,7 +327,19 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     // with a new cgroup namespace the init must be in all its cgroups before it
     // unshares (after Go): the namespace is rooted where it is then
     let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
-    if matches!(placement, Placement::ByParent) {
+    if let (Some(scope), Some(sd)) = (&scope, systemd.as_mut()) {
+        // systemd moves the init into the new scope; the files it has no property
+        // for are then written to the delegated cgroup
+        let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+        let nodes = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.devices().as_deref())
+            .unwrap_or_default();
+        undo.scope = Some(scope.unit.clone());
+        sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
+        cgroup.prepare(resources, nodes)?;
+    } else if matches!(placement, Placement::ByParent) {
         cgroup.add_process(spawned.pid, false)?;
         if memory_early {
             cgroup.add_process(spawned.pid, true)?;
@@ -312,7 +352,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
     wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
-    if matches!(placement, Placement::ByParent) && !memory_early {
+    if matches!(placement, Placement::ByParent) && !memory_early && scope.is_none() {
         cgroup.add_process(spawned.pid, true)?;
     }
 
@@ -328,6 +368,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
         owner: owner(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_paths: cgroup.paths(),
+        systemd_unit: scope.as_ref().map(|s| s.unit.clone()),
         own_pid_ns: ns.is_new(LinuxNamespaceType::Pid),
         host_mounts: !ns.has(LinuxNamespaceType::Mount),
     };
@@ -364,7 +405,7 @@ fn write_config(dir: &ContainerDir, bundle: &Bundle, log: &Log) -> Result<()> {
 
 /// Where the container's cgroup goes: `linux.cgroupsPath` (checked), or the systemd
 /// slice:prefix:name form with `--systemd-cgroup`, or the default under `k3`.
-fn locate_cgroup(ctx: &GlobalFlags, opts: &CreateOpts, spec: &Spec) -> Result<(Layout, Cgroup)> {
+fn locate_cgroup(ctx: &GlobalFlags, opts: &CreateOpts, spec: &Spec) -> Result<Located> {
     let log = &ctx.log;
     let layout = cgroups::detect()?;
     log.debug(if ctx.systemd_cgroup {
@@ -386,21 +427,46 @@ fn locate_cgroup(ctx: &GlobalFlags, opts: &CreateOpts, spec: &Spec) -> Result<(L
             format!("longer than {} bytes", cgroups::MAX_PATH_LEN),
         ));
     }
-    let systemd_cg = if ctx.systemd_cgroup {
+    let scope = if ctx.systemd_cgroup {
         let text = spec_cg.map(|p| p.to_string_lossy().into_owned());
-        let path = cgroups::systemd_path(text.as_deref(), &opts.id).map_err(|why| {
+        let scope = Scope::parse(text.as_deref(), &opts.id).map_err(|why| {
             Error::invalid("linux.cgroupsPath", text.as_deref().unwrap_or(""), why)
         })?;
         log.debug(format!(
-            "systemd cgroup `{}`: created through cgroupfs where systemd puts it; the scope is not registered with systemd",
-            path.display()
+            "systemd scope `{}` in `{}`",
+            scope.unit, scope.slice
         ));
-        Some(path)
+        Some(scope)
     } else {
         None
     };
-    let cgroup = Cgroup::locate(&layout, systemd_cg.as_deref().or(spec_cg), &opts.id);
-    Ok((layout, cgroup))
+    // connect first: a missing or refusing systemd fails the create before anything exists
+    let systemd = match &scope {
+        Some(_) => Some(cgroups::systemd::Systemd::connect(
+            &cgroups::systemd::bus_path(),
+        )?),
+        None => None,
+    };
+    let cgroup = Cgroup::locate(
+        &layout,
+        scope.as_ref().map(|s| s.cgroup.as_path()).or(spec_cg),
+        &opts.id,
+    );
+    Ok(Located {
+        layout,
+        cgroup,
+        scope,
+        systemd,
+    })
+}
+
+/// Where the container's cgroup is, and the systemd scope (with the connection to
+/// ask for it) under `--systemd-cgroup`.
+struct Located {
+    layout: Layout,
+    cgroup: Cgroup,
+    scope: Option<Scope>,
+    systemd: Option<cgroups::systemd::Systemd>,
 }
 
 /// The trace lines of the namespaces made and joined.
@@ -451,6 +517,7 @@ fn make_cgroup(
     cgroup: &Cgroup,
     spec: &Spec,
     ns: &NsPlan,
+    scope: Option<&Scope>,
 ) -> Result<Placement> {
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     let nodes = spec
@@ -462,9 +529,12 @@ fn make_cgroup(
         paths: cgroup.paths(),
     })?;
     undo.cgroup = Some(cgroup.paths());
-    cgroup.prepare(resources, nodes)?;
+    // under systemd the scope (and its directory) exists only once the init does
+    if scope.is_none() {
+        cgroup.prepare(resources, nodes)?;
+    }
     Ok(match layout {
-        Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) => {
+        Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) && scope.is_none() => {
             Placement::SelfMove(cgroup.open_tasks()?)
         }
         _ => Placement::ByParent,

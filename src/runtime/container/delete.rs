@@ -64,6 +64,9 @@ pub fn destroy(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) -> Re
     if st.host_mounts {
         crate::rootfs::unmount_all_under(&st.rootfs);
     }
+    if let Some(unit) = &st.systemd_unit {
+        cgroups::systemd::stop(unit)?;
+    }
     cgroups::destroy(&st.cgroup_paths)?;
     let config = std::fs::read(dir.config()).ok();
     dir.remove()?;

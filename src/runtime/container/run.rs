@@ -18,8 +18,12 @@ use crate::Result;
 pub fn run(ctx: &GlobalFlags, opts: &CreateOpts, detach: bool) -> Result<i32> {
     if detach {
         let mut l = launch(ctx, opts, Mode::Channel, None)?;
+        let notify = super::notify::bind(&l.dir)?;
         l.chan.send(&Msg::Start)?;
         poststart(ctx, &l.dir, &l.state);
+        if let Some(n) = notify {
+            n.forward_until_ready(&l.state)?;
+        }
         l.state.status = Status::Running;
         l.dir.save(&l.state)?;
         ctx.log.debug("finish");

@@ -27,6 +27,7 @@ pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
         }
         .into());
     }
+    let notify = super::notify::bind(&dir)?;
     let mut fifo = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -47,6 +48,9 @@ pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
     // the fifo (gone now), and a program that exits at once may be deleted by its
     // engine (`run --rm`) while this returns; a state write would race that delete
     poststart(ctx, &dir, &st);
+    if let Some(n) = notify {
+        n.forward_until_ready(&st)?;
+    }
     Ok(())
 }
 

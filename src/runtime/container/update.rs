@@ -100,6 +100,10 @@ pub fn update(ctx: &GlobalFlags, id: &str, resources: &LinuxResources) -> Result
     // spec's whole resources, whose device list is a bare "deny all" without the
     // allowances create added for the container's own device nodes.
     writes.retain(|w| w.controller != "devices");
+    // systemd's view first (it would otherwise restore its own values), then the files
+    if let Some(unit) = &st.systemd_unit {
+        cgroups::systemd::set(unit, resources)?;
+    }
     Ok(cg.apply(&writes)?)
 }
 

@@ -42,6 +42,16 @@ pub enum UnpackError {
         /// Its target.
         target: String,
     },
+    /// An owner id that does not fit 32 bits (a cast would wrap it, maybe to root).
+    #[error("entry `{path}` has `{field}` `{value}`: not a 32-bit id: layer rejected")]
+    Owner {
+        /// The entry.
+        path: String,
+        /// `uid` or `gid`.
+        field: &'static str,
+        /// The value in the tar header or pax record.
+        value: String,
+    },
     /// A filesystem call failed.
     #[error("cannot {op} `{path}`")]
     Io {
@@ -147,7 +157,7 @@ impl Unpacker {
         let shown = path.display().to_string();
         let comps =
             resolve::components(&path).ok_or_else(|| UnpackError::Traversal(shown.clone()))?;
-        let meta = read_meta(entry)?;
+        let meta = read_meta(entry, &shown)?;
         let kind = entry.header().entry_type();
         let Some((name, parent_comps)) = comps.split_last() else {
             return self.root_entry(kind, &meta, &path);
@@ -517,12 +527,19 @@ impl Unpacker {
     }
 }
 
-fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, UnpackError> {
+fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, path: &str) -> Result<Meta, UnpackError> {
     let h = entry.header();
+    let id = |field, v: u64| {
+        u32::try_from(v).map_err(|_| UnpackError::Owner {
+            path: path.to_string(),
+            field,
+            value: v.to_string(),
+        })
+    };
     let mut meta = Meta {
         mode: h.mode().map_err(UnpackError::Tar)?,
-        uid: h.uid().map_err(UnpackError::Tar)? as u32,
-        gid: h.gid().map_err(UnpackError::Tar)? as u32,
+        uid: id("uid", h.uid().map_err(UnpackError::Tar)?)?,
+        gid: id("gid", h.gid().map_err(UnpackError::Tar)?)?,
         mtime: h.mtime().map_err(UnpackError::Tar)? as i64,
         xattrs: Vec::new(),
     };
@@ -538,9 +555,18 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, UnpackError
                 .ok()
                 .and_then(|v| v.split('.').next()?.parse::<i64>().ok())
         };
+        // an unreadable pax id keeps the header's; one out of range is refused
+        let pax_id = |field, current: u32| match num() {
+            None => Ok(current),
+            Some(n) => u32::try_from(n).map_err(|_| UnpackError::Owner {
+                path: path.to_string(),
+                field,
+                value: n.to_string(),
+            }),
+        };
         match key {
-            "uid" => meta.uid = num().unwrap_or(meta.uid as i64) as u32,
-            "gid" => meta.gid = num().unwrap_or(meta.gid as i64) as u32,
+            "uid" => meta.uid = pax_id("uid", meta.uid)?,
+            "gid" => meta.gid = pax_id("gid", meta.gid)?,
             "mtime" => meta.mtime = num().unwrap_or(meta.mtime),
             _ => {
                 let Some(name) = key.strip_prefix("SCHILY.xattr.") else {

@@ -291,3 +291,36 @@ fn truncated_tar_is_an_error() {
     let err = unpack(&data[..1024], &f.root, UnpackOptions::default()).unwrap_err();
     assert!(matches!(err, UnpackError::Tar(_)), "{err}");
 }
+
+/// One file entry owned by `uid` in its header, with `pax` records before it.
+fn owned_tar(uid: u64, pax: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    if !pax.is_empty() {
+        b.append_pax_extensions(pax.iter().copied()).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_path("f").unwrap();
+    h.set_uid(uid);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, &b"z"[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn owner_ids_beyond_32_bits_are_refused_not_wrapped_to_root() {
+    for (uid, pax) in [
+        (1u64 << 32, &[][..]),
+        (1000, &[("uid", &b"4294967296"[..])][..]),
+        (1000, &[("gid", &b"-1"[..])][..]),
+    ] {
+        let f = fixture();
+        let err = unpack(&owned_tar(uid, pax)[..], &f.root, UnpackOptions::default()).unwrap_err();
+        assert!(matches!(err, UnpackError::Owner { .. }), "{err}");
+        assert!(err.to_string().contains("`f`"), "{err}");
+        assert!(!f.root.join("f").exists());
+    }
+}

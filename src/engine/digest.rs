@@ -1,10 +1,10 @@
-//! Content digests (`sha256:<hex>`, `sha512:<hex>`) and readers that hash what
-//! flows through them so that every blob is verified while it streams.
+//! Content digests: oci-spec's [`Digest`], held to the algorithms k3 hashes
+//! (`sha256:<hex>`, `sha512:<hex>`), and readers that hash what flows through
+//! them so that every blob is verified while it streams.
 
-use std::fmt;
 use std::io::{self, Read};
-use std::str::FromStr;
 
+pub use oci_spec::image::{Digest, DigestAlgorithm};
 use sha2::{Digest as _, Sha256, Sha512};
 
 /// A malformed or mismatching digest.
@@ -29,7 +29,8 @@ pub enum DigestError {
     },
 }
 
-/// A supported hash algorithm.
+/// A hash algorithm k3 computes (oci-spec's [`DigestAlgorithm`] also names
+/// sha384 and any other; k3 refuses those).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     /// SHA-256, hex of 64 characters.
@@ -47,99 +48,50 @@ impl Algorithm {
         }
     }
 
-    fn hex_len(self) -> usize {
-        match self {
-            Algorithm::Sha256 => 64,
-            Algorithm::Sha512 => 128,
+    /// The algorithm of `d`, if k3 computes it.
+    pub fn of(d: &Digest) -> Result<Algorithm, DigestError> {
+        match d.algorithm() {
+            DigestAlgorithm::Sha256 => Ok(Algorithm::Sha256),
+            DigestAlgorithm::Sha512 => Ok(Algorithm::Sha512),
+            other => Err(DigestError::Algorithm(other.to_string())),
         }
     }
 }
 
-/// A validated content digest.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Digest {
-    algorithm: Algorithm,
-    hex: String,
+/// Parses `s` as a digest of an algorithm k3 computes, with its hex part in
+/// lowercase of the algorithm's length (so it is safe as a file name). Use
+/// this, not `str::parse`: oci-spec's own parse accepts any algorithm.
+pub fn parse(s: &str) -> Result<Digest, DigestError> {
+    let (algorithm, _) = s
+        .split_once(':')
+        .ok_or_else(|| DigestError::NoAlgorithm(s.to_string()))?;
+    if !["sha256", "sha512"].contains(&algorithm) {
+        return Err(DigestError::Algorithm(algorithm.to_string()));
+    }
+    s.parse().map_err(|_| DigestError::Hex(s.to_string()))
 }
 
-impl Digest {
-    /// The algorithm.
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// The lowercase hex part (safe as a file name).
-    pub fn hex(&self) -> &str {
-        &self.hex
-    }
-
-    /// The digest of `data` with `algorithm`.
-    pub fn of(algorithm: Algorithm, data: &[u8]) -> Digest {
-        let mut h = Hasher::new(algorithm);
-        h.update(data);
-        h.finish()
-    }
-
-    /// Errors unless `data` hashes to this digest.
-    pub fn verify(&self, data: &[u8]) -> Result<(), DigestError> {
-        Digest::of(self.algorithm, data).must_equal(self)
-    }
-
-    /// Errors unless `self` (the actual digest) equals `expected`.
-    pub fn must_equal(&self, expected: &Digest) -> Result<(), DigestError> {
-        if self == expected {
-            Ok(())
-        } else {
-            Err(DigestError::Mismatch {
-                expected: expected.to_string(),
-                actual: self.to_string(),
-            })
-        }
-    }
+/// The digest of `data` with `algorithm`.
+pub fn of(algorithm: Algorithm, data: &[u8]) -> Digest {
+    let mut h = Hasher::new(algorithm);
+    h.update(data);
+    h.finish()
 }
 
-impl FromStr for Digest {
-    type Err = DigestError;
+/// Errors unless `data` hashes to `expected`.
+pub fn verify(expected: &Digest, data: &[u8]) -> Result<(), DigestError> {
+    check(&of(Algorithm::of(expected)?, data), expected)
+}
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (algo, hex) = s
-            .split_once(':')
-            .ok_or_else(|| DigestError::NoAlgorithm(s.to_string()))?;
-        let algorithm = match algo {
-            "sha256" => Algorithm::Sha256,
-            "sha512" => Algorithm::Sha512,
-            other => return Err(DigestError::Algorithm(other.to_string())),
-        };
-        let ok = hex.len() == algorithm.hex_len()
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !ok {
-            return Err(DigestError::Hex(s.to_string()));
-        }
-        Ok(Digest {
-            algorithm,
-            hex: hex.to_string(),
+/// Errors unless `actual` equals `expected`.
+pub fn check(actual: &Digest, expected: &Digest) -> Result<(), DigestError> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(DigestError::Mismatch {
+            expected: expected.to_string(),
+            actual: actual.to_string(),
         })
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm.name(), self.hex)
-    }
-}
-
-impl serde::Serialize for Digest {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Digest {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -174,8 +126,9 @@ impl Hasher {
             Hasher::Sha256(h) => (Algorithm::Sha256, h.finalize().to_vec()),
             Hasher::Sha512(h) => (Algorithm::Sha512, h.finalize().to_vec()),
         };
-        let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Digest { algorithm, hex }
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        parse(&format!("{}:{hex}", algorithm.name()))
+            .unwrap_or_else(|e| unreachable!("a hash in lowercase hex is a digest: {e}"))
     }
 }
 
@@ -229,38 +182,42 @@ mod tests {
 
     #[test]
     fn parses_and_displays() {
-        let d: Digest = HELLO.parse().unwrap();
-        assert_eq!(d.algorithm(), Algorithm::Sha256);
+        let d = parse(HELLO).unwrap();
+        assert_eq!(Algorithm::of(&d).unwrap(), Algorithm::Sha256);
+        assert_eq!(d.digest(), &HELLO[7..]);
         assert_eq!(d.to_string(), HELLO);
     }
 
     #[test]
     fn rejects_malformed() {
+        assert!(matches!(parse("abc"), Err(DigestError::NoAlgorithm(_))));
+        assert!(matches!(parse("md5:abc"), Err(DigestError::Algorithm(_))));
+        let sha384 = format!("sha384:{}", "a".repeat(96));
+        assert!(matches!(parse(&sha384), Err(DigestError::Algorithm(_))));
+        assert!(matches!(parse("sha256:ABC"), Err(DigestError::Hex(_))));
+        let upper = HELLO.to_uppercase().replace("SHA256", "sha256");
+        assert!(matches!(parse(&upper), Err(DigestError::Hex(_))));
         assert!(matches!(
-            "abc".parse::<Digest>(),
-            Err(DigestError::NoAlgorithm(_))
+            parse("sha256:../../etc/passwd"),
+            Err(DigestError::Hex(_))
         ));
+        // oci-spec's own parse takes any algorithm: only `parse` holds k3's set
+        let other: Digest = "md5:abc".parse().unwrap();
         assert!(matches!(
-            "md5:abc".parse::<Digest>(),
+            Algorithm::of(&other),
             Err(DigestError::Algorithm(_))
         ));
         assert!(matches!(
-            "sha256:ABC".parse::<Digest>(),
-            Err(DigestError::Hex(_))
-        ));
-        let upper = HELLO.to_uppercase().replace("SHA256", "sha256");
-        assert!(matches!(upper.parse::<Digest>(), Err(DigestError::Hex(_))));
-        assert!(matches!(
-            "sha256:../../etc/passwd".parse::<Digest>(),
-            Err(DigestError::Hex(_))
+            verify(&other, b""),
+            Err(DigestError::Algorithm(_))
         ));
     }
 
     #[test]
     fn verifies_content() {
-        let d: Digest = HELLO.parse().unwrap();
-        assert!(d.verify(b"hello").is_ok());
-        let err = d.verify(b"hellO").unwrap_err();
+        let d = parse(HELLO).unwrap();
+        assert!(verify(&d, b"hello").is_ok());
+        let err = verify(&d, b"hellO").unwrap_err();
         assert!(matches!(err, DigestError::Mismatch { .. }));
         assert!(err.to_string().contains(HELLO));
     }
@@ -278,8 +235,8 @@ mod tests {
 
     #[test]
     fn sha512_digest() {
-        let d = Digest::of(Algorithm::Sha512, b"");
+        let d = of(Algorithm::Sha512, b"");
         assert!(d.to_string().starts_with("sha512:cf83e135"));
-        assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
+        assert_eq!(parse(d.as_ref()).unwrap(), d);
     }
 }

@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# The guest half of integration/suite_vm.sh: runs as root inside the Debian trixie guest
+# (systemd, pure cgroup v2) that integration/vm/ built, from /opt/k3 (integration/vm/push.sh
+# puts lib.sh, this file, the busybox rootfs and config.json there, k3rt and k3 in
+# /usr/local/bin). Every check is one function c_NAME RUNTIME, run for runc, crun and
+# k3rt side by side (tests NAME__RUNTIME), and the table at the end shows them in rows.
+# ONLY=PATTERN runs the tests whose name contains it (ONLY=systemd, ONLY=__k3rt,
+# ONLY=systemd_scope__k3rt); RUNTIMES="k3rt crun" picks the columns.
+source /opt/k3/lib.sh
+need_root
+need jq busybox python3 systemctl podman ctr runuser
+
+read -r -a RTS <<<"${RUNTIMES:-runc crun k3rt}"
+BASE=/opt/k3/config.json
+ROOTFS=/opt/k3/rootfs
+STATE=/run/k3test     # the runtimes' --root (one per runtime), bundles, sockets
+COPIES=/var/lib/k3test # writable rootfs copies: not under /run, which trixie mounts noexec
+CG=/sys/fs/cgroup
+USER_NAME=k3user USER_ID=1000
+mkdir -p "$STATE" "$COPIES"
+
+rtbin() {
+  case $1 in
+    k3rt) echo /usr/local/bin/k3rt ;;
+    *) command -v "$1" ;;
+  esac
+}
+# R RT ARGS: the runtime with its own state root; RS: the same with the systemd driver
+R() { local rt=$1; shift; timeout 120 "$(rtbin "$rt")" --root "$STATE/$rt" "$@" </dev/null; }
+RS() { local rt=$1; shift; timeout 120 "$(rtbin "$rt")" --root "$STATE/$rt" --systemd-cgroup "$@" </dev/null; }
+
+# mkb NAME JQ-FILTER: a bundle (STATE/b/NAME/config.json) on the shared read-only rootfs
+mkb() {
+  local d=$STATE/b/$1
+  rm -rf "$d"; mkdir -p "$d"
+  jq --arg rootfs "$ROOTFS" ".root.path = \$rootfs | .root.readonly = true | $2" "$BASE" >"$d/config.json"
+  echo "$d"
+}
+# a writable copy of the rootfs (podman, containerd and the notify socket write into it)
+rootfs_copy() { rm -rf "$1"; cp -a "$ROOTFS" "$1"; }
+
+pid_of() { R "$1" state "$2" | jq -r .pid; }
+status_of() { R "$1" state "$2" 2>/dev/null | jq -r .status; }
+cg_of() { awk -F: '$1 == "0" {print $3}' "/proc/$1/cgroup"; }
+# wait_for SECONDS CMD...: until CMD succeeds
+wait_for() {
+  local n=$(($1 * 5)); shift
+  while ((n-- > 0)); do "$@" && return 0; sleep 0.2; done
+  "$@"
+}
+is_status() { [[ $(status_of "$1" "$2") == "$3" ]]; }
+# unit_show UNIT: the systemd properties the checks look at, one per line
+unit_show() { systemctl show "$1" -p LoadState -p ActiveState -p MemoryMax -p TasksMax -p CPUQuotaPerSecUSec -p ControlGroup; }
+unit_gone() { [[ $(systemctl show "$1" -p ActiveState --value) != active ]]; }
+# expect_unit UNIT PROP=VALUE...: systemd's view of the unit
+expect_unit() {
+  local unit=$1 show; shift
+  show=$(unit_show "$unit")
+  local p
+  for p in LoadState=loaded ActiveState=active "$@"; do
+    grep -qx "$p" <<<"$show" || fail "systemctl show $unit: want $p, got: $(tr '\n' ' ' <<<"$show")"
+  done
+}
+as_user() {
+  cd /
+  runuser -u "$USER_NAME" -- env -i HOME=/home/$USER_NAME USER=$USER_NAME LOGNAME=$USER_NAME \
+    PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR=/run/user/$USER_ID \
+    DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$USER_ID/bus "$@" </dev/null
+}
+podman_() { timeout 180 podman "$@" </dev/null; }
+
+# --- checks: each c_NAME takes the runtime ---
+
+# create/start/state/kill/delete, and run's exit code
+c_lifecycle() {
+  local rt=$1 id=lc-$1
+  local b; b=$(mkb lc '.process.args = ["sh","-c","trap \"exit 0\" TERM; while :; do sleep 0.1; done"]')
+  R "$rt" create --bundle "$b" "$id"
+  expect_eq created "$(status_of "$rt" "$id")" "after create"
+  R "$rt" start "$id"
+  expect_eq running "$(status_of "$rt" "$id")" "after start"
+  R "$rt" kill "$id" TERM
+  wait_for 20 is_status "$rt" "$id" stopped || fail "not stopped after TERM: $(status_of "$rt" "$id")"
+  R "$rt" delete "$id"
+  ! R "$rt" state "$id" >/dev/null 2>&1 || fail "state of a deleted container succeeded"
+  b=$(mkb lc2 '.process.args = ["sh","-c","exit 3"]')
+  local rc=0
+  R "$rt" run --bundle "$b" "$id-run" || rc=$?
+  expect_eq 3 "$rc" "exit code of run"
+}
+
+# absolute cgroupsPath: every limit read back from the v2 files; the cgroup goes on delete
+c_limits_absolute() {
+  local rt=$1 id=lim-$1 cg=/k3test/lim-$1
+  local b; b=$(mkb lim ".linux.cgroupsPath = \"$cg\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42},
+        cpu: {quota: 50000, period: 100000, shares: 1024}, blockIO: {weight: 500}}")
+  R "$rt" run -d --bundle "$b" "$id"
+  local pid; pid=$(pid_of "$rt" "$id")
+  expect_eq "$cg" "$(cg_of "$pid")" "cgroup of the init"
+  expect_eq 67108864 "$(cat "$CG$cg/memory.max")" memory.max
+  expect_eq 42 "$(cat "$CG$cg/pids.max")" pids.max
+  expect_eq "50000 100000" "$(cat "$CG$cg/cpu.max")" cpu.max
+  # shares 1024: runc's linear conversion gives 39, crun >= 1.23's quadratic one 100
+  local w; w=$(cat "$CG$cg/cpu.weight")
+  [[ $w == 39 || $w == 100 ]] || fail "cpu.weight for shares 1024: want 39 (runc) or 100 (crun), got $w"
+  # blockIO weight 500: io.bfq.weight as is, or io.weight converted (1 + (500-10)*9999/990)
+  if [[ -e $CG$cg/io.bfq.weight ]]; then
+    expect_eq "default 500" "$(head -n 1 "$CG$cg/io.bfq.weight")" io.bfq.weight
+  elif [[ -e $CG$cg/io.weight ]]; then
+    expect_eq "default 4950" "$(head -n 1 "$CG$cg/io.weight")" io.weight
+  else
+    echo "note: no io.weight here (io controller not available), not checked"
+  fi
+  R "$rt" delete --force "$id"
+  [[ ! -e $CG$cg ]] || fail "cgroup $cg left behind"
+}
+
+# relative cgroupsPath, from a caller whose own cgroup (an ssh session scope) holds
+# processes: v2's no-internal-process rule forbids controllers there
+c_relative_path() {
+  local rt=$1 id=rel-$1
+  local b; b=$(mkb rel ".linux.cgroupsPath = \"k3test-rel/$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}}")
+  echo "caller's cgroup: $(cg_of $$)"
+  R "$rt" run -d --bundle "$b" "$id"
+  local pid cg; pid=$(pid_of "$rt" "$id"); cg=$(cg_of "$pid")
+  echo "container's cgroup: $cg"
+  [[ $cg == */k3test-rel/$id ]] || fail "cgroup $cg does not end in k3test-rel/$id"
+  expect_eq 67108864 "$(cat "$CG$cg/memory.max")" memory.max
+  expect_eq 42 "$(cat "$CG$cg/pids.max")" pids.max
+  R "$rt" delete --force "$id"
+  [[ ! -e $CG$cg ]] || fail "cgroup $cg left behind"
+}
+
+c_oom() {
+  local rt=$1 id=oom-$1 cg=/k3test/oom-$1
+  local b; b=$(mkb oom ".linux.cgroupsPath = \"$cg\"
+    | .process.args = [\"sh\",\"-c\",\"dd if=/dev/zero of=/dev/null bs=64M count=1; echo dd: \$?; sleep 100\"]
+    | .linux.resources += {memory: {limit: 33554432, swap: 33554432}}")
+  R "$rt" run -d --bundle "$b" "$id"
+  oom_killed() { (($(awk '$1 == "oom_kill" {print $2}' "$CG$cg/memory.events") >= 1)); }
+  wait_for 30 oom_killed || fail "no oom_kill in memory.events: $(tr '\n' ' ' <"$CG$cg/memory.events")"
+  expect_eq running "$(status_of "$rt" "$id")" "the init survives its child's OOM kill"
+  R "$rt" delete --force "$id"
+}
+
+c_pids_limit() {
+  local rt=$1 id=pids-$1 cg=/k3test/pids-$1
+  local b; b=$(mkb pids ".linux.cgroupsPath = \"$cg\"
+    | .process.args = [\"sh\",\"-c\",\"for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 100 & done; sleep 100\"]
+    | .linux.resources += {pids: {limit: 6}}")
+  R "$rt" run -d --bundle "$b" "$id"
+  hit_max() { (($(awk '$1 == "max" {print $2}' "$CG$cg/pids.events") >= 1)); }
+  wait_for 30 hit_max || fail "pids.events max not counted: $(cat "$CG$cg/pids.events")"
+  (($(cat "$CG$cg/pids.current") <= 6)) || fail "pids.current $(cat "$CG$cg/pids.current") > 6"
+  R "$rt" delete --force "$id"
+}
+
+c_pause_resume() {
+  local rt=$1 id=fr-$1 cg=/k3test/fr-$1
+  local b; b=$(mkb fr ".linux.cgroupsPath = \"$cg\" | .process.args = [\"sh\",\"-c\",\"while :; do sleep 0.1; done\"]")
+  R "$rt" run -d --bundle "$b" "$id"
+  R "$rt" pause "$id"
+  expect_eq paused "$(status_of "$rt" "$id")" "status after pause"
+  expect_eq 1 "$(cat "$CG$cg/cgroup.freeze")" cgroup.freeze
+  grep -qx "frozen 1" "$CG$cg/cgroup.events" || fail "not frozen: $(tr '\n' ' ' <"$CG$cg/cgroup.events")"
+  R "$rt" resume "$id"
+  expect_eq running "$(status_of "$rt" "$id")" "status after resume"
+  grep -qx "frozen 0" "$CG$cg/cgroup.events" || fail "still frozen"
+  R "$rt" delete --force "$id"
+}
+
+c_update() {
+  local rt=$1 id=upd-$1 cg=/k3test/upd-$1
+  local b; b=$(mkb upd ".linux.cgroupsPath = \"$cg\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}, cpu: {quota: 50000, period: 100000}}")
+  R "$rt" run -d --bundle "$b" "$id"
+  echo '{"memory":{"limit":134217728},"pids":{"limit":50},"cpu":{"quota":20000,"period":100000}}' >"$STATE/upd.json"
+  R "$rt" update --resources "$STATE/upd.json" "$id"
+  expect_eq 134217728 "$(cat "$CG$cg/memory.max")" memory.max
+  expect_eq 50 "$(cat "$CG$cg/pids.max")" pids.max
+  expect_eq "20000 100000" "$(cat "$CG$cg/cpu.max")" cpu.max
+  R "$rt" delete --force "$id"
+}
+
+# --systemd-cgroup with slice:prefix:name: systemd knows the scope and its limits
+c_systemd_scope() {
+  local rt=$1 id=sd-$1 unit=k3test-sd-$1.scope
+  local b; b=$(mkb sd ".linux.cgroupsPath = \"system.slice:k3test:$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}, cpu: {quota: 50000, period: 100000}}")
+  RS "$rt" run -d --bundle "$b" "$id"
+  local pid; pid=$(pid_of "$rt" "$id")
+  local cg; cg=$(cg_of "$pid")
+  # crun puts the init one level down (its run.oci.systemd.subgroup, default `container`)
+  [[ $cg == "/system.slice/$unit" || $cg == "/system.slice/$unit/"* ]] || fail "cgroup of the init: $cg, not in /system.slice/$unit"
+  expect_eq 67108864 "$(cat "$CG/system.slice/$unit/memory.max")" memory.max
+  expect_unit "$unit" MemoryMax=67108864 TasksMax=42 CPUQuotaPerSecUSec=500ms
+  RS "$rt" delete --force "$id"
+  wait_for 10 unit_gone "$unit" || fail "unit still active after delete: $(unit_show "$unit" | tr '\n' ' ')"
+  [[ ! -e $CG/system.slice/$unit ]] || fail "cgroup of $unit left behind"
+}
+
+# update under the systemd driver: systemd's view follows (SetUnitProperties)
+c_systemd_update() {
+  local rt=$1 id=sdu-$1 unit=k3test-sdu-$1.scope
+  local b; b=$(mkb sdu ".linux.cgroupsPath = \"system.slice:k3test:$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}}")
+  RS "$rt" run -d --bundle "$b" "$id"
+  echo '{"memory":{"limit":134217728},"pids":{"limit":50}}' >"$STATE/sdu.json"
+  RS "$rt" update --resources "$STATE/sdu.json" "$id"
+  expect_eq 134217728 "$(cat "$CG/system.slice/$unit/memory.max")" memory.max
+  expect_unit "$unit" MemoryMax=134217728 TasksMax=50
+  RS "$rt" delete --force "$id"
+}
+
+# an empty slice is systemd's system.slice (runc's and crun's default)
+c_systemd_default_slice() {
+  local rt=$1 id=sdd-$1 unit=k3test-sdd-$1.scope
+  local b; b=$(mkb sdd ".linux.cgroupsPath = \":k3test:$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {pids: {limit: 17}}")
+  RS "$rt" run -d --bundle "$b" "$id"
+  local cg; cg=$(cg_of "$(pid_of "$rt" "$id")")
+  [[ $cg == "/system.slice/$unit" || $cg == "/system.slice/$unit/"* ]] || fail "cgroup of the init: $cg, not in /system.slice/$unit"
+  expect_unit "$unit" TasksMax=17
+  RS "$rt" delete --force "$id"
+  wait_for 10 unit_gone "$unit" || fail "unit still active after delete"
+}
+
+# no system bus and no /run/systemd/private (hidden in a mount namespace): create fails, nothing is left
+# (no unit, no cgroup, no state); k3rt's error names the socket
+c_systemd_no_bus() {
+  local rt=$1 id=sdnb-$1 unit=k3test-sdnb-$1.scope
+  local b; b=$(mkb sdnb ".linux.cgroupsPath = \"system.slice:k3test:$id\" | .process.args = [\"true\"]")
+  local err
+  err=$(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/dbus && mount --bind /dev/null /run/systemd/private && exec "$@"' sh \
+    timeout 60 "$(rtbin "$rt")" --root "$STATE/$rt" --systemd-cgroup run --bundle "$b" "$id" 2>&1 </dev/null) \
+    && fail "--systemd-cgroup ran without a system bus"
+  echo "error: $err"
+  [[ $rt != k3rt ]] || grep -q '/run/dbus/system_bus_socket' <<<"$err" || fail "the error does not name the bus socket"
+  ! R "$rt" state "$id" >/dev/null 2>&1 || { R "$rt" delete --force "$id"; fail "state left behind"; }
+  unit_gone "$unit" || fail "$unit active"
+  [[ ! -e $CG/system.slice/$unit ]] || fail "cgroup of $unit left behind"
+}
+
+# After the last container of a slice is gone, the slice keeps no controller the config
+# did not need among those systemd manages: memory and pids (this config's limits, and
+# systemd's default accounting) may stay, cpuset, cpu and io may not; the root's set is
+# unchanged. hugetlb, rdma and misc are outside systemd's management: runc 1.1 and crun
+# 1.21 turn them on in the slice and leave them there too, so they are only reported.
+c_systemd_controllers() {
+  local rt=$1 id=ctl-$1 slice=k3ctl$1.slice
+  systemctl stop "$slice" 2>/dev/null || true
+  rmdir "$CG/$slice"/* "$CG/$slice" 2>/dev/null || true
+  local root_before; root_before=$(cat "$CG/cgroup.subtree_control")
+  local b; b=$(mkb ctl ".linux.cgroupsPath = \"$slice:k3test:$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}}")
+  RS "$rt" run -d --bundle "$b" "$id"
+  echo "in $slice while running: $(cat "$CG/$slice/cgroup.subtree_control")"
+  RS "$rt" delete --force "$id"
+  sleep 1
+  expect_eq "$root_before" "$(cat "$CG/cgroup.subtree_control")" "root cgroup.subtree_control"
+  if [[ -e $CG/$slice ]]; then
+    local left c; left=$(cat "$CG/$slice/cgroup.subtree_control")
+    echo "in $slice after delete: $left"
+    for c in $left; do
+      case $c in
+        memory | pids) ;;
+        hugetlb | rdma | misc) echo "note: $c left enabled in $slice (as runc and crun leave it)" ;;
+        *) fail "controller $c left enabled in $slice after the last container (all: $left)" ;;
+      esac
+    done
+  fi
+}
+
+c_features_systemd() {
+  local rt=$1 f
+  f=$(R "$rt" features)
+  expect_eq true "$(jq -r '.linux.cgroup.systemd' <<<"$f")" "features .linux.cgroup.systemd"
+  expect_eq true "$(jq -r '.linux.cgroup.v2' <<<"$f")" "features .linux.cgroup.v2"
+}
+
+# NOTIFY_SOCKET in create's (and start's) environment: the container's READY=1 reaches it
+c_sdnotify_runtime() {
+  local rt=$1 id=sdn-$1 sock=$STATE/notify-$1.sock out=$STATE/notify-$1.out
+  rootfs_copy "$COPIES/rootfs-sdn-$rt"
+  local b; b=$(mkb sdn ".root.path = \"$COPIES/rootfs-sdn-$rt\" | .root.readonly = false
+    | .linux.cgroupsPath = \"/k3test/$id\" | .process.args = [\"sh\",\"-c\",\"sdnotify READY=1 && sleep 100\"]")
+  rm -f "$sock" "$out" "$out.bound"
+  python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(90)
+open(sys.argv[2] + ".bound", "w").close()
+try: m = s.recv(4096).decode()
+except socket.timeout: m = "TIMEOUT"
+open(sys.argv[2], "w").write(m)' "$sock" "$out" &
+  local lpid=$!
+  wait_for 30 test -e "$out.bound"
+  NOTIFY_SOCKET=$sock R "$rt" create --bundle "$b" "$id"
+  NOTIFY_SOCKET=$sock R "$rt" start "$id"
+  wait_for 60 test -s "$out" || fail "nothing reached $sock"
+  kill "$lpid" 2>/dev/null || true
+  grep -q 'READY=1' "$out" || fail "the caller's socket got \`$(cat "$out")\`, not READY=1"
+  R "$rt" delete --force "$id"
+}
+
+# podman as root, systemd cgroup manager: libpod-ID.scope with the limits; exec through
+# the runtime; the scope goes with the container
+c_podman_systemd() {
+  local rt=$1 name=k3p-$1
+  rootfs_copy "$COPIES/rootfs-p-$rt"
+  podman_ rm -f -t 0 --ignore "$name" >/dev/null
+  podman_ --runtime "$(rtbin "$rt")" --cgroup-manager systemd run -d --name "$name" --network none \
+    --memory 64m --pids-limit 42 --rootfs "$COPIES/rootfs-p-$rt" sleep 100
+  local id; id=$(podman_ inspect -f '{{.Id}}' "$name")
+  expect_unit "libpod-$id.scope" MemoryMax=67108864 TasksMax=42
+  expect_eq 67108864 "$(podman_ exec "$name" cat /sys/fs/cgroup/memory.max)" "memory.max seen inside"
+  podman_ rm -f -t 0 "$name"
+  wait_for 10 unit_gone "libpod-$id.scope" || fail "libpod-$id.scope still active"
+}
+
+# podman --sdnotify=container under a Type=notify unit: the unit becomes active only
+# when the container's READY=1 got through runtime, conmon and podman
+c_podman_sdnotify() {
+  local rt=$1 unit=k3sdn-$1.service
+  rootfs_copy "$COPIES/rootfs-n-$rt"
+  podman_ rm -f -t 0 --ignore "k3n-$rt" >/dev/null
+  systemctl reset-failed "$unit" 2>/dev/null || true
+  systemd-run --unit "$unit" -p Type=notify -p NotifyAccess=all -p TimeoutStartSec=120 --no-block -q -- \
+    podman --runtime "$(rtbin "$rt")" run --rm --name "k3n-$rt" --network none --sdnotify=container \
+    --rootfs "$COPIES/rootfs-n-$rt" sh -c 'sdnotify READY=1; sleep 100'
+  settled() { [[ $(systemctl show "$unit" -p ActiveState --value) != activating ]]; }
+  wait_for 120 settled || true
+  local st; st=$(systemctl show "$unit" -p ActiveState --value)
+  if [[ $st != active ]]; then
+    journalctl -u "$unit" --no-pager | tail -n 15
+    fail "$unit is $st, not active"
+  fi
+  systemctl stop "$unit"
+}
+
+# ctr_clean ID: no task and no container ID in containerd's k3test namespace
+ctr_clean() {
+  if ctr -n k3test task ls -q | grep -x "$1" >/dev/null; then
+    ctr -n k3test task kill -s SIGKILL "$1" || true
+    wait_for 20 bash -c "! ctr -n k3test task ls | awk '\$1 == \"$1\" {print \$3}' | grep -x RUNNING >/dev/null"
+    ctr -n k3test task rm -f "$1"
+  fi
+  if ctr -n k3test container ls -q | grep -x "$1" >/dev/null; then ctr -n k3test container rm "$1"; fi
+}
+
+# containerd's runc shim with SystemdCgroup (ctr --runc-systemd-cgroup)
+c_containerd_systemd() {
+  local rt=$1 id=k3c-$1 unit=k3ctr-k3c-$1.scope
+  rootfs_copy "$COPIES/rootfs-c-$rt"
+  ctr_clean "$id"
+  timeout 120 ctr -n k3test run -d --runc-binary "$(rtbin "$rt")" --runc-systemd-cgroup \
+    --cgroup "system.slice:k3ctr:$id" --memory-limit 67108864 \
+    --rootfs "$COPIES/rootfs-c-$rt" "$id" /bin/sleep 100 </dev/null
+  expect_unit "$unit" MemoryMax=67108864
+  local cg; cg=$(cg_of "$(ctr -n k3test task ls | awk -v id="$id" '$1 == id {print $2}')")
+  [[ $cg == "/system.slice/$unit" || $cg == "/system.slice/$unit/"* ]] || fail "cgroup of the task: $cg, not in /system.slice/$unit"
+  ctr_clean "$id"
+  wait_for 10 unit_gone "$unit" || fail "$unit still active"
+}
+
+# rootless podman (a real user with subuids, its own systemd and bus): run, exec, a
+# limit through the user's delegated cgroup, stop, rm
+c_podman_rootless() {
+  local rt=$1 name=k3r-$1 dir=/home/$USER_NAME/rootfs-$1
+  wait_for 30 test -S "/run/user/$USER_ID/bus" || fail "no user bus for $USER_NAME"
+  as_user timeout 60 podman rm -f -t 0 --ignore "$name" >/dev/null
+  rm -rf "$dir"; cp -a "$ROOTFS" "$dir"; chown -R "$USER_NAME:" "$dir"
+  expect_eq hello "$(as_user timeout 180 podman --runtime "$(rtbin "$rt")" run --rm --network none --rootfs "$dir" echo hello)" "run --rm"
+  as_user timeout 180 podman --runtime "$(rtbin "$rt")" --cgroup-manager systemd run -d --name "$name" \
+    --network none --pids-limit 42 --rootfs "$dir" sleep 100
+  expect_eq 0 "$(as_user timeout 60 podman exec "$name" id -u)" "uid inside"
+  expect_eq 42 "$(as_user timeout 60 podman exec "$name" cat /sys/fs/cgroup/pids.max)" "pids.max inside"
+  as_user timeout 60 podman stop -t 1 "$name"
+  as_user timeout 60 podman rm "$name"
+}
+
+# Removes what a failed test left: its runtime's containers, and podman's, containerd's
+# and systemd's leftovers only after the tests that use them (each command here takes
+# seconds in the emulated guest). $t is run_suite's current test (bash's dynamic scope).
+after_each() {
+  local name=${t#t_} rt id
+  rt=${name##*__}
+  [[ " ${RTS[*]} " == *" $rt "* ]] || return 0
+  for id in $(R "$rt" list -q 2>/dev/null); do
+    RS "$rt" delete --force "$id" || R "$rt" delete --force "$id"
+  done
+  case $name in
+    podman_rootless*) as_user podman rm -af -t 0 ;;
+    podman_sdnotify*) systemctl stop "k3sdn-$rt.service"; podman rm -af -t 0 ;;
+    podman*) podman rm -af -t 0 ;;
+    containerd*) ctr_clean "k3c-$rt" ;;
+  esac
+  case $name in
+    systemd*|containerd*) systemctl stop 'k3test-*.scope' 'k3ctr-*.scope' ;;
+  esac
+  true
+}
+
+# one test per check and runtime: t_CHECK__RUNTIME
+for c in $(declare -F | awk '{print $3}' | grep '^c_'); do
+  for rt in "${RTS[@]}"; do eval "t_${c#c_}__$rt() { $c $rt; }"; done
+done
+
+for rt in "${RTS[@]}"; do echo "$rt: $("$(rtbin "$rt")" --version 2>&1 | head -n 1)"; done
+echo "podman: $(podman --version), containerd: $(containerd --version | awk '{print $3}'), systemd: $(systemctl --version | head -n 1), kernel: $(uname -r)"
+echo "cgroup: $(stat -fc %T $CG), root subtree_control: $(cat $CG/cgroup.subtree_control)"
+run_suite
+rc=$?
+
+# the table: a row per check, a column per runtime
+printf '\n%-22s' check; printf ' %-6s' "${RTS[@]}"; echo
+for c in $(declare -F | awk '{print $3}' | grep '^c_'); do
+  printf '%-22s' "${c#c_}"
+  for rt in "${RTS[@]}"; do
+    t=${c#c_}__$rt
+    if [[ -n ${ONLY:-} && $t != *"$ONLY"* ]]; then r=-
+    elif [[ " ${FAILED[*]} " == *" $t "* ]]; then r=FAIL
+    else r=ok; fi
+    printf ' %-6s' "$r"
+  done
+  echo
+done
+exit $rc

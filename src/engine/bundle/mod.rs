@@ -1,0 +1,117 @@
+//! The OCI bundle of a container: `config.json` generated from the validated
+//! options merged with the image config (docker's rules for Entrypoint, Cmd,
+//! Env, WorkingDir, User, Volumes), and the files docker's init layer
+//! provides (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`), written in
+//! the bundle directory and bind-mounted into the container.
+//!
+//! Everything here is pure data except [`write_etc_files`] and
+//! [`resolve_user`], so the merge rules are unit-tested without root.
+//!
+//! The parts: [`process`] (the image config and docker's merge), [`caps`]
+//! (the capability set), [`user`] (`User` resolved in the rootfs),
+//! [`config`] (the `config.json` document) and [`etc`] (the `/etc` files).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+mod caps;
+mod config;
+mod etc;
+mod process;
+mod user;
+
+pub use caps::{capabilities, own_bounding};
+pub use config::{generate, host_cgroup_v2, host_devices, private_cgroupns, BundleInputs, NetMode};
+pub use etc::{hosts_file, resolv_conf, write_etc_files};
+pub use process::{merge_process, ImageConfig, ProcessPlan};
+pub use user::resolve_user;
+
+/// The `ociVersion` written (crun 1.8 refuses newer ones).
+pub const OCI_VERSION: &str = "1.0.2";
+/// `PATH` when the image sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A bundle failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// Neither the options nor the image give a command.
+    #[error("no command: the image `{0}` has no Entrypoint or Cmd and no `args` were given")]
+    NoCommand(String),
+    /// The image's `User` names a user the rootfs does not define.
+    #[error("user `{user}` not found in the image's `/etc/{file}`")]
+    UnknownUser { user: String, file: &'static str },
+    /// The entry of the image's `User` has an id that is not a number.
+    #[error("user `{user}` has the id `{value}` in the image's `/etc/{file}`: not a number")]
+    BadId {
+        user: String,
+        file: &'static str,
+        value: String,
+    },
+    /// A file could not be written or read.
+    #[error("cannot {op} `{path}`")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A part of `config.json` oci-spec refuses to build.
+    #[error("cannot build `config.json`")]
+    Spec(#[from] oci_spec::OciSpecError),
+    /// `config.json` does not convert to JSON.
+    #[error("cannot convert `config.json` to JSON")]
+    Json(#[source] serde_json::Error),
+    /// A capability name oci-spec does not know.
+    #[error("unknown capability `{0}` in `process.capabilities`")]
+    Capability(String),
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BundleError + 'a {
+    move |source| BundleError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+/// Writes `config.json` (tmp + rename).
+pub fn write_config(bundle: &Path, config: &Value) -> Result<PathBuf, BundleError> {
+    let p = bundle.join("config.json");
+    let tmp = bundle.join("config.json.tmp");
+    let text = serde_json::to_vec_pretty(config).unwrap_or_default();
+    fs::write(&tmp, text).map_err(io_err("write", &tmp))?;
+    fs::rename(&tmp, &p).map_err(io_err("rename", &p))?;
+    Ok(p)
+}
+
+#[cfg(test)]
+mod testutil {
+    use serde_json::json;
+
+    use super::ImageConfig;
+    use crate::options::{CreateOptions, Validated};
+
+    pub(super) fn validated(f: impl FnOnce(&mut CreateOptions)) -> Validated {
+        let mut o = CreateOptions {
+            container_id: "c".into(),
+            image: "node".into(),
+            ..Default::default()
+        };
+        f(&mut o);
+        o.validate().unwrap()
+    }
+
+    pub(super) fn image() -> ImageConfig {
+        ImageConfig::from_image_json(&json!({"config": {
+            "Entrypoint": ["docker-entrypoint.sh"], "Cmd": ["node"],
+            "Env": ["PATH=/usr/local/bin:/bin", "NODE_VERSION=18", "NODE_ENV=dev"],
+            "WorkingDir": "/app", "User": "node",
+            "ExposedPorts": {"3000/tcp": {}}, "Volumes": {"/data": {}}
+        }}))
+    }
+}
+
+#[cfg(test)]
+mod fixtures;

@@ -1,0 +1,178 @@
+//! The image config and docker's merge of it with the options.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{BundleError, DEFAULT_PATH};
+use crate::options::Validated;
+
+/// The parts of an image config (`config` object of the image JSON) k3 uses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub exposed_ports: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+impl ImageConfig {
+    /// Reads the image JSON (the whole config blob).
+    pub fn from_image_json(image: &Value) -> ImageConfig {
+        let c = &image["config"];
+        ImageConfig {
+            entrypoint: strings(&c["Entrypoint"]),
+            cmd: strings(&c["Cmd"]),
+            env: strings(&c["Env"]),
+            working_dir: c["WorkingDir"].as_str().unwrap_or("").to_string(),
+            user: c["User"].as_str().unwrap_or("").to_string(),
+            exposed_ports: keys(&c["ExposedPorts"]),
+            volumes: keys(&c["Volumes"]),
+        }
+    }
+}
+
+/// The process part of the config, before users are resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessPlan {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub user: String,
+}
+
+/// Docker's merge: `args` replace Cmd (the Entrypoint stays); options' env
+/// override the image's by key; `PATH` and `HOSTNAME` are always set; the
+/// working dir defaults to `/`.
+pub fn merge_process(
+    img: &ImageConfig,
+    v: &Validated,
+    hostname: &str,
+) -> Result<ProcessPlan, BundleError> {
+    let mut args = img.entrypoint.clone();
+    args.extend(v.args.clone().unwrap_or_else(|| img.cmd.clone()));
+    if args.is_empty() {
+        return Err(BundleError::NoCommand(v.image_ref.clone()));
+    }
+    let mut env: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut order = 0;
+    let mut put = |k: &str, val: &str| {
+        let pos = env.get(k).map_or_else(
+            || {
+                order += 1;
+                order
+            },
+            |e| e.0,
+        );
+        env.insert(k.to_string(), (pos, val.to_string()));
+    };
+    put("PATH", DEFAULT_PATH);
+    put("HOSTNAME", hostname);
+    for e in &img.env {
+        if let Some((k, val)) = e.split_once('=') {
+            put(k, val);
+        }
+    }
+    for (k, val) in &v.env {
+        put(k, val);
+    }
+    let mut env: Vec<(usize, String)> = env
+        .into_iter()
+        .map(|(k, (pos, val))| (pos, format!("{k}={val}")))
+        .collect();
+    env.sort();
+    Ok(ProcessPlan {
+        args,
+        env: env.into_iter().map(|(_, e)| e).collect(),
+        cwd: if img.working_dir.is_empty() {
+            "/".into()
+        } else {
+            img.working_dir.clone()
+        },
+        user: img.user.clone(),
+    })
+}
+
+/// The capability set: docker's default (or, when privileged, every
+/// capability in `bounding`), with `capAdd` and `capDrop` applied (`ALL`
+/// allowed in both, meaning the same as privileged's set).
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::bundle::testutil::{image, validated};
+
+    #[test]
+    fn image_config_is_read() {
+        let i = image();
+        assert_eq!(i.exposed_ports, vec!["3000/tcp"]);
+        assert_eq!(i.volumes, vec!["/data"]);
+        assert_eq!(
+            ImageConfig::from_image_json(&json!({})),
+            ImageConfig::default()
+        );
+    }
+
+    #[test]
+    fn args_replace_cmd_but_keep_entrypoint() {
+        let v = validated(|o| o.args = Some("npm start".into()));
+        let p = merge_process(&image(), &v, "h").unwrap();
+        assert_eq!(p.args, vec!["docker-entrypoint.sh", "npm", "start"]);
+        let v = validated(|_| {});
+        assert_eq!(
+            merge_process(&image(), &v, "h").unwrap().args,
+            vec!["docker-entrypoint.sh", "node"]
+        );
+        let err = merge_process(&ImageConfig::default(), &v, "h").unwrap_err();
+        assert!(matches!(err, BundleError::NoCommand(_)));
+    }
+
+    #[test]
+    fn env_overrides_by_key_in_order() {
+        let v = validated(|o| o.env = vec!["NODE_ENV=production".into(), "API_PORT=3000".into()]);
+        let p = merge_process(&image(), &v, "web").unwrap();
+        assert_eq!(
+            p.env,
+            vec![
+                "PATH=/usr/local/bin:/bin",
+                "HOSTNAME=web",
+                "NODE_VERSION=18",
+                "NODE_ENV=production",
+                "API_PORT=3000"
+            ]
+        );
+        assert_eq!(p.cwd, "/app");
+        assert_eq!(p.user, "node");
+        let p = merge_process(
+            &ImageConfig {
+                cmd: vec!["sh".into()],
+                ..Default::default()
+            },
+            &v,
+            "x",
+        )
+        .unwrap();
+        assert_eq!(p.env[0], format!("PATH={DEFAULT_PATH}"));
+        assert_eq!(p.cwd, "/");
+    }
+}

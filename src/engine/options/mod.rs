@@ -1,0 +1,374 @@
+//! Seed 000's `createContainer` options: the input shape ([`CreateOptions`],
+//! camelCase JSON like the seed) and its validation into [`Validated`], where
+//! every value is parsed (memory in bytes, cpus as a quota, mounts, volumes,
+//! ports, capabilities). Any unknown or malformed value is an
+//! [`OptionsError`] naming the option and the value (`VALIDATION_ERROR`).
+//!
+//! The values are parsed by area: [`identity`] (id, image, host name),
+//! [`command`] (args, env, signals), [`resources`] (cpus, memory, disk, pids,
+//! cgroups), [`restart`], [`mounts`], [`network`] and [`caps`].
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+mod caps;
+mod command;
+mod identity;
+mod mounts;
+mod network;
+mod resources;
+mod restart;
+
+pub use caps::{caps, ALL_CAPS, DEFAULT_CAPS};
+pub use command::{args, env, signal};
+pub use identity::{container_id, hostname};
+pub use mounts::{bind_mount, name_ok};
+pub use network::{ip, mac, port_mapping};
+pub use resources::{cgroup_conf, cgroupns, cpus, memory, pids_limit};
+
+use identity::image_ref;
+use mounts::volumes;
+use network::{network_name, publish};
+use resources::disk_limit;
+use restart::{restart, seconds, MAX_RESTART_DELAY_S, MAX_RESTART_WINDOW_S};
+
+/// The default network.
+pub const DEFAULT_NETWORK: &str = "kb0";
+
+/// The CFS period used for `cpus`.
+pub const CPU_PERIOD: u64 = 100_000;
+
+/// A malformed option.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid `{option}` value `{value}`: {reason}")]
+pub struct OptionsError {
+    /// The option's name as in seed 000 (`memory`, `publish`, ...).
+    pub option: &'static str,
+    /// The value given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn bad(option: &'static str, value: impl ToString, reason: impl ToString) -> OptionsError {
+    OptionsError {
+        option,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The options of `createContainer`, as given (seed 000 names).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOptions {
+    pub container_id: String,
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The command line; split like a shell would (quotes, no expansion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_limit: Option<u64>,
+    /// Most processes in the container (`pids.max`); `0` or `-1`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// The cgroup namespace: `private` or `host` (default: `private` on a cgroup v2
+    /// host, `host` on v1, as podman).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroupns: Option<String>,
+    /// `KEY=VALUE`: a cgroup v2 file of the container's cgroup and the value written
+    /// to it (`linux.resources.unified`), as podman's `--cgroup-conf`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_conf: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<String>,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_delay: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_window: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(default)]
+    pub no_new_keyring: bool,
+    #[serde(default)]
+    pub no_pivot: bool,
+    #[serde(default)]
+    pub no_shared: bool,
+    /// Keep the container's stdin open (`-i`): the monitor holds a pipe to it.
+    #[serde(default)]
+    pub interactive: bool,
+    /// A pseudo-terminal for the container (`-t`): the monitor holds its master.
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub debug: bool,
+}
+
+/// A restart policy (stored now; a later daemon enforces it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    None,
+    Always,
+    UnlessStopped,
+    OnFailure,
+}
+
+/// Whether the container gets a cgroup namespace of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CgroupNs {
+    /// A new cgroup namespace rooted at the container's cgroup.
+    Private,
+    /// The engine's cgroup namespace (`/proc/self/cgroup` shows host paths).
+    Host,
+}
+
+/// A bind mount `host:container[:ro|rw]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindMount {
+    pub host: String,
+    pub container: String,
+    pub readonly: bool,
+}
+
+/// A named volume `name:/path[:ro]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeMount {
+    pub name: String,
+    pub container: String,
+    pub readonly: bool,
+}
+
+/// A transport protocol of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// A published port `[hostIP:]hostPort:containerPort[/proto]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub host_ip: Option<Ipv4Addr>,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub proto: Proto,
+}
+
+/// Every option parsed and checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validated {
+    pub id: String,
+    /// `image:tag` (or `image@digest`).
+    pub image_ref: String,
+    pub hostname: Option<String>,
+    /// The command line split into words (`None`: the image's Cmd).
+    pub args: Option<Vec<String>>,
+    pub env: Vec<(String, String)>,
+    /// CFS quota for `CPU_PERIOD`.
+    pub cpu_quota: Option<i64>,
+    pub memory_bytes: Option<i64>,
+    pub disk_limit_mb: Option<u64>,
+    /// `pids.max` (`None`: unlimited).
+    #[serde(default)]
+    pub pids_limit: Option<i64>,
+    /// `None`: the host's default (private on cgroup v2, host on v1).
+    #[serde(default)]
+    pub cgroupns: Option<CgroupNs>,
+    /// cgroup v2 files to write: (file, value), in order given (a later key wins).
+    #[serde(default)]
+    pub cgroup_conf: Vec<(String, String)>,
+    pub mounts: Vec<BindMount>,
+    pub volumes: Vec<VolumeMount>,
+    pub network: String,
+    pub ip: Option<Ipv4Addr>,
+    pub mac: Option<[u8; 6]>,
+    pub publish: Vec<PortMapping>,
+    pub privileged: bool,
+    /// `CAP_*` names.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub restart: RestartPolicy,
+    pub restart_delay: u64,
+    pub restart_window: u64,
+    pub max_attempts: u32,
+    pub no_new_keyring: bool,
+    pub no_pivot: bool,
+    pub no_shared: bool,
+    #[serde(default)]
+    pub interactive: bool,
+    #[serde(default)]
+    pub tty: bool,
+    pub debug: bool,
+}
+
+impl CreateOptions {
+    /// Parses and checks every option.
+    pub fn validate(&self) -> Result<Validated, OptionsError> {
+        let id = container_id(&self.container_id)?;
+        Ok(Validated {
+            image_ref: image_ref(&self.image, self.tag.as_deref())?,
+            hostname: self.hostname.as_deref().map(hostname).transpose()?,
+            args: self.args.as_deref().map(args).transpose()?,
+            env: self.env.iter().map(|e| env(e)).collect::<Result<_, _>>()?,
+            cpu_quota: self.cpus.map(cpus).transpose()?,
+            memory_bytes: self.memory.as_deref().map(memory).transpose()?,
+            disk_limit_mb: self.disk_limit.map(disk_limit).transpose()?,
+            pids_limit: self.pids_limit.map(pids_limit).transpose()?.flatten(),
+            cgroupns: self.cgroupns.as_deref().map(cgroupns).transpose()?,
+            cgroup_conf: self
+                .cgroup_conf
+                .iter()
+                .map(|c| cgroup_conf(c))
+                .collect::<Result<_, _>>()?,
+            mounts: self
+                .mount
+                .iter()
+                .map(|m| bind_mount(m))
+                .collect::<Result<_, _>>()?,
+            volumes: volumes(&self.volume)?,
+            network: network_name(self.network.as_deref().unwrap_or(DEFAULT_NETWORK))?,
+            ip: self.ip.as_deref().map(ip).transpose()?,
+            mac: self.mac.as_deref().map(mac).transpose()?,
+            publish: publish(&self.publish)?,
+            privileged: self.privileged,
+            cap_add: caps("capAdd", &self.cap_add)?,
+            cap_drop: caps("capDrop", &self.cap_drop)?,
+            restart: restart(self.restart.as_deref().unwrap_or("none"))?,
+            restart_delay: seconds("restartDelay", self.restart_delay, MAX_RESTART_DELAY_S)?,
+            restart_window: seconds("restartWindow", self.restart_window, MAX_RESTART_WINDOW_S)?,
+            max_attempts: self.max_attempts.unwrap_or(0),
+            no_new_keyring: self.no_new_keyring,
+            no_pivot: self.no_pivot,
+            no_shared: self.no_shared,
+            interactive: self.interactive,
+            tty: self.tty,
+            debug: self.debug,
+            id,
+        })
+        .and_then(check_combinations)
+    }
+}
+
+fn check_combinations(v: Validated) -> Result<Validated, OptionsError> {
+    let special = v.network == "host" || v.network == "none";
+    if special {
+        if let Some(ip) = v.ip {
+            return Err(bad(
+                "ip",
+                ip,
+                format!("network `{}` takes no IP", v.network),
+            ));
+        }
+        if v.mac.is_some() {
+            return Err(bad(
+                "mac",
+                "",
+                format!("network `{}` takes no MAC", v.network),
+            ));
+        }
+        if let Some(p) = v.publish.first() {
+            let why = format!("network `{}` cannot publish ports", v.network);
+            return Err(bad("publish", p.host_port, why));
+        }
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn opts() -> CreateOptions {
+        CreateOptions {
+            container_id: "web-1".into(),
+            image: "alpine".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn caps_restart_and_json_names() {
+        assert_eq!(
+            caps("capAdd", &["net_admin".into(), "CAP_SYS_TIME".into()]).unwrap(),
+            vec!["CAP_NET_ADMIN", "CAP_SYS_TIME"]
+        );
+        assert_eq!(
+            caps("capAdd", &["CAP_TEST".into()]).unwrap_err().option,
+            "capAdd"
+        );
+        assert_eq!(restart("on-failure").unwrap(), RestartPolicy::OnFailure);
+        assert!(restart("sometimes").is_err());
+        let o: CreateOptions = serde_json::from_str(
+            r#"{"containerId":"w","image":"python","tag":"3.11","restart":"on-failure","restartDelay":5,"maxAttempts":10,"capAdd":["NET_ADMIN"],"noShared":true}"#,
+        )
+        .unwrap();
+        let v = o.validate().unwrap();
+        assert_eq!(v.max_attempts, 10);
+        assert!(v.no_shared);
+        assert!(serde_json::from_str::<CreateOptions>(
+            r#"{"containerId":"w","image":"x","bogus":1}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn special_networks_refuse_addresses() {
+        let mut o = opts();
+        o.network = Some("none".into());
+        o.ip = Some("10.0.0.2".into());
+        assert_eq!(o.validate().unwrap_err().option, "ip");
+        o.ip = None;
+        o.publish = vec!["80:80".into()];
+        assert_eq!(o.validate().unwrap_err().option, "publish");
+        o.network = Some("bad net!".into());
+        assert_eq!(o.validate().unwrap_err().option, "network");
+        // A name longer than a device name is still a valid network name.
+        o.publish.clear();
+        o.network = Some("nonexistent-network".into());
+        assert_eq!(o.validate().unwrap().network, "nonexistent-network");
+        o.network = Some("n".repeat(65));
+        assert_eq!(o.validate().unwrap_err().option, "network");
+    }
+}
