@@ -38,7 +38,9 @@ pub enum Reply {
 
 /// One request, as the handlers see it.
 pub struct Req<'a> {
+    /// The query string, without the `?` (empty when none).
     pub query: &'a str,
+    /// The request body, as sent.
     pub body: &'a [u8],
 }
 

@@ -61,6 +61,7 @@ impl DaemonConfig {
 
 /// State shared by the API threads and the background loops.
 pub struct Shared {
+    /// The daemon's configuration.
     pub cfg: DaemonConfig,
     sampler: Mutex<sampler::Sampler>,
     stopping: Arc<AtomicBool>,
