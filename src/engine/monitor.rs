@@ -256,7 +256,7 @@ fn create(spec: &MonitorSpec) -> Result<(i64, OwnedFd, OwnedFd), Report> {
     report(&Report {
         pid: Some(pid),
         trace: debug_trace(&log),
-        monitor_pid: std::process::id() as i64,
+        monitor_pid: i64::from(std::process::id()),
         ..Default::default()
     });
     Ok((pid, out_r, err_r))
@@ -352,7 +352,9 @@ fn reap(pid: i64) -> Option<i64> {
     let mut code = None;
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, c)) if i64::from(p.as_raw()) == pid => code = Some(c as i64),
+            Ok(WaitStatus::Exited(p, c)) if i64::from(p.as_raw()) == pid => {
+                code = Some(i64::from(c))
+            }
             Ok(WaitStatus::Signaled(p, s, _)) if i64::from(p.as_raw()) == pid => {
                 code = Some(128 + s as i64)
             }

@@ -29,6 +29,7 @@ pub enum NetMode {
 }
 
 /// Inputs of [`generate`] besides the options.
+#[derive(Debug)]
 pub struct BundleInputs<'a> {
     /// The container's root filesystem (the snapshot's mount).
     pub rootfs: &'a Path,

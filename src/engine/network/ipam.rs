@@ -69,7 +69,7 @@ impl std::fmt::Display for Subnet {
 }
 
 fn mask(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - prefix as u32).unwrap_or(0)
+    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
 }
 
 /// Why a static address cannot be used.

@@ -46,7 +46,8 @@ pub fn attempts_in_window(history: &[i64], window_s: u64, now: i64) -> u32 {
     } else {
         now.saturating_sub(i64::try_from(window_s).unwrap_or(i64::MAX))
     };
-    history.iter().filter(|&&t| t >= from).count() as u32
+    let n = history.iter().filter(|&&t| t >= from).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The delay before restart `n` (0-based): the first delay, doubled each
