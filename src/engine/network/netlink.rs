@@ -340,6 +340,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_attribute_over_its_u16_length_is_refused() {
+        let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE);
+        m.attr(IFLA_IFNAME, &vec![b'x'; 70_000]);
+        let e = m.finish().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE);
+        m.begin(IFLA_LINKINFO);
+        for _ in 0..20 {
+            m.attr(IFLA_IFNAME, &[0; 4000]);
+        }
+        m.end();
+        assert!(m.finish().is_err(), "a nest over 65535 bytes");
+    }
+
+    #[test]
     fn messages_are_aligned_and_sized() {
         let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE);
         m.ifinfo(0, 0, 0).attr_str(IFLA_IFNAME, "kb0");
