@@ -28,6 +28,7 @@ run: bundle
 test: unit fuzz-short integration
 
 unit: deps
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace --all-targets
 
 # The fuzz targets (tests/fuzz, crate k3-tests): `cargo test` runs K3_FUZZ_CASES (default 500)

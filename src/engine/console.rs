@@ -20,11 +20,17 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 
+/// Frame kind: bytes for the container's stdin (client to monitor).
 pub const STDIN: u8 = 0;
+/// Frame kind: bytes the container wrote to stdout.
 pub const STDOUT: u8 = 1;
+/// Frame kind: bytes the container wrote to stderr.
 pub const STDERR: u8 = 2;
+/// Frame kind: the container's exit code (4 bytes, big-endian).
 pub const EXIT: u8 = 3;
+/// Frame kind: the client's stdin reached its end.
 pub const STDIN_EOF: u8 = 4;
+/// Frame kind: the client's terminal size (rows, columns as two big-endian u16).
 pub const RESIZE: u8 = 5;
 
 /// The attach socket of a bundle.
@@ -48,9 +54,11 @@ pub fn short_path(path: &Path) -> io::Result<(File, PathBuf)> {
 
 /// One frame.
 pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame over 4 GiB"))?;
     let mut buf = Vec::with_capacity(5 + payload.len());
     buf.push(kind);
-    buf.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&len.to_be_bytes());
     buf.extend_from_slice(payload);
     w.write_all(&buf)
 }
@@ -72,6 +80,7 @@ pub fn take_frames(buf: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
 }
 
 /// A console socket the runtime sends the pty master to.
+#[derive(Debug)]
 pub struct ConsoleSocket {
     listener: UnixListener,
     path: PathBuf,
@@ -92,6 +101,7 @@ impl ConsoleSocket {
         Ok(ConsoleSocket { listener, path })
     }
 
+    /// Where the socket is bound (what `--console-socket` names).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -169,6 +179,7 @@ pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) {
 }
 
 /// The caller's terminal in raw mode until dropped.
+#[derive(Debug)]
 pub struct RawMode {
     fd: RawFd,
     saved: Termios,
@@ -213,12 +224,14 @@ pub fn winch_fd() -> Option<nix::sys::signalfd::SignalFd> {
 
 /// The detach sequence (ctrl-p ctrl-q, as docker's default) in typed input:
 /// `feed` returns the bytes to pass on and whether to detach.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct DetachKeys {
     held: bool,
 }
 
 impl DetachKeys {
+    /// Passes `input` through, holding a ctrl-p until the next key shows whether
+    /// it starts ctrl-p ctrl-q; returns the bytes to send and whether to detach.
     pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
         let mut out = Vec::with_capacity(input.len() + 1);
         for &b in input {

@@ -13,6 +13,17 @@ use crate::runtime::Runtime;
 use crate::store::content::Store;
 use crate::store::snapshotter::{Overlay, Snapshotter};
 
+/// Shows the store, database and binary; the seams are trait objects.
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .field("db", &self.db)
+            .field("k3_exe", &self.k3_exe)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything a container operation needs.
 pub struct Engine {
     /// The k3 root.

@@ -21,7 +21,7 @@ pub enum CpusetError {
 /// The CPUs this machine has.
 pub fn online() -> Vec<u32> {
     let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (0..n as u32).collect()
+    (0..u32::try_from(n).unwrap_or(u32::MAX)).collect()
 }
 
 /// CPUs pinned by existing containers.

@@ -17,6 +17,7 @@ use crate::supervisor::{restart, shutdown, webhooks, DaemonConfig, Shared};
 /// Where the daemon listens.
 #[derive(Debug, Clone)]
 pub struct Listen {
+    /// The unix socket the API listens on.
     pub socket: PathBuf,
     /// `127.0.0.1:PORT`.
     pub tcp: Option<String>,
@@ -27,10 +28,13 @@ pub struct Listen {
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
+    /// The API server failed.
     #[error(transparent)]
     Server(#[from] ServerError),
+    /// The engine could not be opened.
     #[error(transparent)]
     Engine(#[from] Box<EngineError>),
+    /// A container operation at startup or shutdown failed.
     #[error(transparent)]
     Container(#[from] ContainerError),
     /// TCP without a token.

@@ -96,6 +96,7 @@ pub fn check(actual: &Digest, expected: &Digest) -> Result<(), DigestError> {
 }
 
 /// An incremental hash of either algorithm.
+#[derive(Debug)]
 pub enum Hasher {
     /// SHA-256 state.
     Sha256(Sha256),
@@ -133,6 +134,7 @@ impl Hasher {
 }
 
 /// A reader that hashes and counts everything read through it.
+#[derive(Debug)]
 pub struct HashingReader<R> {
     inner: R,
     hasher: Hasher,

@@ -321,7 +321,7 @@ fn create(spec: &MonitorSpec) -> Result<(i64, Held), Report> {
     report(&Report {
         pid: Some(pid),
         trace: debug_trace(&log),
-        monitor_pid: std::process::id() as i64,
+        monitor_pid: i64::from(std::process::id()),
         ..Default::default()
     });
     let mut outputs = vec![(out_r, "stdout"), (err_r, "stderr")];
@@ -558,7 +558,11 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
     let code = exit.unwrap_or(255);
     finish(spec, pid, code);
     for c in &mut clients {
-        let _ = console::write_frame(&mut c.sock, console::EXIT, &(code as i32).to_be_bytes());
+        let _ = console::write_frame(
+            &mut c.sock,
+            console::EXIT,
+            &i32::try_from(code).unwrap_or(255).to_be_bytes(),
+        );
     }
 }
 
@@ -579,13 +583,15 @@ fn pidfd_open(pid: i64) -> Option<OwnedFd> {
     if pid <= 0 {
         return None;
     }
+    let pid = libc::pid_t::try_from(pid).ok()?;
     // SAFETY: plain syscall; the new descriptor is owned below.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0u32) };
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0u32) };
     if fd < 0 {
         return None;
     }
+    let fd = i32::try_from(fd).ok()?;
     // SAFETY: a new descriptor nobody else owns.
-    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn write_line(log: &mut Option<File>, stream: &str, text: &str) {
@@ -601,7 +607,9 @@ fn reap(pid: i64) -> Option<i64> {
     let mut code = None;
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, c)) if i64::from(p.as_raw()) == pid => code = Some(c as i64),
+            Ok(WaitStatus::Exited(p, c)) if i64::from(p.as_raw()) == pid => {
+                code = Some(i64::from(c))
+            }
             Ok(WaitStatus::Signaled(p, s, _)) if i64::from(p.as_raw()) == pid => {
                 code = Some(128 + s as i64)
             }

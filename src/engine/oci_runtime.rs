@@ -18,22 +18,30 @@ pub enum RuntimeError {
     /// The runtime could not be started.
     #[error("cannot run OCI runtime `{runtime}`")]
     Spawn {
+        /// The runtime's path or name.
         runtime: String,
+        /// The spawn error.
         #[source]
         source: io::Error,
     },
     /// The runtime exited non-zero.
     #[error("`{runtime} {verb}` failed: {msg}")]
     Failed {
+        /// The runtime's path or name.
         runtime: String,
+        /// The verb run, e.g. `create`.
         verb: String,
+        /// The runtime's error output.
         msg: String,
     },
     /// The runtime's output was not what the contract says.
     #[error("`{runtime} {verb}` printed unexpected output: {msg}")]
     Protocol {
+        /// The runtime's path or name.
         runtime: String,
+        /// The verb run, e.g. `state`.
         verb: String,
+        /// What was wrong with the output.
         msg: String,
     },
 }

@@ -6,6 +6,15 @@
 /// One undo action, given the context `C`; `Err` says what could not be undone.
 pub type UndoFn<C> = Box<dyn FnOnce(&C) -> Result<(), String>>;
 
+/// Shows the steps' names; the steps are closures.
+impl<C> std::fmt::Debug for UndoStack<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.steps.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
 /// Steps done so far.
 pub struct UndoStack<C> {
     steps: Vec<(&'static str, UndoFn<C>)>,

@@ -22,7 +22,9 @@ pub const SYSTEM_BUS: &str = "/run/dbus/system_bus_socket";
 /// A failure talking to the bus: `Io` for the socket, `Remote` for an error reply.
 #[derive(Debug)]
 pub enum DbusError {
+    /// The socket failed (connect, read, write, timeout); the message says which.
     Io(String),
+    /// A message or reply that breaks the D-Bus protocol or cannot be encoded.
     Protocol(String),
     /// (error name, message) from the peer.
     Remote(String, String),
@@ -37,9 +39,11 @@ impl std::fmt::Display for DbusError {
     }
 }
 
+/// The result of a bus operation.
 pub type DResult<T> = Result<T, DbusError>;
 
 /// One connection to a bus, authenticated and registered (`Hello`).
+#[derive(Debug)]
 pub struct Conn {
     sock: UnixStream,
     serial: u32,
@@ -140,7 +144,9 @@ impl Conn {
         self.serial += 1;
         let serial = self.serial;
         let msg = Message::method_call(serial, dest, path, iface, member, body.to_vec());
-        let bytes = msg.encode();
+        let bytes = msg
+            .encode()
+            .map_err(|e| DbusError::Protocol(format!("cannot encode {iface}.{member}: {e}")))?;
         self.sock
             .write_all(&bytes)
             .map_err(|e| self.io(&format!("send {iface}.{member}"), e))?;
@@ -168,7 +174,9 @@ impl Conn {
         mut keep: impl FnMut(&Message) -> bool,
     ) -> DResult<Message> {
         if let Some(i) = self.pending.iter().position(&mut keep) {
-            return Ok(self.pending.remove(i).expect("index from position"));
+            if let Some(m) = self.pending.remove(i) {
+                return Ok(m);
+            }
         }
         let deadline = Instant::now() + timeout;
         loop {

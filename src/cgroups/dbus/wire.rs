@@ -3,16 +3,27 @@
 /// A marshalled value. Arrays carry their element signature (an empty array has one).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `y`: one byte.
     Byte(u8),
+    /// `b`: a boolean, sent as a 4-byte 0 or 1.
     Bool(bool),
+    /// `u`: an unsigned 32-bit integer.
     U32(u32),
+    /// `i`: a signed 32-bit integer.
     I32(i32),
+    /// `t` (and `x` when read): a 64-bit integer.
     U64(u64),
+    /// `s`: a UTF-8 string.
     Str(String),
+    /// `o`: an object path.
     Path(String),
+    /// `g`: a type signature (at most 255 bytes).
     Sig(String),
+    /// `a`: the element signature and the elements.
     Array(String, Vec<Value>),
+    /// `(...)` or a dict entry `{...}`: the fields in order.
     Struct(Vec<Value>),
+    /// `v`: a value that carries its own signature.
     Variant(Box<Value>),
 }
 
@@ -34,10 +45,12 @@ impl Value {
         }
     }
 
+    /// A `Str` holding a copy of `s`.
     pub fn str(s: &str) -> Value {
         Value::Str(s.to_string())
     }
 
+    /// `v` wrapped in a `Variant`.
     pub fn variant(v: Value) -> Value {
         Value::Variant(Box::new(v))
     }
@@ -73,30 +86,36 @@ impl Writer {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
-    fn string(&mut self, s: &str) {
-        self.u32(s.len() as u32);
+    fn string(&mut self, s: &str) -> Result<(), String> {
+        let len = u32::try_from(s.len())
+            .map_err(|_| format!("a string of {} bytes (over the 32-bit length)", s.len()))?;
+        self.u32(len);
         self.buf.extend_from_slice(s.as_bytes());
         self.buf.push(0);
+        Ok(())
     }
 
-    fn sig(&mut self, s: &str) {
-        self.buf.push(s.len() as u8);
+    fn sig(&mut self, s: &str) -> Result<(), String> {
+        let len = u8::try_from(s.len())
+            .map_err(|_| format!("a signature of {} bytes (over 255)", s.len()))?;
+        self.buf.push(len);
         self.buf.extend_from_slice(s.as_bytes());
         self.buf.push(0);
+        Ok(())
     }
 
-    fn value(&mut self, v: &Value) {
+    fn value(&mut self, v: &Value) -> Result<(), String> {
         match v {
             Value::Byte(b) => self.buf.push(*b),
             Value::Bool(b) => self.u32(u32::from(*b)),
             Value::U32(n) => self.u32(*n),
-            Value::I32(n) => self.u32(*n as u32),
+            Value::I32(n) => self.u32(u32::from_le_bytes(n.to_le_bytes())),
             Value::U64(n) => {
                 self.pad(8);
                 self.buf.extend_from_slice(&n.to_le_bytes());
             }
-            Value::Str(s) | Value::Path(s) => self.string(s),
-            Value::Sig(s) => self.sig(s),
+            Value::Str(s) | Value::Path(s) => self.string(s)?,
+            Value::Sig(s) => self.sig(s)?,
             Value::Array(elem, items) => {
                 self.u32(0);
                 let len_at = self.buf.len() - 4;
@@ -104,22 +123,25 @@ impl Writer {
                 self.pad(align_of(elem.as_bytes()[0]));
                 let start = self.buf.len();
                 for i in items {
-                    self.value(i);
+                    self.value(i)?;
                 }
-                let len = (self.buf.len() - start) as u32;
+                let len = self.buf.len() - start;
+                let len = u32::try_from(len)
+                    .map_err(|_| format!("an array of {len} bytes (over the 32-bit length)"))?;
                 self.buf[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
             }
             Value::Struct(fields) => {
                 self.pad(8);
                 for f in fields {
-                    self.value(f);
+                    self.value(f)?;
                 }
             }
             Value::Variant(inner) => {
-                self.sig(&inner.signature());
-                self.value(inner);
+                self.sig(&inner.signature())?;
+                self.value(inner)?;
             }
         }
+        Ok(())
     }
 }
 
@@ -144,9 +166,9 @@ impl Reader<'_> {
 
     fn u32(&mut self) -> Result<u32, String> {
         self.align(4)?;
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
+        let mut b = [0u8; 4];
+        b.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(b))
     }
 
     fn text(&mut self, len: usize) -> Result<String, String> {
@@ -172,12 +194,12 @@ impl Reader<'_> {
             b'y' => Value::Byte(self.take(1)?[0]),
             b'b' => Value::Bool(self.u32()? != 0),
             b'u' => Value::U32(self.u32()?),
-            b'i' => Value::I32(self.u32()? as i32),
+            b'i' => Value::I32(i32::from_le_bytes(self.u32()?.to_le_bytes())),
             b't' | b'x' => {
                 self.align(8)?;
-                Value::U64(u64::from_le_bytes(
-                    self.take(8)?.try_into().expect("8 bytes"),
-                ))
+                let mut b = [0u8; 8];
+                b.copy_from_slice(self.take(8)?);
+                Value::U64(u64::from_le_bytes(b))
             }
             b's' | b'o' => {
                 let n = self.u32()? as usize;
@@ -250,32 +272,50 @@ fn skip_type(sig: &mut &[u8]) -> Result<(), String> {
     }
 }
 
+/// A message's type, header byte 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsgType {
+    /// 1: a method call.
     Call,
+    /// 2: a method's reply.
     Return,
+    /// 3: an error reply.
     Error,
+    /// 4: a signal.
     Signal,
+    /// Any other type byte (ignored).
     Other(u8),
 }
 
 /// A message: the header fields k3rt uses and the body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
+    /// The message type (header byte 1).
     pub typ: MsgType,
+    /// The header flags (byte 2), e.g. 1 for no reply expected.
     pub flags: u8,
+    /// The sender's serial number for this message (non-zero).
     pub serial: u32,
+    /// Header field 1: the object path called or signalling.
     pub path: Option<String>,
+    /// Header field 2: the interface of the method or signal.
     pub interface: Option<String>,
+    /// Header field 3: the method or signal name.
     pub member: Option<String>,
+    /// Header field 4: the error's name, on an error reply.
     pub error_name: Option<String>,
+    /// Header field 5: the serial of the call this message answers.
     pub reply_serial: Option<u32>,
+    /// Header field 6: the bus name the message is for.
     pub destination: Option<String>,
+    /// Header field 7: the unique bus name of the sender.
     pub sender: Option<String>,
+    /// The body's values (their signatures make header field 8).
     pub body: Vec<Value>,
 }
 
 impl Message {
+    /// A method call with `serial` to `member` of `iface` on `path` at bus name `dest`.
     pub fn method_call(
         serial: u32,
         dest: &str,
@@ -299,11 +339,11 @@ impl Message {
         }
     }
 
-    /// The message's bytes.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The message's bytes; an error for a length the wire format cannot carry.
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
         let mut body = Writer { buf: Vec::new() };
         for v in &self.body {
-            body.value(v);
+            body.value(v)?;
         }
         let sig: String = self.body.iter().map(Value::signature).collect();
         let field = |code: u8, v: Value| Value::Struct(vec![Value::Byte(code), Value::variant(v)]);
@@ -335,12 +375,18 @@ impl Message {
         let mut w = Writer {
             buf: vec![b'l', typ, self.flags, 1],
         };
-        w.u32(body.buf.len() as u32);
+        let body_len = u32::try_from(body.buf.len()).map_err(|_| {
+            format!(
+                "a message body of {} bytes (over the 32-bit length)",
+                body.buf.len()
+            )
+        })?;
+        w.u32(body_len);
         w.u32(self.serial);
-        w.value(&Value::Array("(yv)".into(), fields));
+        w.value(&Value::Array("(yv)".into(), fields))?;
         w.pad(8);
         w.buf.extend_from_slice(&body.buf);
-        w.buf
+        Ok(w.buf)
     }
 
     /// Parses one whole message (as [`lengths`] sized it).
@@ -361,7 +407,7 @@ impl Message {
                 n => MsgType::Other(n),
             },
             flags: buf[2],
-            serial: u32::from_le_bytes(buf[8..12].try_into().expect("4 bytes")),
+            serial: le_u32(buf, 8),
             path: None,
             interface: None,
             member: None,
@@ -421,9 +467,16 @@ pub fn lengths(head: &[u8]) -> Result<(usize, usize), String> {
             head[0] as char
         ));
     }
-    let body = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes")) as usize;
-    let fields = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes")) as usize;
+    let body = le_u32(head, 4) as usize;
+    let fields = le_u32(head, 12) as usize;
     Ok((fields, body))
+}
+
+/// The little-endian u32 at `buf[at..at + 4]` (the caller checked the length).
+fn le_u32(buf: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&buf[at..at + 4]);
+    u32::from_le_bytes(b)
 }
 
 #[cfg(test)]
@@ -447,7 +500,7 @@ mod tests {
                 want.push(0);
             }
             want.extend_from_slice(&[code, 1, sig, 0]);
-            want.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            want.extend_from_slice(&u32::try_from(s.len()).unwrap().to_le_bytes());
             want.extend_from_slice(s.as_bytes());
             want.push(0);
         };
@@ -458,7 +511,7 @@ mod tests {
         while want.len() % 8 != 0 {
             want.push(0);
         }
-        assert_eq!(m.encode(), want);
+        assert_eq!(m.encode().unwrap(), want);
         assert_eq!(want.len(), 128);
     }
 
@@ -473,7 +526,7 @@ mod tests {
             ])],
         );
         let mut w = Writer { buf: Vec::new() };
-        w.value(&v);
+        w.value(&v).unwrap();
         let mut want = vec![0u8; 8]; // length, then padding to the struct's 8
         want[..4].copy_from_slice(&24u32.to_le_bytes());
         want.extend_from_slice(&8u32.to_le_bytes());
@@ -485,9 +538,17 @@ mod tests {
     }
 
     #[test]
+    fn a_signature_over_255_bytes_is_an_error() {
+        let big = Value::Struct(vec![Value::Byte(0); 300]);
+        let m = Message::method_call(1, "d", "/p", "i.f", "M", vec![Value::variant(big)]);
+        let e = m.encode().unwrap_err();
+        assert!(e.contains("signature of 302 bytes"), "{e}");
+    }
+
+    #[test]
     fn empty_array_pads_to_its_element() {
         let mut w = Writer { buf: vec![0] };
-        w.value(&Value::Array("(sa(sv))".into(), vec![]));
+        w.value(&Value::Array("(sa(sv))".into(), vec![])).unwrap();
         // 1 byte, pad to 4, length 0, pad to 8 (not counted)
         assert_eq!(w.buf, [0, 0, 0, 0, 0, 0, 0, 0]);
     }
@@ -518,7 +579,7 @@ mod tests {
         ];
         let mut m = Message::method_call(9, "d", "/p", "i.f", "M", body);
         m.typ = MsgType::Signal;
-        let bytes = m.encode();
+        let bytes = m.encode().unwrap();
         let (f, b) = lengths(&bytes).unwrap();
         assert_eq!(bytes.len(), padded(16 + f, 8) + b);
         assert_eq!(Message::decode(&bytes).unwrap(), m);
@@ -541,14 +602,16 @@ mod tests {
         );
         m.typ = MsgType::Signal;
         m.sender = Some(":1.0".into());
-        let d = Message::decode(&m.encode()).unwrap();
+        let d = Message::decode(&m.encode().unwrap()).unwrap();
         assert_eq!(d.member.as_deref(), Some("JobRemoved"));
         assert_eq!(d.body[3], Value::str("done"));
     }
 
     #[test]
     fn truncated_and_big_endian_are_errors() {
-        let bytes = Message::method_call(1, "d", "/p", "i.f", "M", vec![Value::str("x")]).encode();
+        let bytes = Message::method_call(1, "d", "/p", "i.f", "M", vec![Value::str("x")])
+            .encode()
+            .unwrap();
         assert!(Message::decode(&bytes[..bytes.len() - 3])
             .unwrap_err()
             .contains("truncated"));

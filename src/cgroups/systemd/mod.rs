@@ -26,7 +26,9 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 /// A container's scope: its unit name, slice, and cgroup path in the hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
+    /// The scope's unit name, `PREFIX-NAME.scope`.
     pub unit: String,
+    /// The slice the scope is placed in, e.g. `system.slice`.
     pub slice: String,
     /// `/system.slice/k3rt-ID.scope`
     pub cgroup: PathBuf,
@@ -87,6 +89,7 @@ pub fn bus_path() -> String {
 pub const PRIVATE: &str = "/run/systemd/private";
 
 /// A connection to systemd's manager.
+#[derive(Debug)]
 pub struct Systemd {
     conn: Conn,
     bus: String,

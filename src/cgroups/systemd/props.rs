@@ -38,7 +38,10 @@ pub fn scope_properties(
         prop("Slice", Value::str(&scope.slice)),
         prop(
             "PIDs",
-            Value::Array("u".into(), vec![Value::U32(pid as u32)]),
+            Value::Array(
+                "u".into(),
+                vec![Value::U32(u32::from_le_bytes(pid.to_le_bytes()))],
+            ),
         ),
         prop("Delegate", Value::Bool(true)),
         prop("DefaultDependencies", Value::Bool(false)),
@@ -56,7 +59,8 @@ pub fn scope_properties(
 /// The limits systemd can hold for a unit; the rest goes to the cgroup files.
 pub fn resource_properties(r: &LinuxResources) -> Vec<(String, Value)> {
     let mut p = Vec::new();
-    let bytes = |v: i64| Value::U64(if v < 0 { INFINITY } else { v as u64 });
+    // negative is unlimited
+    let bytes = |v: i64| Value::U64(u64::try_from(v).unwrap_or(INFINITY));
     if let Some(m) = r.memory() {
         if let Some(l) = m.limit() {
             p.push(prop("MemoryMax", bytes(l)));
@@ -68,7 +72,7 @@ pub fn resource_properties(r: &LinuxResources) -> Vec<(String, Value)> {
         match (m.swap(), m.limit()) {
             (Some(s), _) if s < 0 => p.push(prop("MemorySwapMax", Value::U64(INFINITY))),
             (Some(s), Some(l)) if l > 0 && s >= l => {
-                p.push(prop("MemorySwapMax", Value::U64((s - l) as u64)))
+                p.push(prop("MemorySwapMax", Value::U64(s.abs_diff(l))))
             }
             _ => {}
         }
@@ -81,7 +85,7 @@ pub fn resource_properties(r: &LinuxResources) -> Vec<(String, Value)> {
         if c.quota().is_some_and(|q| q != 0) || period.is_some() {
             let per_sec = match c.quota() {
                 Some(q) if q > 0 => {
-                    let us = (q as u64) * 1_000_000 / period.unwrap_or(100_000);
+                    let us = q.unsigned_abs() * 1_000_000 / period.unwrap_or(100_000);
                     // systemd keeps whole percents: round up to 10 ms, as runc does
                     us.div_ceil(10_000) * 10_000
                 }
@@ -105,7 +109,7 @@ pub fn resource_properties(r: &LinuxResources) -> Vec<(String, Value)> {
     }
     if let Some(pids) = r.pids() {
         match pids.limit() {
-            l if l > 0 => p.push(prop("TasksMax", Value::U64(l as u64))),
+            l if l > 0 => p.push(prop("TasksMax", Value::U64(l.unsigned_abs()))),
             l if l < 0 => p.push(prop("TasksMax", Value::U64(INFINITY))),
             _ => {}
         }

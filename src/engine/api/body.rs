@@ -48,6 +48,7 @@ pub fn since(query: &str) -> Result<Option<i64>, ApiError> {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecBody {
+    /// The command and its arguments, run in the container.
     pub cmd: Vec<String>,
 }
 
@@ -67,8 +68,11 @@ pub fn exec(req: &Req<'_>) -> Result<ExecBody, ApiError> {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetBody {
+    /// The network's name.
     pub name: String,
+    /// The subnet in CIDR form, e.g. `10.89.0.0/24`.
     pub subnet: String,
+    /// The bridge's address (default: the subnet's first host).
     pub gateway: Option<String>,
 }
 
@@ -81,6 +85,7 @@ pub fn network(req: &Req<'_>) -> Result<NetBody, ApiError> {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PullBody {
+    /// The image reference to pull (`name[:tag]` or `name@digest`).
     pub reference: String,
 }
 

@@ -14,7 +14,9 @@ pub enum ClientError {
     /// The socket could not be reached or the exchange broke.
     #[error("daemon socket `{path}`")]
     Io {
+        /// The socket path connected to.
         path: PathBuf,
+        /// The socket error.
         #[source]
         source: std::io::Error,
     },
@@ -26,7 +28,9 @@ pub enum ClientError {
 /// A response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
+    /// The HTTP status code.
     pub status: u16,
+    /// The response body, as sent.
     pub body: Vec<u8>,
 }
 

@@ -22,7 +22,12 @@ pub enum ApiError {
     NoRoute(String),
     /// The path exists, not with this method.
     #[error("method `{method}` not allowed on `{path}`")]
-    Method { method: String, path: String },
+    Method {
+        /// The request's HTTP method.
+        method: String,
+        /// The request's path.
+        path: String,
+    },
     /// TCP without the right bearer token.
     #[error("missing or wrong bearer token")]
     Unauthorized,

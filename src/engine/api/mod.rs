@@ -26,6 +26,22 @@ use routes::Route;
 /// A handler that writes a streamed body (until it returns).
 pub type StreamBody = Box<dyn FnOnce(&mut (dyn Write + Send)) + Send>;
 
+/// Shows the status and content type; a stream's writer is a closure.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Json(status, v) => f.debug_tuple("Json").field(status).field(v).finish(),
+            Reply::Text(status, ct, body) => f
+                .debug_tuple("Text")
+                .field(status)
+                .field(ct)
+                .field(body)
+                .finish(),
+            Reply::Stream(ct, _) => f.debug_tuple("Stream").field(ct).finish_non_exhaustive(),
+        }
+    }
+}
+
 /// A handler's answer.
 pub enum Reply {
     /// A JSON body with a status.
@@ -37,8 +53,11 @@ pub enum Reply {
 }
 
 /// One request, as the handlers see it.
+#[derive(Debug)]
 pub struct Req<'a> {
+    /// The query string, without the `?` (empty when none).
     pub query: &'a str,
+    /// The request body, as sent.
     pub body: &'a [u8],
 }
 

@@ -49,10 +49,15 @@ pub enum Route {
 /// A verb on one container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// `POST .../start`.
     Start,
+    /// `POST .../stop`.
     Stop,
+    /// `POST .../restart`.
     Restart,
+    /// `POST .../kill`.
     Kill,
+    /// `POST .../exec`.
     Exec,
 }
 

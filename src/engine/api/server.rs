@@ -26,11 +26,18 @@ pub enum ServerError {
     Running(PathBuf),
     /// Binding failed.
     #[error("cannot listen on `{addr}`: {msg}")]
-    Bind { addr: String, msg: String },
+    Bind {
+        /// The address that could not be bound.
+        addr: String,
+        /// Why binding failed.
+        msg: String,
+    },
     /// Socket file handling failed.
     #[error("cannot prepare socket `{path}`")]
     Io {
+        /// The path of the socket or file.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

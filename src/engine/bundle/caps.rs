@@ -14,7 +14,9 @@ pub fn capabilities(v: &Validated, bounding: u64) -> Vec<String> {
         ALL_CAPS
             .iter()
             .enumerate()
-            .filter(|(n, _)| bounding.checked_shr(*n as u32).unwrap_or(0) & 1 == 1)
+            .filter(|(n, _)| {
+                u32::try_from(*n).map_or(0, |n| bounding.checked_shr(n).unwrap_or(0)) & 1 == 1
+            })
             .map(|(_, c)| c.to_string())
             .collect()
     } else {

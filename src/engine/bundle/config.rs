@@ -29,14 +29,23 @@ pub enum NetMode {
 }
 
 /// Inputs of [`generate`] besides the options.
+#[derive(Debug)]
 pub struct BundleInputs<'a> {
+    /// The container's root filesystem (the snapshot's mount).
     pub rootfs: &'a Path,
+    /// The bundle directory `config.json` is written to.
     pub bundle: &'a Path,
+    /// The container's hash, naming its host-side resources.
     pub hash: &'a str,
+    /// The container's hostname.
     pub hostname: &'a str,
+    /// The process to run: args, env, cwd, user.
     pub process: &'a ProcessPlan,
+    /// The uid the process runs as.
     pub uid: u32,
+    /// The gid the process runs as.
     pub gid: u32,
+    /// The network mode: which namespaces to join or make.
     pub net: &'a NetMode,
     /// Named volumes: (host dir, container path, readonly).
     pub volumes: &'a [(PathBuf, String, bool)],

@@ -42,19 +42,30 @@ pub enum BundleError {
     NoCommand(String),
     /// The image's `User` names a user the rootfs does not define.
     #[error("user `{user}` not found in the image's `/etc/{file}`")]
-    UnknownUser { user: String, file: &'static str },
+    UnknownUser {
+        /// The user name from the image's `User`.
+        user: String,
+        /// The file searched: `passwd` or `group`.
+        file: &'static str,
+    },
     /// The entry of the image's `User` has an id that is not a number.
     #[error("user `{user}` has the id `{value}` in the image's `/etc/{file}`: not a number")]
     BadId {
+        /// The user name from the image's `User`.
         user: String,
+        /// The file the entry is in: `passwd` or `group`.
         file: &'static str,
+        /// The id field as written there.
         value: String,
     },
     /// A file could not be written or read.
     #[error("cannot {op} `{path}`")]
     Io {
+        /// What was being done, e.g. `write`.
         op: &'static str,
+        /// The file's path.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },

@@ -10,12 +10,19 @@ use crate::options::Validated;
 /// The parts of an image config (`config` object of the image JSON) k3 uses.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageConfig {
+    /// The image's `Entrypoint`.
     pub entrypoint: Vec<String>,
+    /// The image's `Cmd`.
     pub cmd: Vec<String>,
+    /// The image's `Env`, `KEY=VALUE` each.
     pub env: Vec<String>,
+    /// The image's `WorkingDir` (empty: `/`).
     pub working_dir: String,
+    /// The image's `User`: `name`, `uid`, or `user:group` (empty: root).
     pub user: String,
+    /// The image's `ExposedPorts` keys, e.g. `80/tcp`.
     pub exposed_ports: Vec<String>,
+    /// The image's `Volumes`: paths in the container.
     pub volumes: Vec<String>,
 }
 
@@ -54,9 +61,13 @@ impl ImageConfig {
 /// The process part of the config, before users are resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessPlan {
+    /// The command and its arguments.
     pub args: Vec<String>,
+    /// The environment, `KEY=VALUE` each.
     pub env: Vec<String>,
+    /// The working directory in the container.
     pub cwd: String,
+    /// The user as the image names it (resolved against the rootfs later).
     pub user: String,
 }
 

@@ -17,6 +17,7 @@ use crate::db::container_state::Status;
 use crate::options::Validated;
 
 /// A connection to a container's monitor.
+#[derive(Debug)]
 pub struct Attached {
     sock: UnixStream,
     /// The container has a pty (`-t`).

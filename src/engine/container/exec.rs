@@ -15,9 +15,13 @@ use crate::db::container_state::Status;
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct ExecSpec {
+    /// The command and its arguments.
     pub args: Vec<String>,
+    /// Extra environment, `KEY=VALUE` each, over the container's.
     pub env: Vec<String>,
+    /// The working directory (None: the container's).
     pub cwd: Option<String>,
+    /// Whether the process gets a terminal.
     pub tty: bool,
     /// The caller's stdin goes to the process (`-i`); otherwise it reads /dev/null.
     pub interactive: bool,

@@ -11,17 +11,29 @@ use crate::db::{containers, events};
 /// One row of `ls` (seed 000's `listContainers` records have a `name`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The container's id.
     pub id: String,
+    /// The container's name.
     pub name: String,
+    /// The image reference it was created from.
     pub image: String,
+    /// The command line, joined with spaces.
     pub command: String,
+    /// The recorded status.
     pub status: Status,
+    /// The init's host pid, while running.
     pub pid: Option<i64>,
+    /// The init's exit code, once stopped.
     pub exit_code: Option<i64>,
+    /// Creation time, seconds since the epoch.
     pub created_at: i64,
+    /// Last start, seconds since the epoch.
     pub started_at: Option<i64>,
+    /// Last stop, seconds since the epoch.
     pub stopped_at: Option<i64>,
+    /// The container's address on its network.
     pub ip: Option<String>,
+    /// Published ports, `HOST:CONTAINER/PROTO` each.
     pub ports: Vec<String>,
 }
 

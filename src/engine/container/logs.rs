@@ -51,7 +51,7 @@ pub fn logs(
         std::thread::sleep(Duration::from_millis(if stopped_seen { 300 } else { 100 }));
         if n > 0 {
             // A partial line: read the rest later.
-            let _ = reader.seek_relative(-(n as i64));
+            let _ = reader.seek_relative(-i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 }

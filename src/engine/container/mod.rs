@@ -36,8 +36,11 @@ pub enum ContainerError {
     /// The verb does not apply in the current state.
     #[error("container `{id}` is `{status}`: {hint}")]
     State {
+        /// The container's id.
         id: String,
+        /// Its current status.
         status: &'static str,
+        /// What the caller can do instead.
         hint: &'static str,
     },
     /// The database failed.
@@ -46,7 +49,9 @@ pub enum ContainerError {
     /// The runtime failed.
     #[error("container `{id}`")]
     Runtime {
+        /// The container's id.
         id: String,
+        /// The runtime's error.
         #[source]
         source: RuntimeError,
     },
@@ -61,18 +66,31 @@ pub enum ContainerError {
     Snapshot(#[from] SnapshotError),
     /// The container did not stop in time.
     #[error("container `{id}` did not stop within `{secs}` s")]
-    Timeout { id: String, secs: u64 },
+    Timeout {
+        /// The container's id.
+        id: String,
+        /// The wait that ran out, seconds.
+        secs: u64,
+    },
     /// A file could not be read or written.
     #[error("cannot {op} `{path}`")]
     Io {
+        /// What was being done, e.g. `read`.
         op: &'static str,
+        /// The file's path.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
     /// `exec` could not enter the container.
     #[error("exec in container `{id}`: {msg}")]
-    Exec { id: String, msg: String },
+    Exec {
+        /// The container's id.
+        id: String,
+        /// Why exec failed.
+        msg: String,
+    },
     /// A value given to the verb is malformed (`signal`, `workdir`, `env`).
     #[error(transparent)]
     Invalid(#[from] crate::options::OptionsError),
@@ -110,7 +128,9 @@ impl ContainerError {
 /// A container's record and its (reconciled) state.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Container {
+    /// The container's stored record (its options and paths).
     pub record: ContainerRecord,
+    /// The container's stored state.
     pub state: StateRecord,
 }
 

@@ -13,14 +13,19 @@ use crate::db::container_state::Status;
 /// Usage and limits (seed 001's fields).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Stats {
+    /// The container's id.
     pub id: String,
+    /// The init's host pid.
     pub pid: i64,
     /// CPU time used, in nanoseconds.
     pub cpu_usage_ns: Option<u64>,
     /// CPUs allowed (quota / period).
     pub cpu_limit: Option<f64>,
+    /// Memory in use, bytes.
     pub memory_usage: Option<u64>,
+    /// The memory limit, bytes (None: unlimited).
     pub memory_limit: Option<u64>,
+    /// Processes in the container's cgroup.
     pub pids: Option<u64>,
 }
 

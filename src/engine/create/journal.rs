@@ -195,7 +195,7 @@ fn kill_naming(path: &Path) {
             .flatten()
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|p| *p as u32 != me)
+            .filter(|p| u32::try_from(*p).ok() != Some(me))
             .filter(|p| {
                 fs::read(format!("/proc/{p}/cmdline"))
                     .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))

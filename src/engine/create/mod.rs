@@ -56,14 +56,18 @@ pub enum CreateError {
     /// `ResolveContainerName`.
     #[error("cannot resolve container name `{id}`")]
     Resolve {
+        /// The name that was looked up.
         id: String,
+        /// The database's error.
         #[source]
         source: Box<DbError>,
     },
     /// `GenericFailure`: the image could not be pulled.
     #[error("cannot pull image `{image}`")]
     Pull {
+        /// The image reference.
         image: String,
+        /// The pull's error.
         #[source]
         source: Box<PullError>,
     },
@@ -88,31 +92,44 @@ pub enum CreateError {
     /// `CreateFailure`: the runtime's own message included.
     #[error("cannot create container `{id}`")]
     Runtime {
+        /// The container's id.
         id: String,
+        /// The runtime's error.
         #[source]
         source: RuntimeError,
     },
     /// `PIDNotFound`: the container's process is gone.
     #[error("no process found for container `{id}` (pid `{pid}`): the command exited at once")]
-    PidNotFound { id: String, pid: i64 },
+    PidNotFound {
+        /// The container's id.
+        id: String,
+        /// The pid the runtime reported.
+        pid: i64,
+    },
     /// `DB_ERROR`: the record could not be stored.
     #[error("cannot store container `{id}`")]
     Persist {
+        /// The container's id.
         id: String,
+        /// The database's error.
         #[source]
         source: Box<DbError>,
     },
     /// `UpdateContainerStateFailure`.
     #[error("cannot store the state of container `{id}`")]
     State {
+        /// The container's id.
         id: String,
+        /// The database's error.
         #[source]
         source: Box<DbError>,
     },
     /// A step failed and undoing the earlier steps failed too.
     #[error("{error}; cleanup also failed: {}", cleanup.join("; "))]
     Cleanup {
+        /// The step's error.
         error: Box<CreateError>,
+        /// The undo steps that failed, one message each.
         cleanup: Vec<String>,
     },
 }

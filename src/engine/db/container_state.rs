@@ -29,9 +29,13 @@ pub const MIGRATION: Migration = Migration {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
+    /// Created, not started.
     Created,
+    /// Its init is running.
     Running,
+    /// Its init exited (or was killed).
     Stopped,
+    /// Removed; the row stays until it is purged.
     Destroyed,
 }
 
@@ -60,17 +64,26 @@ impl Status {
 /// A container's state row.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StateRecord {
+    /// The container's id.
     pub id: String,
+    /// The container's status.
     pub status: Status,
+    /// The init's host pid, while running.
     pub pid: Option<i64>,
     /// The init's start time (`/proc/PID/stat` field 22), so a recycled pid
     /// is never taken for the container.
     pub pid_start: Option<i64>,
+    /// The host pid of the container's monitor process.
     pub monitor_pid: Option<i64>,
+    /// The init's exit code, once stopped.
     pub exit_code: Option<i64>,
+    /// Last start, seconds since the epoch.
     pub started_at: Option<i64>,
+    /// Last stop, seconds since the epoch.
     pub stopped_at: Option<i64>,
+    /// Restarts made by the restart policy.
     pub restart_count: i64,
+    /// Last change of this row, seconds since the epoch.
     pub updated_at: i64,
 }
 

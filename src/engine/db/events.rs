@@ -31,10 +31,15 @@ pub const MIGRATION: Migration = Migration {
 /// A logged event.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Event {
+    /// The event's row id (increasing).
     pub id: i64,
+    /// The container the event is about.
     pub container_id: String,
+    /// The event's kind, e.g. `start`, `die`.
     pub kind: String,
+    /// The event's details, as JSON.
     pub payload: serde_json::Value,
+    /// When it happened, seconds since the epoch.
     pub created_at: i64,
 }
 
@@ -76,7 +81,9 @@ const PRUNE_EVERY: i64 = 100;
 /// What [`prune`] removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
+    /// Event rows removed.
     pub events: usize,
+    /// Webhook queue rows removed.
     pub queue: usize,
 }
 
@@ -156,7 +163,9 @@ pub fn pending_webhooks(conn: &Connection) -> Result<i64, DbError> {
 pub struct Delivery {
     /// The `webhook_queue` row.
     pub id: i64,
+    /// Delivery attempts made so far.
     pub attempts: i64,
+    /// The event to deliver.
     pub event: Event,
 }
 

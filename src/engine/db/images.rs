@@ -85,7 +85,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(ImageRecord, String, String)> {
             manifest_digest: row.get(3)?,
             config_digest: row.get(4)?,
             config: serde_json::Value::Null,
-            size: row.get::<_, i64>(6)? as u64,
+            size: row.get::<_, u64>(6)?,
             layers: Vec::new(),
             created_at: row.get(8)?,
         },
@@ -127,7 +127,7 @@ pub fn upsert(conn: &Connection, rec: &ImageRecord) -> Result<(), DbError> {
             rec.manifest_digest,
             rec.config_digest,
             rec.config.to_string(),
-            rec.size as i64,
+            rec.size,
             layers,
             rec.created_at
         ],

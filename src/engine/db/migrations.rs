@@ -14,6 +14,7 @@ use crate::db::{
 };
 
 /// One schema step.
+#[derive(Debug)]
 pub struct Migration {
     /// Its position, from 1, without gaps.
     pub version: i64,
@@ -98,7 +99,12 @@ mod tests {
     #[test]
     fn versions_are_ordered_without_gaps() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "migration `{}`", m.name);
+            assert_eq!(
+                m.version,
+                i64::try_from(i).unwrap() + 1,
+                "migration `{}`",
+                m.name
+            );
         }
     }
 

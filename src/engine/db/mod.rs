@@ -82,6 +82,7 @@ pub(crate) fn query(op: &'static str) -> impl FnOnce(rusqlite::Error) -> DbError
 }
 
 /// An open, migrated database.
+#[derive(Debug)]
 pub struct Db {
     conn: Connection,
 }
@@ -168,7 +169,7 @@ fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 

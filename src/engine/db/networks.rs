@@ -43,31 +43,47 @@ pub const MIGRATION: Migration = Migration {
 /// A bridge network.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NetworkRecord {
+    /// The network's name.
     pub name: String,
+    /// The bridge interface's name.
     pub bridge: String,
+    /// The subnet in CIDR form.
     pub subnet: String,
+    /// The bridge's address, the containers' gateway.
     pub gateway: String,
+    /// Creation time, seconds since the epoch.
     pub created_at: i64,
 }
 
 /// A container's address on a network.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Lease {
+    /// The network the address is in.
     pub network: String,
+    /// The leased IPv4 address.
     pub ip: String,
+    /// The container holding it.
     pub container_id: String,
+    /// The container's hash, naming its veth.
     pub hash: String,
+    /// The container interface's MAC address.
     pub mac: String,
 }
 
 /// A published port.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PortRecord {
+    /// The published port on the host.
     pub host_port: u16,
+    /// `tcp` or `udp`.
     pub proto: String,
+    /// The host address bound (None: all).
     pub host_ip: Option<String>,
+    /// The container publishing it.
     pub container_id: String,
+    /// The container's address traffic is forwarded to.
     pub container_ip: String,
+    /// The port in the container.
     pub container_port: u16,
 }
 

@@ -27,12 +27,17 @@ pub const MIGRATION: Migration = Migration {
 /// One restart.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Restart {
+    /// The container restarted.
     pub container_id: String,
+    /// This restart's number in the window, from 1.
     pub attempt: i64,
+    /// The exit code that caused it.
     pub exit_code: i64,
+    /// The delay before the restart, milliseconds.
     pub delay_ms: i64,
     /// `exit` (the policy) or `boot` (the daemon started).
     pub reason: String,
+    /// When it was decided, seconds since the epoch.
     pub created_at: i64,
 }
 

@@ -55,7 +55,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotRecord> {
         image_tag: row.get(2)?,
         config_digest: row.get(3)?,
         rootfs: row.get(4)?,
-        disk_limit_mb: row.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+        disk_limit_mb: row.get::<_, Option<u64>>(5)?,
         layers: serde_json::from_str(&row.get::<_, String>(6)?).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
         })?,
@@ -73,7 +73,7 @@ pub fn insert(conn: &Connection, rec: &SnapshotRecord) -> Result<(), DbError> {
             rec.image_tag,
             rec.config_digest,
             rec.rootfs,
-            rec.disk_limit_mb.map(|v| v as i64),
+            rec.disk_limit_mb,
             serde_json::Value::from(rec.layers.clone()).to_string(),
             rec.created_at
         ],

@@ -28,8 +28,11 @@ pub const MIGRATION: Migration = Migration {
 /// A named volume.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct VolumeRecord {
+    /// The volume's name.
     pub name: String,
+    /// The volume's directory on the host.
     pub path: String,
+    /// Creation time, seconds since the epoch.
     pub created_at: i64,
 }
 

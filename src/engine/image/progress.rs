@@ -135,6 +135,15 @@ impl LayerProgress for QuietLayer {
     fn finish(&self, _status: &str) {}
 }
 
+/// Shows the source; the progress sink is a trait object.
+impl<R: std::fmt::Debug> std::fmt::Debug for Counting<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counting")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A reader that reports every read to a layer's progress.
 pub struct Counting<'a, R> {
     /// The source.

@@ -150,6 +150,7 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 /// A manifest as fetched.
+#[derive(Debug)]
 pub struct FetchedManifest {
     /// The raw bytes (what the digest is over).
     pub bytes: Vec<u8>,
@@ -157,6 +158,19 @@ pub struct FetchedManifest {
     pub content_type: Option<String>,
     /// The digest of `bytes`.
     pub digest: Digest,
+}
+
+/// Shows the endpoint only: credentials and the bearer token stay out of logs.
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("endpoint", &self.endpoint)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "<hidden>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// A client for one repository.
@@ -465,6 +479,7 @@ pub trait BlobSource {
 }
 
 /// A registry blob as a [`BlobSource`].
+#[derive(Debug)]
 pub struct RegistryBlob<'a> {
     /// The client.
     pub registry: &'a Registry,
@@ -481,6 +496,19 @@ impl BlobSource for RegistryBlob<'_> {
 /// Where a [`ResumableReader`] leaves the error that ended it, so the caller
 /// can report it instead of the `io::Error` a decoder made of it.
 pub type ErrorSlot = Arc<Mutex<Option<RegistryError>>>;
+
+/// Shows where the stream is; the source and reader stay hidden.
+impl<S> std::fmt::Debug for ResumableReader<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResumableReader")
+            .field("name", &self.name)
+            .field("size", &self.size)
+            .field("offset", &self.offset)
+            .field("retries_left", &self.retries_left)
+            .field("resumed", &self.resumed)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A blob stream of known size that reopens its source at the current offset
 /// (with backoff) when the connection drops or ends early.
@@ -622,7 +650,7 @@ mod tests {
     impl BlobSource for &Flaky {
         fn open(&self, offset: u64) -> Result<Box<dyn Read + Send>, RegistryError> {
             self.opens.borrow_mut().push(offset);
-            let rest = self.data[offset as usize..].to_vec();
+            let rest = self.data[usize::try_from(offset).unwrap()..].to_vec();
             let mut cuts = self.cuts.borrow_mut();
             if *cuts > 0 {
                 *cuts -= 1;

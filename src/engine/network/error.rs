@@ -18,38 +18,65 @@ pub enum NetworkError {
     /// A static IP outside the subnet.
     #[error("IP `{ip}` is not in the subnet `{subnet}` of network `{network}`")]
     IpOutside {
+        /// The address asked for.
         ip: Ipv4Addr,
+        /// The network's name.
         network: String,
+        /// The network's subnet.
         subnet: String,
     },
     /// A static IP that is the network, broadcast or gateway address.
     #[error("IP `{ip}` is {what} of network `{network}`")]
     IpReserved {
+        /// The address asked for.
         ip: Ipv4Addr,
+        /// Which reserved address: network, broadcast or gateway.
         what: &'static str,
+        /// The network's name.
         network: String,
     },
     /// A static IP another container holds.
     #[error("IP `{ip}` is already in use on network `{network}`")]
-    IpInUse { ip: Ipv4Addr, network: String },
+    IpInUse {
+        /// The address asked for.
+        ip: Ipv4Addr,
+        /// The network's name.
+        network: String,
+    },
     /// No address left.
     #[error("no free IP address left in network `{network}` (`{subnet}`)")]
-    Exhausted { network: String, subnet: String },
+    Exhausted {
+        /// The network's name.
+        network: String,
+        /// The network's subnet.
+        subnet: String,
+    },
     /// The host port is published by another container.
     #[error("port `{port}/{proto}` is already published by container `{by}`")]
     PortTaken {
+        /// The host port.
         port: u16,
+        /// `tcp` or `udp`.
         proto: &'static str,
+        /// The container publishing it.
         by: String,
     },
     /// The host port is bound by a host process.
     #[error("port `{port}/{proto}` is already in use on the host")]
-    PortBound { port: u16, proto: &'static str },
+    PortBound {
+        /// The host port.
+        port: u16,
+        /// `tcp` or `udp`.
+        proto: &'static str,
+    },
     /// A network option is malformed.
     #[error("invalid `{what}` value `{value}`: {reason}")]
     Invalid {
+        /// The option's name.
         what: &'static str,
+        /// The value given.
         value: String,
+        /// What is wrong with it.
         reason: String,
     },
     /// The network exists.
@@ -57,12 +84,20 @@ pub enum NetworkError {
     Exists(String),
     /// The network has containers.
     #[error("network `{name}` is in use by container(s) `{}`", users.join("`, `"))]
-    InUse { name: String, users: Vec<String> },
+    InUse {
+        /// The network's name.
+        name: String,
+        /// The containers on it.
+        users: Vec<String>,
+    },
     /// A netlink or namespace operation failed.
     #[error("cannot {op} `{what}`")]
     Sys {
+        /// What was being done, e.g. `create bridge`.
         op: &'static str,
+        /// The interface, namespace or file it was done to.
         what: String,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },

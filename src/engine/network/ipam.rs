@@ -9,7 +9,9 @@ use std::net::Ipv4Addr;
 /// An IPv4 subnet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subnet {
+    /// The network address.
     pub addr: Ipv4Addr,
+    /// The prefix length, 0 to 32.
     pub prefix: u8,
 }
 
@@ -67,14 +69,17 @@ impl std::fmt::Display for Subnet {
 }
 
 fn mask(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - prefix as u32).unwrap_or(0)
+    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
 }
 
 /// Why a static address cannot be used.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// Not in the subnet.
     OutsideSubnet,
+    /// The network, broadcast or gateway address (named).
     Reserved(&'static str),
+    /// Already leased.
     InUse,
 }
 

@@ -21,7 +21,7 @@ pub(super) fn take_lease(
     gw: Ipv4Addr,
     hash: &str,
 ) -> Result<Lease, NetworkError> {
-    let mut db = crate::db::Db::open(&ctx.store.db_path())?;
+    let mut db = db::Db::open(&ctx.store.db_path())?;
     let tx = db
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -40,7 +40,17 @@ const NLA_F_NESTED: u16 = 0x8000;
 struct Msg {
     buf: Vec<u8>,
     nests: Vec<usize>,
+    /// An attribute or the message outgrew its length field; `finish` refuses it.
+    too_long: bool,
 }
+
+/// The address families as the header bytes carry them (all below 256).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const AF_UNSPEC: u8 = libc::AF_UNSPEC as u8;
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const AF_INET: u8 = libc::AF_INET as u8;
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const AF_NETLINK: u16 = libc::AF_NETLINK as u16;
 
 impl Msg {
     fn new(kind: u16, flags: u16) -> Msg {
@@ -68,7 +78,7 @@ impl Msg {
 
     /// `struct ifinfomsg`.
     fn ifinfo(&mut self, index: i32, flags: u32, change: u32) -> &mut Msg {
-        let mut b = vec![libc::AF_UNSPEC as u8, 0, 0, 0];
+        let mut b = vec![AF_UNSPEC, 0, 0, 0];
         b.extend_from_slice(&index.to_ne_bytes());
         b.extend_from_slice(&flags.to_ne_bytes());
         b.extend_from_slice(&change.to_ne_bytes());
@@ -76,7 +86,10 @@ impl Msg {
     }
 
     fn attr(&mut self, kind: u16, data: &[u8]) -> &mut Msg {
-        let len = (4 + data.len()) as u16;
+        let len = u16::try_from(4 + data.len()).unwrap_or_else(|_| {
+            self.too_long = true;
+            0
+        });
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&kind.to_ne_bytes());
         self.raw(data)
@@ -98,20 +111,38 @@ impl Msg {
 
     fn end(&mut self) -> &mut Msg {
         if let Some(start) = self.nests.pop() {
-            let len = (self.buf.len() - start) as u16;
+            let len = u16::try_from(self.buf.len() - start).unwrap_or_else(|_| {
+                self.too_long = true;
+                0
+            });
             self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
         }
         self
     }
 
-    fn finish(mut self) -> Vec<u8> {
-        let len = self.buf.len() as u32;
+    fn finish(mut self) -> io::Result<Vec<u8>> {
+        let len = u32::try_from(self.buf.len())
+            .ok()
+            .filter(|_| !self.too_long);
+        let len = len.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a netlink message or attribute over its length field",
+            )
+        })?;
         self.buf[..4].copy_from_slice(&len.to_ne_bytes());
-        self.buf
+        Ok(self.buf)
     }
 }
 
+/// `index` as the `ifi_index` of an ifinfomsg (a C int).
+fn link_index(index: u32) -> io::Result<i32> {
+    i32::try_from(index)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("link index `{index}`")))
+}
+
 /// An rtnetlink socket.
+#[derive(Debug)]
 pub struct Netlink {
     fd: OwnedFd,
 }
@@ -134,13 +165,15 @@ impl Netlink {
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: a zeroed sockaddr_nl is valid (pid 0: the kernel assigns).
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        addr.nl_family = libc::AF_NETLINK as u16;
+        addr.nl_family = AF_NETLINK;
+        let addr_len = libc::socklen_t::try_from(size_of::<libc::sockaddr_nl>())
+            .map_err(|_| io::Error::other("sockaddr_nl larger than a socklen_t"))?;
         // SAFETY: addr is a valid sockaddr_nl of the given size.
         let rc = unsafe {
             libc::bind(
                 fd.as_raw_fd(),
-                &addr as *const _ as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+                (&addr as *const libc::sockaddr_nl).cast::<libc::sockaddr>(),
+                addr_len,
             )
         };
         if rc < 0 {
@@ -150,7 +183,7 @@ impl Netlink {
     }
 
     fn send(&self, msg: Msg) -> io::Result<()> {
-        let data = msg.finish();
+        let data = msg.finish()?;
         // SAFETY: data is a valid buffer of its length.
         let n = unsafe { libc::send(self.fd.as_raw_fd(), data.as_ptr().cast(), data.len(), 0) };
         if n < 0 {
@@ -172,7 +205,7 @@ impl Netlink {
                 }
                 return Err(e);
             }
-            let n = n as usize;
+            let n = n.unsigned_abs();
             let mut off = 0;
             while off + 16 <= n {
                 let len =
@@ -208,6 +241,10 @@ impl Netlink {
     /// Creates a veth pair: `host` here, `peer` (with `mac`) directly in
     /// the namespace `peer_ns`.
     pub fn add_veth(&self, host: &str, peer: &str, mac: [u8; 6], peer_ns: &File) -> io::Result<()> {
+        let fd = peer_ns.as_fd().as_raw_fd();
+        let ns_fd = u32::try_from(fd).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("namespace fd `{fd}`"))
+        })?;
         let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         m.ifinfo(0, 0, 0).attr_str(IFLA_IFNAME, host);
         m.begin(IFLA_LINKINFO).attr_str(IFLA_INFO_KIND, "veth");
@@ -215,10 +252,7 @@ impl Netlink {
         m.ifinfo(0, 0, 0)
             .attr_str(IFLA_IFNAME, peer)
             .attr(IFLA_ADDRESS, &mac)
-            .attr(
-                IFLA_NET_NS_FD,
-                &(peer_ns.as_fd().as_raw_fd() as u32).to_ne_bytes(),
-            );
+            .attr(IFLA_NET_NS_FD, &ns_fd.to_ne_bytes());
         m.end().end().end();
         self.send(m)
     }
@@ -227,7 +261,7 @@ impl Netlink {
     pub fn set_up(&self, index: u32, master: Option<u32>) -> io::Result<()> {
         let up = libc::IFF_UP as u32;
         let mut m = Msg::new(RTM_NEWLINK, 0);
-        m.ifinfo(index as i32, up, up);
+        m.ifinfo(link_index(index)?, up, up);
         if let Some(master) = master {
             m.attr(IFLA_MASTER, &master.to_ne_bytes());
         }
@@ -237,16 +271,16 @@ impl Netlink {
     /// Deletes link `index`.
     pub fn del_link(&self, index: u32) -> io::Result<()> {
         let mut m = Msg::new(RTM_DELLINK, 0);
-        m.ifinfo(index as i32, 0, 0);
+        m.ifinfo(link_index(index)?, 0, 0);
         self.send(m)
     }
 
     /// Adds `ip/prefix` to link `index` (an existing one is fine).
     pub fn add_addr(&self, index: u32, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
         let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-        let mut hdr = vec![libc::AF_INET as u8, prefix, 0, 0];
+        let mut hdr = vec![AF_INET, prefix, 0, 0];
         hdr.extend_from_slice(&index.to_ne_bytes());
-        let bcast = u32::from(ip) | (u32::MAX.checked_shr(prefix as u32).unwrap_or(0));
+        let bcast = u32::from(ip) | (u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0));
         m.raw(&hdr)
             .attr(IFA_LOCAL, &ip.octets())
             .attr(IFA_ADDRESS, &ip.octets())
@@ -261,7 +295,7 @@ impl Netlink {
     pub fn add_default_route(&self, gw: Ipv4Addr) -> io::Result<()> {
         let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
         let hdr = [
-            libc::AF_INET as u8,
+            AF_INET,
             0,                       // dst_len
             0,                       // src_len
             0,                       // tos
@@ -306,13 +340,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_attribute_over_its_u16_length_is_refused() {
+        let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE);
+        m.attr(IFLA_IFNAME, &vec![b'x'; 70_000]);
+        let e = m.finish().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE);
+        m.begin(IFLA_LINKINFO);
+        for _ in 0..20 {
+            m.attr(IFLA_IFNAME, &[0; 4000]);
+        }
+        m.end();
+        assert!(m.finish().is_err(), "a nest over 65535 bytes");
+    }
+
+    #[test]
     fn messages_are_aligned_and_sized() {
         let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE);
         m.ifinfo(0, 0, 0).attr_str(IFLA_IFNAME, "kb0");
         m.begin(IFLA_LINKINFO)
             .attr_str(IFLA_INFO_KIND, "bridge")
             .end();
-        let b = m.finish();
+        let b = m.finish().unwrap();
         assert_eq!(b.len() % 4, 0);
         assert_eq!(
             u32::from_ne_bytes(b[..4].try_into().unwrap()) as usize,

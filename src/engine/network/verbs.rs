@@ -118,8 +118,10 @@ pub fn remove(ctx: &mut Engine, name: &str) -> Result<(), NetworkError> {
 /// A network with its leases (`inspect`).
 #[derive(Debug, Serialize)]
 pub struct NetworkInfo {
+    /// The network's record.
     #[serde(flatten)]
     pub record: NetworkRecord,
+    /// The addresses leased on it.
     pub leases: Vec<Lease>,
 }
 

@@ -63,21 +63,29 @@ fn bad(option: &'static str, value: impl ToString, reason: impl ToString) -> Opt
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOptions {
+    /// The container's name (and id).
     pub container_id: String,
+    /// The image name, possibly with a tag or digest.
     pub image: String,
+    /// The image tag (default: `latest`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The hostname (default: the container's id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The command line; split like a shell would (quotes, no expansion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<String>,
+    /// Extra environment, `KEY=VALUE` each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
+    /// CPUs allowed, e.g. `1.5` (becomes a CFS quota).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
+    /// The memory limit, a number with an optional `k`, `m` or `g` suffix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
+    /// The writable layer's size limit, MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_limit: Option<u64>,
     /// Most processes in the container (`pids.max`); `0` or `-1`: unlimited.
@@ -91,36 +99,52 @@ pub struct CreateOptions {
     /// to it (`linux.resources.unified`), as podman's `--cgroup-conf`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cgroup_conf: Vec<String>,
+    /// Bind mounts, `HOST:CONTAINER[:ro]` each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount: Vec<String>,
+    /// Named volumes, `NAME:CONTAINER[:ro]` each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volume: Vec<String>,
+    /// The network to join (default: the default bridge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// A static IPv4 address on the network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// A static MAC address, `aa:bb:cc:dd:ee:ff`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// Published ports, `[IP:]HOST:CONTAINER[/PROTO]` each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publish: Vec<String>,
+    /// All capabilities and the host's devices.
     #[serde(default)]
     pub privileged: bool,
+    /// Capabilities added to the default set, `CAP_*` names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cap_add: Vec<String>,
+    /// Capabilities removed from the default set, `CAP_*` names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cap_drop: Vec<String>,
+    /// The restart policy: `no`, `always`, `unless-stopped` or `on-failure`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
+    /// The first restart delay, seconds (doubled each restart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_delay: Option<u64>,
+    /// Restarts are counted within this many seconds (0: since creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_window: Option<u64>,
+    /// The most restarts within the window (0: unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
+    /// Passed to the runtime as `--no-new-keyring`.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// Passed to the runtime as `--no-pivot`.
     #[serde(default)]
     pub no_pivot: bool,
+    /// Pins the container to CPUs no other container uses.
     #[serde(default)]
     pub no_shared: bool,
     /// Keep the container's stdin open (`-i`): the monitor holds a pipe to it.
@@ -129,6 +153,7 @@ pub struct CreateOptions {
     /// A pseudo-terminal for the container (`-t`): the monitor holds its master.
     #[serde(default)]
     pub tty: bool,
+    /// Runs the runtime with `--debug` and keeps its trace.
     #[serde(default)]
     pub debug: bool,
 }
@@ -137,9 +162,13 @@ pub struct CreateOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
+    /// `no`: never restart.
     None,
+    /// `always`: restart whenever it exits.
     Always,
+    /// `unless-stopped`: as `always`, but not after a user's stop.
     UnlessStopped,
+    /// `on-failure`: restart on a non-zero exit.
     OnFailure,
 }
 
@@ -156,16 +185,22 @@ pub enum CgroupNs {
 /// A bind mount `host:container[:ro|rw]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BindMount {
+    /// The host path.
     pub host: String,
+    /// The path in the container.
     pub container: String,
+    /// Mounted read-only.
     pub readonly: bool,
 }
 
 /// A named volume `name:/path[:ro]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeMount {
+    /// The volume's name.
     pub name: String,
+    /// The path in the container.
     pub container: String,
+    /// Mounted read-only.
     pub readonly: bool,
 }
 
@@ -173,7 +208,9 @@ pub struct VolumeMount {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
+    /// TCP.
     Tcp,
+    /// UDP.
     Udp,
 }
 
@@ -190,25 +227,34 @@ impl Proto {
 /// A published port `[hostIP:]hostPort:containerPort[/proto]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
+    /// The host address to bind (None: all).
     pub host_ip: Option<Ipv4Addr>,
+    /// The port on the host.
     pub host_port: u16,
+    /// The port in the container.
     pub container_port: u16,
+    /// TCP or UDP.
     pub proto: Proto,
 }
 
 /// Every option parsed and checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validated {
+    /// The container's name (and id).
     pub id: String,
     /// `image:tag` (or `image@digest`).
     pub image_ref: String,
+    /// The hostname (None: the container's id).
     pub hostname: Option<String>,
     /// The command line split into words (`None`: the image's Cmd).
     pub args: Option<Vec<String>>,
+    /// Extra environment, (key, value) each.
     pub env: Vec<(String, String)>,
     /// CFS quota for `CPU_PERIOD`.
     pub cpu_quota: Option<i64>,
+    /// The memory limit, bytes.
     pub memory_bytes: Option<i64>,
+    /// The writable layer's size limit, MiB.
     pub disk_limit_mb: Option<u64>,
     /// `pids.max` (`None`: unlimited).
     #[serde(default)]
@@ -219,27 +265,45 @@ pub struct Validated {
     /// cgroup v2 files to write: (file, value), in order given (a later key wins).
     #[serde(default)]
     pub cgroup_conf: Vec<(String, String)>,
+    /// Bind mounts.
     pub mounts: Vec<BindMount>,
+    /// Named volume mounts.
     pub volumes: Vec<VolumeMount>,
+    /// The network to join.
     pub network: String,
+    /// A static address on the network (None: the next free one).
     pub ip: Option<Ipv4Addr>,
+    /// A static MAC address (None: derived from the address).
     pub mac: Option<[u8; 6]>,
+    /// Published ports.
     pub publish: Vec<PortMapping>,
+    /// All capabilities and the host's devices.
     pub privileged: bool,
     /// `CAP_*` names.
     pub cap_add: Vec<String>,
+    /// `CAP_*` names removed from the default set.
     pub cap_drop: Vec<String>,
+    /// The restart policy.
     pub restart: RestartPolicy,
+    /// The first restart delay, seconds (0: the default).
     pub restart_delay: u64,
+    /// Restarts are counted within this many seconds (0: since creation).
     pub restart_window: u64,
+    /// The most restarts within the window (0: unlimited).
     pub max_attempts: u32,
+    /// Passed to the runtime as `--no-new-keyring`.
     pub no_new_keyring: bool,
+    /// Passed to the runtime as `--no-pivot`.
     pub no_pivot: bool,
+    /// Pins the container to CPUs no other container uses.
     pub no_shared: bool,
+    /// Keep the container's stdin open (`-i`).
     #[serde(default)]
     pub interactive: bool,
+    /// A pseudo-terminal for the container (`-t`).
     #[serde(default)]
     pub tty: bool,
+    /// Runs the runtime with `--debug` and keeps its trace.
     pub debug: bool,
 }
 

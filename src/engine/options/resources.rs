@@ -56,7 +56,10 @@ pub fn cpus(n: f64) -> Result<i64, OptionsError> {
     if !n.is_finite() || !(0.01..=1024.0).contains(&n) {
         return Err(bad("cpus", n, "use a number from 0.01 to 1024"));
     }
-    Ok((n * CPU_PERIOD as f64).round() as i64)
+    // n is at most 1024, so the quota is at most 1024 periods: far inside i64
+    #[allow(clippy::cast_possible_truncation)]
+    let quota = (n * CPU_PERIOD as f64).round() as i64;
+    Ok(quota)
 }
 
 /// Memory sizes: `512m`, `1GB`, `2048MB`, `512MB`, `1g`, `100k`, `1048576`
@@ -86,7 +89,10 @@ pub fn memory(s: &str) -> Result<i64, OptionsError> {
     if bytes > i64::MAX as f64 {
         return Err(bad("memory", s, "too large"));
     }
-    Ok(bytes as i64)
+    // checked above: 6 MiB..=i64::MAX, and already rounded
+    #[allow(clippy::cast_possible_truncation)]
+    let bytes = bytes as i64;
+    Ok(bytes)
 }
 
 /// The largest `diskLimit`: 16 TiB in MB, ext4's largest file (and far from the

@@ -233,6 +233,7 @@ impl Store {
 }
 
 /// A held store lock, released on drop.
+#[derive(Debug)]
 pub struct StoreLock(#[allow(dead_code)] File);
 
 impl Store {
@@ -295,7 +296,7 @@ mod tests {
         assert!(!store.has_blob(&other));
         assert_eq!(store.list_blobs().unwrap(), vec![d.clone()]);
         assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
-        std::fs::write(store.blob_path(&d), b"tampered").unwrap();
+        fs::write(store.blob_path(&d), b"tampered").unwrap();
         assert!(matches!(
             store.read_blob(&d),
             Err(ContentError::Corrupt { .. })

@@ -108,6 +108,7 @@ pub fn make_ext4_image(path: &Path, size_mb: u64) -> Result<(), LoopError> {
 
 /// An attached loop device; keep it until the filesystem on it is mounted
 /// (autoclear detaches the device at its last close).
+#[derive(Debug)]
 pub struct LoopDevice {
     /// `/dev/loopN`.
     pub path: PathBuf,
@@ -164,7 +165,9 @@ fn configure(dev: &Path, backing: &File) -> io::Result<File> {
     let loop_dev = OpenOptions::new().read(true).write(true).open(dev)?;
     // SAFETY: the struct is plain old data; all-zero is a valid value.
     let mut cfg: LoopConfig = unsafe { std::mem::zeroed() };
-    cfg.fd = backing.as_raw_fd() as u32;
+    let fd = backing.as_raw_fd();
+    cfg.fd = u32::try_from(fd)
+        .map_err(|_| io::Error::other(format!("backing file descriptor `{fd}`")))?;
     cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
     // SAFETY: LOOP_CONFIGURE reads a `struct loop_config` we own for the call.
     let ret = unsafe {

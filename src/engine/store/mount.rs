@@ -29,7 +29,9 @@ fn syscall_ret(ret: libc::c_long) -> io::Result<libc::c_long> {
 }
 
 fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
-    let fd = syscall_ret(ret)? as i32;
+    let fd = syscall_ret(ret)?;
+    let fd = i32::try_from(fd)
+        .map_err(|_| io::Error::other(format!("the kernel returned fd `{fd}`")))?;
     // SAFETY: the kernel just returned this new fd; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -95,7 +97,7 @@ pub fn mount_ext4(dev: &Path, target: &Path) -> io::Result<()> {
     let t = cpath(target)?;
     let flags = libc::MS_NOSUID | libc::MS_NODEV;
     // SAFETY: valid NUL-terminated strings; no data.
-    syscall_ret(unsafe {
+    syscall_ret(libc::c_long::from(unsafe {
         libc::mount(
             d.as_ptr(),
             t.as_ptr(),
@@ -103,7 +105,7 @@ pub fn mount_ext4(dev: &Path, target: &Path) -> io::Result<()> {
             flags,
             std::ptr::null(),
         )
-    } as libc::c_long)
+    }))
     .map(|_| ())
 }
 
@@ -120,9 +122,9 @@ pub fn unmount(target: &Path) -> io::Result<bool> {
         Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(false),
         Some(libc::EBUSY) => {
             // SAFETY: as above; a lazy detach for a busy mount.
-            syscall_ret(unsafe {
+            syscall_ret(libc::c_long::from(unsafe {
                 libc::umount2(t.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW)
-            } as libc::c_long)
+            }))
             .map(|_| true)
         }
         _ => Err(err),

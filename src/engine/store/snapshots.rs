@@ -323,7 +323,7 @@ mod tests {
             config_digest: "sha256:cc".into(),
             config: serde_json::Value::Null,
             size: 0,
-            layers: vec![crate::db::images::LayerRecord {
+            layers: vec![db::images::LayerRecord {
                 digest: format!("sha256:{}", "1".repeat(64)),
                 diff_id: String::new(),
                 size: 0,

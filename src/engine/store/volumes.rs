@@ -16,8 +16,11 @@ pub enum VolumeError {
     /// A filesystem call failed.
     #[error("cannot {op} volume directory `{path}`")]
     Io {
+        /// What was being done, e.g. `create`.
         op: &'static str,
+        /// The path.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },
@@ -26,7 +29,12 @@ pub enum VolumeError {
     NotFound(String),
     /// The volume is mounted by containers.
     #[error("volume `{name}` is in use by container(s) `{}`", users.join("`, `"))]
-    InUse { name: String, users: Vec<String> },
+    InUse {
+        /// The volume's name.
+        name: String,
+        /// The containers using it.
+        users: Vec<String>,
+    },
     /// The record could not be read or written.
     #[error(transparent)]
     Db(#[from] DbError),

@@ -60,7 +60,9 @@ impl DaemonConfig {
 }
 
 /// State shared by the API threads and the background loops.
+#[derive(Debug)]
 pub struct Shared {
+    /// The daemon's configuration.
     pub cfg: DaemonConfig,
     sampler: Mutex<sampler::Sampler>,
     stopping: Arc<AtomicBool>,
@@ -111,8 +113,8 @@ impl Shared {
 pub fn every<E: std::error::Error>(
     shared: &Shared,
     name: &str,
-    period: std::time::Duration,
-    mut tick: impl FnMut(&mut crate::context::Engine) -> Result<(), E>,
+    period: Duration,
+    mut tick: impl FnMut(&mut Engine) -> Result<(), E>,
 ) {
     let mut ctx = None;
     while !shared.stopping() {

@@ -15,6 +15,7 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A container's restart settings (seed 000's options).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
+    /// The policy: when to restart.
     pub kind: RestartPolicy,
     /// The first delay, seconds (0 = [`DEFAULT_DELAY`]).
     pub delay_s: u64,
@@ -28,7 +29,12 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Restart it after `delay`; this is restart number `attempt` in the window.
-    Restart { delay: Duration, attempt: u32 },
+    Restart {
+        /// How long to wait before restarting.
+        delay: Duration,
+        /// This restart's number within the window, from 1.
+        attempt: u32,
+    },
     /// Leave it stopped, for this reason.
     Leave(&'static str),
 }
@@ -40,7 +46,8 @@ pub fn attempts_in_window(history: &[i64], window_s: u64, now: i64) -> u32 {
     } else {
         now.saturating_sub(i64::try_from(window_s).unwrap_or(i64::MAX))
     };
-    history.iter().filter(|&&t| t >= from).count() as u32
+    let n = history.iter().filter(|&&t| t >= from).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The delay before restart `n` (0-based): the first delay, doubled each

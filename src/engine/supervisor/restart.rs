@@ -19,6 +19,7 @@ use crate::supervisor::Shared;
 /// How often the loop looks at the containers.
 pub const TICK: Duration = Duration::from_millis(200);
 
+#[derive(Debug)]
 struct Pending {
     due: Instant,
     attempt: u32,
@@ -27,7 +28,7 @@ struct Pending {
 }
 
 /// The loop's memory: exits already handled and restarts waiting.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Supervisor {
     seen: HashMap<String, (Option<i64>, Option<i64>)>,
     pending: HashMap<String, Pending>,
@@ -130,9 +131,9 @@ impl Supervisor {
         let now = db::now();
         let rec = Restart {
             container_id: id.to_string(),
-            attempt: p.attempt as i64,
+            attempt: i64::from(p.attempt),
             exit_code: p.exit_code,
-            delay_ms: p.delay.as_millis() as i64,
+            delay_ms: i64::try_from(p.delay.as_millis()).unwrap_or(i64::MAX),
             reason: reason.to_string(),
             created_at: now,
         };

@@ -35,7 +35,9 @@ pub struct Reading {
 pub struct Point {
     /// Seconds since the epoch.
     pub t: i64,
+    /// CPU use since the previous point, percent of one CPU.
     pub cpu_percent: f64,
+    /// Memory in use, bytes.
     pub memory: u64,
 }
 
@@ -169,7 +171,9 @@ pub struct Sampler {
 /// What a sample of one container gives.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
+    /// The raw counters read.
     pub reading: Reading,
+    /// CPU use since the previous sample, percent of one CPU.
     pub cpu_percent: f64,
     /// OOM kills since the previous sample.
     pub new_ooms: u64,

@@ -25,7 +25,9 @@ pub enum SelftestError {
     /// Creating a test container failed.
     #[error("self-test container `{id}`")]
     Create {
+        /// The test container's id.
         id: String,
+        /// The create error.
         #[source]
         source: Box<CreateError>,
     },
@@ -40,9 +42,13 @@ pub enum SelftestError {
 /// One line of the table.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Line {
+    /// The check's name.
     pub test: String,
+    /// The limit set, as text.
     pub limit: String,
+    /// What was measured, as text.
     pub measured: String,
+    /// Whether the measure kept to the limit.
     pub ok: bool,
 }
 

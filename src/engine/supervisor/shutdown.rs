@@ -86,10 +86,11 @@ pub fn shutdown(ctx: &mut Engine, shared: &Shared) -> Result<Report, ContainerEr
                 .runtime(ctx)
                 .kill(&l.runtime_log(), &l.record.hash, "KILL");
         }
-        if pid > 0 {
+        // a pid that does not fit a pid_t is no process of ours
+        if let Ok(pid @ 1..) = i32::try_from(pid) {
             // SAFETY: kill(2) on a pid the record names; the runtime may
             // already have deleted its state, so signal the init directly too.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         rep.killed.push(id);
     }
@@ -107,7 +108,7 @@ pub fn reconcile(ctx: &mut Engine) -> Result<Vec<String>, ContainerError> {
     for f in &failed {
         eprintln!("k3 serve: cannot remove a crashed create: {f}");
     }
-    let before: Vec<(String, Status)> = crate::db::containers::list(ctx.db.conn())?
+    let before: Vec<(String, Status)> = db::containers::list(ctx.db.conn())?
         .into_iter()
         .filter_map(|r| {
             let s = container_state::get(ctx.db.conn(), &r.id).ok()??;

@@ -14,8 +14,11 @@ use crate::supervisor::Shared;
 /// One container of `/api/containers`; usage fields only for RUNNING.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ContainerUsage {
+    /// The container's id.
     pub id: String,
+    /// The init's host pid, while running.
     pub pid: Option<i64>,
+    /// The status, e.g. `RUNNING`.
     pub state: &'static str,
     /// CPU time used, nanoseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -23,6 +26,7 @@ pub struct ContainerUsage {
     /// CPUs allowed (quota / period); `null` = unlimited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_limit: Option<f64>,
+    /// CPU use since the previous sample, percent of one CPU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<f64>,
     /// Bytes, without the inactive page cache.
@@ -31,6 +35,7 @@ pub struct ContainerUsage {
     /// Bytes; the host's memory when the container has no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<u64>,
+    /// Memory usage as a percent of the limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_percent: Option<f64>,
 }
@@ -38,16 +43,22 @@ pub struct ContainerUsage {
 /// `/api/system`.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct SystemUsage {
+    /// Memory in use on the host, bytes.
     pub used_memory: u64,
+    /// The host's memory, bytes.
     pub total_memory: u64,
+    /// The host's CPU use, percent of all CPUs.
     pub cpu_percent: f64,
 }
 
 /// A container's row and its chart points.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// The container's usage.
     pub usage: ContainerUsage,
+    /// The image reference it runs.
     pub image: String,
+    /// Its recent samples, oldest first.
     pub history: Vec<Point>,
 }
 

@@ -35,12 +35,12 @@ pub fn body(d: &Delivery) -> serde_json::Value {
 
 /// The wait before retry `n` (1-based): 0.5 s doubling, capped at 30 s.
 pub fn retry_delay(n: i64) -> Duration {
-    let ms = 500u64.saturating_mul(1u64 << (n.clamp(1, 16) - 1) as u32);
+    let ms = 500u64.saturating_mul(1u64 << u32::try_from(n.clamp(1, 16) - 1).unwrap_or(0));
     Duration::from_millis(ms.min(30_000))
 }
 
 /// Delivery state kept between passes.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Deliverer {
     /// Queue row → when to try again.
     next: HashMap<i64, Instant>,

@@ -242,7 +242,7 @@ pub fn launch(
             Ok(p) => p,
             Err(e) => {
                 undo.run();
-                return Err(e.into());
+                return Err(e);
             }
         };
     }

@@ -68,6 +68,7 @@ pub fn make_dir(state_dir: &Path) -> Result<()> {
 }
 
 /// The bound socket `start` reads, and where it forwards.
+#[derive(Debug)]
 pub struct Forwarder {
     sock: UnixDatagram,
     host: PathBuf,

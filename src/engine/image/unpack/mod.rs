@@ -540,7 +540,7 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, path: &str) -> Result<Meta,
         mode: h.mode().map_err(UnpackError::Tar)?,
         uid: id("uid", h.uid().map_err(UnpackError::Tar)?)?,
         gid: id("gid", h.gid().map_err(UnpackError::Tar)?)?,
-        mtime: h.mtime().map_err(UnpackError::Tar)? as i64,
+        mtime: i64::try_from(h.mtime().map_err(UnpackError::Tar)?).unwrap_or(i64::MAX),
         xattrs: Vec::new(),
     };
     let Some(exts) = entry.pax_extensions().map_err(UnpackError::Tar)? else {

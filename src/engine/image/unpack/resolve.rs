@@ -42,7 +42,13 @@ pub fn open_beneath(root: BorrowedFd<'_>, rel: &Path, flags: i32) -> io::Result<
     let path = cstr(rel.as_os_str())?;
     // SAFETY: `open_how` is plain old data; all-zero is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    let flags = flags | libc::O_CLOEXEC;
+    how.flags = u64::try_from(flags).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("open flags `{flags:#x}`"),
+        )
+    })?;
     how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
     loop {
         // SAFETY: `path` is a valid NUL-terminated string and `how` a valid
@@ -53,12 +59,14 @@ pub fn open_beneath(root: BorrowedFd<'_>, rel: &Path, flags: i32) -> io::Result<
                 root.as_raw_fd(),
                 path.as_ptr(),
                 &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
+                size_of::<libc::open_how>(),
             )
         };
         if ret >= 0 {
+            let fd = i32::try_from(ret)
+                .map_err(|_| io::Error::other(format!("openat2 returned fd `{ret}`")))?;
             // SAFETY: the kernel just handed us this fd; nothing else owns it.
-            return Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) });
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
         }
         let err = io::Error::last_os_error();
         if err.raw_os_error() != Some(libc::EAGAIN) {

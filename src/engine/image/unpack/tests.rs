@@ -67,7 +67,7 @@ fn assert_outside_untouched(f: &Fixture) {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("secret")]);
+    assert_eq!(names, vec![OsString::from("secret")]);
     assert_eq!(
         std::fs::read_to_string(f.outside.join("secret")).unwrap(),
         "keep"
