@@ -117,11 +117,6 @@ impl Cmd {
     }
 }
 
-/// A process's exit status as this process's exit code (0..=255).
-pub fn exit_code(status: i32) -> u8 {
-    u8::try_from(status.clamp(0, 255)).unwrap_or(u8::MAX)
-}
-
 /// Runs one verb; its exit code.
 pub fn dispatch(ctx: &Ctx, cmd: Cmd) -> k3_runtime::Result<u8> {
     match cmd {

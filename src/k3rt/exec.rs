@@ -88,5 +88,5 @@ impl ExecArgs {
 /// `k3rt exec`.
 pub fn run(ctx: &Ctx, a: ExecArgs) -> k3_runtime::Result<u8> {
     let code = exec::exec(ctx, &a.opts())?;
-    Ok(crate::cli::exit_code(code))
+    Ok(crate::exit::exit_code(code))
 }

@@ -10,6 +10,7 @@ pub mod create;
 pub mod delete;
 pub mod events;
 pub mod exec;
+pub mod exit;
 pub mod features;
 pub mod kill;
 pub mod list;

@@ -19,5 +19,5 @@ pub struct RunArgs {
 /// `k3rt run`.
 pub fn run(ctx: &Ctx, a: &RunArgs) -> k3_runtime::Result<u8> {
     let code = run::run(ctx, &a.create.opts(), a.detach)?;
-    Ok(crate::cli::exit_code(code))
+    Ok(crate::exit::exit_code(code))
 }

@@ -2,20 +2,16 @@
 //! verbs are flattened in from [`ContainerCmd`]), and the mapping of a result
 //! to messages, seed 000's JSON error object (`--json`) and an exit code.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
+use crate::cli::globals::{
+    engine_ctx, exit_code, open, other, socket_path, Failure, Globals, Root,
+};
 use crate::cli::remote::{self, Remote};
 use crate::cli::{self as container_cli, images, pull, selftest, serve, snapshot, ContainerCmd};
-use k3_engine::context::Engine;
-use k3_engine::db::Db;
-use k3_engine::error::{chain_message, EngineError};
-use k3_engine::image::pull::PullOptions;
-use k3_engine::image::reference::DOCKER_HUB;
-use k3_engine::store::content::{Store, DEFAULT_ROOT};
-use k3_engine::{daemon, oci_runtime};
+use k3_engine::error::chain_message;
 
 /// k3's command line: the global options and one verb.
 #[derive(Parser, Debug)]
@@ -26,28 +22,8 @@ use k3_engine::{daemon, oci_runtime};
     about = "k3: a container engine (images, containers, volumes, networks, an HTTP API) that drives any OCI runtime"
 )]
 pub struct Cli {
-    /// Root directory for images, snapshots, containers and the database (or `K3_ROOT`) [default: /var/lib/k3]
-    #[arg(long, global = true, help_heading = "Global options")]
-    root: Option<PathBuf>,
-    /// Registry for references that name none (or `K3_DEFAULT_REGISTRY`) [default: docker.io]
-    #[arg(long, global = true, help_heading = "Global options")]
-    default_registry: Option<String>,
-    /// A registry to reach over plain HTTP (repeatable; or `K3_INSECURE_REGISTRIES`, comma-separated)
-    #[arg(
-        long = "insecure-registry",
-        global = true,
-        help_heading = "Global options"
-    )]
-    insecure: Vec<String>,
-    /// Credentials file in docker's `config.json` shape (or `K3_AUTH_FILE`) [default: ROOT/auth.json]
-    #[arg(long, global = true, help_heading = "Global options")]
-    auth_file: Option<PathBuf>,
-    /// OCI runtime for new containers: `k3rt`, `runc`, `crun` or a path (or `K3_RUNTIME`) [default: the k3rt next to k3, else on PATH]
-    #[arg(long, global = true, help_heading = "Global options")]
-    runtime: Option<String>,
-    /// The daemon's unix socket (or `K3_SOCKET`) [default: /run/k3/k3.sock for the default root, else ROOT/k3.sock]
-    #[arg(long, global = true, help_heading = "Global options")]
-    socket: Option<PathBuf>,
+    #[command(flatten)]
+    globals: Globals,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -87,63 +63,6 @@ enum Cmd {
     },
     #[command(flatten)]
     Container(ContainerCmd),
-}
-
-/// Output format of a listing.
-#[derive(Clone, Copy, ValueEnum, Debug)]
-pub enum Format {
-    /// A table for people
-    Table,
-    /// JSON
-    Json,
-}
-
-/// The opened root: what the image and snapshot verbs need.
-pub struct Root {
-    /// The content store (blobs, layers, snapshots).
-    pub store: Store,
-    /// The database.
-    pub db: Db,
-    /// The registry of references that name none.
-    pub default_registry: String,
-}
-
-impl std::fmt::Debug for Root {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Root")
-            .field("store", &self.store)
-            .field("default_registry", &self.default_registry)
-            .finish_non_exhaustive()
-    }
-}
-
-/// How a verb failed.
-#[derive(Debug)]
-pub enum Failure {
-    /// An engine error (with `--json`, printed as the error object).
-    Engine(EngineError),
-    /// Any other error: a message.
-    Other(anyhow::Error),
-    /// A container verb's failure, with what its error object needs.
-    Container(container_cli::Failure),
-    /// No message: exit with this code.
-    Exit(i32),
-}
-
-impl<E: Into<EngineError>> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure::Engine(e.into())
-    }
-}
-
-/// Any other error as a failure.
-pub fn other(e: impl Into<anyhow::Error>) -> Failure {
-    Failure::Other(e.into())
-}
-
-/// A status as this process's exit code (0..=255).
-pub fn exit_code(status: i32) -> u8 {
-    u8::try_from(status.clamp(0, 255)).unwrap_or(u8::MAX)
 }
 
 /// Runs the parsed command line; the process' exit code.
@@ -193,89 +112,14 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-fn env_list(name: &str) -> Vec<String> {
-    std::env::var(name)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn open(cli: &Cli) -> Result<Root, Failure> {
-    let root = cli
-        .root
-        .clone()
-        .or_else(|| std::env::var_os("K3_ROOT").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-    let store = Store::open(&root)?;
-    let db = Db::open(&store.db_path())?;
-    let default_registry = cli
-        .default_registry
-        .clone()
-        .or_else(|| std::env::var("K3_DEFAULT_REGISTRY").ok())
-        .unwrap_or_else(|| DOCKER_HUB.to_string());
-    Ok(Root {
-        store,
-        db,
-        default_registry,
-    })
-}
-
-/// The pull options the global flags and environment give.
-pub fn pull_options(ctx: &Root, cli: &Cli) -> PullOptions {
-    let mut insecure = cli.insecure.clone();
-    insecure.extend(env_list("K3_INSECURE_REGISTRIES"));
-    let auth_file = cli
-        .auth_file
-        .clone()
-        .or_else(|| std::env::var_os("K3_AUTH_FILE").map(PathBuf::from))
-        .unwrap_or_else(|| ctx.store.root().join("auth.json"));
-    PullOptions {
-        default_registry: ctx.default_registry.clone(),
-        insecure,
-        auth_file,
-        max_concurrent: 3,
-    }
-}
-
-/// The daemon's socket.
-pub fn socket_path(ctx: &Root, cli: &Cli) -> PathBuf {
-    cli.socket
-        .clone()
-        .or_else(|| std::env::var_os("K3_SOCKET").map(PathBuf::from))
-        .unwrap_or_else(|| {
-            daemon::default_socket(ctx.store.root(), std::path::Path::new(DEFAULT_ROOT))
-        })
-}
-
-/// The engine: the opened root plus the OCI runtime and pull options.
-pub fn engine_ctx(ctx: Root, cli: &Cli) -> Result<Engine, Failure> {
-    let runtime = oci_runtime_of(&ctx, cli)?;
-    let pull = pull_options(&ctx, cli);
-    let k3_exe = std::env::current_exe().map_err(other)?;
-    Ok(Engine::new(ctx.store, ctx.db, runtime, pull, k3_exe))
-}
-
-/// The OCI runtime the global options and environment name.
-pub fn oci_runtime_of(ctx: &Root, cli: &Cli) -> Result<oci_runtime::OciRuntime, Failure> {
-    let name = cli
-        .runtime
-        .clone()
-        .or_else(|| std::env::var("K3_RUNTIME").ok());
-    let path = oci_runtime::resolve(name.as_deref()).map_err(other)?;
-    Ok(oci_runtime::OciRuntime::new(path, ctx.store.root()))
-}
-
-fn container_verb(ctx: Root, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure> {
-    match remote::try_remote(&socket_path(&ctx, cli), &cmd) {
+fn container_verb(ctx: Root, globals: &Globals, cmd: ContainerCmd) -> Result<(), Failure> {
+    match remote::try_remote(&socket_path(&ctx, globals), &cmd) {
         Ok(Remote::Exit(0)) => return Ok(()),
         Ok(Remote::Exit(code)) => return Err(Failure::Exit(code)),
         Ok(Remote::Local) => {}
         Err(e) => return Err(other(e)),
     }
-    let mut cctx = engine_ctx(ctx, cli)?;
+    let mut cctx = engine_ctx(ctx, globals)?;
     match container_cli::dispatch(&mut cctx, cmd) {
         Ok(0) => Ok(()),
         Ok(code) => Err(Failure::Exit(code)),
@@ -284,38 +128,32 @@ fn container_verb(ctx: Root, cli: &Cli, cmd: ContainerCmd) -> Result<(), Failure
 }
 
 fn run(mut cli: Cli) -> Result<(), Failure> {
-    let ctx = open(&cli)?;
+    let ctx = open(&cli.globals)?;
     if let Cmd::Serve(a) = &cli.cmd {
         let a = a.clone();
-        return serve::run(ctx, &cli, a);
+        return serve::run(ctx, &cli.globals, a);
     }
     if let Cmd::Selftest { cmd } = &cli.cmd {
         let cmd = cmd.clone();
-        return selftest::run(ctx, &cli, cmd);
+        return selftest::run(ctx, &cli.globals, cmd);
     }
     if let Cmd::Prune = &cli.cmd {
-        return images::prune(&mut engine_ctx(ctx, &cli)?);
+        return images::prune(&mut engine_ctx(ctx, &cli.globals)?);
     }
     if let Cmd::Container(_) = &cli.cmd {
         let Cmd::Container(cmd) = std::mem::replace(&mut cli.cmd, Cmd::Prune) else {
             return Ok(());
         };
-        return container_verb(ctx, &cli, cmd);
+        return container_verb(ctx, &cli.globals, cmd);
     }
     match &cli.cmd {
-        Cmd::Pull(a) => pull::run(&ctx, &cli, a),
+        Cmd::Pull(a) => pull::run(&ctx, &cli.globals, a),
         Cmd::Images(a) => images::images(&ctx, a),
         Cmd::Image { cmd } => images::image(&ctx, cmd),
         Cmd::Rmi(a) => images::rmi(&ctx, a),
         Cmd::Snapshot { cmd } => snapshot::run(&ctx, cmd),
         Cmd::Prune | Cmd::Container(_) | Cmd::Serve(_) | Cmd::Selftest { .. } => Ok(()),
     }
-}
-
-/// Prints `v` as pretty JSON.
-pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(other)?);
-    Ok(())
 }
 
 #[cfg(test)]

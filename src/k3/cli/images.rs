@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use crate::cli::app::{other, print_json, Failure, Format, Root};
+use crate::cli::globals::{other, print_json, Failure, Format, Root};
 use k3_engine::context::Engine;
 use k3_engine::db::images::ImageRecord;
 use k3_engine::image::progress::human;

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod create;
 pub mod exec;
+pub mod globals;
 pub mod images;
 pub mod inspect;
 pub mod kill;

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use crate::cli::app::{print_json, pull_options, Cli, Failure, Root};
+use crate::cli::globals::{print_json, pull_options, Failure, Globals, Root};
 use k3_engine::error::EngineError;
 use k3_engine::image::progress::{self, human, Mode};
 use k3_engine::image::pull::{self, PullOptions};
@@ -26,7 +26,7 @@ pub struct PullArgs {
 }
 
 /// `k3 pull`.
-pub fn run(ctx: &Root, cli: &Cli, a: &PullArgs) -> Result<(), Failure> {
+pub fn run(ctx: &Root, cli: &Globals, a: &PullArgs) -> Result<(), Failure> {
     let opts = PullOptions {
         max_concurrent: a.max_concurrent_downloads,
         ..pull_options(ctx, cli)

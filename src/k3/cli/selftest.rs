@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use crate::cli::app::{engine_ctx, other, Cli, Failure, Root};
+use crate::cli::globals::{engine_ctx, other, Failure, Globals, Root};
 use k3_engine::supervisor::selftest;
 
 /// The `k3 selftest` verbs.
@@ -20,7 +20,7 @@ pub enum SelftestCmd {
 }
 
 /// `k3 selftest`.
-pub fn run(ctx: Root, cli: &Cli, cmd: SelftestCmd) -> Result<(), Failure> {
+pub fn run(ctx: Root, cli: &Globals, cmd: SelftestCmd) -> Result<(), Failure> {
     let SelftestCmd::Limits { image, seconds } = cmd;
     let mut c = engine_ctx(ctx, cli)?;
     let lines = selftest::run(&mut c, &image, seconds).map_err(other)?;

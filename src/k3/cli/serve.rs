@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::app::{oci_runtime_of, other, pull_options, socket_path, Cli, Failure, Root};
+use crate::cli::globals::{
+    oci_runtime_of, other, pull_options, socket_path, Failure, Globals, Root,
+};
 use k3_engine::api::auth;
 use k3_engine::daemon;
 use k3_engine::supervisor::DaemonConfig;
@@ -34,7 +36,7 @@ pub struct ServeArgs {
 }
 
 /// `k3 serve`.
-pub fn run(ctx: Root, cli: &Cli, a: ServeArgs) -> Result<(), Failure> {
+pub fn run(ctx: Root, cli: &Globals, a: ServeArgs) -> Result<(), Failure> {
     let socket = socket_path(&ctx, cli);
     let token = match &a.token_file {
         Some(f) => Some(

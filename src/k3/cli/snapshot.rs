@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use crate::cli::app::{print_json, Failure, Root};
+use crate::cli::globals::{print_json, Failure, Root};
 use k3_engine::db::snapshots as snapshot_records;
 use k3_engine::error::EngineError;
 use k3_engine::images;
