@@ -68,6 +68,7 @@ bench: build
 	benches/run.sh
 	benches/pull.sh
 	benches/create.sh
+	benches/foreground.sh
 
 # Load and endurance (minutes): parallel creates, concurrent API clients, 1000 k3rt
 # and 300 k3 cycles, every resource counted before and after.

@@ -170,16 +170,25 @@ t_failing_prestart_fails_create_and_leaves_nothing() {
   no_leftovers it-fp
 }
 
-t_failing_poststart_only_warns() {
-  # the spec: warn, and the remaining hooks and the lifecycle continue (poststop too)
+t_failing_poststart_stops_and_destroys_the_container() {
+  # runtime-spec 1.3: an error; the hooks after it do not run, the container is stopped
+  # and destroyed, its poststop hooks run (a failing one only warns)
   printf '#!/bin/sh\necho "$1" >> %s/fps.ran\n' "$WORK" > "$WORK/record.sh"; chmod +x "$WORK/record.sh"
-  rm -f "$WORK/fps.ran"
-  local r=\"$WORK/record.sh\"
-  local b; b=$(mkb fps ".hooks = {\"poststart\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststart\"]}],\"poststop\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststop\"]}]} | .process.args = [\"true\"]")
-  local rc=0; k run -b "$b" it-fps 2>"$WORK/err" || rc=$?
-  expect_eq 0 "$rc" "exit code"
-  expect_contains "$(cat "$WORK/err")" "warning"
-  expect_eq $'poststart\npoststop' "$(cat "$WORK/fps.ran")" "the hooks after the failing ones ran"
+  local r=\"$WORK/record.sh\" verb
+  for verb in run start run-d; do
+    rm -f "$WORK/fps.ran"
+    local b; b=$(mkb fps ".hooks = {\"poststart\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststart\"]}],\"poststop\":[{\"path\":\"/bin/false\"},{\"path\":$r,\"args\":[\"record\",\"poststop\"]}]} | .process.args = [\"sleep\",\"100\"]")
+    local rc=0
+    case $verb in
+      run) k run -b "$b" it-fps 2>"$WORK/err" || rc=$? ;;
+      run-d) k run -d -b "$b" it-fps 2>"$WORK/err" || rc=$? ;;
+      start) k create -b "$b" it-fps; k start it-fps 2>"$WORK/err" || rc=$? ;;
+    esac
+    [[ $rc -ne 0 ]] || fail "$verb: a failing poststart hook succeeded"
+    expect_contains "$(cat "$WORK/err")" "poststart" "$verb error"
+    expect_eq poststop "$(cat "$WORK/fps.ran")" "$verb: hooks that ran after the failure"
+    no_leftovers it-fps
+  done
 }
 
 t_debug_trace_lines_in_order() {

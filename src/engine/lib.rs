@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod bundle;
+pub mod console;
 pub mod container;
 pub mod context;
 pub mod cpuset;

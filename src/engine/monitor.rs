@@ -10,7 +10,8 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, pipe2, setsid, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
+use crate::console;
 use crate::db::{self, container_state, events, Db};
 use crate::oci_runtime::{debug_trace, OciRuntime, RuntimeError};
 
@@ -42,6 +44,12 @@ pub struct MonitorSpec {
     pub no_pivot: bool,
     /// `--no-new-keyring`.
     pub no_new_keyring: bool,
+    /// Stdin kept open (`-i`): a pipe whose write end the monitor holds.
+    #[serde(default)]
+    pub stdin: bool,
+    /// A pseudo-terminal (`-t`): the monitor receives its master.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// The monitor's report.
@@ -178,9 +186,9 @@ fn detach_and_run(spec: &MonitorSpec) -> i32 {
     // SAFETY: plain prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     match create(spec) {
-        Ok((pid, out, err)) => {
+        Ok((pid, held)) => {
             quiet_stdout();
-            supervise(spec, pid, out, err);
+            supervise(spec, pid, held);
             0
         }
         Err(r) => {
@@ -203,16 +211,46 @@ fn quiet_stdout() {
     }
 }
 
-/// Runs the runtime's `create`; reports and returns the init pid and the
-/// read ends of its stdout/stderr.
-fn create(spec: &MonitorSpec) -> Result<(i64, OwnedFd, OwnedFd), Report> {
+/// The container's end of things the monitor holds: its output streams, its
+/// stdin (a pipe's write end or the pty master), the pty master for resizes,
+/// and the attach socket clients connect to.
+struct Held {
+    outputs: Vec<(OwnedFd, &'static str)>,
+    stdin: Option<OwnedFd>,
+    master: Option<OwnedFd>,
+    listener: Option<UnixListener>,
+}
+
+/// Runs the runtime's `create`; reports and returns the init pid and what the
+/// monitor holds of the container.
+fn create(spec: &MonitorSpec) -> Result<(i64, Held), Report> {
     let fail = |e: String| Report {
         error: Some(e),
         trace: debug_trace(&runtime_log(&spec.bundle)),
         ..Default::default()
     };
-    let (out_r, out_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| fail(e.to_string()))?;
-    let (err_r, err_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| fail(e.to_string()))?;
+    let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
+    let (out_r, out_w) = pipe2(cloexec).map_err(|e| fail(e.to_string()))?;
+    let (err_r, err_w) = pipe2(cloexec).map_err(|e| fail(e.to_string()))?;
+    let (in_r, in_w) = if spec.stdin && !spec.tty {
+        let (r, w) = pipe2(cloexec).map_err(|e| fail(e.to_string()))?;
+        (Some(r), Some(w))
+    } else {
+        (None, None)
+    };
+    let console = if spec.tty {
+        let tag = spec.hash.get(..12).unwrap_or(&spec.hash);
+        Some(console::ConsoleSocket::bind(tag).map_err(|e| fail(format!("console socket: {e}")))?)
+    } else {
+        None
+    };
+    // The attach socket is there before k3 hears of the container.
+    let sock = console::attach_socket(&spec.bundle);
+    let _ = fs::remove_file(&sock);
+    let listener = console::short_path(&sock)
+        .and_then(|(_dir, p)| UnixListener::bind(p))
+        .map_err(|e| fail(format!("attach socket `{}`: {e}", sock.display())))?;
+    let _ = listener.set_nonblocking(true);
     let log = runtime_log(&spec.bundle);
     let pidf = pid_file(&spec.bundle);
     let _ = fs::remove_file(&pidf);
@@ -223,18 +261,45 @@ fn create(spec: &MonitorSpec) -> Result<(i64, OwnedFd, OwnedFd), Report> {
     if spec.no_new_keyring {
         cmd.arg("--no-new-keyring");
     }
+    if let Some(c) = &console {
+        cmd.arg("--console-socket").arg(c.path());
+    }
     cmd.arg("--bundle")
         .arg(&spec.bundle)
         .arg("--pid-file")
         .arg(&pidf)
         .arg(&spec.hash)
-        .stdin(Stdio::null())
+        .stdin(in_r.map_or_else(Stdio::null, Stdio::from))
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w));
-    let status = cmd
-        .status()
+    let mut child = cmd
+        .spawn()
         .map_err(|e| fail(format!("cannot run runtime: {e}")))?;
     drop(cmd);
+    let master = match &console {
+        Some(c) => {
+            let got = c.receive(Duration::from_secs(60), || {
+                matches!(child.try_wait(), Ok(None))
+            });
+            match got {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    let _ = child.kill();
+                    let status = child.wait();
+                    if status.is_ok_and(|s| !s.success()) {
+                        None
+                    } else {
+                        return Err(fail(format!("console socket: {e}")));
+                    }
+                }
+            }
+        }
+        None => None,
+    };
+    let status = child
+        .wait()
+        .map_err(|e| fail(format!("cannot run runtime: {e}")))?;
+    drop(console);
     if !status.success() {
         let mut msg = String::new();
         let _ = File::from(err_r).read_to_string(&mut msg);
@@ -259,22 +324,213 @@ fn create(spec: &MonitorSpec) -> Result<(i64, OwnedFd, OwnedFd), Report> {
         monitor_pid: std::process::id() as i64,
         ..Default::default()
     });
-    Ok((pid, out_r, err_r))
+    let mut outputs = vec![(out_r, "stdout"), (err_r, "stderr")];
+    let mut stdin = in_w;
+    if let Some(m) = &master {
+        // the pty is the container's stdio: its output is the master's
+        outputs.truncate(0);
+        if let Ok(d) = m.try_clone() {
+            outputs.push((d, "stdout"));
+        }
+        if spec.stdin {
+            stdin = m.try_clone().ok();
+        }
+    }
+    for (fd, _) in &outputs {
+        set_nonblocking(fd);
+    }
+    if let Some(fd) = &stdin {
+        set_nonblocking(fd);
+    }
+    Ok((
+        pid,
+        Held {
+            outputs,
+            stdin,
+            master,
+            listener: Some(listener),
+        },
+    ))
 }
 
-/// Copies output to the log until the init is reaped, then records its exit.
-fn supervise(spec: &MonitorSpec, pid: i64, out: OwnedFd, err: OwnedFd) {
+fn set_nonblocking(fd: &OwnedFd) {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    if let Ok(fl) = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL) {
+        let _ = fcntl(
+            fd.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(fl) | OFlag::O_NONBLOCK),
+        );
+    }
+}
+
+/// A connected `k3 run`/`k3 attach`.
+struct Client {
+    sock: UnixStream,
+    inbuf: Vec<u8>,
+    /// Gone (a failed read or write); dropped after the round.
+    dead: bool,
+}
+
+/// Input for the container not written yet (its stdin is non-blocking: a
+/// container that does not read must not stop the monitor reading its output).
+const STDIN_BACKLOG: usize = 1 << 20;
+
+/// Copies output to the log and to attached clients, and their input to the
+/// container, until the init is reaped; then records its exit and tells the
+/// clients.
+fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
+    let Held {
+        outputs,
+        mut stdin,
+        master,
+        listener,
+    } = held;
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
         .open(ctr_log(&spec.bundle))
         .ok();
-    let mut streams: Vec<(OwnedFd, &str, Vec<u8>)> =
-        vec![(out, "stdout", Vec::new()), (err, "stderr", Vec::new())];
+    let mut streams: Vec<(OwnedFd, &str, Vec<u8>)> = outputs
+        .into_iter()
+        .map(|(fd, name)| (fd, name, Vec::new()))
+        .collect();
+    let pidfd = pidfd_open(pid);
+    let mut clients: Vec<Client> = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut stdin_eof = false;
     let mut exit: Option<i64> = None;
     let mut deadline: Option<Instant> = None;
     loop {
-        let open = pump(&mut streams, &mut log);
+        // What to wait for: output, new clients, client input (while the
+        // backlog is small), room in the container's stdin, the init's exit.
+        let mut fds: Vec<PollFd> = Vec::new();
+        for (fd, _, _) in &streams {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+        }
+        let n_streams = fds.len();
+        if let Some(l) = &listener {
+            fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+        }
+        let n_listen = fds.len();
+        let read_clients = pending.len() < STDIN_BACKLOG;
+        for c in &clients {
+            let ev = if read_clients {
+                PollFlags::POLLIN
+            } else {
+                PollFlags::empty()
+            };
+            fds.push(PollFd::new(c.sock.as_fd(), ev));
+        }
+        let n_clients = fds.len();
+        let want_out = !pending.is_empty() && stdin.is_some();
+        if let (true, Some(i)) = (want_out, &stdin) {
+            fds.push(PollFd::new(i.as_fd(), PollFlags::POLLOUT));
+        }
+        let n_stdin = fds.len();
+        if let (None, Some(p)) = (exit, &pidfd) {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+        }
+        let timeout: u16 = match (deadline, &pidfd) {
+            (Some(d), _) => d
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .min(500) as u16,
+            (None, Some(_)) => 1000,
+            (None, None) => 100,
+        };
+        let _ = poll(&mut fds, PollTimeout::from(timeout));
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        // clients first: one that connected before the output it is owed
+        // was read must get it (a foreground `run` connects before the start)
+        if n_listen > n_streams && ready[n_streams] {
+            if let Some(l) = &listener {
+                accept_all(l, &mut clients);
+            }
+        }
+        // output: the log by lines, the clients as it comes
+        let mut closed = Vec::new();
+        for (i, (fd, name, buf)) in streams.iter_mut().enumerate() {
+            if !ready[i] {
+                continue;
+            }
+            let mut chunk = [0u8; 8192];
+            match nix::unistd::read(fd.as_raw_fd(), &mut chunk) {
+                Err(nix::errno::Errno::EAGAIN) => {}
+                Ok(0) | Err(_) => closed.push(i),
+                Ok(n) => {
+                    let kind = if *name == "stderr" {
+                        console::STDERR
+                    } else {
+                        console::STDOUT
+                    };
+                    for c in clients.iter_mut().filter(|c| !c.dead) {
+                        c.dead = console::write_frame(&mut c.sock, kind, &chunk[..n]).is_err();
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=pos).collect();
+                        write_line(&mut log, name, &String::from_utf8_lossy(&line));
+                    }
+                }
+            }
+        }
+        for i in closed.into_iter().rev() {
+            let (_, name, rest) = streams.remove(i);
+            if !rest.is_empty() {
+                write_line(&mut log, name, &String::from_utf8_lossy(&rest));
+            }
+        }
+        // client input (frames)
+        for (k, c) in clients.iter_mut().enumerate() {
+            if c.dead || n_listen + k >= n_clients || !ready[n_listen + k] {
+                continue;
+            }
+            let mut chunk = [0u8; 8192];
+            match c.sock.read(&mut chunk) {
+                Ok(0) | Err(_) => c.dead = true,
+                Ok(n) => {
+                    c.inbuf.extend_from_slice(&chunk[..n]);
+                    for (kind, data) in console::take_frames(&mut c.inbuf) {
+                        match kind {
+                            console::STDIN if !stdin_eof => pending.extend_from_slice(&data),
+                            console::STDIN_EOF if master.is_none() => stdin_eof = true,
+                            console::RESIZE if data.len() == 4 => {
+                                if let Some(m) = &master {
+                                    console::set_window_size(
+                                        m.as_raw_fd(),
+                                        u16::from_be_bytes([data[0], data[1]]),
+                                        u16::from_be_bytes([data[2], data[3]]),
+                                    );
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        clients.retain(|c| !c.dead);
+        // the container's stdin
+        if let Some(i) = &stdin {
+            if !pending.is_empty() && (!want_out || ready.get(n_clients).copied().unwrap_or(false))
+            {
+                match nix::unistd::write(i, &pending) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                    }
+                    Err(nix::errno::Errno::EAGAIN) => {}
+                    Err(_) => pending.clear(),
+                }
+            }
+        }
+        if stdin_eof && pending.is_empty() {
+            stdin = None;
+        }
+        let _ = n_stdin;
         if exit.is_none() {
             exit = reap(pid);
             if exit.is_some() {
@@ -285,7 +541,7 @@ fn supervise(spec: &MonitorSpec, pid: i64, out: OwnedFd, err: OwnedFd) {
         } else {
             let _ = reap(-1);
         }
-        if exit.is_some() && (!open || deadline.is_some_and(|d| Instant::now() > d)) {
+        if exit.is_some() && (streams.is_empty() || deadline.is_some_and(|d| Instant::now() > d)) {
             break;
         }
     }
@@ -294,49 +550,42 @@ fn supervise(spec: &MonitorSpec, pid: i64, out: OwnedFd, err: OwnedFd) {
             write_line(&mut log, name, &String::from_utf8_lossy(rest));
         }
     }
-    finish(spec, pid, exit.unwrap_or(255));
+    if let Some(l) = &listener {
+        accept_all(l, &mut clients);
+    }
+    drop(listener);
+    let _ = fs::remove_file(console::attach_socket(&spec.bundle));
+    let code = exit.unwrap_or(255);
+    finish(spec, pid, code);
+    for c in &mut clients {
+        let _ = console::write_frame(&mut c.sock, console::EXIT, &(code as i32).to_be_bytes());
+    }
 }
 
-/// Polls the pipes once (200 ms); returns whether any is still open.
-fn pump(streams: &mut Vec<(OwnedFd, &str, Vec<u8>)>, log: &mut Option<File>) -> bool {
-    if streams.is_empty() {
-        std::thread::sleep(Duration::from_millis(100));
-        return false;
+fn accept_all(l: &UnixListener, clients: &mut Vec<Client>) {
+    while let Ok((sock, _)) = l.accept() {
+        let _ = sock.set_nonblocking(false);
+        clients.push(Client {
+            sock,
+            inbuf: Vec::new(),
+            dead: false,
+        });
     }
-    let ready: Vec<bool> = {
-        let mut fds: Vec<PollFd> = streams
-            .iter()
-            .map(|(fd, _, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
-            .collect();
-        let _ = poll(&mut fds, PollTimeout::from(200u16));
-        fds.iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect()
-    };
-    let mut closed = Vec::new();
-    for (i, (fd, name, buf)) in streams.iter_mut().enumerate() {
-        if !ready[i] {
-            continue;
-        }
-        let mut chunk = [0u8; 8192];
-        match nix::unistd::read(fd.as_raw_fd(), &mut chunk) {
-            Ok(0) | Err(_) => closed.push(i),
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=pos).collect();
-                    write_line(log, name, &String::from_utf8_lossy(&line));
-                }
-            }
-        }
+}
+
+/// A descriptor that becomes readable when `pid` exits (`None` before Linux 5.3:
+/// the loop then polls).
+fn pidfd_open(pid: i64) -> Option<OwnedFd> {
+    if pid <= 0 {
+        return None;
     }
-    for i in closed.into_iter().rev() {
-        let (_, name, rest) = streams.remove(i);
-        if !rest.is_empty() {
-            write_line(log, name, &String::from_utf8_lossy(&rest));
-        }
+    // SAFETY: plain syscall; the new descriptor is owned below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0u32) };
+    if fd < 0 {
+        return None;
     }
-    !streams.is_empty()
+    // SAFETY: a new descriptor nobody else owns.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn write_line(log: &mut Option<File>, stream: &str, text: &str) {

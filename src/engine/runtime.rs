@@ -30,6 +30,10 @@ pub struct CreateRequest {
     pub no_pivot: bool,
     /// `--no-new-keyring`.
     pub no_new_keyring: bool,
+    /// Stdin kept open (`-i`).
+    pub stdin: bool,
+    /// A pseudo-terminal (`-t`).
+    pub tty: bool,
 }
 
 /// An OCI runtime, as the engine's create drives it.
@@ -79,6 +83,8 @@ impl Runtime for OciRuntime {
             debug: req.debug,
             no_pivot: req.no_pivot,
             no_new_keyring: req.no_new_keyring,
+            stdin: req.stdin,
+            tty: req.tty,
         };
         monitor::spawn(&req.k3_exe, &spec)
     }

@@ -28,6 +28,9 @@ pub struct CreateArgs {
     /// Pass N descriptors after stdio (3..3+N) to the container's process
     #[arg(long = "preserve-fds", default_value_t = 0, allow_hyphen_values = true)]
     pub preserve_fds: i32,
+    /// Unix socket that receives a pidfd of the container's init (SCM_RIGHTS)
+    #[arg(long = "pidfd-socket", allow_hyphen_values = true)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Container id (letters, digits, `_`, `+`, `-`, `.`; unique under --root)
     pub id: String,
 }
@@ -43,6 +46,7 @@ impl CreateArgs {
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
+            pidfd_socket: self.pidfd_socket.clone(),
         }
     }
 }

@@ -52,9 +52,15 @@ pub struct ExecArgs {
     /// Pass N descriptors after stdio (3..3+N) to the process
     #[arg(long = "preserve-fds", default_value_t = 0, allow_hyphen_values = true)]
     pub preserve_fds: i32,
-    /// Accepted for runc compatibility: the process joins the container's cgroup
+    /// Run in an existing sub-cgroup of the container, `[CONTROLLER[,CONTROLLER]:]PATH` (repeatable)
     #[arg(long, allow_hyphen_values = true)]
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
+    /// Exec even if the container is paused (the process runs once it is resumed)
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Unix socket that receives a pidfd of the new process (SCM_RIGHTS)
+    #[arg(long = "pidfd-socket", allow_hyphen_values = true)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Container id
     pub id: String,
     /// Command and arguments to run (unless --process)
@@ -81,6 +87,9 @@ impl ExecArgs {
             detach: self.detach,
             pid_file: self.pid_file,
             preserve_fds: self.preserve_fds,
+            ignore_paused: self.ignore_paused,
+            cgroup: self.cgroup,
+            pidfd_socket: self.pidfd_socket,
         }
     }
 }

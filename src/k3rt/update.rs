@@ -46,7 +46,7 @@ pub struct UpdateArgs {
     /// Memory nodes the container may use, e.g. `0`
     #[arg(long = "cpuset-mems", allow_hyphen_values = true)]
     pub cpuset_mems: Option<String>,
-    /// Most processes in the container (`-1`: unlimited)
+    /// Most processes in the container (`-1`: unlimited; `0`: none may be added, as runc 1.4)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Block IO weight, 10 to 1000
@@ -96,7 +96,7 @@ pub fn run(ctx: &Ctx, a: &UpdateArgs) -> k3_runtime::Result<u8> {
             pids_limit: a.pids_limit,
             blkio_weight: a.blkio_weight,
         }
-        .to_resources()?,
+        .to_update()?,
     };
     update::update(ctx, &a.id, &resources)?;
     Ok(0)

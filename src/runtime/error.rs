@@ -473,6 +473,10 @@ pub enum Call {
     ConsoleSocketpair,
     /// poll on the exec fifo.
     PollFifo,
+    /// pidfd_open(2) of a container process.
+    PidfdOpen(i32),
+    /// sendmsg of a pidfd on `--pidfd-socket`.
+    SendPidfd,
     /// kill(2) of a container process.
     Signal {
         /// The signal number.
@@ -508,6 +512,8 @@ impl std::fmt::Display for Call {
             Call::ReceivePty => f.write_str("receive pty master"),
             Call::ConsoleSocketpair => f.write_str("console socketpair"),
             Call::PollFifo => f.write_str("poll exec fifo"),
+            Call::PidfdOpen(pid) => write!(f, "pidfd_open of pid `{pid}`"),
+            Call::SendPidfd => f.write_str("send a pidfd on --pidfd-socket"),
             Call::Signal { sig, pid, gone } => {
                 write!(f, "signal `{sig}` to pid `{pid}`")?;
                 if *gone {

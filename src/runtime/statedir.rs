@@ -58,15 +58,35 @@ pub fn parse_journal(text: &str) -> Vec<Made> {
         .collect()
 }
 
-/// The default root: `/run/k3rt` for root, `$XDG_RUNTIME_DIR/k3rt` otherwise.
+/// The default root, as runc chooses its own: `/run/k3rt` for the host's root;
+/// `$XDG_RUNTIME_DIR/k3rt` for another user, and for root inside a user namespace
+/// (rootless podman runs the runtime so) unless `USER` says `root`.
 pub fn default_root() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/run/k3rt");
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    let euid = nix::unistd::geteuid();
+    if euid.is_root() {
+        let rootless = in_user_namespace() && std::env::var("USER").map_or(true, |u| u != "root");
+        return match xdg {
+            Some(d) if rootless => Path::new(&d).join("k3rt"),
+            _ => PathBuf::from("/run/k3rt"),
+        };
     }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => Path::new(&d).join("k3rt"),
-        _ => std::env::temp_dir().join(format!("k3rt-{}", nix::unistd::geteuid())),
+    match xdg {
+        Some(d) => Path::new(&d).join("k3rt"),
+        None => std::env::temp_dir().join(format!("k3rt-{euid}")),
     }
+}
+
+/// Whether this process runs in a user namespace other than the initial one (its
+/// uid map is not the whole identity map).
+fn in_user_namespace() -> bool {
+    fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_identity_map(&m))
+}
+
+/// `uid_map` text of the initial user namespace: `0 0 4294967295` on one line.
+fn is_identity_map(map: &str) -> bool {
+    let fields: Vec<&str> = map.split_whitespace().collect();
+    fields == ["0", "0", "4294967295"]
 }
 
 /// One container's directory under the root.
@@ -267,6 +287,15 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn identity_uid_map_is_the_initial_namespace() {
+        assert!(is_identity_map("         0          0 4294967295\n"));
+        assert!(!is_identity_map(
+            "         0       1000          1\n         1     100000      65536\n"
+        ));
+        assert!(!is_identity_map(""));
+    }
+
     use super::*;
 
     #[test]

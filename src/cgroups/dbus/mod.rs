@@ -88,8 +88,10 @@ impl Conn {
     }
 
     fn auth(&mut self) -> DResult<()> {
+        // the bus checks the socket's credentials as it sees them: in a user
+        // namespace (rootless podman) that is the host uid our euid maps to
         // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
+        let uid = host_uid(unsafe { libc::geteuid() });
         let line = format!("\0AUTH EXTERNAL {}\r\n", auth_hex(uid));
         self.sock
             .write_all(line.as_bytes())
@@ -212,6 +214,36 @@ impl Conn {
     }
 }
 
+/// The uid `uid` of this process's user namespace is on the host, from
+/// `/proc/self/uid_map` (itself when the map cannot be read or does not cover it).
+pub fn host_uid(uid: u32) -> u32 {
+    std::fs::read_to_string("/proc/self/uid_map").map_or(uid, |m| map_uid(&m, uid))
+}
+
+/// `uid` through the `uid_map` text `map` (lines of inside, outside, count).
+pub fn map_uid(map: &str, uid: u32) -> u32 {
+    map.lines()
+        .filter_map(|l| {
+            let f: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            match f[..] {
+                [inside, outside, count] => Some((inside, outside, count)),
+                _ => None,
+            }
+        })
+        .find(|&(inside, _, count)| (inside..inside + count).contains(&u64::from(uid)))
+        .and_then(|(inside, outside, _)| u32::try_from(outside + (u64::from(uid) - inside)).ok())
+        .unwrap_or(uid)
+}
+
+/// Whether this process runs in a user namespace other than the initial one.
+pub fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+}
+
 /// The uid as SASL EXTERNAL sends it: its decimal digits, hex-encoded.
 pub fn auth_hex(uid: u32) -> String {
     uid.to_string()
@@ -223,6 +255,15 @@ pub fn auth_hex(uid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_through_the_map() {
+        let rootless = "         0       1000          1\n         1     100000      65536\n";
+        assert_eq!(map_uid(rootless, 0), 1000);
+        assert_eq!(map_uid(rootless, 5), 100004);
+        assert_eq!(map_uid("         0          0 4294967295\n", 0), 0);
+        assert_eq!(map_uid(rootless, 70000), 70000, "unmapped: itself");
+    }
 
     #[test]
     fn auth_id_is_hex_of_decimal() {

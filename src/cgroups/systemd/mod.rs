@@ -63,7 +63,10 @@ impl Scope {
 /// (`DBUS_SESSION_BUS_ADDRESS` of the form `unix:path=…`, else `$XDG_RUNTIME_DIR/bus`).
 pub fn bus_path() -> String {
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    let euid = unsafe { libc::geteuid() };
+    // root of the host: the system bus; root in a user namespace (rootless podman)
+    // and other users: the user's own bus
+    if euid == 0 && !crate::dbus::in_user_namespace() {
         return SYSTEM_BUS.to_string();
     }
     if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
@@ -75,10 +78,8 @@ pub fn bus_path() -> String {
             return p.to_string();
         }
     }
-    let dir = std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| {
-        // SAFETY: as above.
-        format!("/run/user/{}", unsafe { libc::geteuid() })
-    });
+    let dir = std::env::var("XDG_RUNTIME_DIR")
+        .unwrap_or_else(|_| format!("/run/user/{}", crate::dbus::host_uid(euid)));
     format!("{dir}/bus")
 }
 

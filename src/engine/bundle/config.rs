@@ -80,7 +80,7 @@ pub fn spec(v: &Validated, i: &BundleInputs<'_>) -> Result<Spec, BundleError> {
     // the builders start from a default container; what k3 leaves out stays out
     caps.set_inheritable(None).set_ambient(None);
     let process = ProcessBuilder::default()
-        .terminal(false)
+        .terminal(v.tty)
         .user(UserBuilder::default().uid(i.uid).gid(i.gid).build()?)
         .args(i.process.args.clone())
         .env(i.process.env.clone())

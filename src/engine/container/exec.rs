@@ -7,6 +7,7 @@
 
 use std::process::{Command, Stdio};
 
+use crate::console::{self, ConsoleSocket};
 use crate::container::{load, Container, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
@@ -18,6 +19,8 @@ pub struct ExecSpec {
     pub env: Vec<String>,
     pub cwd: Option<String>,
     pub tty: bool,
+    /// The caller's stdin goes to the process (`-i`); otherwise it reads /dev/null.
+    pub interactive: bool,
 }
 
 /// Runs `spec` in `id`; returns the exit code.
@@ -64,9 +67,17 @@ fn runtime_exec(
     spec: &ExecSpec,
 ) -> Result<i32, ContainerError> {
     let mut c: Command = rt.command(&l.runtime_log(), false, "exec");
-    if spec.tty {
-        c.arg("--tty");
-    }
+    let console = if spec.tty {
+        let tag = l.record.hash.get(..12).unwrap_or(&l.record.hash);
+        let sock = ConsoleSocket::bind(tag).map_err(|e| ContainerError::Exec {
+            id: l.record.id.clone(),
+            msg: format!("console socket: {e}"),
+        })?;
+        c.arg("--tty").arg("--console-socket").arg(sock.path());
+        Some(sock)
+    } else {
+        None
+    };
     for e in &spec.env {
         c.arg("--env").arg(e);
     }
@@ -77,13 +88,25 @@ fn runtime_exec(
     c.arg("--").arg(&l.record.hash).args(&spec.args);
     let log = l.runtime_log();
     let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-    let status = c
-        .stdin(Stdio::inherit())
-        .status()
-        .map_err(|e| ContainerError::Exec {
-            id: l.record.id.clone(),
-            msg: e.to_string(),
-        })?;
+    let exec_err = |e: std::io::Error| ContainerError::Exec {
+        id: l.record.id.clone(),
+        msg: e.to_string(),
+    };
+    let stdin = if spec.interactive && console.is_none() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    };
+    let mut child = c.stdin(stdin).spawn().map_err(exec_err)?;
+    if let Some(sock) = &console {
+        let got = sock.receive(std::time::Duration::from_secs(60), || {
+            matches!(child.try_wait(), Ok(None))
+        });
+        if let Ok(master) = got {
+            relay_pty(&master, spec.interactive);
+        }
+    }
+    let status = child.wait().map_err(exec_err)?;
     let code = status.code().unwrap_or(128 + status_signal(&status));
     if code != 0 {
         // the runtime's own failure (the process never ran) is an error, not the
@@ -96,6 +119,66 @@ fn runtime_exec(
         }
     }
     Ok(code)
+}
+
+/// Relays between the caller's terminal (stdin, stdout) and the pty `master`
+/// until the process has closed its side; SIGWINCH resizes the pty.
+fn relay_pty(master: &std::os::fd::OwnedFd, interactive: bool) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::io::Write;
+    use std::os::fd::{AsFd, AsRawFd};
+    let stdin = std::io::stdin();
+    let winch = console::is_tty(0).then(console::winch_fd).flatten();
+    if let Some((r, c)) = console::window_size(0) {
+        console::set_window_size(master.as_raw_fd(), r, c);
+    }
+    let mut input = interactive;
+    let mut out = std::io::stdout();
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if let Some(w) = &winch {
+            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+        }
+        if input {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        let mut buf = [0u8; 16384];
+        if ready[0] {
+            match console::read_some(master.as_raw_fd(), &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    let _ = out.write_all(&buf[..n]);
+                    let _ = out.flush();
+                }
+            }
+        }
+        let mut at = 1;
+        if let Some(w) = &winch {
+            if ready[at] {
+                let _ = w.read_signal();
+                if let Some((r, c)) = console::window_size(0) {
+                    console::set_window_size(master.as_raw_fd(), r, c);
+                }
+            }
+            at += 1;
+        }
+        if input && ready[at] {
+            match console::read_some(0, &mut buf) {
+                Ok(0) | Err(_) => input = false,
+                Ok(n) => {
+                    let _ = nix::unistd::write(master, &buf[..n]);
+                }
+            }
+        }
+    }
 }
 
 /// The last error the runtime logged (`--log-format json`) after byte `from` of `log`.

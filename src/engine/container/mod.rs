@@ -2,6 +2,7 @@
 //! remove, wait, list/inspect, logs, exec, stats. One file per verb; this
 //! file has the shared error, loading and state reconciliation.
 
+pub mod attach;
 pub mod exec;
 pub mod kill;
 pub mod list;

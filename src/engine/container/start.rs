@@ -60,6 +60,8 @@ fn recreate(ctx: &mut Engine, l: &Container) -> Result<(), ContainerError> {
         debug: false,
         no_pivot: v.no_pivot,
         no_new_keyring: v.no_new_keyring,
+        stdin: v.interactive,
+        tty: v.tty,
     };
     let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(l.rt_err())?;
     if let Some(msg) = report.error {

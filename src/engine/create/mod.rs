@@ -545,6 +545,8 @@ fn runtime_create(
         debug: w.v.debug,
         no_pivot: w.v.no_pivot,
         no_new_keyring: w.v.no_new_keyring,
+        stdin: w.v.interactive,
+        tty: w.v.tty,
     };
     let err = |source| CreateError::Runtime {
         id: w.v.id.clone(),

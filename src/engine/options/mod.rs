@@ -123,6 +123,12 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     #[serde(default)]
     pub no_shared: bool,
+    /// Keep the container's stdin open (`-i`): the monitor holds a pipe to it.
+    #[serde(default)]
+    pub interactive: bool,
+    /// A pseudo-terminal for the container (`-t`): the monitor holds its master.
+    #[serde(default)]
+    pub tty: bool,
     #[serde(default)]
     pub debug: bool,
 }
@@ -230,6 +236,10 @@ pub struct Validated {
     pub no_new_keyring: bool,
     pub no_pivot: bool,
     pub no_shared: bool,
+    #[serde(default)]
+    pub interactive: bool,
+    #[serde(default)]
+    pub tty: bool,
     pub debug: bool,
 }
 
@@ -272,6 +282,8 @@ impl CreateOptions {
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
             no_shared: self.no_shared,
+            interactive: self.interactive,
+            tty: self.tty,
             debug: self.debug,
             id,
         })

@@ -90,6 +90,12 @@ pub struct CreateArgs {
     /// Give the container a CPU of its own (a cpuset no other such container uses)
     #[arg(long)]
     pub no_shared: bool,
+    /// Keep the container's stdin open (`run` and `attach` connect to it)
+    #[arg(long, short = 'i')]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal for the container
+    #[arg(long, short = 't')]
+    pub tty: bool,
     /// Print the runtime's debug trace of the creation
     #[arg(long)]
     pub debug: bool,
@@ -159,6 +165,8 @@ impl CreateArgs {
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
             no_shared: self.no_shared,
+            interactive: self.interactive,
+            tty: self.tty,
             debug: self.debug,
         })
     }

@@ -9,7 +9,7 @@ use k3_engine::context::Engine;
 /// `k3 exec` arguments.
 #[derive(Args, Debug)]
 pub struct ExecArgs {
-    /// Keep stdin open (always on: stdin is inherited)
+    /// Pass the caller's stdin to the process (without it, the process reads /dev/null)
     #[arg(long, short = 'i')]
     pub interactive: bool,
     /// Allocate a pseudo-terminal for the process
@@ -38,6 +38,14 @@ pub fn run(ctx: &mut Engine, a: ExecArgs) -> Result<i32, Failure> {
         env: a.env.clone(),
         cwd: a.workdir.clone(),
         tty: a.tty,
+        interactive: a.interactive,
     };
-    exec::exec(ctx, &a.id, &spec).map_err(|e| Failure::about(&a.id, a.json)(e.into()))
+    // typed input goes to the process as it is typed, and the process' terminal
+    // does the echo: the caller's terminal is raw until the exec ends
+    let raw = (a.tty && a.interactive)
+        .then(|| k3_engine::console::RawMode::enter(0))
+        .flatten();
+    let r = exec::exec(ctx, &a.id, &spec).map_err(|e| Failure::about(&a.id, a.json)(e.into()));
+    drop(raw);
+    r
 }

@@ -4,6 +4,7 @@
 //! with `--json`).
 
 pub mod app;
+pub mod attach;
 pub mod create;
 pub mod exec;
 pub mod globals;
@@ -90,6 +91,8 @@ pub enum ContainerCmd {
     Inspect(inspect::InspectArgs),
     /// Run a command in a running container.
     Exec(exec::ExecArgs),
+    /// Connect the terminal to a running container (ctrl-p ctrl-q detaches).
+    Attach(attach::AttachArgs),
     /// Print a container's output.
     Logs(logs::LogsArgs),
     /// Wait for a container to stop; print its exit code.
@@ -123,6 +126,7 @@ pub fn dispatch(ctx: &mut Engine, cmd: ContainerCmd) -> Result<i32, Failure> {
         ContainerCmd::Ps(a) => ps::run(ctx, a),
         ContainerCmd::Inspect(a) => inspect::run(ctx, a),
         ContainerCmd::Exec(a) => exec::run(ctx, a),
+        ContainerCmd::Attach(a) => attach::run(ctx, a),
         ContainerCmd::Logs(a) => logs::run(ctx, a),
         ContainerCmd::Wait(a) => wait::run(ctx, a),
         ContainerCmd::Stats(a) => stats::run(ctx, a),

@@ -8,7 +8,10 @@ use clap::Args;
 
 use crate::cli::create::{create_from, print_created, CreateArgs};
 use crate::cli::Failure;
-use k3_engine::container::{logs, remove, start, wait};
+use std::os::fd::{AsFd, AsRawFd};
+
+use k3_engine::console;
+use k3_engine::container::{attach, remove, start, wait};
 use k3_engine::context::Engine;
 
 /// `k3 run` arguments.
@@ -65,24 +68,51 @@ fn forward_signals(ctx: &Engine, id: &str) {
 pub fn run(ctx: &mut Engine, a: RunArgs) -> Result<i32, Failure> {
     let c = create_from(ctx, &a.create)?;
     let fail = Failure::about(&c.id, a.create.json);
+    // In the foreground the monitor is attached to before the start: nothing of
+    // the output is missed, and the exit is known the moment it is recorded.
+    let attached = if a.detach {
+        None
+    } else {
+        match attach::connect(ctx, &c.id) {
+            Ok(at) => Some(at),
+            Err(e) => {
+                let _ = remove::remove(ctx, &c.id, true);
+                return Err(fail(e.into()));
+            }
+        }
+    };
+    let fail = Failure::about(&c.id, a.create.json);
+    let stdin = std::io::stdin();
+    let mut attached = attached;
+    if let (Some(at), true) = (&mut attached, a.create.tty) {
+        at.resize_from(stdin.as_fd());
+    }
     if let Err(e) = start::start(ctx, &c.id) {
         let _ = remove::remove(ctx, &c.id, true);
         return Err(fail(e.into()));
     }
-    if a.detach {
+    let Some(at) = attached else {
         print_created(&c, &a.create);
         return Ok(0);
-    }
+    };
     for line in &c.trace {
         eprintln!("{line}");
     }
     forward_signals(ctx, &c.id);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    let fail = Failure::about(&c.id, a.create.json);
-    logs::logs(ctx, &c.id, true, &mut out, &mut err).map_err(|e| fail(e.into()))?;
-    let fail = Failure::about(&c.id, a.create.json);
-    let code =
-        wait::wait(ctx, &c.id, Duration::from_secs(u64::MAX / 4)).map_err(|e| fail(e.into()))?;
+    let term = (a.create.tty && console::is_tty(stdin.as_raw_fd())).then(|| stdin.as_fd());
+    let raw = term.and_then(|t| console::RawMode::enter(t.as_raw_fd()));
+    let input = a.create.interactive.then(|| stdin.as_fd());
+    let ended = at.relay(input, term, &mut out, &mut err);
+    drop(raw);
+    let code = match ended {
+        attach::Ended::Exited(code) => code,
+        attach::Ended::Detached => return Ok(0),
+        attach::Ended::Lost => {
+            let fail = Failure::about(&c.id, a.create.json);
+            wait::wait(ctx, &c.id, Duration::from_secs(u64::MAX / 4)).map_err(|e| fail(e.into()))?
+        }
+    };
     if a.rm {
         let fail = Failure::about(&c.id, a.create.json);
         remove::remove(ctx, &c.id, true).map_err(|e| fail(e.into()))?;

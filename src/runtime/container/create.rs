@@ -47,6 +47,8 @@ pub struct CreateOpts {
     pub no_new_keyring: bool,
     /// `--preserve-fds`: descriptors past stdio passed to the container.
     pub preserve_fds: i32,
+    /// `--pidfd-socket`: where to send a pidfd of the init.
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// How the init will be told to exec.
@@ -109,10 +111,51 @@ impl Undo {
 
 /// `k3rt create`.
 pub fn create(ctx: &GlobalFlags, opts: &CreateOpts) -> Result<()> {
+    let pidfd_socket = connect_pidfd_socket(opts)?;
     let l = launch(ctx, opts, Mode::Fifo, None)?;
+    send_pidfd(ctx, &l, pidfd_socket.as_ref())?;
     ctx.log.debug("finish");
     drop(l);
     Ok(())
+}
+
+/// `--pidfd-socket`, connected before anything is made (a bad path leaves nothing).
+pub fn connect_pidfd_socket(opts: &CreateOpts) -> Result<Option<OwnedFd>> {
+    opts.pidfd_socket
+        .as_deref()
+        .map(crate::pidfd::connect)
+        .transpose()
+}
+
+/// Hands a pidfd of the init to `--pidfd-socket`; if that fails, the container goes.
+pub fn send_pidfd(ctx: &GlobalFlags, l: &Launched, socket: Option<&OwnedFd>) -> Result<()> {
+    let Some(socket) = socket else {
+        return Ok(());
+    };
+    crate::pidfd::send(socket, l.state.pid, "standard").inspect_err(|_| {
+        let _ = crate::container::kill::kill_and_wait(&l.state);
+        let _ = crate::container::delete::destroy(ctx, &l.dir, &l.state);
+    })
+}
+
+/// `linux.netDevices` (runtime-spec 1.3) is not implemented yet: refused by name
+/// rather than ignored, so a container never starts without the devices it asked for.
+fn refuse_net_devices(spec: &Spec) -> Result<()> {
+    let Some(devs) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(());
+    };
+    let mut names: Vec<&str> = devs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    Err(Error::invalid(
+        "linux.netDevices",
+        names.join(","),
+        "moving host network devices into the container is not supported by this k3rt",
+    ))
 }
 
 /// Everything up to a ready init; shared by `create` and `run`.
@@ -154,6 +197,9 @@ pub fn launch(
         ));
     }
     security::validate(&bundle.spec, &ns, log)?;
+    // checked before anything is made; set just before the clone
+    crate::mempolicy::from_spec(&bundle.spec)?;
+    refuse_net_devices(&bundle.spec)?;
     let mut plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
@@ -314,6 +360,10 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
             rootfs: c.bundle.rootfs.clone(),
         })?;
         undo.host_mounts = Some(c.bundle.rootfs.clone());
+    }
+    if let Some(m) = crate::mempolicy::from_spec(spec)? {
+        // the init inherits the policy k3rt sets on itself
+        m.apply()?;
     }
     let spawned = spawn::spawn(spec, ns, &parent_end, &child_end, || init::run(init_cfg))?;
     undo.pid = Some(spawned.pid);

@@ -58,6 +58,13 @@ pub struct ExecOpts {
     pub pid_file: Option<PathBuf>,
     /// `--preserve-fds`: descriptors past stdio passed to the process.
     pub preserve_fds: i32,
+    /// `--ignore-paused`: exec even into a paused container (the process starts
+    /// frozen and runs on resume).
+    pub ignore_paused: bool,
+    /// `--cgroup [CONTROLLER[,CONTROLLER]:]PATH`: existing sub-cgroups to run in.
+    pub cgroup: Vec<String>,
+    /// `--pidfd-socket`: where to send a pidfd of the new process.
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// `k3rt exec`; returns the process's exit code (0 when detached).
@@ -66,7 +73,8 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
     let dir = ctx.container(&opts.id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
-    if !status.can_exec() {
+    let paused_ok = opts.ignore_paused && status == k3_oci::state::Status::Paused;
+    if !status.can_exec() && !paused_ok {
         return Err(StateError::NotRunning {
             id: opts.id.clone(),
             status,
@@ -91,6 +99,13 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
         Some(s) => Some(seccomp::Filter::prepare(s, &ctx.log)?),
         None => None,
     };
+    let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
+    let sub_cgroups = sub_cgroups(&cg, &opts.cgroup)?;
+    let pidfd_socket = opts
+        .pidfd_socket
+        .as_deref()
+        .map(crate::pidfd::connect)
+        .transpose()?;
     let console = opts
         .console_socket
         .as_deref()
@@ -103,11 +118,10 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
     };
     // the process is our grandchild: have it re-parented to us when the intermediate exits
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let userns = join::namespaces_of(st.pid)
         .iter()
         .any(|(t, _)| *t == oci_spec::runtime::LinuxNamespaceType::User);
-    let placement = if cg.v2 || userns {
+    let placement = if cg.v2 || userns || sub_cgroups.is_some() {
         Placement::ByParent
     } else {
         Placement::SelfMove(cg.open_tasks()?)
@@ -116,6 +130,10 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
     if let Some(r) = process.rlimits().as_deref() {
         crate::rlimits::trace(r, &ctx.log);
         crate::rlimits::raise_hard(r)?;
+    }
+    if let Some(m) = crate::mempolicy::from_spec(&spec)? {
+        // as the init: the process inherits the container's memory policy from us
+        m.apply()?;
     }
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
@@ -133,7 +151,9 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
         placement,
     })?;
     drop(child_end);
-    let cgroup_paths = if by_parent {
+    let cgroup_paths = if let Some(sub) = sub_cgroups {
+        sub
+    } else if by_parent {
         st.cgroup_paths.clone()
     } else {
         Vec::new()
@@ -151,10 +171,73 @@ pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
     }
+    if let Some(sock) = &pidfd_socket {
+        crate::pidfd::send(sock, pid, "setns")?;
+    }
     match sigs {
         None => Ok(0),
         Some((set, _)) => Ok(wait_child(pid, &set)),
     }
+}
+
+/// `--cgroup [CONTROLLER[,CONTROLLER]:]PATH` (repeatable): the container's cgroup
+/// directories with PATH below them — every hierarchy for a bare PATH, else those
+/// holding one of the named controllers. `None` without the flag. PATH must be
+/// relative, stay below the container's cgroup and exist (as runc, nothing is made).
+fn sub_cgroups(cg: &cgroups::Cgroup, specs: &[String]) -> Result<Option<Vec<PathBuf>>> {
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let mut dirs: Vec<PathBuf> = cg.dirs.iter().map(|(_, d)| d.clone()).collect();
+    for spec in specs {
+        let (ctrls, path) = match spec.split_once(':') {
+            Some((c, p)) => (c.split(',').filter(|c| !c.is_empty()).collect(), p),
+            None => (Vec::new(), spec.as_str()),
+        };
+        let rel = std::path::Path::new(path);
+        if path.is_empty()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(Error::invalid(
+                "--cgroup",
+                spec,
+                "the path must be relative to the container's cgroup, without `..`",
+            ));
+        }
+        if cg.v2 && !ctrls.is_empty() {
+            return Err(Error::invalid(
+                "--cgroup",
+                spec,
+                "cgroup v2 has one hierarchy: give the path without controllers",
+            ));
+        }
+        let mut matched = false;
+        for ((names, base), dir) in cg.dirs.iter().zip(dirs.iter_mut()) {
+            if ctrls.is_empty() || ctrls.iter().any(|c| names.iter().any(|n| n == c)) {
+                *dir = base.join(rel);
+                matched = true;
+            }
+        }
+        if !matched {
+            return Err(Error::invalid(
+                "--cgroup",
+                spec,
+                "no hierarchy of the container has that controller",
+            ));
+        }
+    }
+    for d in &dirs {
+        if !d.is_dir() {
+            return Err(Error::invalid(
+                "--cgroup",
+                d.display(),
+                "no such sub-cgroup (create it first)",
+            ));
+        }
+    }
+    Ok(Some(dirs))
 }
 
 /// Puts the intermediate into the container's cgroups, lets it join, returns the process's pid.

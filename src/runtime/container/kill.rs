@@ -30,7 +30,28 @@ pub fn kill(ctx: &GlobalFlags, id: &str, sig: &str, all: bool) -> Result<()> {
         signal_all(&st, sig);
         return Ok(());
     }
-    send(st.pid, sig)
+    send_init(&st, sig)
+}
+
+/// Signals the init through a pidfd opened while its start time still matched, so a
+/// pid reused since the state was written is never signalled; plain kill(2) where the
+/// kernel has no pidfd.
+fn send_init(st: &ContainerState, sig: i32) -> Result<()> {
+    let failed = |source: std::io::Error| {
+        let gone = source.raw_os_error() == Some(libc::ESRCH);
+        let call = Call::Signal {
+            sig,
+            pid: st.pid,
+            gone,
+        };
+        crate::Error::from(ProcessError::Call { call, source })
+    };
+    match crate::pidfd::open_checked(st.pid, st.pid_start_time) {
+        Ok(Some(fd)) => crate::pidfd::send_signal(&fd, sig).map_err(failed),
+        Ok(None) => send(st.pid, sig),
+        // not the recorded process any more (or gone): never signalled
+        Err(_) => Err(failed(std::io::Error::from_raw_os_error(libc::ESRCH))),
+    }
 }
 
 fn send(pid: i32, sig: i32) -> Result<()> {
@@ -49,7 +70,7 @@ fn send(pid: i32, sig: i32) -> Result<()> {
 
 /// Sends `sig` to the init and every process of the cgroup (thawing a frozen one for SIGKILL).
 pub fn signal_all(st: &ContainerState, sig: i32) {
-    let _ = send(st.pid, sig);
+    let _ = send_init(st, sig);
     for pid in cgroups::procs(&st.cgroup_paths) {
         let _ = send(pid, sig);
     }

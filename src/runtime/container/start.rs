@@ -47,7 +47,7 @@ pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
     // nothing is written after the exec: the status is derived from the process and
     // the fifo (gone now), and a program that exits at once may be deleted by its
     // engine (`run --rm`) while this returns; a state write would race that delete
-    poststart(ctx, &dir, &st);
+    poststart(ctx, &dir, &st)?;
     if let Some(n) = notify {
         n.forward_until_ready(&st)?;
     }
@@ -83,16 +83,26 @@ fn wait_fd(fd: &std::fs::File, events: libc::c_short, st: &ContainerState) -> Re
     }
 }
 
-/// poststart hooks: a failure is only a warning (runtime-spec).
-pub fn poststart(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) {
+/// poststart hooks. As runtime-spec 1.3 says, a failing one is an error: the
+/// hooks after it do not run, the container is stopped and destroyed (its poststop
+/// hooks run), and the error is returned.
+pub fn poststart(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) -> Result<()> {
     let Ok(raw) = std::fs::read(dir.config()) else {
-        return;
+        return Ok(());
     };
     let Ok(spec) = spec::parse(&raw) else {
-        return;
+        return Ok(());
     };
-    if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_deref()) {
-        let json = serde_json::to_string(&st.oci(Status::Running)).unwrap_or_default();
-        hooks::run_each("poststart", h, &json, |e| ctx.log.warn(e.to_string()));
-    }
+    let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_deref()) else {
+        return Ok(());
+    };
+    let json = serde_json::to_string(&st.oci(Status::Running)).unwrap_or_default();
+    hooks::run_all("poststart", h, &json).inspect_err(|_| {
+        if let Err(e) = crate::container::kill::kill_and_wait(st) {
+            ctx.log.warn(e.to_string());
+        }
+        if let Err(e) = crate::container::delete::destroy(ctx, dir, st) {
+            ctx.log.warn(e.to_string());
+        }
+    })
 }

@@ -73,8 +73,37 @@ impl UpdateFlags {
     }
 }
 
+/// New resources for a container. `pids.limit` of 0 is a limit of 0 (runtime-spec
+/// 1.3, runc 1.4), which LinuxResources cannot tell from an absent limit.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// The resources as parsed.
+    pub resources: LinuxResources,
+    /// `pids.limit` was given as 0.
+    pub pids_zero: bool,
+}
+
+impl From<LinuxResources> for Update {
+    fn from(resources: LinuxResources) -> Self {
+        Update {
+            resources,
+            pids_zero: false,
+        }
+    }
+}
+
+impl UpdateFlags {
+    /// The flags as an update (`--pids-limit 0` is a limit of 0).
+    pub fn to_update(&self) -> Result<Update> {
+        Ok(Update {
+            resources: self.to_resources()?,
+            pids_zero: self.pids_limit == Some(0),
+        })
+    }
+}
+
 /// Reads `--resources FILE` (`-` is stdin).
-pub fn read_resources(path: &Path) -> Result<LinuxResources> {
+pub fn read_resources(path: &Path) -> Result<Update> {
     let mut raw = Vec::new();
     if path == Path::new("-") {
         std::io::stdin()
@@ -83,12 +112,21 @@ pub fn read_resources(path: &Path) -> Result<LinuxResources> {
     } else {
         raw = std::fs::read(path).map_err(|e| Error::io("read resources", path, e))?;
     }
-    k3_oci::spec::parse_object(&raw)
-        .map_err(|e| Error::invalid("--resources", path.display(), e.to_string()))
+    let resources = k3_oci::spec::parse_object(&raw)
+        .map_err(|e| Error::invalid("--resources", path.display(), e.to_string()))?;
+    let pids_zero = serde_json::from_slice::<Value>(&raw)
+        .ok()
+        .and_then(|v| v.pointer("/pids/limit").and_then(Value::as_i64))
+        == Some(0);
+    Ok(Update {
+        resources,
+        pids_zero,
+    })
 }
 
 /// `k3rt update`.
-pub fn update(ctx: &GlobalFlags, id: &str, resources: &LinuxResources) -> Result<()> {
+pub fn update(ctx: &GlobalFlags, id: &str, update: &Update) -> Result<()> {
+    let resources = &update.resources;
     let (_, st, _) = ctx.live(id)?;
     let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let mut writes = if cg.v2 {
@@ -100,6 +138,11 @@ pub fn update(ctx: &GlobalFlags, id: &str, resources: &LinuxResources) -> Result
     // spec's whole resources, whose device list is a bare "deny all" without the
     // allowances create added for the container's own device nodes.
     writes.retain(|w| w.controller != "devices");
+    if update.pids_zero {
+        for w in writes.iter_mut().filter(|w| w.file == "pids.max") {
+            w.value = "0".into();
+        }
+    }
     // systemd's view first (it would otherwise restore its own values), then the files
     if let Some(unit) = &st.systemd_unit {
         cgroups::systemd::set(unit, resources)?;
@@ -124,5 +167,25 @@ mod tests {
         assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(5000));
         assert_eq!(r.pids().as_ref().unwrap().limit(), 9);
         assert!(r.block_io().is_none());
+    }
+
+    #[test]
+    fn pids_limit_zero_is_a_limit() {
+        let zero = UpdateFlags {
+            pids_limit: Some(0),
+            ..Default::default()
+        };
+        assert!(zero.to_update().unwrap().pids_zero);
+        let unlimited = UpdateFlags {
+            pids_limit: Some(-1),
+            ..Default::default()
+        };
+        assert!(!unlimited.to_update().unwrap().pids_zero);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("r.json");
+        std::fs::write(&f, r#"{"pids":{"limit":0}}"#).unwrap();
+        assert!(read_resources(&f).unwrap().pids_zero);
+        std::fs::write(&f, r#"{"memory":{"limit":1048576}}"#).unwrap();
+        assert!(!read_resources(&f).unwrap().pids_zero);
     }
 }

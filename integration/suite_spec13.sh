@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# runtime-spec 1.3 and runc's newer CLI against the real kernel: delete --force of a
+# paused container, update --pids-limit 0, exec --ignore-paused / --cgroup,
+# --pidfd-socket, kill through a pidfd. Where runc (1.1 here) and crun (1.8 here)
+# have the feature, they run the same bundle and must agree; where they lack it,
+# the test says so in a comment (their --help is checked, so a newer one is noticed).
+source "$(dirname "$0")/lib.sh"
+need_root
+need jq busybox python3 strace runc crun
+[[ -x $K3RT ]] || { echo "FAIL k3rt not built: $K3RT"; echo "0 passed, 1 failed"; exit 1; }
+
+source "$(dirname "$0")/containers.sh"
+RECV=$TOP/integration/pidfd_recv.py
+# the bundles run under runc and crun say ociVersion 1.0.2: crun 1.8 knows runtime-spec up to 1.0.x
+
+# r RUNTIME ARGS...: k3rt, runc or crun with a private state root.
+r() {
+  case $1 in
+    k3rt) shift; k "$@" ;;
+    runc|crun) local rt=$1; shift; "$rt" --root "$WORK/$rt-root" "$@" ;;
+  esac
+}
+
+# the oracles' containers too, after every test
+after_each_k3rt() { :; }
+eval "$(declare -f after_each | sed '1s/after_each/after_each_k3rt/')"
+after_each() {
+  after_each_k3rt
+  local rt id
+  for rt in runc crun; do
+    for id in $("$rt" --root "$WORK/$rt-root" list -q 2>/dev/null); do
+      "$rt" --root "$WORK/$rt-root" resume "$id" >/dev/null 2>&1
+      "$rt" --root "$WORK/$rt-root" delete --force "$id" >/dev/null 2>&1
+    done
+  done
+  find /sys/fs/cgroup/*/ -depth -type d -name 'k3sub*' -delete 2>/dev/null || true
+}
+
+# cgdir PID CONTROLLER: the directory of PID's cgroup in that v1 hierarchy.
+# (the empty controller: the hybrid layout's v2 hierarchy, mounted at unified/)
+cgdir() { local m=${2#name=}; echo "/sys/fs/cgroup/${m:-unified}$(awk -F: -v c="$2" '$2 == c {print $3}' "/proc/$1/cgroup")"; }
+
+# cgsubs PID ID: the container's directory in every hierarchy it has one in.
+cgsubs() {
+  local c
+  awk -F: -v id="$2" '$3 ~ id {print $2}' "/proc/$1/cgroup" | while read -r c; do
+    cgdir "$1" "$c"
+  done
+}
+
+# gone PID: the process exits (or is a zombie, its parent not ours) within 2 s.
+gone() {
+  local i
+  for i in $(seq 100); do
+    [[ ! -e /proc/$1 || $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]] && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# state_of RUNTIME ID: its status.
+state_of() { r "$1" state "$2" | jq -r .status; }
+
+wait_status() {
+  local i
+  for i in $(seq 200); do [[ $(state_of "$1" "$2" 2>/dev/null) == "$3" ]] && return 0; sleep 0.02; done
+  fail "$1 $2: status $(state_of "$1" "$2" 2>&1) after 4s, want $3"
+}
+
+t_delete_force_of_a_paused_container_all_runtimes() {
+  local b; b=$(mkb dfp '.ociVersion = "1.0.2" | .process.args = ["sleep","100"]')
+  local rt
+  for rt in k3rt runc crun; do
+    r $rt run -d -b "$b" it-dfp-$rt </dev/null
+    local pid; pid=$(r $rt state it-dfp-$rt | jq -r .pid)
+    r $rt pause it-dfp-$rt
+    expect_eq paused "$(state_of $rt it-dfp-$rt)" "$rt status"
+    r $rt delete it-dfp-$rt 2>"$WORK/err" && fail "$rt: delete of a paused container succeeded"
+    r $rt delete --force it-dfp-$rt
+    gone "$pid" || fail "$rt: init $pid survived delete --force of a paused container"
+    r $rt state it-dfp-$rt >/dev/null 2>&1 && fail "$rt: container still listed"
+  done
+  no_leftovers it-dfp-k3rt
+}
+
+t_update_pids_limit_zero_is_a_limit_of_zero() {
+  local b; b=$(mkb pz '.ociVersion = "1.0.2" | .process.args = ["sleep","100"] | .linux.resources.pids = {"limit": 50}')
+  k run -d -b "$b" it-pz
+  local pid; pid=$(k state it-pz | jq -r .pid)
+  local f; f=$(cgdir "$pid" pids)/pids.max
+  expect_eq 50 "$(cat "$f")" "pids.max as created"
+  k update --pids-limit 0 it-pz
+  expect_eq 0 "$(cat "$f")" "pids.max after --pids-limit 0"
+  # a limit of 0: the container cannot fork
+  k exec it-pz true 2>"$WORK/err" && fail "exec succeeded under pids.max 0"
+  k update --pids-limit -1 it-pz
+  expect_eq max "$(cat "$f")" "pids.max after --pids-limit -1"
+  k exec it-pz true
+  echo '{"pids":{"limit":0}}' > "$WORK/pz.json"
+  k update --resources "$WORK/pz.json" it-pz
+  expect_eq 0 "$(cat "$f")" "pids.max after --resources {pids:{limit:0}}"
+  k delete --force it-pz
+  no_leftovers it-pz
+  # runc 1.1 (before 1.4) and crun 1.8 read 0 as "no limit": they write max
+  local rt
+  for rt in runc crun; do
+    r $rt run -d -b "$b" it-pz-$rt </dev/null
+    pid=$(r $rt state it-pz-$rt | jq -r .pid)
+    r $rt update --pids-limit 0 it-pz-$rt 2>&1 || echo "$rt: update --pids-limit 0 failed"
+    echo "$rt --pids-limit 0: pids.max $(cat "$(cgdir "$pid" pids)/pids.max")"
+    r $rt delete --force it-pz-$rt
+  done
+}
+
+t_exec_into_a_paused_container_needs_ignore_paused() {
+  local b; b=$(mkpriv ip '.ociVersion = "1.0.2" | .process.args = ["sleep","100"]')
+  # crun 1.8 has no --ignore-paused: only runc 1.1 is compared
+  crun exec --help | grep -e --ignore-paused >/dev/null && fail "crun now has --ignore-paused: compare it here"
+  local rt
+  for rt in k3rt runc; do
+    r $rt run -d -b "$b" it-ip-$rt </dev/null
+    r $rt pause it-ip-$rt
+    r $rt exec it-ip-$rt true 2>"$WORK/err" && fail "$rt: exec into a paused container succeeded"
+    expect_contains "$(cat "$WORK/err")" "paused" "$rt error"
+    # the process joins the frozen cgroup and runs once the container is resumed
+    r $rt exec --ignore-paused it-ip-$rt sh -c "echo ran-$rt > /tmp/ip" &
+    local ex=$!
+    sleep 0.5
+    [[ -e $b/rootfs/tmp/ip ]] && fail "$rt: the exec ran while the container was paused"
+    r $rt resume it-ip-$rt
+    wait $ex || fail "$rt: exec --ignore-paused failed"
+    expect_eq "ran-$rt" "$(cat "$b/rootfs/tmp/ip")" "$rt exec output"
+    rm -f "$b/rootfs/tmp/ip"
+    r $rt delete --force it-ip-$rt
+  done
+  no_leftovers it-ip-k3rt
+}
+
+t_exec_cgroup_joins_a_sub_cgroup() {
+  local b; b=$(mkb ec '.ociVersion = "1.0.2" | .process.args = ["sleep","100"]')
+  local rt
+  for rt in k3rt runc crun; do
+    r $rt run -d -b "$b" it-ec-$rt </dev/null
+    local pid; pid=$(r $rt state it-ec-$rt | jq -r .pid)
+    local c d
+    for d in $(cgsubs "$pid" it-ec-$rt); do
+      mkdir "$d/k3sub"
+      # a new v1 cpuset is empty until given cpus and mems
+      if [[ -e $d/cpuset.cpus ]]; then cp "$d/cpuset.cpus" "$d/k3sub/"; cp "$d/cpuset.mems" "$d/k3sub/"; fi
+    done
+    # a bare path: every hierarchy
+    r $rt exec -d --pid-file "$WORK/ec.pid" --cgroup k3sub it-ec-$rt sleep 50
+    local epid; epid=$(cat "$WORK/ec.pid")
+    for c in pids memory cpu; do
+      expect_eq "$(cgdir "$pid" $c)/k3sub" "$(cgdir "$epid" $c)" "$rt: $c cgroup of the exec (bare path)"
+    done
+    kill -9 "$epid"
+    if [[ $rt != crun ]]; then
+      # CONTROLLER:PATH: that hierarchy only (crun 1.8 takes a v2 path only)
+      r $rt exec -d --pid-file "$WORK/ec.pid" --cgroup pids:k3sub it-ec-$rt sleep 50
+      epid=$(cat "$WORK/ec.pid")
+      expect_eq "$(cgdir "$pid" pids)/k3sub" "$(cgdir "$epid" pids)" "$rt: pids cgroup (pids:k3sub)"
+      expect_eq "$(cgdir "$pid" memory)" "$(cgdir "$epid" memory)" "$rt: memory cgroup (pids:k3sub)"
+      kill -9 "$epid"
+    fi
+    # a sub-cgroup that does not exist is refused
+    # k3rt and runc refuse a sub-cgroup that does not exist; crun 1.8 on cgroup v1 runs
+    # the process in the container's own cgroup instead
+    if r $rt exec --cgroup nope it-ec-$rt true 2>"$WORK/err"; then
+      [[ $rt == crun ]] || fail "$rt: exec into a missing sub-cgroup succeeded"
+    else
+      [[ $rt != crun ]] || fail "crun now refuses a missing sub-cgroup: drop the exception"
+    fi
+    sleep 0.2
+    for d in $(cgsubs "$pid" it-ec-$rt); do rmdir "$d/k3sub"; done
+    r $rt delete --force it-ec-$rt
+  done
+  k run -d -b "$b" it-ec2
+  k exec --cgroup ../escape it-ec2 true 2>"$WORK/err" && fail "--cgroup ../escape accepted"
+  expect_contains "$(cat "$WORK/err")" "--cgroup"
+  k exec --cgroup nope it-ec2 true 2>"$WORK/err" && fail "--cgroup nope accepted"
+  expect_contains "$(cat "$WORK/err")" "no such sub-cgroup"
+  k exec --cgroup rdma:x it-ec2 true 2>"$WORK/err" && fail "--cgroup rdma:x accepted"
+  expect_contains "$(cat "$WORK/err")" "rdma:x"
+  k delete --force it-ec2
+  no_leftovers it-ec2
+}
+
+t_pidfd_socket_on_create_run_exec() {
+  # runc 1.1 and crun 1.8 have no --pidfd-socket (runc has it from 1.2)
+  runc create --help | grep -e --pidfd-socket >/dev/null && fail "runc now has --pidfd-socket: compare it here"
+  crun create --help | grep -e --pidfd-socket >/dev/null && fail "crun now has --pidfd-socket: compare it here"
+  local b; b=$(mkb pf '.process.args = ["sleep","100"]')
+  python3 "$RECV" "$WORK/pf.sock" >"$WORK/pf.out" & local rcv=$!
+  for _ in $(seq 100); do [[ -S $WORK/pf.sock ]] && break; sleep 0.02; done
+  k create --pidfd-socket "$WORK/pf.sock" -b "$b" it-pf
+  wait $rcv
+  expect_eq "standard $(k state it-pf | jq -r .pid)" "$(cat "$WORK/pf.out")" "create's pidfd"
+  k start it-pf
+  rm -f "$WORK/pf.sock"
+  # exec: the pidfd names the new process; the receiver kills it through the pidfd
+  python3 "$RECV" "$WORK/pf.sock" kill >"$WORK/pf.out" & rcv=$!
+  for _ in $(seq 100); do [[ -S $WORK/pf.sock ]] && break; sleep 0.02; done
+  local rc=0
+  k exec --pidfd-socket "$WORK/pf.sock" it-pf sleep 77 || rc=$?
+  wait $rcv
+  expect_eq 137 "$rc" "exit code of the exec killed through its pidfd"
+  [[ $(cat "$WORK/pf.out") == "setns "* ]] || fail "exec's pidfd message: $(cat "$WORK/pf.out")"
+  k delete --force it-pf
+  rm -f "$WORK/pf.sock"
+  # run
+  python3 "$RECV" "$WORK/pf.sock" >"$WORK/pf.out" & rcv=$!
+  for _ in $(seq 100); do [[ -S $WORK/pf.sock ]] && break; sleep 0.02; done
+  k run -d --pidfd-socket "$WORK/pf.sock" -b "$b" it-pf2
+  wait $rcv
+  expect_eq "standard $(k state it-pf2 | jq -r .pid)" "$(cat "$WORK/pf.out")" "run's pidfd"
+  k delete --force it-pf2
+  # nobody listening: a clear error, nothing left
+  k create --pidfd-socket "$WORK/none.sock" -b "$b" it-pf3 2>"$WORK/err" && fail "create with a dead --pidfd-socket succeeded"
+  expect_contains "$(cat "$WORK/err")" "--pidfd-socket"
+  no_leftovers it-pf3
+  no_leftovers it-pf2
+  no_leftovers it-pf
+}
+
+t_kill_signals_through_a_pidfd() {
+  local b; b=$(mkb kp '.process.args = ["sleep","100"]')
+  k run -d -b "$b" it-kp
+  local pid; pid=$(k state it-kp | jq -r .pid)
+  strace -f -qq -e trace=pidfd_open,pidfd_send_signal,kill -o "$WORK/kp.trace" "$K3RT" --root "$ROOT" kill it-kp KILL
+  grep "pidfd_open($pid, 0)" "$WORK/kp.trace" >/dev/null || fail "no pidfd_open of the init: $(cat "$WORK/kp.trace")"
+  grep 'pidfd_send_signal(.*SIGKILL' "$WORK/kp.trace" >/dev/null || fail "no pidfd_send_signal: $(cat "$WORK/kp.trace")"
+  grep "kill($pid," "$WORK/kp.trace" >/dev/null && fail "the init was signalled by pid: $(cat "$WORK/kp.trace")"
+  wait_status k3rt it-kp stopped
+  k delete it-kp
+  no_leftovers it-kp
+}
+
+t_oci_version_1_3_is_accepted() {
+  local v
+  for v in 1.3.0 1.3.1 1.3.0-rc.1; do
+    local b; b=$(mkb v13 ".ociVersion = \"$v\" | .process.args = [\"true\"]")
+    k run -b "$b" it-v13 || fail "ociVersion $v refused"
+    no_leftovers it-v13
+  done
+  b=$(mkb v2 '.ociVersion = "2.0.0" | .process.args = ["true"]')
+  k run -b "$b" it-v2 2>"$WORK/err" && fail "ociVersion 2.0.0 accepted"
+  expect_contains "$(cat "$WORK/err")" "ociVersion"
+  no_leftovers it-v2
+  # runc 1.1 takes any version; crun 1.8 refuses 1.3.0 ("unknown version specified")
+  b=$(mkb v13 '.ociVersion = "1.3.0" | .process.args = ["true"]')
+  r runc run -b "$b" it-v13-runc </dev/null || fail "runc refused 1.3.0"
+  r crun run -b "$b" it-v13-crun </dev/null 2>"$WORK/err" && fail "crun now takes 1.3.0: compare it"
+  expect_contains "$(cat "$WORK/err")" "unknown version"
+}
+
+t_memory_policy_is_set_or_refused_by_name() {
+  local sh='.process.args = ["sh","-c","head -1 /proc/self/numa_maps"]'
+  local b; b=$(mkb mp "$sh | .linux.memoryPolicy = {\"mode\": \"MPOL_BIND\", \"nodes\": \"0\"}")
+  expect_contains "$(k run -b "$b" it-mp)" " bind:0 " "numa_maps under MPOL_BIND"
+  b=$(mkb mp "$sh | .linux.memoryPolicy = {\"mode\": \"MPOL_INTERLEAVE\", \"nodes\": \"0\", \"flags\": [\"MPOL_F_STATIC_NODES\"]}")
+  expect_contains "$(k run -b "$b" it-mp)" " interleave=static:0 " "numa_maps under MPOL_INTERLEAVE static"
+  # an exec'd process has the container's policy too
+  b=$(mkb mp '.process.args = ["sleep","100"] | .linux.memoryPolicy = {"mode": "MPOL_PREFERRED", "nodes": "0"}')
+  k run -d -b "$b" it-mp
+  expect_contains "$(k exec it-mp head -1 /proc/self/numa_maps)" " prefer:0 " "numa_maps of an exec"
+  k delete --force it-mp
+  no_leftovers it-mp
+  # the kernel refuses a node that is not online: the error names the field
+  local off=$(( $(ls -d /sys/devices/system/node/node* | wc -l) + 7 ))
+  b=$(mkb mp "$sh | .linux.memoryPolicy = {\"mode\": \"MPOL_BIND\", \"nodes\": \"$off\"}")
+  k run -b "$b" it-mp 2>"$WORK/err" && fail "MPOL_BIND to offline node $off succeeded"
+  expect_contains "$(cat "$WORK/err")" "linux.memoryPolicy"
+  expect_contains "$(cat "$WORK/err")" "set_mempolicy"
+  no_leftovers it-mp
+  b=$(mkb mp "$sh | .linux.memoryPolicy = {\"mode\": \"MPOL_LOCAL\", \"nodes\": \"0\"}")
+  k run -b "$b" it-mp 2>"$WORK/err" && fail "MPOL_LOCAL with nodes accepted"
+  expect_contains "$(cat "$WORK/err")" "linux.memoryPolicy.nodes"
+  no_leftovers it-mp
+  # runc 1.1 and crun 1.8 ignore the field: the process keeps the default policy
+  b=$(mkb mp "$sh | .ociVersion = \"1.0.2\" | .linux.memoryPolicy = {\"mode\": \"MPOL_BIND\", \"nodes\": \"0\"}")
+  local rt
+  for rt in runc crun; do
+    expect_contains "$(r $rt run -b "$b" it-mp-$rt </dev/null)" " default " "$rt ignores memoryPolicy"
+  done
+}
+
+t_features_memory_policy_modes_and_flags_all_run() {
+  # every mode and flag `features` advertises runs on this kernel (nodes where needed)
+  local f; f=$(k features)
+  local modes flags m fl
+  modes=$(jq -r '.linux.memoryPolicy.modes[]' <<<"$f")
+  flags=$(jq -r '.linux.memoryPolicy.flags[]' <<<"$f")
+  [[ $(wc -w <<<"$modes") -ge 7 ]] || fail "modes: $modes"
+  for m in $modes; do
+    local nodes=', "nodes": "0"'
+    [[ $m == MPOL_DEFAULT || $m == MPOL_LOCAL ]] && nodes=
+    local b; b=$(mkb fm ".process.args = [\"true\"] | .linux.memoryPolicy = {\"mode\": \"$m\"$nodes}")
+    k run -b "$b" it-fm || fail "advertised mode $m does not run"
+  done
+  for fl in $flags; do
+    # MPOL_F_NUMA_BALANCING goes with MPOL_BIND; the node flags with MPOL_INTERLEAVE
+    m=MPOL_INTERLEAVE; [[ $fl == MPOL_F_NUMA_BALANCING ]] && m=MPOL_BIND
+    b=$(mkb fm ".process.args = [\"true\"] | .linux.memoryPolicy = {\"mode\": \"$m\", \"nodes\": \"0\", \"flags\": [\"$fl\"]}")
+    k run -b "$b" it-fm || fail "advertised flag $fl does not run"
+  done
+  no_leftovers it-fm
+  # what is not implemented is not advertised
+  expect_eq false "$(jq -r .linux.netDevices.enabled <<<"$f")" "netDevices.enabled"
+  expect_eq false "$(jq -r .linux.mountExtensions.idmap.enabled <<<"$f")" "idmap.enabled"
+  expect_eq false "$(jq -r .linux.intelRdt.enabled <<<"$f")" "intelRdt.enabled"
+}
+
+t_intel_rdt_without_resctrl_is_an_error() {
+  [[ ! -e /sys/fs/resctrl/info ]] || fail "this host has resctrl: test the real thing here"
+  local b; b=$(mkb rdt '.process.args = ["true"] | .linux.intelRdt = {"closID": "k3", "schemata": ["L3:0=f"], "enableMonitoring": true}')
+  k run -b "$b" it-rdt 2>"$WORK/err" && fail "intelRdt without resctrl succeeded"
+  expect_contains "$(cat "$WORK/err")" "linux.intelRdt"
+  expect_contains "$(cat "$WORK/err")" "resctrl"
+  no_leftovers it-rdt
+  # runc 1.1 refuses too; crun 1.8 runs the container without RDT, saying nothing
+  b=$(mkb rdt '.ociVersion = "1.0.2" | .process.args = ["true"] | .linux.intelRdt = {"closID": "k3", "l3CacheSchema": "L3:0=f"}')
+  r runc run -b "$b" it-rdt-runc </dev/null 2>"$WORK/err" && fail "runc: intelRdt without resctrl succeeded"
+  expect_contains "$(cat "$WORK/err")" "Intel RDT" "runc's error"
+  r crun run -b "$b" it-rdt-crun </dev/null || fail "crun now refuses intelRdt without resctrl: compare it here"
+}
+
+t_net_devices_are_refused_by_name() {
+  # this kernel has no dummy driver ("Unknown device type"): one end of a veth pair
+  ip link add k3t0 type veth peer name k3t1
+  local b; b=$(mkb nd '.process.args = ["true"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
+  local rc=0; k run -b "$b" it-nd 2>"$WORK/err" || rc=$?
+  ip link show k3t0 >/dev/null 2>&1 || { ip link del k3t0 2>/dev/null; fail "k3t0 left the host"; }
+  ip link del k3t0
+  [[ $rc -ne 0 ]] || fail "netDevices accepted without being moved"
+  expect_contains "$(cat "$WORK/err")" "linux.netDevices"
+  expect_contains "$(cat "$WORK/err")" "k3t0"
+  no_leftovers it-nd
+}
+
+run_suite

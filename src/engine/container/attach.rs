@@ -1,0 +1,162 @@
+//! `attach`: a connection to a container's monitor (its attach socket). The
+//! container's output comes as it is written, the caller's input goes to the
+//! container's stdin (`-i`), the caller's window size to its pty (`-t`), and the
+//! exit code comes the moment the monitor has recorded it.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::console::{self, DetachKeys};
+use crate::container::{load, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::options::Validated;
+
+/// A connection to a container's monitor.
+pub struct Attached {
+    sock: UnixStream,
+    /// The container has a pty (`-t`).
+    pub tty: bool,
+    /// The container's stdin is open (`-i`).
+    pub stdin: bool,
+}
+
+/// How a relay ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The container stopped with this code.
+    Exited(i64),
+    /// The caller typed the detach keys; the container runs on.
+    Detached,
+    /// The monitor went away without a code.
+    Lost,
+}
+
+/// Connects to the monitor of `id` (created or running).
+pub fn connect(ctx: &mut Engine, id: &str) -> Result<Attached, ContainerError> {
+    let l = load(ctx, id)?;
+    if !matches!(l.state.status, Status::Created | Status::Running) {
+        return Err(ContainerError::State {
+            id: id.to_string(),
+            status: l.state.status.as_str(),
+            hint: "cannot attach to a container that is not running",
+        });
+    }
+    let v: Option<Validated> = serde_json::from_value(l.record.validated.clone()).ok();
+    let path = console::attach_socket(Path::new(&l.record.bundle));
+    let io = |source| ContainerError::Io {
+        op: "connect",
+        path: path.clone(),
+        source,
+    };
+    let (_dir, short) = console::short_path(&path).map_err(io)?;
+    let sock = UnixStream::connect(short).map_err(io)?;
+    Ok(Attached {
+        sock,
+        tty: v.as_ref().is_some_and(|v| v.tty),
+        stdin: v.as_ref().is_some_and(|v| v.interactive),
+    })
+}
+
+impl Attached {
+    /// Tells the pty the caller's window size (that of `term`, if a terminal).
+    pub fn resize_from(&mut self, term: BorrowedFd<'_>) {
+        if let Some((rows, cols)) = console::window_size(term.as_raw_fd()) {
+            let mut p = rows.to_be_bytes().to_vec();
+            p.extend_from_slice(&cols.to_be_bytes());
+            let _ = console::write_frame(&mut self.sock, console::RESIZE, &p);
+        }
+    }
+
+    /// Relays until the container stops (or the detach keys, with a pty):
+    /// `input` (when given) to the container's stdin, its output to `out` and
+    /// `err`, SIGWINCH (when `winch` is given) as the size of `term`.
+    pub fn relay(
+        mut self,
+        input: Option<BorrowedFd<'_>>,
+        term: Option<BorrowedFd<'_>>,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Ended {
+        let winch = term.and_then(|_| console::winch_fd());
+        let mut input = input;
+        let mut keys = self.tty.then(DetachKeys::default);
+        let mut buf = Vec::new();
+        loop {
+            let mut fds = vec![PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+            if let Some(i) = input {
+                fds.push(PollFd::new(i, PollFlags::POLLIN));
+            }
+            if let Some(w) = &winch {
+                fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+            }
+            if poll(&mut fds, PollTimeout::NONE).is_err() {
+                continue;
+            }
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            drop(fds);
+            if ready[0] {
+                let mut chunk = [0u8; 16384];
+                match self.sock.read(&mut chunk) {
+                    Ok(0) | Err(_) => return Ended::Lost,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                for (kind, data) in console::take_frames(&mut buf) {
+                    match kind {
+                        console::STDOUT => {
+                            let _ = out.write_all(&data);
+                            let _ = out.flush();
+                        }
+                        console::STDERR => {
+                            let _ = err.write_all(&data);
+                            let _ = err.flush();
+                        }
+                        console::EXIT if data.len() == 4 => {
+                            let code = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+                            return Ended::Exited(i64::from(code));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut at = 1;
+            if let Some(i) = input {
+                if ready[at] {
+                    let mut chunk = [0u8; 16384];
+                    match console::read_some(i.as_raw_fd(), &mut chunk) {
+                        Ok(0) | Err(_) => {
+                            let _ = console::write_frame(&mut self.sock, console::STDIN_EOF, &[]);
+                            input = None;
+                        }
+                        Ok(n) => {
+                            let (data, detach) = match &mut keys {
+                                Some(k) => k.feed(&chunk[..n]),
+                                None => (chunk[..n].to_vec(), false),
+                            };
+                            if !data.is_empty() {
+                                let _ = console::write_frame(&mut self.sock, console::STDIN, &data);
+                            }
+                            if detach {
+                                return Ended::Detached;
+                            }
+                        }
+                    }
+                }
+                at += 1;
+            }
+            if let (Some(w), Some(t)) = (&winch, term) {
+                if ready.get(at).copied().unwrap_or(false) {
+                    let _ = w.read_signal();
+                    self.resize_from(t);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `k3 attach ID`: the caller's terminal to a running container's stdio
+//! through its monitor; ctrl-p ctrl-q detaches (with a pty), otherwise it
+//! ends with the container and exits with its code.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use clap::Args;
+
+use crate::cli::Failure;
+use k3_engine::console;
+use k3_engine::container::attach::{self, Ended};
+use k3_engine::context::Engine;
+
+/// `k3 attach` arguments.
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Do not pass the caller's stdin (the container's output only)
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Container id
+    pub id: String,
+}
+
+/// `k3 attach`.
+pub fn run(ctx: &mut Engine, a: AttachArgs) -> Result<i32, Failure> {
+    let fail = Failure::about(&a.id, false);
+    let mut at = attach::connect(ctx, &a.id).map_err(|e| fail(e.into()))?;
+    let stdin = std::io::stdin();
+    let term = (at.tty && console::is_tty(stdin.as_raw_fd())).then(|| stdin.as_fd());
+    if let Some(t) = term {
+        at.resize_from(t);
+    }
+    let raw = term.and_then(|t| console::RawMode::enter(t.as_raw_fd()));
+    let input = (at.stdin && !a.no_stdin).then(|| stdin.as_fd());
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let ended = at.relay(input, term, &mut out, &mut err);
+    drop(raw);
+    Ok(match ended {
+        Ended::Exited(code) => i32::try_from(code).unwrap_or(255),
+        Ended::Detached => 0,
+        Ended::Lost => {
+            let fail = Failure::about(&a.id, false);
+            let code = k3_engine::container::wait::wait(
+                ctx,
+                &a.id,
+                std::time::Duration::from_secs(u64::MAX / 4),
+            )
+            .map_err(|e| fail(e.into()))?;
+            i32::try_from(code).unwrap_or(255)
+        }
+    })
+}
