@@ -141,7 +141,10 @@ run_traced() {
   strace -f -qq "$@" "${CMD[@]}" >"$out" 2>&1 </dev/null &
   SPID=$!
   local c= i
-  for ((i = 0; i < 100; i++)); do c=$(pgrep -P "$SPID" | head -1 || true); [[ -z $c ]] || break; sleep 0.01; done
+  # under load strace may take over a second to fork the verb: without its pid the
+  # delete below would race a create still running (and find nothing to delete)
+  for ((i = 0; i < 1000; i++)); do c=$(pgrep -P "$SPID" | head -1 || true); [[ -z $c ]] || break; kill -0 "$SPID" 2>/dev/null || break; sleep 0.01; done
+  [[ -n $c ]] || ! kill -0 "$SPID" 2>/dev/null || { RC=124; return 0; }
   for ((i = 0; i < 400; i++)); do [[ -n $c ]] && kill -0 "$c" 2>/dev/null || break; sleep 0.05; done
   [[ $i -lt 400 ]] || RC=124
 }

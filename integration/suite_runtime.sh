@@ -7,6 +7,7 @@ need jq busybox gcc
 [[ -x $K3RT ]] || { echo "FAIL k3rt not built: $K3RT"; echo "0 passed, 1 failed"; exit 1; }
 
 source "$(dirname "$0")/containers.sh"
+exec 3>&1 # figures a test prints, shown also when it passes (run_suite drops its output)
 
 t_lifecycle_create_start_kill_delete() {
   local b; b=$(mkb lc ".process.args = $(args sleep 100)")
@@ -463,6 +464,25 @@ t_features_document() {
   expect_eq 8 "$(jq '.linux.namespaces | length' <<<"$f")"
   jq -e '.linux.seccomp.enabled' <<<"$f" >/dev/null || fail "seccomp not reported"
   jq -e '.hooks | index("createRuntime")' <<<"$f" >/dev/null || fail "hooks not reported"
+}
+
+# parallel execs into one container: the exec'd process must never report before its
+# pid does (a race that failed `exec` with "expected a pid, got Some(Ready)" under
+# load). K3_EXEC_LOOPS x K3_EXEC_EACH execs (4 x 25; 4 x 75 for a stress run).
+t_parallel_execs_always_get_the_pid_first() {
+  local b loops=${K3_EXEC_LOOPS:-4} each=${K3_EXEC_EACH:-25} l
+  b=$(mkb px ".process.args = $(args sh -c 'while :; do sleep 1; done')")
+  k run -d -b "$b" it-px </dev/null
+  for ((l = 0; l < loops; l++)); do
+    (for ((i = 0; i < each; i++)); do
+      out=$(k exec it-px true 2>&1 </dev/null) || echo "exec failed: $out"
+    done) >"$WORK/px.$l" &
+  done
+  wait
+  local bad; bad=$(cat "$WORK"/px.* | grep -c "exec failed" || true)
+  echo "     parallel execs: $((loops * each)), $bad failed" >&3
+  [[ $bad -eq 0 ]] || fail "$bad of $((loops * each)) execs failed: $(sort "$WORK"/px.* | uniq -c | head -3)"
+  k delete --force it-px
 }
 
 run_suite

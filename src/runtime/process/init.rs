@@ -436,7 +436,11 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
             cfg.ns.has(LinuxNamespaceType::User),
             &LinuxSys,
         )?,
-        Step::Ready => cfg.chan.send(&Msg::Ready)?,
+        Step::Ready => {
+            // from here the init outlives create; a create gone already fails the send
+            crate::process::spawn::outlive_parent();
+            cfg.chan.send(&Msg::Ready)?;
+        }
     }
     Ok(())
 }

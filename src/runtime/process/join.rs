@@ -11,7 +11,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 use crate::caps::CapSets;
 use crate::error::{NamespaceError, Protocol};
 use crate::namespaces::{self, proc_name};
-use crate::process::channel::{Channel, Msg};
+use crate::process::channel::{self, Channel, Msg};
 use crate::process::exec::{Dmz, Program};
 use crate::process::spawn::{clone_raw, exit_now};
 use crate::process::{finish, tty};
@@ -128,18 +128,32 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
         }
     }
     drop(files);
+    fork_after_pid(cfg.chan, || match process(cfg) {
+        Ok(never) => match never {},
+        Err(e) => {
+            let _ = cfg.chan.send(&Msg::Error(e.to_string()));
+            1
+        }
+    })
+}
+
+/// Forks the process that runs `body` and reports its pid on `chan`; the process
+/// waits on a gate until that `Pid` is sent, so that k3rt always reads `Pid` first and
+/// the process's own messages (`Ready`, `Error`) after it, however the two are
+/// scheduled. A process whose gate closes unopened (the intermediate failed to report
+/// it) exits without running `body`.
+fn fork_after_pid(chan: &Channel, body: impl FnOnce() -> i32) -> Result<()> {
+    let (gate_out, gate_in) = channel::pair()?;
     let pid = clone_raw(0)?;
     if pid == 0 {
-        let code = match process(cfg) {
-            Ok(never) => match never {},
-            Err(e) => {
-                let _ = cfg.chan.send(&Msg::Error(e.to_string()));
-                1
-            }
-        };
-        exit_now(code);
+        drop(gate_out);
+        let opened = matches!(gate_in.recv(), Ok(Some(Msg::Go)));
+        drop(gate_in);
+        exit_now(if opened { body() } else { 1 });
     }
-    cfg.chan.send(&Msg::Pid(pid))
+    drop(gate_in);
+    chan.send(&Msg::Pid(pid))?;
+    gate_out.send(&Msg::Go)
 }
 
 /// The process inside the container, up to the exec.
@@ -212,4 +226,43 @@ fn load_seccomp(cfg: &JoinConfig<'_>) -> Result<()> {
     };
     let pid = finish::host_pid();
     filter.load(serde_json::json!({"pid": pid, "status": "running"}), pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::spawn::reap;
+
+    /// The process sends `Ready` at once: k3rt must still read `Pid` first, every time
+    /// (without the gate the two raced, and `exec` failed with "expected a pid, got
+    /// Some(Ready)" under load).
+    #[test]
+    fn pid_always_comes_before_the_process_messages() {
+        for round in 0..300 {
+            let (parent_end, child_end) = channel::pair().unwrap();
+            let mid = clone_raw(0).unwrap();
+            if mid == 0 {
+                drop(parent_end);
+                let r = fork_after_pid(&child_end, || {
+                    let _ = child_end.send(&Msg::Ready);
+                    0
+                });
+                exit_now(i32::from(r.is_err()));
+            }
+            drop(child_end);
+            let first = parent_end.recv().unwrap();
+            let Some(Msg::Pid(pid)) = first else {
+                reap(mid);
+                panic!("round {round}: expected a pid first, got {first:?}");
+            };
+            assert_eq!(
+                parent_end.recv().unwrap(),
+                Some(Msg::Ready),
+                "round {round}"
+            );
+            reap(mid);
+            // the process is the intermediate's child, re-parented to init: wait for EOF
+            assert_eq!(parent_end.recv().unwrap(), None, "round {round}: pid {pid}");
+        }
+    }
 }

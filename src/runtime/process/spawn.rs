@@ -50,6 +50,30 @@ fn drop_parent_end(parent_end: &Channel) {
     unsafe { libc::close(parent_end.0.as_raw_fd()) };
 }
 
+/// In a child of k3rt: SIGKILL when k3rt dies, so that a killed `create` leaves no
+/// init (or intermediate) behind that goes on setting up after `delete --force` ran.
+/// The init clears it just before it reports `Ready` ([`outlive_parent`]): after a
+/// successful create it must outlive k3rt. `parent` is k3rt's pid, taken before the
+/// clone: a k3rt that died before the prctl is seen by the parent pid, or in a new
+/// pid namespace by the end-of-file where the init waits for `Go`.
+fn die_with_parent(parent: i32) {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // k3rt died before the prctl: we were re-parented already (in a new pid namespace
+    // the parent reads as 0 either way; there the end-of-file before `Go` tells)
+    let ppid = nix::unistd::getppid().as_raw();
+    if ppid != 0 && ppid != parent {
+        exit_now(1);
+    }
+}
+
+/// In the init, before it reports `Ready`: stop dying with k3rt (see
+/// [`die_with_parent`]). A k3rt that dies in between makes the `Ready` fail instead.
+pub fn outlive_parent() {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+}
+
 /// Starts `init` in new namespaces; `child_end` is the init's end of the channel,
 /// `parent_end` ours.
 pub fn spawn(
@@ -59,10 +83,12 @@ pub fn spawn(
     child_end: &Channel,
     init: impl FnOnce() -> i32,
 ) -> Result<Spawned> {
+    let parent = nix::unistd::getpid().as_raw();
     if !ns.needs_intermediate() {
         let pid = clone_raw(ns.clone_flags())?;
         if pid == 0 {
             drop_parent_end(parent_end);
+            die_with_parent(parent);
             exit_now(init());
         }
         return Ok(Spawned {
@@ -73,6 +99,7 @@ pub fn spawn(
     let mid = clone_raw(0)?;
     if mid == 0 {
         drop_parent_end(parent_end);
+        die_with_parent(parent);
         let code = match intermediate(spec, ns, child_end, init) {
             Ok(()) => 0,
             Err(e) => {
@@ -195,5 +222,80 @@ mod tests {
         unsafe { libc::kill(s.pid, libc::SIGKILL) };
         reap(s.pid);
         panic!("the init still waits for Go after k3rt is gone");
+    }
+
+    /// State letter of `pid` in /proc (None when gone).
+    fn state(pid: i32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit(')').next()?.trim_start().chars().next()
+    }
+
+    /// Runs `create` as a child that spawns an init, reports its pid and dies; returns
+    /// the init's pid.
+    fn init_of_a_dead_create(init: impl FnOnce(&Channel) -> i32) -> i32 {
+        let (test_end, create_end) = channel::pair().unwrap();
+        let create = clone_raw(0).unwrap();
+        if create == 0 {
+            let (parent_end, child_end) = channel::pair().unwrap();
+            let s = spawn(
+                &Spec::default(),
+                &NsPlan::default(),
+                &parent_end,
+                &child_end,
+                || init(&child_end),
+            );
+            // the init runs its body (past the prctl) once it says so
+            let armed = parent_end.recv();
+            assert!(matches!(armed, Ok(Some(Msg::Ready))), "{armed:?}");
+            let _ = create_end.send(&Msg::Pid(s.map(|s| s.pid).unwrap_or(-1)));
+            // hold the channel open: only the parent-death signal may end the init
+            std::mem::forget((parent_end, child_end));
+            exit_now(0);
+        }
+        drop(create_end);
+        let got = test_end.recv().unwrap();
+        reap(create);
+        match got {
+            Some(Msg::Pid(p)) if p > 0 => p,
+            other => panic!("no init pid: {other:?}"),
+        }
+    }
+
+    fn gone_within(pid: i32, ms: u64) -> bool {
+        for _ in 0..ms {
+            if matches!(state(pid), None | Some('Z') | Some('X')) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        false
+    }
+
+    /// A create killed while its init sets up takes the init with it; once the init
+    /// cleared that (just before `Ready`), it outlives create.
+    #[test]
+    fn the_init_dies_with_create_until_it_is_ready() {
+        let setting_up = init_of_a_dead_create(|chan| {
+            let _ = chan.send(&Msg::Ready);
+            std::thread::sleep(std::time::Duration::from_secs(20));
+            0
+        });
+        let died = gone_within(setting_up, 5000);
+        let st = state(setting_up);
+        if !died {
+            // SAFETY: killing the stray init of this test.
+            unsafe { libc::kill(setting_up, libc::SIGKILL) };
+        }
+        assert!(died, "the init {setting_up} outlived its create: {st:?}");
+        let ready = init_of_a_dead_create(|chan| {
+            outlive_parent();
+            let _ = chan.send(&Msg::Ready);
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            0
+        });
+        let died = gone_within(ready, 500);
+        // SAFETY: killing the init of this test.
+        unsafe { libc::kill(ready, libc::SIGKILL) };
+        assert!(!died, "the ready init {ready} died with its create");
     }
 }
