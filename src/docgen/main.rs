@@ -67,6 +67,54 @@ mod tests {
         }
     }
 
+    /// Every argument of every verb (`verb path` + id) that has no help text.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let builtin = matches!(a.get_id().as_str(), "help" | "version");
+            if !builtin && a.get_help().is_none() {
+                out.push(format!("{path} {}", a.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() {
+                out.push(format!("{path} {} (no about)", sub.get_name()));
+            }
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// The long help of `cmd` and of every verb below it.
+    fn all_help(cmd: &mut clap::Command) -> String {
+        let mut text = cmd.render_long_help().to_string();
+        for sub in cmd.get_subcommands_mut() {
+            text += &all_help(sub);
+        }
+        text
+    }
+
+    #[test]
+    fn every_argument_and_verb_of_both_clis_has_help() {
+        for cmd in commands() {
+            let mut missing = Vec::new();
+            undocumented(&cmd, cmd.get_name(), &mut missing);
+            assert!(missing.is_empty(), "no help text: {missing:#?}");
+        }
+    }
+
+    #[test]
+    fn help_has_no_internal_wording() {
+        for mut cmd in commands() {
+            let text = all_help(&mut cmd);
+            for word in ["seed", "Seed", "TODO"] {
+                assert!(
+                    !text.contains(word),
+                    "`{word}` in the help of {}",
+                    cmd.get_name()
+                );
+            }
+        }
+    }
+
     fn read(p: &Path) -> String {
         std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read `{}`: {e}", p.display()))
     }
