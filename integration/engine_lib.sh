@@ -125,3 +125,15 @@ engine_setup() {
     build_engine_images >"$T/build.log" 2>&1 || { echo "FAIL building images: $(tail -5 "$T/build.log")"; echo "0 passed, 1 failed"; exit 1; }
     export K3_DEFAULT_REGISTRY=$REG
 }
+
+# podman_conf FILE: the podman settings the engine suites compare under: cgroupfs, file
+# events, no default ulimits (this VM's root lacks CAP_SYS_RESOURCE)
+podman_conf() {
+  cat >"$1" <<CONF
+[containers]
+default_ulimits = []
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+}

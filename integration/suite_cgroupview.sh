@@ -15,13 +15,7 @@ engine_setup
 # --- podman, private storage under $T, no network (nothing touches iptables)
 PW=/tmp/k3-cgview-$$-$RANDOM # lowercase: podman names images after the path
 mkdir -p "$PW"
-cat >"$PW/containers.conf" <<CONF
-[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
+podman_conf "$PW/containers.conf"
 p() { (cd "$PW" && CONTAINERS_CONF=$PW/containers.conf podman --root "$PW/storage" --runroot "$PW/run" "$@"); }
 
 # --- k3rt, runc, crun on one bundle: their own state roots

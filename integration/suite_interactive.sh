@@ -10,13 +10,7 @@ engine_setup
 need podman tmux script
 
 PW=$T/podman; mkdir -p "$PW"
-cat >"$PW/containers.conf" <<CONF
-[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
+podman_conf "$PW/containers.conf"
 export CONTAINERS_CONF=$PW/containers.conf
 P="podman --root $PW/storage --runroot $PW/run"
 p() { $P "$@"; }
