@@ -4,7 +4,7 @@ CARGO ?= cargo
 K3RT := target/x86_64-unknown-linux-gnu/release/k3rt
 BUNDLE := bundles/busybox
 
-.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak install clean vm-test vm-bench
+.PHONY: all deps build bundle run test unit fuzz-short fuzz integration diff bench soak man install clean vm-test vm-bench
 
 all: build
 
@@ -28,22 +28,22 @@ run: bundle
 test: unit fuzz-short integration
 
 unit: deps
-	$(CARGO) test --all-targets
+	$(CARGO) test --workspace --all-targets
 
-# The fuzz targets (tests/fuzz): `cargo test` runs K3_FUZZ_CASES (default 500)
+# The fuzz targets (tests/fuzz, crate k3-tests): `cargo test` runs K3_FUZZ_CASES (default 500)
 # mutated cases per target; fuzz-short at most 20000 or 60 s per target, fuzz
 # a long run (2 million cases or 10 min per target, two targets at a time)
 # from a new seed each time (K3_FUZZ_SEED=N repeats one).
 FUZZ_SEED ?= $(shell date +%s)
 fuzz-short:
-	K3_FUZZ_CASES=20000 K3_FUZZ_SECS=60 $(CARGO) test --test fuzz -- --nocapture
+	K3_FUZZ_CASES=20000 K3_FUZZ_SECS=60 $(CARGO) test -p k3-tests --test fuzz -- --nocapture
 
 fuzz:
 	@echo "fuzz seed $(FUZZ_SEED)"
-	K3_FUZZ_SEED=$(FUZZ_SEED) K3_FUZZ_CASES=2000000 K3_FUZZ_SECS=600 $(CARGO) test --test fuzz -- --nocapture
+	K3_FUZZ_SEED=$(FUZZ_SEED) K3_FUZZ_CASES=2000000 K3_FUZZ_SECS=600 $(CARGO) test -p k3-tests --test fuzz -- --nocapture
 
 integration: build
-	$(CARGO) build --release --example cri
+	$(CARGO) build --release -p k3-tests --example cri
 	integration/run.sh
 
 # The differential harness: DIFF_COUNT configs (fixtures plus generated from DIFF_SEED,
@@ -74,9 +74,23 @@ bench: build
 soak: build
 	benches/soak.sh
 
-install: build
+# Man pages and bash/zsh/fish completions, generated from the clap definitions by
+# k3-docgen (src/docgen: a separate binary, so k3rt and k3 do not link the generators).
+DOCS := target/share
+man:
+	$(CARGO) run -q -p k3-docgen -- $(DOCS)
+
+SHARE := $(DESTDIR)$(PREFIX)/share
+install: build man
 	install -D -m 0755 $(K3RT) $(DESTDIR)$(PREFIX)/bin/k3rt
 	install -D -m 0755 target/x86_64-unknown-linux-gnu/release/k3 $(DESTDIR)$(PREFIX)/bin/k3
+	install -d $(SHARE)/man/man1
+	install -m 0644 $(DOCS)/man/man1/*.1 $(SHARE)/man/man1/
+	for b in k3rt k3; do \
+		install -D -m 0644 $(DOCS)/completions/bash/$$b.bash $(SHARE)/bash-completion/completions/$$b && \
+		install -D -m 0644 $(DOCS)/completions/zsh/_$$b $(SHARE)/zsh/site-functions/_$$b && \
+		install -D -m 0644 $(DOCS)/completions/fish/$$b.fish $(SHARE)/fish/vendor_completions.d/$$b.fish || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

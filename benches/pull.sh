@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ ! -x "$REPO/target/x86_64-unknown-linux-gnu/release/k3" ]; then
-    (cd "$REPO" && cargo build --release --bin k3)
+    (cd "$REPO" && cargo build --release -p k3)
 fi
 K3=$REPO/target/x86_64-unknown-linux-gnu/release/k3
 for tool in /usr/bin/docker-registry podman python3; do

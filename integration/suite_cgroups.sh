@@ -80,8 +80,8 @@ t_device_policy_denies_disks_unless_allowed() {
 
 t_v2_device_program_on_the_kernel() {
   # loads and attaches the eBPF device program to a cgroup2 directory of this host
-  (cd "$TOP" && cargo test --release --quiet --test device_bpf -- --ignored 2>&1) | tail -3 | grep >/dev/null "1 passed" \
-    || fail "device eBPF test failed: $(cd "$TOP" && cargo test --release --test device_bpf -- --ignored 2>&1 | tail -15)"
+  (cd "$TOP" && cargo test --release --quiet -p k3-tests --test device_bpf -- --ignored 2>&1) | tail -3 | grep >/dev/null "1 passed" \
+    || fail "device eBPF test failed: $(cd "$TOP" && cargo test --release -p k3-tests --test device_bpf -- --ignored 2>&1 | tail -15)"
 }
 
 run_suite

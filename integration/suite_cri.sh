@@ -3,13 +3,13 @@
 # config, k3rt state root) with k3rt as a runtime handler, driven the way the kubelet
 # drives it: a pod sandbox (pause container, CNI bridge network, pod cgroup parent),
 # containers joining its namespaces, exec, resources and their update, security
-# context, stop, stats, teardown. The client is examples/cri.rs (gRPC over curl).
+# context, stop, stats, teardown. The client is tests/examples/cri.rs (gRPC over curl).
 source "$(dirname "$0")/lib.sh"
 need_root
 need containerd ctr runc umoci jq curl ip
 CRI=${CRI:-$TOP/target/x86_64-unknown-linux-gnu/release/examples/cri}
 for b in "$K3RT" "$CRI"; do
-  [[ -x $b ]] || { echo "FAIL not built: $b (make build; cargo build --release --example cri)"; echo "0 passed, 1 failed"; exit 1; }
+  [[ -x $b ]] || { echo "FAIL not built: $b (make build; cargo build --release -p k3-tests --example cri)"; echo "0 passed, 1 failed"; exit 1; }
 done
 source "$(dirname "$0")/images_local.sh"
 

@@ -2,10 +2,13 @@
 //! cgroup2 directory, and a process in it can read /dev/null but not /dev/kmsg.
 //! Needs root and a cgroup2 mount; `integration/suite_cgroups.sh` runs it with --ignored.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use k3::runtime::cgroups::bpf;
+use k3_cgroups::bpf;
 
 fn cgroup2_mount() -> PathBuf {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::engine::options::{CgroupNs, Validated, ALL_CAPS, CPU_PERIOD, DEFAULT_CAPS};
+use crate::options::{CgroupNs, Validated, ALL_CAPS, CPU_PERIOD, DEFAULT_CAPS};
 
 /// The `ociVersion` written (crun 1.8 refuses newer ones).
 pub const OCI_VERSION: &str = "1.0.2";
@@ -290,10 +290,8 @@ pub struct BundleInputs<'a> {
 
 /// Whether this host's /sys/fs/cgroup is a pure cgroup v2 hierarchy.
 pub fn host_cgroup_v2() -> bool {
-    matches!(
-        crate::runtime::cgroups::detect(),
-        Ok(crate::runtime::cgroups::Layout::V2(_))
-    )
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }
 
 /// Whether the container gets a cgroup namespace of its own: as asked, else as
@@ -399,7 +397,7 @@ fn linux(v: &Validated, i: &BundleInputs<'_>) -> Value {
     } else {
         l["maskedPaths"] = json!(MASKED);
         l["readonlyPaths"] = json!(READONLY);
-        l["seccomp"] = crate::engine::seccomp::default_profile(&capabilities(v, i.cap_bounding));
+        l["seccomp"] = crate::seccomp::default_profile(&capabilities(v, i.cap_bounding));
     }
     l
 }
@@ -572,7 +570,7 @@ pub fn write_config(bundle: &Path, config: &Value) -> Result<PathBuf, BundleErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::options::CreateOptions;
+    use crate::options::CreateOptions;
 
     fn validated(f: impl FnOnce(&mut CreateOptions)) -> Validated {
         let mut o = CreateOptions {

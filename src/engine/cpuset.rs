@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use crate::engine::ctx::Ctx;
-use crate::engine::db::{containers, DbError};
+use crate::context::Engine;
+use crate::db::{containers, DbError};
 
 /// No CPU is left.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub fn online() -> Vec<u32> {
 }
 
 /// CPUs pinned by existing containers.
-fn taken(ctx: &Ctx) -> Result<HashSet<u32>, CpusetError> {
+fn taken(ctx: &Engine) -> Result<HashSet<u32>, CpusetError> {
     let mut set = HashSet::new();
     for r in containers::list(ctx.db.conn())? {
         if let Some(c) = r.config["linux"]["resources"]["cpu"]["cpus"].as_str() {
@@ -38,7 +38,7 @@ fn taken(ctx: &Ctx) -> Result<HashSet<u32>, CpusetError> {
 }
 
 /// A free CPU for a `noShared` container.
-pub fn pick(ctx: &Ctx) -> Result<u32, CpusetError> {
+pub fn pick(ctx: &Engine) -> Result<u32, CpusetError> {
     choose(&online(), &taken(ctx)?)
 }
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use nix::sys::signal::{SigSet, Signal};
 
-use crate::engine::api::server::{self, ServerError};
-use crate::engine::container::ContainerError;
-use crate::engine::error::{chain_message, EngineError};
-use crate::engine::supervisor::{restart, shutdown, webhooks, DaemonConfig, Shared};
+use crate::api::server::{self, ServerError};
+use crate::container::ContainerError;
+use crate::error::{chain_message, EngineError};
+use crate::supervisor::{restart, shutdown, webhooks, DaemonConfig, Shared};
 
 /// Where the daemon listens.
 #[derive(Debug, Clone)]

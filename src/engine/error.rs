@@ -2,61 +2,21 @@
 //! object `{type, statusCode, error, input}`.
 //!
 //! Each engine module has its own `thiserror` enum; `EngineError` gathers them
-//! and `kind()` says which seed 000 error class (type string + HTTP status) a
-//! failure belongs to: `VALIDATION_ERROR` 422, `DB_ERROR` 500,
-//! `GENERIC_ERROR` 500, `NETWORK_ERROR` 500, `CONTAINER_SERVICE_ERROR` 500,
-//! `NOT_FOUND` 404.
+//! and `kind()` says which seed 000 error class ([`ErrorKind`]) a failure
+//! belongs to. The module enums say their class through `error_kind`, which
+//! imports nothing: this umbrella imports them, never the other way round.
 
 use serde::Serialize;
 
-use crate::engine::container::ContainerError;
-use crate::engine::create::CreateError;
-use crate::engine::db::DbError;
-use crate::engine::image::pull::PullError;
-use crate::engine::images::ImagesError;
-use crate::engine::store::content::ContentError;
-use crate::engine::store::snapshots::SnapshotError;
-use crate::engine::store::volumes::VolumeError;
-
-/// A seed 000 error class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// `OptionConflict`: invalid options, or the container already exists.
-    Validation,
-    /// `ResolveContainerName` / `UpdateContainerStateFailure`.
-    Db,
-    /// `GenericFailure`: image pull, blob lookup or image size failed.
-    Generic,
-    /// `CreateVethFail`: the veth pair or the container IP could not be set.
-    Network,
-    /// `CreateFailure`: the OCI runtime failed.
-    ContainerService,
-    /// `PIDNotFound`, or no such container.
-    NotFound,
-}
-
-impl ErrorKind {
-    /// The `type` string of the JSON error object.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            ErrorKind::Validation => "VALIDATION_ERROR",
-            ErrorKind::Db => "DB_ERROR",
-            ErrorKind::Generic => "GENERIC_ERROR",
-            ErrorKind::Network => "NETWORK_ERROR",
-            ErrorKind::ContainerService => "CONTAINER_SERVICE_ERROR",
-            ErrorKind::NotFound => "NOT_FOUND",
-        }
-    }
-
-    /// The HTTP status code of the class.
-    pub fn status_code(self) -> u16 {
-        match self {
-            ErrorKind::Validation => 422,
-            ErrorKind::NotFound => 404,
-            _ => 500,
-        }
-    }
-}
+use crate::container::ContainerError;
+use crate::create::CreateError;
+use crate::db::DbError;
+use crate::error_kind::ErrorKind;
+use crate::image::pull::PullError;
+use crate::images::ImagesError;
+use crate::store::content::ContentError;
+use crate::store::snapshots::SnapshotError;
+use crate::store::volumes::VolumeError;
 
 /// Any failure of an engine operation.
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +127,7 @@ pub fn chain_message(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::image::reference::ReferenceError;
+    use crate::image::reference::ReferenceError;
 
     #[test]
     fn pull_error_maps_to_generic_500() {

@@ -4,13 +4,13 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::engine::db::images::{self, ImageRecord};
-use crate::engine::db::snapshots as snapshot_records;
-use crate::engine::db::{Db, DbError};
-use crate::engine::image::digest::Digest;
-use crate::engine::image::reference::{Reference, ReferenceError};
-use crate::engine::store::content::{ContentError, Store};
-use crate::engine::store::snapshots::{self, SnapshotError};
+use crate::db::images::{self, ImageRecord};
+use crate::db::snapshots as snapshot_records;
+use crate::db::{Db, DbError};
+use crate::image::digest::Digest;
+use crate::image::reference::{Reference, ReferenceError};
+use crate::store::content::{ContentError, Store};
+use crate::store::snapshots::{self, SnapshotError};
 
 /// An image verb that failed.
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,8 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, pipe2, setsid, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::db::{self, container_state, events, Db};
-use crate::engine::oci_runtime::{debug_trace, OciRuntime, RuntimeError};
+use crate::db::{self, container_state, events, Db};
+use crate::oci_runtime::{debug_trace, OciRuntime, RuntimeError};
 
 /// What the monitor is told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,7 +115,7 @@ pub fn spawn(k3_exe: &Path, spec: &MonitorSpec) -> Result<Report, RuntimeError> 
 /// Waits until monitor `pid` has exited (it is not our child: polled).
 pub fn wait_exit(pid: i64, timeout: Duration) -> Result<(), String> {
     let end = Instant::now() + timeout;
-    while crate::engine::create::pid_running(pid) {
+    while crate::process::pid_running(pid) {
         if Instant::now() > end {
             return Err(format!("monitor `{pid}` did not exit"));
         }
@@ -371,7 +371,7 @@ fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
     let log = runtime_log(&spec.bundle);
     let _ = spec.runtime.delete(&log, &spec.hash, true);
     if let Some(root) = spec.db.parent() {
-        crate::engine::network::release_at(root, &spec.hash);
+        crate::network::release_at(&crate::network::Linux, root, &spec.hash);
     }
     if let Ok(mut db) = Db::open(&spec.db) {
         let now = db::now();

@@ -461,7 +461,7 @@ fn image_ref(image: &str, tag: Option<&str>) -> Result<String, OptionsError> {
     let r = image_ref_chars(image, tag)?;
     // the registry grammar (lowercase repository, 255 at most): refused here as
     // the caller's value, not later as a failed pull
-    crate::engine::image::reference::Reference::parse(&r, "docker.io")
+    crate::image::reference::Reference::parse(&r, "docker.io")
         .map_err(|e| bad("image", image, e))?;
     Ok(r)
 }

@@ -5,14 +5,19 @@ use thiserror::Error;
 /// Why an id was refused.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum IdError {
+    /// The id is empty.
     #[error("container id must not be empty")]
     Empty,
+    /// A character outside letters, digits and `_ + . -`.
     #[error("invalid container id `{0}`: only letters, digits and `_ + . -` are allowed")]
     BadChar(String),
+    /// `.` or `..`.
     #[error("invalid container id `{0}`: `.` and `..` are not container ids")]
     Dots(String),
+    /// More than 1024 bytes.
     #[error("invalid container id `{0}`: longer than 1024 bytes")]
     TooLong(String),
+    /// Starts with `-`.
     #[error("invalid container id `{0}`: must not start with `-` (it would read as an option)")]
     LeadingDash(String),
 }

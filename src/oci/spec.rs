@@ -9,19 +9,33 @@ use thiserror::Error;
 /// A config that could not be loaded or is not valid.
 #[derive(Debug, Error)]
 pub enum SpecError {
+    /// The bundle directory is missing or not a directory.
     #[error("bundle `{0}` does not exist or is not a directory")]
     NoBundle(PathBuf),
+    /// `config.json` could not be read.
     #[error("cannot read config file `{path}`: {source}")]
     Read {
+        /// The config file.
         path: PathBuf,
+        /// The kernel's answer.
         source: std::io::Error,
     },
+    /// `config.json` is not a valid spec document.
     #[error("invalid config file `{path}`: {source}")]
-    Parse { path: PathBuf, source: ParseError },
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// Where and why parsing failed.
+        source: ParseError,
+    },
+    /// A value the runtime refuses.
     #[error("invalid `{field}` `{value}`: {why}")]
     Invalid {
+        /// The JSON path of the field.
         field: &'static str,
+        /// The value as given.
         value: String,
+        /// Why it is refused.
         why: &'static str,
     },
 }
@@ -41,6 +55,7 @@ pub struct Bundle {
     pub dir: PathBuf,
     /// The raw bytes of config.json, written unchanged into the state dir.
     pub raw: Vec<u8>,
+    /// The parsed spec.
     pub spec: Spec,
     /// `root.path` resolved against the bundle, absolute.
     pub rootfs: PathBuf,
@@ -78,7 +93,9 @@ impl Bundle {
 /// value (e.g. `process.capabilities.bounding[3]`) when there is one.
 #[derive(Debug)]
 pub struct ParseError {
+    /// The JSON path of the bad value (empty at the top level).
     pub at: String,
+    /// serde_json's answer.
     pub source: serde_json::Error,
 }
 

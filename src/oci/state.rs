@@ -11,10 +11,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Being created: the init is being set up.
     Creating,
+    /// Created: the init waits for `start`.
     Created,
+    /// Running the user's program.
     Running,
+    /// Frozen by `pause`.
     Paused,
+    /// The process has exited.
     Stopped,
 }
 
@@ -43,12 +48,15 @@ impl Status {
     pub fn can_delete(self) -> bool {
         matches!(self, Status::Stopped | Status::Created)
     }
+    /// `pause` freezes a running container.
     pub fn can_pause(self) -> bool {
         self == Status::Running
     }
+    /// `resume` thaws a paused container.
     pub fn can_resume(self) -> bool {
         self == Status::Paused
     }
+    /// `exec` joins a running container.
     pub fn can_exec(self) -> bool {
         self == Status::Running
     }
@@ -58,12 +66,18 @@ impl Status {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct OciState {
+    /// The runtime-spec version of the bundle.
     pub oci_version: String,
+    /// The container id.
     pub id: String,
+    /// The live status.
     pub status: Status,
+    /// The init's pid on the host (0 when there is none).
     #[serde(default)]
     pub pid: i32,
+    /// The bundle directory.
     pub bundle: PathBuf,
+    /// The spec's annotations.
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub annotations: HashMap<String, String>,
 }
@@ -72,18 +86,26 @@ pub struct OciState {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerState {
+    /// The runtime-spec version of the bundle.
     pub oci_version: String,
+    /// The container id.
     pub id: String,
     /// Status when last written; the live status is derived from the process.
     pub status: Status,
+    /// The init's pid on the host.
     pub pid: i32,
     /// Start time of `pid` (field 22 of /proc/PID/stat), so a recycled pid never reads as ours.
     #[serde(default)]
     pub pid_start_time: u64,
+    /// The bundle directory.
     pub bundle: PathBuf,
+    /// `root.path` resolved against the bundle.
     pub rootfs: PathBuf,
+    /// Creation time, RFC 3339.
     pub created: String,
+    /// The user that created the container.
     pub owner: String,
+    /// The spec's annotations.
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub annotations: HashMap<String, String>,
     /// Cgroup directories this container owns, one per hierarchy.

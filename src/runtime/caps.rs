@@ -11,16 +11,23 @@ use std::collections::HashSet;
 
 use oci_spec::runtime::{Capability as SpecCap, LinuxCapabilities};
 
-use crate::runtime::trace::Log;
-use crate::runtime::{Error, Result};
+use crate::error::CredentialsError;
+use crate::trace::Log;
+use crate::Result;
+use k3_sys::Creds;
 
 /// Capability numbers per set; every set is exactly what is listed (none when absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapSets {
+    /// `process.capabilities.bounding`.
     pub bounding: Vec<u8>,
+    /// `process.capabilities.effective`.
     pub effective: Vec<u8>,
+    /// `process.capabilities.permitted`.
     pub permitted: Vec<u8>,
+    /// `process.capabilities.inheritable`.
     pub inheritable: Vec<u8>,
+    /// `process.capabilities.ambient` (only raisable ones).
     pub ambient: Vec<u8>,
 }
 
@@ -92,84 +99,42 @@ impl CapSets {
     }
 
     /// Drops from the bounding set whatever is not listed (needs CAP_SETPCAP: call before setuid).
-    pub fn drop_bounding(&self) -> Result<()> {
+    pub fn drop_bounding(&self, creds: &dyn Creds) -> Result<()> {
         for n in 0..=last_cap() {
             if self.bounding.contains(&n) {
                 continue;
             }
-            // SAFETY: prctl with integer arguments.
-            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) } < 0 {
-                return Err(Error::last(format!(
-                    "drop capability `{n}` from the bounding set"
-                )));
-            }
+            creds
+                .drop_bounding(n)
+                .map_err(|source| CredentialsError::DropBounding { cap: n, source })?;
         }
         Ok(())
     }
 
     /// Sets effective, permitted and inheritable at once, then raises the ambient set.
-    pub fn apply(&self) -> Result<()> {
+    pub fn apply(&self, creds: &dyn Creds) -> Result<()> {
         let mask = |v: &[u8]| v.iter().fold(0u64, |m, n| m | (1u64 << n));
         let (e, p, i) = (
             mask(&self.effective),
             mask(&self.permitted),
             mask(&self.inheritable),
         );
-        let header = CapHeader {
-            version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
-            pid: 0,
-        };
-        let data = [
-            CapData {
-                effective: e as u32,
-                permitted: p as u32,
-                inheritable: i as u32,
-            },
-            CapData {
-                effective: (e >> 32) as u32,
-                permitted: (p >> 32) as u32,
-                inheritable: (i >> 32) as u32,
-            },
-        ];
-        // SAFETY: header and data have the kernel's v3 layout and outlive the call.
-        if unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) }
-            < 0
-        {
-            return Err(Error::last(format!(
-                "set capabilities effective `{e:#x}` permitted `{p:#x}` inheritable `{i:#x}`"
-            )));
-        }
+        creds
+            .capset(e, p, i)
+            .map_err(|source| CredentialsError::SetCapabilities {
+                effective: e,
+                permitted: p,
+                inheritable: i,
+                source,
+            })?;
         // only raisable ones are left (`keep_raisable_ambient`): a failure is real
         for n in &self.ambient {
-            // SAFETY: prctl with integer arguments.
-            let r = unsafe {
-                libc::prctl(
-                    libc::PR_CAP_AMBIENT,
-                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-                    *n as libc::c_ulong,
-                    0,
-                    0,
-                )
-            };
-            if r < 0 {
-                return Err(Error::last(format!("raise ambient capability `{n}`")));
-            }
+            creds
+                .raise_ambient(*n)
+                .map_err(|source| CredentialsError::RaiseAmbient { cap: *n, source })?;
         }
         Ok(())
     }
-}
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
 }
 
 #[cfg(test)]

@@ -6,19 +6,25 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
-use crate::runtime::{Error, Result};
-use crate::sys::{Kind, Sys};
+use crate::{Error, Result};
+use k3_sys::{Kind, Sys};
 
 /// One node to create, in container paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceNode {
+    /// The node's path in the container.
     pub path: PathBuf,
     /// `S_IFCHR`, `S_IFBLK` or `S_IFIFO`.
     pub kind: u32,
+    /// The major number.
     pub major: u64,
+    /// The minor number.
     pub minor: u64,
+    /// Permission bits.
     pub mode: u32,
+    /// Owner uid (container view).
     pub uid: u32,
+    /// Owner gid (container view).
     pub gid: u32,
 }
 
@@ -70,8 +76,12 @@ pub fn from_spec(d: &LinuxDevice) -> Result<DeviceNode> {
     Ok(DeviceNode {
         path: d.path().clone(),
         kind,
-        major: d.major() as u64,
-        minor: d.minor() as u64,
+        major: u64::try_from(d.major()).map_err(|_| {
+            Error::invalid("linux.devices.major", d.major(), "must not be negative")
+        })?,
+        minor: u64::try_from(d.minor()).map_err(|_| {
+            Error::invalid("linux.devices.minor", d.minor(), "must not be negative")
+        })?,
         mode: d.file_mode().unwrap_or(0o666) & 0o7777,
         uid: d.uid().unwrap_or(0),
         gid: d.gid().unwrap_or(0),
@@ -105,7 +115,13 @@ pub fn create(sys: &dyn Sys, rootfs: &Path, node: &DeviceNode, in_userns: bool) 
             .mount(Some(&node.path), &t.path, Some("bind"), libc::MS_BIND, None)
             .map_err(|e| Error::io("bind-mount device", node.path.clone(), e));
     }
-    let dev = libc::makedev(node.major as u32, node.minor as u32);
+    let number = |n: u64, field: &'static str| {
+        u32::try_from(n).map_err(|_| Error::invalid(field, n, "must fit in 32 bits"))
+    };
+    let dev = libc::makedev(
+        number(node.major, "linux.devices.major")?,
+        number(node.minor, "linux.devices.minor")?,
+    );
     let mk = |sys: &dyn Sys| sys.mknod(&target, node.kind | node.mode, dev);
     if let Err(e) = mk(sys) {
         if e.raw_os_error() != Some(libc::EEXIST) {
@@ -152,7 +168,7 @@ pub fn symlinks(sys: &dyn Sys, rootfs: &Path, with_kcore: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::fake::RecordingSys;
+    use k3_sys::fake::RecordingSys;
 
     #[test]
     fn spec_devices_replace_defaults() {

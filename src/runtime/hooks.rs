@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
-use crate::runtime::{Error, Result};
+use crate::error::{HookError, HookFailure};
+use crate::{Error, Result};
 
 /// Runs each hook in order; the first failure stops the list (prestart,
 /// createRuntime, createContainer, startContainer: the failure fails the lifecycle).
@@ -31,10 +32,13 @@ pub fn run_each(kind: &'static str, hooks: &[Hook], state_json: &str, warn: impl
 }
 
 fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
-    let fail = |why: String| Error::Hook {
-        kind,
-        path: h.path().clone(),
-        why,
+    let fail = |why: HookFailure| -> Error {
+        HookError {
+            kind,
+            path: h.path().clone(),
+            why,
+        }
+        .into()
     };
     let args = h.args().as_deref().unwrap_or_default();
     let mut cmd = Command::new(h.path());
@@ -49,9 +53,7 @@ fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
             cmd.env(k, v);
         }
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| fail(format!("cannot start: {e}")))?;
+    let mut child = cmd.spawn().map_err(|e| fail(HookFailure::Start(e)))?;
     if let Some(mut stdin) = child.stdin.take() {
         // a hook that does not read its stdin is not an error
         let _ = stdin.write_all(state_json.as_bytes());
@@ -59,25 +61,22 @@ fn run_one(kind: &'static str, h: &Hook, state_json: &str) -> Result<()> {
     let deadline = h
         .timeout()
         // a huge timeout (i64::MAX seconds) is no deadline, not an overflow
-        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t.max(1) as u64)));
+        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t.max(1).unsigned_abs())));
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break s,
             Ok(None) => {}
-            Err(e) => return Err(fail(format!("wait: {e}"))),
+            Err(e) => return Err(fail(HookFailure::Wait(e))),
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(fail(format!(
-                "timed out after `{}` seconds",
-                h.timeout().unwrap_or_default()
-            )));
+            return Err(fail(HookFailure::Timeout(h.timeout().unwrap_or_default())));
         }
         std::thread::sleep(Duration::from_millis(2));
     };
     if !status.success() {
-        return Err(fail(format!("exited with `{status}`")));
+        return Err(fail(HookFailure::Exit(status)));
     }
     Ok(())
 }

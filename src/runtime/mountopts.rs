@@ -31,6 +31,7 @@ pub struct MountOptions {
 }
 
 impl MountOptions {
+    /// A bind mount (`bind` or `rbind` among the options).
     pub fn is_bind(&self) -> bool {
         self.flags & MS_BIND != 0
     }

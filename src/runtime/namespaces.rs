@@ -1,12 +1,16 @@
 //! Which namespaces a container gets: new ones (made by clone/unshare) and existing
 //! ones joined by path (setns), in the order the kernel needs (user first).
 
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use std::os::fd::AsRawFd;
+
+use nix::sched::{setns, CloneFlags};
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::runtime::{Error, Result};
+use crate::error::NamespaceError;
+use crate::{Error, Result};
 
 /// The namespace part of a spec, as data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,6 +59,7 @@ pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
 }
 
 impl NsPlan {
+    /// The namespaces of `linux.namespaces`.
     pub fn from_spec(spec: &Spec) -> NsPlan {
         let mut plan = NsPlan::default();
         let nss = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
@@ -69,10 +74,12 @@ impl NsPlan {
         plan
     }
 
+    /// A namespace of type `t` is created (not joined).
     pub fn is_new(&self, t: LinuxNamespaceType) -> bool {
         self.new.contains(&t)
     }
 
+    /// The container has a namespace of type `t`, new or joined.
     pub fn has(&self, t: LinuxNamespaceType) -> bool {
         self.is_new(t) || self.joins.iter().any(|(j, _)| *j == t)
     }
@@ -95,55 +102,55 @@ impl NsPlan {
 /// Joins the namespace at `path` (setns checks its type).
 pub fn join(t: LinuxNamespaceType, path: &Path) -> Result<()> {
     let f = std::fs::File::open(path).map_err(|e| Error::io("open namespace", path, e))?;
-    // SAFETY: setns on a descriptor we own.
-    if unsafe { libc::setns(f.as_raw_fd(), flag(t)) } < 0 {
-        return Err(Error::last(format!(
-            "join `{}` namespace at `{}`",
-            trace_name(t),
-            path.display()
-        )));
-    }
+    setns(&f, CloneFlags::from_bits_retain(flag(t))).map_err(|e| NamespaceError::Join {
+        ns: trace_name(t),
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
     Ok(())
 }
 
 /// Unshares namespaces in the calling process.
-pub fn unshare(flags: libc::c_int, what: &str) -> Result<()> {
-    // SAFETY: plain syscall on flags.
-    if unsafe { libc::unshare(flags) } < 0 {
-        return Err(Error::last(format!("unshare `{what}` namespace")));
-    }
+pub fn unshare(flags: libc::c_int, what: &'static str) -> Result<()> {
+    nix::sched::unshare(CloneFlags::from_bits_retain(flags)).map_err(|e| {
+        NamespaceError::Unshare {
+            ns: what,
+            source: e.into(),
+        }
+    })?;
     Ok(())
 }
+
+/// `IFF_UP` in the type of `ifreq.ifr_flags` (the flag is bit 0).
+#[allow(clippy::cast_possible_truncation, reason = "IFF_UP is 1")]
+const IFF_UP: libc::c_short = libc::IFF_UP as libc::c_short;
 
 /// Brings `lo` up in a new network namespace, as runc and crun do (a server bound to
 /// 127.0.0.1 inside the container needs it).
 pub fn loopback_up() -> Result<()> {
-    // SAFETY: plain socket call; the fd is closed below.
-    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if sock < 0 {
-        return Err(Error::last("socket to configure `lo`"));
-    }
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| NamespaceError::LoopbackSocket(e.into()))?;
+    let fd = sock.as_raw_fd();
     // SAFETY: zeroed ifreq is valid; the name fits.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (i, b) in b"lo".iter().enumerate() {
-        req.ifr_name[i] = *b as libc::c_char;
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
+        *dst = libc::c_char::from_ne_bytes([*src]);
     }
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write an ifreq we own.
     let r = unsafe {
-        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
             -1
         } else {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req)
+            req.ifr_ifru.ifru_flags |= IFF_UP;
+            libc::ioctl(fd, libc::SIOCSIFFLAGS, &req)
         }
     };
-    let err = std::io::Error::last_os_error();
-    // SAFETY: closing our socket.
-    unsafe { libc::close(sock) };
-    if r < 0 {
-        return Err(Error::sys("bring `lo` up", err));
-    }
-    Ok(())
+    k3_sys::linux::ok_or_errno(r).map_err(|e| NamespaceError::LoopbackUp(e).into())
 }
 
 #[cfg(test)]

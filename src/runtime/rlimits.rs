@@ -1,40 +1,56 @@
 //! `process.rlimits` → setrlimit(2), with the trace line per limit.
 
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType};
 
-use crate::runtime::trace::Log;
-use crate::runtime::{Error, Result};
+use crate::error::CredentialsError;
+use crate::trace::Log;
+use crate::Result;
 
 /// The kernel resource number of a spec rlimit type.
-pub fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+pub fn resource(t: PosixRlimitType) -> Resource {
     use PosixRlimitType::*;
     match t {
-        RlimitCpu => libc::RLIMIT_CPU,
-        RlimitFsize => libc::RLIMIT_FSIZE,
-        RlimitData => libc::RLIMIT_DATA,
-        RlimitStack => libc::RLIMIT_STACK,
-        RlimitCore => libc::RLIMIT_CORE,
-        RlimitRss => libc::RLIMIT_RSS,
-        RlimitNproc => libc::RLIMIT_NPROC,
-        RlimitNofile => libc::RLIMIT_NOFILE,
-        RlimitMemlock => libc::RLIMIT_MEMLOCK,
-        RlimitAs => libc::RLIMIT_AS,
-        RlimitLocks => libc::RLIMIT_LOCKS,
-        RlimitSigpending => libc::RLIMIT_SIGPENDING,
-        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
-        RlimitNice => libc::RLIMIT_NICE,
-        RlimitRtprio => libc::RLIMIT_RTPRIO,
-        RlimitRttime => libc::RLIMIT_RTTIME,
+        RlimitCpu => Resource::RLIMIT_CPU,
+        RlimitFsize => Resource::RLIMIT_FSIZE,
+        RlimitData => Resource::RLIMIT_DATA,
+        RlimitStack => Resource::RLIMIT_STACK,
+        RlimitCore => Resource::RLIMIT_CORE,
+        RlimitRss => Resource::RLIMIT_RSS,
+        RlimitNproc => Resource::RLIMIT_NPROC,
+        RlimitNofile => Resource::RLIMIT_NOFILE,
+        RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        RlimitAs => Resource::RLIMIT_AS,
+        RlimitLocks => Resource::RLIMIT_LOCKS,
+        RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        RlimitNice => Resource::RLIMIT_NICE,
+        RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        RlimitRttime => Resource::RLIMIT_RTTIME,
     }
 }
 
 /// The spec name of a type, for messages (`RLIMIT_NOFILE`).
-pub fn name(t: PosixRlimitType) -> String {
-    let dbg = format!("{t:?}"); // RlimitNofile
-    format!(
-        "RLIMIT_{}",
-        dbg.trim_start_matches("Rlimit").to_ascii_uppercase()
-    )
+pub fn name(t: PosixRlimitType) -> &'static str {
+    use PosixRlimitType::*;
+    match t {
+        RlimitCpu => "RLIMIT_CPU",
+        RlimitFsize => "RLIMIT_FSIZE",
+        RlimitData => "RLIMIT_DATA",
+        RlimitStack => "RLIMIT_STACK",
+        RlimitCore => "RLIMIT_CORE",
+        RlimitRss => "RLIMIT_RSS",
+        RlimitNproc => "RLIMIT_NPROC",
+        RlimitNofile => "RLIMIT_NOFILE",
+        RlimitMemlock => "RLIMIT_MEMLOCK",
+        RlimitAs => "RLIMIT_AS",
+        RlimitLocks => "RLIMIT_LOCKS",
+        RlimitSigpending => "RLIMIT_SIGPENDING",
+        RlimitMsgqueue => "RLIMIT_MSGQUEUE",
+        RlimitNice => "RLIMIT_NICE",
+        RlimitRtprio => "RLIMIT_RTPRIO",
+        RlimitRttime => "RLIMIT_RTTIME",
+    }
 }
 
 /// The trace line of each limit, written by k3rt before the clone (the seed's trace
@@ -76,33 +92,25 @@ pub fn split_nofile(limits: &[PosixRlimit]) -> (Vec<PosixRlimit>, Vec<PosixRlimi
 /// itself. Nothing is lowered here.
 pub fn raise_hard(limits: &[PosixRlimit]) -> Result<()> {
     for r in limits {
-        let mut cur = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: cur is a valid out-parameter.
-        if unsafe { libc::getrlimit(resource(r.typ()), &mut cur) } < 0 {
-            return Err(Error::last(format!("read rlimit `{}`", name(r.typ()))));
-        }
-        if r.hard() > cur.rlim_max {
-            set(r.typ(), cur.rlim_cur, r.hard())?;
+        let (soft, hard) =
+            getrlimit(resource(r.typ())).map_err(|e| CredentialsError::ReadRlimit {
+                rlimit: name(r.typ()),
+                source: e.into(),
+            })?;
+        if r.hard() > hard {
+            set(r.typ(), soft, r.hard())?;
         }
     }
     Ok(())
 }
 
 fn set(t: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    // SAFETY: lim outlives the call.
-    if unsafe { libc::setrlimit(resource(t), &lim) } < 0 {
-        return Err(Error::last(format!(
-            "set rlimit `{}` to soft `{soft}` hard `{hard}`",
-            name(t)
-        )));
-    }
+    setrlimit(resource(t), soft, hard).map_err(|e| CredentialsError::SetRlimit {
+        rlimit: name(t),
+        soft,
+        hard,
+        source: e.into(),
+    })?;
     Ok(())
 }
 
@@ -113,7 +121,26 @@ mod tests {
     #[test]
     fn names_and_numbers() {
         assert_eq!(name(PosixRlimitType::RlimitNofile), "RLIMIT_NOFILE");
-        assert_eq!(resource(PosixRlimitType::RlimitNofile), libc::RLIMIT_NOFILE);
-        assert_eq!(resource(PosixRlimitType::RlimitRttime), libc::RLIMIT_RTTIME);
+        // the table says what the spec's Debug names say
+        for t in [
+            PosixRlimitType::RlimitCpu,
+            PosixRlimitType::RlimitSigpending,
+            PosixRlimitType::RlimitRttime,
+        ] {
+            let dbg = format!("{t:?}");
+            let want = format!(
+                "RLIMIT_{}",
+                dbg.trim_start_matches("Rlimit").to_ascii_uppercase()
+            );
+            assert_eq!(name(t), want);
+        }
+        assert_eq!(
+            resource(PosixRlimitType::RlimitNofile),
+            Resource::RLIMIT_NOFILE
+        );
+        assert_eq!(
+            resource(PosixRlimitType::RlimitRttime),
+            Resource::RLIMIT_RTTIME
+        );
     }
 }

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-use crate::runtime::devices::{self, DeviceNode};
-use crate::runtime::mountopts::{self, MountOptions};
-use crate::runtime::{Error, Result};
-use crate::sys::{Kind, Sys};
+use crate::devices::{self, DeviceNode};
+use crate::error::RootfsError;
+use crate::mountopts::{self, MountOptions};
+use crate::{Error, Result};
+use k3_sys::{Kind, Sys};
 
 /// What kind of mount a step is, when it needs more than one mount(2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,31 +31,43 @@ pub enum StepKind {
 /// One spec mount, ready to apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountStep {
+    /// Where it goes, in the container.
     pub dest: PathBuf,
+    /// What is mounted (none for pseudo filesystems).
     pub source: Option<PathBuf>,
+    /// The filesystem type (none for binds).
     pub fstype: Option<String>,
+    /// Flags and data from `options`.
     pub opts: MountOptions,
+    /// How it is applied.
     pub kind: StepKind,
 }
 
 /// Everything the rootfs setup will do, as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The rootfs on the host.
     pub rootfs: PathBuf,
     /// Propagation for `/` before anything else (rootfsPropagation, default rslave).
     pub root_propagation: u64,
+    /// The mounts, in order.
     pub steps: Vec<MountStep>,
     /// `/dev` is a mount of its own, so default devices and links are made.
     pub setup_dev: bool,
+    /// Device nodes to create.
     pub devices: Vec<DeviceNode>,
+    /// `root.readonly`.
     pub readonly_root: bool,
+    /// `linux.maskedPaths`.
     pub masked: Vec<PathBuf>,
+    /// `linux.readonlyPaths`.
     pub readonly_paths: Vec<PathBuf>,
 }
 
 /// Cgroup facts the `cgroup` mount needs.
 #[derive(Debug, Clone, Default)]
 pub struct CgroupView {
+    /// The unified (v2) hierarchy.
     pub v2: bool,
     /// v1: (hierarchy directory name, the container's cgroup directory on the host).
     pub v1_dirs: Vec<(String, PathBuf)>,
@@ -62,11 +75,13 @@ pub struct CgroupView {
 
 /// Host-side facts the apply step needs.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub struct HostFacts {
+    /// A user namespace: device nodes are bind-mounted, not made.
     pub in_userns: bool,
     /// The container shares the host's mount namespace: mounts land in the rootfs on
     /// the host (removed by delete), `/` is left alone and the init only chroots.
     pub shared_mount_ns: bool,
+    /// What the `cgroup` mount shows.
     pub cgroups: CgroupView,
 }
 
@@ -155,44 +170,39 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
 }
 
 /// Everything before the pivot: propagation, the rootfs bind, mounts, devices.
-pub fn prepare(sys: &dyn Sys, plan: &Plan, env: &Env) -> Result<()> {
+pub fn prepare(sys: &dyn Sys, plan: &Plan, facts: &HostFacts) -> Result<()> {
     let root = &plan.rootfs;
-    if !env.shared_mount_ns {
+    if !facts.shared_mount_ns {
         set_up_root(sys, plan)?;
     }
     for step in &plan.steps {
-        apply_step(sys, root, step, env)?;
+        apply_step(sys, root, step, facts)?;
     }
     if plan.setup_dev {
         for node in &plan.devices {
-            devices::create(sys, root, node, env.in_userns)?;
+            devices::create(sys, root, node, facts.in_userns)?;
         }
         devices::symlinks(sys, root, Path::new("/proc/kcore").exists())?;
     } else {
         // devices the spec lists explicitly are made even without a /dev mount
         for node in plan.devices.iter().skip(devices::defaults().len()) {
-            devices::create(sys, root, node, env.in_userns)?;
+            devices::create(sys, root, node, facts.in_userns)?;
         }
     }
     Ok(())
 }
 
 fn mount_err(step: &MountStep, e: std::io::Error) -> Error {
-    Error::sys(
-        format!(
-            "mount `{}` to `{}` (type `{}`)",
-            step.source
-                .as_deref()
-                .unwrap_or(Path::new("none"))
-                .display(),
-            step.dest.display(),
-            step.fstype.as_deref().unwrap_or("none")
-        ),
-        e,
-    )
+    RootfsError::Mount {
+        src: step.source.clone().unwrap_or_else(|| PathBuf::from("none")),
+        dest: step.dest.clone(),
+        fstype: step.fstype.as_deref().unwrap_or("none").to_string(),
+        source: e,
+    }
+    .into()
 }
 
-fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result<()> {
+fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -> Result<()> {
     let kind = match (&step.kind, &step.source) {
         (StepKind::Bind, Some(src)) if !src.is_dir() => Kind::File,
         _ => Kind::Dir,
@@ -217,7 +227,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, env: &Env) -> Result
             o,
         )
         .map_err(|e| mount_err(step, e))?,
-        StepKind::Cgroup => mount_cgroup(sys, root, step, t, env)?,
+        StepKind::Cgroup => mount_cgroup(sys, root, step, t, facts)?,
         StepKind::Sysfs | StepKind::Mqueue => {
             let r = sys.mount(
                 step.source.as_deref(),
@@ -349,7 +359,7 @@ pub fn mounts_under(rootfs: &Path) -> Vec<PathBuf> {
 /// Detaches what a container without its own mount namespace mounted into its rootfs.
 pub fn unmount_all_under(rootfs: &Path) {
     for m in mounts_under(rootfs) {
-        let _ = crate::sys::linux::LinuxSys.umount(&m, libc::MNT_DETACH);
+        let _ = k3_sys::linux::LinuxSys.umount(&m, libc::MNT_DETACH);
     }
 }
 
@@ -396,9 +406,15 @@ fn statvfs_to_ms(f: u64) -> u64 {
         .fold(0, |acc, (_, ms)| acc | ms)
 }
 
-fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &Env) -> Result<()> {
+fn mount_cgroup(
+    sys: &dyn Sys,
+    root: &Path,
+    step: &MountStep,
+    t: &Path,
+    facts: &HostFacts,
+) -> Result<()> {
     let o = &step.opts;
-    if env.cgroups.v2 {
+    if facts.cgroups.v2 {
         return sys
             .mount(
                 Some(Path::new("cgroup2")),
@@ -419,7 +435,7 @@ fn mount_cgroup(sys: &dyn Sys, root: &Path, step: &MountStep, t: &Path, env: &En
         Some("mode=755"),
     )
     .map_err(|e| mount_err(step, e))?;
-    for (name, host) in &env.cgroups.v1_dirs {
+    for (name, host) in &facts.cgroups.v1_dirs {
         let dest = step.dest.join(name);
         let sub = sys
             .resolve_in_root(root, &dest, Some(Kind::Dir))
@@ -604,7 +620,7 @@ fn mask_path(sys: &dyn Sys, p: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::fake::RecordingSys;
+    use k3_sys::fake::RecordingSys;
 
     fn spec(extra: &str) -> Spec {
         serde_json::from_str(&format!(
@@ -646,7 +662,7 @@ mod tests {
     fn prepare_mounts_in_order_inside_the_rootfs() {
         let p = plan(&spec(""), Path::new("/r")).unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &Env::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default()).unwrap();
         let mounts: Vec<String> = sys
             .calls()
             .into_iter()
@@ -690,7 +706,7 @@ mod tests {
             fail_prefixes: vec!["mount sysfs".into()],
             ..Default::default()
         };
-        prepare(&sys, &p, &Env::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default()).unwrap();
         assert!(sys
             .calls()
             .iter()
@@ -705,7 +721,7 @@ mod tests {
         )
         .unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &Env::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default()).unwrap();
         enter(&sys, &p, false).unwrap();
         finalize(&sys, &p).unwrap();
         let calls = sys.calls();

@@ -11,53 +11,76 @@ use libseccomp::{
 };
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
 
-use crate::runtime::trace::Log;
-use crate::runtime::{Error, Result};
+use crate::error::{errno, SeccompError};
+use crate::trace::Log;
+use crate::{Error, Result};
 
 /// An action with its parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
+    /// `SCMP_ACT_KILL_THREAD`.
     KillThread,
+    /// `SCMP_ACT_KILL_PROCESS`.
     KillProcess,
+    /// `SCMP_ACT_TRAP`.
     Trap,
+    /// `SCMP_ACT_ERRNO` with its errno.
     Errno(u16),
+    /// `SCMP_ACT_TRACE` with its message.
     Trace(u16),
+    /// `SCMP_ACT_ALLOW`.
     Allow,
+    /// `SCMP_ACT_LOG`.
     Log,
+    /// `SCMP_ACT_NOTIFY`.
     Notify,
 }
 
 /// One comparison on a syscall argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cond {
+    /// The argument number.
     pub index: u32,
+    /// The comparison.
     pub op: LinuxSeccompOperator,
+    /// The value compared with.
     pub value: u64,
+    /// The second value (the mask of `SCMP_CMP_MASKED_EQ`).
     pub value_two: u64,
 }
 
 /// One rule: all its conditions must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// The syscall name.
     pub syscall: String,
+    /// What happens when it matches.
     pub action: Act,
+    /// The argument conditions, all of which must hold.
     pub conds: Vec<Cond>,
 }
 
 /// The whole filter, as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The action of calls no rule matches.
     pub default: Act,
+    /// Extra architectures (`SCMP_ARCH_*`).
     pub archs: Vec<String>,
+    /// `SECCOMP_FILTER_FLAG_LOG`.
     pub log: bool,
+    /// `SECCOMP_FILTER_FLAG_TSYNC`.
     pub tsync: bool,
+    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`.
     pub spec_allow: bool,
+    /// The rules, in spec order.
     pub rules: Vec<Rule>,
+    /// `listenerPath` and `listenerMetadata` for notify rules.
     pub listener: Option<(PathBuf, String)>,
 }
 
 fn act(a: LinuxSeccompAction, errno: Option<u32>) -> Act {
-    let errno = errno.unwrap_or(libc::EPERM as u32).min(u16::MAX as u32) as u16;
+    let errno = u16::try_from(errno.unwrap_or(libc::EPERM.unsigned_abs())).unwrap_or(u16::MAX);
     match a {
         LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => Act::KillThread,
         LinuxSeccompAction::ScmpActKillProcess => Act::KillProcess,
@@ -86,7 +109,7 @@ fn rules_of(s: &LinuxSyscall) -> Vec<Rule> {
         .iter()
         .flatten()
         .map(|a| Cond {
-            index: a.index() as u32,
+            index: u32::try_from(a.index()).unwrap_or(u32::MAX),
             op: a.op(),
             value: a.value(),
             value_two: a.value_two().unwrap_or(0),
@@ -164,7 +187,7 @@ fn scmp_action(a: Act) -> ScmpAction {
         Act::KillThread => ScmpAction::KillThread,
         Act::KillProcess => ScmpAction::KillProcess,
         Act::Trap => ScmpAction::Trap,
-        Act::Errno(e) => ScmpAction::Errno(e as i32),
+        Act::Errno(e) => ScmpAction::Errno(i32::from(e)),
         Act::Trace(e) => ScmpAction::Trace(e),
         Act::Allow => ScmpAction::Allow,
         Act::Log => ScmpAction::Log,
@@ -190,8 +213,8 @@ fn scmp_cond(c: &Cond) -> ScmpArgCompare {
     ScmpArgCompare::new(c.index, op, datum)
 }
 
-fn lib_err(what: String) -> impl FnOnce(libseccomp::error::SeccompError) -> Error {
-    move |e| Error::sys(what, std::io::Error::other(e.to_string()))
+fn lib_err(step: String) -> impl FnOnce(libseccomp::error::SeccompError) -> Error {
+    move |source| SeccompError::Build { step, source }.into()
 }
 
 /// Compiles the plan into a libseccomp filter.
@@ -233,7 +256,9 @@ pub fn compile(p: &Plan, log: &Log) -> Result<ScmpFilterContext> {
 
 /// A compiled filter, and the listener connection when it notifies. Prepared by
 /// k3rt before the clone (the listener path is a host path), loaded by the init.
+#[derive(Debug)]
 pub struct Filter {
+    /// The filter as data.
     pub plan: Plan,
     /// The compiled program (`struct sock_filter` array), exported by libseccomp in
     /// k3rt so the init only makes one syscall and allocates nothing.
@@ -250,23 +275,24 @@ const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_long = 8;
 /// The raw program of a libseccomp filter.
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     use std::io::{Read, Seek};
-    // SAFETY: static name, valid flags.
-    let fd = unsafe { libc::memfd_create(c"k3rt-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::last("create memfd for the seccomp program"));
-    }
-    // SAFETY: new descriptor owned by nobody else.
-    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut f = std::fs::File::from(
+        nix::sys::memfd::memfd_create(
+            c"k3rt-seccomp",
+            nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+        )
+        .map_err(|e| SeccompError::Memfd(e.into()))?,
+    );
     ctx.export_bpf(&mut f)
         .map_err(lib_err("export seccomp program".into()))?;
     let mut bpf = Vec::new();
     f.rewind()
         .and_then(|_| f.read_to_end(&mut bpf))
-        .map_err(|e| Error::sys("read seccomp program", e))?;
+        .map_err(SeccompError::ReadProgram)?;
     Ok(bpf)
 }
 
 impl Filter {
+    /// Compiles the spec's filter to its raw program and connects to `listenerPath` if any.
     pub fn prepare(s: &LinuxSeccomp, log: &Log) -> Result<Filter> {
         let plan = plan(s)?;
         let bpf = export(&compile(&plan, log)?)?;
@@ -301,7 +327,8 @@ impl Filter {
             flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
         }
         let prog = libc::sock_fprog {
-            len: (self.bpf.len() / std::mem::size_of::<libc::sock_filter>()) as u16,
+            len: u16::try_from(self.bpf.len() / size_of::<libc::sock_filter>())
+                .map_err(|_| SeccompError::Load(std::io::Error::from_raw_os_error(libc::E2BIG)))?,
             filter: self.bpf.as_ptr() as *mut libc::sock_filter,
         };
         // SAFETY: prog points at our exported program, alive for the call.
@@ -314,12 +341,13 @@ impl Filter {
             )
         };
         if r < 0 {
-            return Err(Error::last("load seccomp filter"));
+            return Err(SeccompError::Load(errno()).into());
         }
         let (Some(sock), Some((_, meta))) = (&self.listener, &self.plan.listener) else {
             return Ok(());
         };
-        let fd = r as i32;
+        // the kernel returned the listener's descriptor: ours to close
+        let fd = k3_sys::linux::owned_fd(r).map_err(SeccompError::Load)?;
         let msg = serde_json::json!({
             "ociVersion": state["ociVersion"].clone(),
             "fds": ["seccompFd"],
@@ -328,11 +356,8 @@ impl Filter {
             "state": state,
         });
         use std::os::fd::AsRawFd;
-        let sent =
-            crate::runtime::process::tty::send_fd(sock.as_raw_fd(), fd, msg.to_string().as_bytes());
-        // SAFETY: the notify fd is ours; the listener has its own copy now.
-        unsafe { libc::close(fd) };
-        sent
+        // the listener has its own copy once sent; ours closes on return
+        crate::process::tty::send_fd(sock.as_raw_fd(), fd.as_raw_fd(), msg.to_string().as_bytes())
     }
 }
 
@@ -398,6 +423,6 @@ mod tests {
         .unwrap();
         let ctx = compile(&p, &Log::default()).unwrap();
         let bpf = export(&ctx).unwrap();
-        assert!(!bpf.is_empty() && bpf.len() % std::mem::size_of::<libc::sock_filter>() == 0);
+        assert!(!bpf.is_empty() && bpf.len() % size_of::<libc::sock_filter>() == 0);
     }
 }

@@ -9,8 +9,10 @@ use oci_spec::runtime::{
     LinuxSchedulerPolicy, Spec,
 };
 
-use crate::runtime::namespaces::NsPlan;
-use crate::runtime::{Error, Result};
+use crate::error::{Call, ProcessError};
+use crate::namespaces::NsPlan;
+use crate::{Error, Result};
+use k3_sys::linux::ok_or_errno;
 
 const IPC_SYSCTLS: &[&str] = &[
     "kernel.msgmax",
@@ -24,7 +26,7 @@ const IPC_SYSCTLS: &[&str] = &[
 ];
 
 /// A sysctl is allowed when it belongs to a namespace the container has.
-pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
+pub fn validate_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
     if key.is_empty() || key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
         return Err(Error::invalid("linux.sysctl", key, "not a sysctl name"));
     }
@@ -47,7 +49,7 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
             key,
             format!(
                 "needs a `{}` namespace of the container's own",
-                crate::runtime::namespaces::trace_name(needs)
+                crate::namespaces::trace_name(needs)
             ),
         ));
     }
@@ -57,7 +59,7 @@ pub fn check_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
 /// Everything that can be refused before the clone. SELinux labels are ignored with a
 /// warning where SELinux is off (as runc and crun do: engines pass them everywhere);
 /// an AppArmor profile without AppArmor is an error (the confinement asked for is missing).
-pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::runtime::trace::Log) -> Result<()> {
+pub fn validate(spec: &Spec, ns: &NsPlan, log: &crate::trace::Log) -> Result<()> {
     let linux = spec.linux().as_ref();
     for k in linux
         .and_then(|l| l.sysctl().as_ref())
@@ -65,7 +67,7 @@ pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::runtime::trace::Log) -> Resu
         .flatten()
         .map(|(k, _)| k)
     {
-        check_sysctl(k, ns)?;
+        validate_sysctl(k, ns)?;
     }
     if linux.and_then(|l| l.intel_rdt().as_ref()).is_some()
         && !Path::new("/sys/fs/resctrl/info").exists()
@@ -120,11 +122,13 @@ pub fn check(spec: &Spec, ns: &NsPlan, log: &crate::runtime::trace::Log) -> Resu
     Ok(())
 }
 
+/// AppArmor is enabled on this host.
 pub fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim() == "Y")
 }
 
+/// SELinux is enabled on this host.
 pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
 }
@@ -141,6 +145,11 @@ pub fn apply_sysctl(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// A failed process-attribute call as the runtime's error.
+fn call(call: Call, source: std::io::Error) -> Error {
+    ProcessError::Call { call, source }.into()
+}
+
 /// personality(2) from `linux.personality`.
 pub fn apply_personality(spec: &Spec) -> Result<()> {
     let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else {
@@ -151,10 +160,8 @@ pub fn apply_personality(spec: &Spec) -> Result<()> {
         LinuxPersonalityDomain::PerLinux32 => 0x0008,
     };
     // SAFETY: personality with an integer argument.
-    if unsafe { libc::personality(persona) } < 0 {
-        return Err(Error::last(format!("set personality `{:?}`", p.domain())));
-    }
-    Ok(())
+    let r = unsafe { libc::personality(persona) };
+    ok_or_errno(r).map_err(|source| call(Call::Personality(p.domain()), source))
 }
 
 #[repr(C)]
@@ -196,20 +203,18 @@ pub fn apply_scheduler(spec: &Spec) -> Result<()> {
         }
     });
     let attr = SchedAttr {
-        size: std::mem::size_of::<SchedAttr>() as u32,
+        size: u32::try_from(size_of::<SchedAttr>()).unwrap_or(u32::MAX),
         policy,
         flags,
         nice: s.nice().unwrap_or(0),
-        priority: s.priority().unwrap_or(0).max(0) as u32,
+        priority: s.priority().unwrap_or(0).max(0).unsigned_abs(),
         runtime: s.runtime().unwrap_or(0),
         deadline: s.deadline().unwrap_or(0),
         period: s.period().unwrap_or(0),
     };
     // SAFETY: attr has the kernel's sched_attr layout and outlives the call.
-    if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) } < 0 {
-        return Err(Error::last(format!("set scheduler `{:?}`", s.policy())));
-    }
-    Ok(())
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &raw const attr, 0) };
+    ok_or_errno(r).map_err(|source| call(Call::Scheduler(*s.policy()), source))
 }
 
 /// ioprio_set(2) from `process.ioPriority`.
@@ -236,10 +241,8 @@ pub fn apply_io_priority(spec: &Spec) -> Result<()> {
     let value = (class << 13) | io.priority();
     const IOPRIO_WHO_PROCESS: i64 = 1;
     // SAFETY: ioprio_set with integer arguments.
-    if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) } < 0 {
-        return Err(Error::last(format!("set I/O priority `{value:#x}`")));
-    }
-    Ok(())
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
+    ok_or_errno(r).map_err(|source| call(Call::IoPriority(value), source))
 }
 
 /// The LSM label for the exec (AppArmor profile or SELinux label), written just before it.
@@ -288,20 +291,22 @@ mod tests {
             "net.ipv4.ip_forward",
             "kernel.hostname",
         ] {
-            check_sysctl(k, &all).unwrap();
+            validate_sysctl(k, &all).unwrap();
         }
         let none = ns("[]");
-        let e = check_sysctl("net.ipv4.ip_forward", &none)
+        let e = validate_sysctl("net.ipv4.ip_forward", &none)
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("`net.ipv4.ip_forward`") && e.contains("network"),
             "{e}"
         );
-        let e = check_sysctl("kernel.panic", &all).unwrap_err().to_string();
+        let e = validate_sysctl("kernel.panic", &all)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not namespaced"), "{e}");
-        assert!(check_sysctl("net/../x", &all).is_err());
-        assert!(check_sysctl("net..x", &all).is_err());
+        assert!(validate_sysctl("net/../x", &all).is_err());
+        assert!(validate_sysctl("net..x", &all).is_err());
     }
 
     #[test]
@@ -313,13 +318,9 @@ mod tests {
             r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"acme"}}"#,
         )
         .unwrap();
-        let e = check(
-            &spec,
-            &NsPlan::default(),
-            &crate::runtime::trace::Log::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = validate(&spec, &NsPlan::default(), &crate::trace::Log::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("apparmorProfile") && e.contains("`acme`"), "{e}");
     }
 }

@@ -1,6 +1,6 @@
 //! Signal names and numbers as `kill` takes them: `9`, `KILL`, `SIGKILL`, `sigkill`, `RTMIN+3`.
 
-use crate::runtime::{Error, Result};
+use crate::{Error, Result};
 
 const NAMES: &[(&str, i32)] = &[
     ("HUP", libc::SIGHUP),

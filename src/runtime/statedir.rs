@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::oci::state::{derive_status, ContainerState, ProcessFacts, Status};
-use crate::runtime::{Error, Result};
+use crate::error::StateError;
+use crate::{Error, Result};
+use k3_oci::state::{derive_status, ContainerState, ProcessFacts, Status};
 
 /// One journal record: something `create` is about to make (or has just made, for
 /// the processes, whose pid is known only then).
@@ -21,14 +22,30 @@ use crate::runtime::{Error, Result};
 pub enum Made {
     /// The `k3rt create` process itself: while it lives, the container is being created.
     #[serde(rename_all = "camelCase")]
-    Creator { pid: i32, start_time: u64 },
+    Creator {
+        /// Its pid.
+        pid: i32,
+        /// Its start time (clock ticks since boot).
+        start_time: u64,
+    },
     /// The cgroup directories, one per hierarchy.
-    Cgroups { paths: Vec<PathBuf> },
+    Cgroups {
+        /// The directories.
+        paths: Vec<PathBuf>,
+    },
     /// Mounts the init makes under the rootfs in the host's mount namespace.
-    HostMounts { rootfs: PathBuf },
+    HostMounts {
+        /// The rootfs the mounts are under.
+        rootfs: PathBuf,
+    },
     /// The container init; its start time tells it from a later process with its pid.
     #[serde(rename_all = "camelCase")]
-    Init { pid: i32, start_time: u64 },
+    Init {
+        /// Its pid.
+        pid: i32,
+        /// Its start time (clock ticks since boot).
+        start_time: u64,
+    },
 }
 
 /// The journal file's name in the container dir.
@@ -43,24 +60,26 @@ pub fn parse_journal(text: &str) -> Vec<Made> {
 
 /// The default root: `/run/k3rt` for root, `$XDG_RUNTIME_DIR/k3rt` otherwise.
 pub fn default_root() -> PathBuf {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         return PathBuf::from("/run/k3rt");
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) if !d.is_empty() => Path::new(&d).join("k3rt"),
-        _ => std::env::temp_dir().join(format!("k3rt-{}", unsafe { libc::geteuid() })),
+        _ => std::env::temp_dir().join(format!("k3rt-{}", nix::unistd::geteuid())),
     }
 }
 
 /// One container's directory under the root.
 #[derive(Debug, Clone)]
 pub struct ContainerDir {
+    /// The container id.
     pub id: String,
+    /// The directory.
     pub path: PathBuf,
 }
 
 impl ContainerDir {
+    /// The state directory of `id` under `root`.
     pub fn new(root: &Path, id: &str) -> Self {
         ContainerDir {
             id: id.to_string(),
@@ -78,20 +97,26 @@ impl ContainerDir {
             .map_err(|e| Error::io("create state root", root, e))?;
         match fs::DirBuilder::new().mode(0o711).create(&self.path) {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::Exists(self.id.clone())),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                Err(StateError::Exists(self.id.clone()).into())
+            }
             Err(e) => Err(Error::io("create state dir", self.path.clone(), e)),
         }
     }
 
+    /// `state.json`.
     pub fn state_file(&self) -> PathBuf {
         self.path.join("state.json")
     }
+    /// `exec.fifo`.
     pub fn fifo(&self) -> PathBuf {
         self.path.join("exec.fifo")
     }
+    /// `config.json`, copied from the bundle.
     pub fn config(&self) -> PathBuf {
         self.path.join("config.json")
     }
+    /// The journal of what create made.
     pub fn journal(&self) -> PathBuf {
         self.path.join(JOURNAL)
     }
@@ -124,6 +149,7 @@ impl ContainerDir {
             .unwrap_or_default()
     }
 
+    /// The state directory exists.
     pub fn exists(&self) -> bool {
         self.path.is_dir()
     }
@@ -133,7 +159,7 @@ impl ContainerDir {
         let bytes = match fs::read(self.state_file()) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::NotFound(self.id.clone()))
+                return Err(StateError::NotFound(self.id.clone()).into())
             }
             Err(e) => return Err(Error::io("read state", self.state_file(), e)),
         };
@@ -200,10 +226,7 @@ impl ContainerDir {
         derive_status(ProcessFacts {
             alive: pid_alive(st.pid, st.pid_start_time),
             fifo_present: self.fifo().exists(),
-            frozen: st
-                .cgroup_paths
-                .iter()
-                .any(|p| crate::runtime::cgroups::is_frozen(p)),
+            frozen: st.cgroup_paths.iter().any(|p| k3_cgroups::is_frozen(p)),
         })
     }
 }
@@ -211,11 +234,8 @@ impl ContainerDir {
 /// Start time (clock ticks since boot) and state letter of a process, from /proc/PID/stat.
 pub fn proc_stat(pid: i32) -> Option<(u64, char)> {
     let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    let start = fields.get(19)?.parse().ok()?;
-    Some((start, state))
+    let stat = k3_oci::proc::ProcStat::parse(&s)?;
+    Some((stat.start_time, stat.state))
 }
 
 /// The pid runs, is not a zombie, and started when we recorded it.
@@ -251,7 +271,7 @@ mod tests {
 
     #[test]
     fn own_process_is_alive_and_recycled_pid_is_not() {
-        let me = std::process::id() as i32;
+        let me = i32::try_from(std::process::id()).unwrap();
         let (start, _) = proc_stat(me).unwrap();
         assert!(pid_alive(me, start));
         assert!(!pid_alive(me, start + 1));
@@ -263,8 +283,14 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let d = ContainerDir::new(root.path(), "c1");
         d.create().unwrap();
-        assert!(matches!(d.create(), Err(Error::Exists(_))));
-        assert!(matches!(d.load(), Err(Error::NotFound(_))));
+        assert!(matches!(
+            d.create(),
+            Err(Error::State(StateError::Exists(_)))
+        ));
+        assert!(matches!(
+            d.load(),
+            Err(Error::State(StateError::NotFound(_)))
+        ));
         let st = ContainerState {
             oci_version: "1.2.0".into(),
             id: "c1".into(),

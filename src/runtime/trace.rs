@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::oci::time::now_rfc3339;
+use k3_oci::time::now_rfc3339;
 
 /// Where log lines go and in which shape.
 #[derive(Debug, Default)]
@@ -34,6 +34,7 @@ impl Log {
         Ok(Log { file, json, debug })
     }
 
+    /// The debug trace is on.
     pub fn debug_enabled(&self) -> bool {
         self.debug
     }

@@ -4,17 +4,19 @@ use std::cell::RefCell;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Kind, Resolved, Sys};
+use super::{Creds, Kind, Resolved, Sys};
 
 /// Records every call as one line, e.g. `mount proc -> /r/proc type=proc flags=0xe`.
 #[derive(Debug, Default)]
 pub struct RecordingSys {
+    /// Every call so far, one line each, in order.
     pub calls: RefCell<Vec<String>>,
     /// Calls whose line starts with one of these fail with EPERM.
     pub fail_prefixes: Vec<String>,
 }
 
 impl RecordingSys {
+    /// A copy of the calls recorded so far.
     pub fn calls(&self) -> Vec<String> {
         self.calls.borrow().clone()
     }
@@ -95,5 +97,78 @@ impl Sys for RecordingSys {
     }
     fn mount_flags(&self, _path: &Path) -> io::Result<u64> {
         Ok(0)
+    }
+}
+
+/// One credential call, as [`RecordingCreds`] records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredCall {
+    /// `PR_SET_KEEPCAPS`.
+    KeepCaps(bool),
+    /// `PR_CAPBSET_DROP`.
+    DropBounding(u8),
+    /// setgroups.
+    Groups(Vec<u32>),
+    /// setresgid.
+    Gid(u32),
+    /// setresuid.
+    Uid(u32),
+    /// capset: effective, permitted, inheritable.
+    Capset(u64, u64, u64),
+    /// `PR_CAP_AMBIENT_RAISE`.
+    Ambient(u8),
+    /// umask.
+    Umask(u32),
+}
+
+/// A [`Creds`] that records typed calls instead of making them.
+#[derive(Debug, Default)]
+pub struct RecordingCreds {
+    /// Every call so far, in order.
+    pub calls: RefCell<Vec<CredCall>>,
+    /// The first call equal to this one fails with EPERM.
+    pub fail_at: Option<CredCall>,
+}
+
+impl RecordingCreds {
+    /// A copy of the calls recorded so far.
+    pub fn calls(&self) -> Vec<CredCall> {
+        self.calls.borrow().clone()
+    }
+
+    fn record(&self, call: CredCall) -> io::Result<()> {
+        let fail = self.fail_at.as_ref() == Some(&call);
+        self.calls.borrow_mut().push(call);
+        if fail {
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
+        Ok(())
+    }
+}
+
+impl Creds for RecordingCreds {
+    fn keep_caps(&self, keep: bool) -> io::Result<()> {
+        self.record(CredCall::KeepCaps(keep))
+    }
+    fn drop_bounding(&self, cap: u8) -> io::Result<()> {
+        self.record(CredCall::DropBounding(cap))
+    }
+    fn setgroups(&self, gids: &[u32]) -> io::Result<()> {
+        self.record(CredCall::Groups(gids.to_vec()))
+    }
+    fn setresgid(&self, gid: u32) -> io::Result<()> {
+        self.record(CredCall::Gid(gid))
+    }
+    fn setresuid(&self, uid: u32) -> io::Result<()> {
+        self.record(CredCall::Uid(uid))
+    }
+    fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+        self.record(CredCall::Capset(effective, permitted, inheritable))
+    }
+    fn raise_ambient(&self, cap: u8) -> io::Result<()> {
+        self.record(CredCall::Ambient(cap))
+    }
+    fn umask(&self, mask: u32) {
+        let _ = self.record(CredCall::Umask(mask));
     }
 }

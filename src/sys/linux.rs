@@ -7,22 +7,38 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::{Kind, Resolved, Sys};
+use super::{Creds, Kind, Resolved, Sys};
 
 /// Performs the operations on the running kernel.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LinuxSys;
 
-pub(crate) fn cstr(p: &OsStr) -> io::Result<CString> {
+/// `p` as a C string; a NUL byte inside is `EINVAL`.
+pub fn cstr(p: &OsStr) -> io::Result<CString> {
     CString::new(p.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-fn check(r: libc::c_int) -> io::Result<()> {
-    if r < 0 {
+/// A syscall's return value: negative is the last OS error (errno), anything else is
+/// the result. The one errno check the runtime's kernel calls go through.
+pub fn or_errno<T: Into<i64> + Copy>(r: T) -> io::Result<T> {
+    if r.into() < 0 {
         Err(io::Error::last_os_error())
     } else {
-        Ok(())
+        Ok(r)
     }
+}
+
+/// [`or_errno`] for calls whose result is only success or failure.
+pub fn ok_or_errno<T: Into<i64> + Copy>(r: T) -> io::Result<()> {
+    or_errno(r).map(|_| ())
+}
+
+/// Takes ownership of the descriptor a syscall just returned (checked with [`or_errno`]).
+pub fn owned_fd(r: libc::c_long) -> io::Result<OwnedFd> {
+    let fd =
+        RawFd::try_from(or_errno(r)?).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 #[repr(C)]
@@ -39,7 +55,8 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 pub fn openat_in_root(dirfd: RawFd, path: &Path, flags: i32) -> io::Result<OwnedFd> {
     let c = cstr(path.as_os_str())?;
     let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
+        flags: u64::try_from(flags | libc::O_CLOEXEC)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?,
         mode: 0,
         resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
@@ -50,14 +67,10 @@ pub fn openat_in_root(dirfd: RawFd, path: &Path, flags: i32) -> io::Result<Owned
             dirfd,
             c.as_ptr(),
             &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
+            size_of::<OpenHow>(),
         )
     };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    owned_fd(fd)
 }
 
 /// Opens a directory `O_PATH` (host path, following symlinks).
@@ -65,11 +78,7 @@ pub fn open_path(p: &Path, flags: i32) -> io::Result<OwnedFd> {
     let c = cstr(p.as_os_str())?;
     // SAFETY: c outlives the call.
     let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: new descriptor owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    owned_fd(fd.into())
 }
 
 fn proc_fd_path(fd: &OwnedFd) -> PathBuf {
@@ -104,11 +113,7 @@ fn create_in_root(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<()> {
             let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
             // SAFETY: c outlives the call; the new fd is closed right away.
             let fd = unsafe { libc::openat(parent.as_raw_fd(), c.as_ptr(), flags, 0o644) };
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: fd was just returned by openat.
-            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            drop(owned_fd(fd.into())?);
         } else {
             // SAFETY: c outlives the call.
             let r = unsafe { libc::mkdirat(parent.as_raw_fd(), c.as_ptr(), 0o755) };
@@ -159,13 +164,13 @@ impl Sys for LinuxSys {
         let data = data.map(|d| cstr(OsStr::new(d))).transpose()?;
         let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
         // SAFETY: every pointer is null or a CString that outlives the call.
-        check(unsafe {
+        ok_or_errno(unsafe {
             libc::mount(
                 ptr(&src),
                 target.as_ptr(),
                 ptr(&fstype),
                 flags as libc::c_ulong,
-                ptr(&data) as *const libc::c_void,
+                ptr(&data).cast::<libc::c_void>(),
             )
         })
     }
@@ -173,17 +178,16 @@ impl Sys for LinuxSys {
     fn umount(&self, target: &Path, flags: i32) -> io::Result<()> {
         let t = cstr(target.as_os_str())?;
         // SAFETY: t outlives the call.
-        check(unsafe { libc::umount2(t.as_ptr(), flags) })
+        ok_or_errno(unsafe { libc::umount2(t.as_ptr(), flags) })
     }
 
     fn pivot_root(&self, new_root: &Path) -> io::Result<()> {
         let dir = open_path(new_root, libc::O_RDONLY | libc::O_DIRECTORY)?;
         // SAFETY: fchdir on a descriptor we own.
-        check(unsafe { libc::fchdir(dir.as_raw_fd()) })?;
+        ok_or_errno(unsafe { libc::fchdir(dir.as_raw_fd()) })?;
         let dot = c".";
         // SAFETY: static C strings.
-        let r = unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) };
-        check(r as libc::c_int)?;
+        ok_or_errno(unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) })?;
         // The old root now sits on top of "/": make it a slave so the detach does not
         // propagate to the host, then drop it.
         self.mount(
@@ -195,24 +199,24 @@ impl Sys for LinuxSys {
         )?;
         self.umount(Path::new("."), libc::MNT_DETACH)?;
         // SAFETY: static C string.
-        check(unsafe { libc::chdir(c"/".as_ptr()) })
+        ok_or_errno(unsafe { libc::chdir(c"/".as_ptr()) })
     }
 
     fn move_root(&self, new_root: &Path) -> io::Result<()> {
         let c = cstr(new_root.as_os_str())?;
         // SAFETY: c outlives the call.
-        check(unsafe { libc::chdir(c.as_ptr()) })?;
+        ok_or_errno(unsafe { libc::chdir(c.as_ptr()) })?;
         self.mount(Some(new_root), Path::new("/"), None, libc::MS_MOVE, None)?;
         // SAFETY: static C strings.
-        check(unsafe { libc::chroot(c".".as_ptr()) })?;
+        ok_or_errno(unsafe { libc::chroot(c".".as_ptr()) })?;
         // SAFETY: static C string.
-        check(unsafe { libc::chdir(c"/".as_ptr()) })
+        ok_or_errno(unsafe { libc::chdir(c"/".as_ptr()) })
     }
 
     fn mknod(&self, path: &Path, mode: u32, dev: u64) -> io::Result<()> {
         let c = cstr(path.as_os_str())?;
         // SAFETY: c outlives the call.
-        check(unsafe { libc::mknod(c.as_ptr(), mode, dev) })
+        ok_or_errno(unsafe { libc::mknod(c.as_ptr(), mode, dev) })
     }
 
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
@@ -226,17 +230,17 @@ impl Sys for LinuxSys {
     fn chmod(&self, path: &Path, mode: u32) -> io::Result<()> {
         let c = cstr(path.as_os_str())?;
         // SAFETY: c outlives the call.
-        check(unsafe { libc::chmod(c.as_ptr(), mode) })
+        ok_or_errno(unsafe { libc::chmod(c.as_ptr(), mode) })
     }
 
     fn sethostname(&self, name: &str) -> io::Result<()> {
         // SAFETY: pointer and length describe `name`.
-        check(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) })
+        ok_or_errno(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) })
     }
 
     fn setdomainname(&self, name: &str) -> io::Result<()> {
         // SAFETY: pointer and length describe `name`.
-        check(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) })
+        ok_or_errno(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) })
     }
 
     fn mount_flags(&self, path: &Path) -> io::Result<u64> {
@@ -244,7 +248,99 @@ impl Sys for LinuxSys {
         // SAFETY: zeroed statvfs is a valid out-parameter.
         let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
         // SAFETY: c and st outlive the call.
-        check(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
+        ok_or_errno(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
         Ok(st.f_flag as u64)
+    }
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3` header of capset(2).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// One 32-bit half of the three capability masks.
+#[repr(C)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The low and high 32 bits of a capability mask.
+fn halves(mask: u64) -> (u32, u32) {
+    let [a, b, c, d, e, f, g, h] = mask.to_le_bytes();
+    (
+        u32::from_le_bytes([a, b, c, d]),
+        u32::from_le_bytes([e, f, g, h]),
+    )
+}
+
+impl Creds for LinuxSys {
+    fn keep_caps(&self, keep: bool) -> io::Result<()> {
+        nix::sys::prctl::set_keepcaps(keep).map_err(io::Error::from)
+    }
+
+    fn drop_bounding(&self, cap: u8) -> io::Result<()> {
+        // SAFETY: prctl with integer arguments.
+        ok_or_errno(unsafe {
+            libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0)
+        })
+    }
+
+    fn setgroups(&self, gids: &[u32]) -> io::Result<()> {
+        // raw: nix's setgroups wants `&[Gid]`, a copy of the list on this path
+        // SAFETY: pointer and length describe `gids`.
+        ok_or_errno(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) })
+    }
+
+    fn setresgid(&self, gid: u32) -> io::Result<()> {
+        let g = nix::unistd::Gid::from_raw(gid);
+        nix::unistd::setresgid(g, g, g).map_err(io::Error::from)
+    }
+
+    fn setresuid(&self, uid: u32) -> io::Result<()> {
+        let u = nix::unistd::Uid::from_raw(uid);
+        nix::unistd::setresuid(u, u, u).map_err(io::Error::from)
+    }
+
+    fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+        let header = CapHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let (e, p, i) = (halves(effective), halves(permitted), halves(inheritable));
+        let data = [
+            CapData {
+                effective: e.0,
+                permitted: p.0,
+                inheritable: i.0,
+            },
+            CapData {
+                effective: e.1,
+                permitted: p.1,
+                inheritable: i.1,
+            },
+        ];
+        // SAFETY: header and data have the kernel's v3 layout and outlive the call.
+        ok_or_errno(unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) })
+    }
+
+    fn raise_ambient(&self, cap: u8) -> io::Result<()> {
+        // SAFETY: prctl with integer arguments.
+        ok_or_errno(unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::c_ulong::try_from(libc::PR_CAP_AMBIENT_RAISE).unwrap_or_default(),
+                libc::c_ulong::from(cap),
+                0,
+                0,
+            )
+        })
+    }
+
+    fn umask(&self, mask: u32) {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
 }

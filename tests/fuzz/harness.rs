@@ -52,7 +52,8 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            // below n, so it fits
+            usize::try_from(self.next() % n as u64).unwrap_or(0)
         }
     }
     pub fn chance(&mut self, one_in: usize) -> bool {
@@ -73,7 +74,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 /// The repository's corpus of `target`, sorted by name (empty when absent).
 pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz/corpus")
+        .join("fuzz/corpus")
         .join(target);
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .into_iter()
@@ -92,7 +93,7 @@ pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn out_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-out");
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-out");
     let _ = std::fs::create_dir_all(&d);
     d
 }
@@ -113,8 +114,8 @@ pub fn bad_values(r: &mut Rng) -> Value {
         Value::from(i64::MIN),
         Value::from(i64::MAX),
         Value::from(u64::MAX),
-        Value::from(u32::MAX as u64 + 1),
-        Value::from(i32::MIN as i64 - 1),
+        Value::from(u64::from(u32::MAX) + 1),
+        Value::from(i64::from(i32::MIN) - 1),
         serde_json::json!(1e308),
         serde_json::json!(-1e308),
         serde_json::json!(0.5),
@@ -246,9 +247,12 @@ pub fn mutate_json(v: &mut Value, r: &mut Rng, keys: &[&str]) {
         _ => {
             if let Value::Number(n) = node {
                 let f = n.as_f64().unwrap_or(0.0);
+                // deliberately lossy: numbers just outside what a field takes
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let (as_i64, as_u64) = (f as i64, f as u64);
                 *node = match r.below(4) {
-                    0 => Value::from(-(f as i64).saturating_add(1)),
-                    1 => Value::from((f as u64).wrapping_mul(1 << 20)),
+                    0 => Value::from(-as_i64.saturating_add(1)),
+                    1 => Value::from(as_u64.wrapping_mul(1 << 20)),
                     2 => serde_json::json!(f * 1e10),
                     _ => Value::from(f.to_string()),
                 };
@@ -294,13 +298,13 @@ pub fn mutate_bytes(b: &mut Vec<u8>, r: &mut Rng, dict: &[&str], max_len: usize)
         6 => {
             let at = r.below(len + 1);
             let n = 1 + r.below(8);
-            let bytes: Vec<u8> = (0..n).map(|_| r.next() as u8).collect();
+            let bytes: Vec<u8> = (0..n).map(|_| r.next().to_le_bytes()[0]).collect();
             b.splice(at..at, bytes);
         }
         _ if len > 0 => {
             b.truncate(r.below(len));
         }
-        _ => b.push(r.next() as u8),
+        _ => b.push(r.next().to_le_bytes()[0]),
     }
     b.truncate(max_len);
 }
@@ -348,7 +352,7 @@ pub fn run_with(
         seed ^ t
             .name
             .bytes()
-            .fold(0u64, |a, c| a.rotate_left(5) ^ c as u64),
+            .fold(0u64, |a, c| a.rotate_left(5) ^ u64::from(c)),
     );
     let mut seeds: Vec<Vec<u8>> = corpus(t.name).into_iter().map(|(_, b)| b).collect();
     seeds.extend(t.extra.iter().cloned());

@@ -13,26 +13,26 @@ use std::path::Path;
 
 use clap::Parser;
 use harness::{run, run_with, Target};
-use k3::engine::cli::create::CreateArgs;
-use k3::engine::image::digest::{Algorithm, Digest};
-use k3::engine::image::manifest::{self, Manifest};
-use k3::engine::image::reference::Reference;
-use k3::engine::options::{self, CreateOptions};
-use k3::oci::spec::{self, SpecError};
-use k3::runtime::caps::CapSets;
-use k3::runtime::cgroups::{self, plan as cgplan};
-use k3::runtime::namespaces::NsPlan;
-use k3::runtime::trace::Log;
-use k3::runtime::{mountopts, rlimits, rootfs, seccomp, security};
+use k3::cli::create::CreateArgs;
+use k3_cgroups::{self as cgroups, plan as cgplan};
+use k3_engine::image::digest::{Algorithm, Digest};
+use k3_engine::image::manifest::{self, Manifest};
+use k3_engine::image::reference::Reference;
+use k3_engine::options::{self, CreateOptions};
+use k3_oci::spec::{self, SpecError};
+use k3_runtime::caps::CapSets;
+use k3_runtime::namespaces::NsPlan;
+use k3_runtime::trace::Log;
+use k3_runtime::{mountopts, rlimits, rootfs, seccomp, security};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// A runtime error that is `Invalid` must name its field in the message.
-fn rt_named(e: &k3::runtime::Error) -> Result<(), String> {
+fn rt_named(e: &k3_runtime::Error) -> Result<(), String> {
     let msg = e.to_string();
-    if let k3::runtime::Error::Invalid { field, .. } = e {
+    if let k3_runtime::Error::Invalid { field, .. } = e {
         if field.is_empty() || !msg.contains(field) {
             return Err(format!("error does not name its field: {msg}"));
         }
@@ -189,7 +189,7 @@ fn fuzz_spec() {
         };
         // what `create` checks before it makes anything
         let ns = NsPlan::from_spec(&spec);
-        if let Err(e) = security::check(&spec, &ns, &log) {
+        if let Err(e) = security::validate(&spec, &ns, &log) {
             return rt_named(&e);
         }
         if let Err(e) = rootfs::plan(&spec, &rootfs) {
@@ -614,7 +614,7 @@ fn fuzz_tar_layer() {
     let check = |b: &[u8]| -> Result<(), String> {
         let _ = std::fs::remove_dir_all(&dest);
         std::fs::create_dir(&dest).map_err(|e| e.to_string())?;
-        let res = k3::engine::image::unpack::unpack(b, &dest, Default::default());
+        let res = k3_engine::image::unpack::unpack(b, &dest, Default::default());
         if let Err(e) = &res {
             if e.to_string().trim().is_empty() {
                 return Err("empty error".into());
@@ -690,8 +690,8 @@ fn fuzz_tar_layer() {
 /// The router, the query helpers and every API body parser.
 #[test]
 fn fuzz_api() {
-    use k3::engine::api::routes::{query_flag, query_param, route, split_url};
-    use k3::engine::api::{body, Req};
+    use k3_engine::api::routes::{query_flag, query_param, route, split_url};
+    use k3_engine::api::{body, Req};
     let check = |b: &[u8]| -> Result<(), String> {
         let s = text(b);
         // METHOD URL\nBODY

@@ -40,7 +40,7 @@ pub fn entry(name: &[u8], typ: u8, link: &[u8], mode: u64, data: &[u8]) -> Vec<u
 
 fn set_checksum(h: &mut [u8]) {
     h[148..156].fill(b' ');
-    let sum: u64 = h.iter().map(|&b| b as u64).sum();
+    let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
     octal(&mut h[148..155], sum);
     h[155] = b' ';
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::engine::api::routes::query_param;
-use crate::engine::api::{ApiError, Req};
+use crate::api::routes::query_param;
+use crate::api::{ApiError, Req};
 
 fn bad(field: &str, value: &str, why: &str) -> ApiError {
     let value: String = value.chars().take(200).collect();
@@ -87,7 +87,7 @@ pub struct PullBody {
 /// Parses a pull body; the reference must parse, before the stream starts.
 pub fn pull(req: &Req<'_>) -> Result<PullBody, ApiError> {
     let b: PullBody = req.json()?;
-    if let Err(e) = crate::engine::image::reference::Reference::parse(&b.reference, "docker.io") {
+    if let Err(e) = crate::image::reference::Reference::parse(&b.reference, "docker.io") {
         return Err(bad("reference", &b.reference, &e.to_string()));
     }
     Ok(b)

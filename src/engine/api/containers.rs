@@ -1,15 +1,15 @@
 //! `/containers`: create (seed 000's options as JSON), list, inspect,
 //! remove, start/stop/restart/kill/exec, logs (`?follow=1` streams), wait.
 
-use crate::engine::api::routes::{query_flag, query_param, Action};
-use crate::engine::api::{body, ApiError, Reply, Req};
-use crate::engine::container::{
+use crate::api::routes::{query_flag, query_param, Action};
+use crate::api::{body, ApiError, Reply, Req};
+use crate::container::{
     kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait,
 };
-use crate::engine::create;
-use crate::engine::error::EngineError;
-use crate::engine::options::CreateOptions;
-use crate::engine::supervisor::Shared;
+use crate::create;
+use crate::error::EngineError;
+use crate::options::CreateOptions;
+use crate::supervisor::Shared;
 
 fn ok(v: impl serde::Serialize) -> Result<Reply, ApiError> {
     Ok(Reply::Json(
@@ -111,7 +111,7 @@ pub fn logs(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError>
     let mut ctx = shared.cfg.ctx()?;
     let follow = query_flag(req.query, "follow");
     // Fail early (404) for an unknown container, before the stream starts.
-    crate::engine::container::load(&mut ctx, id)?;
+    crate::container::load(&mut ctx, id)?;
     let id = id.to_string();
     Ok(Reply::Stream(
         "text/plain; charset=utf-8",

@@ -5,12 +5,12 @@
 
 use std::fmt::Write;
 
-use crate::engine::api::{ApiError, Reply};
-use crate::engine::db::restarts;
-use crate::engine::supervisor::prometheus;
-use crate::engine::supervisor::sampler::Point;
-use crate::engine::supervisor::usage::{collect, Row};
-use crate::engine::supervisor::Shared;
+use crate::api::{ApiError, Reply};
+use crate::db::restarts;
+use crate::supervisor::prometheus;
+use crate::supervisor::sampler::Point;
+use crate::supervisor::usage::{collect, Row};
+use crate::supervisor::Shared;
 
 const W: f64 = 240.0;
 const H: f64 = 60.0;
@@ -153,7 +153,7 @@ pub fn restarts(shared: &Shared) -> Result<Reply, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::supervisor::usage::ContainerUsage;
+    use crate::supervisor::usage::ContainerUsage;
 
     #[test]
     fn polyline_scales_into_the_box() {

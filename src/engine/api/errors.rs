@@ -2,8 +2,8 @@
 //! object with its `statusCode` as the HTTP status; API-level failures
 //! (bad JSON, unknown path, missing token) get the same object shape.
 
-use crate::engine::error::{chain_message, EngineError, ErrorObject};
-use crate::engine::network::NetworkError;
+use crate::error::{chain_message, EngineError, ErrorObject};
+use crate::network::NetworkError;
 
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +39,12 @@ macro_rules! from_engine {
 }
 
 from_engine!(
-    crate::engine::container::ContainerError,
-    crate::engine::create::CreateError,
-    crate::engine::db::DbError,
-    crate::engine::images::ImagesError,
-    crate::engine::image::pull::PullError,
-    crate::engine::store::volumes::VolumeError,
+    crate::container::ContainerError,
+    crate::create::CreateError,
+    crate::db::DbError,
+    crate::images::ImagesError,
+    crate::image::pull::PullError,
+    crate::store::volumes::VolumeError,
     EngineError
 );
 
@@ -78,7 +78,7 @@ impl ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::container::ContainerError;
+    use crate::container::ContainerError;
 
     #[test]
     fn engine_errors_keep_their_class_and_status() {

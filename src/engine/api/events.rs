@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::engine::api::{body, ApiError, Reply, Req};
-use crate::engine::db::events;
-use crate::engine::supervisor::Shared;
+use crate::api::{body, ApiError, Reply, Req};
+use crate::db::events;
+use crate::supervisor::Shared;
 
 /// `GET /events`.
 pub fn stream(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {

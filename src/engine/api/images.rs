@@ -4,14 +4,14 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::engine::api::{body, ApiError, Reply, Req};
-use crate::engine::db::{self, events};
-use crate::engine::error::EngineError;
-use crate::engine::image::digest::Digest;
-use crate::engine::image::progress::{LayerProgress, Progress};
-use crate::engine::image::pull;
-use crate::engine::images;
-use crate::engine::supervisor::Shared;
+use crate::api::{body, ApiError, Reply, Req};
+use crate::db::{self, events};
+use crate::error::EngineError;
+use crate::image::digest::Digest;
+use crate::image::progress::{LayerProgress, Progress};
+use crate::image::pull;
+use crate::images;
+use crate::supervisor::Shared;
 
 /// `GET /images`.
 pub fn list(shared: &Shared) -> Result<Reply, ApiError> {

@@ -19,7 +19,7 @@ pub mod volumes;
 
 use std::io::Write;
 
-use crate::engine::supervisor::Shared;
+use crate::supervisor::Shared;
 pub use errors::ApiError;
 use routes::Route;
 
@@ -51,7 +51,7 @@ impl Req<'_> {
             self.body
         };
         // the same reader as config.json: an object only, the bad value's path named
-        crate::oci::spec::parse_object(b).map_err(|e| ApiError::BadRequest(e.to_string()))
+        k3_oci::spec::parse_object(b).map_err(|e| ApiError::BadRequest(e.to_string()))
     }
 }
 

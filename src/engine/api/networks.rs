@@ -1,9 +1,9 @@
 //! `/networks`: list, create (`{"name", "subnet", "gateway"?}`), remove.
 
-use crate::engine::api::{body, ApiError, Reply, Req};
-use crate::engine::db::networks as ndb;
-use crate::engine::network;
-use crate::engine::supervisor::Shared;
+use crate::api::{body, ApiError, Reply, Req};
+use crate::db::networks as ndb;
+use crate::network;
+use crate::supervisor::Shared;
 
 /// `GET /networks`.
 pub fn list(shared: &Shared) -> Result<Reply, ApiError> {

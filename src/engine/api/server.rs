@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use tiny_http::{Header, Request, Response, Server};
 
-use crate::engine::api::routes::{route, split_url, Miss};
-use crate::engine::api::{auth, handle, ApiError, Reply, Req};
-use crate::engine::supervisor::Shared;
+use crate::api::routes::{route, split_url, Miss};
+use crate::api::{auth, handle, ApiError, Reply, Req};
+use crate::supervisor::Shared;
 
 /// Largest request body read.
 const MAX_BODY: u64 = 4 << 20;

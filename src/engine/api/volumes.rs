@@ -1,9 +1,9 @@
 //! `/volumes`: list and remove named volumes.
 
-use crate::engine::api::{ApiError, Reply};
-use crate::engine::db::volumes as vdb;
-use crate::engine::store::volumes;
-use crate::engine::supervisor::Shared;
+use crate::api::{ApiError, Reply};
+use crate::db::volumes as vdb;
+use crate::store::volumes;
+use crate::supervisor::Shared;
 
 /// `GET /volumes`.
 pub fn list(shared: &Shared) -> Result<Reply, ApiError> {

@@ -7,9 +7,9 @@
 
 use std::process::{Command, Stdio};
 
-use crate::engine::container::{load, ContainerError, Loaded};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
+use crate::container::{load, Container, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -21,8 +21,8 @@ pub struct ExecSpec {
 }
 
 /// Runs `spec` in `id`; returns the exit code.
-pub fn exec(ctx: &mut Ctx, id: &str, spec: &ExecSpec) -> Result<i32, ContainerError> {
-    check(spec)?;
+pub fn exec(ctx: &mut Engine, id: &str, spec: &ExecSpec) -> Result<i32, ContainerError> {
+    validate(spec)?;
     let l = load(ctx, id)?;
     let pid = l.state.pid.unwrap_or(0);
     if l.state.status != Status::Running || pid <= 0 {
@@ -37,8 +37,8 @@ pub fn exec(ctx: &mut Ctx, id: &str, spec: &ExecSpec) -> Result<i32, ContainerEr
 }
 
 /// The values of an exec, refused before the runtime runs (named, 422).
-fn check(spec: &ExecSpec) -> Result<(), crate::engine::options::OptionsError> {
-    use crate::engine::options::{env, OptionsError};
+fn validate(spec: &ExecSpec) -> Result<(), crate::options::OptionsError> {
+    use crate::options::{env, OptionsError};
     let bad = |option, value: &str, reason: &str| OptionsError {
         option,
         value: value.to_string(),
@@ -59,8 +59,8 @@ fn check(spec: &ExecSpec) -> Result<(), crate::engine::options::OptionsError> {
 }
 
 fn runtime_exec(
-    l: &Loaded,
-    rt: &crate::engine::oci_runtime::OciRuntime,
+    l: &Container,
+    rt: &crate::oci_runtime::OciRuntime,
     spec: &ExecSpec,
 ) -> Result<i32, ContainerError> {
     let mut c: Command = rt.command(&l.runtime_log(), false, "exec");

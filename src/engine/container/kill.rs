@@ -1,13 +1,13 @@
 //! `kill`: a signal to the container's init through the runtime.
 
-use crate::engine::container::{load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
+use crate::container::{load, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
 
 /// Sends `signal` (a name or number) to `id`, which must be running.
-pub fn kill(ctx: &mut Ctx, id: &str, signal: &str) -> Result<(), ContainerError> {
+pub fn kill(ctx: &mut Engine, id: &str, signal: &str) -> Result<(), ContainerError> {
     // refused here (422, named), not by the runtime (a 500 from `k3rt kill`)
-    crate::engine::options::signal(signal)?;
+    crate::options::signal(signal)?;
     let l = load(ctx, id)?;
     if !matches!(l.state.status, Status::Running | Status::Created) {
         return Err(ContainerError::State {

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use crate::engine::container::{load, ContainerError, Loaded};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{containers, events};
+use crate::container::{load, Container, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::db::{containers, events};
 
 /// One row of `ls` (seed 000's `listContainers` records have a `name`).
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ pub struct Summary {
 }
 
 /// Containers; only CREATED/RUNNING ones unless `all`.
-pub fn list(ctx: &mut Ctx, all: bool) -> Result<Vec<Summary>, ContainerError> {
+pub fn list(ctx: &mut Engine, all: bool) -> Result<Vec<Summary>, ContainerError> {
     let ids: Vec<String> = containers::list(ctx.db.conn())?
         .into_iter()
         .map(|r| r.id)
@@ -45,7 +45,7 @@ pub fn list(ctx: &mut Ctx, all: bool) -> Result<Vec<Summary>, ContainerError> {
     Ok(out)
 }
 
-fn summary(l: &Loaded) -> Summary {
+fn summary(l: &Container) -> Summary {
     let args: Vec<String> = l.record.config["process"]["args"]
         .as_array()
         .map(|a| {
@@ -88,7 +88,7 @@ fn summary(l: &Loaded) -> Summary {
 }
 
 /// Everything about `id`: record, state, summary and events.
-pub fn inspect(ctx: &mut Ctx, id: &str) -> Result<serde_json::Value, ContainerError> {
+pub fn inspect(ctx: &mut Engine, id: &str) -> Result<serde_json::Value, ContainerError> {
     let l = load(ctx, id)?;
     let ev = events::for_container(ctx.db.conn(), id)?;
     Ok(serde_json::json!({

@@ -7,14 +7,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::container::{load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::monitor::ctr_log;
+use crate::container::{load, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::monitor::ctr_log;
 
 /// Copies the log of `id`.
 pub fn logs(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     id: &str,
     follow: bool,
     out: &mut dyn Write,

@@ -15,15 +15,16 @@ pub mod wait;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::create::{pid_running, pid_start, CreateError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, StateRecord, Status};
-use crate::engine::db::containers::{self, ContainerRecord};
-use crate::engine::db::{self, events, DbError};
-use crate::engine::error::ErrorKind;
-use crate::engine::network::NetworkError;
-use crate::engine::oci_runtime::{OciRuntime, RuntimeError};
-use crate::engine::store::snapshots::SnapshotError;
+use crate::context::Engine;
+use crate::create::CreateError;
+use crate::db::container_state::{self, StateRecord, Status};
+use crate::db::containers::{self, ContainerRecord};
+use crate::db::{self, events, DbError};
+use crate::error_kind::ErrorKind;
+use crate::network::NetworkError;
+use crate::oci_runtime::{OciRuntime, RuntimeError};
+use crate::process::{pid_running, pid_start};
+use crate::store::snapshots::SnapshotError;
 
 /// A container verb that failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +74,7 @@ pub enum ContainerError {
     Exec { id: String, msg: String },
     /// A value given to the verb is malformed (`signal`, `workdir`, `env`).
     #[error(transparent)]
-    Invalid(#[from] crate::engine::options::OptionsError),
+    Invalid(#[from] crate::options::OptionsError),
 }
 
 impl ContainerError {
@@ -107,14 +108,14 @@ impl ContainerError {
 
 /// A container's record and its (reconciled) state.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Loaded {
+pub struct Container {
     pub record: ContainerRecord,
     pub state: StateRecord,
 }
 
-impl Loaded {
+impl Container {
     /// The runtime the container was created with.
-    pub fn runtime(&self, ctx: &Ctx) -> OciRuntime {
+    pub fn runtime(&self, ctx: &Engine) -> OciRuntime {
         OciRuntime::new(PathBuf::from(&self.record.runtime), ctx.store.root())
     }
 
@@ -133,7 +134,7 @@ impl Loaded {
 }
 
 /// Loads `id`, reconciling a dead init that no monitor recorded.
-pub fn load(ctx: &mut Ctx, id: &str) -> Result<Loaded, ContainerError> {
+pub fn load(ctx: &mut Engine, id: &str) -> Result<Container, ContainerError> {
     let record = containers::get(ctx.db.conn(), id)?
         .ok_or_else(|| ContainerError::NotFound(id.to_string()))?;
     let mut state = container_state::get(ctx.db.conn(), id)?
@@ -154,7 +155,7 @@ pub fn load(ctx: &mut Ctx, id: &str) -> Result<Loaded, ContainerError> {
                 }
                 Ok(())
             })?;
-            let l = Loaded {
+            let l = Container {
                 record,
                 state: state.clone(),
             };
@@ -163,13 +164,13 @@ pub fn load(ctx: &mut Ctx, id: &str) -> Result<Loaded, ContainerError> {
                 .delete(&l.runtime_log(), &l.record.hash, true);
             state = container_state::get(ctx.db.conn(), id)?
                 .ok_or_else(|| ContainerError::NotFound(id.to_string()))?;
-            return Ok(Loaded {
+            return Ok(Container {
                 record: l.record,
                 state,
             });
         }
     }
-    Ok(Loaded { record, state })
+    Ok(Container { record, state })
 }
 
 /// Whether the init recorded in `s` still runs (pid and start time match).
@@ -189,7 +190,11 @@ fn monitor_alive(s: &StateRecord) -> bool {
 }
 
 /// Waits until the container is STOPPED (the monitor recorded the exit).
-pub fn wait_stopped(ctx: &mut Ctx, id: &str, timeout: Duration) -> Result<Loaded, ContainerError> {
+pub fn wait_stopped(
+    ctx: &mut Engine,
+    id: &str,
+    timeout: Duration,
+) -> Result<Container, ContainerError> {
     // a huge timeout (`k3 wait --timeout 18446744073709551615`, `?t=`) waits for
     // ever instead of overflowing the instant (a panic, an abort in release)
     let end = Instant::now().checked_add(timeout);

@@ -5,16 +5,16 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::container::{load, stop::stop, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{self, containers, events};
-use crate::engine::network;
-use crate::engine::store::content::remove_tree;
-use crate::engine::store::snapshots;
+use crate::container::{load, stop::stop, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::db::{self, containers, events};
+use crate::network;
+use crate::store::content::remove_tree;
+use crate::store::snapshots;
 
 /// Removes `id`.
-pub fn remove(ctx: &mut Ctx, id: &str, force: bool) -> Result<(), ContainerError> {
+pub fn remove(ctx: &mut Engine, id: &str, force: bool) -> Result<(), ContainerError> {
     let l = load(ctx, id)?;
     if matches!(l.state.status, Status::Running | Status::Created) {
         // A created, never-started container goes without `-f` (docker, runc).
@@ -31,7 +31,7 @@ pub fn remove(ctx: &mut Ctx, id: &str, force: bool) -> Result<(), ContainerError
         .runtime(ctx)
         .delete(&l.runtime_log(), &l.record.hash, true);
     network::teardown(ctx, id, &l.record.hash)?;
-    match snapshots::remove(&ctx.store, &ctx.db, &l.record.hash) {
+    match ctx.snapshots.remove(&ctx.store, &ctx.db, &l.record.hash) {
         Ok(()) | Err(snapshots::SnapshotError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }

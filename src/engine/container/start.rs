@@ -2,18 +2,18 @@
 //! is created again from its saved config (same bundle, snapshot and IP)
 //! through a new monitor, then released. RUNNING is left as is.
 
-use crate::engine::container::{load, ContainerError, Loaded};
-use crate::engine::create::pid_start;
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, Status};
-use crate::engine::db::{self, events};
-use crate::engine::monitor::{self, MonitorSpec};
-use crate::engine::network;
-use crate::engine::oci_runtime::RuntimeError;
-use crate::engine::options::Validated;
+use crate::container::{load, Container, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::{self, Status};
+use crate::db::{self, events};
+use crate::monitor::{self, MonitorSpec};
+use crate::network;
+use crate::oci_runtime::RuntimeError;
+use crate::options::Validated;
+use crate::process::pid_start;
 
 /// Starts `id`; returns the init's pid.
-pub fn start(ctx: &mut Ctx, id: &str) -> Result<i64, ContainerError> {
+pub fn start(ctx: &mut Engine, id: &str) -> Result<i64, ContainerError> {
     let l = load(ctx, id)?;
     match l.state.status {
         Status::Running => Ok(l.state.pid.unwrap_or(0)),
@@ -28,7 +28,7 @@ pub fn start(ctx: &mut Ctx, id: &str) -> Result<i64, ContainerError> {
 
 /// CREATED → RUNNING: the state first (so the monitor's STOPPED, written when
 /// a short command ends, always comes after), then the runtime's `start`.
-fn release(ctx: &mut Ctx, l: &Loaded) -> Result<i64, ContainerError> {
+fn release(ctx: &mut Engine, l: &Container) -> Result<i64, ContainerError> {
     let id = l.record.id.clone();
     let now = db::now();
     ctx.db.write("start", |c| {
@@ -44,7 +44,7 @@ fn release(ctx: &mut Ctx, l: &Loaded) -> Result<i64, ContainerError> {
 }
 
 /// STOPPED → CREATED with a new init from the saved bundle.
-fn recreate(ctx: &mut Ctx, l: &Loaded) -> Result<(), ContainerError> {
+fn recreate(ctx: &mut Engine, l: &Container) -> Result<(), ContainerError> {
     let v: Validated =
         serde_json::from_value(l.record.validated.clone()).map_err(|e| ContainerError::Exec {
             id: l.record.id.clone(),
@@ -63,7 +63,7 @@ fn recreate(ctx: &mut Ctx, l: &Loaded) -> Result<(), ContainerError> {
     };
     let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(l.rt_err())?;
     if let Some(msg) = report.error {
-        network::release_at(ctx.store.root(), &l.record.hash);
+        network::release_at(ctx.network.as_ref(), ctx.store.root(), &l.record.hash);
         return Err(l.rt_err()(RuntimeError::Failed {
             runtime: spec.runtime.name(),
             verb: "create".into(),

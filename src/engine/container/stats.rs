@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::engine::container::{load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
+use crate::container::{load, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
 
 /// Usage and limits (seed 001's fields).
 #[derive(Debug, Clone, Serialize, Default)]
@@ -51,7 +51,7 @@ fn read_u64(p: PathBuf) -> Option<u64> {
 }
 
 /// The stats of `id` (RUNNING or CREATED).
-pub fn stats(ctx: &mut Ctx, id: &str) -> Result<Stats, ContainerError> {
+pub fn stats(ctx: &mut Engine, id: &str) -> Result<Stats, ContainerError> {
     let l = load(ctx, id)?;
     let pid = l.state.pid.unwrap_or(0);
     if !matches!(l.state.status, Status::Running | Status::Created) || pid <= 0 {

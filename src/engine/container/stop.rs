@@ -4,23 +4,23 @@
 
 use std::time::Duration;
 
-use crate::engine::container::{load, wait_stopped, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{self, events};
-use crate::engine::oci_runtime::is_missing;
-use crate::engine::oci_runtime::RuntimeError;
+use crate::container::{load, wait_stopped, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::db::{self, events};
+use crate::oci_runtime::is_missing;
+use crate::oci_runtime::RuntimeError;
 
 /// Stops `id` within `grace` (then KILL); returns its exit code. A stop by
 /// the user: restart policies leave the container stopped.
-pub fn stop(ctx: &mut Ctx, id: &str, grace: Duration) -> Result<Option<i64>, ContainerError> {
+pub fn stop(ctx: &mut Engine, id: &str, grace: Duration) -> Result<Option<i64>, ContainerError> {
     stop_by(ctx, id, grace, "user")
 }
 
 /// Stops `id`; `by` (`user` or `daemon`) is logged with the `stop` event,
 /// so the supervisor knows whether the policy may bring it back.
 pub fn stop_by(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     id: &str,
     grace: Duration,
     by: &str,
@@ -53,7 +53,7 @@ pub fn stop_by(
 }
 
 fn signal(
-    rt: &crate::engine::oci_runtime::OciRuntime,
+    rt: &crate::oci_runtime::OciRuntime,
     log: &std::path::Path,
     hash: &str,
 ) -> Result<(), RuntimeError> {

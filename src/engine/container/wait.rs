@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::engine::container::{wait_stopped, ContainerError};
-use crate::engine::ctx::Ctx;
+use crate::container::{wait_stopped, ContainerError};
+use crate::context::Engine;
 
 /// Waits for `id` to stop (up to `timeout`); returns its exit code.
-pub fn wait(ctx: &mut Ctx, id: &str, timeout: Duration) -> Result<i64, ContainerError> {
+pub fn wait(ctx: &mut Engine, id: &str, timeout: Duration) -> Result<i64, ContainerError> {
     Ok(wait_stopped(ctx, id, timeout)?
         .state
         .exit_code

@@ -8,9 +8,6 @@
 //! 9 veth → 10 runtime create (through the monitor) → 11 PID →
 //! 12 attach volumes → 13 container record → 14 state → 15 webhooks.
 
-pub mod marker;
-pub mod undo;
-
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -18,26 +15,28 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::engine::bundle::{self, BundleError, BundleInputs, ImageConfig, NetMode};
-use crate::engine::cpuset::{self, CpusetError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, StateRecord, Status};
-use crate::engine::db::containers::{self, ContainerRecord};
-use crate::engine::db::images::ImageRecord;
-use crate::engine::db::{self, events, volumes as volume_rows, DbError};
-use crate::engine::error::ErrorKind;
-use crate::engine::image::progress::{self, Mode};
-use crate::engine::image::pull::{self, PullError};
-use crate::engine::images::{self, ImagesError};
-use crate::engine::monitor::{self, MonitorSpec};
-use crate::engine::network::{self, NetPlan, NetworkError};
-use crate::engine::oci_runtime::RuntimeError;
-use crate::engine::options::{CreateOptions, OptionsError, Validated};
-use crate::engine::store::content::remove_tree;
-use crate::engine::store::snapshots::{self, SnapshotError};
-use crate::engine::store::volumes::{self, VolumeError};
-
-pub use undo::UndoStack;
+use crate::bundle::{self, BundleError, BundleInputs, ImageConfig, NetMode};
+use crate::context::Engine;
+use crate::cpuset::{self, CpusetError};
+use crate::db::container_state::{self, StateRecord, Status};
+use crate::db::containers::{self, ContainerRecord};
+use crate::db::images::ImageRecord;
+use crate::db::{self, events, volumes as volume_rows, DbError};
+use crate::error_kind::ErrorKind;
+use crate::image::progress::{self, Mode};
+use crate::image::pull::{self, PullError};
+use crate::images::{self, ImagesError};
+use crate::marker;
+use crate::monitor;
+use crate::network::{self, NetPlan, NetworkError};
+use crate::oci_runtime::RuntimeError;
+use crate::options::{CreateOptions, OptionsError, Validated};
+use crate::process::{pid_running, pid_start};
+use crate::runtime::CreateRequest;
+use crate::store::content::remove_tree;
+use crate::store::snapshots::SnapshotError;
+use crate::store::volumes::{self, VolumeError};
+use crate::undo::UndoStack;
 
 /// A failed `createContainer`, one variant per seed 000 error.
 #[derive(Debug, thiserror::Error)]
@@ -166,8 +165,8 @@ pub struct Created {
     pub trace: Vec<String>,
 }
 
-/// What the steps have made so far.
-struct Work {
+/// A create in progress: what its steps have made so far.
+struct Creation {
     v: Validated,
     image: ImageRecord,
     hash: String,
@@ -182,7 +181,7 @@ struct Work {
 }
 
 /// Creates a container (state CREATED): seed 000's `createContainer`.
-pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateError> {
+pub fn create(ctx: &mut Engine, opts: &CreateOptions) -> Result<Created, CreateError> {
     let v = opts.validate()?; // 1
     if let Some((k, val)) = v.cgroup_conf.first() {
         if !bundle::host_cgroup_v2() {
@@ -206,7 +205,7 @@ pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateErro
                                                                      // Before any netns, veth or lease of this hash exists: another k3's
                                                                      // network reconcile leaves them alone while this is held.
     let _busy = take_marker(ctx, &hash)?;
-    let mut w = Work {
+    let mut w = Creation {
         v,
         image,
         hash,
@@ -246,10 +245,10 @@ pub fn create(ctx: &mut Ctx, opts: &CreateOptions) -> Result<Created, CreateErro
 }
 
 fn steps(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     opts: &CreateOptions,
-    w: &mut Work,
-    undo: &mut UndoStack<Ctx>,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
 ) -> Result<(), CreateError> {
     process_volumes(ctx, w, undo)?; // 5
     setup_network(ctx, w, undo)?; // 6
@@ -261,7 +260,7 @@ fn steps(
     persist(ctx, opts, w) // 12-15, one transaction
 }
 
-fn take_marker(ctx: &Ctx, name: &str) -> Result<marker::Marker, CreateError> {
+fn take_marker(ctx: &Engine, name: &str) -> Result<marker::Marker, CreateError> {
     marker::Marker::take(ctx.store.root(), name).map_err(|source| {
         CreateError::Bundle(BundleError::Io {
             op: "lock",
@@ -278,7 +277,7 @@ fn nanos() -> u128 {
 }
 
 /// Step 2.
-fn check_absent(ctx: &Ctx, id: &str) -> Result<(), CreateError> {
+fn check_absent(ctx: &Engine, id: &str) -> Result<(), CreateError> {
     let exists = containers::exists(ctx.db.conn(), id).map_err(|source| CreateError::Resolve {
         id: id.to_string(),
         source: Box::new(source),
@@ -290,7 +289,7 @@ fn check_absent(ctx: &Ctx, id: &str) -> Result<(), CreateError> {
 }
 
 /// Step 3: the stored image, pulled first if missing.
-fn ensure_image(ctx: &Ctx, v: &Validated) -> Result<ImageRecord, CreateError> {
+fn ensure_image(ctx: &Engine, v: &Validated) -> Result<ImageRecord, CreateError> {
     let default = &ctx.pull.default_registry;
     match images::find(&ctx.db, &v.image_ref, default) {
         Ok(r) => return Ok(r),
@@ -325,12 +324,16 @@ pub fn container_hash(id: &str, image_digest: &str, nanos: u128) -> String {
 }
 
 /// Step 5: named volumes exist (made now if new; removed again on failure).
-fn process_volumes(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn process_volumes(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     for vm in w.v.volumes.clone() {
         let (dir, created) = volumes::ensure(&ctx.store, &ctx.db, &vm.name)?;
         if created {
             let name = vm.name.clone();
-            undo.push("remove volume", move |c: &Ctx| {
+            undo.push("remove volume", move |c: &Engine| {
                 volumes::remove(&c.store, &c.db, &name).map_err(|e| e.to_string())
             });
         }
@@ -340,13 +343,21 @@ fn process_volumes(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result
 }
 
 /// Step 6: the network (bridge, IP lease, netns, published ports).
-fn setup_network(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn setup_network(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     w.net = network::prepare(ctx, &w.v, &w.hash, undo)?;
     Ok(())
 }
 
 /// Step 7: bundle dir, overlay snapshot, etc files, anonymous volumes.
-fn make_bundle(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn make_bundle(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     let dir = ctx.bundle_dir(&w.hash);
     fs::create_dir_all(&dir).map_err(|source| {
         CreateError::Bundle(BundleError::Io {
@@ -359,10 +370,13 @@ fn make_bundle(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(),
     undo.push("remove bundle", move |_| {
         remove_tree(&d).map_err(|e| e.to_string())
     });
-    snapshots::prepare(&ctx.store, &ctx.db, &w.hash, &w.image, w.v.disk_limit_mb)?;
+    ctx.snapshots
+        .prepare(&ctx.store, &ctx.db, &w.hash, &w.image, w.v.disk_limit_mb)?;
     let hash = w.hash.clone();
-    undo.push("remove snapshot", move |c: &Ctx| {
-        snapshots::remove(&c.store, &c.db, &hash).map_err(|e| e.to_string())
+    undo.push("remove snapshot", move |c: &Engine| {
+        c.snapshots
+            .remove(&c.store, &c.db, &hash)
+            .map_err(|e| e.to_string())
     });
     let host_net = w.net.mode == NetMode::Host;
     bundle::write_etc_files(&dir, &hostname(w), w.net.ip, host_net)?;
@@ -371,7 +385,7 @@ fn make_bundle(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(),
     Ok(())
 }
 
-fn hostname(w: &Work) -> String {
+fn hostname(w: &Creation) -> String {
     w.v.hostname
         .clone()
         .unwrap_or_else(|| w.hash[..12].to_string())
@@ -379,7 +393,7 @@ fn hostname(w: &Work) -> String {
 
 /// Image `Volumes` not covered by a mount get a directory of their own in
 /// the bundle (docker's anonymous volumes; removed with the container).
-fn anonymous_volumes(w: &mut Work, dir: &Path) -> Result<(), CreateError> {
+fn anonymous_volumes(w: &mut Creation, dir: &Path) -> Result<(), CreateError> {
     let img = ImageConfig::from_image_json(&w.image.config);
     let taken: Vec<String> = w
         .volumes
@@ -408,7 +422,7 @@ fn anonymous_volumes(w: &mut Work, dir: &Path) -> Result<(), CreateError> {
 }
 
 /// Step 8: `config.json` from the options and the image config.
-fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
+fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
     let img = ImageConfig::from_image_json(&w.image.config);
     let host = hostname(w);
     let process = bundle::merge_process(&img, &w.v, &host)?;
@@ -456,19 +470,28 @@ fn build_config(ctx: &Ctx, w: &mut Work) -> Result<(), CreateError> {
 }
 
 /// Step 9: the veth pair into the container's netns (bridge networks).
-fn create_veth(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
+fn create_veth(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
     network::attach(ctx, &w.net, &w.hash, undo)?;
     Ok(())
 }
 
-/// Step 10: the runtime's `create`, run by the container's monitor.
-fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<(), CreateError> {
-    let spec = MonitorSpec {
+/// Step 10: the runtime's `create` (the real one through the container's
+/// monitor).
+fn runtime_create(
+    ctx: &Engine,
+    w: &mut Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
+    let req = CreateRequest {
         id: w.v.id.clone(),
         hash: w.hash.clone(),
         bundle: w.bundle.clone(),
         db: ctx.store.db_path(),
-        runtime: ctx.runtime.clone(),
+        k3_exe: ctx.k3_exe.clone(),
         debug: w.v.debug,
         no_pivot: w.v.no_pivot,
         no_new_keyring: w.v.no_new_keyring,
@@ -477,11 +500,11 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
         id: w.v.id.clone(),
         source,
     };
-    if !ctx.runtime.root.exists() {
+    if !ctx.runtime.root().exists() {
         // The runtime makes its `--root` on first use; a failed first create
         // must not leave it behind. Only an empty one is removed: another
         // create may be using it by now (and a runtime remakes a missing root).
-        let root = ctx.runtime.root.clone();
+        let root = ctx.runtime.root().to_path_buf();
         undo.push("remove runtime root", move |_| {
             match fs::remove_dir(&root) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -492,7 +515,7 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
             Ok(())
         });
     }
-    let report = monitor::spawn(&ctx.k3_exe, &spec).map_err(err)?;
+    let report = ctx.runtime.create(&req).map_err(err)?;
     w.trace = report.trace.clone();
     if let Some(msg) = report.error {
         return Err(err(RuntimeError::Failed {
@@ -503,11 +526,9 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
     }
     let (hash, log) = (w.hash.clone(), monitor::runtime_log(&w.bundle));
     let monitor_pid = report.monitor_pid;
-    undo.push("delete runtime container", move |c: &Ctx| {
+    undo.push("delete runtime container", move |c: &Engine| {
         c.runtime.delete(&log, &hash, true).or_else(|e| match e {
-            RuntimeError::Failed { msg, .. } if crate::engine::oci_runtime::is_missing(&msg) => {
-                Ok(())
-            }
+            RuntimeError::Failed { msg, .. } if crate::oci_runtime::is_missing(&msg) => Ok(()),
             e => Err(e.to_string()),
         })?;
         // The monitor sees the init die and finishes (it still writes in the
@@ -520,7 +541,7 @@ fn runtime_create(ctx: &Ctx, w: &mut Work, undo: &mut UndoStack<Ctx>) -> Result<
 }
 
 /// Step 11: the init is alive and the runtime says `created`.
-fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
+fn find_pid(ctx: &Engine, w: &Creation) -> Result<(), CreateError> {
     let gone = CreateError::PidNotFound {
         id: w.v.id.clone(),
         pid: w.pid,
@@ -535,29 +556,9 @@ fn find_pid(ctx: &Ctx, w: &Work) -> Result<(), CreateError> {
     }
 }
 
-/// Whether `pid` is a live process: it exists and is not a zombie. A dead
-/// process stays in `/proc` until its parent reaps it, which for an orphan
-/// (its monitor killed, the daemon crashed) is an init that may take
-/// seconds.
-pub fn pid_running(pid: i64) -> bool {
-    pid > 0
-        && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next())
-                .is_some_and(|state| state != "Z" && state != "X")
-        })
-}
-
-/// The start time of `pid` (`/proc/PID/stat` field 22).
-pub fn pid_start(pid: i64) -> Option<i64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
 /// Steps 12-15 in one transaction: volume attachments, the container
 /// record, its state, the `create` event and its webhook.
-fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateError> {
+fn persist(ctx: &mut Engine, opts: &CreateOptions, w: &Creation) -> Result<(), CreateError> {
     let rec = ContainerRecord {
         id: w.v.id.clone(),
         hash: w.hash.clone(),
@@ -567,7 +568,7 @@ fn persist(ctx: &mut Ctx, opts: &CreateOptions, w: &Work) -> Result<(), CreateEr
         validated: serde_json::to_value(&w.v).unwrap_or_default(),
         config: w.config.clone(),
         bundle: w.bundle.display().to_string(),
-        runtime: ctx.runtime.path.display().to_string(),
+        runtime: ctx.runtime.path().display().to_string(),
         created_at: w.created_at,
     };
     let state = StateRecord {
@@ -627,23 +628,6 @@ mod tests {
         assert_ne!(a, container_hash("web", "sha256:aa", 2));
         assert_ne!(a, container_hash("web2", "sha256:aa", 1));
         assert_ne!(a, container_hash("web", "sha256:ab", 1));
-    }
-
-    #[test]
-    fn a_zombie_is_not_running() {
-        assert!(pid_running(std::process::id() as i64));
-        assert!(!pid_running(0));
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id() as i64;
-        // Exited but not reaped yet: still in /proc, as state Z.
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while pid_running(pid) && std::time::Instant::now() < end {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert!(Path::new(&format!("/proc/{pid}")).exists(), "reaped early");
-        assert!(!pid_running(pid));
-        child.wait().unwrap();
-        assert!(!pid_running(pid));
     }
 
     #[test]

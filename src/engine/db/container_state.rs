@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 4: the `container_state` table.
 pub const MIGRATION: Migration = Migration {
@@ -190,9 +190,9 @@ pub fn bump_restarts(conn: &Connection, id: &str) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::containers;
-    use crate::engine::db::migrations::{columns, migrate};
-    use crate::engine::db::Db;
+    use crate::db::containers;
+    use crate::db::migrations::{columns, migrate};
+    use crate::db::Db;
 
     #[test]
     fn migration_4_creates_container_state() {

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 3: the `containers` table.
 pub const MIGRATION: Migration = Migration {
@@ -140,8 +140,8 @@ pub fn delete(conn: &Connection, id: &str) -> Result<bool, DbError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::db::migrations::{columns, migrate};
-    use crate::engine::db::Db;
+    use crate::db::migrations::{columns, migrate};
+    use crate::db::Db;
 
     pub(crate) fn sample(id: &str) -> ContainerRecord {
         ContainerRecord {

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 6: `events` and `webhook_queue`.
 pub const MIGRATION: Migration = Migration {
@@ -217,8 +217,8 @@ pub fn last_id(conn: &Connection) -> Result<i64, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::migrations::{columns, migrate};
-    use crate::engine::db::Db;
+    use crate::db::migrations::{columns, migrate};
+    use crate::db::Db;
 
     #[test]
     fn migration_6_creates_event_tables() {

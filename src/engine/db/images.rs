@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 1: the `images` table.
 pub const MIGRATION: Migration = Migration {
@@ -188,7 +188,7 @@ pub fn delete(conn: &Connection, name: &str, tag: &str) -> Result<bool, DbError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::migrations::{columns, migrate};
+    use crate::db::migrations::{columns, migrate};
 
     pub(crate) fn sample(tag: &str) -> ImageRecord {
         ImageRecord {
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn crud_roundtrip() {
-        let db = crate::engine::db::Db::open_in_memory().unwrap();
+        let db = crate::db::Db::open_in_memory().unwrap();
         let conn = db.conn();
         upsert(conn, &sample("v1")).unwrap();
         upsert(conn, &sample("v2")).unwrap();

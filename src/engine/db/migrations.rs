@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use rusqlite::TransactionBehavior;
 
-use crate::engine::db::{
+use crate::db::{
     container_state, containers, events, images, networks, restarts, snapshots, volumes, DbError,
 };
 
@@ -43,7 +43,7 @@ pub fn latest() -> i64 {
 /// The schema version stored in `conn`.
 pub fn version(conn: &Connection) -> Result<i64, DbError> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(crate::engine::db::query("read user_version"))
+        .map_err(crate::db::query("read user_version"))
 }
 
 /// Applies the migrations after the stored version up to `target`, each in

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 7: networks, leases, ports.
 pub const MIGRATION: Migration = Migration {
@@ -206,8 +206,8 @@ pub fn insert_port(conn: &Connection, p: &PortRecord) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::migrations::{columns, migrate};
-    use crate::engine::db::Db;
+    use crate::db::migrations::{columns, migrate};
+    use crate::db::Db;
 
     #[test]
     fn migration_7_creates_network_tables() {

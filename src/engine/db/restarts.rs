@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 8: the `restarts` table.
 pub const MIGRATION: Migration = Migration {
@@ -109,9 +109,9 @@ pub fn user_stopped(conn: &Connection, id: &str) -> Result<bool, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::events;
-    use crate::engine::db::migrations::{columns, migrate};
-    use crate::engine::db::Db;
+    use crate::db::events;
+    use crate::db::migrations::{columns, migrate};
+    use crate::db::Db;
 
     #[test]
     fn migration_8_creates_restarts() {

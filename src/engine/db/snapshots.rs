@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 2: the `snapshots` table.
 pub const MIGRATION: Migration = Migration {
@@ -131,7 +131,7 @@ pub fn delete(conn: &Connection, container_id: &str) -> Result<bool, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::migrations::{columns, migrate};
+    use crate::db::migrations::{columns, migrate};
 
     #[test]
     fn migration_2_creates_snapshots_table() {
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn crud_roundtrip() {
-        let db = crate::engine::db::Db::open_in_memory().unwrap();
+        let db = crate::db::Db::open_in_memory().unwrap();
         let conn = db.conn();
         let rec = SnapshotRecord {
             container_id: "c1".into(),

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::engine::db::{query, DbError, Migration};
+use crate::db::{query, DbError, Migration};
 
 /// Migration 5: `volumes` and `volume_mounts`.
 pub const MIGRATION: Migration = Migration {
@@ -116,8 +116,8 @@ pub fn users(conn: &Connection, volume: &str) -> Result<Vec<String>, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::migrations::{columns, migrate};
-    use crate::engine::db::{containers, Db};
+    use crate::db::migrations::{columns, migrate};
+    use crate::db::{containers, Db};
 
     #[test]
     fn migration_5_creates_volume_tables() {

@@ -8,14 +8,12 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 
-use crate::engine::image::digest::{Digest, DigestError, HashingReader};
-use crate::engine::image::manifest::Descriptor;
-use crate::engine::image::progress::{human, Counting, Progress};
-use crate::engine::image::registry::{
-    ErrorSlot, Registry, RegistryBlob, RegistryError, ResumableReader,
-};
-use crate::engine::image::unpack::{self, UnpackError, UnpackOptions};
-use crate::engine::store::content::{remove_tree, ContentError, Store};
+use crate::image::digest::{Digest, DigestError, HashingReader};
+use crate::image::manifest::Descriptor;
+use crate::image::progress::{human, Counting, Progress};
+use crate::image::registry::{ErrorSlot, Registry, RegistryBlob, RegistryError, ResumableReader};
+use crate::image::unpack::{self, UnpackError, UnpackOptions};
+use crate::store::content::{remove_tree, ContentError, Store};
 
 /// Read buffer between the network and the decompressor.
 const BUF: usize = 256 << 10;
@@ -348,9 +346,9 @@ fn commit(store: &Store, tmp: &Tmp, desc: &Descriptor, local: bool) -> Result<Cr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::image::digest::Algorithm;
-    use crate::engine::image::progress::{reporter, Mode};
-    use crate::engine::image::registry::Endpoint;
+    use crate::image::digest::Algorithm;
+    use crate::image::progress::{reporter, Mode};
+    use crate::image::registry::Endpoint;
 
     fn layer_tar() -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());

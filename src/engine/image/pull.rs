@@ -8,18 +8,18 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::engine::db::images::{self, ImageRecord, LayerRecord};
-use crate::engine::db::{self, Db, DbError};
-use crate::engine::image::auth::{self, AuthError};
-use crate::engine::image::digest::Digest;
-use crate::engine::image::layer::{self, Created, LayerError};
-use crate::engine::image::manifest::{
+use crate::db::images::{self, ImageRecord, LayerRecord};
+use crate::db::{self, Db, DbError};
+use crate::image::auth::{self, AuthError};
+use crate::image::digest::Digest;
+use crate::image::layer::{self, Created, LayerError};
+use crate::image::manifest::{
     self, Descriptor, ImageConfig, ImageManifest, Manifest, ManifestError,
 };
-use crate::engine::image::progress::Progress;
-use crate::engine::image::reference::{Reference, ReferenceError};
-use crate::engine::image::registry::{self, Endpoint, Registry, RegistryError};
-use crate::engine::store::content::{ContentError, Store};
+use crate::image::progress::Progress;
+use crate::image::reference::{Reference, ReferenceError};
+use crate::image::registry::{self, Endpoint, Registry, RegistryError};
+use crate::store::content::{ContentError, Store};
 
 /// A pull that failed.
 #[derive(Debug, thiserror::Error)]

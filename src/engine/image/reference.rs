@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::engine::image::digest::{Digest, DigestError};
+use crate::image::digest::{Digest, DigestError};
 
 /// The registry used when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";

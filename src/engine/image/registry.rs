@@ -8,9 +8,9 @@ use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::engine::image::auth::{self, AuthError, Challenge, Credentials};
-use crate::engine::image::digest::{Digest, DigestError};
-use crate::engine::image::manifest::ACCEPT;
+use crate::image::auth::{self, AuthError, Challenge, Credentials};
+use crate::image::digest::{Digest, DigestError};
+use crate::image::manifest::ACCEPT;
 
 /// The largest manifest or config accepted (bytes).
 const MAX_DOCUMENT: u64 = 8 << 20;
@@ -222,7 +222,7 @@ impl Registry {
         };
         let digest = match &expected {
             Some(e) => Digest::of(e.algorithm(), &bytes),
-            None => Digest::of(crate::engine::image::digest::Algorithm::Sha256, &bytes),
+            None => Digest::of(crate::image::digest::Algorithm::Sha256, &bytes),
         };
         if let Some(e) = expected {
             digest

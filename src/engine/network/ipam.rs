@@ -78,8 +78,9 @@ pub enum Refusal {
     InUse,
 }
 
-/// Checks a requested address.
-pub fn check(
+/// Whether a requested static address may be leased: inside the subnet, not
+/// its network, broadcast or gateway address, and not in use.
+pub fn validate_static(
     subnet: &Subnet,
     gateway: Ipv4Addr,
     used: &HashSet<Ipv4Addr>,
@@ -159,26 +160,26 @@ mod tests {
         let gw = s.first_host();
         let used: HashSet<_> = [Ipv4Addr::new(192, 168, 100, 2)].into();
         assert_eq!(
-            check(&s, gw, &used, Ipv4Addr::new(10, 0, 0, 100)),
+            validate_static(&s, gw, &used, Ipv4Addr::new(10, 0, 0, 100)),
             Err(Refusal::OutsideSubnet)
         );
         assert_eq!(
-            check(&s, gw, &used, gw),
+            validate_static(&s, gw, &used, gw),
             Err(Refusal::Reserved("the gateway"))
         );
         assert!(matches!(
-            check(&s, gw, &used, s.broadcast()),
+            validate_static(&s, gw, &used, s.broadcast()),
             Err(Refusal::Reserved(_))
         ));
         assert!(matches!(
-            check(&s, gw, &used, s.network()),
+            validate_static(&s, gw, &used, s.network()),
             Err(Refusal::Reserved(_))
         ));
         assert_eq!(
-            check(&s, gw, &used, Ipv4Addr::new(192, 168, 100, 2)),
+            validate_static(&s, gw, &used, Ipv4Addr::new(192, 168, 100, 2)),
             Err(Refusal::InUse)
         );
-        assert!(check(&s, gw, &used, Ipv4Addr::new(192, 168, 100, 50)).is_ok());
+        assert!(validate_static(&s, gw, &used, Ipv4Addr::new(192, 168, 100, 50)).is_ok());
         assert_eq!(mac_for(Ipv4Addr::new(192, 168, 100, 2))[0] & 3, 2);
     }
 }

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::engine::network::NetworkError;
+use crate::network::NetworkError;
 
 /// The table.
 pub const TABLE: &str = "k3";

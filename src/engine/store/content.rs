@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::engine::image::digest::{Algorithm, Digest, DigestError};
+use crate::image::digest::{Algorithm, Digest, DigestError};
 
 /// The default k3 root.
 pub const DEFAULT_ROOT: &str = "/var/lib/k3";

@@ -16,4 +16,5 @@ pub mod content;
 pub mod loopdev;
 pub mod mount;
 pub mod snapshots;
+pub mod snapshotter;
 pub mod volumes;

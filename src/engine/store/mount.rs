@@ -19,7 +19,8 @@ fn cpath(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+/// A raw syscall's return: negative is the error in `errno`.
+fn syscall_ret(ret: libc::c_long) -> io::Result<libc::c_long> {
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -28,7 +29,7 @@ fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
 }
 
 fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
-    let fd = check(ret)? as i32;
+    let fd = syscall_ret(ret)? as i32;
     // SAFETY: the kernel just returned this new fd; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -36,7 +37,7 @@ fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
 fn set_string(fs: &OwnedFd, key: &str, value: &CString) -> io::Result<()> {
     let key = CString::new(key).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: valid fs context fd and NUL-terminated key/value strings.
-    check(unsafe {
+    syscall_ret(unsafe {
         libc::syscall(
             libc::SYS_fsconfig,
             fs.as_raw_fd(),
@@ -60,7 +61,7 @@ pub fn mount_overlay(lowers: &[&Path], upper: &Path, work: &Path, target: &Path)
     set_string(&fs, "upperdir", &cpath(upper)?)?;
     set_string(&fs, "workdir", &cpath(work)?)?;
     // SAFETY: valid fs context fd; CMD_CREATE takes no key or value.
-    check(unsafe {
+    syscall_ret(unsafe {
         libc::syscall(
             libc::SYS_fsconfig,
             fs.as_raw_fd(),
@@ -75,7 +76,7 @@ pub fn mount_overlay(lowers: &[&Path], upper: &Path, work: &Path, target: &Path)
         owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })?;
     let t = cpath(target)?;
     // SAFETY: valid mount fd, an empty path with F_EMPTY_PATH, and a target path.
-    check(unsafe {
+    syscall_ret(unsafe {
         libc::syscall(
             libc::SYS_move_mount,
             mnt.as_raw_fd(),
@@ -94,7 +95,7 @@ pub fn mount_ext4(dev: &Path, target: &Path) -> io::Result<()> {
     let t = cpath(target)?;
     let flags = libc::MS_NOSUID | libc::MS_NODEV;
     // SAFETY: valid NUL-terminated strings; no data.
-    check(unsafe {
+    syscall_ret(unsafe {
         libc::mount(
             d.as_ptr(),
             t.as_ptr(),
@@ -119,10 +120,9 @@ pub fn unmount(target: &Path) -> io::Result<bool> {
         Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(false),
         Some(libc::EBUSY) => {
             // SAFETY: as above; a lazy detach for a busy mount.
-            check(
-                unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) }
-                    as libc::c_long,
-            )
+            syscall_ret(unsafe {
+                libc::umount2(t.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW)
+            } as libc::c_long)
             .map(|_| true)
         }
         _ => Err(err),

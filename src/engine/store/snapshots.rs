@@ -8,13 +8,13 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::engine::db::images::ImageRecord;
-use crate::engine::db::snapshots::{self as records, SnapshotRecord};
-use crate::engine::db::{self, Db, DbError};
-use crate::engine::image::digest::Digest;
-use crate::engine::store::content::{remove_tree, ContentError, Store};
-use crate::engine::store::loopdev::{self, LoopError};
-use crate::engine::store::mount;
+use crate::db::images::ImageRecord;
+use crate::db::snapshots::{self as records, SnapshotRecord};
+use crate::db::{self, Db, DbError};
+use crate::image::digest::Digest;
+use crate::store::content::{remove_tree, ContentError, Store};
+use crate::store::loopdev::{self, LoopError};
+use crate::store::mount;
 
 /// The smallest disk limit (ext4 metadata needs room).
 pub const MIN_DISK_LIMIT_MB: u64 = 8;
@@ -325,7 +325,7 @@ mod tests {
             config_digest: "sha256:cc".into(),
             config: serde_json::Value::Null,
             size: 0,
-            layers: vec![crate::engine::db::images::LayerRecord {
+            layers: vec![crate::db::images::LayerRecord {
                 digest: format!("sha256:{}", "1".repeat(64)),
                 diff_id: String::new(),
                 size: 0,

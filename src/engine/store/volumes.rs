@@ -6,9 +6,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::engine::db::volumes::{self as records, VolumeRecord};
-use crate::engine::db::{self, Db, DbError};
-use crate::engine::store::content::Store;
+use crate::db::volumes::{self as records, VolumeRecord};
+use crate::db::{self, Db, DbError};
+use crate::store::content::Store;
 
 /// A volume failure.
 #[derive(Debug, thiserror::Error)]

@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::engine::ctx::Ctx;
-use crate::engine::db::Db;
-use crate::engine::error::EngineError;
-use crate::engine::image::pull::PullOptions;
-use crate::engine::oci_runtime::OciRuntime;
-use crate::engine::store::content::Store;
+use crate::context::Engine;
+use crate::db::Db;
+use crate::error::EngineError;
+use crate::image::pull::PullOptions;
+use crate::oci_runtime::OciRuntime;
+use crate::store::content::Store;
 
 /// What the daemon was started with.
 #[derive(Debug, Clone)]
@@ -46,16 +46,16 @@ pub struct DaemonConfig {
 
 impl DaemonConfig {
     /// A fresh engine context (its own database connection).
-    pub fn ctx(&self) -> Result<Ctx, EngineError> {
+    pub fn ctx(&self) -> Result<Engine, EngineError> {
         let store = Store::open(&self.root)?;
         let db = Db::open(&store.db_path())?;
-        Ok(Ctx {
+        Ok(Engine::new(
             store,
             db,
-            runtime: self.runtime.clone(),
-            pull: self.pull.clone(),
-            k3_exe: self.k3_exe.clone(),
-        })
+            self.runtime.clone(),
+            self.pull.clone(),
+            self.k3_exe.clone(),
+        ))
     }
 }
 
@@ -112,7 +112,7 @@ pub fn every<E: std::error::Error>(
     shared: &Shared,
     name: &str,
     period: std::time::Duration,
-    mut tick: impl FnMut(&mut crate::engine::ctx::Ctx) -> Result<(), E>,
+    mut tick: impl FnMut(&mut crate::context::Engine) -> Result<(), E>,
 ) {
     let mut ctx = None;
     while !shared.stopping() {
@@ -125,10 +125,7 @@ pub fn every<E: std::error::Error>(
         }
         if let Some(c) = ctx.as_mut() {
             if let Err(e) = tick(c) {
-                eprintln!(
-                    "k3 serve: {name}: {}",
-                    crate::engine::error::chain_message(&e)
-                );
+                eprintln!("k3 serve: {name}: {}", crate::error::chain_message(&e));
             }
         }
         std::thread::sleep(period);

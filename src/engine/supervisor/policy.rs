@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::engine::options::RestartPolicy;
+use crate::options::RestartPolicy;
 
 /// The first delay when `restartDelay` is 0 (docker's 100 ms).
 pub const DEFAULT_DELAY: Duration = Duration::from_millis(100);

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::engine::supervisor::usage::{ContainerUsage, SystemUsage};
+use crate::supervisor::usage::{ContainerUsage, SystemUsage};
 
 /// A label value with `\`, `"` and newlines escaped.
 pub fn escape(v: &str) -> String {

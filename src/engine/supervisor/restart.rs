@@ -7,14 +7,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::engine::container::{load, start, ContainerError, Loaded};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::restarts::{self, Restart};
-use crate::engine::db::{self, containers, events};
-use crate::engine::options::Validated;
-use crate::engine::supervisor::policy::{self, Decision, Policy};
-use crate::engine::supervisor::Shared;
+use crate::container::{load, start, Container, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::db::restarts::{self, Restart};
+use crate::db::{self, containers, events};
+use crate::options::Validated;
+use crate::supervisor::policy::{self, Decision, Policy};
+use crate::supervisor::Shared;
 
 /// How often the loop looks at the containers.
 pub const TICK: Duration = Duration::from_millis(200);
@@ -34,7 +34,7 @@ pub struct Supervisor {
     booted: bool,
 }
 
-fn policy_of(l: &Loaded) -> Option<Policy> {
+fn policy_of(l: &Container) -> Option<Policy> {
     let v: Validated = serde_json::from_value(l.record.validated.clone()).ok()?;
     Some(Policy {
         kind: v.restart,
@@ -46,7 +46,7 @@ fn policy_of(l: &Loaded) -> Option<Policy> {
 
 impl Supervisor {
     /// One pass over every container.
-    pub fn tick(&mut self, ctx: &mut Ctx, shared: &Shared) -> Result<(), ContainerError> {
+    pub fn tick(&mut self, ctx: &mut Engine, shared: &Shared) -> Result<(), ContainerError> {
         let ids: Vec<String> = containers::list(ctx.db.conn())?
             .into_iter()
             .map(|r| r.id)
@@ -57,17 +57,14 @@ impl Supervisor {
                 return Ok(());
             }
             if let Err(e) = self.one(ctx, &id) {
-                eprintln!(
-                    "k3 serve: supervisor: {}",
-                    crate::engine::error::chain_message(&e)
-                );
+                eprintln!("k3 serve: supervisor: {}", crate::error::chain_message(&e));
             }
         }
         self.booted = true;
         Ok(())
     }
 
-    fn one(&mut self, ctx: &mut Ctx, id: &str) -> Result<(), ContainerError> {
+    fn one(&mut self, ctx: &mut Engine, id: &str) -> Result<(), ContainerError> {
         let l = match load(ctx, id) {
             Ok(l) => l,
             Err(ContainerError::NotFound(_)) => return Ok(()),
@@ -121,7 +118,7 @@ impl Supervisor {
         );
     }
 
-    fn fire(&mut self, ctx: &mut Ctx, id: &str) -> Result<(), ContainerError> {
+    fn fire(&mut self, ctx: &mut Engine, id: &str) -> Result<(), ContainerError> {
         let Some(p) = self.pending.remove(id) else {
             return Ok(());
         };

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::engine::container::stats::cgroup_dir;
+use crate::container::stats::cgroup_dir;
 
 /// Samples kept per container for the charts.
 pub const HISTORY: usize = 60;

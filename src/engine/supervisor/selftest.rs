@@ -11,13 +11,13 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use crate::engine::container::stats::cgroup_dir;
-use crate::engine::container::{load, remove, start, ContainerError};
-use crate::engine::create::{self, CreateError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::options::CreateOptions;
-use crate::engine::supervisor::sampler::{cpu_percent, host_memory};
+use crate::container::stats::cgroup_dir;
+use crate::container::{load, remove, start, ContainerError};
+use crate::context::Engine;
+use crate::create::{self, CreateError};
+use crate::db::container_state::Status;
+use crate::options::CreateOptions;
+use crate::supervisor::sampler::{cpu_percent, host_memory};
 
 /// A self-test failure that is not a limit failing.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ const MEMORY_LOAD: &str = "x=x; i=0; while [ $i -lt 26 ]; do x=$x$x; i=$((i+1));
 const CPU_LOAD: &str = "while :; do :; done";
 
 fn make(
-    ctx: &mut Ctx,
+    ctx: &mut Engine,
     id: &str,
     image: &str,
     memory: Option<u64>,
@@ -91,7 +91,7 @@ fn read_u64(path: std::path::PathBuf) -> Option<u64> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn memory_run(ctx: &mut Ctx, image: &str, frac: u64, total: u64) -> Result<Line, SelftestError> {
+fn memory_run(ctx: &mut Engine, image: &str, frac: u64, total: u64) -> Result<Line, SelftestError> {
     let id = format!("k3-selftest-mem{frac}-{}", std::process::id());
     let limit = total / frac / MIB * MIB;
     let pid = make(ctx, &id, image, Some(limit), None, MEMORY_LOAD)?;
@@ -127,7 +127,7 @@ fn memory_run(ctx: &mut Ctx, image: &str, frac: u64, total: u64) -> Result<Line,
     })
 }
 
-fn cpu_runs(ctx: &mut Ctx, image: &str, secs: u64) -> Result<Vec<Line>, SelftestError> {
+fn cpu_runs(ctx: &mut Engine, image: &str, secs: u64) -> Result<Vec<Line>, SelftestError> {
     let quotas = [(16u64, 6250u64), (8, 12500), (4, 25000)];
     let mut started = Vec::new();
     for (frac, quota) in quotas {
@@ -178,14 +178,14 @@ fn cpu_runs(ctx: &mut Ctx, image: &str, secs: u64) -> Result<Vec<Line>, Selftest
     Ok(lines)
 }
 
-fn cleanup(ctx: &mut Ctx, started: &[(String, u64, u64, i64)]) {
+fn cleanup(ctx: &mut Engine, started: &[(String, u64, u64, i64)]) {
     for (id, ..) in started {
         let _ = remove::remove(ctx, id, true);
     }
 }
 
 /// Runs the six containers; the table lines.
-pub fn run(ctx: &mut Ctx, image: &str, secs: u64) -> Result<Vec<Line>, SelftestError> {
+pub fn run(ctx: &mut Engine, image: &str, secs: u64) -> Result<Vec<Line>, SelftestError> {
     let (_, total) = host_memory(&fs::read_to_string("/proc/meminfo").unwrap_or_default());
     let mut lines = Vec::new();
     for frac in [16, 8, 4] {

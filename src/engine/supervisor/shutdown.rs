@@ -13,12 +13,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::container::{kill, list, load, ContainerError};
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::{self, Status};
-use crate::engine::db::{self, events, DbError};
-use crate::engine::network;
-use crate::engine::supervisor::Shared;
+use crate::container::{kill, list, load, ContainerError};
+use crate::context::Engine;
+use crate::db::container_state::{self, Status};
+use crate::db::{self, events, DbError};
+use crate::network;
+use crate::supervisor::Shared;
 
 /// What the shutdown did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -29,14 +29,14 @@ pub struct Report {
     pub killed: Vec<String>,
 }
 
-fn active(ctx: &mut Ctx) -> Result<Vec<(String, Status, i64)>, ContainerError> {
+fn active(ctx: &mut Engine) -> Result<Vec<(String, Status, i64)>, ContainerError> {
     Ok(list::list(ctx, false)?
         .into_iter()
         .map(|s| (s.id, s.status, s.pid.unwrap_or(0)))
         .collect())
 }
 
-fn log_stop(ctx: &mut Ctx, id: &str) -> Result<(), DbError> {
+fn log_stop(ctx: &mut Engine, id: &str) -> Result<(), DbError> {
     let now = db::now();
     ctx.db.write("stop", |c| {
         events::record(c, id, "stop", &serde_json::json!({"by": "daemon"}), now).map(|_| ())
@@ -44,7 +44,7 @@ fn log_stop(ctx: &mut Ctx, id: &str) -> Result<(), DbError> {
 }
 
 /// The shutdown sequence.
-pub fn shutdown(ctx: &mut Ctx, shared: &Shared) -> Result<Report, ContainerError> {
+pub fn shutdown(ctx: &mut Engine, shared: &Shared) -> Result<Report, ContainerError> {
     let mut rep = Report::default();
     for (id, status, _) in active(ctx)? {
         if status == Status::Running {
@@ -101,8 +101,8 @@ pub fn shutdown(ctx: &mut Ctx, shared: &Shared) -> Result<Report, ContainerError
 
 /// Brings the records in line with reality after a crash; the ids whose
 /// state changed (dead inits recorded as STOPPED).
-pub fn reconcile(ctx: &mut Ctx) -> Result<Vec<String>, ContainerError> {
-    let before: Vec<(String, Status)> = crate::engine::db::containers::list(ctx.db.conn())?
+pub fn reconcile(ctx: &mut Engine) -> Result<Vec<String>, ContainerError> {
+    let before: Vec<(String, Status)> = crate::db::containers::list(ctx.db.conn())?
         .into_iter()
         .filter_map(|r| {
             let s = container_state::get(ctx.db.conn(), &r.id).ok()??;

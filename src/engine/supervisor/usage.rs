@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use crate::engine::container::list::{self, Summary};
-use crate::engine::container::ContainerError;
-use crate::engine::ctx::Ctx;
-use crate::engine::db::container_state::Status;
-use crate::engine::db::{self, events};
-use crate::engine::supervisor::sampler::{percent, Point};
-use crate::engine::supervisor::Shared;
+use crate::container::list::{self, Summary};
+use crate::container::ContainerError;
+use crate::context::Engine;
+use crate::db::container_state::Status;
+use crate::db::{self, events};
+use crate::supervisor::sampler::{percent, Point};
+use crate::supervisor::Shared;
 
 /// One container of `/api/containers`; usage fields only for RUNNING.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -95,7 +95,10 @@ fn round2(x: f64) -> f64 {
 
 /// Every container's row (sampling the running ones) and the host's usage;
 /// OOM kills seen since the last sample are logged as `oom` events.
-pub fn collect(shared: &Shared, ctx: &mut Ctx) -> Result<(Vec<Row>, SystemUsage), ContainerError> {
+pub fn collect(
+    shared: &Shared,
+    ctx: &mut Engine,
+) -> Result<(Vec<Row>, SystemUsage), ContainerError> {
     let all = list::list(ctx, true)?;
     let (used, total, cpu) = shared.sampler().host();
     let mut ooms = Vec::new();

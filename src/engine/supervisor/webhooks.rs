@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::engine::ctx::Ctx;
-use crate::engine::db::events::{self, Delivery};
-use crate::engine::db::DbError;
-use crate::engine::supervisor::Shared;
+use crate::context::Engine;
+use crate::db::events::{self, Delivery};
+use crate::db::DbError;
+use crate::supervisor::Shared;
 
 /// Attempts per event before it is marked `failed`.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -75,7 +75,7 @@ impl Deliverer {
     }
 
     /// One pass over the pending queue.
-    pub fn tick(&mut self, ctx: &mut Ctx, shared: &Shared) -> Result<(), DbError> {
+    pub fn tick(&mut self, ctx: &mut Engine, shared: &Shared) -> Result<(), DbError> {
         let urls = &shared.cfg.webhooks;
         let pending = events::pending_deliveries(ctx.db.conn(), BATCH)?;
         for d in pending {
@@ -134,7 +134,7 @@ pub fn run(shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::events::Event;
+    use crate::db::events::Event;
 
     #[test]
     fn body_merges_payload_without_overriding() {

@@ -8,20 +8,28 @@ use std::process::Command;
 
 use oci_spec::runtime::Spec;
 
-use crate::oci::spec::{self, Bundle};
-use crate::oci::state::Status;
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::{OutputError, Protocol, StateError};
+use crate::{Error, Result};
+use k3_oci::spec::{self, Bundle};
+use k3_oci::state::Status;
 
 /// Flags shared by both verbs.
 #[derive(Debug, Clone, Default)]
 pub struct CriuOpts {
+    /// `--image-path`: where CRIU writes (or reads) the images.
     pub image_path: PathBuf,
+    /// `--work-path`: CRIU's logs and work files (default: the image path).
     pub work_path: Option<PathBuf>,
+    /// `--leave-running`: the container keeps running after the dump.
     pub leave_running: bool,
+    /// `--tcp-established`: checkpoint established TCP connections.
     pub tcp_established: bool,
+    /// `--ext-unix-sk`: allow external unix sockets.
     pub ext_unix_sk: bool,
+    /// `--shell-job`: the process was started from a shell (a tty of its own).
     pub shell_job: bool,
+    /// `--file-locks`: checkpoint file locks.
     pub file_locks: bool,
 }
 
@@ -108,7 +116,10 @@ fn run_criu(args: &[String], what: &str, log: &Path) -> Result<()> {
     let out = Command::new("criu")
         .args(args)
         .output()
-        .map_err(|e| Error::sys(format!("run criu {what}"), e))?;
+        .map_err(|source| OutputError::Run {
+            program: format!("criu {what}"),
+            source,
+        })?;
     if !out.status.success() {
         let tail = std::fs::read_to_string(log).unwrap_or_default();
         let last = tail
@@ -128,17 +139,18 @@ fn run_criu(args: &[String], what: &str, log: &Path) -> Result<()> {
 }
 
 /// `k3rt checkpoint ID`.
-pub fn checkpoint(ctx: &Ctx, id: &str, opts: &CriuOpts) -> Result<()> {
+pub fn checkpoint(ctx: &GlobalFlags, id: &str, opts: &CriuOpts) -> Result<()> {
     let (dir, st, status) = ctx.live(id)?;
     if status != Status::Running {
-        return Err(Error::NotRunning {
+        return Err(StateError::NotRunning {
             id: id.to_string(),
             status,
-        });
+        }
+        .into());
     }
     criu_ready()?;
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
-    let spec = spec::parse(&raw).map_err(|source| crate::oci::spec::SpecError::Parse {
+    let spec = spec::parse(&raw).map_err(|source| spec::SpecError::Parse {
         path: dir.config(),
         source,
     })?;
@@ -169,16 +181,16 @@ pub fn checkpoint(ctx: &Ctx, id: &str, opts: &CriuOpts) -> Result<()> {
 
 /// `k3rt restore -b BUNDLE ID`: the process tree comes back into a new container.
 pub fn restore(
-    ctx: &Ctx,
+    ctx: &GlobalFlags,
     id: &str,
     bundle_dir: &Path,
     opts: &CriuOpts,
     pid_file: Option<&Path>,
 ) -> Result<()> {
-    crate::oci::id::validate(id)?;
+    k3_oci::id::validate(id)?;
     let bundle = Bundle::load(bundle_dir)?;
     criu_ready()?;
-    let dir = crate::runtime::statedir::ContainerDir::new(&ctx.root, id);
+    let dir = crate::statedir::ContainerDir::new(&ctx.root, id);
     dir.create()?;
     let pidfile = dir.path.join("criu.pid");
     let mut args = vec![
@@ -205,33 +217,29 @@ pub fn restore(
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| Error::Init("criu restore wrote no pid".into()))?;
+        .ok_or(Protocol::CriuNoPid)?;
     std::fs::write(dir.config(), &bundle.raw)
         .map_err(|e| Error::io("write config", dir.config(), e))?;
-    let st = crate::oci::state::ContainerState {
+    let st = k3_oci::state::ContainerState {
         oci_version: bundle.spec.version().clone(),
         id: id.to_string(),
         status: Status::Running,
         pid,
-        pid_start_time: crate::runtime::statedir::proc_stat(pid)
+        pid_start_time: crate::statedir::proc_stat(pid)
             .map(|(t, _)| t)
-            .ok_or_else(|| {
-                Error::Init(format!(
-                    "cannot read the start time of the restored init `{pid}` from /proc/{pid}/stat"
-                ))
-            })?,
+            .ok_or_else(|| Error::from(Protocol::NoRestoredStartTime(pid)))?,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
-        created: crate::oci::time::now_rfc3339(),
+        created: k3_oci::time::now_rfc3339(),
         owner: "root".into(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        cgroup_paths: crate::runtime::cgroups::procs_dirs(pid),
+        cgroup_paths: k3_cgroups::procs_dirs(pid),
         own_pid_ns: true,
         host_mounts: false,
     };
     dir.save(&st)?;
     if let Some(p) = pid_file {
-        crate::runtime::container::create::write_pid_file(p, pid)?;
+        crate::container::create::write_pid_file(p, pid)?;
     }
     Ok(())
 }

@@ -3,38 +3,49 @@
 //! for a create that dies instead (a kill at any instruction), each resource is first
 //! recorded in the state dir's journal, which `delete --force` replays.
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
-use crate::oci::id;
-use crate::oci::spec::Bundle;
-use crate::oci::state::{ContainerState, OciState, Status};
-use crate::runtime::caps::CapSets;
-use crate::runtime::cgroups::{self, Cgroup, Layout, Placement};
-use crate::runtime::container::Ctx;
-use crate::runtime::namespaces::{trace_name, NsPlan};
-use crate::runtime::process::channel::{self, Channel, Msg};
-use crate::runtime::process::exec::Dmz;
-use crate::runtime::process::init::{self, InitConfig, StartSignal};
-use crate::runtime::process::spawn::{self, Spawned};
-use crate::runtime::process::tty;
-use crate::runtime::rootfs::{self, CgroupView, Env};
-use crate::runtime::statedir::{proc_stat, ContainerDir, Made};
-use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
-use crate::sys::linux::LinuxSys;
+use crate::caps::CapSets;
+use crate::container::GlobalFlags;
+use crate::error::{Call, ProcessError, Protocol};
+use crate::namespaces::{trace_name, NsPlan};
+use crate::process::channel::{self, Channel, Msg};
+use crate::process::exec::Dmz;
+use crate::process::init::{self, InitConfig, StartSignal};
+use crate::process::spawn::{self, Spawned};
+use crate::process::tty;
+use crate::rootfs::{self, CgroupView, HostFacts};
+use crate::statedir::{proc_stat, ContainerDir, Made};
+use crate::trace::Log;
+use crate::{hooks, rlimits, seccomp, security, Error, Result};
+use k3_cgroups::{self as cgroups, Cgroup, Layout, Placement};
+use k3_oci::id;
+use k3_oci::spec::Bundle;
+use k3_oci::state::{ContainerState, OciState, Status};
+use k3_sys::linux::LinuxSys;
 
 /// `create` flags.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOpts {
+    /// The container id.
     pub id: String,
+    /// `--bundle`: the directory holding config.json.
     pub bundle: PathBuf,
+    /// `--pid-file`: where to write the init's pid.
     pub pid_file: Option<PathBuf>,
+    /// `--console-socket`: where to send the pty master.
     pub console_socket: Option<PathBuf>,
+    /// `--no-pivot`: move the root instead of pivot_root.
     pub no_pivot: bool,
+    /// `--no-new-keyring`: keep the caller's session keyring.
     pub no_new_keyring: bool,
+    /// `--preserve-fds`: descriptors past stdio passed to the container.
     pub preserve_fds: i32,
 }
 
@@ -50,10 +61,15 @@ pub enum Mode {
 /// A container whose init waits for start.
 #[derive(Debug)]
 pub struct Launched {
+    /// The container's state directory.
     pub dir: ContainerDir,
+    /// The state as saved.
     pub state: ContainerState,
+    /// The container's spec.
     pub spec: Spec,
+    /// k3rt's end of the channel to the init.
     pub chan: Channel,
+    /// The init (and intermediate) pids.
     pub spawned: Spawned,
     /// Receives the pty master when `run` proxies the terminal itself.
     pub console: Option<std::os::unix::net::UnixStream>,
@@ -71,8 +87,7 @@ struct Undo {
 impl Undo {
     fn run(self) {
         if let Some(pid) = self.pid {
-            // SAFETY: killing and reaping our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             spawn::reap(pid);
         }
         if let Some(rootfs) = self.host_mounts {
@@ -88,7 +103,7 @@ impl Undo {
 }
 
 /// `k3rt create`.
-pub fn create(ctx: &Ctx, opts: &CreateOpts) -> Result<()> {
+pub fn create(ctx: &GlobalFlags, opts: &CreateOpts) -> Result<()> {
     let l = launch(ctx, opts, Mode::Fifo, None)?;
     ctx.log.debug("finish");
     drop(l);
@@ -97,7 +112,7 @@ pub fn create(ctx: &Ctx, opts: &CreateOpts) -> Result<()> {
 
 /// Everything up to a ready init; shared by `create` and `run`.
 pub fn launch(
-    ctx: &Ctx,
+    ctx: &GlobalFlags,
     opts: &CreateOpts,
     mode: Mode,
     sigmask: Option<libc::sigset_t>,
@@ -105,7 +120,7 @@ pub fn launch(
     let log = &ctx.log;
     log.debug("Using debug verbosity");
     id::validate(&opts.id)?;
-    super::check_preserve_fds(opts.preserve_fds)?;
+    super::validate_preserve_fds(opts.preserve_fds)?;
     let cfg_path = Bundle::config_path(&opts.bundle);
     log.debug(format!(
         "Loading container from config file: `{}`",
@@ -129,7 +144,7 @@ pub fn launch(
             "a read-only root needs a mount namespace (it would remount the host's root)",
         ));
     }
-    security::check(&bundle.spec, &ns, log)?;
+    security::validate(&bundle.spec, &ns, log)?;
     let plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
@@ -153,8 +168,7 @@ pub fn launch(
         dir: Some(dir.clone()),
         ..Undo::default()
     };
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
+    let me = nix::unistd::getpid().as_raw();
     let creator = Made::Creator {
         pid: me,
         start_time: proc_stat(me).map_or(0, |(t, _)| t),
@@ -163,9 +177,17 @@ pub fn launch(
         undo.run();
         return Err(e);
     }
-    match launch_in(
-        ctx, opts, mode, sigmask, bundle, ns, plan, caps, &dir, &mut undo,
-    ) {
+    let checked = Checked {
+        ctx,
+        opts,
+        mode,
+        sigmask,
+        bundle,
+        ns,
+        plan,
+        caps,
+    };
+    match launch_in(checked, &dir, &mut undo) {
         Ok(l) => Ok(l),
         Err(e) => {
             undo.run();
@@ -174,27 +196,159 @@ pub fn launch(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn launch_in(
-    ctx: &Ctx,
-    opts: &CreateOpts,
+/// What `launch` checked and planned before anything exists on the host.
+struct Checked<'a> {
+    ctx: &'a GlobalFlags,
+    opts: &'a CreateOpts,
     mode: Mode,
     sigmask: Option<libc::sigset_t>,
     bundle: Bundle,
     ns: NsPlan,
     plan: rootfs::Plan,
     caps: CapSets,
-    dir: &ContainerDir,
-    undo: &mut Undo,
-) -> Result<Launched> {
+}
+
+/// From a created state dir to a ready init: every resource made here is recorded
+/// in `undo` (and the journal) before the next step can fail.
+fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Launched> {
+    let (ctx, opts, spec, ns) = (c.ctx, c.opts, &c.bundle.spec, &c.ns);
     let log = &ctx.log;
-    let fifo = match mode {
+    let fifo = match c.mode {
         Mode::Fifo => {
             log.debug(format!("Creating exec fifo: {}", dir.fifo().display()));
-            Some(make_fifo(&dir.fifo(), host_root(&bundle.spec))?)
+            Some(make_fifo(&dir.fifo(), host_root(spec))?)
         }
         Mode::Channel => None,
     };
+    write_config(dir, &c.bundle, log)?;
+    let runtime_hooks = RuntimeHooks::of(spec, log);
+    let (layout, cgroup) = locate_cgroup(ctx, opts, spec)?;
+    let (host_uid, host_gid) = host_ids(spec);
+    log.debug(format!(
+        "Using container host UID `{host_uid}` and GID `{host_gid}`"
+    ));
+    log.debug("Running linux container");
+    trace_namespaces(ns, log);
+    let (console, console_receiver) = console_ends(opts, spec, c.mode)?;
+    let (parent_end, child_end) = channel::pair()?;
+    let host = HostFacts {
+        in_userns: ns.has(LinuxNamespaceType::User),
+        shared_mount_ns: !ns.has(LinuxNamespaceType::Mount),
+        cgroups: cgroup_view(&layout, &cgroup),
+    };
+    let hook_state = OciState {
+        oci_version: spec.version().clone(),
+        id: opts.id.clone(),
+        status: Status::Creating,
+        pid: 0,
+        bundle: c.bundle.dir.clone(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+    };
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(sc) => Some(seccomp::Filter::prepare(sc, log)?),
+        None => None,
+    };
+    let placement = make_cgroup(dir, undo, &layout, &cgroup, spec, ns)?;
+    let sys = LinuxSys;
+    let init_cfg = InitConfig {
+        sys: &sys,
+        spec,
+        ns,
+        plan: &c.plan,
+        host,
+        caps: c.caps,
+        chan: &child_end,
+        start: match fifo {
+            Some(f) => StartSignal::Fifo(f),
+            None => StartSignal::Channel,
+        },
+        console,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        runtime_hooks: !runtime_hooks.is_empty(),
+        hook_state: hook_state.clone(),
+        old_sigmask: c.sigmask,
+        log,
+        placement: &placement,
+        dmz: Dmz::new()?,
+        seccomp,
+    };
+    if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
+        // the init sets them itself, late (rlimits::apply); here only what it could
+        // not raise from inside a user namespace
+        rlimits::trace(r, log);
+        rlimits::raise_hard(r)?;
+    }
+    if !ns.has(LinuxNamespaceType::Mount) {
+        // the init mounts on the host only after Go, but record it before it exists
+        dir.record(&Made::HostMounts {
+            rootfs: c.bundle.rootfs.clone(),
+        })?;
+        undo.host_mounts = Some(c.bundle.rootfs.clone());
+    }
+    let spawned = spawn::spawn(spec, ns, &parent_end, &child_end, || init::run(init_cfg))?;
+    undo.pid = Some(spawned.pid);
+    let start_time = record_init(dir, &spawned)?;
+    drop(child_end);
+    log.debug(format!(
+        "Running container PID after fork: `{}`",
+        spawned.pid
+    ));
+
+    // with a new cgroup namespace the init must be in all its cgroups before it
+    // unshares (after Go): the namespace is rooted where it is then
+    let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
+    if matches!(placement, Placement::ByParent) {
+        cgroup.add_process(spawned.pid, false)?;
+        if memory_early {
+            cgroup.add_process(spawned.pid, true)?;
+        }
+    }
+    if ns.is_new(LinuxNamespaceType::User) {
+        write_id_maps(spawned.pid, spec)?;
+    }
+    parent_end.send(&Msg::Go)?;
+    let mut state_for_hooks = hook_state;
+    state_for_hooks.pid = spawned.pid;
+    wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
+    if matches!(placement, Placement::ByParent) && !memory_early {
+        cgroup.add_process(spawned.pid, true)?;
+    }
+
+    let state = ContainerState {
+        oci_version: spec.version().clone(),
+        id: opts.id.clone(),
+        status: Status::Created,
+        pid: spawned.pid,
+        pid_start_time: start_time,
+        bundle: c.bundle.dir.clone(),
+        rootfs: c.bundle.rootfs.clone(),
+        created: k3_oci::time::now_rfc3339(),
+        owner: owner(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_paths: cgroup.paths(),
+        own_pid_ns: ns.is_new(LinuxNamespaceType::Pid),
+        host_mounts: !ns.has(LinuxNamespaceType::Mount),
+    };
+    log.debug("Writing container status");
+    dir.save(&state)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, spawned.pid)?;
+    }
+    *undo = Undo::default();
+    Ok(Launched {
+        dir: dir.clone(),
+        state,
+        spec: c.bundle.spec,
+        chan: parent_end,
+        spawned,
+        console: console_receiver,
+    })
+}
+
+/// Keeps the bundle's config.json in the state dir (what `delete` and hooks read later).
+fn write_config(dir: &ContainerDir, bundle: &Bundle, log: &Log) -> Result<()> {
     log.debug("Running with prefork enabled");
     log.debug(format!(
         "Reading config file: `{}`",
@@ -205,16 +359,13 @@ fn launch_in(
         dir.config().display()
     ));
     std::fs::write(dir.config(), &bundle.raw)
-        .map_err(|e| Error::io("write config", dir.config(), e))?;
-    let spec = &bundle.spec;
-    let hooks = spec.hooks().clone().unwrap_or_default();
-    let runtime_hooks = RuntimeHooks {
-        prestart: hooks.prestart().clone().unwrap_or_default(),
-        create_runtime: hooks.create_runtime().clone().unwrap_or_default(),
-    };
-    if !runtime_hooks.is_empty() || hooks.poststart().is_some() || hooks.poststop().is_some() {
-        log.debug("Opening hooks output");
-    }
+        .map_err(|e| Error::io("write config", dir.config(), e))
+}
+
+/// Where the container's cgroup goes: `linux.cgroupsPath` (checked), or the systemd
+/// slice:prefix:name form with `--systemd-cgroup`, or the default under `k3`.
+fn locate_cgroup(ctx: &GlobalFlags, opts: &CreateOpts, spec: &Spec) -> Result<(Layout, Cgroup)> {
+    let log = &ctx.log;
     let layout = cgroups::detect()?;
     log.debug(if ctx.systemd_cgroup {
         "Using systemd cgroup manager"
@@ -249,11 +400,11 @@ fn launch_in(
         None
     };
     let cgroup = Cgroup::locate(&layout, systemd_cg.as_deref().or(spec_cg), &opts.id);
-    let (host_uid, host_gid) = host_ids(spec);
-    log.debug(format!(
-        "Using container host UID `{host_uid}` and GID `{host_gid}`"
-    ));
-    log.debug("Running linux container");
+    Ok((layout, cgroup))
+}
+
+/// The trace lines of the namespaces made and joined.
+fn trace_namespaces(ns: &NsPlan, log: &Log) {
     for t in &ns.new {
         log.debug(format!("Unsharing namespace: `{}`", trace_name(*t)));
     }
@@ -264,36 +415,43 @@ fn launch_in(
             p.display()
         ));
     }
-    // `run -t` without --console-socket: k3rt receives the pty itself and proxies it
+}
+
+/// The init's end of the console socket, and ours when `run -t` without
+/// `--console-socket` makes k3rt receive the pty itself and proxy it.
+fn console_ends(
+    opts: &CreateOpts,
+    spec: &Spec,
+    mode: Mode,
+) -> Result<(Option<OwnedFd>, Option<std::os::unix::net::UnixStream>)> {
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
-    let (console, console_receiver) =
+    Ok(
         match (&opts.console_socket, terminal && mode == Mode::Channel) {
             (Some(path), _) => (Some(tty::connect(path)?), None),
             (None, true) => {
-                let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-                    .map_err(|e| Error::sys("console socketpair", e))?;
+                let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(|source| {
+                    ProcessError::Call {
+                        call: Call::ConsoleSocketpair,
+                        source,
+                    }
+                })?;
                 (Some(OwnedFd::from(theirs)), Some(ours))
             }
             (None, false) => (None, None),
-        };
-    let (parent_end, child_end) = channel::pair()?;
-    let env = Env {
-        in_userns: ns.has(LinuxNamespaceType::User),
-        shared_mount_ns: !ns.has(LinuxNamespaceType::Mount),
-        cgroups: cgroup_view(&layout, &cgroup),
-    };
-    let hook_state = OciState {
-        oci_version: spec.version().clone(),
-        id: opts.id.clone(),
-        status: Status::Creating,
-        pid: 0,
-        bundle: bundle.dir.clone(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-    };
-    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(sc) => Some(seccomp::Filter::prepare(sc, log)?),
-        None => None,
-    };
+        },
+    )
+}
+
+/// Records, then creates the container's cgroup with its limits; says how the init
+/// will get into it.
+fn make_cgroup(
+    dir: &ContainerDir,
+    undo: &mut Undo,
+    layout: &Layout,
+    cgroup: &Cgroup,
+    spec: &Spec,
+    ns: &NsPlan,
+) -> Result<Placement> {
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     let nodes = spec
         .linux()
@@ -305,127 +463,32 @@ fn launch_in(
     })?;
     undo.cgroup = Some(cgroup.paths());
     cgroup.prepare(resources, nodes)?;
-    let placement = match layout {
+    Ok(match layout {
         Layout::V1(_) if !ns.is_new(LinuxNamespaceType::User) => {
             Placement::SelfMove(cgroup.open_tasks()?)
         }
         _ => Placement::ByParent,
-    };
-    let sys = LinuxSys;
-    let init_cfg = InitConfig {
-        sys: &sys,
-        spec,
-        ns: &ns,
-        plan: &plan,
-        env,
-        caps,
-        chan: &child_end,
-        start: match fifo {
-            Some(f) => StartSignal::Fifo(f),
-            None => StartSignal::Channel,
-        },
-        console,
-        no_pivot: opts.no_pivot,
-        no_new_keyring: opts.no_new_keyring,
-        preserve_fds: opts.preserve_fds,
-        runtime_hooks: !runtime_hooks.is_empty(),
-        hook_state: hook_state.clone(),
-        old_sigmask: sigmask,
-        log,
-        placement: &placement,
-        dmz: Dmz::new()?,
-        seccomp,
-    };
-    if let Some(r) = spec.process().as_ref().and_then(|p| p.rlimits().as_deref()) {
-        // the init sets them itself, late (rlimits::apply); here only what it could
-        // not raise from inside a user namespace
-        rlimits::trace(r, log);
-        rlimits::raise_hard(r)?;
-    }
-    if !ns.has(LinuxNamespaceType::Mount) {
-        // the init mounts on the host only after Go, but record it before it exists
-        dir.record(&Made::HostMounts {
-            rootfs: bundle.rootfs.clone(),
-        })?;
-        undo.host_mounts = Some(bundle.rootfs.clone());
-    }
-    let spawned = spawn::spawn(spec, &ns, &parent_end, &child_end, || init::run(init_cfg))?;
-    undo.pid = Some(spawned.pid);
+    })
+}
+
+/// Reaps the intermediate and records the init with its start time.
+///
+/// Until this record is written nothing of the init can outlive us: it waits for Go
+/// and exits on end-of-file if we die. Its stat is there (alive, or a zombie not
+/// yet reaped); without the start time delete could never tell it is alive, so
+/// failing to read it fails the create.
+fn record_init(dir: &ContainerDir, spawned: &Spawned) -> Result<u64> {
     if let Some(mid) = spawned.intermediate {
         spawn::reap(mid);
     }
-    // Until this record is written nothing of the init can outlive us: it waits for Go
-    // and exits on end-of-file if we die. Its stat is there (alive, or a zombie not
-    // yet reaped); without the start time delete could never tell it is alive, so
-    // failing to read it fails the create.
-    let start_time = proc_stat(spawned.pid).map(|(t, _)| t).ok_or_else(|| {
-        Error::Init(format!(
-            "cannot read the start time of the init (pid `{}`) from /proc",
-            spawned.pid
-        ))
-    })?;
+    let start_time = proc_stat(spawned.pid)
+        .map(|(t, _)| t)
+        .ok_or_else(|| Error::from(Protocol::NoStartTime(spawned.pid)))?;
     dir.record(&Made::Init {
         pid: spawned.pid,
         start_time,
     })?;
-    drop(child_end);
-    log.debug(format!(
-        "Running container PID after fork: `{}`",
-        spawned.pid
-    ));
-
-    // with a new cgroup namespace the init must be in all its cgroups before it
-    // unshares (after Go): the namespace is rooted where it is then
-    let memory_early = ns.is_new(LinuxNamespaceType::Cgroup);
-    if matches!(placement, Placement::ByParent) {
-        cgroup.add_process(spawned.pid, false)?;
-        if memory_early {
-            cgroup.add_process(spawned.pid, true)?;
-        }
-    }
-    if ns.is_new(LinuxNamespaceType::User) {
-        write_id_maps(spawned.pid, spec)?;
-    }
-    parent_end.send(&Msg::Go)?;
-    let mut state_for_hooks = hook_state;
-    state_for_hooks.pid = spawned.pid;
-    wait_ready(&parent_end, &runtime_hooks, &state_for_hooks, log)?;
-    if matches!(placement, Placement::ByParent) && !memory_early {
-        cgroup.add_process(spawned.pid, true)?;
-    }
-
-    let state = ContainerState {
-        oci_version: spec.version().clone(),
-        id: opts.id.clone(),
-        status: Status::Created,
-        pid: spawned.pid,
-        pid_start_time: start_time,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: crate::oci::time::now_rfc3339(),
-        owner: owner(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_paths: cgroup.paths(),
-        own_pid_ns: ns.is_new(LinuxNamespaceType::Pid),
-        host_mounts: !ns.has(LinuxNamespaceType::Mount),
-    };
-    log.debug("Writing container status");
-    dir.save(&state)?;
-    if let Some(p) = &opts.pid_file {
-        write_pid_file(p, spawned.pid)?;
-    }
-    undo.dir = None;
-    undo.pid = None;
-    undo.cgroup = None;
-    undo.host_mounts = None;
-    Ok(Launched {
-        dir: dir.clone(),
-        state,
-        spec: bundle.spec,
-        chan: parent_end,
-        spawned,
-        console: console_receiver,
-    })
+    Ok(start_time)
 }
 
 /// The hooks k3rt runs itself, in the runtime namespace, while the init waits.
@@ -435,6 +498,19 @@ struct RuntimeHooks {
 }
 
 impl RuntimeHooks {
+    /// The prestart and createRuntime hooks of the spec (and the trace line of any hook).
+    fn of(spec: &Spec, log: &Log) -> RuntimeHooks {
+        let hooks = spec.hooks().clone().unwrap_or_default();
+        let runtime_hooks = RuntimeHooks {
+            prestart: hooks.prestart().clone().unwrap_or_default(),
+            create_runtime: hooks.create_runtime().clone().unwrap_or_default(),
+        };
+        if !runtime_hooks.is_empty() || hooks.poststart().is_some() || hooks.poststop().is_some() {
+            log.debug("Opening hooks output");
+        }
+        runtime_hooks
+    }
+
     fn is_empty(&self) -> bool {
         self.prestart.is_empty() && self.create_runtime.is_empty()
     }
@@ -454,7 +530,7 @@ fn wait_ready(
     chan: &Channel,
     runtime_hooks: &RuntimeHooks,
     state: &OciState,
-    log: &crate::runtime::trace::Log,
+    log: &Log,
 ) -> Result<()> {
     loop {
         match chan.recv()? {
@@ -464,13 +540,9 @@ fn wait_ready(
                 chan.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => return Ok(()),
-            Some(Msg::Error(e)) => return Err(Error::Init(e)),
-            Some(other) => {
-                return Err(Error::Init(format!(
-                    "unexpected message `{other:?}` from the init"
-                )))
-            }
-            None => return Err(Error::Init("the init exited before it was ready".into())),
+            Some(Msg::Error(e)) => return Err(ProcessError::Reported(e).into()),
+            Some(other) => return Err(Protocol::Unexpected(format!("{other:?}")).into()),
+            None => return Err(Protocol::ExitedBeforeReady.into()),
         }
     }
 }
@@ -498,8 +570,7 @@ fn make_fifo(path: &Path, owner: (u32, u32)) -> Result<OwnedFd> {
             std::io::Error::last_os_error(),
         ));
     }
-    crate::sys::linux::open_path(path, libc::O_PATH)
-        .map_err(|e| Error::io("open exec fifo", path, e))
+    k3_sys::linux::open_path(path, libc::O_PATH).map_err(|e| Error::io("open exec fifo", path, e))
 }
 
 fn map_text(m: &[LinuxIdMapping]) -> String {
@@ -573,8 +644,7 @@ fn cgroup_view(layout: &Layout, cg: &Cgroup) -> CgroupView {
 }
 
 fn owner() -> String {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
+    let uid = nix::unistd::geteuid().as_raw();
     if uid == 0 {
         "root".to_string()
     } else {

@@ -3,18 +3,22 @@
 //! A container whose create died before writing state.json is undone from the
 //! journal create kept (statedir::Made).
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::oci::spec;
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::container::kill::kill_and_wait;
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::{pid_alive, ContainerDir, Made};
-use crate::runtime::{cgroups, hooks, Error, Result};
+use crate::container::kill::kill_and_wait;
+use crate::container::GlobalFlags;
+use crate::error::{StateError, Undying};
+use crate::statedir::{pid_alive, ContainerDir, Made};
+use crate::{hooks, Error, Result};
+use k3_cgroups as cgroups;
+use k3_oci::spec;
+use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt delete [--force] ID`.
-pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
+pub fn delete(ctx: &GlobalFlags, id: &str, force: bool) -> Result<()> {
     let dir = ctx.container(id)?;
     if !dir.exists() {
         // `--force` of a container that is already gone succeeds, as with runc
@@ -22,13 +26,13 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
         return if force {
             Ok(())
         } else {
-            Err(Error::NotFound(id.to_string()))
+            Err(StateError::NotFound(id.to_string()).into())
         };
     }
     let st = match dir.load() {
         Ok(st) => st,
         // a create that died half-way (or still runs): undo what its journal lists
-        Err(Error::NotFound(_)) => return undo_journal(&dir, force),
+        Err(Error::State(StateError::NotFound(_))) => return undo_journal(&dir, force),
         Err(e) if force => {
             ctx.log.warn(format!("{e}; removing anyway"));
             return undo_journal(&dir, force);
@@ -37,12 +41,13 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
     };
     let status = dir.status(&st);
     if !force && !status.can_delete() {
-        return Err(Error::BadState {
+        return Err(StateError::BadState {
             op: "delete",
             id: id.to_string(),
             status,
             hint: "; stop it first or use --force",
-        });
+        }
+        .into());
     }
     if status != Status::Stopped {
         kill_and_wait(&st)?;
@@ -51,13 +56,13 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool) -> Result<()> {
 }
 
 /// Removes what create made; poststop hooks run last and only warn on failure.
-pub fn destroy(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) -> Result<()> {
+pub fn destroy(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) -> Result<()> {
     if !st.own_pid_ns {
         // without a pid namespace, processes outlive the init: the cgroup knows them
-        crate::runtime::container::kill::signal_all(st, libc::SIGKILL);
+        crate::container::kill::signal_all(st, libc::SIGKILL);
     }
     if st.host_mounts {
-        crate::runtime::rootfs::unmount_all_under(&st.rootfs);
+        crate::rootfs::unmount_all_under(&st.rootfs);
     }
     cgroups::destroy(&st.cgroup_paths)?;
     let config = std::fs::read(dir.config()).ok();
@@ -84,15 +89,16 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
             Made::Creator { pid, start_time } => Some((pid, start_time)),
             _ => None,
         })
-        .filter(|&(pid, t)| pid != std::process::id() as i32 && pid_alive(pid, t))
+        .filter(|&(pid, t)| pid != nix::unistd::getpid().as_raw() && pid_alive(pid, t))
         .collect();
     if !creators.is_empty() && !force {
-        return Err(Error::BadState {
+        return Err(StateError::BadState {
             op: "delete",
             id: dir.id.clone(),
             status: Status::Creating,
             hint: "; it is being created (use --force)",
-        });
+        }
+        .into());
     }
     // stop the creator first: it could make more after we looked
     kill_all_and_wait(&creators, &[])?;
@@ -111,7 +117,7 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
     }
     kill_all_and_wait(&pids, &cgroup_paths)?;
     for rootfs in &mounts {
-        crate::runtime::rootfs::unmount_all_under(rootfs);
+        crate::rootfs::unmount_all_under(rootfs);
     }
     cgroups::destroy(&cgroup_paths)?;
     dir.remove()
@@ -122,8 +128,7 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
 fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()> {
     for &(pid, t) in pids {
         if pid_alive(pid, t) {
-            // SAFETY: kill with integer arguments; the start time matched just now.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
     for p in cgroup_paths {
@@ -138,8 +143,7 @@ fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()
     // every hierarchy: a create that died may have left the init in only some of them
     for p in cgroup_paths {
         for pid in cgroups::procs(std::slice::from_ref(p)) {
-            // SAFETY: as above; a process in the container's own cgroup is the container's.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
     for _ in 0..10_000 {
@@ -148,19 +152,17 @@ fn kill_all_and_wait(pids: &[(i32, u64)], cgroup_paths: &[PathBuf]) -> Result<()
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Err(Error::Init(format!(
-        "pids `{pids:?}` did not die after SIGKILL"
-    )))
+    Err(Undying::Pids(pids.to_vec()).into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::statedir::proc_stat;
-    use crate::runtime::trace::Log;
+    use crate::statedir::proc_stat;
+    use crate::trace::Log;
 
-    fn ctx(root: &std::path::Path) -> Ctx {
-        Ctx {
+    fn ctx(root: &std::path::Path) -> GlobalFlags {
+        GlobalFlags {
             root: root.to_path_buf(),
             log: Log::default(),
             systemd_cgroup: false,
@@ -175,7 +177,7 @@ mod tests {
     }
 
     fn start_of(pid: u32) -> u64 {
-        proc_stat(pid as i32).unwrap().0
+        proc_stat(i32::try_from(pid).unwrap()).unwrap().0
     }
 
     #[test]
@@ -200,11 +202,11 @@ mod tests {
                 paths: vec![cg.clone(), root.path().join("cg-never-made")],
             },
             Made::Init {
-                pid: init.id() as i32,
+                pid: i32::try_from(init.id()).unwrap(),
                 start_time: start_of(init.id()),
             },
             Made::Init {
-                pid: other.id() as i32,
+                pid: i32::try_from(other.id()).unwrap(),
                 start_time: start_of(other.id()) + 1,
             },
         ] {
@@ -227,7 +229,10 @@ mod tests {
         other.wait().unwrap();
         // a second delete: the id is gone, as a force delete of it succeeds (runc)
         delete(&c, "half", true).unwrap();
-        assert!(matches!(delete(&c, "half", false), Err(Error::NotFound(_))));
+        assert!(matches!(
+            delete(&c, "half", false),
+            Err(Error::State(StateError::NotFound(_)))
+        ));
     }
 
     #[test]
@@ -238,7 +243,7 @@ mod tests {
         dir.create().unwrap();
         let mut creator = sleeper();
         dir.record(&Made::Creator {
-            pid: creator.id() as i32,
+            pid: i32::try_from(creator.id()).unwrap(),
             start_time: start_of(creator.id()),
         })
         .unwrap();

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::oci::state::Status;
-use crate::runtime::cgroups::{self, stats, Layout};
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::{OutputError, StateError};
+use crate::{Error, Result};
+use k3_cgroups::{self as cgroups, stats, Layout};
+use k3_oci::state::Status;
 
 /// `k3rt events [--stats] [--interval D] ID`.
-pub fn events(ctx: &Ctx, id: &str, once: bool, interval: Duration) -> Result<()> {
+pub fn events(ctx: &GlobalFlags, id: &str, once: bool, interval: Duration) -> Result<()> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let v2 = matches!(cgroups::detect()?, Layout::V2(_));
@@ -28,10 +29,11 @@ pub fn events(ctx: &Ctx, id: &str, once: bool, interval: Duration) -> Result<()>
     loop {
         if dir.status(&st) == Status::Stopped {
             return if once {
-                Err(Error::NotRunning {
+                Err(StateError::NotRunning {
                     id: id.to_string(),
                     status: Status::Stopped,
-                })
+                }
+                .into())
             } else {
                 Ok(())
             };
@@ -39,11 +41,21 @@ pub fn events(ctx: &Ctx, id: &str, once: bool, interval: Duration) -> Result<()>
         let now = stats::oom_kills(&st.cgroup_paths);
         if now > ooms {
             ooms = now;
-            writeln!(out, "{}", json!({"type": "oom", "id": id}))
-                .map_err(|e| Error::sys("write events", e))?;
+            writeln!(out, "{}", json!({"type": "oom", "id": id})).map_err(|source| {
+                OutputError::Write {
+                    what: "events",
+                    source,
+                }
+            })?;
         }
-        writeln!(out, "{}", snapshot()).map_err(|e| Error::sys("write events", e))?;
-        out.flush().map_err(|e| Error::sys("write events", e))?;
+        writeln!(out, "{}", snapshot()).map_err(|source| OutputError::Write {
+            what: "events",
+            source,
+        })?;
+        out.flush().map_err(|source| OutputError::Write {
+            what: "events",
+            source,
+        })?;
         if once {
             return Ok(());
         }

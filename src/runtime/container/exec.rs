@@ -3,59 +3,78 @@
 //! namespaces, cgroup, seccomp, capabilities and user. Foreground waits and returns
 //! the exit code; `--detach` returns once the exec happened.
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::path::PathBuf;
 
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process, Spec};
 
-use crate::oci::spec;
-use crate::runtime::caps::CapSets;
-use crate::runtime::cgroups::{self, Placement};
-use crate::runtime::container::create::write_pid_file;
-use crate::runtime::container::Ctx;
-use crate::runtime::process::channel::{self, Msg};
-use crate::runtime::process::exec::Dmz;
-use crate::runtime::process::join::{self, JoinConfig};
-use crate::runtime::process::reaper::{block_signals, wait_child};
-use crate::runtime::process::spawn::reap;
-use crate::runtime::process::tty;
-use crate::runtime::{seccomp, Error, Result};
+use crate::caps::CapSets;
+use crate::container::create::write_pid_file;
+use crate::container::GlobalFlags;
+use crate::error::{ProcessError, Protocol, StateError};
+use crate::process::channel::{self, Msg};
+use crate::process::exec::Dmz;
+use crate::process::join::{self, JoinConfig};
+use crate::process::reaper::{block_signals, wait_child};
+use crate::process::spawn::reap;
+use crate::process::tty;
+use crate::{seccomp, Error, Result};
+use k3_cgroups::{self as cgroups, Placement};
+use k3_oci::spec;
 
 /// `exec` flags.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOpts {
+    /// The container id.
     pub id: String,
+    /// `--process`: a process.json to run instead of the arguments.
     pub process_file: Option<PathBuf>,
+    /// The command and its arguments.
     pub args: Vec<String>,
+    /// `--tty`: allocate a pty.
     pub tty: bool,
+    /// `--console-socket`: where to send the pty master.
     pub console_socket: Option<PathBuf>,
+    /// `--cwd`: the working directory (default: the container's).
     pub cwd: Option<PathBuf>,
+    /// `--env`: `KEY=VALUE` added to the container's environment.
     pub env: Vec<String>,
     /// `UID[:GID]`
     pub user: Option<String>,
+    /// `--additional-gids`.
     pub additional_gids: Vec<u32>,
+    /// `--cap`: capabilities added to the container's.
     pub caps: Vec<String>,
+    /// `--no-new-privs`.
     pub no_new_privs: bool,
+    /// `--apparmor`: the AppArmor profile.
     pub apparmor: Option<String>,
+    /// `--process-label`: the SELinux label.
     pub process_label: Option<String>,
+    /// `--detach`: return once the process runs.
     pub detach: bool,
+    /// `--pid-file`: where to write the process's pid.
     pub pid_file: Option<PathBuf>,
+    /// `--preserve-fds`: descriptors past stdio passed to the process.
     pub preserve_fds: i32,
 }
 
 /// `k3rt exec`; returns the process's exit code (0 when detached).
-pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
-    super::check_preserve_fds(opts.preserve_fds)?;
+pub fn exec(ctx: &GlobalFlags, opts: &ExecOpts) -> Result<i32> {
+    super::validate_preserve_fds(opts.preserve_fds)?;
     let dir = ctx.container(&opts.id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
     if !status.can_exec() {
-        return Err(Error::NotRunning {
+        return Err(StateError::NotRunning {
             id: opts.id.clone(),
             status,
-        });
+        }
+        .into());
     }
     let raw = std::fs::read(dir.config()).map_err(|e| Error::io("read config", dir.config(), e))?;
-    let spec = spec::parse(&raw).map_err(|source| crate::oci::spec::SpecError::Parse {
+    let spec = spec::parse(&raw).map_err(|source| spec::SpecError::Parse {
         path: dir.config(),
         source,
     })?;
@@ -83,8 +102,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
         Some(block_signals()?)
     };
     // the process is our grandchild: have it re-parented to us when the intermediate exits
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let userns = join::namespaces_of(st.pid)
         .iter()
@@ -96,8 +114,8 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
     };
     let by_parent = matches!(placement, Placement::ByParent);
     if let Some(r) = process.rlimits().as_deref() {
-        crate::runtime::rlimits::trace(r, &ctx.log);
-        crate::runtime::rlimits::raise_hard(r)?;
+        crate::rlimits::trace(r, &ctx.log);
+        crate::rlimits::raise_hard(r)?;
     }
     let (parent_end, child_end) = channel::pair()?;
     let mid = join::spawn(JoinConfig {
@@ -123,8 +141,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOpts) -> Result<i32> {
     let pid = match place_and_start(&cgroup_paths, mid, &parent_end) {
         Ok(pid) => pid,
         Err(e) => {
-            // SAFETY: killing our own child.
-            unsafe { libc::kill(mid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(mid), Signal::SIGKILL);
             reap(mid);
             return Err(e);
         }
@@ -149,10 +166,8 @@ fn place_and_start(cgroups: &[PathBuf], mid: i32, chan: &channel::Channel) -> Re
     chan.send(&Msg::Go)?;
     match chan.recv()? {
         Some(Msg::Pid(p)) => Ok(p),
-        Some(Msg::Error(e)) => Err(Error::Init(e)),
-        other => Err(Error::Init(format!(
-            "exec: expected a pid, got `{other:?}`"
-        ))),
+        Some(Msg::Error(e)) => Err(ProcessError::Reported(e).into()),
+        other => Err(Protocol::ExecNoPid(format!("{other:?}")).into()),
     }
 }
 
@@ -163,9 +178,9 @@ fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
             Some(Msg::Ready) => continue,
             Some(Msg::Error(e)) => {
                 reap(pid);
-                return Err(Error::Init(e));
+                return Err(ProcessError::Reported(e).into());
             }
-            Some(other) => return Err(Error::Init(format!("exec: unexpected `{other:?}`"))),
+            Some(other) => return Err(Protocol::ExecUnexpected(format!("{other:?}")).into()),
             None => return Ok(()),
         }
     }
@@ -175,7 +190,7 @@ fn wait_exec(chan: &channel::Channel, pid: i32) -> Result<()> {
 pub fn build_process(spec: &Spec, opts: &ExecOpts) -> Result<Process> {
     if let Some(f) = &opts.process_file {
         let raw = std::fs::read(f).map_err(|e| Error::io("read process file", f.clone(), e))?;
-        let p: Process = crate::oci::spec::parse_object(&raw)
+        let p: Process = spec::parse_object(&raw)
             .map_err(|e| Error::invalid("--process", f.display(), e.to_string()))?;
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::invalid(

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::runtime::container::spec::SPEC_VERSION;
-use crate::runtime::security;
+use crate::container::spec::SPEC_VERSION;
+use crate::security;
 
 const MOUNT_OPTIONS: &[&str] = &[
     "async",
@@ -51,7 +51,7 @@ const MOUNT_OPTIONS: &[&str] = &[
 
 /// The features document.
 pub fn features() -> Value {
-    let caps: Vec<String> = (0..=crate::runtime::caps::last_cap())
+    let caps: Vec<String> = (0..=crate::caps::last_cap())
         .filter_map(|n| caps::all().into_iter().find(|c| c.index() == n))
         .map(|c| c.to_string())
         .collect();

@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::cgroups;
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::pid_alive;
-use crate::runtime::{signal, Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::{Call, ProcessError, Undying};
+use crate::statedir::pid_alive;
+use crate::{signal, Result};
+use k3_cgroups as cgroups;
+use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt kill ID [SIGNAL] [--all]`.
-pub fn kill(ctx: &Ctx, id: &str, sig: &str, all: bool) -> Result<()> {
+pub fn kill(ctx: &GlobalFlags, id: &str, sig: &str, all: bool) -> Result<()> {
     let sig = signal::parse(sig)?;
     if all {
         // as runc: `kill --all` of a stopped container is not an error (containerd's
@@ -36,13 +37,12 @@ fn send(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill with integer arguments.
     if unsafe { libc::kill(pid, sig) } < 0 {
         let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            return Err(Error::sys(
-                format!("signal `{sig}` to pid `{pid}`: no such process"),
-                e,
-            ));
+        let gone = e.raw_os_error() == Some(libc::ESRCH);
+        return Err(ProcessError::Call {
+            call: Call::Signal { sig, pid, gone },
+            source: e,
         }
-        return Err(Error::sys(format!("signal `{sig}` to pid `{pid}`"), e));
+        .into());
     }
     Ok(())
 }
@@ -70,8 +70,5 @@ pub fn kill_and_wait(st: &ContainerState) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Err(Error::Init(format!(
-        "pid `{}` did not die after SIGKILL",
-        st.pid
-    )))
+    Err(Undying::Pid(st.pid).into())
 }

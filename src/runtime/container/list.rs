@@ -1,20 +1,24 @@
 //! `list`: every container under the root, as a table, JSON, or ids only.
 
-use crate::runtime::container::state::{view, StateView};
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::{list_ids, ContainerDir};
-use crate::runtime::{Error, Result};
+use crate::container::state::{view, StateView};
+use crate::container::GlobalFlags;
+use crate::error::OutputError;
+use crate::statedir::{list_ids, ContainerDir};
+use crate::Result;
 
 /// Output shapes of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Aligned columns, as runc prints them.
     Table,
+    /// A JSON array of states.
     Json,
+    /// Ids only, one a line.
     Quiet,
 }
 
 /// Views of every readable container.
-pub fn views(ctx: &Ctx) -> Result<Vec<StateView>> {
+pub fn views(ctx: &GlobalFlags) -> Result<Vec<StateView>> {
     let mut out = Vec::new();
     for id in list_ids(&ctx.root)? {
         let dir = ContainerDir::new(&ctx.root, &id);
@@ -26,11 +30,13 @@ pub fn views(ctx: &Ctx) -> Result<Vec<StateView>> {
 }
 
 /// `k3rt list` rendered.
-pub fn list(ctx: &Ctx, format: Format) -> Result<String> {
+pub fn list(ctx: &GlobalFlags, format: Format) -> Result<String> {
     let vs = views(ctx)?;
     Ok(match format {
-        Format::Json => serde_json::to_string(&vs)
-            .map_err(|e| Error::sys("encode list", std::io::Error::other(e)))?,
+        Format::Json => serde_json::to_string(&vs).map_err(|source| OutputError::Encode {
+            what: "list",
+            source,
+        })?,
         Format::Quiet => vs.iter().map(|v| format!("{}\n", v.id)).collect(),
         Format::Table => render_table(&vs),
     })

@@ -1,11 +1,12 @@
 //! `pause` / `resume`: freeze and thaw the container's cgroup.
 
-use crate::runtime::cgroups;
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::StateError;
+use crate::Result;
+use k3_cgroups as cgroups;
 
 /// `k3rt pause ID` (`true`) or `k3rt resume ID` (`false`).
-pub fn set_paused(ctx: &Ctx, id: &str, paused: bool) -> Result<()> {
+pub fn set_paused(ctx: &GlobalFlags, id: &str, paused: bool) -> Result<()> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
@@ -15,7 +16,7 @@ pub fn set_paused(ctx: &Ctx, id: &str, paused: bool) -> Result<()> {
         status.can_resume()
     };
     if !allowed {
-        return Err(Error::BadState {
+        return Err(StateError::BadState {
             op: if paused { "pause" } else { "resume" },
             id: id.to_string(),
             status,
@@ -24,7 +25,8 @@ pub fn set_paused(ctx: &Ctx, id: &str, paused: bool) -> Result<()> {
             } else {
                 ": it is not paused"
             },
-        });
+        }
+        .into());
     }
-    cgroups::freeze(&st.cgroup_paths, paused)
+    Ok(cgroups::freeze(&st.cgroup_paths, paused)?)
 }

@@ -3,18 +3,24 @@
 
 use std::process::Command;
 
-use crate::runtime::cgroups;
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::OutputError;
+use crate::{Error, Result};
+use k3_cgroups as cgroups;
 
 /// `k3rt ps [--format table|json] ID [PS-ARGS...]`.
-pub fn ps(ctx: &Ctx, id: &str, json: bool, ps_args: &[String]) -> Result<String> {
+pub fn ps(ctx: &GlobalFlags, id: &str, json: bool, ps_args: &[String]) -> Result<String> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let pids = cgroups::procs(&st.cgroup_paths);
     if json {
-        return serde_json::to_string(&pids)
-            .map_err(|e| Error::sys("encode pids", std::io::Error::other(e)));
+        return serde_json::to_string(&pids).map_err(|source| {
+            OutputError::Encode {
+                what: "pids",
+                source,
+            }
+            .into()
+        });
     }
     let args: Vec<String> = if ps_args.is_empty() {
         vec!["-ef".into()]
@@ -24,7 +30,10 @@ pub fn ps(ctx: &Ctx, id: &str, json: bool, ps_args: &[String]) -> Result<String>
     let out = Command::new("ps")
         .args(&args)
         .output()
-        .map_err(|e| Error::sys(format!("run `ps {}`", args.join(" ")), e))?;
+        .map_err(|source| OutputError::Run {
+            program: format!("`ps {}`", args.join(" ")),
+            source,
+        })?;
     if !out.status.success() {
         return Err(Error::invalid(
             "ps arguments",

@@ -2,20 +2,20 @@
 //! to the init, reaps it, cleans up like `delete`, and exits with its code. Signals
 //! are blocked before the init exists, so an init that exits at once is never missed.
 
-use crate::oci::state::Status;
-use crate::runtime::container::create::{launch, CreateOpts, Mode};
-use crate::runtime::container::delete::destroy;
-use crate::runtime::container::start::poststart;
-use crate::runtime::container::Ctx;
-use crate::runtime::process::channel::Msg;
+use crate::container::create::{launch, CreateOpts, Mode};
+use crate::container::delete::destroy;
+use crate::container::start::poststart;
+use crate::container::GlobalFlags;
+use crate::process::channel::Msg;
+use k3_oci::state::Status;
 use std::os::fd::AsRawFd;
 
-use crate::runtime::process::reaper::{block_signals, wait_child, wait_child_with_pty};
-use crate::runtime::process::tty;
-use crate::runtime::Result;
+use crate::process::reaper::{block_signals, wait_child, wait_child_with_pty};
+use crate::process::tty;
+use crate::Result;
 
 /// `k3rt run [--detach] ID`; returns the container's exit code (0 when detached).
-pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
+pub fn run(ctx: &GlobalFlags, opts: &CreateOpts, detach: bool) -> Result<i32> {
     if detach {
         let mut l = launch(ctx, opts, Mode::Channel, None)?;
         l.chan.send(&Msg::Start)?;
@@ -27,8 +27,7 @@ pub fn run(ctx: &Ctx, opts: &CreateOpts, detach: bool) -> Result<i32> {
     }
     let (set, old) = block_signals()?;
     // an init behind an intermediate process is re-parented to us
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let l = launch(ctx, opts, Mode::Channel, Some(old))?;
     let master = match &l.console {
         Some(sock) => Some(tty::recv_fd(sock.as_raw_fd())?),

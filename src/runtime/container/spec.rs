@@ -4,7 +4,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::runtime::{Error, Result};
+use crate::error::OutputError;
+use crate::{Error, Result};
 
 /// The runtime-spec version k3rt writes and reports.
 pub const SPEC_VERSION: &str = "1.2.0";
@@ -38,8 +39,10 @@ pub fn default_spec(rootless: bool, args: &[&str]) -> Value {
         "readonlyPaths": ["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]
     });
     if rootless {
-        // SAFETY: getuid/getgid have no preconditions.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
         if let Some(n) = linux["namespaces"].as_array_mut() {
             n.push(json!({"type":"user"}));
         }
@@ -92,8 +95,13 @@ pub fn write(dir: &Path, rootless: bool) -> Result<()> {
             "exists already; remove it first",
         ));
     }
-    let text = serde_json::to_string_pretty(&default_spec(rootless, &["sh"]))
-        .map_err(|e| Error::sys("encode spec", std::io::Error::other(e)))?;
+    let text =
+        serde_json::to_string_pretty(&default_spec(rootless, &["sh"])).map_err(|source| {
+            OutputError::Encode {
+                what: "spec",
+                source,
+            }
+        })?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::io("write", path, e))
 }
 
@@ -106,8 +114,8 @@ mod tests {
         for rootless in [false, true] {
             let v = default_spec(rootless, &["sh"]);
             let spec: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
-            crate::oci::spec::validate_version(spec.version()).unwrap();
-            let ns = crate::runtime::namespaces::NsPlan::from_spec(&spec);
+            k3_oci::spec::validate_version(spec.version()).unwrap();
+            let ns = crate::namespaces::NsPlan::from_spec(&spec);
             assert_eq!(
                 ns.has(oci_spec::runtime::LinuxNamespaceType::User),
                 rootless

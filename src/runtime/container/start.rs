@@ -6,24 +6,26 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::oci::spec;
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::{pid_alive, ContainerDir};
-use crate::runtime::{hooks, Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::{Call, ProcessError, Protocol, StateError};
+use crate::statedir::{pid_alive, ContainerDir};
+use crate::{hooks, Error, Result};
+use k3_oci::spec;
+use k3_oci::state::{ContainerState, Status};
 
 /// `k3rt start ID`.
-pub fn start(ctx: &Ctx, id: &str) -> Result<()> {
+pub fn start(ctx: &GlobalFlags, id: &str) -> Result<()> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
     let status = dir.status(&st);
     if !status.can_start() {
-        return Err(Error::BadState {
+        return Err(StateError::BadState {
             op: "start",
             id: id.to_string(),
             status,
             hint: ": only a created container can be started",
-        });
+        }
+        .into());
     }
     let mut fifo = std::fs::OpenOptions::new()
         .read(true)
@@ -36,9 +38,7 @@ pub fn start(ctx: &Ctx, id: &str) -> Result<()> {
         .read(&mut b)
         .map_err(|e| Error::io("read exec fifo", dir.fifo(), e))?;
     if n != 1 {
-        return Err(Error::Init(
-            "the init closed the exec fifo without starting".into(),
-        ));
+        return Err(Protocol::FifoClosed.into());
     }
     let _ = std::fs::remove_file(dir.fifo());
     // the init holds the write side until its exec succeeds (or it dies)
@@ -61,7 +61,7 @@ fn wait_fd(fd: &std::fs::File, events: libc::c_short, st: &ContainerState) -> Re
         // SAFETY: one valid pollfd.
         let r = unsafe { libc::poll(&mut p, 1, 100) };
         if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Err(Error::last("poll exec fifo"));
+            return Err(ProcessError::last(Call::PollFifo).into());
         }
         if r > 0 && p.revents & (events | libc::POLLHUP) != 0 {
             return Ok(());
@@ -70,16 +70,17 @@ fn wait_fd(fd: &std::fs::File, events: libc::c_short, st: &ContainerState) -> Re
             if events == libc::POLLHUP {
                 return Ok(());
             }
-            return Err(Error::NotRunning {
+            return Err(StateError::NotRunning {
                 id: st.id.clone(),
                 status: Status::Stopped,
-            });
+            }
+            .into());
         }
     }
 }
 
 /// poststart hooks: a failure is only a warning (runtime-spec).
-pub fn poststart(ctx: &Ctx, dir: &ContainerDir, st: &ContainerState) {
+pub fn poststart(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) {
     let Ok(raw) = std::fs::read(dir.config()) else {
         return;
     };

@@ -5,23 +5,33 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::oci::state::{ContainerState, Status};
-use crate::runtime::container::Ctx;
-use crate::runtime::statedir::ContainerDir;
-use crate::runtime::{Error, Result};
+use crate::container::GlobalFlags;
+use crate::error::OutputError;
+use crate::statedir::ContainerDir;
+use crate::Result;
+use k3_oci::state::{ContainerState, Status};
 
 /// What `state` and `list --format json` print.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateView {
+    /// The runtime-spec version of the bundle.
     pub oci_version: String,
+    /// The container id.
     pub id: String,
+    /// The live status.
     pub status: Status,
+    /// The init's pid (0 once stopped).
     pub pid: i32,
+    /// The bundle directory.
     pub bundle: PathBuf,
+    /// The rootfs on the host.
     pub rootfs: PathBuf,
+    /// Creation time, RFC 3339.
     pub created: String,
+    /// The user that created the container.
     pub owner: String,
+    /// The spec's annotations.
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub annotations: HashMap<String, String>,
 }
@@ -43,9 +53,14 @@ pub fn view(dir: &ContainerDir, st: &ContainerState) -> StateView {
 }
 
 /// `k3rt state ID` as pretty JSON.
-pub fn state(ctx: &Ctx, id: &str) -> Result<String> {
+pub fn state(ctx: &GlobalFlags, id: &str) -> Result<String> {
     let dir = ctx.container(id)?;
     let st = dir.load()?;
-    serde_json::to_string_pretty(&view(&dir, &st))
-        .map_err(|e| Error::sys("encode state", std::io::Error::other(e)))
+    serde_json::to_string_pretty(&view(&dir, &st)).map_err(|source| {
+        OutputError::Encode {
+            what: "state",
+            source,
+        }
+        .into()
+    })
 }

@@ -7,25 +7,38 @@ use std::path::Path;
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Value};
 
-use crate::runtime::cgroups::{self, plan};
-use crate::runtime::container::Ctx;
-use crate::runtime::{Error, Result};
+use crate::container::GlobalFlags;
+use crate::{Error, Result};
+use k3_cgroups::{self as cgroups, plan};
 
 /// runc's `update` flags, as given.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateFlags {
+    /// `--memory`: memory limit in bytes.
     pub memory: Option<i64>,
+    /// `--memory-swap`: memory plus swap limit in bytes.
     pub memory_swap: Option<i64>,
+    /// `--memory-reservation`: soft limit in bytes.
     pub memory_reservation: Option<i64>,
+    /// `--kernel-memory-tcp`: TCP buffer limit in bytes.
     pub kernel_memory_tcp: Option<i64>,
+    /// `--cpu-shares`: relative weight.
     pub cpu_shares: Option<u64>,
+    /// `--cpu-quota`: microseconds per period.
     pub cpu_quota: Option<i64>,
+    /// `--cpu-period`: microseconds.
     pub cpu_period: Option<u64>,
+    /// `--cpu-rt-runtime`: microseconds per period.
     pub cpu_rt_runtime: Option<i64>,
+    /// `--cpu-rt-period`: microseconds.
     pub cpu_rt_period: Option<u64>,
+    /// `--cpuset-cpus`: CPUs allowed (`0-3,5`).
     pub cpuset_cpus: Option<String>,
+    /// `--cpuset-mems`: memory nodes allowed.
     pub cpuset_mems: Option<String>,
+    /// `--pids-limit`: maximum number of processes.
     pub pids_limit: Option<i64>,
+    /// `--blkio-weight`: 10 to 1000.
     pub blkio_weight: Option<u16>,
 }
 
@@ -70,12 +83,12 @@ pub fn read_resources(path: &Path) -> Result<LinuxResources> {
     } else {
         raw = std::fs::read(path).map_err(|e| Error::io("read resources", path, e))?;
     }
-    crate::oci::spec::parse_object(&raw)
+    k3_oci::spec::parse_object(&raw)
         .map_err(|e| Error::invalid("--resources", path.display(), e.to_string()))
 }
 
 /// `k3rt update`.
-pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
+pub fn update(ctx: &GlobalFlags, id: &str, resources: &LinuxResources) -> Result<()> {
     let (_, st, _) = ctx.live(id)?;
     let cg = cgroups::from_paths(&cgroups::detect()?, &st.cgroup_paths);
     let mut writes = if cg.v2 {
@@ -87,7 +100,7 @@ pub fn update(ctx: &Ctx, id: &str, resources: &LinuxResources) -> Result<()> {
     // spec's whole resources, whose device list is a bare "deny all" without the
     // allowances create added for the container's own device nodes.
     writes.retain(|w| w.controller != "devices");
-    cg.apply(&writes)
+    Ok(cg.apply(&writes)?)
 }
 
 #[cfg(test)]

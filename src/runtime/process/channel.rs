@@ -1,9 +1,13 @@
 //! A typed message channel between k3rt and the container init over a
 //! `SOCK_SEQPACKET` socketpair: one message per packet, EOF when the peer is gone.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::runtime::{Error, Result};
+use nix::errno::Errno;
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+
+use crate::error::{Call, ProcessError};
+use crate::Result;
 
 /// What the two sides tell each other during create and run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +29,7 @@ pub enum Msg {
 }
 
 impl Msg {
+    /// The message as bytes on the socket.
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Msg::Go => vec![1],
@@ -37,6 +42,7 @@ impl Msg {
         }
     }
 
+    /// The message of `b`; `None` for bytes that are not one.
     pub fn decode(b: &[u8]) -> Option<Msg> {
         Some(match *b.first()? {
             1 => Msg::Go,
@@ -57,43 +63,27 @@ pub struct Channel(pub OwnedFd);
 
 /// A connected pair (close-on-exec).
 pub fn pair() -> Result<(Channel, Channel)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds is a valid 2-element out array.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if r < 0 {
-        return Err(Error::last("create sync socketpair"));
-    }
-    // SAFETY: both descriptors are new and owned by nobody else.
-    Ok(unsafe {
-        (
-            Channel(OwnedFd::from_raw_fd(fds[0])),
-            Channel(OwnedFd::from_raw_fd(fds[1])),
-        )
-    })
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| ProcessError::Call {
+        call: Call::SyncSocketpair,
+        source: e.into(),
+    })?;
+    Ok((Channel(a), Channel(b)))
 }
 
 impl Channel {
+    /// Sends one message.
     pub fn send(&self, m: &Msg) -> Result<()> {
         let b = m.encode();
-        // SAFETY: b outlives the call.
-        let n = unsafe {
-            libc::send(
-                self.0.as_raw_fd(),
-                b.as_ptr().cast(),
-                b.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            return Err(Error::last("send on sync socket"));
-        }
+        send(self.0.as_raw_fd(), &b, MsgFlags::MSG_NOSIGNAL).map_err(|e| ProcessError::Call {
+            call: Call::SyncSend,
+            source: e.into(),
+        })?;
         Ok(())
     }
 
@@ -101,19 +91,21 @@ impl Channel {
     pub fn recv(&self) -> Result<Option<Msg>> {
         let mut buf = [0u8; 4096];
         loop {
-            // SAFETY: buf is writable for its length.
-            let n =
-                unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
+            let n = match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    return Err(ProcessError::Call {
+                        call: Call::SyncReceive,
+                        source: e.into(),
+                    }
+                    .into())
                 }
-                return Err(Error::last("receive on sync socket"));
-            }
+            };
             if n == 0 {
                 return Ok(None);
             }
-            return Ok(Msg::decode(&buf[..n as usize]));
+            return Ok(Msg::decode(&buf[..n]));
         }
     }
 }

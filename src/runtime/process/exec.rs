@@ -5,7 +5,8 @@ use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::runtime::{Error, Result};
+use crate::error::{Call, ProcessError, Protocol};
+use crate::{Error, Result};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -104,8 +105,11 @@ mod tests {
 /// The program to exec, resolved and converted before the point of no return.
 #[derive(Debug)]
 pub struct Program {
+    /// The program, resolved against `PATH`.
     pub path: PathBuf,
+    /// argv, argv[0] included.
     pub argv: Vec<CString>,
+    /// The environment, `KEY=VALUE`.
     pub envp: Vec<CString>,
 }
 
@@ -213,15 +217,16 @@ fn sealed_memfd(
         fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
     }
     if fd < 0 {
-        return Err(Error::last(format!(
-            "create memfd `{}`",
-            name.to_string_lossy()
-        )));
+        return Err(
+            ProcessError::last(Call::CreateMemfd(name.to_string_lossy().into_owned())).into(),
+        );
     }
     // SAFETY: new descriptor owned by nobody else.
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    fill(&mut file)
-        .map_err(|e| Error::sys(format!("fill memfd `{}`", name.to_string_lossy()), e))?;
+    fill(&mut file).map_err(|source| ProcessError::Call {
+        call: Call::FillMemfd(name.to_string_lossy().into_owned()),
+        source,
+    })?;
     // the kernel refuses the write seal (EBUSY) while a page is still pinned by someone
     // else for a moment: try again briefly before giving up
     let mut tries = 0;
@@ -232,10 +237,9 @@ fn sealed_memfd(
             std::thread::sleep(std::time::Duration::from_millis(1));
             continue;
         }
-        return Err(Error::last(format!(
-            "seal memfd `{}`",
-            name.to_string_lossy()
-        )));
+        return Err(
+            ProcessError::last(Call::SealMemfd(name.to_string_lossy().into_owned())).into(),
+        );
     }
     Ok(file.into())
 }
@@ -296,9 +300,7 @@ pub fn ensure_sealed_self() -> Result<()> {
         return Ok(());
     }
     if std::env::var_os(SEALED_ENV).is_some() {
-        return Err(Error::Init(
-            "re-executed from a sealed copy, but /proc/self/exe shows no seals".into(),
-        ));
+        return Err(Protocol::NotSealed.into());
     }
     let len = exe
         .metadata()
@@ -324,7 +326,7 @@ pub fn ensure_sealed_self() -> Result<()> {
     let argv: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::Init("an argument contains a NUL byte".into()))?;
+        .map_err(|_| Protocol::NulInArgument)?;
     let mut envp: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let mut kv = k.as_bytes().to_vec();
@@ -337,7 +339,7 @@ pub fn ensure_sealed_self() -> Result<()> {
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
     a.push(std::ptr::null());
     exec_fd(&copy, &a, &envp);
-    Err(Error::last("re-exec k3rt from its sealed copy"))
+    Err(ProcessError::last(Call::Reexec).into())
 }
 
 /// Every catchable signal back to SIG_DFL (SIGKILL and SIGSTOP cannot be changed).
@@ -373,6 +375,6 @@ impl Dmz {
         a.extend(argv.iter().map(|c| c.as_ptr()));
         a.push(std::ptr::null());
         exec_fd(&self.0, &a, envp);
-        Error::last(format!("exec `{}`", path.display()))
+        ProcessError::last(Call::Exec(path.clone())).into()
     }
 }

@@ -6,10 +6,12 @@ use std::path::Path;
 
 use oci_spec::runtime::Process;
 
-use crate::runtime::caps::CapSets;
-use crate::runtime::process::init::check;
-use crate::runtime::{Error, Result};
+use crate::caps::CapSets;
+use crate::error::CredentialsError;
+use crate::{Error, Result};
+use k3_sys::Creds;
 
+/// `process.noNewPrivileges` is set.
 pub fn no_new_privs(process: &Process) -> bool {
     process.no_new_privileges() == Some(true)
 }
@@ -17,46 +19,51 @@ pub fn no_new_privs(process: &Process) -> bool {
 /// `process.noNewPrivileges`.
 pub fn set_no_new_privs(process: &Process) -> Result<()> {
     if no_new_privs(process) {
-        // SAFETY: prctl with integer arguments.
-        check(
-            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
-            "set no_new_privs",
-        )?;
+        nix::sys::prctl::set_no_new_privs().map_err(|e| CredentialsError::NoNewPrivs(e.into()))?;
     }
     Ok(())
 }
 
 /// Groups, gid, uid, umask, keeping the listed capabilities across the uid change;
 /// the bounding set is always reduced to `caps.bounding`.
-pub fn switch_user(process: &Process, caps: &CapSets, in_userns: bool) -> Result<()> {
+pub fn switch_user(
+    process: &Process,
+    caps: &CapSets,
+    in_userns: bool,
+    creds: &dyn Creds,
+) -> Result<()> {
     let u = process.user();
-    // SAFETY: prctl with integer arguments.
-    check(
-        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) },
-        "keep capabilities",
-    )?;
-    caps.drop_bounding()?;
-    let gids: Vec<libc::gid_t> = u.additional_gids().clone().unwrap_or_default();
-    // SAFETY: pointer and length describe `gids`.
-    let r = unsafe { libc::setgroups(gids.len(), gids.as_ptr()) };
-    if r < 0 && !(gids.is_empty() && in_userns) {
-        return Err(Error::last(format!("set additional gids `{gids:?}`")));
+    creds
+        .keep_caps(true)
+        .map_err(CredentialsError::KeepCapabilities)?;
+    caps.drop_bounding(creds)?;
+    let gids: &[u32] = u.additional_gids().as_deref().unwrap_or_default();
+    if let Err(source) = creds.setgroups(gids) {
+        // a user namespace without a gid map refuses setgroups; nothing to set anyway
+        if !(gids.is_empty() && in_userns) {
+            return Err(CredentialsError::Groups {
+                gids: gids.to_vec(),
+                source,
+            }
+            .into());
+        }
     }
-    // SAFETY: plain syscall.
-    check(
-        unsafe { libc::setresgid(u.gid(), u.gid(), u.gid()) },
-        format!("set gid `{}`", u.gid()),
-    )?;
-    // SAFETY: plain syscall.
-    check(
-        unsafe { libc::setresuid(u.uid(), u.uid(), u.uid()) },
-        format!("set uid `{}`", u.uid()),
-    )?;
-    caps.apply()?;
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
-    // SAFETY: umask has no failure mode.
-    unsafe { libc::umask(u.umask().unwrap_or(0o022) as libc::mode_t) };
+    creds
+        .setresgid(u.gid())
+        .map_err(|source| CredentialsError::Gid {
+            gid: u.gid(),
+            source,
+        })?;
+    creds
+        .setresuid(u.uid())
+        .map_err(|source| CredentialsError::Uid {
+            uid: u.uid(),
+            source,
+        })?;
+    caps.apply(creds)?;
+    // dropping the flag cannot fail once it could be set
+    let _ = creds.keep_caps(false);
+    creds.umask(u.umask().unwrap_or(0o022));
     Ok(())
 }
 
@@ -77,4 +84,87 @@ pub fn host_pid() -> i32 {
             .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
             .unwrap_or(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k3_sys::fake::{CredCall, RecordingCreds};
+
+    fn process(user: &str) -> Process {
+        serde_json::from_str(&format!(r#"{{"cwd":"/","user":{user}}}"#)).unwrap()
+    }
+
+    fn caps() -> CapSets {
+        // everything but capability 0 is dropped from the bounding set
+        let all: Vec<u8> = (1..=crate::caps::last_cap()).collect();
+        CapSets {
+            bounding: all,
+            effective: vec![1],
+            permitted: vec![1, 33],
+            inheritable: vec![1],
+            ambient: vec![1],
+        }
+    }
+
+    #[test]
+    fn the_user_switch_keeps_caps_across_the_uid_change_in_order() {
+        let creds = RecordingCreds::default();
+        let p = process(r#"{"uid":1000,"gid":100,"additionalGids":[10,11],"umask":63}"#);
+        switch_user(&p, &caps(), false, &creds).unwrap();
+        assert_eq!(
+            creds.calls(),
+            [
+                CredCall::KeepCaps(true),
+                CredCall::DropBounding(0),
+                CredCall::Groups(vec![10, 11]),
+                CredCall::Gid(100),
+                CredCall::Uid(1000),
+                CredCall::Capset(1 << 1, (1 << 1) | (1 << 33), 1 << 1),
+                CredCall::Ambient(1),
+                CredCall::KeepCaps(false),
+                CredCall::Umask(0o77),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_uid_stops_before_the_capabilities_and_names_the_uid() {
+        let creds = RecordingCreds {
+            fail_at: Some(CredCall::Uid(1000)),
+            ..Default::default()
+        };
+        let p = process(r#"{"uid":1000,"gid":100}"#);
+        let e = switch_user(&p, &caps(), false, &creds).unwrap_err();
+        assert!(e.to_string().starts_with("set uid `1000`: "), "{e}");
+        assert_eq!(creds.calls().last(), Some(&CredCall::Uid(1000)));
+        assert!(!creds
+            .calls()
+            .iter()
+            .any(|c| matches!(c, CredCall::Capset(..))));
+    }
+
+    #[test]
+    fn empty_groups_refused_in_a_user_namespace_are_not_an_error() {
+        let creds = RecordingCreds {
+            fail_at: Some(CredCall::Groups(vec![])),
+            ..Default::default()
+        };
+        let p = process(r#"{"uid":0,"gid":0}"#);
+        switch_user(&p, &caps(), true, &creds).unwrap();
+        let e = switch_user(
+            &p,
+            &caps(),
+            false,
+            &RecordingCreds {
+                fail_at: Some(CredCall::Groups(vec![])),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("set additional gids `[]`: "),
+            "{e}"
+        );
+    }
 }

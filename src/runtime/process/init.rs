@@ -8,14 +8,17 @@ use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::oci::state::OciState;
-use crate::runtime::caps::CapSets;
-use crate::runtime::namespaces::{self, NsPlan};
-use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::process::{exec, finish, tty};
-use crate::runtime::rootfs::{self, Plan};
-use crate::runtime::{hooks, rlimits, seccomp, security, Error, Result};
-use crate::sys::Sys;
+use crate::caps::CapSets;
+use crate::error::{Call, NamespaceError, ProcessError, Protocol, RootfsError};
+use crate::namespaces::{self, NsPlan};
+use crate::process::channel::{Channel, Msg};
+use crate::process::{exec, finish, tty};
+use crate::rootfs::{self, Plan};
+use crate::{hooks, rlimits, seccomp, security, Error, Result};
+use k3_oci::state::OciState;
+use k3_sys::linux::LinuxSys;
+use k3_sys::{Creds, Sys};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 
 /// How the init learns that it may exec.
 #[derive(Debug)]
@@ -28,30 +31,60 @@ pub enum StartSignal {
 
 /// Everything the init needs, prepared by the parent before the clone.
 pub struct InitConfig<'a> {
+    /// The kernel calls of the rootfs setup.
     pub sys: &'a dyn Sys,
+    /// The container's spec.
     pub spec: &'a Spec,
+    /// The namespaces made and joined.
     pub ns: &'a NsPlan,
+    /// The rootfs setup, as data.
     pub plan: &'a Plan,
-    pub env: rootfs::Env,
+    /// What the rootfs setup needs to know of the host.
+    pub host: rootfs::HostFacts,
+    /// The capability sets to end with.
     pub caps: CapSets,
+    /// The init's end of the channel to k3rt.
     pub chan: &'a Channel,
+    /// How the init learns it may exec.
     pub start: StartSignal,
+    /// The console socket, for `process.terminal`.
     pub console: Option<OwnedFd>,
+    /// `--no-pivot`.
     pub no_pivot: bool,
+    /// `--no-new-keyring`.
     pub no_new_keyring: bool,
+    /// `--preserve-fds`.
     pub preserve_fds: i32,
     /// prestart/createRuntime hooks exist: stop after the mounts so k3rt runs them.
     pub runtime_hooks: bool,
     /// The state hooks see (pid filled in by the init).
     pub hook_state: OciState,
+    /// The signal mask to restore (k3rt blocked signals around the clone).
     pub old_sigmask: Option<libc::sigset_t>,
-    pub log: &'a crate::runtime::trace::Log,
+    /// Where errors go once k3rt no longer listens.
+    pub log: &'a crate::trace::Log,
     /// How the init gets into its cgroup (it may move itself).
-    pub placement: &'a crate::runtime::cgroups::Placement,
+    pub placement: &'a k3_cgroups::Placement,
     /// The sealed program the init execs last (CVE-2019-5736).
     pub dmz: exec::Dmz,
     /// The compiled seccomp filter, loaded last.
     pub seccomp: Option<seccomp::Filter>,
+}
+
+impl std::fmt::Debug for InitConfig<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitConfig")
+            .field("ns", self.ns)
+            .field("host", &self.host)
+            .field("caps", &self.caps)
+            .field("start", &self.start)
+            .field("no_pivot", &self.no_pivot)
+            .field("no_new_keyring", &self.no_new_keyring)
+            .field("preserve_fds", &self.preserve_fds)
+            .field("runtime_hooks", &self.runtime_hooks)
+            .field("placement", self.placement)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The prepared program, ready for execve.
@@ -81,139 +114,342 @@ pub fn run(cfg: InitConfig<'_>) -> i32 {
     }
 }
 
-pub(crate) fn check(r: libc::c_int, what: impl Into<String>) -> Result<()> {
-    if r < 0 {
-        return Err(Error::last(what));
+/// One step of the init's setup, in the order [`ORDER`] gives. Which steps run is
+/// decided by [`StepFacts`] alone, so the order is data a test can read without root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Restore the signal mask k3rt blocked around the clone.
+    RestoreSigmask,
+    /// Mark inherited descriptors past `--preserve-fds` close-on-exec.
+    CloexecFds,
+    /// Wait for k3rt's `Go` (cgroup placed, id maps written).
+    AwaitGo,
+    /// Become root of a new user namespace.
+    BecomeUserNsRoot,
+    /// Join the non-memory cgroups (v1 self-move).
+    JoinCgroups,
+    /// Write `process.oomScoreAdj`.
+    OomScoreAdj,
+    /// Bring `lo` up in a new network namespace.
+    LoopbackUp,
+    /// Join the memory cgroup before unsharing the cgroup namespace.
+    JoinMemoryCgroupEarly,
+    /// Unshare the cgroup namespace, rooted where the init now is.
+    UnshareCgroup,
+    /// setsid.
+    NewSession,
+    /// Join a new session keyring.
+    SessionKeyring,
+    /// Open the host's `/proc/self/fd` to reopen the exec fifo later.
+    OpenProcFd,
+    /// Mounts, devices and symlinks of the rootfs.
+    PrepareRootfs,
+    /// hostname and domainname.
+    SetNames,
+    /// Read our pid as k3rt sees it, through the host's /proc while it is still there.
+    ReadHostPid,
+    /// Let k3rt run the prestart and createRuntime hooks.
+    RuntimeHooks,
+    /// Run the createContainer hooks.
+    CreateContainerHooks,
+    /// pivot_root (or move) into the rootfs.
+    EnterRoot,
+    /// chroot into the rootfs (no mount namespace).
+    ChrootRoot,
+    /// `linux.sysctl`.
+    Sysctl,
+    /// Masked and read-only paths, the read-only root.
+    FinalizeRootfs,
+    /// `linux.personality`.
+    Personality,
+    /// `process.scheduler`.
+    Scheduler,
+    /// `process.ioPriority`.
+    IoPriority,
+    /// The pty and its hand-over on the console socket.
+    Console,
+    /// Resolve `process.args[0]` and build argv and envp.
+    PrepareProgram,
+    /// Join the memory cgroup: from here on memory is charged to the container.
+    JoinMemoryCgroup,
+    /// `process.noNewPrivileges`.
+    NoNewPrivs,
+    /// chdir to `process.cwd` and check it is inside the container.
+    EnterCwd,
+    /// `process.rlimits` but `RLIMIT_NOFILE`.
+    Rlimits,
+    /// Load the seccomp filter while the capabilities allow it (no no_new_privs).
+    SeccompBeforeUserSwitch,
+    /// Groups, gid, uid, capabilities, umask.
+    SwitchUser,
+    /// Tell k3rt the init is ready.
+    Ready,
+}
+
+/// Every step in the order the init runs them.
+pub const ORDER: [Step; 33] = [
+    Step::RestoreSigmask,
+    Step::CloexecFds,
+    Step::AwaitGo,
+    Step::BecomeUserNsRoot,
+    Step::JoinCgroups,
+    // before the mounts and the hooks, as runc and crun: a value the kernel refuses
+    // fails the container before any createRuntime/createContainer hook runs
+    Step::OomScoreAdj,
+    Step::LoopbackUp,
+    Step::JoinMemoryCgroupEarly,
+    Step::UnshareCgroup,
+    Step::NewSession,
+    Step::SessionKeyring,
+    Step::OpenProcFd,
+    Step::PrepareRootfs,
+    Step::SetNames,
+    Step::ReadHostPid,
+    Step::RuntimeHooks,
+    Step::CreateContainerHooks,
+    Step::EnterRoot,
+    Step::ChrootRoot,
+    // sysctls go in before readonlyPaths can make /proc/sys read-only (runc's order)
+    Step::Sysctl,
+    Step::FinalizeRootfs,
+    Step::Personality,
+    Step::Scheduler,
+    Step::IoPriority,
+    Step::Console,
+    Step::PrepareProgram,
+    Step::JoinMemoryCgroup,
+    Step::NoNewPrivs,
+    // the cwd check uses getcwd: before a filter that may refuse it
+    Step::EnterCwd,
+    // the container's limits, once the init's own file work is done (runc's parent
+    // sets them at the same point); before a filter that may refuse setrlimit
+    Step::Rlimits,
+    Step::SeccompBeforeUserSwitch,
+    Step::SwitchUser,
+    Step::Ready,
+];
+
+/// What decides which steps run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepFacts {
+    /// k3rt saved a signal mask to restore.
+    pub saved_sigmask: bool,
+    /// A new user namespace.
+    pub new_user_ns: bool,
+    /// A new network namespace.
+    pub new_net_ns: bool,
+    /// A new cgroup namespace.
+    pub new_cgroup_ns: bool,
+    /// `process.oomScoreAdj` is set.
+    pub oom_score_adj: bool,
+    /// `--no-new-keyring` was not given.
+    pub keyring: bool,
+    /// `create`: the exec fifo signals the start.
+    pub fifo: bool,
+    /// A mount namespace of its own (else the init only chroots).
+    pub own_mounts: bool,
+    /// prestart or createRuntime hooks exist.
+    pub runtime_hooks: bool,
+    /// createContainer hooks exist.
+    pub create_container_hooks: bool,
+    /// `process.terminal` with a console socket.
+    pub console: bool,
+    /// `process.rlimits` is set.
+    pub rlimits: bool,
+    /// `process.noNewPrivileges`.
+    pub no_new_privs: bool,
+}
+
+impl StepFacts {
+    /// The facts of an init configuration.
+    pub fn of(cfg: &InitConfig<'_>) -> StepFacts {
+        let process = cfg.spec.process().as_ref();
+        StepFacts {
+            saved_sigmask: cfg.old_sigmask.is_some(),
+            new_user_ns: cfg.ns.is_new(LinuxNamespaceType::User),
+            new_net_ns: cfg.ns.is_new(LinuxNamespaceType::Network),
+            new_cgroup_ns: cfg.ns.is_new(LinuxNamespaceType::Cgroup),
+            oom_score_adj: process.and_then(|p| p.oom_score_adj()).is_some(),
+            keyring: !cfg.no_new_keyring,
+            fifo: matches!(cfg.start, StartSignal::Fifo(_)),
+            own_mounts: !cfg.host.shared_mount_ns,
+            runtime_hooks: cfg.runtime_hooks,
+            create_container_hooks: cfg
+                .spec
+                .hooks()
+                .as_ref()
+                .and_then(|h| h.create_container().as_deref())
+                .is_some(),
+            console: process.and_then(|p| p.terminal()) == Some(true) && cfg.console.is_some(),
+            rlimits: process.and_then(|p| p.rlimits().as_deref()).is_some(),
+            no_new_privs: process.is_some_and(finish::no_new_privs),
+        }
     }
-    Ok(())
+
+    /// Whether `step` runs for these facts.
+    pub fn runs(&self, step: Step) -> bool {
+        match step {
+            Step::RestoreSigmask => self.saved_sigmask,
+            Step::BecomeUserNsRoot => self.new_user_ns,
+            Step::OomScoreAdj => self.oom_score_adj,
+            Step::LoopbackUp => self.new_net_ns,
+            Step::JoinMemoryCgroupEarly | Step::UnshareCgroup => self.new_cgroup_ns,
+            Step::SessionKeyring => self.keyring,
+            Step::OpenProcFd => self.fifo,
+            Step::RuntimeHooks => self.runtime_hooks,
+            Step::CreateContainerHooks => self.create_container_hooks,
+            Step::EnterRoot => self.own_mounts,
+            Step::ChrootRoot => !self.own_mounts,
+            Step::Console => self.console,
+            Step::Rlimits => self.rlimits,
+            Step::SeccompBeforeUserSwitch => !self.no_new_privs,
+            _ => true,
+        }
+    }
+
+    /// The steps that run, in order.
+    pub fn steps(self) -> impl Iterator<Item = Step> {
+        ORDER.into_iter().filter(move |s| self.runs(*s))
+    }
+}
+
+/// What the steps hand on to the exec.
+#[derive(Default)]
+struct Progress {
+    fd_dir: Option<OwnedFd>,
+    exe: Option<exec::Program>,
 }
 
 fn setup(cfg: &InitConfig<'_>) -> Result<Program> {
-    if let Some(mask) = cfg.old_sigmask {
-        // SAFETY: restoring a mask we saved.
-        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
+    let mut done = Progress::default();
+    for step in StepFacts::of(cfg).steps() {
+        run_step(cfg, step, &mut done)?;
     }
-    mark_fds_cloexec(cfg.preserve_fds)?;
-    match cfg.chan.recv()? {
-        Some(Msg::Go) => {}
-        _ => {
-            return Err(Error::Init(
-                "k3rt went away before the init could start".into(),
-            ))
+    Ok(Program {
+        fd_dir: done.fd_dir,
+        exe: done.exe.ok_or(Protocol::NoProcess)?,
+    })
+}
+
+/// The spec's `process`, which every init has (config validation requires it).
+fn process<'a>(cfg: &InitConfig<'a>) -> Result<&'a oci_spec::runtime::Process> {
+    Ok(cfg.spec.process().as_ref().ok_or(Protocol::NoProcess)?)
+}
+
+fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()> {
+    match step {
+        Step::RestoreSigmask => {
+            if let Some(mask) = cfg.old_sigmask {
+                // SAFETY: restoring a mask we saved.
+                unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
+            }
         }
-    }
-    if cfg.ns.is_new(LinuxNamespaceType::User) {
-        // become root of the new user namespace if root is mapped; fine if it is not
-        // SAFETY: plain syscalls.
-        unsafe {
-            libc::setresgid(0, 0, 0);
-            libc::setresuid(0, 0, 0);
+        Step::CloexecFds => mark_fds_cloexec(cfg.preserve_fds)?,
+        Step::AwaitGo => {
+            if !matches!(cfg.chan.recv()?, Some(Msg::Go)) {
+                return Err(Protocol::GoneBeforeGo.into());
+            }
         }
-    }
-    cfg.placement.move_self(false)?;
-    // before the mounts and the hooks, as runc and crun: a value the kernel refuses
-    // fails the container before any createRuntime/createContainer hook runs
-    if let Some(adj) = cfg.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
-    }
-    if cfg.ns.is_new(LinuxNamespaceType::Network) {
-        namespaces::loopback_up()?;
-    }
-    if cfg.ns.is_new(LinuxNamespaceType::Cgroup) {
+        Step::BecomeUserNsRoot => {
+            // root of the new user namespace if root is mapped; fine if it is not
+            let _ = LinuxSys.setresgid(0);
+            let _ = LinuxSys.setresuid(0);
+        }
+        Step::JoinCgroups => cfg.placement.move_self(false)?,
+        Step::OomScoreAdj => {
+            if let Some(adj) = process(cfg)?.oom_score_adj() {
+                std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+                    .map_err(|e| Error::io("write oom_score_adj", "/proc/self/oom_score_adj", e))?;
+            }
+        }
+        Step::LoopbackUp => namespaces::loopback_up()?,
         // The namespace is rooted at the cgroups the init is in when it unshares, in
         // every hierarchy: join the memory one first too, or on v1 the container sees
         // its memory cgroup as `/../../k3/ID` (runc places the init before it runs).
-        cfg.placement.move_self(true)?;
-        namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?;
-    }
-    // SAFETY: setsid has no preconditions; failure (already a leader) is harmless.
-    unsafe { libc::setsid() };
-    if !cfg.no_new_keyring {
-        join_session_keyring(&cfg.hook_state.id)?;
-    }
-    let fd_dir = match cfg.start {
-        StartSignal::Fifo(_) => Some(
-            crate::sys::linux::open_path(
-                Path::new("/proc/self/fd"),
-                libc::O_PATH | libc::O_DIRECTORY,
-            )
-            .map_err(|e| Error::io("open", "/proc/self/fd", e))?,
-        ),
-        StartSignal::Channel => None,
-    };
-    let own_mounts = !cfg.env.shared_mount_ns;
-    rootfs::prepare(cfg.sys, cfg.plan, &cfg.env)?;
-    set_names(cfg)?;
-    let mut state = cfg.hook_state.clone();
-    state.pid = finish::host_pid();
-    if cfg.runtime_hooks {
-        cfg.chan.send(&Msg::NeedHooks)?;
-        match cfg.chan.recv()? {
-            Some(Msg::HooksDone) => {}
-            _ => return Err(Error::Init("k3rt went away while running hooks".into())),
+        Step::JoinMemoryCgroupEarly | Step::JoinMemoryCgroup => cfg.placement.move_self(true)?,
+        Step::UnshareCgroup => namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup")?,
+        Step::NewSession => {
+            // failure (already a leader) is harmless
+            let _ = nix::unistd::setsid();
         }
-    }
-    let hooks = cfg.spec.hooks().as_ref();
-    if let Some(h) = hooks.and_then(|h| h.create_container().as_deref()) {
-        hooks::run_all("createContainer", h, &json(&state))?;
-    }
-    if own_mounts {
-        rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?;
-    } else {
-        chroot_into(&cfg.plan.rootfs)?;
-    }
-    // sysctls go in before readonlyPaths can make /proc/sys read-only (runc's order)
-    security::apply_sysctl(cfg.spec)?;
-    rootfs::finalize(cfg.sys, cfg.plan)?;
-    security::apply_personality(cfg.spec)?;
-    security::apply_scheduler(cfg.spec)?;
-    security::apply_io_priority(cfg.spec)?;
-    let process = cfg
-        .spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| Error::Init("no process".into()))?;
-    if process.terminal() == Some(true) {
-        if let Some(sock) = &cfg.console {
-            let size = process
-                .console_size()
-                .map(|b| (b.height() as u16, b.width() as u16));
-            tty::setup(cfg.sys, sock, size, cfg.plan.setup_dev)?;
+        Step::SessionKeyring => join_session_keyring(&cfg.hook_state.id)?,
+        Step::OpenProcFd => {
+            done.fd_dir = Some(
+                k3_sys::linux::open_path(
+                    Path::new("/proc/self/fd"),
+                    libc::O_PATH | libc::O_DIRECTORY,
+                )
+                .map_err(|e| Error::io("open", "/proc/self/fd", e))?,
+            );
         }
+        Step::PrepareRootfs => rootfs::prepare(cfg.sys, cfg.plan, &cfg.host)?,
+        Step::SetNames => set_names(cfg)?,
+        Step::ReadHostPid => {
+            // cached for the hooks' and the seccomp listener's state after the pivot
+            finish::host_pid();
+        }
+        Step::RuntimeHooks => {
+            cfg.chan.send(&Msg::NeedHooks)?;
+            if !matches!(cfg.chan.recv()?, Some(Msg::HooksDone)) {
+                return Err(Protocol::GoneDuringHooks.into());
+            }
+        }
+        Step::CreateContainerHooks => {
+            if let Some(h) = cfg
+                .spec
+                .hooks()
+                .as_ref()
+                .and_then(|h| h.create_container().as_deref())
+            {
+                let mut state = cfg.hook_state.clone();
+                state.pid = finish::host_pid();
+                hooks::run_all("createContainer", h, &json(&state))?;
+            }
+        }
+        Step::EnterRoot => rootfs::enter(cfg.sys, cfg.plan, cfg.no_pivot)?,
+        Step::ChrootRoot => chroot_into(&cfg.plan.rootfs)?,
+        Step::Sysctl => security::apply_sysctl(cfg.spec)?,
+        Step::FinalizeRootfs => rootfs::finalize(cfg.sys, cfg.plan)?,
+        Step::Personality => security::apply_personality(cfg.spec)?,
+        Step::Scheduler => security::apply_scheduler(cfg.spec)?,
+        Step::IoPriority => security::apply_io_priority(cfg.spec)?,
+        Step::Console => {
+            if let Some(sock) = &cfg.console {
+                let size = process(cfg)?
+                    .console_size()
+                    .map(|b| (tty::dimension(b.height()), tty::dimension(b.width())));
+                tty::setup(cfg.sys, sock, size, cfg.plan.setup_dev)?;
+            }
+        }
+        Step::PrepareProgram => done.exe = Some(exec::Program::for_process(process(cfg)?)?),
+        Step::NoNewPrivs => finish::set_no_new_privs(process(cfg)?)?,
+        Step::EnterCwd => finish::enter_cwd(process(cfg)?.cwd())?,
+        Step::Rlimits => {
+            if let Some(r) = process(cfg)?.rlimits().as_deref() {
+                rlimits::apply(&rlimits::split_nofile(r).0)?;
+            }
+        }
+        Step::SeccompBeforeUserSwitch => load_seccomp(cfg)?,
+        Step::SwitchUser => finish::switch_user(
+            process(cfg)?,
+            &cfg.caps,
+            cfg.ns.has(LinuxNamespaceType::User),
+            &LinuxSys,
+        )?,
+        Step::Ready => cfg.chan.send(&Msg::Ready)?,
     }
-    let prog = Program {
-        fd_dir,
-        exe: exec::Program::for_process(process)?,
-    };
-    // setup is done: from here on memory is charged to the container
-    cfg.placement.move_self(true)?;
-    finish::set_no_new_privs(process)?;
-    // the cwd check uses getcwd: before a filter that may refuse it
-    finish::enter_cwd(process.cwd())?;
-    // the container's limits, once the init's own file work is done (runc's parent
-    // sets them at the same point); before a filter that may refuse setrlimit
-    if let Some(r) = process.rlimits().as_deref() {
-        rlimits::apply(&rlimits::split_nofile(r).0)?;
-    }
-    if !finish::no_new_privs(process) {
-        load_seccomp(cfg)?;
-    }
-    finish::switch_user(process, &cfg.caps, cfg.ns.has(LinuxNamespaceType::User))?;
-    cfg.chan.send(&Msg::Ready)?;
-    Ok(prog)
+    Ok(())
 }
 
 /// Without a mount namespace nothing is mounted: the init only changes its root.
 pub(crate) fn chroot_into(rootfs: &Path) -> Result<()> {
     std::env::set_current_dir(rootfs).map_err(|e| Error::io("chdir to rootfs", rootfs, e))?;
-    // SAFETY: static C strings.
-    check(
-        unsafe { libc::chroot(c".".as_ptr()) },
-        format!("chroot into `{}`", rootfs.display()),
-    )?;
-    // SAFETY: static C string.
-    check(unsafe { libc::chdir(c"/".as_ptr()) }, "chdir to /")
+    nix::unistd::chroot(".").map_err(|e| RootfsError::Chroot {
+        path: rootfs.to_path_buf(),
+        source: e.into(),
+    })?;
+    nix::unistd::chdir("/").map_err(|e| RootfsError::ChdirRoot(e.into()))?;
+    Ok(())
 }
 
 fn json(s: &OciState) -> String {
@@ -222,7 +458,9 @@ fn json(s: &OciState) -> String {
 
 /// Every descriptor from 3 + preserve_fds up is closed at exec (CVE-2024-21626).
 pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
-    let first = 3 + preserve.max(0) as u32;
+    // validate_preserve_fds keeps 3 + preserve far below i32::MAX
+    let end = 3i32.saturating_add(preserve.max(0));
+    let first = end.unsigned_abs();
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let r = unsafe {
         libc::syscall(
@@ -232,10 +470,12 @@ pub(crate) fn mark_fds_cloexec(preserve: i32) -> Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    check(r as i32, "mark inherited descriptors close-on-exec")?;
-    for fd in 3..first as i32 {
-        // SAFETY: clearing FD_CLOEXEC on a preserved descriptor.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    if r < 0 {
+        return Err(ProcessError::last(Call::CloseRange).into());
+    }
+    for fd in 3..end {
+        // clearing FD_CLOEXEC on a preserved descriptor; one that is not open stays so
+        let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()));
     }
     Ok(())
 }
@@ -247,7 +487,7 @@ fn join_session_keyring(id: &str) -> Result<()> {
     // SAFETY: keyctl with a valid C string.
     let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
     if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
-        return Err(Error::last("join a new session keyring"));
+        return Err(ProcessError::last(Call::SessionKeyring).into());
     }
     Ok(())
 }
@@ -256,12 +496,18 @@ fn set_names(cfg: &InitConfig<'_>) -> Result<()> {
     if let Some(h) = cfg.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         cfg.sys
             .sethostname(h)
-            .map_err(|e| Error::sys(format!("set hostname `{h}`"), e))?;
+            .map_err(|source| NamespaceError::Hostname {
+                name: h.to_string(),
+                source,
+            })?;
     }
     if let Some(d) = cfg.spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         cfg.sys
             .setdomainname(d)
-            .map_err(|e| Error::sys(format!("set domainname `{d}`"), e))?;
+            .map_err(|source| NamespaceError::Domainname {
+                name: d.to_string(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -278,7 +524,7 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         }
         StartSignal::Channel => match cfg.chan.recv()? {
             Some(Msg::Start) => None,
-            _ => return Err(Error::Init("k3rt went away before start".into())),
+            _ => return Err(Protocol::GoneBeforeStart.into()),
         },
     };
     if let Some(h) = cfg
@@ -288,7 +534,7 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
         .and_then(|h| h.start_container().as_deref())
     {
         let mut st = cfg.hook_state.clone();
-        st.status = crate::oci::state::Status::Created;
+        st.status = k3_oci::state::Status::Created;
         hooks::run_all("startContainer", h, &json(&st))?;
     }
     security::apply_exec_label(cfg.spec)?;
@@ -303,21 +549,14 @@ fn wait_and_exec(cfg: &InitConfig<'_>, prog: &Program) -> Result<()> {
 }
 
 fn reopen_fifo(fd_dir: Option<&OwnedFd>, fifo: &OwnedFd) -> Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    let name =
-        CString::new(fifo.as_raw_fd().to_string()).map_err(|_| Error::Init("fd name".into()))?;
+    // decimal digits never hold a NUL byte
+    let name = CString::new(fifo.as_raw_fd().to_string()).unwrap_or_default();
     let dir = fd_dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
     // SAFETY: name outlives the call; dir is a directory descriptor we own.
     let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::io(
-            "open exec fifo",
-            "exec.fifo",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: new descriptor owned by nobody else.
-    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+    k3_sys::linux::owned_fd(fd.into())
+        .map(std::fs::File::from)
+        .map_err(|e| Error::io("open exec fifo", "exec.fifo", e))
 }
 
 /// Loads the filter: last thing before the exec with no_new_privs, otherwise before
@@ -330,4 +569,115 @@ fn load_seccomp(cfg: &InitConfig<'_>) -> Result<()> {
     st["status"] = serde_json::json!("creating");
     st["pid"] = serde_json::json!(finish::host_pid());
     filter.load(st, finish::host_pid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(steps: &[Step], s: Step) -> usize {
+        steps
+            .iter()
+            .position(|x| *x == s)
+            .unwrap_or_else(|| panic!("{s:?} does not run: {steps:?}"))
+    }
+
+    #[test]
+    fn a_plain_run_runs_the_unconditional_steps_in_order() {
+        let facts = StepFacts {
+            own_mounts: true,
+            ..StepFacts::default()
+        };
+        let steps: Vec<Step> = facts.steps().collect();
+        assert_eq!(
+            steps,
+            [
+                Step::CloexecFds,
+                Step::AwaitGo,
+                Step::JoinCgroups,
+                Step::NewSession,
+                Step::PrepareRootfs,
+                Step::SetNames,
+                Step::ReadHostPid,
+                Step::EnterRoot,
+                Step::Sysctl,
+                Step::FinalizeRootfs,
+                Step::Personality,
+                Step::Scheduler,
+                Step::IoPriority,
+                Step::PrepareProgram,
+                Step::JoinMemoryCgroup,
+                Step::NoNewPrivs,
+                Step::EnterCwd,
+                Step::SeccompBeforeUserSwitch,
+                Step::SwitchUser,
+                Step::Ready,
+            ]
+        );
+    }
+
+    #[test]
+    fn namespaces_hooks_and_limits_go_where_runc_puts_them() {
+        let facts = StepFacts {
+            saved_sigmask: true,
+            new_user_ns: true,
+            new_net_ns: true,
+            new_cgroup_ns: true,
+            oom_score_adj: true,
+            keyring: true,
+            fifo: true,
+            own_mounts: true,
+            runtime_hooks: true,
+            create_container_hooks: true,
+            console: true,
+            rlimits: true,
+            no_new_privs: false,
+        };
+        let steps: Vec<Step> = facts.steps().collect();
+        assert_eq!(
+            steps.len(),
+            ORDER.len() - 1,
+            "all but the chroot: {steps:?}"
+        );
+        let at = |s| pos(&steps, s);
+        assert_eq!(steps[0], Step::RestoreSigmask);
+        assert!(at(Step::AwaitGo) < at(Step::BecomeUserNsRoot));
+        // a refused oomScoreAdj fails before any hook runs
+        assert!(at(Step::OomScoreAdj) < at(Step::RuntimeHooks));
+        // the cgroup namespace is rooted where the init is, memory included
+        assert!(at(Step::JoinMemoryCgroupEarly) + 1 == at(Step::UnshareCgroup));
+        assert!(at(Step::JoinCgroups) < at(Step::UnshareCgroup));
+        // the host pid is read before the root changes
+        assert!(at(Step::ReadHostPid) < at(Step::EnterRoot));
+        assert!(at(Step::RuntimeHooks) < at(Step::CreateContainerHooks));
+        assert!(at(Step::CreateContainerHooks) < at(Step::EnterRoot));
+        // sysctls before readonlyPaths can make /proc/sys read-only
+        assert!(at(Step::Sysctl) < at(Step::FinalizeRootfs));
+        // getcwd and setrlimit before a filter that may refuse them
+        assert!(at(Step::EnterCwd) < at(Step::SeccompBeforeUserSwitch));
+        assert!(at(Step::Rlimits) < at(Step::SeccompBeforeUserSwitch));
+        // the filter is loaded while the capabilities still allow it
+        assert!(at(Step::SeccompBeforeUserSwitch) < at(Step::SwitchUser));
+        assert_eq!(steps.last(), Some(&Step::Ready));
+    }
+
+    #[test]
+    fn no_mount_namespace_chroots_and_no_new_privs_loads_the_filter_at_exec() {
+        let facts = StepFacts {
+            own_mounts: false,
+            no_new_privs: true,
+            ..StepFacts::default()
+        };
+        let steps: Vec<Step> = facts.steps().collect();
+        assert!(steps.contains(&Step::ChrootRoot) && !steps.contains(&Step::EnterRoot));
+        assert!(!steps.contains(&Step::SeccompBeforeUserSwitch));
+        assert!(pos(&steps, Step::ReadHostPid) < pos(&steps, Step::ChrootRoot));
+    }
+
+    #[test]
+    fn every_step_appears_once_in_the_order() {
+        for (i, s) in ORDER.iter().enumerate() {
+            assert!(!ORDER[i + 1..].contains(s), "{s:?} twice");
+        }
+    }
 }

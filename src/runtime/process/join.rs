@@ -8,15 +8,16 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
-use crate::runtime::caps::CapSets;
-use crate::runtime::namespaces::{self, proc_name};
-use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::process::exec::{Dmz, Program};
-use crate::runtime::process::spawn::{clone_raw, exit_now};
-use crate::runtime::process::{finish, tty};
-use crate::runtime::trace::Log;
-use crate::runtime::{rlimits, seccomp, Error, Result};
-use crate::sys::linux::LinuxSys;
+use crate::caps::CapSets;
+use crate::error::{NamespaceError, Protocol};
+use crate::namespaces::{self, proc_name};
+use crate::process::channel::{Channel, Msg};
+use crate::process::exec::{Dmz, Program};
+use crate::process::spawn::{clone_raw, exit_now};
+use crate::process::{finish, tty};
+use crate::trace::Log;
+use crate::{rlimits, seccomp, Error, Result};
+use k3_sys::linux::LinuxSys;
 
 /// The order namespaces are joined in: user first (it grants the rights for the
 /// rest), mount last among those that change paths.
@@ -45,20 +46,42 @@ pub fn namespaces_of(pid: i32) -> Vec<(LinuxNamespaceType, PathBuf)> {
 
 /// Everything the joining process needs, prepared before the fork.
 pub struct JoinConfig<'a> {
+    /// The process to run (`process.json` or the flags).
     pub process: &'a Process,
+    /// The container's namespaces to join, user first.
     pub namespaces: Vec<(LinuxNamespaceType, PathBuf)>,
     /// The container has no mount namespace: chroot into its rootfs instead.
     pub chroot: Option<PathBuf>,
+    /// The capability sets to end with.
     pub caps: CapSets,
+    /// The seccomp filter to load.
     pub seccomp: Option<seccomp::Filter>,
+    /// The console socket, for a tty.
     pub console: Option<OwnedFd>,
+    /// `--preserve-fds`.
     pub preserve_fds: i32,
+    /// The process's end of the channel to k3rt.
     pub chan: &'a Channel,
+    /// The sealed program exec'd last (CVE-2019-5736).
     pub dmz: Dmz,
+    /// The signal mask to restore.
     pub old_sigmask: Option<libc::sigset_t>,
+    /// Where errors go once k3rt no longer listens.
     pub log: &'a Log,
     /// How the process gets into the container's cgroup (it may move itself).
-    pub placement: crate::runtime::cgroups::Placement,
+    pub placement: k3_cgroups::Placement,
+}
+
+impl std::fmt::Debug for JoinConfig<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinConfig")
+            .field("namespaces", &self.namespaces)
+            .field("chroot", &self.chroot)
+            .field("caps", &self.caps)
+            .field("preserve_fds", &self.preserve_fds)
+            .field("placement", &self.placement)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Forks the intermediate; returns its pid. The process's pid arrives as `Msg::Pid`.
@@ -80,7 +103,7 @@ pub fn spawn(cfg: JoinConfig<'_>) -> Result<i32> {
 fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
     match cfg.chan.recv()? {
         Some(Msg::Go) => {}
-        _ => return Err(Error::Init("k3rt went away before exec could join".into())),
+        _ => return Err(Protocol::GoneBeforeJoin.into()),
     }
     cfg.placement.move_self(false)?;
     cfg.placement.move_self(true)?;
@@ -95,13 +118,13 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     for (t, f) in &files {
-        use std::os::fd::AsRawFd;
-        // SAFETY: setns on a descriptor we own.
-        if unsafe { libc::setns(f.as_raw_fd(), namespaces::flag(*t)) } < 0 {
-            return Err(Error::last(format!(
-                "join the container's `{}` namespace",
-                namespaces::trace_name(*t)
-            )));
+        let flag = nix::sched::CloneFlags::from_bits_retain(namespaces::flag(*t));
+        if let Err(e) = nix::sched::setns(f, flag) {
+            return Err(NamespaceError::JoinContainer {
+                ns: namespaces::trace_name(*t),
+                source: e.into(),
+            }
+            .into());
         }
     }
     drop(files);
@@ -122,24 +145,22 @@ fn intermediate(cfg: &JoinConfig<'_>) -> Result<()> {
 /// The process inside the container, up to the exec.
 fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
     // no container process may ptrace or open /proc/PID/exe of us before the exec
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     if let Some(mask) = cfg.old_sigmask {
         // SAFETY: restoring a mask we saved.
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) };
     }
-    crate::runtime::process::init::mark_fds_cloexec(cfg.preserve_fds)?;
+    crate::process::init::mark_fds_cloexec(cfg.preserve_fds)?;
     if let Some(root) = &cfg.chroot {
-        crate::runtime::process::init::chroot_into(root)?;
+        crate::process::init::chroot_into(root)?;
     }
     let p = cfg.process;
     if p.terminal() == Some(true) {
-        // SAFETY: setsid has no preconditions.
-        unsafe { libc::setsid() };
+        let _ = nix::unistd::setsid();
         if let Some(sock) = &cfg.console {
             let size = p
                 .console_size()
-                .map(|b| (b.height() as u16, b.width() as u16));
+                .map(|b| (tty::dimension(b.height()), tty::dimension(b.width())));
             tty::setup(&LinuxSys, sock, size, false)?;
         }
     }
@@ -163,7 +184,7 @@ fn process(cfg: &JoinConfig<'_>) -> Result<std::convert::Infallible> {
         .namespaces
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::User);
-    finish::switch_user(p, &cfg.caps, in_userns)?;
+    finish::switch_user(p, &cfg.caps, in_userns, &LinuxSys)?;
     cfg.chan.send(&Msg::Ready)?;
     if nnp {
         load_seccomp(cfg)?;
@@ -178,7 +199,7 @@ fn apply_labels(p: &Process) -> Result<()> {
             .map_err(|e| Error::io("set AppArmor profile", path, e))?;
     }
     let label = p.selinux_label().as_deref().filter(|s| !s.is_empty());
-    if let Some(label) = label.filter(|_| crate::runtime::security::selinux_enabled()) {
+    if let Some(label) = label.filter(|_| crate::security::selinux_enabled()) {
         let path = "/proc/self/attr/exec";
         std::fs::write(path, label).map_err(|e| Error::io("set SELinux label", path, e))?;
     }

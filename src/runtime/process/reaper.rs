@@ -2,7 +2,8 @@
 //! blocked before the process exists, forwarded to it while it runs, and every
 //! exited child is reaped (k3rt is a subreaper, so grandchildren come back to it).
 
-use crate::runtime::{Error, Result};
+use crate::error::{Call, ProcessError};
+use crate::Result;
 
 /// Signals passed on to the container process.
 pub const FORWARDED: &[i32] = &[
@@ -32,7 +33,7 @@ pub fn block_signals() -> Result<(libc::sigset_t, libc::sigset_t)> {
             libc::sigaddset(&mut set, *s);
         }
         if libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) < 0 {
-            return Err(Error::last("block signals"));
+            return Err(ProcessError::last(Call::BlockSignals).into());
         }
     }
     Ok((set, old))
@@ -80,8 +81,8 @@ fn reap_children(init: i32) -> Option<i32> {
 pub fn wait_child_with_pty(init: i32, set: &libc::sigset_t, master: &std::os::fd::OwnedFd) -> i32 {
     use std::os::fd::AsRawFd;
     let m = master.as_raw_fd();
-    let _raw = crate::runtime::process::tty::RawMode::enter(0);
-    crate::runtime::process::tty::copy_winsize(0, m);
+    let _raw = crate::process::tty::RawMode::enter(0);
+    crate::process::tty::copy_winsize(0, m);
     // SAFETY: signalfd over the blocked set; closed at exit.
     let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
     let mut stdin_open = true;
@@ -120,12 +121,14 @@ pub fn wait_child_with_pty(init: i32, set: &libc::sigset_t, master: &std::os::fd
                 libc::read(
                     sfd,
                     (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    std::mem::size_of_val(&info),
+                    size_of_val(&info),
                 )
             };
-            match info.ssi_signo as i32 {
+            // signal numbers are small; 0 (no signal) for anything else
+            match i32::try_from(info.ssi_signo).unwrap_or(0) {
+                0 => {}
                 libc::SIGCHLD => {}
-                libc::SIGWINCH => crate::runtime::process::tty::copy_winsize(0, m),
+                libc::SIGWINCH => crate::process::tty::copy_winsize(0, m),
                 // SAFETY: kill with integer arguments.
                 sig => unsafe {
                     libc::kill(init, sig);
@@ -145,17 +148,22 @@ pub fn wait_child_with_pty(init: i32, set: &libc::sigset_t, master: &std::os::fd
 fn copy(from: i32, to: i32, buf: &mut [u8]) -> bool {
     // SAFETY: reading into our buffer.
     let n = unsafe { libc::read(from, buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
+    let Some(filled) = usize::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| &buf[..n])
+    else {
         return false;
-    }
+    };
     let mut off = 0;
-    while off < n as usize {
+    while off < filled.len() {
+        let rest = &filled[off..];
         // SAFETY: writing the part of our buffer that was filled.
-        let w = unsafe { libc::write(to, buf[off..n as usize].as_ptr().cast(), n as usize - off) };
-        if w <= 0 {
-            return false;
+        let w = unsafe { libc::write(to, rest.as_ptr().cast(), rest.len()) };
+        match usize::try_from(w) {
+            Ok(w) if w > 0 => off += w,
+            _ => return false,
         }
-        off += w as usize;
     }
     true
 }

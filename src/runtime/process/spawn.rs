@@ -7,9 +7,10 @@ use std::os::fd::AsRawFd;
 
 use oci_spec::runtime::Spec;
 
-use crate::runtime::namespaces::{self, NsPlan};
-use crate::runtime::process::channel::{Channel, Msg};
-use crate::runtime::{Error, Result};
+use crate::error::{Call, ProcessError, Protocol};
+use crate::namespaces::{self, NsPlan};
+use crate::process::channel::{Channel, Msg};
+use crate::{Error, Result};
 
 /// The processes made.
 #[derive(Debug, Clone, Copy)]
@@ -22,14 +23,16 @@ pub struct Spawned {
 
 /// fork(2) with namespace flags; 0 in the child.
 pub fn clone_raw(flags: libc::c_int) -> Result<i32> {
-    let f = (flags | libc::SIGCHLD) as libc::c_ulong;
+    // the flags' bits, not their sign
+    let f = libc::c_ulong::from(u32::from_ne_bytes((flags | libc::SIGCHLD).to_ne_bytes()));
     // SAFETY: clone without CLONE_VM and without a new stack behaves like fork: the
     // child gets a copy-on-write copy of this single-threaded process.
     let r = unsafe { libc::syscall(libc::SYS_clone, f, 0usize, 0usize, 0usize, 0usize) };
     if r < 0 {
-        return Err(Error::last(format!("clone with flags `{f:#x}`")));
+        return Err(ProcessError::last(Call::Clone(f)).into());
     }
-    Ok(r as i32)
+    // a pid always fits
+    Ok(i32::try_from(r).unwrap_or(i32::MAX))
 }
 
 /// Leaves the child immediately, without running destructors or atexit handlers.
@@ -86,13 +89,11 @@ pub fn spawn(
         }),
         Some(Msg::Error(e)) => {
             reap(mid);
-            Err(Error::Init(e))
+            Err(ProcessError::Reported(e).into())
         }
         other => {
             reap(mid);
-            Err(Error::Init(format!(
-                "intermediate process sent `{other:?}` instead of a pid"
-            )))
+            Err(Protocol::NoPidFromIntermediate(format!("{other:?}")).into())
         }
     }
 }
@@ -161,7 +162,7 @@ pub fn reap(pid: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::process::channel;
+    use crate::process::channel;
 
     /// A create killed between the clone and Go: the init must see end-of-file and
     /// exit, not wait forever on a socket whose other end it holds itself.

@@ -9,8 +9,9 @@ use std::path::Path;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
-use crate::runtime::{Error, Result};
-use crate::sys::{Kind, Sys};
+use crate::error::{Call, ProcessError, Protocol};
+use crate::{Error, Result};
+use k3_sys::{Kind, Sys};
 
 /// Connects to the engine's console socket (before any namespace is entered).
 pub fn connect(path: &Path) -> Result<OwnedFd> {
@@ -19,9 +20,9 @@ pub fn connect(path: &Path) -> Result<OwnedFd> {
     Ok(OwnedFd::from(s))
 }
 
-fn ioctl_check(r: libc::c_int, what: &str) -> Result<libc::c_int> {
+fn ioctl_check(r: libc::c_int, what: &'static str) -> Result<libc::c_int> {
     if r < 0 {
-        return Err(Error::last(what.to_string()));
+        return Err(ProcessError::last(Call::Pty(what)).into());
     }
     Ok(r)
 }
@@ -45,16 +46,12 @@ pub fn setup(
     let master = unsafe { OwnedFd::from_raw_fd(master) };
     let unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads an int.
-    ioctl_check(
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) },
-        "unlock pty",
-    )?;
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) };
+    ioctl_check(r, "unlock pty")?;
     let mut n: libc::c_uint = 0;
     // SAFETY: TIOCGPTN writes an unsigned int.
-    ioctl_check(
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) },
-        "get pty number",
-    )?;
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) };
+    ioctl_check(r, "get pty number")?;
     // SAFETY: TIOCGPTPEER opens the peer of our master.
     let slave = unsafe {
         libc::ioctl(
@@ -74,10 +71,8 @@ pub fn setup(
             ws_ypixel: 0,
         };
         // SAFETY: TIOCSWINSZ reads a winsize.
-        ioctl_check(
-            unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) },
-            "set console size",
-        )?;
+        let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        ioctl_check(r, "set console size")?;
     }
     if bind_console {
         let pts = std::path::PathBuf::from(format!("/dev/pts/{n}"));
@@ -90,14 +85,12 @@ pub fn setup(
     send_fd(socket.as_raw_fd(), master.as_raw_fd(), b"/dev/ptmx")?;
     drop(master);
     // SAFETY: TIOCSCTTY on our own slave; we are a session leader.
-    ioctl_check(
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) },
-        "set controlling terminal",
-    )?;
+    let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    ioctl_check(r, "set controlling terminal")?;
     for target in 0..3 {
         // SAFETY: dup2 onto stdio.
         if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(Error::last("dup pty onto stdio"));
+            return Err(ProcessError::last(Call::DupPty).into());
         }
     }
     Ok(())
@@ -108,8 +101,12 @@ pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<()> {
     let iov = [IoSlice::new(name)];
     let fds = [fd];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None)
-        .map_err(|e| Error::sys("send pty master on console socket", e.into()))?;
+    sendmsg::<()>(socket, &iov, &cmsg, MsgFlags::empty(), None).map_err(|e| {
+        ProcessError::Call {
+            call: Call::SendPty,
+            source: e.into(),
+        }
+    })?;
     Ok(())
 }
 
@@ -119,12 +116,17 @@ pub fn recv_fd(socket: RawFd) -> Result<OwnedFd> {
     let mut buf = [0u8; 256];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::empty())
-        .map_err(|e| Error::sys("receive pty master", e.into()))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| Error::sys("receive pty master", e.into()))?
-    {
+    let msg =
+        recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::empty()).map_err(|e| {
+            ProcessError::Call {
+                call: Call::ReceivePty,
+                source: e.into(),
+            }
+        })?;
+    for c in msg.cmsgs().map_err(|e| ProcessError::Call {
+        call: Call::ReceivePty,
+        source: e.into(),
+    })? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
                 // SAFETY: the kernel just gave us this descriptor.
@@ -132,7 +134,12 @@ pub fn recv_fd(socket: RawFd) -> Result<OwnedFd> {
             }
         }
     }
-    Err(Error::Init("no pty master on the console socket".into()))
+    Err(Protocol::NoPtyMaster.into())
+}
+
+/// A `consoleSize` dimension as the kernel's `u16` (larger values are clamped).
+pub fn dimension(v: u64) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
 }
 
 /// Our terminal in raw mode while the container owns it; restored on drop.
@@ -141,7 +148,17 @@ pub struct RawMode {
     saved: Option<libc::termios>,
 }
 
+impl std::fmt::Debug for RawMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawMode")
+            .field("fd", &self.fd)
+            .field("saved", &self.saved.is_some())
+            .finish()
+    }
+}
+
 impl RawMode {
+    /// Puts `fd` in raw mode until the value is dropped.
     pub fn enter(fd: RawFd) -> RawMode {
         // SAFETY: zeroed termios is a valid out-parameter.
         let mut t: libc::termios = unsafe { std::mem::zeroed() };

@@ -1,0 +1,217 @@
+//! `k3 create`: the seed 000 options as flags (or `--options-json`), prints
+//! the id (and with `--debug` the runtime's trace first).
+
+use clap::Args;
+
+use crate::cli::Failure;
+use k3_engine::context::Engine;
+use k3_engine::create::{self, Created};
+use k3_engine::error::EngineError;
+use k3_engine::options::CreateOptions;
+
+/// The options of `createContainer` as docker-style flags.
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Container id [default: a random `k3-…` name]
+    #[arg(long = "name", visible_alias = "id", allow_hyphen_values = true)]
+    pub name: Option<String>,
+    /// Image tag [default: the one in IMAGE, else `latest`]
+    #[arg(long, allow_hyphen_values = true)]
+    pub tag: Option<String>,
+    /// Hostname in the container [default: the first 12 hex digits of the container's hash]
+    #[arg(long, allow_hyphen_values = true)]
+    pub hostname: Option<String>,
+    /// Environment variable `KEY=VALUE` (repeatable)
+    #[arg(long = "env", short = 'e', allow_hyphen_values = true)]
+    pub env: Vec<String>,
+    /// CPU limit in CPUs, fractions allowed (`0.5`: half a CPU) [default: unlimited]
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpus: Option<f64>,
+    /// Memory limit: bytes or with a unit, `512m`, `1GB`, `2048MB` [default: unlimited]
+    #[arg(long, short = 'm', allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Most processes in the container (`pids.max`); `0` or `-1`: unlimited
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Cgroup namespace: `private` or `host` [default: private on cgroup v2, host on v1]
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// A cgroup v2 file of the container and the value to write, `KEY=VALUE` (repeatable; cgroup v2 only)
+    #[arg(long)]
+    pub cgroup_conf: Vec<String>,
+    /// Size limit of the writable layer, in MB [default: unlimited]
+    #[arg(long, allow_hyphen_values = true)]
+    pub disk_limit: Option<u64>,
+    /// Bind mount `HOST:CONTAINER[:ro]` (repeatable)
+    #[arg(long, allow_hyphen_values = true)]
+    pub mount: Vec<String>,
+    /// Named volume `NAME:/PATH[:ro]`, created if missing (repeatable)
+    #[arg(long = "volume", short = 'v', allow_hyphen_values = true)]
+    pub volume: Vec<String>,
+    /// Network: a bridge network name, `host` or `none` [default: kb0]
+    #[arg(long = "network", alias = "net", allow_hyphen_values = true)]
+    pub network: Option<String>,
+    /// IPv4 address on the bridge network [default: the next free one]
+    #[arg(long, allow_hyphen_values = true)]
+    pub ip: Option<String>,
+    /// MAC address on the bridge network, `aa:bb:cc:dd:ee:ff` [default: derived from the IP]
+    #[arg(long = "mac-address", alias = "mac", allow_hyphen_values = true)]
+    pub mac: Option<String>,
+    /// Publish a port, `[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]` (repeatable)
+    #[arg(long = "publish", short = 'p', allow_hyphen_values = true)]
+    pub publish: Vec<String>,
+    /// All capabilities, the host's devices, no masked paths and no seccomp filter
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add a capability, e.g. `NET_ADMIN` or `ALL` (repeatable)
+    #[arg(long, allow_hyphen_values = true)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability, e.g. `CHOWN` or `ALL` (repeatable)
+    #[arg(long, allow_hyphen_values = true)]
+    pub cap_drop: Vec<String>,
+    /// Restart policy, enforced by `k3 serve`: `none`, `always`, `unless-stopped`, `on-failure` [default: none]
+    #[arg(long, allow_hyphen_values = true)]
+    pub restart: Option<String>,
+    /// First delay before a restart, in seconds, doubled each time (at most 86400) [default: 0.1 s]
+    #[arg(long, allow_hyphen_values = true)]
+    pub restart_delay: Option<u64>,
+    /// Window in seconds over which --max-attempts counts restarts (0: since creation) [default: 0]
+    #[arg(long, allow_hyphen_values = true)]
+    pub restart_window: Option<u64>,
+    /// Most restarts within --restart-window (0: unlimited) [default: 0]
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_attempts: Option<u32>,
+    /// Keep the runtime's session keyring instead of a new one for the container
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Enter the rootfs with MS_MOVE + chroot instead of pivot_root
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Give the container a CPU of its own (a cpuset no other such container uses)
+    #[arg(long)]
+    pub no_shared: bool,
+    /// Print the runtime's debug trace of the creation
+    #[arg(long)]
+    pub debug: bool,
+    /// Print the result (or the error object) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// All the options as one JSON object (camelCase names, e.g. `{"containerId":"a","image":"busybox"}`); other flags are ignored
+    #[arg(long, conflicts_with = "image", allow_hyphen_values = true)]
+    pub options_json: Option<String>,
+    /// Image reference: NAME[:TAG|@DIGEST]
+    pub image: Option<String>,
+    /// Command and arguments [default: the image's entrypoint and cmd]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+fn quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+impl CreateArgs {
+    /// The engine's create options for these flags (or `--options-json`).
+    pub fn options(&self) -> Result<CreateOptions, String> {
+        if let Some(j) = &self.options_json {
+            return serde_json::from_str(j).map_err(|e| format!("--options-json: {e}"));
+        }
+        let name = self.name.clone().unwrap_or_else(random_name);
+        Ok(CreateOptions {
+            container_id: name,
+            image: self.image.clone().unwrap_or_default(),
+            tag: self.tag.clone(),
+            hostname: self.hostname.clone(),
+            args: (!self.args.is_empty()).then(|| {
+                self.args
+                    .iter()
+                    .map(|a| quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            env: self.env.clone(),
+            cpus: self.cpus,
+            memory: self.memory.clone(),
+            disk_limit: self.disk_limit,
+            pids_limit: self.pids_limit,
+            cgroupns: self.cgroupns.clone(),
+            cgroup_conf: self.cgroup_conf.clone(),
+            mount: self.mount.clone(),
+            volume: self.volume.clone(),
+            network: self.network.clone(),
+            ip: self.ip.clone(),
+            mac: self.mac.clone(),
+            publish: self.publish.clone(),
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            restart: self.restart.clone(),
+            restart_delay: self.restart_delay,
+            restart_window: self.restart_window,
+            max_attempts: self.max_attempts,
+            no_new_keyring: self.no_new_keyring,
+            no_pivot: self.no_pivot,
+            no_shared: self.no_shared,
+            debug: self.debug,
+        })
+    }
+}
+
+fn random_name() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "k3-{:x}",
+        (n ^ u128::from(std::process::id()) << 40) & 0xffff_ffff_ffff
+    )
+}
+
+/// Runs the creation; a failure carries the options as its input.
+pub fn create_from(ctx: &mut Engine, a: &CreateArgs) -> Result<Created, Failure> {
+    let opts = a.options().map_err(|e| Failure {
+        error: Box::new(EngineError::Create(create::CreateError::Options(
+            k3_engine::options::OptionsError {
+                option: "options",
+                value: a.options_json.clone().unwrap_or_default(),
+                reason: e,
+            },
+        ))),
+        json: a.json,
+        input: serde_json::Value::Null,
+        container_id: None,
+    })?;
+    let input = serde_json::to_value(&opts).unwrap_or_default();
+    create::create(ctx, &opts).map_err(|e| Failure {
+        error: Box::new(EngineError::Create(e)),
+        json: a.json,
+        input,
+        container_id: Some(opts.container_id.clone()),
+    })
+}
+
+/// Prints what `create` made.
+pub fn print_created(c: &Created, a: &CreateArgs) {
+    if a.json {
+        crate::cli::print_json(c);
+        return;
+    }
+    for line in &c.trace {
+        println!("{line}");
+    }
+    println!("{}", c.id);
+}
+
+/// `k3 create`.
+pub fn run(ctx: &mut Engine, a: CreateArgs) -> Result<i32, Failure> {
+    let c = create_from(ctx, &a)?;
+    print_created(&c, &a);
+    Ok(0)
+}

@@ -1,0 +1,105 @@
+//! `k3 images`, `k3 image inspect`, `k3 rmi` and `k3 prune`: the local images.
+
+use clap::{Args, Subcommand};
+
+use crate::cli::app::{print_json, Failure, Format, Root};
+use k3_engine::db::images::ImageRecord;
+use k3_engine::image::progress::human;
+use k3_engine::images;
+
+/// `k3 images` arguments.
+#[derive(Args, Debug)]
+pub struct ImagesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
+    pub format: Format,
+}
+
+/// The `k3 image` verbs.
+#[derive(Subcommand, Debug)]
+pub enum ImageCmd {
+    /// Show an image record as JSON.
+    Inspect {
+        /// The image.
+        name: String,
+    },
+}
+
+/// `k3 rmi` arguments.
+#[derive(Args, Debug)]
+pub struct RmiArgs {
+    /// The image.
+    pub name: String,
+}
+
+/// `k3 images`.
+pub fn images(ctx: &Root, a: &ImagesArgs) -> Result<(), Failure> {
+    let all = images::list(&ctx.db)?;
+    match a.format {
+        Format::Json => print_json(&all),
+        Format::Table => {
+            println!(
+                "{:<50} {:<16} {:<19} {:>10}",
+                "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
+            );
+            for r in &all {
+                println!("{}", table_row(r));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn table_row(r: &ImageRecord) -> String {
+    let id = r
+        .config_digest
+        .split(':')
+        .nth(1)
+        .unwrap_or("")
+        .get(..12)
+        .unwrap_or("");
+    let tag = if r.tag.is_empty() { "<none>" } else { &r.tag };
+    format!(
+        "{:<50} {:<16} {:<19} {:>10}",
+        r.name,
+        tag,
+        id,
+        human(r.size)
+    )
+}
+
+/// `k3 image inspect`.
+pub fn image(ctx: &Root, cmd: &ImageCmd) -> Result<(), Failure> {
+    let ImageCmd::Inspect { name } = cmd;
+    let rec = images::find(&ctx.db, name, &ctx.default_registry)?;
+    print_json(&rec)
+}
+
+/// `k3 rmi`.
+pub fn rmi(ctx: &Root, a: &RmiArgs) -> Result<(), Failure> {
+    let removed = images::remove(&ctx.store, &ctx.db, &a.name, &ctx.default_registry)?;
+    println!(
+        "Untagged: {} (deleted {} blobs, {} layers)",
+        removed.untagged, removed.blobs, removed.layers
+    );
+    Ok(())
+}
+
+/// `k3 prune`.
+pub fn prune(ctx: &Root) -> Result<(), Failure> {
+    let p = images::prune(&ctx.store, &ctx.db)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let e = k3_engine::db::events::prune(ctx.db.conn(), now)?;
+    println!(
+        "Deleted {} blobs, {} layers, {} snapshots, {} tmp entries, {} events, {} webhook deliveries",
+        p.blobs,
+        p.layers,
+        p.snapshots.len(),
+        p.tmp,
+        e.events,
+        e.queue
+    );
+    Ok(())
+}

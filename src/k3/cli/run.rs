@@ -1,0 +1,91 @@
+//! `k3 run`: create + start; detached (`-d`) prints the id, otherwise the
+//! container's output is streamed and k3 exits with the container's code
+//! (`--rm` removes it afterwards).
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::cli::create::{create_from, print_created, CreateArgs};
+use crate::cli::Failure;
+use k3_engine::container::{logs, remove, start, wait};
+use k3_engine::context::Engine;
+
+/// `k3 run` arguments.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Run in the background; print the id.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Remove the container when it exits (foreground only)
+    #[arg(long)]
+    pub rm: bool,
+    /// The options shared with `create`.
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+/// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
+/// sent to a foreground `k3 run` go to the container (`k3 kill`), from a
+/// thread that waits for them (they are blocked everywhere else).
+fn forward_signals(ctx: &Engine, id: &str) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let (exe, root, id) = (
+        ctx.k3_exe.clone(),
+        ctx.store.root().to_path_buf(),
+        id.to_string(),
+    );
+    std::thread::spawn(move || {
+        while let Ok(sig) = set.wait() {
+            let _ = std::process::Command::new(&exe)
+                .arg("--root")
+                .arg(&root)
+                .args(["kill", "-s", &(sig as i32).to_string(), &id])
+                .stdout(std::process::Stdio::null())
+                .status();
+        }
+    });
+}
+
+/// `k3 run`.
+pub fn run(ctx: &mut Engine, a: RunArgs) -> Result<i32, Failure> {
+    let c = create_from(ctx, &a.create)?;
+    let fail = Failure::about(&c.id, a.create.json);
+    if let Err(e) = start::start(ctx, &c.id) {
+        let _ = remove::remove(ctx, &c.id, true);
+        return Err(fail(e.into()));
+    }
+    if a.detach {
+        print_created(&c, &a.create);
+        return Ok(0);
+    }
+    for line in &c.trace {
+        eprintln!("{line}");
+    }
+    forward_signals(ctx, &c.id);
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let fail = Failure::about(&c.id, a.create.json);
+    logs::logs(ctx, &c.id, true, &mut out, &mut err).map_err(|e| fail(e.into()))?;
+    let fail = Failure::about(&c.id, a.create.json);
+    let code =
+        wait::wait(ctx, &c.id, Duration::from_secs(u64::MAX / 4)).map_err(|e| fail(e.into()))?;
+    if a.rm {
+        let fail = Failure::about(&c.id, a.create.json);
+        remove::remove(ctx, &c.id, true).map_err(|e| fail(e.into()))?;
+    }
+    Ok(i32::try_from(code).unwrap_or(255))
+}

@@ -1,7 +1,0 @@
-//! Pure OCI data: loading and validating `config.json`, the persisted container
-//! state and its state machine, container id rules. Nothing here touches the kernel.
-
-pub mod id;
-pub mod spec;
-pub mod state;
-pub mod time;
