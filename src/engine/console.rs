@@ -212,12 +212,24 @@ pub fn is_tty(fd: RawFd) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+fn winch_set() -> nix::sys::signal::SigSet {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGWINCH);
+    set
+}
+
+/// Blocks SIGWINCH in the calling thread and the threads it starts afterwards.
+/// A process-directed signal goes to any thread that does not block it, so a
+/// caller that starts threads before [`winch_fd`] blocks it first, or a resize
+/// delivered to such a thread is dropped (SIGWINCH's default is to ignore).
+pub fn block_winch() {
+    let _ = winch_set().thread_block();
+}
+
 /// A descriptor that reports SIGWINCH (blocked in the calling thread, which
-/// the threads it starts afterwards inherit).
+/// the threads it starts afterwards inherit; see [`block_winch`]).
 pub fn winch_fd() -> Option<nix::sys::signalfd::SignalFd> {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGWINCH);
+    let set = winch_set();
     set.thread_block().ok()?;
     nix::sys::signalfd::SignalFd::with_flags(&set, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC).ok()
 }

@@ -127,9 +127,16 @@ impl Attached {
                     }
                 }
             }
-            let mut at = 1;
+            // A resize before the typed input that came with it: a command typed
+            // right after the window changed sees the new size.
+            if let (Some(w), Some(t)) = (&winch, term) {
+                if ready.get(1 + usize::from(input.is_some())).copied().unwrap_or(false) {
+                    let _ = w.read_signal();
+                    self.resize_from(t);
+                }
+            }
             if let Some(i) = input {
-                if ready[at] {
+                if ready[1] {
                     let mut chunk = [0u8; 16384];
                     match console::read_some(i.as_raw_fd(), &mut chunk) {
                         Ok(0) | Err(_) => {
@@ -149,13 +156,6 @@ impl Attached {
                             }
                         }
                     }
-                }
-                at += 1;
-            }
-            if let (Some(w), Some(t)) = (&winch, term) {
-                if ready.get(at).copied().unwrap_or(false) {
-                    let _ = w.read_signal();
-                    self.resize_from(t);
                 }
             }
         }

@@ -47,6 +47,10 @@ fn forward_signals(ctx: &Engine, id: &str) {
     if set.thread_block().is_err() {
         return;
     }
+    // SIGWINCH is for the relay's signalfd alone: blocked before the thread
+    // starts, or the kernel may hand it to that thread, which drops it (a
+    // resize lost now and then).
+    console::block_winch();
     let (exe, root, id) = (
         ctx.k3_exe.clone(),
         ctx.store.root().to_path_buf(),
