@@ -3,7 +3,7 @@
 //! with the container's stdout/stderr on pipes it holds, reports the result
 //! (`{"pid":N}` or `{"error":...}`, one JSON line on its stdout) to the `k3`
 //! that started it, then writes the container's output to `ctr.log` (JSON
-//! lines `{"stream","log","time"}`), reaps the init when it exits, records the
+//! lines `{"stream","log","time","timeNano"}`), reaps the init when it exits, records the
 //! exit code (STOPPED) in SQLite and deletes the runtime's container.
 //!
 //! [`spawn`] is the caller's side.
@@ -596,7 +596,14 @@ fn pidfd_open(pid: i64) -> Option<OwnedFd> {
 
 fn write_line(log: &mut Option<File>, stream: &str, text: &str) {
     if let Some(f) = log {
-        let obj = serde_json::json!({"stream": stream, "log": text, "time": db::now()});
+        // `time` in seconds as before; `timeNano` for `logs --since/--timestamps`
+        let ns = crate::container::when::now_ns();
+        let obj = serde_json::json!({
+            "stream": stream,
+            "log": text,
+            "time": ns.div_euclid(1_000_000_000),
+            "timeNano": ns,
+        });
         let _ = writeln!(f, "{obj}");
     }
 }
