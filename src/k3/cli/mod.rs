@@ -6,6 +6,7 @@
 pub mod app;
 pub mod attach;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod globals;
 pub mod images;
@@ -13,6 +14,8 @@ pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod network;
+pub mod pause;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod remote;
@@ -25,6 +28,8 @@ pub mod snapshot;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod template;
+pub mod top;
 pub mod volume;
 pub mod wait;
 
@@ -87,8 +92,18 @@ pub enum ContainerCmd {
     /// List containers.
     #[command(alias = "ls")]
     Ps(ps::PsArgs),
-    /// Show a container's record, state and events as JSON.
+    /// Show a container's record, state and events as JSON (`-f`: a Go template).
     Inspect(inspect::InspectArgs),
+    /// The processes of a running container.
+    Top(top::TopArgs),
+    /// The published ports of a container.
+    Port(port::PortArgs),
+    /// Freeze every process of containers.
+    Pause(pause::PauseArgs),
+    /// Thaw paused containers.
+    Unpause(pause::PauseArgs),
+    /// Lifecycle events from the database (streams unless `--until`).
+    Events(events::EventsArgs),
     /// Run a command in a running container.
     Exec(exec::ExecArgs),
     /// Connect the terminal to a running container (ctrl-p ctrl-q detaches).
@@ -97,7 +112,7 @@ pub enum ContainerCmd {
     Logs(logs::LogsArgs),
     /// Wait for a container to stop; print its exit code.
     Wait(wait::WaitArgs),
-    /// CPU and memory usage from the cgroup.
+    /// CPU, memory, I/O and pids of running containers (streams unless `--no-stream`).
     Stats(stats::StatsArgs),
     /// Named volumes.
     Volume {
@@ -125,6 +140,11 @@ pub fn dispatch(ctx: &mut Engine, cmd: ContainerCmd) -> Result<i32, Failure> {
         ContainerCmd::Rm(a) => rm::run(ctx, a),
         ContainerCmd::Ps(a) => ps::run(ctx, a),
         ContainerCmd::Inspect(a) => inspect::run(ctx, a),
+        ContainerCmd::Top(a) => top::run(ctx, a),
+        ContainerCmd::Port(a) => port::run(ctx, a),
+        ContainerCmd::Pause(a) => pause::run(ctx, a, false),
+        ContainerCmd::Unpause(a) => pause::run(ctx, a, true),
+        ContainerCmd::Events(a) => events::run(ctx, a),
         ContainerCmd::Exec(a) => exec::run(ctx, a),
         ContainerCmd::Attach(a) => attach::run(ctx, a),
         ContainerCmd::Logs(a) => logs::run(ctx, a),
