@@ -408,6 +408,9 @@ read-only" "k3 --runtime $rt --cgroupns host"
   expect_eq "${want_private/ro,nosuid/rw,nosuid}" "${out/sub-cgroup made/read-only}" "k3 --runtime $rt --privileged"
   expect_contains "$out" "sub-cgroup made"
   expect_eq "$(podman_view privileged --privileged)" "$out" "k3 --runtime $rt --privileged vs podman"
+  # --rm left no container and no cgroup
+  expect_eq "" "$(k3 ps -aq)" "k3 ps -aq after --rm"
+  expect_eq "" "$(find "$CG/k3" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" "cgroups left under $CG/k3"
 }
 
 # podman as root, systemd cgroup manager: libpod-ID.scope with the limits; exec through
