@@ -30,8 +30,20 @@ pub struct PsArgs {
     pub quiet: bool,
     /// `table`, `json`, or a Go template per container (`{{.ID}} {{.Status}}`;
     /// fields ID, Image, Command, CreatedAt, RunningFor, Status, State, Ports, Names)
-    #[arg(long, default_value = "table", allow_hyphen_values = true)]
+    #[arg(long, default_value = "table", allow_hyphen_values = true, value_parser = ps_format)]
     pub format: String,
+}
+
+/// `table`, `json`, or a template that parses and has an action (`yaml` is a typo,
+/// not a template printing `yaml` per row).
+fn ps_format(s: &str) -> Result<String, String> {
+    if s == "table" || s == "json" {
+        return Ok(s.to_string());
+    }
+    if !s.contains("{{") {
+        return Err("want `table`, `json` or a Go template such as `{{.ID}}`".into());
+    }
+    Template::parse(s).map(|_| s.to_string())
 }
 
 /// `k3 ps`.
