@@ -7,6 +7,7 @@ pub mod container;
 pub mod devices;
 pub mod error;
 pub mod hooks;
+pub mod idmap;
 pub mod mempolicy;
 pub mod mountopts;
 pub mod namespaces;

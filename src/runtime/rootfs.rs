@@ -3,6 +3,7 @@
 //! (resolved inside the rootfs), device nodes, pivot_root, then masked and
 //! read-only paths and a read-only root.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -169,14 +170,25 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
     })
 }
 
+/// The id-mapped mounts k3rt made (detached trees), by index in `plan.steps`.
+pub type Trees = std::collections::BTreeMap<usize, OwnedFd>;
+
 /// Everything before the pivot: propagation, the rootfs bind, mounts, devices.
-pub fn prepare(sys: &dyn Sys, plan: &Plan, facts: &HostFacts) -> Result<()> {
+pub fn prepare(sys: &dyn Sys, plan: &Plan, facts: &HostFacts, trees: &Trees) -> Result<()> {
     let root = &plan.rootfs;
     if !facts.shared_mount_ns {
         set_up_root(sys, plan)?;
     }
-    for step in &plan.steps {
-        apply_step(sys, root, step, facts)?;
+    for (i, step) in plan.steps.iter().enumerate() {
+        let tree = trees.get(&i);
+        if step.opts.idmap && tree.is_none() {
+            return Err(Error::invalid(
+                "mounts.options",
+                format!("{}: idmap", step.dest.display()),
+                "no id-mapped mount was made for it",
+            ));
+        }
+        apply_step(sys, root, step, facts, tree)?;
     }
     if plan.setup_dev {
         for node in &plan.devices {
@@ -202,7 +214,13 @@ fn mount_err(step: &MountStep, e: std::io::Error) -> Error {
     .into()
 }
 
-fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -> Result<()> {
+fn apply_step(
+    sys: &dyn Sys,
+    root: &Path,
+    step: &MountStep,
+    facts: &HostFacts,
+    tree: Option<&OwnedFd>,
+) -> Result<()> {
     let kind = match (&step.kind, &step.source) {
         (StepKind::Bind, Some(src)) if !src.is_dir() => Kind::File,
         _ => Kind::Dir,
@@ -219,7 +237,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -
     match step.kind {
         StepKind::Bind => bind(
             sys,
-            step.source.as_deref(),
+            tree.map_or(Source::Path(step.source.as_deref()), Source::Tree),
             t,
             (root, &step.dest),
             o.flags & libc::MS_REC != 0,
@@ -245,7 +263,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -
                     };
                     bind(
                         sys,
-                        Some(Path::new(host)),
+                        Source::Path(Some(Path::new(host))),
                         t,
                         (root, &step.dest),
                         true,
@@ -363,12 +381,21 @@ pub fn unmount_all_under(rootfs: &Path) {
     }
 }
 
+/// What a bind mount binds.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// A path in this mount namespace.
+    Path(Option<&'a Path>),
+    /// A detached tree k3rt made (an id-mapped mount).
+    Tree(&'a OwnedFd),
+}
+
 /// A bind mount, then a remount for flags (bind ignores them), keeping the flags
 /// the kernel locked (a user namespace may not clear them). `root`/`dest` find the
 /// new mount again: `t` still names the directory underneath it.
 fn bind(
     sys: &dyn Sys,
-    src: Option<&Path>,
+    src: Source<'_>,
     t: &Path,
     at: (&Path, &Path),
     rec: bool,
@@ -376,7 +403,11 @@ fn bind(
     o: &MountOptions,
 ) -> std::io::Result<()> {
     let rec_flag = if rec { libc::MS_REC } else { 0 };
-    sys.mount(src, t, Some("bind"), libc::MS_BIND | rec_flag, None)?;
+    match src {
+        Source::Path(src) => sys.mount(src, t, Some("bind"), libc::MS_BIND | rec_flag, None)?,
+        // the clone already holds the submounts of an `rbind`
+        Source::Tree(tree) => sys.attach_tree(tree, t)?,
+    }
     if flags == 0 {
         return Ok(());
     }
@@ -442,7 +473,7 @@ fn mount_cgroup(
             .map_err(|e| Error::io("create cgroup mount point", dest.clone(), e))?;
         bind(
             sys,
-            Some(host),
+            Source::Path(Some(host)),
             &sub.path,
             (root, &dest),
             false,
@@ -649,6 +680,36 @@ mod tests {
     }
 
     #[test]
+    fn an_id_mapped_bind_attaches_its_tree_then_remounts() {
+        let mut sp = spec("");
+        let mut mounts = sp.mounts().clone().unwrap();
+        let mut m = mounts[3].clone();
+        m.set_options(Some(vec!["rbind".into(), "ro".into(), "idmap".into()]));
+        mounts[3] = m;
+        sp.set_mounts(Some(mounts));
+        let p = plan(&sp, Path::new("/r")).unwrap();
+        let sys = RecordingSys::default();
+        let e = prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap_err();
+        assert!(e.to_string().contains("mounts.options"), "{e}");
+        let sys = RecordingSys::default();
+        let tree = OwnedFd::from(std::fs::File::open("/").unwrap());
+        prepare(&sys, &p, &HostFacts::default(), &Trees::from([(3, tree)])).unwrap();
+        let calls = sys.calls();
+        let at = calls
+            .iter()
+            .position(|c| c == "attach tree -> /r/data")
+            .expect("attached");
+        assert!(
+            calls[at + 1].starts_with("mount  -> /r/data type= flags=0x1021"),
+            "{calls:?}"
+        );
+        assert!(
+            !calls.iter().any(|c| c.starts_with("mount /srv")),
+            "{calls:?}"
+        );
+    }
+
+    #[test]
     fn bad_propagation_is_named() {
         let e = plan(
             &spec(r#","linux":{"rootfsPropagation":"sideways"}"#),
@@ -662,7 +723,7 @@ mod tests {
     fn prepare_mounts_in_order_inside_the_rootfs() {
         let p = plan(&spec(""), Path::new("/r")).unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &HostFacts::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
         let mounts: Vec<String> = sys
             .calls()
             .into_iter()
@@ -706,7 +767,7 @@ mod tests {
             fail_prefixes: vec!["mount sysfs".into()],
             ..Default::default()
         };
-        prepare(&sys, &p, &HostFacts::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
         assert!(sys
             .calls()
             .iter()
@@ -721,7 +782,7 @@ mod tests {
         )
         .unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &HostFacts::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
         enter(&sys, &p, false).unwrap();
         finalize(&sys, &p).unwrap();
         let calls = sys.calls();

@@ -398,6 +398,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     if ns.is_new(LinuxNamespaceType::User) {
         write_id_maps(spawned.pid, spec)?;
     }
+    crate::idmap::send_trees(spec, &c.bundle.mount_idmaps, spawned.pid, &parent_end)?;
     parent_end.send(&Msg::Go)?;
     let mut state_for_hooks = hook_state;
     state_for_hooks.pid = spawned.pid;
@@ -693,12 +694,6 @@ fn make_fifo(path: &Path, owner: (u32, u32)) -> Result<OwnedFd> {
     k3_sys::linux::open_path(path, libc::O_PATH).map_err(|e| Error::io("open exec fifo", path, e))
 }
 
-fn map_text(m: &[LinuxIdMapping]) -> String {
-    m.iter()
-        .map(|e| format!("{} {} {}\n", e.container_id(), e.host_id(), e.size()))
-        .collect()
-}
-
 fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
     let uids = linux
@@ -707,7 +702,10 @@ fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let gids = linux
         .and_then(|l| l.gid_mappings().as_deref())
         .unwrap_or_default();
-    for (file, text) in [("uid_map", map_text(uids)), ("gid_map", map_text(gids))] {
+    for (file, text) in [
+        ("uid_map", crate::idmap::map_text(uids)),
+        ("gid_map", crate::idmap::map_text(gids)),
+    ] {
         let p = format!("/proc/{pid}/{file}");
         std::fs::write(&p, &text).map_err(|e| Error::io("write id mapping", p.clone(), e))?;
     }
