@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # runtime-spec 1.3 and runc's newer CLI against the real kernel: delete --force of a
 # paused container, update --pids-limit 0, exec --ignore-paused / --cgroup,
-# --pidfd-socket, kill through a pidfd. Where runc (1.1 here) and crun (1.8 here)
-# have the feature, they run the same bundle and must agree; where they lack it,
-# the test says so in a comment (their --help is checked, so a newer one is noticed).
+# --pidfd-socket, kill through a pidfd, id-mapped mounts, netDevices, `features`.
+# Where runc (1.1 here) and crun (1.8 here) have the feature, they run the same bundle
+# and must agree; where they lack it, the test says so in a comment (their --help or
+# behaviour is checked, so a newer one is noticed).
 source "$(dirname "$0")/lib.sh"
 need_root
 need jq busybox python3 strace runc crun
@@ -34,8 +35,10 @@ after_each() {
     done
   done
   find /sys/fs/cgroup/*/ -depth -type d -name 'k3sub*' -delete 2>/dev/null || true
-  # the id-mapped mount tests' tmpfs submount (idsrc)
+  # the id-mapped mount tests' tmpfs submount (idsrc), the netDevices tests' veths and namespace
   umount "$WORK/idsrc/sub" 2>/dev/null || true
+  ip link del k3t0 2>/dev/null || true
+  ip netns del k3nd$$ 2>/dev/null || true
 }
 
 # cgdir PID CONTROLLER: the directory of PID's cgroup in that v1 hierarchy.
@@ -307,8 +310,8 @@ t_features_memory_policy_modes_and_flags_all_run() {
     k run -b "$b" it-fm || fail "advertised flag $fl does not run"
   done
   no_leftovers it-fm
-  # what is not implemented is not advertised
-  expect_eq false "$(jq -r .linux.netDevices.enabled <<<"$f")" "netDevices.enabled"
+  # what is not implemented is not advertised (netDevices is, and runs in its own tests)
+  expect_eq true "$(jq -r .linux.netDevices.enabled <<<"$f")" "netDevices.enabled"
   expect_eq false "$(jq -r .linux.intelRdt.enabled <<<"$f")" "intelRdt.enabled"
 }
 
@@ -455,17 +458,84 @@ t_intel_rdt_without_resctrl_is_an_error() {
   r crun run -b "$b" it-rdt-crun </dev/null || fail "crun now refuses intelRdt without resctrl: compare it here"
 }
 
-t_net_devices_are_refused_by_name() {
-  # this kernel has no dummy driver ("Unknown device type"): one end of a veth pair
+# veth_pair: k3t0 (10.77.0.1/24, fd77::1/64, up) and its peer k3t1 on the host.
+# (this kernel has no dummy driver: "Unknown device type")
+veth_pair() {
   ip link add k3t0 type veth peer name k3t1
-  local b; b=$(mkb nd '.process.args = ["true"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
-  local rc=0; k run -b "$b" it-nd 2>"$WORK/err" || rc=$?
-  ip link show k3t0 >/dev/null 2>&1 || { ip link del k3t0 2>/dev/null; fail "k3t0 left the host"; }
-  ip link del k3t0
-  [[ $rc -ne 0 ]] || fail "netDevices accepted without being moved"
-  expect_contains "$(cat "$WORK/err")" "linux.netDevices"
-  expect_contains "$(cat "$WORK/err")" "k3t0"
+  ip addr add 10.77.0.1/24 dev k3t0
+  ip -6 addr add fd77::1/64 dev k3t0 nodad
+  ip link set k3t0 up
+  ip link set k3t1 up
+}
+
+# on_host DEV: DEV is in the host's namespace, up, with its addresses; prints them.
+on_host() {
+  ip link show "$1" >/dev/null 2>&1 || fail "$1 is not back on the host"
+  local a; a=$(ip -o addr show dev "$1" scope global | awk '{print $4}' | sort | tr '\n' ' ')
+  echo "$1 on the host: $a"
+}
+
+t_net_devices_move_in_renamed_and_back_on_delete() {
+  veth_pair
+  local b; b=$(mkb nd '.process.args = ["sleep","100"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
+  k run -d -b "$b" it-nd </dev/null
+  ip link show k3t0 >/dev/null 2>&1 && fail "k3t0 is still on the host"
+  local st; st=$(k exec it-nd cat /sys/class/net/eth9/operstate /sys/class/net/eth9/flags)
+  expect_contains "$st" "up" "eth9's state inside"
+  local a; a=$(k exec it-nd ip -o addr show dev eth9 scope global)
+  expect_contains "$a" "inet 10.77.0.1/24" "eth9's IPv4 address inside"
+  expect_contains "$a" "inet6 fd77::1/64" "eth9's IPv6 address inside"
+  # the init gone, the device stays with the stopped container (the kernel would
+  # destroy a veth with the namespace): delete returns it
+  k kill it-nd KILL
+  wait_status k3rt it-nd stopped
+  ip link show k3t0 >/dev/null 2>&1 && fail "k3t0 back before delete"
+  k delete it-nd
+  expect_eq "k3t0 on the host: 10.77.0.1/24 fd77::1/64 " "$(on_host k3t0)"
+  expect_contains "$(ip -o link show k3t0)" ",UP" "k3t0 up again"
   no_leftovers it-nd
+  # without a name it keeps its own; delete --force of a running one returns it too
+  b=$(mkb nd '.process.args = ["sleep","100"] | .linux.netDevices = {"k3t0": {}}')
+  k run -d -b "$b" it-nd </dev/null
+  k exec it-nd cat /sys/class/net/k3t0/operstate >/dev/null
+  k delete --force it-nd
+  expect_eq "k3t0 on the host: 10.77.0.1/24 fd77::1/64 " "$(on_host k3t0)"
+  no_leftovers it-nd
+  # runc 1.1 and crun 1.8 ignore the field: the device stays on the host
+  b=$(mkb nd '.ociVersion = "1.0.2" | .process.args = ["true"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
+  local rt
+  for rt in runc crun; do
+    r $rt run -b "$b" it-nd-$rt </dev/null
+    ip link show k3t0 >/dev/null 2>&1 || fail "$rt now moves netDevices: compare it here"
+  done
+}
+
+t_net_devices_refused_by_name_leave_the_host_as_it_was() {
+  veth_pair
+  local ns=k3nd$$
+  ip netns add $ns
+  ip -n $ns link add eth9 type veth peer name eth10
+  local name dev why b
+  # name # netDevices # namespaces filter # what the error must say
+  while IFS='#' read -r name dev nsf why; do
+    [[ -n $why ]] || fail "$name: no expected error (a bad table line)"
+    b=$(mkb ndr ".process.args = [\"true\"] | .linux.netDevices = $dev | $nsf")
+    k run -b "$b" "it-ndr-$name" 2>"$WORK/err" && fail "$name: k3rt ran it"
+    expect_contains "$(cat "$WORK/err")" "$why" "$name: the error"
+    expect_eq "k3t0 on the host: 10.77.0.1/24 fd77::1/64 " "$(on_host k3t0)" "$name: k3t0"
+    ip link show k3t1 >/dev/null 2>&1 || fail "$name: k3t1 left the host"
+    no_leftovers "it-ndr-$name"
+  done <<EOF2
+missing#{"k3none0": {}}#.#invalid \`linux.netDevices\` \`k3none0\`: no such network device on the host
+twice#{"k3t0": {"name": "eth9"}, "k3t1": {"name": "eth9"}}#.#invalid \`linux.netDevices.name\` \`k3t1: eth9\`
+badname#{"k3t0": {"name": "a/b"}}#.#invalid \`linux.netDevices.name\` \`k3t0: a/b\`
+lo#{"k3t0": {"name": "lo"}}#.#has its own \`lo\`
+nonetns#{"k3t0": {}}#.linux.namespaces |= map(select(.type != "network"))#needs a network namespace
+taken#{"k3t0": {"name": "eth9"}}#.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/$ns" else . end)#a device of that name is already in the container
+second#{"k3t0": {"name": "a0"}, "k3t1": {"name": "eth9"}}#.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/$ns" else . end)#\`k3t1: eth9\`
+EOF2
+  # the joined namespace keeps only its own devices
+  expect_eq "eth10 eth9 lo " "$(ip -n $ns -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | sort | tr '\n' ' ')" "devices in $ns"
 }
 
 run_suite

@@ -11,6 +11,7 @@ pub mod idmap;
 pub mod mempolicy;
 pub mod mountopts;
 pub mod namespaces;
+pub mod netdev;
 pub mod pidfd;
 pub mod process;
 pub mod rlimits;

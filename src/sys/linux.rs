@@ -353,6 +353,10 @@ impl Creds for LinuxSys {
 const OPEN_TREE_CLONE: u32 = 1;
 /// `MOVE_MOUNT_F_EMPTY_PATH`: move_mount(2)'s source is the descriptor itself.
 const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+/// `O_CLOEXEC`, `AT_RECURSIVE`, `AT_EMPTY_PATH` as the unsigned flags of the new mount calls.
+const O_CLOEXEC: u32 = 0o2_000_000;
+const AT_RECURSIVE: u32 = 0x8000;
+const AT_EMPTY_PATH: u32 = 0x1000;
 /// `MOUNT_ATTR_IDMAP` of mount_setattr(2).
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
@@ -369,9 +373,9 @@ struct MountAttr {
 /// its submounts when `recursive`), not yet visible anywhere.
 pub fn open_tree_clone(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
     let c = cstr(path.as_os_str())?;
-    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
+    let mut flags = OPEN_TREE_CLONE | O_CLOEXEC;
     if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
+        flags |= AT_RECURSIVE;
     }
     // SAFETY: c outlives the call.
     let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
@@ -385,11 +389,12 @@ pub fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> io::Resul
         attr_set: MOUNT_ATTR_IDMAP,
         attr_clr: 0,
         propagation: 0,
-        userns_fd: userns.as_raw_fd() as u64,
+        userns_fd: u64::try_from(userns.as_raw_fd())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?,
     };
-    let mut flags = libc::AT_EMPTY_PATH as u32;
+    let mut flags = AT_EMPTY_PATH;
     if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
+        flags |= AT_RECURSIVE;
     }
     // SAFETY: attr and the empty path outlive the call; the size is attr's.
     let r = unsafe {

@@ -159,7 +159,7 @@ pub fn document(k: &Kernel) -> Value {
                           "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             },
-            "netDevices": {"enabled": false},
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": k.mount_setattr}}
         },
         "annotations": {"org.k3.k3rt.version": env!("CARGO_PKG_VERSION")}
