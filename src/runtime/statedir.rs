@@ -364,6 +364,7 @@ mod tests {
             Made::HostMounts {
                 rootfs: "/b/rootfs".into(),
             },
+            Made::NetDevices {},
             Made::Init {
                 pid: 12,
                 start_time: 13,
