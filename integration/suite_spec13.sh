@@ -37,6 +37,7 @@ after_each() {
   find /sys/fs/cgroup/*/ -depth -type d -name 'k3sub*' -delete 2>/dev/null || true
   # the id-mapped mount tests' tmpfs submount (idsrc), the netDevices tests' veths and namespace
   umount "$WORK/idsrc/sub" 2>/dev/null || true
+  umount "$WORK/idshared" 2>/dev/null || true
   ip link del k3t0 2>/dev/null || true
   ip netns del k3nd$$ 2>/dev/null || true
 }
@@ -363,6 +364,19 @@ EOF2
   b=$(idb im-plain "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\"]}")
   expect_eq "65534:65534 65534:65534 " "$(k run -b "$b" it-im-plain)" "owners without idmap"
   no_leftovers it-im-plain
+}
+
+t_idmap_mount_of_a_shared_source_is_a_slave() {
+  # a clone of a shared mount joins its peer group: the id-mapped mount must be a
+  # slave, as a plain bind is, or what the container mounts there shows on the host
+  local src=$WORK/idshared
+  mkdir -p "$src" && mount --bind "$src" "$src" && mount --make-shared "$src"
+  local b; b=$(idb ish "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"bind\",\"idmap\"]}")
+  jq '.process.args = ["sh","-c","grep \" /mnt \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  local line; line=$(k run -b "$b" it-ish)
+  expect_contains "$line" " master:" "the id-mapped mount's propagation"
+  [[ $line != *" shared:"* ]] || fail "the id-mapped mount is shared with the host: $line"
+  no_leftovers it-ish
 }
 
 t_ridmap_maps_the_submounts_of_an_rbind() {

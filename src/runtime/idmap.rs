@@ -96,6 +96,8 @@ fn make_tree(
     };
     let tree = k3_sys::linux::open_tree_clone(source, rbind)
         .map_err(|e| Error::io("open_tree (id-mapped mount source)", source, e))?;
+    k3_sys::linux::make_slave(&tree)
+        .map_err(|e| Error::io("make the id-mapped mount a slave", source, e))?;
     k3_sys::linux::set_idmap(&tree, ns, m.recursive).map_err(|e| {
         let why = match e.raw_os_error() {
             Some(libc::EINVAL) => "the filesystem (or one of its submounts) does not support id-mapped mounts",

@@ -410,6 +410,30 @@ pub fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> io::Resul
     ok_or_errno(r)
 }
 
+/// mount_setattr(2) of the propagation of a whole detached tree to `MS_SLAVE`: a clone
+/// of a shared mount is in the host's peer group, and what the container mounts under
+/// it must not show on the host (the plain bind path gets the same from the slave `/`).
+pub fn make_slave(tree: &OwnedFd) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: 0,
+        attr_clr: 0,
+        propagation: libc::MS_SLAVE,
+        userns_fd: 0,
+    };
+    // SAFETY: attr and the empty path outlive the call; the size is attr's.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            AT_EMPTY_PATH | AT_RECURSIVE,
+            &attr as *const MountAttr,
+            size_of::<MountAttr>(),
+        )
+    };
+    ok_or_errno(r)
+}
+
 /// `MOVE_MOUNT_T_EMPTY_PATH`: move_mount(2)'s target is the descriptor itself.
 const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 
