@@ -379,6 +379,32 @@ t_idmap_mount_of_a_shared_source_is_a_slave() {
   no_leftovers it-ish
 }
 
+t_recursive_mount_options_reach_the_submounts() {
+  local src; src=$(idsrc)
+  local b; b=$(idb rec "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"rro\",\"rnosuid\",\"rnodev\",\"rnoexec\",\"rnoatime\",\"rnosymfollow\"]}" no)
+  jq '.process.args = ["sh","-c","grep \" /mnt/sub \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  # the submount's per-mount options (mountinfo's 6th field), comma-framed
+  local line o; line=$(k run -b "$b" it-rec)
+  local opts=",$(awk '{print $6}' <<<"$line"),"
+  for o in ro nosuid nodev noexec noatime nosymfollow; do
+    [[ $opts == *",$o,"* ]] || fail "the submount lacks $o: $line"
+  done
+  # rrw undoes rro; rstrictatime replaces rnoatime (later options win)
+  b=$(idb rec "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"rro\",\"rnoatime\",\"rrw\",\"rstrictatime\"]}" no)
+  jq '.process.args = ["sh","-c","grep \" /mnt/sub \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  line=$(k run -b "$b" it-rec)
+  opts=",$(awk '{print $6}' <<<"$line"),"
+  [[ $opts == *",rw,"* && $opts != *atime* ]] || fail "rrw, rstrictatime: $line"
+  no_leftovers it-rec
+  # runc 1.1 has rro alone, and agrees
+  b=$(idb rec "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"rro\"]}" no)
+  jq '.process.args = ["sh","-c","grep \" /mnt/sub \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  for rt in k3rt runc; do
+    line=$(r $rt run -b "$b" it-rec-$rt </dev/null)
+    [[ ",$(awk '{print $6}' <<<"$line")," == *",ro,"* ]] || fail "$rt rro: the submount is not read-only: $line"
+  done
+}
+
 t_ridmap_maps_the_submounts_of_an_rbind() {
   local src; src=$(idsrc)
   local b; b=$(idb rid "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"ridmap\"]}")
@@ -454,8 +480,13 @@ t_features_advertises_only_what_runs() {
     k run -b "$b" it-fs || fail "advertised seccomp arch $a does not run"
   done
   no_leftovers it-fs
-  # crun 1.8 has no `features` command to compare the field set with
+  # crun 1.8 has no `features` command to compare the field set with; runc 1.1 has:
+  # every field it reports, k3rt reports too (annotations are each runtime's own)
   if crun features >/dev/null 2>&1; then fail "crun now has features: compare the field sets"; fi
+  local fields='[paths(type != "object" and type != "array") | map(select(type == "string")) | join(".")] | unique[] | select(startswith("annotations.") | not)'
+  local missing; missing=$(comm -23 <(runc features | jq -r "$fields") <(jq -r "$fields" <<<"$f"))
+  [[ -z $missing ]] || fail "fields runc 1.1 reports and k3rt does not: $missing"
+  echo "k3rt only: $(comm -13 <(runc features | jq -r "$fields") <(jq -r "$fields" <<<"$f") | tr '\n' ' ')"
 }
 
 t_intel_rdt_without_resctrl_is_an_error() {

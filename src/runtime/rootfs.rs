@@ -312,6 +312,22 @@ fn apply_step(
         sys.mount(None, &top.path, None, o.propagation, None)
             .map_err(|e| mount_err(step, e))?;
     }
+    if o.rec_set | o.rec_clr != 0 {
+        // `rro`, `rnosuid` ...: the mount and everything under it
+        let top = sys
+            .resolve_in_root(root, &step.dest, None)
+            .map_err(|e| mount_err(step, e))?;
+        sys.set_attrs_recursive(&top.path, o.rec_set, o.rec_clr)
+            .map_err(|e| {
+                Error::invalid(
+                    "mounts.options",
+                    step.dest.display(),
+                    format!(
+                        "the kernel refused its recursive options (mount_setattr, Linux 5.12): {e}"
+                    ),
+                )
+            })?;
+    }
     Ok(())
 }
 
@@ -707,6 +723,28 @@ mod tests {
             !calls.iter().any(|c| c.starts_with("mount /srv")),
             "{calls:?}"
         );
+    }
+
+    #[test]
+    fn recursive_options_go_to_the_whole_tree_after_the_mount() {
+        let mut sp = spec("");
+        let mut mounts = sp.mounts().clone().unwrap();
+        let mut m = mounts[3].clone();
+        m.set_options(Some(vec!["rbind".into(), "rro".into(), "rnosuid".into()]));
+        mounts[3] = m;
+        sp.set_mounts(Some(mounts));
+        let p = plan(&sp, Path::new("/r")).unwrap();
+        let sys = RecordingSys::default();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
+        let calls = sys.calls();
+        let bind = calls
+            .iter()
+            .position(|c| c.starts_with("mount /srv -> /r/data"))
+            .unwrap();
+        let at = calls
+            .iter()
+            .position(|c| c == "setattr -R /r/data set=0x3 clear=0x0");
+        assert!(at.is_some_and(|a| a > bind), "{calls:?}");
     }
 
     #[test]

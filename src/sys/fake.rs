@@ -102,6 +102,12 @@ impl Sys for RecordingSys {
     fn attach_tree(&self, _tree: &OwnedFd, target: &Path) -> io::Result<()> {
         self.record(format!("attach tree -> {}", s(target)))
     }
+    fn set_attrs_recursive(&self, target: &Path, set: u64, clear: u64) -> io::Result<()> {
+        self.record(format!(
+            "setattr -R {} set={set:#x} clear={clear:#x}",
+            s(target)
+        ))
+    }
 }
 
 /// One credential call, as [`RecordingCreds`] records it.

@@ -255,6 +255,11 @@ impl Sys for LinuxSys {
     fn attach_tree(&self, tree: &OwnedFd, target: &Path) -> io::Result<()> {
         move_mount_to(tree, target)
     }
+
+    fn set_attrs_recursive(&self, target: &Path, set: u64, clear: u64) -> io::Result<()> {
+        let fd = open_path(target, libc::O_PATH)?;
+        setattr(&fd, AT_RECURSIVE, set, clear, 0, 0)
+    }
 }
 
 /// `_LINUX_CAPABILITY_VERSION_3` header of capset(2).
@@ -382,27 +387,28 @@ pub fn open_tree_clone(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
     owned_fd(fd)
 }
 
-/// mount_setattr(2) with `MOUNT_ATTR_IDMAP`: the detached mount `tree` shows ids
-/// through the mappings of the user namespace `userns` (every submount when `recursive`).
-pub fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> io::Result<()> {
+/// mount_setattr(2) on the mount `fd` itself (`AT_EMPTY_PATH`), with `flags` added.
+fn setattr(
+    fd: &OwnedFd,
+    flags: u32,
+    set: u64,
+    clear: u64,
+    propagation: u64,
+    userns: u64,
+) -> io::Result<()> {
     let attr = MountAttr {
-        attr_set: MOUNT_ATTR_IDMAP,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: u64::try_from(userns.as_raw_fd())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?,
+        attr_set: set,
+        attr_clr: clear,
+        propagation,
+        userns_fd: userns,
     };
-    let mut flags = AT_EMPTY_PATH;
-    if recursive {
-        flags |= AT_RECURSIVE;
-    }
     // SAFETY: attr and the empty path outlive the call; the size is attr's.
     let r = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
+            fd.as_raw_fd(),
             c"".as_ptr(),
-            flags,
+            AT_EMPTY_PATH | flags,
             &attr as *const MountAttr,
             size_of::<MountAttr>(),
         )
@@ -410,28 +416,20 @@ pub fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> io::Resul
     ok_or_errno(r)
 }
 
+/// mount_setattr(2) with `MOUNT_ATTR_IDMAP`: the detached mount `tree` shows ids
+/// through the mappings of the user namespace `userns` (every submount when `recursive`).
+pub fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> io::Result<()> {
+    let ns =
+        u64::try_from(userns.as_raw_fd()).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    let flags = if recursive { AT_RECURSIVE } else { 0 };
+    setattr(tree, flags, MOUNT_ATTR_IDMAP, 0, 0, ns)
+}
+
 /// mount_setattr(2) of the propagation of a whole detached tree to `MS_SLAVE`: a clone
 /// of a shared mount is in the host's peer group, and what the container mounts under
 /// it must not show on the host (the plain bind path gets the same from the slave `/`).
 pub fn make_slave(tree: &OwnedFd) -> io::Result<()> {
-    let attr = MountAttr {
-        attr_set: 0,
-        attr_clr: 0,
-        propagation: libc::MS_SLAVE,
-        userns_fd: 0,
-    };
-    // SAFETY: attr and the empty path outlive the call; the size is attr's.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            AT_EMPTY_PATH | AT_RECURSIVE,
-            &attr as *const MountAttr,
-            size_of::<MountAttr>(),
-        )
-    };
-    ok_or_errno(r)
+    setattr(tree, AT_RECURSIVE, 0, 0, libc::MS_SLAVE, 0)
 }
 
 /// `MOVE_MOUNT_T_EMPTY_PATH`: move_mount(2)'s target is the descriptor itself.

@@ -35,7 +35,6 @@ const MOUNT_OPTIONS: &[&str] = &[
     "remount",
     "ro",
     "rprivate",
-    "rro",
     "rshared",
     "rslave",
     "runbindable",
@@ -126,7 +125,9 @@ pub fn features() -> Value {
 pub fn document(k: &Kernel) -> Value {
     let mut mount_options: Vec<&str> = MOUNT_OPTIONS.to_vec();
     if k.mount_setattr {
+        // id-mapped mounts and the recursive options (`rro` ...) need mount_setattr
         mount_options.extend(["idmap", "ridmap"]);
+        mount_options.extend(crate::mountopts::RECURSIVE);
         mount_options.sort_unstable();
     }
     let caps: Vec<String> = (0..=crate::caps::last_cap())
@@ -193,7 +194,9 @@ mod tests {
         let f = document(&old);
         assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], false);
         let opts = f["mountOptions"].as_array().unwrap();
-        assert!(!opts.iter().any(|o| o == "idmap" || o == "ridmap"));
+        assert!(!opts
+            .iter()
+            .any(|o| o == "idmap" || o == "ridmap" || o == "rro"));
         assert_eq!(
             f["linux"]["seccomp"]["supportedFlags"],
             json!(["SECCOMP_FILTER_FLAG_TSYNC"])
@@ -214,7 +217,7 @@ mod tests {
             .iter()
             .filter_map(|o| o.as_str())
             .collect();
-        assert!(opts.contains(&"idmap") && opts.contains(&"ridmap"));
+        assert!(opts.contains(&"idmap") && opts.contains(&"ridmap") && opts.contains(&"rnosuid"));
         assert!(opts.windows(2).all(|w| w[0] <= w[1]), "sorted: {opts:?}");
     }
 }
