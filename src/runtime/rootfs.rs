@@ -468,8 +468,16 @@ fn mount_cgroup(
     let o = &step.opts;
     if facts.cgroups.v2 {
         if let Some(host) = &facts.cgroups.v2_host {
-            return bind(sys, Some(host), t, (root, &step.dest), false, o.flags, o)
-                .map_err(|e| mount_err(step, e));
+            return bind(
+                sys,
+                Source::Path(Some(host)),
+                t,
+                (root, &step.dest),
+                false,
+                o.flags,
+                o,
+            )
+            .map_err(|e| mount_err(step, e));
         }
         return sys
             .mount(
@@ -837,7 +845,7 @@ mod tests {
             cgroups: view,
             ..Default::default()
         };
-        prepare(&sys, &p, &facts).unwrap();
+        prepare(&sys, &p, &facts, &Trees::new()).unwrap();
         sys.calls()
             .into_iter()
             .filter(|c| c.contains("-> /r/sys/fs/cgroup "))
