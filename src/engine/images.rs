@@ -114,12 +114,20 @@ pub fn remove(
 ) -> Result<Removed, ImagesError> {
     let _lock = store.lock(true)?;
     let rec = find(db, input, default_registry)?;
-    // another name of the same image: only this name goes (docker's untag)
+    // as docker: a name of an image in use goes only while the image keeps
+    // another name and no container was made from this one
     let other_names = images::list(db.conn())?
         .iter()
         .any(|r| r.config_digest == rec.config_digest && (r.name != rec.name || r.tag != rec.tag));
-    let users = snapshot_records::users_of(db.conn(), &rec.config_digest)?;
-    if !users.is_empty() && !other_names {
+    let snapshots: Vec<_> = snapshot_records::list(db.conn())?
+        .into_iter()
+        .filter(|s| s.config_digest == rec.config_digest)
+        .collect();
+    let by_this_name = snapshots
+        .iter()
+        .any(|s| s.image_name == rec.name && s.image_tag == rec.tag);
+    let users: Vec<String> = snapshots.into_iter().map(|s| s.container_id).collect();
+    if !users.is_empty() && (!other_names || by_this_name) {
         return Err(ImagesError::InUse {
             image: rec.reference(),
             containers: users,
@@ -378,8 +386,13 @@ mod tests {
         )
         .unwrap();
         used_by(&db, "c1");
+        // the name the container was made from stays while it exists
+        assert!(matches!(
+            remove(&store, &db, "127.0.0.1:5000/x:v1", "docker.io"),
+            Err(ImagesError::InUse { .. })
+        ));
         remove(&store, &db, "127.0.0.1:5000/x:v2", "docker.io").unwrap();
-        // the last name of an image in use stays
+        // and the last name of an image in use stays
         assert!(matches!(
             remove(&store, &db, "127.0.0.1:5000/x:v1", "docker.io"),
             Err(ImagesError::InUse { .. })

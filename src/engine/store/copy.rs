@@ -110,9 +110,8 @@ impl RootDir {
             source,
         })?;
         // SAFETY: a descriptor just returned by open, owned by nobody else.
-        Ok(RootDir {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(RootDir { fd })
     }
 
     /// Opens `path` inside the root, following symlinks inside it only.
@@ -342,6 +341,12 @@ impl RootDir {
         // the umask narrowed the mode: give the archive's
         stat::fchmod(file.as_raw_fd(), mode).map_err(|source| sys("chmod", &full, source))
     }
+}
+
+/// A pipe (read end, write end) between the two sides of a copy.
+pub fn pipe() -> io::Result<(File, File)> {
+    let (r, w) = unistd::pipe2(OFlag::O_CLOEXEC).map_err(io::Error::from)?;
+    Ok((File::from(r), File::from(w)))
 }
 
 /// Unpacks a tar stream from a container into the host directory `dir`

@@ -175,7 +175,7 @@ fn copy_out(ctx: &Root, id: &str, src: &str, dest: Side) -> Result<(), Failure> 
         top
     };
     // the container side writes a tar into a pipe; the host side unpacks it
-    let (reader, writer) = io::pipe().map_err(other)?;
+    let (reader, writer) = copy::pipe().map_err(other)?;
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let w = BufWriter::new(writer);
@@ -249,7 +249,7 @@ fn copy_in(ctx: &Root, src: Side, id: &str, dest: &str) -> Result<(), Failure> {
     if top == "." && !meta.is_dir() {
         return Err(fail(format!("`{src_str}` is not a directory")));
     }
-    let (reader, writer) = io::pipe().map_err(other)?;
+    let (reader, writer) = copy::pipe().map_err(other)?;
     std::thread::scope(|s| {
         let producer = s.spawn(|| copy::archive_host(&src, &top, BufWriter::new(writer)));
         let extracted = root.extract(&dir, reader);
