@@ -1,6 +1,7 @@
 //! `k3 push`: uploads a local image's config and layer blobs the registry
-//! does not have yet (each in one `PUT` from the stored blob), then its
-//! manifest, byte for byte as stored, so the pushed digest is the local one.
+//! does not have yet (each in one `PUT` from the stored blob, or linked from
+//! the image's own repository on the same registry), then its manifest, byte
+//! for byte as stored, so the pushed digest is the local one.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -70,7 +71,8 @@ pub struct Pushed {
     pub size: usize,
     /// Blobs uploaded.
     pub uploaded: usize,
-    /// Blobs the registry had already.
+    /// Blobs the registry had already (in the repository, or linked from
+    /// the image's own repository).
     pub skipped: usize,
 }
 
@@ -101,11 +103,24 @@ pub fn push(
     for l in &rec.layers {
         blobs.push(parse(&l.digest)?);
     }
+    // the image's own repository, when it is on the same registry: its blobs
+    // are linked from there instead of uploaded again
+    let from = reference::parse(&rec.name, &opts.default_registry)
+        .ok()
+        .filter(|src| src.registry() == r.registry() && src.repository() != r.repository())
+        .map(|src| src.repository().to_string());
     let (mut uploaded, mut skipped) = (0, 0);
     for d in &blobs {
         if registry.has_blob(d)? {
             skipped += 1;
             continue;
+        }
+        if let Some(from) = &from {
+            if registry.mount_blob(d, from)? {
+                progress.message(&format!("{d}: mounted from `{from}`"));
+                skipped += 1;
+                continue;
+            }
         }
         let path = store.blob_path(d);
         let f = File::open(&path).map_err(|source| PushError::Open {

@@ -395,6 +395,19 @@ impl Registry {
         }
     }
 
+    /// Asks the registry to link blob `digest` from repository `from` into
+    /// this one (a cross-repository mount, no upload); whether it did.
+    pub fn mount_blob(&self, digest: &Digest, from: &str) -> Result<bool, RegistryError> {
+        let url = format!(
+            "{}/v2/{}/blobs/uploads/?mount={digest}&from={from}",
+            self.base_url(),
+            self.endpoint.repository
+        );
+        let resp = self.send("POST", &url, &[], "upload", digest.as_ref())?;
+        // 201: mounted; 202: an upload session was opened instead (unused)
+        Ok(resp.status() == 201)
+    }
+
     /// Uploads blob `digest` of `size` bytes from `data` in one request
     /// (`POST` an upload session, then `PUT` its content with the digest).
     pub fn put_blob(
