@@ -4,7 +4,9 @@
 //! with `--json`).
 
 pub mod app;
+pub mod archive;
 pub mod attach;
+pub mod cp;
 pub mod create;
 pub mod events;
 pub mod exec;
@@ -12,12 +14,15 @@ pub mod globals;
 pub mod images;
 pub mod inspect;
 pub mod kill;
+pub mod login;
 pub mod logs;
 pub mod network;
 pub mod pause;
 pub mod port;
+pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod remote;
 pub mod restart;
 pub mod rm;
@@ -28,6 +33,7 @@ pub mod snapshot;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod tag;
 pub mod template;
 pub mod top;
 pub mod volume;
