@@ -245,7 +245,8 @@ fn detach_and_run(spec: &MonitorSpec) -> i32 {
     match create(spec) {
         Ok((pid, held)) => {
             quiet_stdout();
-            supervise(spec, pid, held);
+            let code = supervise(spec, pid, held);
+            crate::supervisor::restart::after_exit(spec, pid, code);
             0
         }
         Err(r) => {
@@ -436,8 +437,8 @@ const STDIN_BACKLOG: usize = 1 << 20;
 
 /// Copies output to the log and to attached clients, and their input to the
 /// container, until the init is reaped; then records its exit and tells the
-/// clients.
-fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
+/// clients. Returns the exit code.
+fn supervise(spec: &MonitorSpec, pid: i64, held: Held) -> i64 {
     let Held {
         outputs,
         mut stdin,
@@ -623,6 +624,7 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
             &i32::try_from(code).unwrap_or(255).to_be_bytes(),
         );
     }
+    code
 }
 
 fn accept_all(l: &UnixListener, clients: &mut Vec<Client>) {
