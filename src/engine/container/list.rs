@@ -35,6 +35,8 @@ pub struct Summary {
     pub ip: Option<String>,
     /// Published ports, `HOST:CONTAINER/PROTO` each.
     pub ports: Vec<String>,
+    /// Restarts its restart policy made.
+    pub restart_count: i64,
 }
 
 /// Containers; only CREATED/RUNNING ones unless `all`.
@@ -96,6 +98,7 @@ fn summary(l: &Container) -> Summary {
                     .collect()
             })
             .unwrap_or_default(),
+        restart_count: l.state.restart_count,
     }
 }
 

@@ -58,11 +58,10 @@ fn key(ctx: &Engine) -> String {
 fn read(dir: &Path) -> Result<Ledger, NetworkError> {
     let p = dir.join(FILE);
     match fs::read(&p) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| NetworkError::Invalid {
-            what: "network ledger",
-            value: p.display().to_string(),
-            reason: e.to_string(),
-        }),
+        // not guessed around: an empty ledger would hand out other roots' IPs
+        Ok(b) => {
+            serde_json::from_slice(&b).map_err(|e| sys("read", p.display())(io::Error::other(e)))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Ledger::default()),
         Err(e) => Err(sys("read", p.display())(e)),
     }
@@ -95,8 +94,8 @@ pub(super) fn publish(ctx: &Engine) -> Result<(), NetworkError> {
         ports: networks::ports(conn)?,
     };
     l.roots.insert(key(ctx), share);
-    let body = serde_json::to_vec_pretty(&l).map_err(|e| NetworkError::Nft(e.to_string()))?;
     let tmp: PathBuf = dir.join(format!("{FILE}.{}", std::process::id()));
+    let body = serde_json::to_vec_pretty(&l).map_err(|e| sys("write", tmp.display())(e.into()))?;
     fs::write(&tmp, body).map_err(sys("write", tmp.display()))?;
     fs::rename(&tmp, dir.join(FILE)).map_err(sys("write", dir.join(FILE).display()))
 }

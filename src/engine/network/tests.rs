@@ -419,3 +419,16 @@ fn a_removed_roots_part_of_the_ledger_goes() {
     .unwrap();
     assert_eq!(p.ip, Some(Ipv4Addr::new(192, 168, 100, 2)));
 }
+
+#[test]
+fn a_corrupt_ledger_is_an_error_naming_it_not_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((a, _), _) = two_roots(dir.path());
+    std::fs::create_dir_all(dir.path().join("host")).unwrap();
+    std::fs::write(dir.path().join("host/ledger.json"), "{not json").unwrap();
+    let mut undo = UndoStack::default();
+    let err = prepare(&a, &validated(options("web", "kb0")), HASH, &mut undo).unwrap_err();
+    assert!(err.to_string().contains("ledger.json"), "{err}");
+    assert_eq!(err.kind(), crate::error_kind::ErrorKind::Network);
+    assert!(undo.is_empty() && leases(&a).is_empty());
+}
