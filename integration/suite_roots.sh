@@ -79,11 +79,12 @@ t_rm_and_reconcile_in_one_root_leave_the_other_intact() {
     kb run -d --name web -p "$hb:80" nginx >/dev/null
     va=k3-$(hash_in k3 inspect web | cut -c1-12)
     ipa=$(ip_in k3 inspect web)
-    # creates in B run B's reconcile; a stop, an rm and a prune-like sweep in B
+    # creates in B run B's reconcile; a stop, creates, rms and a prune in B
     kb run --rm --name other alpine true >/dev/null
     kb stop -t 1 web >/dev/null
     kb rm web >/dev/null
     for c in one two; do kb create --name "$c" alpine true >/dev/null; kb rm "$c" >/dev/null; done
+    kb prune >/dev/null
     ip link show "$va" >/dev/null 2>&1 || fail "B removed A's veth $va"
     local rules; rules=$(nft list chain ip k3 portmap)
     [[ $rules == *"dport $ha "* ]] || fail "B's rm removed A's port rule: $rules"
