@@ -99,8 +99,23 @@ pub fn reattach(ctx: &Engine, id: &str, hash: &str) -> Result<(), NetworkError> 
     let _l = lock(ctx)?;
     let rec = networks::get(ctx.db.conn(), &lease.network)?
         .ok_or_else(|| NetworkError::NotFound(lease.network.clone()))?;
-    ledger::others(ctx)?.check_network(&rec)?;
+    let others = ledger::others(ctx)?;
+    others.check_network(&rec)?;
     let subnet = parse_subnet(&rec.subnet)?;
+    // the ledger lost this root's part (a reboot empties `/run`) and another
+    // root leased the address meanwhile: refused, not shared
+    if let Some(ip) = lease
+        .ip
+        .parse()
+        .ok()
+        .filter(|ip| others.ips_in(&subnet).contains(ip))
+    {
+        return Err(NetworkError::IpInUse {
+            ip,
+            network: rec.name.clone(),
+        });
+    }
+    ledger::publish(ctx)?;
     let gw: Ipv4Addr = rec.gateway.parse().unwrap_or(subnet.first_host());
     net.ensure_bridge(&rec, &subnet, gw)?;
     release_at(net, &root, hash);

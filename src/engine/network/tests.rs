@@ -432,3 +432,26 @@ fn a_corrupt_ledger_is_an_error_naming_it_not_an_empty_one() {
     assert_eq!(err.kind(), crate::error_kind::ErrorKind::Network);
     assert!(undo.is_empty() && leases(&a).is_empty());
 }
+
+#[test]
+fn a_lease_another_root_took_while_the_ledger_was_empty_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((a, _), (b, _)) = two_roots(dir.path());
+    let mut undo = UndoStack::default();
+    prepare(&a, &validated(options("web", "kb0")), HASH, &mut undo).unwrap();
+    std::mem::take(&mut undo).commit();
+    // a reboot: `/run` is empty, A's stopped container keeps its lease
+    std::fs::remove_file(dir.path().join("host/ledger.json")).unwrap();
+    let pb = prepare(
+        &b,
+        &validated(options("x", "kb0")),
+        "fedcba9876543210",
+        &mut undo,
+    )
+    .unwrap();
+    std::mem::take(&mut undo).commit();
+    assert_eq!(pb.ip, Some(Ipv4Addr::new(192, 168, 100, 2)));
+    let err = reattach(&a, "web", HASH).unwrap_err();
+    assert!(matches!(err, NetworkError::IpInUse { .. }), "{err}");
+    assert!(a.network.container_veths().is_empty());
+}
