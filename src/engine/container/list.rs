@@ -44,6 +44,9 @@ pub struct Summary {
     /// (`0.0.0.0:8080->80/tcp`).
     #[serde(default)]
     pub port_text: String,
+    /// Restarts its restart policy made.
+    #[serde(default)]
+    pub restart_count: i64,
 }
 
 impl Summary {
@@ -139,6 +142,7 @@ fn summary(l: &Container) -> Summary {
             .map(|(ip, hp, cp, proto)| format!("{ip}:{hp}->{cp}/{proto}"))
             .collect::<Vec<_>>()
             .join(", "),
+        restart_count: l.state.restart_count,
     }
 }
 

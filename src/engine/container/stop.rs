@@ -10,6 +10,7 @@ use crate::db::container_state::Status;
 use crate::db::{self, events};
 use crate::oci_runtime::is_missing;
 use crate::oci_runtime::RuntimeError;
+use crate::process::pid_running;
 
 /// Stops `id` within `grace` (then KILL); returns its exit code. A stop by
 /// the user: restart policies leave the container stopped.
@@ -26,10 +27,16 @@ pub fn stop_by(
     by: &str,
 ) -> Result<Option<i64>, ContainerError> {
     let l = load(ctx, id)?;
+    let now = db::now();
     if !matches!(l.state.status, Status::Running | Status::Created) {
+        // its monitor still alive: waiting out a restart delay, which a stop ends
+        if l.state.monitor_pid.is_some_and(pid_running) {
+            ctx.db.write("stop", |c| {
+                events::record(c, id, "stop", &serde_json::json!({"by": by}), now).map(|_| ())
+            })?;
+        }
         return Ok(l.state.exit_code);
     }
-    let now = db::now();
     ctx.db.write("stop", |c| {
         events::record(c, id, "stop", &serde_json::json!({"by": by}), now).map(|_| ())
     })?;

@@ -31,7 +31,7 @@ use identity::image_ref;
 use mounts::volumes;
 use network::{network_name, publish};
 use resources::disk_limit;
-use restart::{restart, seconds, MAX_RESTART_DELAY_S, MAX_RESTART_WINDOW_S};
+use restart::{attempts, restart, seconds, MAX_RESTART_DELAY_S, MAX_RESTART_WINDOW_S};
 
 /// The default network.
 pub const DEFAULT_NETWORK: &str = "kb0";
@@ -158,7 +158,7 @@ pub struct CreateOptions {
     pub debug: bool,
 }
 
-/// A restart policy (stored now; a later daemon enforces it).
+/// A restart policy (enforced by the container's monitor, `supervisor::restart`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
@@ -342,7 +342,7 @@ impl CreateOptions {
             restart: restart(self.restart.as_deref().unwrap_or("none"))?,
             restart_delay: seconds("restartDelay", self.restart_delay, MAX_RESTART_DELAY_S)?,
             restart_window: seconds("restartWindow", self.restart_window, MAX_RESTART_WINDOW_S)?,
-            max_attempts: self.max_attempts.unwrap_or(0),
+            max_attempts: attempts(self.restart.as_deref(), self.max_attempts)?,
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
             no_shared: self.no_shared,

@@ -69,7 +69,7 @@ pub struct CreateArgs {
     /// Drop a capability, e.g. `CHOWN` or `ALL` (repeatable)
     #[arg(long, allow_hyphen_values = true)]
     pub cap_drop: Vec<String>,
-    /// Restart policy, enforced by `k3 serve`: `none`, `always`, `unless-stopped`, `on-failure` [default: none]
+    /// Restart policy, enforced with or without `k3 serve`: `no`, `always`, `unless-stopped`, `on-failure[:N]` [default: no]
     #[arg(long, allow_hyphen_values = true)]
     pub restart: Option<String>,
     /// First delay before a restart, in seconds, doubled each time (at most 86400) [default: 0.1 s]
