@@ -14,8 +14,8 @@ pub struct Identity {
     pub gid: u32,
     /// `HOME`: the passwd entry's, else `/root` for root and `/` for others.
     pub home: String,
-    /// Supplementary groups: the process' group, and those of `/etc/group`
-    /// that list the user unless `:group` was given (podman's set).
+    /// Supplementary groups: the process' group (but root's), and those of
+    /// `/etc/group` that list the user unless `:group` was given (podman's set).
     pub groups: Vec<u32>,
 }
 
@@ -73,8 +73,9 @@ pub fn resolve_identity(rootfs: &Path, spec: &str) -> Result<Identity, BundleErr
             }
         },
     };
-    // the process' group is among the supplementary ones, as podman sets them
-    let mut groups = vec![gid];
+    // a non-root process' group is among the supplementary ones, as podman
+    // sets them (root's is not)
+    let mut groups = if uid == 0 { Vec::new() } else { vec![gid] };
     // the groups listing the user, unless a group was given (podman's lookup)
     if let Some(name) = entry.as_ref().filter(|_| g.is_none()).map(|f| f[0].clone()) {
         for l in group_text.lines() {
@@ -168,10 +169,7 @@ mod tests {
         let i = resolve_identity(d.path(), "1000:10").unwrap();
         assert_eq!((i.gid, i.groups), (10, vec![10]));
         let i = resolve_identity(d.path(), "").unwrap();
-        assert_eq!(
-            (i.uid, i.home.as_str(), i.groups),
-            (0, "/root", vec![0, 10])
-        );
+        assert_eq!((i.uid, i.home.as_str(), i.groups), (0, "/root", vec![10]));
         let i = resolve_identity(d.path(), "4242").unwrap();
         assert_eq!((i.gid, i.groups), (0, vec![0]));
         assert_eq!(resolve_identity(d.path(), "4242").unwrap().home, "/");

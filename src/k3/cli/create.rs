@@ -290,3 +290,98 @@ pub fn run(ctx: &mut Engine, a: CreateArgs) -> Result<i32, Failure> {
     print_created(&c, &a);
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        create: CreateArgs,
+    }
+
+    fn parse(args: &[&str]) -> CreateOptions {
+        let w = Wrap::try_parse_from(std::iter::once("k3").chain(args.iter().copied())).unwrap();
+        w.create.options().unwrap()
+    }
+
+    #[test]
+    fn docker_flags_become_options() {
+        let o = parse(&[
+            "-w",
+            "/srv",
+            "-u",
+            "app:staff",
+            "--entrypoint",
+            "sh",
+            "-l",
+            "a=b",
+            "--read-only",
+            "--tmpfs",
+            "/t",
+            "--ulimit",
+            "nofile=5",
+            "--sysctl",
+            "net.x.y=1",
+            "--security-opt",
+            "no-new-privileges",
+            "--shm-size",
+            "1g",
+            "--init",
+            "--stop-signal",
+            "INT",
+            "-v",
+            "/tmp:/h:ro",
+            "--name",
+            "my_app.1",
+            "busybox",
+            "echo",
+            "hi",
+        ]);
+        assert_eq!(o.workdir.as_deref(), Some("/srv"));
+        assert_eq!(o.user.as_deref(), Some("app:staff"));
+        assert_eq!(o.entrypoint.as_deref(), Some("sh"));
+        assert_eq!((o.label.len(), o.read_only, o.init), (1, true, true));
+        assert_eq!(o.stop_signal.as_deref(), Some("INT"));
+        let v = o.validate().unwrap();
+        assert_eq!(v.id, "my_app.1");
+        assert_eq!(v.mounts[0].host, "/tmp");
+        assert!(v.volumes.is_empty() && v.no_new_privileges && !v.auto_remove);
+        assert_eq!(v.shm_size, Some(1 << 30));
+        assert_eq!(v.args, Some(vec!["echo".to_string(), "hi".to_string()]));
+    }
+
+    #[test]
+    fn env_keys_and_files_take_the_callers_values() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("env");
+        std::fs::write(&f, "FROM_FILE=1\nPATH\nK3_TEST_SURELY_UNSET\n").unwrap();
+        let path = std::env::var("PATH").unwrap();
+        let o = parse(&[
+            "--env-file",
+            f.to_str().unwrap(),
+            "-e",
+            "PATH",
+            "-e",
+            "A=b",
+            "img",
+        ]);
+        assert!(o.env_file.is_empty());
+        assert_eq!(
+            o.env,
+            vec![
+                "FROM_FILE=1".to_string(),
+                format!("PATH={path}"),
+                format!("PATH={path}"),
+                "A=b".into()
+            ]
+        );
+        let w = Wrap::try_parse_from(["k3", "--env-file", "/nonexistent-k3", "img"]).unwrap();
+        assert_eq!(w.create.options().unwrap_err().option, "envFile");
+        let w = Wrap::try_parse_from(["k3", "--options-json", "{"]).unwrap();
+        assert_eq!(w.create.options().unwrap_err().option, "options");
+    }
+}
