@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/engine_lib.sh"
 engine_setup
-need podman catatonit
+need podman catatonit script
 
 PW=$T/podman; mkdir -p "$PW"
 podman_conf "$PW/containers.conf"
@@ -212,6 +212,18 @@ t_init_is_pid_1_and_reaps() {
     expect_eq 127 "$rc" "k3 exit code of a missing command under --init"
     rc=0; p run --rm --init "$REG/alpine:latest" nonexistent-cmd 2>/dev/null || rc=$?
     expect_eq 1 "$rc" "podman's"
+}
+
+t_init_on_a_terminal() {
+    # the command gets the terminal's foreground group: ^C-style job control works,
+    # the exit code comes through
+    local k pm krc=0 prc=0
+    k=$(script -qec "$K3 run --rm -t --init alpine sh -c 'tty; exit 5'" /dev/null | tr -d '\r') || krc=$?
+    pm=$(script -qec "$P run --rm -t --init $REG/alpine:latest sh -c 'tty; exit 5'" /dev/null | tr -d '\r') || prc=$?
+    expect_contains "$k" /dev/pts/0
+    expect_eq "$pm" "$k" "output as podman's"
+    expect_eq 5 "$krc" "k3 exit code"
+    expect_eq "$prc" "$krc" "same exit code as podman"
 }
 
 t_init_forwards_stop() {
