@@ -712,5 +712,26 @@ fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
             }
             Ok(())
         });
+        let auto_remove = db::containers::get(db.conn(), &spec.id)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.validated["auto_remove"] == serde_json::json!(true));
+        if auto_remove {
+            remove_later(spec);
+        }
     }
+}
+
+/// `run -d --rm`: a `k3 rm` of the container, not waited for (it removes the
+/// bundle this monitor is still finishing in).
+fn remove_later(spec: &MonitorSpec) {
+    let Some(root) = spec.db.parent() else { return };
+    let _ = Command::new("/proc/self/exe")
+        .arg("--root")
+        .arg(root)
+        .args(["rm", &spec.id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }

@@ -1,4 +1,5 @@
-//! `stop`: TERM, a grace period, then KILL; returns once the monitor has
+//! `stop`: the stop signal (TERM unless `--stop-signal` or the image says
+//! otherwise), a grace period, then KILL; returns once the monitor has
 //! recorded the exit (STOPPED). A CREATED container is killed at once (its
 //! init, pid 1 of a new pid namespace, ignores TERM).
 
@@ -43,9 +44,17 @@ pub fn stop_by(
     let rt = l.runtime(ctx);
     let log = l.runtime_log();
     if l.state.status == Status::Running && !grace.is_zero() {
-        signal(&rt, &log, &l.record.hash).map_err(l.rt_err())?;
-        if let Ok(done) = wait_stopped(ctx, id, grace) {
-            return Ok(done.state.exit_code);
+        let sig = l.record.config["annotations"][crate::create::STOP_SIGNAL]
+            .as_str()
+            .unwrap_or("TERM");
+        signal(&rt, &log, &l.record.hash, sig).map_err(l.rt_err())?;
+        match wait_stopped(ctx, id, grace) {
+            Ok(done) => return Ok(done.state.exit_code),
+            // `run -d --rm`: its monitor removed it once it stopped
+            Err(ContainerError::NotFound(_)) if l.record.validated["auto_remove"] == true => {
+                return Ok(None)
+            }
+            Err(_) => {}
         }
     }
     match rt.kill(&log, &l.record.hash, "KILL") {
@@ -54,17 +63,21 @@ pub fn stop_by(
             if is_missing(&msg) || msg.contains("not running") => {}
         Err(e) => return Err(l.rt_err()(e)),
     }
-    Ok(wait_stopped(ctx, id, Duration::from_secs(10))?
-        .state
-        .exit_code)
+    match wait_stopped(ctx, id, Duration::from_secs(10)) {
+        Ok(done) => Ok(done.state.exit_code),
+        Err(ContainerError::NotFound(_)) if l.record.validated["auto_remove"] == true => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
+/// Sends the stop signal (`--stop-signal`, the image's, else `TERM`).
 fn signal(
     rt: &crate::oci_runtime::OciRuntime,
     log: &std::path::Path,
     hash: &str,
+    sig: &str,
 ) -> Result<(), RuntimeError> {
-    match rt.kill(log, hash, "TERM") {
+    match rt.kill(log, hash, sig) {
         Err(RuntimeError::Failed { msg, .. })
             if is_missing(&msg) || msg.contains("not running") =>
         {

@@ -90,7 +90,10 @@ fn rm(socket: &Path, ids: &[String], force: bool) -> Result<i32, ClientError> {
 fn run(socket: &Path, a: &crate::cli::run::RunArgs) -> Result<i32, ClientError> {
     let json = a.create.json;
     let opts = match a.create.options() {
-        Ok(o) => o,
+        Ok(mut o) => {
+            o.auto_remove |= a.rm && a.detach;
+            o
+        }
         Err(e) => {
             eprintln!("k3: error: {e}");
             return Ok(1);
