@@ -663,17 +663,35 @@ pub fn procs_dirs(pid: i32) -> Vec<PathBuf> {
         return Vec::new();
     };
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    dirs_in(&layout, &text)
+}
+
+/// The directories of `layout` that /proc/PID/cgroup `text` names.
+fn dirs_in(layout: &Layout, text: &str) -> Vec<PathBuf> {
     match layout {
-        Layout::V2(mount) => vec![mount.join(own_cgroup(&text, None).trim_start_matches('/'))],
+        Layout::V2(mount) => vec![mount.join(own_cgroup(text, None).trim_start_matches('/'))],
         Layout::V1(hs) => hs
             .iter()
             .filter(|h| !h.controllers.iter().any(|c| c.starts_with("name=")))
             .map(|h| {
-                let own = own_cgroup(&text, h.controllers.first().map(String::as_str));
+                let own = own_cgroup(text, h.controllers.first().map(String::as_str));
                 h.mount.join(own.trim_start_matches('/'))
             })
             .collect(),
     }
+}
+
+/// The v2 cgroup (path within the hierarchy, `/…`) of `pid`, from /proc/PID/cgroup:
+/// where systemd really put a scope's process. Under a user's manager that is below
+/// `user@UID.service`, not where the slice's name alone would put it. `None` when the
+/// file has no v2 line.
+pub fn v2_cgroup_of(pid: i32) -> Result<Option<PathBuf>> {
+    let file = format!("/proc/{pid}/cgroup");
+    let text = fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(PathBuf::from))
 }
 
 #[cfg(test)]

@@ -373,29 +373,8 @@ c_containerd_systemd() {
 }
 
 # rootless podman (a real user with subuids, its own systemd and bus): run, exec, a
-# limit through the user's delegated cgroup, stop, rm
-# k3rt under rootless podman is an open item of issue 13 (the scope's cgroup under the
-# user's systemd is computed as under the system one, not read back). An expected
-# failure, said as such in the table: it is reported `xfail`, and the check FAILS the
-# day it passes (xpass), so the expectation cannot outlive the fix.
+# limit through the user's delegated cgroup (the scope below user@UID.service), stop, rm
 c_podman_rootless() {
-  local rt=$1
-  if [[ $rt == k3rt ]]; then
-    # in the background, not in a condition: bash ignores `set -e` in a condition's subshell
-    local rc=0
-    (set -euo pipefail; rootless_check "$rt") &
-    wait $! || rc=$?
-    if ((rc == 0)); then
-      echo "xpass" >"/tmp/k3-xfail-$rt"; fail "rootless podman passes under k3rt now: remove the expected failure"
-    fi
-    echo "xfail" >"/tmp/k3-xfail-$rt"
-    echo "expected failure (issue 13, open): rootless podman with k3rt"
-    return 0
-  fi
-  rootless_check "$rt"
-}
-
-rootless_check() {
   local rt=$1 name=k3r-$1 dir=/home/$USER_NAME/rootfs-$1
   wait_for 30 test -S "/run/user/$USER_ID/bus" || fail "no user bus for $USER_NAME"
   as_user timeout 60 podman rm -f -t 0 --ignore "$name" >/dev/null
@@ -439,7 +418,6 @@ done
 for rt in "${RTS[@]}"; do echo "$rt: $("$(rtbin "$rt")" --version 2>&1 | head -n 1)"; done
 echo "podman: $(podman --version), containerd: $(containerd --version | awk '{print $3}'), systemd: $(systemctl --version | head -n 1), kernel: $(uname -r)"
 echo "cgroup: $(stat -fc %T $CG), root subtree_control: $(cat $CG/cgroup.subtree_control)"
-rm -f /tmp/k3-xfail-*
 run_suite
 rc=$?
 
@@ -451,7 +429,6 @@ for c in $(declare -F | awk '{print $3}' | grep '^c_'); do
     t=${c#c_}__$rt
     if [[ -n ${ONLY:-} && $t != *"$ONLY"* ]]; then r=-
     elif [[ " ${FAILED[*]} " == *" $t "* ]]; then r=FAIL
-    elif [[ $c == c_podman_rootless && -s /tmp/k3-xfail-$rt ]]; then r=$(cat "/tmp/k3-xfail-$rt")
     else r=ok; fi
     printf ' %-6s' "$r"
   done

@@ -293,7 +293,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     let runtime_hooks = RuntimeHooks::of(spec, log);
     let Located {
         layout,
-        cgroup,
+        mut cgroup,
         scope,
         mut systemd,
     } = locate_cgroup(ctx, opts, spec)?;
@@ -388,6 +388,16 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
             .unwrap_or_default();
         undo.scope = Some(scope.unit.clone());
         sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
+        if let Layout::V2(mount) = &layout {
+            // the scope's real cgroup from here on (limits, state, stats, delete)
+            let at = cgroups::systemd::placed(scope, spawned.pid)?;
+            cgroup =
+                cgroups::from_paths(&layout, &[mount.join(at.strip_prefix("/").unwrap_or(&at))]);
+            dir.record(&Made::Cgroups {
+                paths: cgroup.paths(),
+            })?;
+            undo.cgroup = Some(cgroup.paths());
+        }
         cgroup.prepare(resources, nodes)?;
     } else if matches!(placement, Placement::ByParent) {
         cgroup.add_process(spawned.pid, false)?;
