@@ -281,6 +281,42 @@ c_systemd_controllers() {
   fi
 }
 
+# cgroupfs driver, the issue's machine.slice case: a parent that exists before the
+# container (k3ctl-RT, nothing enabled, as machine.slice) and a level the runtime makes
+# under it (sub). k3rt turns on only what the config needs (memory and pids here) and,
+# with the last container gone, turns it off again and removes the level it made; runc
+# 1.1 and crun 1.21 turn on every controller there is and leave it (reported, not
+# failed). Every runtime: the limits hold, the container's own cgroup goes on delete
+# and the root's controllers are unchanged.
+c_cgroupfs_controllers() {
+  local rt=$1 id=cfs-$1 top=$CG/k3ctl-$1
+  rmdir "$top/sub/$id" "$top/sub" "$top" 2>/dev/null || true
+  mkdir "$top"
+  local root_before; root_before=$(cat "$CG/cgroup.subtree_control")
+  local b; b=$(mkb cfs ".linux.cgroupsPath = \"/k3ctl-$rt/sub/$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}}")
+  R "$rt" run -d --bundle "$b" "$id"
+  expect_eq 67108864 "$(cat "$top/sub/$id/memory.max")" memory.max
+  expect_eq 42 "$(cat "$top/sub/$id/pids.max")" pids.max
+  local on_top on_sub; on_top=$(cat "$top/cgroup.subtree_control"); on_sub=$(cat "$top/sub/cgroup.subtree_control")
+  echo "running: k3ctl-$rt: $on_top; sub: $on_sub"
+  R "$rt" delete --force "$id"
+  [[ ! -e $top/sub/$id ]] || fail "cgroup $top/sub/$id left behind"
+  expect_eq "$root_before" "$(cat "$CG/cgroup.subtree_control")" "root cgroup.subtree_control"
+  local left_top left_sub=removed
+  left_top=$(cat "$top/cgroup.subtree_control")
+  [[ -e $top/sub ]] && left_sub="left, enabling: $(cat "$top/sub/cgroup.subtree_control")"
+  echo "after delete: k3ctl-$rt enables: ${left_top:-nothing}; sub: $left_sub"
+  if [[ $rt == k3rt ]]; then
+    expect_eq "memory pids" "$on_top" "k3ctl-$rt cgroup.subtree_control while running"
+    expect_eq "memory pids" "$on_sub" "sub cgroup.subtree_control while running"
+    expect_eq "" "$left_top" "k3ctl-$rt cgroup.subtree_control after the last container"
+    expect_eq removed "$left_sub" "the level k3rt made"
+  fi
+  rmdir "$top/sub" 2>/dev/null || true
+  rmdir "$top"
+}
+
 c_features_systemd() {
   local rt=$1 f
   f=$(R "$rt" features)
