@@ -344,6 +344,16 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The (v2) cgroup directory opened for `clone3`'s CLONE_INTO_CGROUP.
+    pub fn open_dir(&self) -> Result<std::os::fd::OwnedFd> {
+        let dir = self
+            .dirs
+            .first()
+            .map_or(Path::new("/"), |(_, d)| d.as_path());
+        k3_sys::linux::open_path(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .map_err(|e| Error::io("open cgroup", dir, e))
+    }
+
     /// `tasks` files opened for writing, for a single-threaded process to move itself
     /// (v1): (memory hierarchy?, file).
     pub fn open_tasks(&self) -> Result<Vec<(bool, fs::File)>> {

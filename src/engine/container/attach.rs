@@ -130,7 +130,11 @@ impl Attached {
             // A resize before the typed input that came with it: a command typed
             // right after the window changed sees the new size.
             if let (Some(w), Some(t)) = (&winch, term) {
-                if ready.get(1 + usize::from(input.is_some())).copied().unwrap_or(false) {
+                if ready
+                    .get(1 + usize::from(input.is_some()))
+                    .copied()
+                    .unwrap_or(false)
+                {
                     let _ = w.read_signal();
                     self.resize_from(t);
                 }

@@ -365,7 +365,15 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
         // the init inherits the policy k3rt sets on itself
         m.apply()?;
     }
-    let spawned = spawn::spawn(spec, ns, &parent_end, &child_end, || init::run(init_cfg))?;
+    // v2 with the cgroup made already: the init is born in it (clone3), where it can be
+    let into = match (&layout, &placement, &scope) {
+        (Layout::V2(_), Placement::ByParent, None) => cgroup.open_dir().ok(),
+        _ => None,
+    };
+    let spawned = spawn::spawn(spec, ns, &parent_end, &child_end, into.as_ref(), || {
+        init::run(init_cfg)
+    })?;
+    drop(into);
     undo.pid = Some(spawned.pid);
     let start_time = record_init(dir, &spawned)?;
     drop(child_end);
@@ -399,7 +407,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
             undo.cgroup = Some(cgroup.paths());
         }
         cgroup.prepare(resources, nodes)?;
-    } else if matches!(placement, Placement::ByParent) {
+    } else if matches!(placement, Placement::ByParent) && !spawned.in_cgroup {
         cgroup.add_process(spawned.pid, false)?;
         if memory_early {
             cgroup.add_process(spawned.pid, true)?;
