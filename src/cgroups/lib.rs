@@ -322,7 +322,14 @@ impl Cgroup {
                 .and_then(|r| r.devices().as_deref())
                 .unwrap_or_default();
             for (_, dir) in &self.dirs {
-                bpf::attach(dir, &bpf::rules(spec_rules, nodes))?;
+                match bpf::attach(dir, &bpf::rules(spec_rules, nodes)) {
+                    // in a user namespace (rootless podman) bpf(2) needs privileges of
+                    // the host k3rt does not have; runc and crun go on without the
+                    // program too: the container can only open the host's device
+                    // nodes bound in, and the host's file modes guard them
+                    Err(e) if bpf::refused(&e) && dbus::in_user_namespace() => {}
+                    r => r?,
+                }
             }
         } else {
             self.apply(&plan::device_node_rules(nodes))?;
