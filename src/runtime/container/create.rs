@@ -306,7 +306,8 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     let (console, console_receiver) = console_ends(opts, spec, c.mode)?;
     let (parent_end, child_end) = channel::pair()?;
     let host = HostFacts {
-        in_userns: ns.has(LinuxNamespaceType::User),
+        // k3rt itself in one (rootless podman runs it so): no mknod there either
+        in_userns: ns.has(LinuxNamespaceType::User) || crate::statedir::in_user_namespace(),
         shared_mount_ns: !ns.has(LinuxNamespaceType::Mount),
         cgroups: cgroup_view(&layout, &cgroup),
     };
