@@ -88,7 +88,7 @@ t_device_policy_denies_disks_unless_allowed() {
 
 t_v2_device_program_on_the_kernel() {
   # loads and attaches the eBPF device program to a cgroup2 directory of this host
-  (cd "$TOP" && cargo test --release --quiet -p k3-tests --test device_bpf -- --ignored 2>&1) | tail -3 | grep >/dev/null "1 passed" \
+  (cd "$TOP" && cargo test --release --quiet -p k3-tests --test device_bpf -- --ignored 2>&1) | tail -3 | grep >/dev/null "2 passed" \
     || fail "device eBPF test failed: $(cd "$TOP" && cargo test --release -p k3-tests --test device_bpf -- --ignored 2>&1 | tail -15)"
 }
 

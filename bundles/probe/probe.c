@@ -201,7 +201,7 @@ static int cg_dir(const char *ctrl, int v2, char *out, size_t outsz) {
         line[strcspn(line, "\n")] = 0;
         char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
         if (!b) continue;
-        *b = 0;
+        *a = *b = 0; /* line: the hierarchy ID, a + 1: its controllers */
         int match = v2 ? !strcmp(line, "0") && a[1] == 0 : 0;
         if (!v2) { char *t, *sv = NULL, c[256]; snprintf(c, sizeof c, "%s", a + 1);
             for (t = strtok_r(c, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) if (!strcmp(t, ctrl)) match = 1; }

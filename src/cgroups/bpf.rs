@@ -145,7 +145,14 @@ pub fn program(rules: &[Rule]) -> Vec<Insn> {
         insn(LDX_W, 5, 1, 8, 0),
     ];
     for r in rules.iter().rev() {
-        p.extend(block(r));
+        let b = block(r);
+        // a rule without a test (`a *:* rwm` allowed: what a privileged container
+        // gets) decides every request; the verifier refuses the unreachable rest
+        let decides_all = !b.iter().any(|i| matches!(i.code, JNE_K | JEQ_K));
+        p.extend(b);
+        if decides_all {
+            return p;
+        }
     }
     p.push(insn(MOV_K, 0, 0, 0, 0));
     p.push(insn(EXIT, 0, 0, 0, 0));
@@ -303,7 +310,14 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
                 .trim_matches(char::from(0))
                 .trim()
                 .to_string();
-            let last = verifier.lines().last().unwrap_or("").to_string();
+            // the reason, not the closing statistics line ("processed N insns ...")
+            let last = verifier
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("processed "))
+                .or_else(|| verifier.lines().last())
+                .unwrap_or("")
+                .to_string();
             return Err(CgroupError::BpfLoad {
                 rules: rules.len(),
                 source: e,
@@ -446,6 +460,50 @@ mod tests {
         let p = program(&[Rule::parse(true, "c 10:200 r").unwrap()]);
         assert_eq!(run(&p, 2, R | W, 10, 200), 0, "rw is not within r");
         assert_eq!(run(&p, 2, R, 10, 201), 0, "nothing matches: deny");
+    }
+
+    /// Every instruction can run: the kernel's verifier refuses a program with one that
+    /// cannot (`unreachable insn`, EINVAL before it checks anything else).
+    fn all_reachable(p: &[Insn]) -> bool {
+        let mut seen = vec![false; p.len()];
+        let mut todo = vec![0usize];
+        while let Some(pc) = todo.pop() {
+            if pc >= p.len() || seen[pc] {
+                continue;
+            }
+            seen[pc] = true;
+            match p[pc].code {
+                EXIT => {}
+                JNE_K | JEQ_K => todo.extend([pc + 1, pc + 1 + forward(p[pc].off)]),
+                _ => todo.push(pc + 1),
+            }
+        }
+        seen.iter().all(|s| *s)
+    }
+
+    #[test]
+    fn allow_all_ends_the_program() {
+        // a privileged container: `a rwm` allowed, then its host's nodes and the defaults
+        let allow_all: LinuxDeviceCgroup =
+            serde_json::from_str(r#"{"allow":true,"access":"rwm"}"#).unwrap();
+        let kmsg: oci_spec::runtime::LinuxDevice =
+            serde_json::from_str(r#"{"path":"/dev/kmsg","type":"c","major":1,"minor":11}"#)
+                .unwrap();
+        let p = program(&rules(&[allow_all], &[kmsg]));
+        assert!(all_reachable(&p), "{p:?}");
+        assert_eq!(run(&p, 1, R | W | M, 8, 0), 1, "/dev/sda");
+        assert_eq!(run(&p, 2, R, 10, 229), 1, "/dev/fuse");
+        // in the middle of a list: what comes later still decides first
+        let p = program(&[
+            Rule::parse(false, "c 10:229 rwm").unwrap(),
+            Rule::parse(true, "a").unwrap(),
+            Rule::parse(false, "b 8:0 w").unwrap(),
+        ]);
+        assert!(all_reachable(&p), "{p:?}");
+        assert_eq!(run(&p, 2, R, 10, 229), 1, "the earlier deny is overruled");
+        assert_eq!(run(&p, 1, W, 8, 0), 0, "the later deny wins");
+        assert_eq!(run(&p, 1, R, 8, 0), 1);
+        assert!(all_reachable(&default_prog()));
     }
 
     #[test]

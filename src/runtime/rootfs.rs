@@ -69,6 +69,11 @@ pub struct Plan {
 pub struct CgroupView {
     /// The unified (v2) hierarchy.
     pub v2: bool,
+    /// v2 without a cgroup namespace of the container's own: the host's mount of the
+    /// hierarchy, bind-mounted. A new cgroup2 mount made from the host's cgroup
+    /// namespace would apply its (empty) options to the whole hierarchy, clearing the
+    /// host's `nsdelegate` and `memory_*` options for every process on the host.
+    pub v2_host: Option<PathBuf>,
     /// v1: (hierarchy directory name, the container's cgroup directory on the host).
     pub v1_dirs: Vec<(String, PathBuf)>,
 }
@@ -415,6 +420,10 @@ fn mount_cgroup(
 ) -> Result<()> {
     let o = &step.opts;
     if facts.cgroups.v2 {
+        if let Some(host) = &facts.cgroups.v2_host {
+            return bind(sys, Some(host), t, (root, &step.dest), false, o.flags, o)
+                .map_err(|e| mount_err(step, e));
+        }
         return sys
             .mount(
                 Some(Path::new("cgroup2")),
@@ -711,6 +720,55 @@ mod tests {
             .calls()
             .iter()
             .any(|c| c.starts_with("mount /sys -> /r/sys type=bind flags=0x5000")));
+    }
+
+    fn cgroup_mounts(view: CgroupView) -> Vec<String> {
+        let mut s = spec("");
+        let mut mounts = s.mounts().clone().unwrap_or_default();
+        mounts.push(
+            serde_json::from_str(
+                r#"{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","ro"]}"#,
+            )
+            .unwrap(),
+        );
+        s.set_mounts(Some(mounts));
+        let p = plan(&s, Path::new("/r")).unwrap();
+        let sys = RecordingSys::default();
+        let facts = HostFacts {
+            cgroups: view,
+            ..Default::default()
+        };
+        prepare(&sys, &p, &facts).unwrap();
+        sys.calls()
+            .into_iter()
+            .filter(|c| c.contains("-> /r/sys/fs/cgroup "))
+            .collect()
+    }
+
+    #[test]
+    fn cgroup2_is_mounted_in_a_private_namespace_and_bound_in_the_hosts() {
+        let private = cgroup_mounts(CgroupView {
+            v2: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            private,
+            ["mount cgroup2 -> /r/sys/fs/cgroup type=cgroup2 flags=0xf data="]
+        );
+        let host = cgroup_mounts(CgroupView {
+            v2: true,
+            v2_host: Some(PathBuf::from("/sys/fs/cgroup")),
+            ..Default::default()
+        });
+        assert_eq!(
+            host[0],
+            "mount /sys/fs/cgroup -> /r/sys/fs/cgroup type=bind flags=0x1000 data="
+        );
+        assert!(
+            host[1].starts_with("mount  -> /r/sys/fs/cgroup type= flags=0x102f"),
+            "{host:?}"
+        );
+        assert_eq!(host.len(), 2, "{host:?}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ COPIES=/var/lib/k3test # writable rootfs copies: not under /run, which trixie mo
 CG=/sys/fs/cgroup
 USER_NAME=k3user USER_ID=1000
 mkdir -p "$STATE" "$COPIES"
+rm -f "$STATE/k3-pulled" "$STATE"/podman-view-* # this run's image and podman's answers
 
 rtbin() {
   case $1 in
@@ -349,6 +350,106 @@ open(sys.argv[2], "w").write(m)' "$sock" "$out" &
   R "$rt" delete --force "$id"
 }
 
+# --- k3 itself (issue 18): the container's own cgroup at /sys/fs/cgroup on v2 ---
+
+# k3's image: cgview:latest (busybox and the probe) from a docker-registry on the guest's
+# loopback, serving the storage push.sh copied to /opt/k3/registry; pulled once per boot
+# by k3 (root K3_ROOT) and podman. The registry stays up for the suite (killed at its end).
+IMG=127.0.0.1:5000/cgview:latest
+export K3_ROOT=$COPIES/k3 # overlays need exec: not under /run
+k3_image() {
+  if ! (echo >/dev/tcp/127.0.0.1/5000) 2>/dev/null; then
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: /opt/k3/registry\nhttp:\n  addr: 127.0.0.1:5000\n' >"$STATE/registry.yml"
+    setsid /opt/k3/bin/docker-registry serve "$STATE/registry.yml" </dev/null >"$STATE/registry.log" 2>&1 &
+    echo $! >"$STATE/registry.pid"
+    wait_for 20 bash -c '(echo >/dev/tcp/127.0.0.1/5000) 2>/dev/null' || fail "registry did not start: $(tail -n 5 "$STATE/registry.log")"
+  fi
+  [[ -s $STATE/k3-pulled ]] && return 0
+  timeout 120 k3 pull -q "$IMG" >/dev/null
+  podman_ pull -q --tls-verify=false "$IMG" >/dev/null
+  echo "$IMG" >"$STATE/k3-pulled"
+}
+
+# What a container reports of its cgroup, one fact a line: the limit files at the top of
+# /sys/fs/cgroup, the mount there (root, options, fstype), its cgroup, whether its cgroup
+# namespace is the host's, the probe's JVM-like reading, whether it can make a sub-cgroup
+# (its own limits stay the host's to set even when privileged: nsdelegate).
+CG_READ='for f in memory.max cpu.max pids.max; do echo "$f=$(cat /sys/fs/cgroup/$f 2>&1)"; done
+awk '\''$5 == "/sys/fs/cgroup" {split($0, h, " - "); split(h[2], s, " "); print "mount", $4, $6, s[1]}'\'' /proc/self/mountinfo
+grep "^0::" /proc/self/cgroup
+echo "cgroupns $(readlink /proc/self/ns/cgroup)"
+probe cgroup
+{ mkdir /sys/fs/cgroup/sub && rmdir /sys/fs/cgroup/sub && echo "sub-cgroup made"; } 2>/dev/null || echo "read-only"'
+CG_LIMITS=(--memory 64m --cpus 0.5 --pids-limit 50)
+# cg_norm: the engine's own cgroup path and the namespace's inode made comparable
+cg_norm() {
+  awk -v host="cgroupns $(readlink /proc/self/ns/cgroup)" '$0 == host {print "cgroupns host"; next}
+    /^cgroupns / {print "cgroupns private"; next} {print}' \
+    | sed -e 's|^0::/k3/[0-9a-f]*$|0::ENGINE-CGROUP|' -e 's|^0::/machine.slice/libpod-[0-9a-f]*\.scope\(/container\)\?$|0::ENGINE-CGROUP|'
+}
+# super_opts: the hierarchy-wide options of the host's cgroup2 mount (nsdelegate, ...)
+super_opts() { awk '$5 == "/sys/fs/cgroup" {split($0, h, " - "); split(h[2], s, " "); print s[3]}' /proc/self/mountinfo; }
+HOST_SUPER=$(super_opts)
+# podman_view MODE FLAGS...: podman's answer (its default runtime, crun), once per mode
+podman_view() {
+  local f=$STATE/podman-view-$1; shift
+  if [[ ! -s $f ]]; then
+    podman_ run --rm --network none "$@" "${CG_LIMITS[@]}" "$IMG" sh -c "$CG_READ" | cg_norm >"$f.new"
+    restore_super
+    mv "$f.new" "$f"
+  fi
+  cat "$f"
+}
+# crun and runc mount a new cgroup2 from the host's cgroup namespace for --cgroupns host,
+# which clears nsdelegate and memory_recursiveprot host-wide (runc#5258): put them back
+restore_super() {
+  [[ $(super_opts) == "$HOST_SUPER" ]] || mount -o "remount,${HOST_SUPER#rw,}" /sys/fs/cgroup
+}
+
+# k3 --runtime RT, --memory 64m --cpus 0.5 --pids-limit 50: by default a private cgroup
+# namespace with cgroup2 read-only at /sys/fs/cgroup and the limits read there (by the
+# shell and the probe); --cgroupns host: the host's namespace and the whole hierarchy,
+# read-only, the probe still finds the limits through /proc/self/cgroup; --privileged:
+# writable (a sub-cgroup made). Each the same as podman's answer for the same flags.
+c_k3_cgroupview() {
+  local rt=$1 out
+  k3_image
+  local want_private="memory.max=67108864
+cpu.max=50000 100000
+pids.max=50
+mount / ro,nosuid,nodev,noexec,relatime cgroup2
+0::/
+cgroupns private
+layout=v2 memory=67108864 cpu_quota=50000 cpu_period=100000 pids=50
+read-only"
+  out=$(timeout 120 k3 --runtime "$rt" run --rm --network none "${CG_LIMITS[@]}" "$IMG" sh -c "$CG_READ" </dev/null | cg_norm)
+  expect_eq "$want_private" "$out" "k3 --runtime $rt"
+  expect_eq "$(podman_view private)" "$out" "k3 --runtime $rt vs podman"
+
+  out=$(timeout 120 k3 --runtime "$rt" run --rm --network none --cgroupns host "${CG_LIMITS[@]}" "$IMG" sh -c "$CG_READ" </dev/null | cg_norm)
+  local super; super=$(super_opts)
+  restore_super
+  expect_contains "$out" "mount / ro,nosuid,nodev,noexec,relatime cgroup2
+0::ENGINE-CGROUP
+cgroupns host
+layout=v2 memory=67108864 cpu_quota=50000 cpu_period=100000 pids=50
+read-only" "k3 --runtime $rt --cgroupns host"
+  expect_eq "$(podman_view host --cgroupns host)" "$out" "k3 --runtime $rt --cgroupns host vs podman"
+  if [[ $rt == k3rt ]]; then
+    expect_eq "$HOST_SUPER" "$super" "the host's cgroup2 options after a container in its cgroup namespace"
+  elif [[ $super != "$HOST_SUPER" ]]; then
+    echo "note: $rt cleared the host's cgroup2 options ($HOST_SUPER -> $super, runc#5258); put back"
+  fi
+
+  out=$(timeout 120 k3 --runtime "$rt" run --rm --network none --privileged "${CG_LIMITS[@]}" "$IMG" sh -c "$CG_READ" </dev/null | cg_norm)
+  expect_eq "${want_private/ro,nosuid/rw,nosuid}" "${out/sub-cgroup made/read-only}" "k3 --runtime $rt --privileged"
+  expect_contains "$out" "sub-cgroup made"
+  expect_eq "$(podman_view privileged --privileged)" "$out" "k3 --runtime $rt --privileged vs podman"
+  # --rm left no container and no cgroup
+  expect_eq "" "$(k3 ps -aq)" "k3 ps -aq after --rm"
+  expect_eq "" "$(find "$CG/k3" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" "cgroups left under $CG/k3"
+}
+
 # podman as root, systemd cgroup manager: libpod-ID.scope with the limits; exec through
 # the runtime; the scope goes with the container
 c_podman_systemd() {
@@ -440,6 +541,7 @@ after_each() {
     podman_sdnotify*) systemctl stop "k3sdn-$rt.service"; podman rm -af -t 0 ;;
     podman*) podman rm -af -t 0 ;;
     containerd*) ctr_clean "k3c-$rt" ;;
+    k3*) k3 rm -f $(k3 ps -aq) ; restore_super ;;
   esac
   case $name in
     systemd*|containerd*) systemctl stop 'k3test-*.scope' 'k3ctr-*.scope' ;;
@@ -457,6 +559,8 @@ echo "podman: $(podman --version), containerd: $(containerd --version | awk '{pr
 echo "cgroup: $(stat -fc %T $CG), root subtree_control: $(cat $CG/cgroup.subtree_control)"
 run_suite
 rc=$?
+[[ -s $STATE/registry.pid ]] && kill "$(cat "$STATE/registry.pid")" 2>/dev/null
+rm -f "$STATE/registry.pid" "$STATE"/podman-view-*
 
 # the table: a row per check, a column per runtime
 printf '\n%-22s' check; printf ' %-6s' "${RTS[@]}"; echo

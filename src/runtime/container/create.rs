@@ -309,7 +309,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
         // k3rt itself in one (rootless podman runs it so): no mknod there either
         in_userns: ns.has(LinuxNamespaceType::User) || crate::statedir::in_user_namespace(),
         shared_mount_ns: !ns.has(LinuxNamespaceType::Mount),
-        cgroups: cgroup_view(&layout, &cgroup),
+        cgroups: cgroup_view(&layout, &cgroup, ns.has(LinuxNamespaceType::Cgroup)),
     };
     let hook_state = OciState {
         oci_version: spec.version().clone(),
@@ -761,14 +761,18 @@ fn to_host(spec: &Spec, (uid, gid): (u32, u32)) -> (u32, u32) {
     )
 }
 
-fn cgroup_view(layout: &Layout, cg: &Cgroup) -> CgroupView {
+/// What the `cgroup` mount shows; `cgroupns`: the spec names a cgroup namespace (new
+/// or joined), whose root the container's cgroup2 mount then shows.
+fn cgroup_view(layout: &Layout, cg: &Cgroup, cgroupns: bool) -> CgroupView {
     match layout {
-        Layout::V2(_) => CgroupView {
+        Layout::V2(mount) => CgroupView {
             v2: true,
+            v2_host: (!cgroupns).then(|| mount.clone()),
             v1_dirs: vec![],
         },
         Layout::V1(hs) => CgroupView {
             v2: false,
+            v2_host: None,
             v1_dirs: cg
                 .dirs
                 .iter()
