@@ -27,6 +27,7 @@ cd "$WORK" # conmon leaves an `oom` marker file in its working directory
 p() { podman --root "$WORK/storage" --runroot "$WORK/run" --runtime "$K3RT" "$@"; }
 
 cleanup() {
+  restore_subids
   p rm -af -t 0 >/dev/null 2>&1
   p system reset --force >/dev/null 2>&1
   [[ $had_bridge == yes ]] || ip link del podman0 2>/dev/null || true
@@ -39,6 +40,39 @@ trap cleanup EXIT
 oci_busybox "$WORK/oci" || { echo "FAIL image"; echo "0 passed, 1 failed"; exit 1; }
 p pull -q "oci:$WORK/oci:latest" >/dev/null || { echo "FAIL podman pull"; echo "0 passed, 1 failed"; exit 1; }
 IMG=$(p images --format '{{.Repository}}:{{.Tag}}' | head -1)
+
+# with_subids: /etc/subuid and /etc/subgid get a `containers` range for --userns=auto
+# (this host has none); restore_subids (also at exit) puts the files back as they were.
+with_subids() {
+  local f
+  for f in subuid subgid; do
+    cp -p "/etc/$f" "$WORK/$f.before"
+    grep -q '^containers:' "/etc/$f" || echo "containers:300000:200000" >> "/etc/$f"
+  done
+}
+restore_subids() {
+  local f
+  for f in subuid subgid; do
+    [[ ! -e $WORK/$f.before ]] || { cp -p "$WORK/$f.before" "/etc/$f" && rm -f "$WORK/$f.before"; }
+  done
+}
+
+t_idmap_volumes_show_the_owners_crun_shows() {
+  mkdir -p "$WORK/idv" && touch "$WORK/idv/f" && chown 1000:1000 "$WORK/idv/f"
+  local rt got
+  for rt in "$K3RT" crun; do
+    local q=(podman --root "$WORK/storage" --runroot "$WORK/run" --runtime "$rt" run --rm --network none)
+    got=$("${q[@]}" --uidmap 0:100000:65536 --gidmap 0:100000:65536 -v "$WORK/idv:/mnt:idmap" "$IMG" stat -c %u:%g /mnt/f)
+    expect_eq 1000:1000 "$got" "${rt##*/} --uidmap with an :idmap volume"
+    got=$("${q[@]}" --uidmap 0:100000:65536 --gidmap 0:100000:65536 -v "$WORK/idv:/mnt" "$IMG" stat -c %u:%g /mnt/f)
+    expect_eq 65534:65534 "$got" "${rt##*/} --uidmap with a plain volume"
+    with_subids
+    got=$("${q[@]}" --userns=auto -v "$WORK/idv:/mnt:idmap" "$IMG" sh -c 'stat -c %u:%g /mnt/f; cat /proc/self/uid_map')
+    restore_subids
+    expect_contains "$got" "1000:1000" "${rt##*/} --userns=auto with an :idmap volume"
+    expect_contains "$got" " 300000 " "${rt##*/} --userns=auto's mapping"
+  done
+}
 
 t_run_output_and_exit_codes() {
   expect_eq "hello" "$(p run --rm "$IMG" echo hello)"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # runtime-spec 1.3 and runc's newer CLI against the real kernel: delete --force of a
 # paused container, update --pids-limit 0, exec --ignore-paused / --cgroup,
-# --pidfd-socket, kill through a pidfd. Where runc (1.1 here) and crun (1.8 here)
-# have the feature, they run the same bundle and must agree; where they lack it,
-# the test says so in a comment (their --help is checked, so a newer one is noticed).
+# --pidfd-socket, kill through a pidfd, id-mapped mounts, netDevices, `features`.
+# Where runc (1.1 here) and crun (1.8 here) have the feature, they run the same bundle
+# and must agree; where they lack it, the test says so in a comment (their --help or
+# behaviour is checked, so a newer one is noticed).
 source "$(dirname "$0")/lib.sh"
 need_root
 need jq busybox python3 strace runc crun
@@ -34,6 +35,11 @@ after_each() {
     done
   done
   find /sys/fs/cgroup/*/ -depth -type d -name 'k3sub*' -delete 2>/dev/null || true
+  # the id-mapped mount tests' tmpfs submount (idsrc), the netDevices tests' veths and namespace
+  umount "$WORK/idsrc/sub" 2>/dev/null || true
+  umount "$WORK/idshared" 2>/dev/null || true
+  ip link del k3t0 2>/dev/null || true
+  ip netns del k3nd$$ 2>/dev/null || true
 }
 
 # cgdir PID CONTROLLER: the directory of PID's cgroup in that v1 hierarchy.
@@ -305,10 +311,182 @@ t_features_memory_policy_modes_and_flags_all_run() {
     k run -b "$b" it-fm || fail "advertised flag $fl does not run"
   done
   no_leftovers it-fm
-  # what is not implemented is not advertised
-  expect_eq false "$(jq -r .linux.netDevices.enabled <<<"$f")" "netDevices.enabled"
-  expect_eq false "$(jq -r .linux.mountExtensions.idmap.enabled <<<"$f")" "idmap.enabled"
+  # what is not implemented is not advertised (netDevices is, and runs in its own tests)
+  expect_eq true "$(jq -r .linux.netDevices.enabled <<<"$f")" "netDevices.enabled"
   expect_eq false "$(jq -r .linux.intelRdt.enabled <<<"$f")" "intelRdt.enabled"
+}
+
+# idsrc: a source tree for id-mapped mounts: f owned 1000:1000, and sub/, a tmpfs
+# submount, holding g owned 2000:2000. Prints its path.
+idsrc() {
+  local d=$WORK/idsrc
+  if [[ ! -d $d ]]; then
+    mkdir -p "$d/sub" && touch "$d/f" && chown 1000:1000 "$d/f"
+  fi
+  mountpoint -q "$d/sub" || { mount -t tmpfs k3idsub "$d/sub" && touch "$d/sub/g" && chown 2000:2000 "$d/sub/g"; }
+  echo "$d"
+}
+
+# idb NAME MOUNT-JQ [USERNS]: a private bundle printing the owners of /mnt/f and
+# /mnt/sub/g, with the mount MOUNT-JQ at /mnt; USERNS (default yes) maps 0 → 100000.
+idb() {
+  local userns='.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]'
+  [[ ${3:-yes} == yes ]] || userns=.
+  rm -rf "${WORK:?}/$1"
+  local b; b=$(mkpriv "$1" ".ociVersion = \"1.0.2\" | $userns | .process.args = [\"sh\",\"-c\",\"stat -c %u:%g /mnt/f /mnt/sub/g 2>&1 | tr '\\\\n' ' '\"] | .mounts += [$2 | .destination = \"/mnt\"]")
+  mkdir -p "$b/rootfs/mnt"
+  [[ ${3:-yes} == yes ]] && chown -R 100000:100000 "$b/rootfs"
+  echo "$b"
+}
+
+
+t_idmap_mounts_show_the_owners_crun_shows() {
+  local src; src=$(idsrc)
+  local own='"uidMappings":[{"containerID":1000,"hostID":100005,"size":1}],"gidMappings":[{"containerID":1000,"hostID":100007,"size":1}]'
+  local abs='"uidMappings":[{"containerID":1000,"hostID":5,"size":1}],"gidMappings":[{"containerID":1000,"hostID":7,"size":1}]'
+  local name m userns want rt got
+  # name | mount | user namespace | what k3rt must show for /mnt/f
+  while IFS='|' read -r name m userns want; do
+    local b; b=$(idb "im-$name" "$m" "$userns")
+    for rt in k3rt crun; do
+      got=$(r $rt run -b "$b" "it-im-$name-$rt" </dev/null 2>&1) || fail "$rt $name: $got"
+      got=${got%% *}
+      expect_eq "$want" "$got" "$rt $name: owner of /mnt/f"
+    done
+  done <<EOF2
+userns|{"type":"bind","source":"$src","options":["bind","idmap"]}|yes|1000:1000
+own|{"type":"bind","source":"$src","options":["bind","idmap"],$own}|yes|5:7
+nouserns|{"type":"bind","source":"$src","options":["bind","idmap"],$abs}|no|5:7
+nooption|{"type":"bind","source":"$src","options":["bind"],$own}|yes|5:7
+EOF2
+  # the same tree without idmap: the host's 1000 and 2000 are not mapped in the container
+  # (an rbind: a plain bind would reveal what the submount covers, which a user namespace may not)
+  b=$(idb im-plain "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\"]}")
+  expect_eq "65534:65534 65534:65534 " "$(k run -b "$b" it-im-plain)" "owners without idmap"
+  no_leftovers it-im-plain
+}
+
+t_idmap_mount_of_a_shared_source_is_a_slave() {
+  # a clone of a shared mount joins its peer group: the id-mapped mount must be a
+  # slave, as a plain bind is, or what the container mounts there shows on the host
+  local src=$WORK/idshared
+  mkdir -p "$src" && mount --bind "$src" "$src" && mount --make-shared "$src"
+  local b; b=$(idb ish "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"bind\",\"idmap\"]}")
+  jq '.process.args = ["sh","-c","grep \" /mnt \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  local line; line=$(k run -b "$b" it-ish)
+  expect_contains "$line" " master:" "the id-mapped mount's propagation"
+  [[ $line != *" shared:"* ]] || fail "the id-mapped mount is shared with the host: $line"
+  no_leftovers it-ish
+}
+
+t_recursive_mount_options_reach_the_submounts() {
+  local src; src=$(idsrc)
+  local b; b=$(idb rec "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"rro\",\"rnosuid\",\"rnodev\",\"rnoexec\",\"rnoatime\",\"rnosymfollow\"]}" no)
+  jq '.process.args = ["sh","-c","grep \" /mnt/sub \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  # the submount's per-mount options (mountinfo's 6th field), comma-framed
+  local line o; line=$(k run -b "$b" it-rec)
+  local opts=",$(awk '{print $6}' <<<"$line"),"
+  for o in ro nosuid nodev noexec noatime nosymfollow; do
+    [[ $opts == *",$o,"* ]] || fail "the submount lacks $o: $line"
+  done
+  # rrw undoes rro; rstrictatime replaces rnoatime (later options win)
+  b=$(idb rec "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"rro\",\"rnoatime\",\"rrw\",\"rstrictatime\"]}" no)
+  jq '.process.args = ["sh","-c","grep \" /mnt/sub \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  line=$(k run -b "$b" it-rec)
+  opts=",$(awk '{print $6}' <<<"$line"),"
+  [[ $opts == *",rw,"* && $opts != *atime* ]] || fail "rrw, rstrictatime: $line"
+  no_leftovers it-rec
+  # runc 1.1 has rro alone, and agrees
+  b=$(idb rec "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"rro\"]}" no)
+  jq '.process.args = ["sh","-c","grep \" /mnt/sub \" /proc/self/mountinfo"]' "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+  for rt in k3rt runc; do
+    line=$(r $rt run -b "$b" it-rec-$rt </dev/null)
+    [[ ",$(awk '{print $6}' <<<"$line")," == *",ro,"* ]] || fail "$rt rro: the submount is not read-only: $line"
+  done
+}
+
+t_ridmap_maps_the_submounts_of_an_rbind() {
+  local src; src=$(idsrc)
+  local b; b=$(idb rid "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"ridmap\"]}")
+  expect_eq "1000:1000 2000:2000 " "$(k run -b "$b" it-rid)" "ridmap: f and the submount's g"
+  # idmap maps the top mount only: the submount shows the host's 2000, unmapped here
+  b=$(idb rid "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"idmap\"]}")
+  expect_eq "1000:1000 65534:65534 " "$(k run -b "$b" it-rid)" "idmap on an rbind: f and g"
+  no_leftovers it-rid
+  # crun 1.8 does not know ridmap: no idmap at all, and not even the submount
+  b=$(idb rid "{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"ridmap\"]}")
+  local got; got=$(r crun run -b "$b" it-rid-crun </dev/null 2>&1) || true
+  echo "crun 1.8 with rbind,ridmap: $got"
+  [[ $got != "1000:1000 2000:2000 " ]] || fail "crun now knows ridmap: compare it here"
+}
+
+t_idmap_refusals_name_the_field() {
+  local src; src=$(idsrc)
+  local name m userns field rt
+  # name | mount | user namespace | what k3rt's error must name
+  while IFS='|' read -r name m userns field; do
+    local b; b=$(idb "ir-$name" "$m" "$userns")
+    k run -b "$b" "it-ir-$name" 2>"$WORK/err" && fail "$name: k3rt ran it"
+    expect_contains "$(cat "$WORK/err")" "$field" "$name: k3rt's error"
+    no_leftovers "it-ir-$name"
+    # crun refuses each too (with its own words)
+    if r crun run -b "$b" "it-ir-$name-crun" </dev/null >/dev/null 2>&1; then fail "$name: crun ran it"; fi
+  done <<EOF2
+size0|{"type":"bind","source":"$src","options":["bind"],"uidMappings":[{"containerID":0,"hostID":1000,"size":0}],"gidMappings":[{"containerID":0,"hostID":1000,"size":1}]}|yes|mounts.uidMappings
+onlyuid|{"type":"bind","source":"$src","options":["bind"],"uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}|yes|mounts.gidMappings
+overflow|{"type":"bind","source":"$src","options":["bind"],"uidMappings":[{"containerID":0,"hostID":4294967290,"size":100}],"gidMappings":[{"containerID":0,"hostID":1000,"size":1}]}|yes|the kernel refused the mapping
+tmpfs|{"type":"tmpfs","source":"tmpfs","options":["idmap"]}|yes|only supported for bind mounts
+nouserns|{"type":"bind","source":"$src","options":["bind","idmap"]}|no|mounts.options
+procfs|{"type":"bind","source":"/proc/sys","options":["bind","idmap"]}|yes|does not support id-mapped mounts
+EOF2
+}
+
+t_features_advertises_only_what_runs() {
+  local f; f=$(k features)
+  expect_eq 1.3.0 "$(jq -r .ociVersionMax <<<"$f")" "ociVersionMax"
+  expect_eq true "$(jq -r .linux.mountExtensions.idmap.enabled <<<"$f")" "idmap.enabled (Linux $(uname -r))"
+  local o
+  for o in idmap ridmap; do
+    jq -e --arg o "$o" '.mountOptions | index($o)' <<<"$f" >/dev/null || fail "mountOptions lacks $o"
+  done
+  # every mount option runs (each on a bind or a tmpfs, as it applies)
+  local src; src=$(idsrc)
+  for o in $(jq -r '.mountOptions[]' <<<"$f"); do
+    local m
+    local userns=no
+    case $o in
+      idmap|ridmap) userns=yes; m="{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"$o\"]}" ;;
+      bind|rbind|rro) m="{\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"$o\"]}" ;;
+      remount) continue ;; # a remount of a mount that is not there yet: nothing to run
+      *) m="{\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"$o\"]}" ;;
+    esac
+    local b; b=$(idb fo "$m" $userns)
+    k run -b "$b" it-fo >/dev/null 2>"$WORK/err" || fail "advertised mount option $o does not run: $(cat "$WORK/err")"
+  done
+  no_leftovers it-fo
+  # every seccomp flag and action advertised loads (an allow-all filter with one rule)
+  local fl a
+  for fl in $(jq -r '.linux.seccomp.supportedFlags[]' <<<"$f"); do
+    local b; b=$(mkb fs ".process.args = [\"true\"] | .linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"$fl\"]}")
+    k run -b "$b" it-fs || fail "advertised seccomp flag $fl does not run"
+  done
+  for a in $(jq -r '.linux.seccomp.actions[]' <<<"$f"); do
+    [[ $a == SCMP_ACT_NOTIFY ]] && continue # needs a listener: suite_security runs it
+    local b; b=$(mkb fs ".process.args = [\"true\"] | .linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"acct\"],\"action\":\"$a\"}]}")
+    k run -b "$b" it-fs || fail "advertised seccomp action $a does not run"
+  done
+  for a in $(jq -r '.linux.seccomp.archs[]' <<<"$f"); do
+    local b; b=$(mkb fs ".process.args = [\"true\"] | .linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"$a\"]}")
+    k run -b "$b" it-fs || fail "advertised seccomp arch $a does not run"
+  done
+  no_leftovers it-fs
+  # crun 1.8 has no `features` command to compare the field set with; runc 1.1 has:
+  # every field it reports, k3rt reports too (annotations are each runtime's own)
+  if crun features >/dev/null 2>&1; then fail "crun now has features: compare the field sets"; fi
+  local fields='[paths(type != "object" and type != "array") | map(select(type == "string")) | join(".")] | unique[] | select(startswith("annotations.") | not)'
+  local missing; missing=$(comm -23 <(runc features | jq -r "$fields") <(jq -r "$fields" <<<"$f"))
+  [[ -z $missing ]] || fail "fields runc 1.1 reports and k3rt does not: $missing"
+  echo "k3rt only: $(comm -13 <(runc features | jq -r "$fields") <(jq -r "$fields" <<<"$f") | tr '\n' ' ')"
 }
 
 t_intel_rdt_without_resctrl_is_an_error() {
@@ -325,17 +503,84 @@ t_intel_rdt_without_resctrl_is_an_error() {
   r crun run -b "$b" it-rdt-crun </dev/null || fail "crun now refuses intelRdt without resctrl: compare it here"
 }
 
-t_net_devices_are_refused_by_name() {
-  # this kernel has no dummy driver ("Unknown device type"): one end of a veth pair
+# veth_pair: k3t0 (10.77.0.1/24, fd77::1/64, up) and its peer k3t1 on the host.
+# (this kernel has no dummy driver: "Unknown device type")
+veth_pair() {
   ip link add k3t0 type veth peer name k3t1
-  local b; b=$(mkb nd '.process.args = ["true"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
-  local rc=0; k run -b "$b" it-nd 2>"$WORK/err" || rc=$?
-  ip link show k3t0 >/dev/null 2>&1 || { ip link del k3t0 2>/dev/null; fail "k3t0 left the host"; }
-  ip link del k3t0
-  [[ $rc -ne 0 ]] || fail "netDevices accepted without being moved"
-  expect_contains "$(cat "$WORK/err")" "linux.netDevices"
-  expect_contains "$(cat "$WORK/err")" "k3t0"
+  ip addr add 10.77.0.1/24 dev k3t0
+  ip -6 addr add fd77::1/64 dev k3t0 nodad
+  ip link set k3t0 up
+  ip link set k3t1 up
+}
+
+# on_host DEV: DEV is in the host's namespace, up, with its addresses; prints them.
+on_host() {
+  ip link show "$1" >/dev/null 2>&1 || fail "$1 is not back on the host"
+  local a; a=$(ip -o addr show dev "$1" scope global | awk '{print $4}' | sort | tr '\n' ' ')
+  echo "$1 on the host: $a"
+}
+
+t_net_devices_move_in_renamed_and_back_on_delete() {
+  veth_pair
+  local b; b=$(mkb nd '.process.args = ["sleep","100"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
+  k run -d -b "$b" it-nd </dev/null
+  ip link show k3t0 >/dev/null 2>&1 && fail "k3t0 is still on the host"
+  local st; st=$(k exec it-nd cat /sys/class/net/eth9/operstate /sys/class/net/eth9/flags)
+  expect_contains "$st" "up" "eth9's state inside"
+  local a; a=$(k exec it-nd ip -o addr show dev eth9 scope global)
+  expect_contains "$a" "inet 10.77.0.1/24" "eth9's IPv4 address inside"
+  expect_contains "$a" "inet6 fd77::1/64" "eth9's IPv6 address inside"
+  # the init gone, the device stays with the stopped container (the kernel would
+  # destroy a veth with the namespace): delete returns it
+  k kill it-nd KILL
+  wait_status k3rt it-nd stopped
+  ip link show k3t0 >/dev/null 2>&1 && fail "k3t0 back before delete"
+  k delete it-nd
+  expect_eq "k3t0 on the host: 10.77.0.1/24 fd77::1/64 " "$(on_host k3t0)"
+  expect_contains "$(ip -o link show k3t0)" ",UP" "k3t0 up again"
   no_leftovers it-nd
+  # without a name it keeps its own; delete --force of a running one returns it too
+  b=$(mkb nd '.process.args = ["sleep","100"] | .linux.netDevices = {"k3t0": {}}')
+  k run -d -b "$b" it-nd </dev/null
+  k exec it-nd cat /sys/class/net/k3t0/operstate >/dev/null
+  k delete --force it-nd
+  expect_eq "k3t0 on the host: 10.77.0.1/24 fd77::1/64 " "$(on_host k3t0)"
+  no_leftovers it-nd
+  # runc 1.1 and crun 1.8 ignore the field: the device stays on the host
+  b=$(mkb nd '.ociVersion = "1.0.2" | .process.args = ["true"] | .linux.netDevices = {"k3t0": {"name": "eth9"}}')
+  local rt
+  for rt in runc crun; do
+    r $rt run -b "$b" it-nd-$rt </dev/null
+    ip link show k3t0 >/dev/null 2>&1 || fail "$rt now moves netDevices: compare it here"
+  done
+}
+
+t_net_devices_refused_by_name_leave_the_host_as_it_was() {
+  veth_pair
+  local ns=k3nd$$
+  ip netns add $ns
+  ip -n $ns link add eth9 type veth peer name eth10
+  local name dev why b
+  # name # netDevices # namespaces filter # what the error must say
+  while IFS='#' read -r name dev nsf why; do
+    [[ -n $why ]] || fail "$name: no expected error (a bad table line)"
+    b=$(mkb ndr ".process.args = [\"true\"] | .linux.netDevices = $dev | $nsf")
+    k run -b "$b" "it-ndr-$name" 2>"$WORK/err" && fail "$name: k3rt ran it"
+    expect_contains "$(cat "$WORK/err")" "$why" "$name: the error"
+    expect_eq "k3t0 on the host: 10.77.0.1/24 fd77::1/64 " "$(on_host k3t0)" "$name: k3t0"
+    ip link show k3t1 >/dev/null 2>&1 || fail "$name: k3t1 left the host"
+    no_leftovers "it-ndr-$name"
+  done <<EOF2
+missing#{"k3none0": {}}#.#invalid \`linux.netDevices\` \`k3none0\`: no such network device on the host
+twice#{"k3t0": {"name": "eth9"}, "k3t1": {"name": "eth9"}}#.#invalid \`linux.netDevices.name\` \`k3t1: eth9\`
+badname#{"k3t0": {"name": "a/b"}}#.#invalid \`linux.netDevices.name\` \`k3t0: a/b\`
+lo#{"k3t0": {"name": "lo"}}#.#has its own \`lo\`
+nonetns#{"k3t0": {}}#.linux.namespaces |= map(select(.type != "network"))#needs a network namespace
+taken#{"k3t0": {"name": "eth9"}}#.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/$ns" else . end)#a device of that name is already in the container
+second#{"k3t0": {"name": "a0"}, "k3t1": {"name": "eth9"}}#.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/$ns" else . end)#\`k3t1: eth9\`
+EOF2
+  # the joined namespace keeps only its own devices
+  expect_eq "eth10 eth9 lo " "$(ip -n $ns -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | sort | tr '\n' ' ')" "devices in $ns"
 }
 
 run_suite

@@ -3,6 +3,7 @@
 
 pub mod id;
 pub mod io_error;
+pub mod mount_idmap;
 pub mod proc;
 pub mod spec;
 pub mod state;

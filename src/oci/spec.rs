@@ -59,6 +59,8 @@ pub struct Bundle {
     pub spec: Spec,
     /// `root.path` resolved against the bundle, absolute.
     pub rootfs: PathBuf,
+    /// The id-mapped mount each of `spec.mounts` asks for, by index.
+    pub mount_idmaps: Vec<Option<crate::mount_idmap::MountIdMap>>,
 }
 
 impl Bundle {
@@ -80,11 +82,13 @@ impl Bundle {
         })?;
         let spec = parse(&raw).map_err(|source| SpecError::Parse { path, source })?;
         let rootfs = validate(&spec, &dir)?;
+        let mount_idmaps = crate::mount_idmap::mount_idmaps(&raw, &spec)?;
         Ok(Bundle {
             dir,
             raw,
             spec,
             rootfs,
+            mount_idmaps,
         })
     }
 }

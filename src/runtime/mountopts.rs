@@ -11,6 +11,73 @@ use libc::{
 /// `MS_NOSYMFOLLOW` (Linux 5.10), not in every libc.
 pub const MS_NOSYMFOLLOW: u64 = 256;
 
+/// `MOUNT_ATTR_*` of mount_setattr(2).
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+/// See [`MOUNT_ATTR_RDONLY`].
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+/// See [`MOUNT_ATTR_RDONLY`].
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+/// See [`MOUNT_ATTR_RDONLY`].
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+/// The atime mode field (an enum, not bits: cleared whole to change it).
+pub const MOUNT_ATTR_ATIME: u64 = 0x70;
+/// See [`MOUNT_ATTR_ATIME`].
+pub const MOUNT_ATTR_RELATIME: u64 = 0x0;
+/// See [`MOUNT_ATTR_ATIME`].
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+/// See [`MOUNT_ATTR_ATIME`].
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+/// See [`MOUNT_ATTR_RDONLY`].
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+/// See [`MOUNT_ATTR_RDONLY`].
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+
+/// A recursive option → (set, clear) of `MOUNT_ATTR_*` bits.
+pub fn recursive(name: &str) -> Option<(u64, u64)> {
+    let atime = |mode| (mode, MOUNT_ATTR_ATIME);
+    Some(match name {
+        "rro" => (MOUNT_ATTR_RDONLY, 0),
+        "rrw" => (0, MOUNT_ATTR_RDONLY),
+        "rnosuid" => (MOUNT_ATTR_NOSUID, 0),
+        "rsuid" => (0, MOUNT_ATTR_NOSUID),
+        "rnodev" => (MOUNT_ATTR_NODEV, 0),
+        "rdev" => (0, MOUNT_ATTR_NODEV),
+        "rnoexec" => (MOUNT_ATTR_NOEXEC, 0),
+        "rexec" => (0, MOUNT_ATTR_NOEXEC),
+        "rnoatime" => atime(MOUNT_ATTR_NOATIME),
+        "rstrictatime" => atime(MOUNT_ATTR_STRICTATIME),
+        // back to the default mode
+        "rrelatime" | "ratime" | "rnorelatime" | "rnostrictatime" => atime(MOUNT_ATTR_RELATIME),
+        "rnodiratime" => (MOUNT_ATTR_NODIRATIME, 0),
+        "rdiratime" => (0, MOUNT_ATTR_NODIRATIME),
+        "rnosymfollow" => (MOUNT_ATTR_NOSYMFOLLOW, 0),
+        "rsymfollow" => (0, MOUNT_ATTR_NOSYMFOLLOW),
+        _ => return None,
+    })
+}
+
+/// Every recursive option [`recursive`] knows.
+pub const RECURSIVE: [&str; 18] = [
+    "ratime",
+    "rdev",
+    "rdiratime",
+    "rexec",
+    "rnoatime",
+    "rnodev",
+    "rnodiratime",
+    "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
+    "rnosuid",
+    "rnosymfollow",
+    "rrelatime",
+    "rro",
+    "rrw",
+    "rstrictatime",
+    "rsuid",
+    "rsymfollow",
+];
+
 /// A parsed `options` list.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MountOptions {
@@ -24,8 +91,11 @@ pub struct MountOptions {
     pub data: String,
     /// `tmpcopyup` / `copyup`: copy the directory's old content into the new tmpfs.
     pub copyup: bool,
-    /// Recursive read-only (`rro`): the runtime makes every submount read-only too.
-    pub recursive_ro: bool,
+    /// Recursive attributes (`rro`, `rnosuid`, `rnoatime` ...): `MOUNT_ATTR_*` bits to
+    /// set and to clear on the mount and every submount with mount_setattr(2).
+    pub rec_set: u64,
+    /// See `rec_set`.
+    pub rec_clr: u64,
     /// `idmap` / `ridmap`: an id-mapped mount was asked for.
     pub idmap: bool,
 }
@@ -104,25 +174,16 @@ pub fn parse<S: AsRef<str>>(options: &[S]) -> MountOptions {
             }
         } else if let Some(p) = propagation(opt) {
             o.propagation |= p;
+        } else if let Some((set, clr)) = recursive(opt) {
+            // later options win, as for the plain flags; an atime mode replaces the last
+            if clr & MOUNT_ATTR_ATIME != 0 {
+                o.rec_set &= !MOUNT_ATTR_ATIME;
+            }
+            o.rec_set = (o.rec_set & !clr) | set;
+            o.rec_clr = (o.rec_clr & !set) | clr;
         } else {
             match opt {
                 "tmpcopyup" | "copyup" => o.copyup = true,
-                "rro" => {
-                    o.flags |= MS_RDONLY;
-                    o.recursive_ro = true;
-                }
-                "rrw" | "rnosuid" | "rsuid" | "rnodev" | "rdev" | "rnoexec" | "rexec"
-                | "rnoatime" | "ratime" | "rrelatime" | "rstrictatime" | "rnodiratime"
-                | "rdiratime" | "rnosymfollow" | "rsymfollow" => {
-                    // recursive attributes: the plain flag applies to the top mount
-                    if let Some((clear, f)) = flag(&opt[1..]) {
-                        if clear {
-                            o.flags &= !f;
-                        } else {
-                            o.flags |= f;
-                        }
-                    }
-                }
                 "idmap" | "ridmap" => o.idmap = true,
                 "" | "defaults" => {}
                 other => data.push(other),
@@ -161,9 +222,27 @@ mod tests {
     #[test]
     fn engine_only_options_never_reach_data() {
         let o = parse(&["rbind", "tmpcopyup", "rro", "idmap", "nosymfollow"]);
-        assert!(o.is_bind() && o.copyup && o.recursive_ro && o.idmap);
+        assert!(o.is_bind() && o.copyup && o.rec_set == MOUNT_ATTR_RDONLY && o.idmap);
         assert_eq!(o.flags & MS_REC, MS_REC);
         assert_eq!(o.flags & MS_NOSYMFOLLOW, MS_NOSYMFOLLOW);
         assert_eq!(o.data, "");
+    }
+
+    #[test]
+    fn recursive_options_set_and_clear_attributes_later_ones_winning() {
+        let o = parse(&["rbind", "rro", "rnosuid", "rnoatime", "rrw"]);
+        assert_eq!(o.rec_set, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME);
+        assert_eq!(o.rec_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR_ATIME);
+        assert_eq!(
+            o.flags & MS_RDONLY,
+            0,
+            "recursive options leave the plain flags"
+        );
+        let o = parse(&["rnoatime", "rstrictatime"]);
+        assert_eq!(o.rec_set, MOUNT_ATTR_STRICTATIME);
+        for r in RECURSIVE {
+            assert!(recursive(r).is_some(), "{r}");
+            assert_eq!(parse(&[r]).data, "", "{r}");
+        }
     }
 }

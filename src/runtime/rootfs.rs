@@ -3,6 +3,7 @@
 //! (resolved inside the rootfs), device nodes, pivot_root, then masked and
 //! read-only paths and a read-only root.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -174,14 +175,25 @@ pub fn plan(spec: &Spec, rootfs: &Path) -> Result<Plan> {
     })
 }
 
+/// The id-mapped mounts k3rt made (detached trees), by index in `plan.steps`.
+pub type Trees = std::collections::BTreeMap<usize, OwnedFd>;
+
 /// Everything before the pivot: propagation, the rootfs bind, mounts, devices.
-pub fn prepare(sys: &dyn Sys, plan: &Plan, facts: &HostFacts) -> Result<()> {
+pub fn prepare(sys: &dyn Sys, plan: &Plan, facts: &HostFacts, trees: &Trees) -> Result<()> {
     let root = &plan.rootfs;
     if !facts.shared_mount_ns {
         set_up_root(sys, plan)?;
     }
-    for step in &plan.steps {
-        apply_step(sys, root, step, facts)?;
+    for (i, step) in plan.steps.iter().enumerate() {
+        let tree = trees.get(&i);
+        if step.opts.idmap && tree.is_none() {
+            return Err(Error::invalid(
+                "mounts.options",
+                format!("{}: idmap", step.dest.display()),
+                "no id-mapped mount was made for it",
+            ));
+        }
+        apply_step(sys, root, step, facts, tree)?;
     }
     if plan.setup_dev {
         for node in &plan.devices {
@@ -207,7 +219,13 @@ fn mount_err(step: &MountStep, e: std::io::Error) -> Error {
     .into()
 }
 
-fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -> Result<()> {
+fn apply_step(
+    sys: &dyn Sys,
+    root: &Path,
+    step: &MountStep,
+    facts: &HostFacts,
+    tree: Option<&OwnedFd>,
+) -> Result<()> {
     let kind = match (&step.kind, &step.source) {
         (StepKind::Bind, Some(src)) if !src.is_dir() => Kind::File,
         _ => Kind::Dir,
@@ -224,7 +242,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -
     match step.kind {
         StepKind::Bind => bind(
             sys,
-            step.source.as_deref(),
+            tree.map_or(Source::Path(step.source.as_deref()), Source::Tree),
             t,
             (root, &step.dest),
             o.flags & libc::MS_REC != 0,
@@ -250,7 +268,7 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -
                     };
                     bind(
                         sys,
-                        Some(Path::new(host)),
+                        Source::Path(Some(Path::new(host))),
                         t,
                         (root, &step.dest),
                         true,
@@ -298,6 +316,22 @@ fn apply_step(sys: &dyn Sys, root: &Path, step: &MountStep, facts: &HostFacts) -
             .map_err(|e| mount_err(step, e))?;
         sys.mount(None, &top.path, None, o.propagation, None)
             .map_err(|e| mount_err(step, e))?;
+    }
+    if o.rec_set | o.rec_clr != 0 {
+        // `rro`, `rnosuid` ...: the mount and everything under it
+        let top = sys
+            .resolve_in_root(root, &step.dest, None)
+            .map_err(|e| mount_err(step, e))?;
+        sys.set_attrs_recursive(&top.path, o.rec_set, o.rec_clr)
+            .map_err(|e| {
+                Error::invalid(
+                    "mounts.options",
+                    step.dest.display(),
+                    format!(
+                        "the kernel refused its recursive options (mount_setattr, Linux 5.12): {e}"
+                    ),
+                )
+            })?;
     }
     Ok(())
 }
@@ -368,12 +402,21 @@ pub fn unmount_all_under(rootfs: &Path) {
     }
 }
 
+/// What a bind mount binds.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// A path in this mount namespace.
+    Path(Option<&'a Path>),
+    /// A detached tree k3rt made (an id-mapped mount).
+    Tree(&'a OwnedFd),
+}
+
 /// A bind mount, then a remount for flags (bind ignores them), keeping the flags
 /// the kernel locked (a user namespace may not clear them). `root`/`dest` find the
 /// new mount again: `t` still names the directory underneath it.
 fn bind(
     sys: &dyn Sys,
-    src: Option<&Path>,
+    src: Source<'_>,
     t: &Path,
     at: (&Path, &Path),
     rec: bool,
@@ -381,7 +424,11 @@ fn bind(
     o: &MountOptions,
 ) -> std::io::Result<()> {
     let rec_flag = if rec { libc::MS_REC } else { 0 };
-    sys.mount(src, t, Some("bind"), libc::MS_BIND | rec_flag, None)?;
+    match src {
+        Source::Path(src) => sys.mount(src, t, Some("bind"), libc::MS_BIND | rec_flag, None)?,
+        // the clone already holds the submounts of an `rbind`
+        Source::Tree(tree) => sys.attach_tree(tree, t)?,
+    }
     if flags == 0 {
         return Ok(());
     }
@@ -421,8 +468,16 @@ fn mount_cgroup(
     let o = &step.opts;
     if facts.cgroups.v2 {
         if let Some(host) = &facts.cgroups.v2_host {
-            return bind(sys, Some(host), t, (root, &step.dest), false, o.flags, o)
-                .map_err(|e| mount_err(step, e));
+            return bind(
+                sys,
+                Source::Path(Some(host)),
+                t,
+                (root, &step.dest),
+                false,
+                o.flags,
+                o,
+            )
+            .map_err(|e| mount_err(step, e));
         }
         return sys
             .mount(
@@ -451,7 +506,7 @@ fn mount_cgroup(
             .map_err(|e| Error::io("create cgroup mount point", dest.clone(), e))?;
         bind(
             sys,
-            Some(host),
+            Source::Path(Some(host)),
             &sub.path,
             (root, &dest),
             false,
@@ -658,6 +713,58 @@ mod tests {
     }
 
     #[test]
+    fn an_id_mapped_bind_attaches_its_tree_then_remounts() {
+        let mut sp = spec("");
+        let mut mounts = sp.mounts().clone().unwrap();
+        let mut m = mounts[3].clone();
+        m.set_options(Some(vec!["rbind".into(), "ro".into(), "idmap".into()]));
+        mounts[3] = m;
+        sp.set_mounts(Some(mounts));
+        let p = plan(&sp, Path::new("/r")).unwrap();
+        let sys = RecordingSys::default();
+        let e = prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap_err();
+        assert!(e.to_string().contains("mounts.options"), "{e}");
+        let sys = RecordingSys::default();
+        let tree = OwnedFd::from(std::fs::File::open("/").unwrap());
+        prepare(&sys, &p, &HostFacts::default(), &Trees::from([(3, tree)])).unwrap();
+        let calls = sys.calls();
+        let at = calls
+            .iter()
+            .position(|c| c == "attach tree -> /r/data")
+            .expect("attached");
+        assert!(
+            calls[at + 1].starts_with("mount  -> /r/data type= flags=0x1021"),
+            "{calls:?}"
+        );
+        assert!(
+            !calls.iter().any(|c| c.starts_with("mount /srv")),
+            "{calls:?}"
+        );
+    }
+
+    #[test]
+    fn recursive_options_go_to_the_whole_tree_after_the_mount() {
+        let mut sp = spec("");
+        let mut mounts = sp.mounts().clone().unwrap();
+        let mut m = mounts[3].clone();
+        m.set_options(Some(vec!["rbind".into(), "rro".into(), "rnosuid".into()]));
+        mounts[3] = m;
+        sp.set_mounts(Some(mounts));
+        let p = plan(&sp, Path::new("/r")).unwrap();
+        let sys = RecordingSys::default();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
+        let calls = sys.calls();
+        let bind = calls
+            .iter()
+            .position(|c| c.starts_with("mount /srv -> /r/data"))
+            .unwrap();
+        let at = calls
+            .iter()
+            .position(|c| c == "setattr -R /r/data set=0x3 clear=0x0");
+        assert!(at.is_some_and(|a| a > bind), "{calls:?}");
+    }
+
+    #[test]
     fn bad_propagation_is_named() {
         let e = plan(
             &spec(r#","linux":{"rootfsPropagation":"sideways"}"#),
@@ -671,7 +778,7 @@ mod tests {
     fn prepare_mounts_in_order_inside_the_rootfs() {
         let p = plan(&spec(""), Path::new("/r")).unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &HostFacts::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
         let mounts: Vec<String> = sys
             .calls()
             .into_iter()
@@ -715,7 +822,7 @@ mod tests {
             fail_prefixes: vec!["mount sysfs".into()],
             ..Default::default()
         };
-        prepare(&sys, &p, &HostFacts::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
         assert!(sys
             .calls()
             .iter()
@@ -738,7 +845,7 @@ mod tests {
             cgroups: view,
             ..Default::default()
         };
-        prepare(&sys, &p, &facts).unwrap();
+        prepare(&sys, &p, &facts, &Trees::new()).unwrap();
         sys.calls()
             .into_iter()
             .filter(|c| c.contains("-> /r/sys/fs/cgroup "))
@@ -779,7 +886,7 @@ mod tests {
         )
         .unwrap();
         let sys = RecordingSys::default();
-        prepare(&sys, &p, &HostFacts::default()).unwrap();
+        prepare(&sys, &p, &HostFacts::default(), &Trees::new()).unwrap();
         enter(&sys, &p, false).unwrap();
         finalize(&sys, &p).unwrap();
         let calls = sys.calls();

@@ -38,6 +38,9 @@ pub enum Made {
         /// The rootfs the mounts are under.
         rootfs: PathBuf,
     },
+    /// Host network devices are being moved into the container (`linux.netDevices`):
+    /// what was moved is in the state dir's record, the namespace pinned there.
+    NetDevices {},
     /// The container init; its start time tells it from a later process with its pid.
     #[serde(rename_all = "camelCase")]
     Init {
@@ -361,6 +364,7 @@ mod tests {
             Made::HostMounts {
                 rootfs: "/b/rootfs".into(),
             },
+            Made::NetDevices {},
             Made::Init {
                 pid: 12,
                 start_time: 13,

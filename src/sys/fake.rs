@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use super::{Creds, Kind, Resolved, Sys};
@@ -97,6 +98,15 @@ impl Sys for RecordingSys {
     }
     fn mount_flags(&self, _path: &Path) -> io::Result<u64> {
         Ok(0)
+    }
+    fn attach_tree(&self, _tree: &OwnedFd, target: &Path) -> io::Result<()> {
+        self.record(format!("attach tree -> {}", s(target)))
+    }
+    fn set_attrs_recursive(&self, target: &Path, set: u64, clear: u64) -> io::Result<()> {
+        self.record(format!(
+            "setattr -R {} set={set:#x} clear={clear:#x}",
+            s(target)
+        ))
     }
 }
 

@@ -94,4 +94,9 @@ pub trait Sys {
     fn setdomainname(&self, name: &str) -> io::Result<()>;
     /// Flags of the mount at `path` (statvfs `f_flag`), to keep locked flags on remount.
     fn mount_flags(&self, path: &Path) -> io::Result<u64>;
+    /// move_mount(2) of a detached mount (an `open_tree` clone made by k3rt) onto `target`.
+    fn attach_tree(&self, tree: &OwnedFd, target: &Path) -> io::Result<()>;
+    /// mount_setattr(2) with `AT_RECURSIVE`: `MOUNT_ATTR_*` bits set and cleared on the
+    /// mount at `target` and every mount under it.
+    fn set_attrs_recursive(&self, target: &Path, set: u64, clear: u64) -> io::Result<()>;
 }

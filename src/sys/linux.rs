@@ -251,6 +251,15 @@ impl Sys for LinuxSys {
         ok_or_errno(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
         Ok(st.f_flag as u64)
     }
+
+    fn attach_tree(&self, tree: &OwnedFd, target: &Path) -> io::Result<()> {
+        move_mount_to(tree, target)
+    }
+
+    fn set_attrs_recursive(&self, target: &Path, set: u64, clear: u64) -> io::Result<()> {
+        let fd = open_path(target, libc::O_PATH)?;
+        setattr(&fd, AT_RECURSIVE, set, clear, 0, 0)
+    }
 }
 
 /// `_LINUX_CAPABILITY_VERSION_3` header of capset(2).
@@ -343,4 +352,103 @@ impl Creds for LinuxSys {
     fn umask(&self, mask: u32) {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
+}
+
+/// `OPEN_TREE_CLONE`: open_tree(2) returns a detached copy of the mount.
+const OPEN_TREE_CLONE: u32 = 1;
+/// `MOVE_MOUNT_F_EMPTY_PATH`: move_mount(2)'s source is the descriptor itself.
+const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+/// `O_CLOEXEC`, `AT_RECURSIVE`, `AT_EMPTY_PATH` as the unsigned flags of the new mount calls.
+const O_CLOEXEC: u32 = 0o2_000_000;
+const AT_RECURSIVE: u32 = 0x8000;
+const AT_EMPTY_PATH: u32 = 0x1000;
+/// `MOUNT_ATTR_IDMAP` of mount_setattr(2).
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// open_tree(2) with `OPEN_TREE_CLONE`: a detached copy of the mount at `path` (with
+/// its submounts when `recursive`), not yet visible anywhere.
+pub fn open_tree_clone(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
+    let c = cstr(path.as_os_str())?;
+    let mut flags = OPEN_TREE_CLONE | O_CLOEXEC;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: c outlives the call.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+    owned_fd(fd)
+}
+
+/// mount_setattr(2) on the mount `fd` itself (`AT_EMPTY_PATH`), with `flags` added.
+fn setattr(
+    fd: &OwnedFd,
+    flags: u32,
+    set: u64,
+    clear: u64,
+    propagation: u64,
+    userns: u64,
+) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation,
+        userns_fd: userns,
+    };
+    // SAFETY: attr and the empty path outlive the call; the size is attr's.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            AT_EMPTY_PATH | flags,
+            &attr as *const MountAttr,
+            size_of::<MountAttr>(),
+        )
+    };
+    ok_or_errno(r)
+}
+
+/// mount_setattr(2) with `MOUNT_ATTR_IDMAP`: the detached mount `tree` shows ids
+/// through the mappings of the user namespace `userns` (every submount when `recursive`).
+pub fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> io::Result<()> {
+    let ns =
+        u64::try_from(userns.as_raw_fd()).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    let flags = if recursive { AT_RECURSIVE } else { 0 };
+    setattr(tree, flags, MOUNT_ATTR_IDMAP, 0, 0, ns)
+}
+
+/// mount_setattr(2) of the propagation of a whole detached tree to `MS_SLAVE`: a clone
+/// of a shared mount is in the host's peer group, and what the container mounts under
+/// it must not show on the host (the plain bind path gets the same from the slave `/`).
+pub fn make_slave(tree: &OwnedFd) -> io::Result<()> {
+    setattr(tree, AT_RECURSIVE, 0, 0, libc::MS_SLAVE, 0)
+}
+
+/// `MOVE_MOUNT_T_EMPTY_PATH`: move_mount(2)'s target is the descriptor itself.
+const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+
+/// move_mount(2) of the detached mount `tree` onto `target`. The target goes by a
+/// descriptor: through a `/proc/self/fd/N` path the kernel refuses the move (EINVAL).
+pub fn move_mount_to(tree: &OwnedFd, target: &Path) -> io::Result<()> {
+    let to = open_path(target, libc::O_PATH)?;
+    // SAFETY: the empty paths outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    ok_or_errno(r)
 }

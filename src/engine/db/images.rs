@@ -186,7 +186,7 @@ pub fn delete(conn: &Connection, name: &str, tag: &str) -> Result<bool, DbError>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::db::migrations::{columns, migrate};
 

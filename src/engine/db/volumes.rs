@@ -116,6 +116,18 @@ pub fn users(conn: &Connection, volume: &str) -> Result<Vec<String>, DbError> {
         .map_err(query("list volume users"))
 }
 
+/// The volumes `container_id` mounts: `(volume, container path)` each.
+pub fn mounts_of(conn: &Connection, container_id: &str) -> Result<Vec<(String, String)>, DbError> {
+    let mut stmt = conn
+        .prepare("SELECT volume, path FROM volume_mounts WHERE container_id = ?1 ORDER BY path")
+        .map_err(query("list volume mounts"))?;
+    let rows = stmt
+        .query_map([container_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(query("list volume mounts"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(query("list volume mounts"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +155,10 @@ mod tests {
         containers::insert(db.conn(), &containers::tests::sample("c")).unwrap();
         attach(db.conn(), "c", "data", "/data", false).unwrap();
         assert_eq!(users(db.conn(), "data").unwrap(), vec!["c"]);
+        assert_eq!(
+            mounts_of(db.conn(), "c").unwrap(),
+            vec![("data".to_string(), "/data".to_string())]
+        );
         containers::delete(db.conn(), "c").unwrap();
         assert!(users(db.conn(), "data").unwrap().is_empty());
         assert_eq!(get(db.conn(), "data").unwrap().unwrap(), v);

@@ -35,6 +35,23 @@ pub enum AuthError {
         #[source]
         source: serde_json::Error,
     },
+    /// The credentials file could not be written.
+    #[error("cannot write credentials file `{path}`")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `logout` of a registry the file has no credentials for.
+    #[error("not logged in to `{host}` (no entry in `{path}`)")]
+    NotLoggedIn {
+        /// The registry host.
+        host: String,
+        /// The file.
+        path: PathBuf,
+    },
     /// An `auth` entry is not base64 of `user:password`.
     #[error("credentials for `{host}` in `{path}`: `auth` is not base64 of `user:password`")]
     AuthField {
@@ -179,6 +196,101 @@ pub fn load_credentials(path: &Path, host: &str) -> Result<Option<Credentials>, 
     entry.map(|e| entry_credentials(e, host, path)).transpose()
 }
 
+/// The file as JSON (an empty object when it does not exist), keeping every
+/// field k3 does not use (`credHelpers`, other tools' settings).
+fn read_document(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::Map::new()),
+        Err(source) => {
+            return Err(AuthError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    serde_json::from_str(&text).map_err(|source| AuthError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the file whole (tmp file, mode 0600, renamed into place).
+fn write_document(
+    path: &Path,
+    doc: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), AuthError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |source| AuthError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(err)
+}
+
+/// Records `creds` for `host` in the file at `path` (`login`), as docker
+/// does: `auths.HOST.auth` = base64 of `user:password`.
+pub fn save_credentials(path: &Path, host: &str, creds: &Credentials) -> Result<(), AuthError> {
+    let mut doc = read_document(path)?;
+    let auths = doc.entry("auths").or_insert_with(|| serde_json::json!({}));
+    if !auths.is_object() {
+        *auths = serde_json::json!({});
+    }
+    let raw = format!("{}:{}", creds.username, creds.password);
+    if let Some(map) = auths.as_object_mut() {
+        map.retain(|k, _| k == host || strip_scheme(k) != host);
+        map.insert(
+            host.to_string(),
+            serde_json::json!({"auth": base64::engine::general_purpose::STANDARD.encode(raw)}),
+        );
+    }
+    write_document(path, &doc)
+}
+
+/// Removes the credentials for `host` (`logout`); an error when there are none.
+pub fn remove_credentials(path: &Path, host: &str) -> Result<(), AuthError> {
+    let mut doc = read_document(path)?;
+    let removed = doc
+        .get_mut("auths")
+        .and_then(|a| a.as_object_mut())
+        .map(|map| {
+            let before = map.len();
+            map.retain(|k, _| k != host && strip_scheme(k) != host);
+            before != map.len()
+        })
+        .unwrap_or(false);
+    if !removed {
+        return Err(AuthError::NotLoggedIn {
+            host: host.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    write_document(path, &doc)
+}
+
 fn strip_scheme(s: &str) -> &str {
     let s = s
         .strip_prefix("https://")
@@ -288,6 +400,54 @@ mod tests {
             load_credentials(&dir.path().join("none"), "x").unwrap(),
             None
         );
+        std::fs::write(&path, r#"{"auths":{"h":{"auth":"!!"}}}"#).unwrap();
+        assert!(matches!(
+            load_credentials(&path, "h"),
+            Err(AuthError::AuthField { .. })
+        ));
+    }
+
+    #[test]
+    fn login_and_logout_write_dockers_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/auth.json");
+        let creds = Credentials {
+            username: "user".into(),
+            password: "pa:ss".into(),
+        };
+        save_credentials(&path, "127.0.0.1:5000", &creds).unwrap();
+        save_credentials(&path, "r.example", &creds).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(doc["auths"]["127.0.0.1:5000"]["auth"], "dXNlcjpwYTpzcw==");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            load_credentials(&path, "127.0.0.1:5000").unwrap(),
+            Some(creds)
+        );
+        remove_credentials(&path, "127.0.0.1:5000").unwrap();
+        assert_eq!(load_credentials(&path, "127.0.0.1:5000").unwrap(), None);
+        assert!(load_credentials(&path, "r.example").unwrap().is_some());
+        assert!(matches!(
+            remove_credentials(&path, "127.0.0.1:5000"),
+            Err(AuthError::NotLoggedIn { .. })
+        ));
+        // other fields of the file stay
+        std::fs::write(&path, r#"{"credHelpers":{"x":"y"},"auths":{}}"#).unwrap();
+        save_credentials(
+            &path,
+            "h",
+            &Credentials {
+                username: "a".into(),
+                password: "b".into(),
+            },
+        )
+        .unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(doc["credHelpers"]["x"], "y");
         std::fs::write(&path, r#"{"auths":{"h":{"auth":"!!"}}}"#).unwrap();
         assert!(matches!(
             load_credentials(&path, "h"),

@@ -166,8 +166,28 @@ pub fn fetch_layer(
     diff_id: &Digest,
     progress: &dyn Progress,
 ) -> Result<Created, LayerError> {
+    fetch_or_unpack(store, Some(registry), desc, diff_id, progress)
+}
+
+/// Unpacks one layer from its blob in the store (`load`): verified as a
+/// fetched one is; a blob not in the store is an error.
+pub fn unpack_stored(
+    store: &Store,
+    desc: &Descriptor,
+    diff_id: &Digest,
+    progress: &dyn Progress,
+) -> Result<Created, LayerError> {
+    fetch_or_unpack(store, None, desc, diff_id, progress)
+}
+
+fn fetch_or_unpack(
+    store: &Store,
+    registry: Option<&Registry>,
+    desc: &Descriptor,
+    diff_id: &Digest,
+    progress: &dyn Progress,
+) -> Result<Created, LayerError> {
     let layer = desc.digest().to_string();
-    let bar = progress.layer(desc.digest(), desc.size());
     let local = store.has_blob(desc.digest());
     let slot = ErrorSlot::default();
     let source: Box<dyn Read> = if local {
@@ -178,6 +198,13 @@ pub fn fetch_layer(
             source,
         })?)
     } else {
+        let Some(registry) = registry else {
+            return Err(LayerError::Io {
+                op: "find",
+                path: store.blob_path(desc.digest()),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            });
+        };
         let blob = RegistryBlob {
             registry,
             digest: desc.digest().clone(),
@@ -189,6 +216,7 @@ pub fn fetch_layer(
             slot.clone(),
         ))
     };
+    let bar = progress.layer(desc.digest(), desc.size());
     let counted = Counting {
         inner: source,
         progress: bar.as_ref(),

@@ -127,17 +127,29 @@ pub fn pull(
     result
 }
 
-fn client(r: &Reference, opts: &PullOptions) -> Result<Registry, PullError> {
+/// The registry client for `r`'s repository.
+pub fn client(r: &Reference, opts: &PullOptions) -> Result<Registry, AuthError> {
+    connect(r, r.repository(), opts)
+}
+
+/// A client for `repository` of `r`'s registry, with the credentials the
+/// file has for it.
+pub fn connect(r: &Reference, repository: &str, opts: &PullOptions) -> Result<Registry, AuthError> {
+    let creds = auth::load_credentials(&opts.auth_file, r.registry())?;
+    Ok(Registry::new(endpoint(r, repository, opts), creds))
+}
+
+/// How to reach `repository` (empty: the registry itself, for `login`) of
+/// `r`'s registry: plain HTTP for loopback registries and those marked insecure.
+pub fn endpoint(r: &Reference, repository: &str, opts: &PullOptions) -> Endpoint {
     let plain_http =
         registry::is_loopback(r.registry()) || opts.insecure.iter().any(|h| h == r.registry());
-    let endpoint = Endpoint {
+    Endpoint {
         registry: r.registry().to_string(),
         api_host: r.api_host().to_string(),
-        repository: r.repository().to_string(),
+        repository: repository.to_string(),
         plain_http,
-    };
-    let creds = auth::load_credentials(&opts.auth_file, r.registry())?;
-    Ok(Registry::new(endpoint, creds))
+    }
 }
 
 /// The stored record if the reference already resolves to it and all its

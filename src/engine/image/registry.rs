@@ -324,11 +324,24 @@ impl Registry {
         what: &'static str,
         name: &str,
     ) -> Result<ureq::Response, RegistryError> {
-        match self.send_once(method, url, headers) {
+        self.send_body(method, url, headers, None, what, name)
+    }
+
+    /// [`Registry::send`] with an optional body (sent again after a challenge).
+    fn send_body(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        what: &'static str,
+        name: &str,
+    ) -> Result<ureq::Response, RegistryError> {
+        match self.send_once(method, url, headers, body) {
             Err(ureq::Error::Status(401, resp)) => {
                 let challenge = resp.header("WWW-Authenticate").unwrap_or("").to_string();
                 self.authenticate(&challenge)?;
-                let again = self.send_once(method, url, headers);
+                let again = self.send_once(method, url, headers, body);
                 self.check(again, url, what, name)
             }
             other => self.check(other, url, what, name),
@@ -341,6 +354,7 @@ impl Registry {
         method: &str,
         url: &str,
         headers: &[(&str, &str)],
+        body: Option<&[u8]>,
     ) -> Result<ureq::Response, ureq::Error> {
         let mut req = self.agent.request(method, url);
         for (k, v) in headers {
@@ -349,7 +363,111 @@ impl Registry {
         if let Some(auth) = self.current_authorization() {
             req = req.set("Authorization", &auth);
         }
-        req.call()
+        match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        }
+    }
+
+    fn base_url(&self) -> String {
+        let scheme = if self.endpoint.plain_http {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}", self.endpoint.api_host)
+    }
+
+    /// Checks the credentials against the registry's `/v2/` (`login`):
+    /// answers its challenge and fails when access is denied.
+    pub fn check_login(&self) -> Result<(), RegistryError> {
+        let url = format!("{}/v2/", self.base_url());
+        self.send("GET", &url, &[], "endpoint", "/v2/").map(|_| ())
+    }
+
+    /// Whether the repository has blob `digest` (a `HEAD`).
+    pub fn has_blob(&self, digest: &Digest) -> Result<bool, RegistryError> {
+        let url = self.url("blobs", digest.as_ref());
+        match self.send("HEAD", &url, &[], "blob", digest.as_ref()) {
+            Ok(_) => Ok(true),
+            Err(RegistryError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the registry to link blob `digest` from repository `from` into
+    /// this one (a cross-repository mount, no upload); whether it did.
+    pub fn mount_blob(&self, digest: &Digest, from: &str) -> Result<bool, RegistryError> {
+        let url = format!(
+            "{}/v2/{}/blobs/uploads/?mount={digest}&from={from}",
+            self.base_url(),
+            self.endpoint.repository
+        );
+        let resp = self.send("POST", &url, &[], "upload", digest.as_ref())?;
+        // 201: mounted; 202: an upload session was opened instead (unused)
+        Ok(resp.status() == 201)
+    }
+
+    /// Uploads blob `digest` of `size` bytes from `data` in one request
+    /// (`POST` an upload session, then `PUT` its content with the digest).
+    pub fn put_blob(
+        &self,
+        digest: &Digest,
+        size: u64,
+        data: impl Read,
+    ) -> Result<(), RegistryError> {
+        let start = format!(
+            "{}/v2/{}/blobs/uploads/",
+            self.base_url(),
+            self.endpoint.repository
+        );
+        let resp = self.send("POST", &start, &[], "upload", digest.as_ref())?;
+        let location = resp.header("Location").unwrap_or("").to_string();
+        if location.is_empty() {
+            return Err(RegistryError::Status {
+                registry: self.endpoint.registry.clone(),
+                url: start,
+                status: resp.status(),
+                body: "no `Location` for the upload".to_string(),
+            });
+        }
+        let mut url = if location.starts_with('/') {
+            format!("{}{location}", self.base_url())
+        } else {
+            location
+        };
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("digest=");
+        url.push_str(digest.as_ref());
+        let mut req = self
+            .agent
+            .put(&url)
+            .set("Content-Type", "application/octet-stream")
+            .set("Content-Length", &size.to_string());
+        if let Some(auth) = self.current_authorization() {
+            req = req.set("Authorization", &auth);
+        }
+        self.check(req.send(data), &url, "upload", digest.as_ref())
+            .map(|_| ())
+    }
+
+    /// Stores a manifest under `reference` (a tag or its digest).
+    pub fn put_manifest(
+        &self,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let url = self.url("manifests", reference);
+        self.send_body(
+            "PUT",
+            &url,
+            &[("Content-Type", media_type)],
+            Some(bytes),
+            "manifest",
+            reference,
+        )
+        .map(|_| ())
     }
 
     fn current_authorization(&self) -> Option<String> {
@@ -415,8 +533,14 @@ impl Registry {
                 service,
                 scope,
             } => {
-                let scope = scope
-                    .unwrap_or_else(|| format!("repository:{}:pull", self.endpoint.repository));
+                // no repository (a `login`): a token for the registry itself
+                let scope = scope.unwrap_or_else(|| {
+                    if self.endpoint.repository.is_empty() {
+                        String::new()
+                    } else {
+                        format!("repository:{}:pull", self.endpoint.repository)
+                    }
+                });
                 format!(
                     "Bearer {}",
                     self.fetch_token(&realm, service.as_deref(), &scope)?
@@ -439,7 +563,10 @@ impl Registry {
             realm: realm.to_string(),
             reason,
         };
-        let mut req = self.agent.get(realm).query("scope", scope);
+        let mut req = self.agent.get(realm);
+        if !scope.is_empty() {
+            req = req.query("scope", scope);
+        }
         if let Some(s) = service {
             req = req.query("service", s);
         }

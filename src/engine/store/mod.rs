@@ -13,6 +13,7 @@
 //! ```
 
 pub mod content;
+pub mod copy;
 pub mod loopdev;
 pub mod mount;
 pub mod snapshots;

@@ -9,8 +9,12 @@ use clap::{Parser, Subcommand};
 use crate::cli::globals::{
     engine_ctx, exit_code, open, other, socket_path, Failure, Globals, Root,
 };
+use crate::cli::images::ImageCmd;
 use crate::cli::remote::{self, Remote};
-use crate::cli::{self as container_cli, images, pull, selftest, serve, snapshot, ContainerCmd};
+use crate::cli::{
+    self as container_cli, archive, cp, images, login, prune, pull, push, selftest, serve,
+    snapshot, tag, ContainerCmd,
+};
 use k3_engine::error::chain_message;
 
 /// k3's command line: the global options and one verb.
@@ -41,10 +45,37 @@ enum Cmd {
     Image {
         /// The image verb.
         #[command(subcommand)]
-        cmd: images::ImageCmd,
+        cmd: ImageCmd,
     },
     /// Remove an image (refused while a container snapshot uses it).
     Rmi(images::RmiArgs),
+    /// Give an image another name: SOURCE TARGET.
+    Tag(tag::TagArgs),
+    /// Write images to an OCI archive (stdout unless `-o`).
+    Save(archive::SaveArgs),
+    /// Read images from an OCI archive (stdin unless `-i`).
+    Load(archive::LoadArgs),
+    /// Push an image to a registry.
+    Push(push::PushArgs),
+    /// Copy files and directories between a container and the host.
+    Cp(cp::CpArgs),
+    /// Store credentials for a registry in the auth file.
+    Login(login::LoginArgs),
+    /// Remove a registry's credentials from the auth file.
+    Logout(login::LogoutArgs),
+    /// Container commands without a top-level form.
+    #[command(name = "container")]
+    ContainerGroup {
+        /// The container verb.
+        #[command(subcommand)]
+        cmd: prune::ContainerGroupCmd,
+    },
+    /// Engine-wide commands.
+    System {
+        /// The system verb.
+        #[command(subcommand)]
+        cmd: prune::SystemCmd,
+    },
     /// Remove unreferenced blobs, layers and snapshots.
     Prune,
     /// Container snapshots (what `create` uses; exposed for tests and debugging).
@@ -137,8 +168,15 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
         let cmd = cmd.clone();
         return selftest::run(ctx, &cli.globals, cmd);
     }
-    if let Cmd::Prune = &cli.cmd {
-        return images::prune(&mut engine_ctx(ctx, &cli.globals)?);
+    match &cli.cmd {
+        Cmd::Prune => return images::prune(&mut engine_ctx(ctx, &cli.globals)?),
+        Cmd::ContainerGroup {
+            cmd: prune::ContainerGroupCmd::Prune(a),
+        } => return prune::containers(&mut engine_ctx(ctx, &cli.globals)?, *a),
+        Cmd::System {
+            cmd: prune::SystemCmd::Prune(a),
+        } => return prune::system(&mut engine_ctx(ctx, &cli.globals)?, *a),
+        _ => {}
     }
     if let Cmd::Container(_) = &cli.cmd {
         let Cmd::Container(cmd) = std::mem::replace(&mut cli.cmd, Cmd::Prune) else {
@@ -148,11 +186,40 @@ fn run(mut cli: Cli) -> Result<(), Failure> {
     }
     match &cli.cmd {
         Cmd::Pull(a) => pull::run(&ctx, &cli.globals, a),
-        Cmd::Images(a) => images::images(&ctx, a),
-        Cmd::Image { cmd } => images::image(&ctx, cmd),
+        Cmd::Images(a)
+        | Cmd::Image {
+            cmd: ImageCmd::Ls(a),
+        } => images::images(&ctx, a),
+        Cmd::Image { cmd } => image(&ctx, &cli.globals, cmd),
         Cmd::Rmi(a) => images::rmi(&ctx, a),
+        Cmd::Tag(a) => tag::run(&ctx, a),
+        Cmd::Save(a) => archive::save(&ctx, a),
+        Cmd::Load(a) => archive::load(&ctx, a),
+        Cmd::Push(a) => push::run(&ctx, &cli.globals, a),
+        Cmd::Login(a) => login::login(&ctx, &cli.globals, a),
+        Cmd::Logout(a) => login::logout(&ctx, &cli.globals, a),
+        Cmd::Cp(a) => cp::run(&ctx, a),
         Cmd::Snapshot { cmd } => snapshot::run(&ctx, cmd),
-        Cmd::Prune | Cmd::Container(_) | Cmd::Serve(_) | Cmd::Selftest { .. } => Ok(()),
+        Cmd::Prune
+        | Cmd::Container(_)
+        | Cmd::ContainerGroup { .. }
+        | Cmd::System { .. }
+        | Cmd::Serve(_)
+        | Cmd::Selftest { .. } => Ok(()),
+    }
+}
+
+/// The `k3 image` verbs.
+fn image(ctx: &Root, globals: &Globals, cmd: &ImageCmd) -> Result<(), Failure> {
+    match cmd {
+        ImageCmd::Inspect { name } => images::inspect(ctx, name),
+        ImageCmd::Ls(a) => images::images(ctx, a),
+        ImageCmd::Rm(a) => images::rmi(ctx, a),
+        ImageCmd::Tag(a) => tag::run(ctx, a),
+        ImageCmd::Prune(a) => prune::images(&ctx.store, &ctx.db, *a),
+        ImageCmd::Save(a) => archive::save(ctx, a),
+        ImageCmd::Load(a) => archive::load(ctx, a),
+        ImageCmd::Push(a) => push::run(ctx, globals, a),
     }
 }
 

@@ -24,6 +24,21 @@ pub enum ImageCmd {
         /// The image.
         name: String,
     },
+    /// List images (as `k3 images`).
+    #[command(alias = "list")]
+    Ls(ImagesArgs),
+    /// Remove an image (as `k3 rmi`).
+    Rm(RmiArgs),
+    /// Give an image another name (as `k3 tag`).
+    Tag(crate::cli::tag::TagArgs),
+    /// Remove untagged images (`-a`: every image no container uses).
+    Prune(crate::cli::prune::ImagePruneArgs),
+    /// Write images to an OCI archive (as `k3 save`).
+    Save(crate::cli::archive::SaveArgs),
+    /// Read images from an OCI archive (as `k3 load`).
+    Load(crate::cli::archive::LoadArgs),
+    /// Push an image to its registry (as `k3 push`).
+    Push(crate::cli::push::PushArgs),
 }
 
 /// `k3 rmi` arguments.
@@ -70,8 +85,7 @@ fn table_row(r: &ImageRecord) -> String {
 }
 
 /// `k3 image inspect`.
-pub fn image(ctx: &Root, cmd: &ImageCmd) -> Result<(), Failure> {
-    let ImageCmd::Inspect { name } = cmd;
+pub fn inspect(ctx: &Root, name: &str) -> Result<(), Failure> {
     let rec = images::find(&ctx.db, name, &ctx.default_registry)?;
     print_json(&rec)
 }

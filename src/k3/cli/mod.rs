@@ -4,17 +4,22 @@
 //! with `--json`).
 
 pub mod app;
+pub mod archive;
 pub mod attach;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod globals;
 pub mod images;
 pub mod inspect;
 pub mod kill;
+pub mod login;
 pub mod logs;
 pub mod network;
+pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod remote;
 pub mod restart;
 pub mod rm;
@@ -25,6 +30,7 @@ pub mod snapshot;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod tag;
 pub mod volume;
 pub mod wait;
 

@@ -86,10 +86,16 @@ struct Undo {
     cgroup: Option<Vec<PathBuf>>,
     /// The systemd scope started for the init.
     scope: Option<String>,
+    /// The state dir holding the record of moved network devices.
+    netdevs: Option<PathBuf>,
 }
 
 impl Undo {
     fn run(self) {
+        if let Some(dir) = &self.netdevs {
+            // back to the host before the namespace can go with the init
+            let _ = crate::netdev::move_back(dir);
+        }
         if let Some(pid) = self.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             spawn::reap(pid);
@@ -138,26 +144,6 @@ pub fn send_pidfd(ctx: &GlobalFlags, l: &Launched, socket: Option<&OwnedFd>) -> 
     })
 }
 
-/// `linux.netDevices` (runtime-spec 1.3) is not implemented yet: refused by name
-/// rather than ignored, so a container never starts without the devices it asked for.
-fn refuse_net_devices(spec: &Spec) -> Result<()> {
-    let Some(devs) = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.net_devices().as_ref())
-        .filter(|d| !d.is_empty())
-    else {
-        return Ok(());
-    };
-    let mut names: Vec<&str> = devs.keys().map(String::as_str).collect();
-    names.sort_unstable();
-    Err(Error::invalid(
-        "linux.netDevices",
-        names.join(","),
-        "moving host network devices into the container is not supported by this k3rt",
-    ))
-}
-
 /// Everything up to a ready init; shared by `create` and `run`.
 pub fn launch(
     ctx: &GlobalFlags,
@@ -199,7 +185,7 @@ pub fn launch(
     security::validate(&bundle.spec, &ns, log)?;
     // checked before anything is made; set just before the clone
     crate::mempolicy::from_spec(&bundle.spec)?;
-    refuse_net_devices(&bundle.spec)?;
+    let netdevs = crate::netdev::plan(&bundle.spec)?;
     let mut plan = rootfs::plan(&bundle.spec, &bundle.rootfs)?;
     let caps = bundle
         .spec
@@ -255,6 +241,7 @@ pub fn launch(
         ns,
         plan,
         caps,
+        netdevs,
     };
     match launch_in(checked, &dir, &mut undo) {
         Ok(l) => Ok(l),
@@ -275,6 +262,8 @@ struct Checked<'a> {
     ns: NsPlan,
     plan: rootfs::Plan,
     caps: CapSets,
+    /// `linux.netDevices`, checked against the host.
+    netdevs: Vec<crate::netdev::Wanted>,
 }
 
 /// From a created state dir to a ready init: every resource made here is recorded
@@ -416,6 +405,11 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     }
     if ns.is_new(LinuxNamespaceType::User) {
         write_id_maps(spawned.pid, spec)?;
+    }
+    crate::idmap::send_trees(spec, &c.bundle.mount_idmaps, spawned.pid, &parent_end)?;
+    if !c.netdevs.is_empty() {
+        undo.netdevs = Some(dir.path.clone());
+        crate::netdev::move_in(&c.netdevs, spawned.pid, dir)?;
     }
     parent_end.send(&Msg::Go)?;
     let mut state_for_hooks = hook_state;
@@ -712,12 +706,6 @@ fn make_fifo(path: &Path, owner: (u32, u32)) -> Result<OwnedFd> {
     k3_sys::linux::open_path(path, libc::O_PATH).map_err(|e| Error::io("open exec fifo", path, e))
 }
 
-fn map_text(m: &[LinuxIdMapping]) -> String {
-    m.iter()
-        .map(|e| format!("{} {} {}\n", e.container_id(), e.host_id(), e.size()))
-        .collect()
-}
-
 fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
     let uids = linux
@@ -726,7 +714,10 @@ fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let gids = linux
         .and_then(|l| l.gid_mappings().as_deref())
         .unwrap_or_default();
-    for (file, text) in [("uid_map", map_text(uids)), ("gid_map", map_text(gids))] {
+    for (file, text) in [
+        ("uid_map", crate::idmap::map_text(uids)),
+        ("gid_map", crate::idmap::map_text(gids)),
+    ] {
         let p = format!("/proc/{pid}/{file}");
         std::fs::write(&p, &text).map_err(|e| Error::io("write id mapping", p.clone(), e))?;
     }

@@ -68,6 +68,10 @@ pub fn destroy(ctx: &GlobalFlags, dir: &ContainerDir, st: &ContainerState) -> Re
         cgroups::systemd::stop(unit)?;
     }
     cgroups::destroy(&st.cgroup_paths)?;
+    if let Err(e) = crate::netdev::move_back(&dir.path) {
+        // the container goes anyway: a device that cannot return is said, not kept
+        ctx.log.warn(e.to_string());
+    }
     let config = std::fs::read(dir.config()).ok();
     dir.remove()?;
     let Some(spec) = config.and_then(|raw| spec::parse(&raw).ok()) else {
@@ -110,15 +114,21 @@ fn undo_journal(dir: &ContainerDir, force: bool) -> Result<()> {
     let mut pids = Vec::new();
     let mut cgroup_paths: Vec<PathBuf> = Vec::new();
     let mut mounts = Vec::new();
+    let mut netdevs = false;
     for m in made {
         match m {
             Made::Creator { .. } => {}
+            Made::NetDevices {} => netdevs = true,
             Made::Init { pid, start_time } => pids.push((pid, start_time)),
             Made::Cgroups { paths } => cgroup_paths.extend(paths),
             Made::HostMounts { rootfs } => mounts.push(rootfs),
         }
     }
     kill_all_and_wait(&pids, &cgroup_paths)?;
+    if netdevs {
+        // the namespace is pinned: the devices are still there to return
+        crate::netdev::move_back(&dir.path)?;
+    }
     for rootfs in &mounts {
         crate::rootfs::unmount_all_under(rootfs);
     }

@@ -317,6 +317,8 @@ impl StepFacts {
 #[derive(Default)]
 struct Progress {
     fd_dir: Option<OwnedFd>,
+    /// The id-mapped mounts k3rt made, by mount index.
+    trees: rootfs::Trees,
     exe: Option<exec::Program>,
 }
 
@@ -345,11 +347,16 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
             }
         }
         Step::CloexecFds => mark_fds_cloexec(cfg.preserve_fds)?,
-        Step::AwaitGo => {
-            if !matches!(cfg.chan.recv()?, Some(Msg::Go)) {
-                return Err(Protocol::GoneBeforeGo.into());
+        Step::AwaitGo => loop {
+            // the id-mapped mounts k3rt made come first, each with its tree
+            match cfg.chan.recv_with_fd()? {
+                Some((Msg::Go, _)) => break,
+                Some((Msg::Tree(i), Some(fd))) => {
+                    done.trees.insert(i as usize, fd);
+                }
+                _ => return Err(Protocol::GoneBeforeGo.into()),
             }
-        }
+        },
         Step::BecomeUserNsRoot => {
             // root of the new user namespace if root is mapped; fine if it is not
             let _ = LinuxSys.setresgid(0);
@@ -382,7 +389,7 @@ fn run_step(cfg: &InitConfig<'_>, step: Step, done: &mut Progress) -> Result<()>
                 .map_err(|e| Error::io("open", "/proc/self/fd", e))?,
             );
         }
-        Step::PrepareRootfs => rootfs::prepare(cfg.sys, cfg.plan, &cfg.host)?,
+        Step::PrepareRootfs => rootfs::prepare(cfg.sys, cfg.plan, &cfg.host, &done.trees)?,
         Step::SetNames => set_names(cfg)?,
         Step::ReadHostPid => {
             // cached for the hooks' and the seccomp listener's state after the pivot
