@@ -201,6 +201,7 @@ mod tests {
             ports: vec![],
             paused: false,
             port_text: "0.0.0.0:8080->80/tcp".into(),
+            restart_count: 0,
         }
     }
 
