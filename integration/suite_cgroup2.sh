@@ -49,6 +49,10 @@ t_placement_ps_exec_and_removal() {
   expect_eq stopped "$(status_of it-pl)"
   k delete it-pl
   [[ ! -e $CGROOT/k3rt/it-pl ]] || fail "cgroup left behind"
+  # the parent k3rt made goes with its last container (unless another one still runs)
+  if [[ -z $(ls -d "$CGROOT"/k3rt/*/ 2>/dev/null) ]]; then
+    [[ ! -e $CGROOT/k3rt ]] || fail "the parent $CGROOT/k3rt k3rt made is left empty"
+  fi
 }
 
 t_pause_resume_with_cgroup_freeze() {

@@ -146,7 +146,8 @@ t_error_already_exists() {
 
 t_error_validation_names_option_and_value() {
     expect_error VALIDATION_ERROR 422 '`memory` value `12q`' -- k3 create --json --name v1 --memory 12q alpine
-    expect_error VALIDATION_ERROR 422 '`env` value `NOEQUALS`' -- k3 create --json --name v1 -e NOEQUALS alpine
+    # `-e KEY` alone takes the caller's value (docker); a key must still be a name
+    expect_error VALIDATION_ERROR 422 '`env` value `1BAD`' -- k3 create --json --name v1 -e 1BAD alpine
     expect_error VALIDATION_ERROR 422 '`capAdd` value `CAP_TEST`' -- k3 create --json --name v1 --cap-add CAP_TEST alpine
     expect_error VALIDATION_ERROR 422 '`restart` value `sometimes`' -- k3 create --json --name v1 --restart sometimes alpine
     expect_error VALIDATION_ERROR 422 '`containerId` value `bad_id!`' -- k3 create --json --name 'bad_id!' alpine

@@ -40,6 +40,7 @@ out=$(mktemp)
 env_line="ONLY=$(printf %q "${ONLY:-}") RUNTIMES=$(printf %q "${RUNTIMES:-runc crun k3rt}")"
 timeout "${VM_SUITE_TIMEOUT:-1200}" "$VM/ssh.sh" "
   rm -f /var/log/k3suite.rc
+  : >/var/log/k3suite.log # made before tail looks: the background job may not have opened it yet
   (cd /opt/k3 && $env_line bash suite.sh </dev/null >/var/log/k3suite.log 2>&1; echo \$? >/var/log/k3suite.rc) >/dev/null 2>&1 &
   p=\$!
   tail --pid=\$p -n +1 -f /var/log/k3suite.log

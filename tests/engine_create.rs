@@ -55,11 +55,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "6 network",
-        calls: &[
-            "net.container_veths",
-            "net.ensure_bridge",
-            "net.create_netns",
-        ],
+        calls: &["net.ensure_bridge", "net.create_netns"],
         undo: &["net.remove_netns"],
     },
     Step {

@@ -15,5 +15,5 @@ if ! [[ -s $RUN/port ]] || ! "$VM_HERE/ssh.sh" true 2>/dev/null; then
   own=1
 fi
 "$VM_HERE/push.sh"
-"$VM_HERE/ssh.sh" "N=${N:-20} bash /opt/k3/bench.sh" </dev/null
+"$VM_HERE/ssh.sh" "N=${N:-20} MEMORY=${MEMORY:-67108864} RUNTIMES='${RUNTIMES:-crun runc k3rt}' bash /opt/k3/bench.sh" </dev/null
 [[ -n $own ]] || echo "vm: the guest keeps running (integration/vm/stop.sh)" >&2

@@ -356,6 +356,17 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
     Ok(())
 }
 
+/// True when `e` is the kernel refusing to load or attach a device program for lack
+/// of privilege (EPERM, EACCES).
+pub fn refused(e: &Error) -> bool {
+    let source = match e {
+        Error::Cgroup(CgroupError::BpfLoad { source, .. })
+        | Error::Cgroup(CgroupError::BpfAttach { source, .. }) => source,
+        _ => return false,
+    };
+    matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES))
+}
+
 /// The rule list of a container: the spec's, the nodes it creates, then the defaults.
 pub fn rules(
     spec_rules: &[LinuxDeviceCgroup],
@@ -389,6 +400,24 @@ mod tests {
     use super::*;
 
     const R: u32 = 2;
+
+    #[test]
+    fn only_a_privilege_refusal_is_refused() {
+        let load = |errno| {
+            Error::Cgroup(CgroupError::BpfLoad {
+                rules: 1,
+                source: std::io::Error::from_raw_os_error(errno),
+                verifier: String::new(),
+            })
+        };
+        assert!(refused(&load(libc::EPERM)));
+        assert!(!refused(&load(libc::EINVAL)));
+        let attach = Error::Cgroup(CgroupError::BpfAttach {
+            dir: "/x".into(),
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        });
+        assert!(refused(&attach));
+    }
     const W: u32 = 4;
     const M: u32 = 1;
 

@@ -132,6 +132,18 @@ pub enum CgroupError {
         /// systemd's answer.
         reason: String,
     },
+    /// The scope's process is not in a cgroup of the scope after systemd started it.
+    #[error(
+        "systemd started `{unit}` but its process {pid} is in cgroup `{found}`, not in the scope's"
+    )]
+    ScopeElsewhere {
+        /// The scope.
+        unit: String,
+        /// The process given to systemd.
+        pid: i32,
+        /// Its v2 cgroup, from /proc/PID/cgroup (empty: no v2 line).
+        found: String,
+    },
 }
 
 /// A v2 interface file is missing because its controller is not enabled (boxed: the

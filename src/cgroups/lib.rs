@@ -303,10 +303,18 @@ impl Cgroup {
         for (ctrls, dir) in &self.dirs {
             mkdir_levels(dir, ctrls, self.v2)?;
         }
-        if let Some(r) = resources {
-            let writes = if self.v2 { plan::v2(r) } else { plan::v1(r) };
-            self.apply(&writes)?;
-        } else if !self.v2 {
+        if self.v2 {
+            let writes = resources.map(plan::v2).unwrap_or_default();
+            // what the config sets, and memory and pids where they can be had (OOM
+            // events and stats read them; systemd's default accounting)
+            let needed = controllers_of(&writes);
+            for (_, dir) in &self.dirs {
+                enable_along(dir, &needed, &BASE)?;
+            }
+            self.write_all(&writes)?;
+        } else if let Some(r) = resources {
+            self.apply(&plan::v1(r))?;
+        } else {
             self.apply(&plan::v1_devices(&[]))?;
         }
         if self.v2 {
@@ -314,7 +322,14 @@ impl Cgroup {
                 .and_then(|r| r.devices().as_deref())
                 .unwrap_or_default();
             for (_, dir) in &self.dirs {
-                bpf::attach(dir, &bpf::rules(spec_rules, nodes))?;
+                match bpf::attach(dir, &bpf::rules(spec_rules, nodes)) {
+                    // in a user namespace (rootless podman) bpf(2) needs privileges of
+                    // the host k3rt does not have; runc and crun go on without the
+                    // program too: the container can only open the host's device
+                    // nodes bound in, and the host's file modes guard them
+                    Err(e) if bpf::refused(&e) && dbus::in_user_namespace() => {}
+                    r => r?,
+                }
             }
         } else {
             self.apply(&plan::device_node_rules(nodes))?;
@@ -336,6 +351,16 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The (v2) cgroup directory opened for `clone3`'s CLONE_INTO_CGROUP.
+    pub fn open_dir(&self) -> Result<std::os::fd::OwnedFd> {
+        let dir = self
+            .dirs
+            .first()
+            .map_or(Path::new("/"), |(_, d)| d.as_path());
+        k3_sys::linux::open_path(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .map_err(|e| Error::io("open cgroup", dir, e))
+    }
+
     /// `tasks` files opened for writing, for a single-threaded process to move itself
     /// (v1): (memory hierarchy?, file).
     pub fn open_tasks(&self) -> Result<Vec<(bool, fs::File)>> {
@@ -352,8 +377,19 @@ impl Cgroup {
             .collect()
     }
 
-    /// Applies planned writes to the right directories.
+    /// Applies planned writes to the right directories; on v2 first turns on, in every
+    /// ancestor, the controllers they need (an update may set a limit create did not).
     pub fn apply(&self, writes: &[plan::Write]) -> Result<()> {
+        if self.v2 {
+            let needed = controllers_of(writes);
+            for (_, dir) in &self.dirs {
+                enable_along(dir, &needed, &[])?;
+            }
+        }
+        self.write_all(writes)
+    }
+
+    fn write_all(&self, writes: &[plan::Write]) -> Result<()> {
         // only a v1 memsw write needs reordering (and the current limit read)
         let ordered;
         let writes = if !self.v2
@@ -491,17 +527,31 @@ fn write_file(path: &Path, value: &str) -> std::result::Result<(), CgroupError> 
 }
 
 /// Creates a cgroup directory and its missing parents; on v1 cpuset copies
-/// `cpus`/`mems` from the parent, on v2 enables controllers in each parent.
+/// `cpus`/`mems` from the parent. On v2 each directory made is marked as k3rt's
+/// ([`MADE`]) so that the last container's delete removes it again.
 fn mkdir_levels(dir: &Path, controllers: &[String], v2: bool) -> Result<()> {
+    // a parent the delete of another container removes between our mkdirs: again
+    let mut tries = 3;
+    loop {
+        match mkdir_levels_once(dir, controllers, v2) {
+            Err(Error::Cgroup(CgroupError::Create { source, .. }))
+                if source.kind() == ErrorKind::NotFound && tries > 1 =>
+            {
+                tries -= 1;
+            }
+            r => return r,
+        }
+    }
+}
+
+fn mkdir_levels_once(dir: &Path, controllers: &[String], v2: bool) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
     let parent = dir.parent().unwrap_or(Path::new("/"));
-    mkdir_levels(parent, controllers, v2)?;
-    if v2 {
-        enable_controllers(parent)?;
-    }
+    mkdir_levels_once(parent, controllers, v2)?;
     match fs::create_dir(dir) {
+        Ok(()) if v2 => xattr::set(dir, MADE, ""),
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(source) => {
@@ -524,24 +574,168 @@ fn mkdir_levels(dir: &Path, controllers: &[String], v2: bool) -> Result<()> {
     Ok(())
 }
 
-/// Turns on, for the children of `dir`, every controller it has.
-fn enable_controllers(dir: &Path) -> Result<()> {
-    let Ok(avail) = fs::read_to_string(dir.join("cgroup.controllers")) else {
-        return Ok(());
-    };
-    let on = fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
-    let missing: Vec<String> = avail
-        .split_whitespace()
-        .filter(|c| !on.split_whitespace().any(|o| o == *c))
-        .map(|c| format!("+{c}"))
+/// The xattr marking a v2 cgroup directory k3rt created (removed with the last
+/// container in it).
+const MADE: &str = "trusted.k3rt.made";
+/// The xattr listing the controllers k3rt turned on in a v2 directory's
+/// `cgroup.subtree_control` (turned off again once no child is left).
+const ENABLED: &str = "trusted.k3rt.controllers";
+
+/// The v2 controllers every container gets where its ancestors may pass them on.
+const BASE: [&str; 2] = ["memory", "pids"];
+
+/// The v2 controllers planned writes need (the interface file's prefix: `memory.max`
+/// → `memory`; the core `cgroup.*` files need none).
+fn controllers_of(writes: &[plan::Write]) -> std::collections::BTreeSet<String> {
+    writes
+        .iter()
+        .filter_map(|w| w.file.split_once('.').map(|(c, _)| c))
+        .filter(|c| *c != "cgroup")
+        .map(String::from)
+        .collect()
+}
+
+/// Turns on `needed` for the children of every ancestor of `dir`, from the root down,
+/// where the ancestor has the controller and does not pass it on yet (runc and crun
+/// turn on every controller there is; systemd only those its units use); then
+/// `optional` the same way where allowed (a delegated subtree may not touch the
+/// parents it does not own). What this turned on is recorded in the ancestor
+/// ([`ENABLED`]) for [`tidy_parents`].
+fn enable_along(
+    dir: &Path,
+    needed: &std::collections::BTreeSet<String>,
+    optional: &[&str],
+) -> Result<()> {
+    let mut ancestors: Vec<&Path> = dir
+        .ancestors()
+        .skip(1)
+        .filter(|a| a.join("cgroup.controllers").exists())
         .collect();
-    if missing.is_empty() {
-        return Ok(());
+    ancestors.reverse();
+    for a in ancestors {
+        let avail = fs::read_to_string(a.join("cgroup.controllers")).unwrap_or_default();
+        let on = fs::read_to_string(a.join("cgroup.subtree_control")).unwrap_or_default();
+        let off = |c: &&str| !on.split_whitespace().any(|o| o == *c);
+        let must: Vec<&str> = avail
+            .split_whitespace()
+            .filter(|c| needed.contains(*c))
+            .filter(off)
+            .collect();
+        let mut done = Vec::new();
+        if !must.is_empty() {
+            turn_on(a, &must)?;
+            done.extend(must);
+        }
+        let may: Vec<&str> = avail
+            .split_whitespace()
+            .filter(|c| optional.contains(c) && !needed.contains(*c))
+            .filter(off)
+            .collect();
+        if !may.is_empty() && turn_on(a, &may).is_ok() {
+            done.extend(may);
+        }
+        if !done.is_empty() {
+            let mut ours: Vec<String> = xattr::get(a, ENABLED)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            ours.extend(done.iter().map(|c| c.to_string()));
+            ours.sort();
+            ours.dedup();
+            xattr::set(a, ENABLED, &ours.join(" "));
+        }
     }
-    Ok(write_file(
-        &dir.join("cgroup.subtree_control"),
-        &missing.join(" "),
-    )?)
+    Ok(())
+}
+
+fn turn_on(dir: &Path, controllers: &[&str]) -> std::result::Result<(), CgroupError> {
+    let plus: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
+    write_file(&dir.join("cgroup.subtree_control"), &plus.join(" "))
+}
+
+/// After a v2 container cgroup `dir` is gone: its parents left without a child give
+/// back what k3rt did there, bottom up — the controllers it turned on are turned off,
+/// a directory it made is removed. A parent still holding a child (another container,
+/// a systemd unit) stops the walk; so does one k3rt did not make.
+fn tidy_parents(dir: &Path) {
+    for p in dir.ancestors().skip(1) {
+        if !p.join("cgroup.subtree_control").exists() || has_child_dir(p) {
+            return;
+        }
+        if let Some(ours) = xattr::get(p, ENABLED) {
+            let minus: Vec<String> = ours.split_whitespace().map(|c| format!("-{c}")).collect();
+            if minus.is_empty()
+                || write_file(&p.join("cgroup.subtree_control"), &minus.join(" ")).is_ok()
+            {
+                xattr::remove(p, ENABLED);
+            }
+        }
+        if xattr::get(p, MADE).is_none() || fs::remove_dir(p).is_err() {
+            return;
+        }
+    }
+}
+
+fn has_child_dir(p: &Path) -> bool {
+    fs::read_dir(p).map_or(true, |mut d| {
+        d.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+    })
+}
+
+/// Extended attributes of cgroup directories (cgroupfs keeps `trusted.*` ones, as
+/// systemd's `trusted.delegate`); failures only mean nothing is recorded.
+mod xattr {
+    use std::path::Path;
+
+    pub fn get(p: &Path, name: &str) -> Option<String> {
+        let path = k3_sys::linux::cstr(p.as_os_str()).ok()?;
+        let name = std::ffi::CString::new(name).ok()?;
+        let mut buf = [0u8; 256];
+        // SAFETY: both strings are NUL-terminated and outlive the call; buf is writable for its length.
+        let n = unsafe {
+            libc::getxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        let n = usize::try_from(n).ok()?;
+        Some(String::from_utf8_lossy(buf.get(..n)?).into_owned())
+    }
+
+    pub fn set(p: &Path, name: &str, value: &str) {
+        let (Ok(path), Ok(name)) = (
+            k3_sys::linux::cstr(p.as_os_str()),
+            std::ffi::CString::new(name),
+        ) else {
+            return;
+        };
+        // SAFETY: NUL-terminated strings and a value buffer of the given length.
+        unsafe {
+            libc::setxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            );
+        }
+    }
+
+    pub fn remove(p: &Path, name: &str) {
+        let (Ok(path), Ok(name)) = (
+            k3_sys::linux::cstr(p.as_os_str()),
+            std::ffi::CString::new(name),
+        ) else {
+            return;
+        };
+        // SAFETY: NUL-terminated strings.
+        unsafe {
+            libc::removexattr(path.as_ptr(), name.as_ptr());
+        }
+    }
 }
 
 /// Pids in the container's cgroup (the first hierarchy that has them).
@@ -638,8 +832,14 @@ pub fn destroy(paths: &[PathBuf]) -> Result<()> {
     for p in paths {
         loop {
             match fs::remove_dir(p) {
-                Ok(()) => break,
-                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Ok(()) => {
+                    tidy_parents(p);
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    tidy_parents(p);
+                    break;
+                }
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2));
                 }
@@ -663,17 +863,35 @@ pub fn procs_dirs(pid: i32) -> Vec<PathBuf> {
         return Vec::new();
     };
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    dirs_in(&layout, &text)
+}
+
+/// The directories of `layout` that /proc/PID/cgroup `text` names.
+fn dirs_in(layout: &Layout, text: &str) -> Vec<PathBuf> {
     match layout {
-        Layout::V2(mount) => vec![mount.join(own_cgroup(&text, None).trim_start_matches('/'))],
+        Layout::V2(mount) => vec![mount.join(own_cgroup(text, None).trim_start_matches('/'))],
         Layout::V1(hs) => hs
             .iter()
             .filter(|h| !h.controllers.iter().any(|c| c.starts_with("name=")))
             .map(|h| {
-                let own = own_cgroup(&text, h.controllers.first().map(String::as_str));
+                let own = own_cgroup(text, h.controllers.first().map(String::as_str));
                 h.mount.join(own.trim_start_matches('/'))
             })
             .collect(),
     }
+}
+
+/// The v2 cgroup (path within the hierarchy, `/…`) of `pid`, from /proc/PID/cgroup:
+/// where systemd really put a scope's process. Under a user's manager that is below
+/// `user@UID.service`, not where the slice's name alone would put it. `None` when the
+/// file has no v2 line.
+pub fn v2_cgroup_of(pid: i32) -> Result<Option<PathBuf>> {
+    let file = format!("/proc/{pid}/cgroup");
+    let text = fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(PathBuf::from))
 }
 
 #[cfg(test)]
@@ -780,9 +998,12 @@ mod tests {
         for (ctrls, d) in &cg.dirs {
             mkdir_levels(d, ctrls, true).unwrap();
         }
+        // only what is needed, and only in ancestors with cgroup files (the temp dir)
+        let needed = ["hugetlb", "memory", "pids"].map(String::from).into();
+        enable_along(&dir, &needed, &[]).unwrap();
         assert_eq!(
             fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
-            "+cpu +memory +pids"
+            "+memory +pids"
         );
         for f in ["memory.max", "cpu.max", "pids.max", "cgroup.procs"] {
             fs::write(dir.join(f), "").unwrap();
@@ -797,6 +1018,16 @@ mod tests {
         assert_eq!(read("cpu.max"), "6250 100000");
         assert_eq!(read("pids.max"), "10");
         destroy(&cg.paths()).unwrap_err(); // files inside: rmdir of a real dir fails, named
+    }
+
+    #[test]
+    fn controllers_of_writes() {
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"cpu":{"quota":6250},"hugepageLimits":[{"pageSize":"2MB","limit":0}],"unified":{"cgroup.max.depth":"3","io.max":"8:0 rbps=1"}}"#,
+        )
+        .unwrap();
+        let c: Vec<String> = controllers_of(&plan::v2(&r)).into_iter().collect();
+        assert_eq!(c, ["cpu", "hugetlb", "io"]);
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn engine(root: &Path, journal: &Journal) -> Result<Engine, EngineError> {
             root.join("run").join("fake"),
         )),
         snapshots: Box::new(FakeSnapshotter::new(journal.clone())),
-        network: Box::new(FakeNetwork::new(journal.clone())),
+        network: Box::new(FakeNetwork::new(journal.clone(), root.join("host-network"))),
         pull: PullOptions {
             default_registry: "127.0.0.1:1".into(),
             insecure: Vec::new(),
@@ -235,14 +235,17 @@ impl Snapshotter for FakeSnapshotter {
 pub struct FakeNetwork {
     journal: Journal,
     links: Arc<Mutex<BTreeSet<String>>>,
+    host_dir: PathBuf,
 }
 
 impl FakeNetwork {
-    /// A fake network recording in `journal`.
-    pub fn new(journal: Journal) -> FakeNetwork {
+    /// A fake network recording in `journal`, its host-wide lock and ledger
+    /// in `host_dir` (several fake roots of one "host" share it).
+    pub fn new(journal: Journal, host_dir: PathBuf) -> FakeNetwork {
         FakeNetwork {
             journal,
             links: Arc::default(),
+            host_dir,
         }
     }
 
@@ -339,5 +342,9 @@ impl Network for FakeNetwork {
         self.journal
             .call("net.delete_rules")
             .map_err(NetworkError::Nft)
+    }
+
+    fn host_dir(&self) -> PathBuf {
+        self.host_dir.clone()
     }
 }

@@ -3,7 +3,7 @@
 //! with the container's stdout/stderr on pipes it holds, reports the result
 //! (`{"pid":N}` or `{"error":...}`, one JSON line on its stdout) to the `k3`
 //! that started it, then writes the container's output to `ctr.log` (JSON
-//! lines `{"stream","log","time"}`), reaps the init when it exits, records the
+//! lines `{"stream","log","time","timeNano"}`), reaps the init when it exits, records the
 //! exit code (STOPPED) in SQLite and deletes the runtime's container.
 //!
 //! [`spawn`] is the caller's side.
@@ -137,6 +137,7 @@ pub fn wait_exit(pid: i64, timeout: Duration) -> Result<(), String> {
 /// must not live on for the container's whole life, nor reach the runtime).
 pub fn main(spec_json: &str) -> ! {
     close_inherited();
+    reset_signals();
     let code = match serde_json::from_str::<MonitorSpec>(spec_json) {
         Ok(spec) => detach_and_run(&spec),
         Err(e) => {
@@ -148,6 +149,62 @@ pub fn main(spec_json: &str) -> ! {
         }
     };
     std::process::exit(code)
+}
+
+/// The monitor starts as conmon does: every signal at its default action and
+/// none blocked, so nothing of the caller's signal state reaches the runtime
+/// or the container (a shell's `k3 run ... &` ignores SIGINT and SIGQUIT; a
+/// foreground `k3 run` blocks the signals it forwards). SIGPIPE alone is
+/// ignored: a container that closes its stdin while input is pending must
+/// not end the monitor in the middle of a write (`k3` itself restores SIGPIPE's
+/// default). The runtime is spawned with [`default_actions`].
+fn reset_signals() {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: SIG_DFL is always valid; glibc refuses its own signals (EINVAL).
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
+    // SAFETY: SIG_IGN is always valid.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
+}
+
+/// Run in the runtime's child between fork and exec: every signal to its
+/// default action through the raw system call, glibc's two internal ones
+/// (32, 33) included, which glibc's `signal` refuses to change and its
+/// `posix_spawn` sets to ignored in every child — ignored, they would reach
+/// the container (podman's containers have none ignored).
+fn default_actions() -> std::io::Result<()> {
+    /// The kernel's `struct sigaction` on the architectures k3 builds for.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: async-signal-safe system call with a valid action and no old one.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &dfl as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8usize,
+                )
+            };
+        }
+    }
+    Ok(())
 }
 
 /// close_range(3, ~0): nothing of this process owns a descriptor yet.
@@ -188,7 +245,8 @@ fn detach_and_run(spec: &MonitorSpec) -> i32 {
     match create(spec) {
         Ok((pid, held)) => {
             quiet_stdout();
-            supervise(spec, pid, held);
+            let code = supervise(spec, pid, held);
+            crate::supervisor::restart::after_exit(spec, pid, code);
             0
         }
         Err(r) => {
@@ -264,6 +322,8 @@ fn create(spec: &MonitorSpec) -> Result<(i64, Held), Report> {
     if let Some(c) = &console {
         cmd.arg("--console-socket").arg(c.path());
     }
+    // SAFETY: `default_actions` makes only async-signal-safe system calls.
+    unsafe { std::os::unix::process::CommandExt::pre_exec(&mut cmd, default_actions) };
     cmd.arg("--bundle")
         .arg(&spec.bundle)
         .arg("--pid-file")
@@ -377,8 +437,8 @@ const STDIN_BACKLOG: usize = 1 << 20;
 
 /// Copies output to the log and to attached clients, and their input to the
 /// container, until the init is reaped; then records its exit and tells the
-/// clients.
-fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
+/// clients. Returns the exit code.
+fn supervise(spec: &MonitorSpec, pid: i64, held: Held) -> i64 {
     let Held {
         outputs,
         mut stdin,
@@ -564,6 +624,7 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) {
             &i32::try_from(code).unwrap_or(255).to_be_bytes(),
         );
     }
+    code
 }
 
 fn accept_all(l: &UnixListener, clients: &mut Vec<Client>) {
@@ -596,7 +657,14 @@ fn pidfd_open(pid: i64) -> Option<OwnedFd> {
 
 fn write_line(log: &mut Option<File>, stream: &str, text: &str) {
     if let Some(f) = log {
-        let obj = serde_json::json!({"stream": stream, "log": text, "time": db::now()});
+        // `time` in seconds as before; `timeNano` for `logs --since/--timestamps`
+        let ns = crate::container::when::now_ns();
+        let obj = serde_json::json!({
+            "stream": stream,
+            "log": text,
+            "time": ns.div_euclid(1_000_000_000),
+            "timeNano": ns,
+        });
         let _ = writeln!(f, "{obj}");
     }
 }
@@ -644,5 +712,26 @@ fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
             }
             Ok(())
         });
+        let auto_remove = db::containers::get(db.conn(), &spec.id)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.validated["auto_remove"] == serde_json::json!(true));
+        if auto_remove {
+            remove_later(spec);
+        }
     }
+}
+
+/// `run -d --rm`: a `k3 rm` of the container, not waited for (it removes the
+/// bundle this monitor is still finishing in).
+fn remove_later(spec: &MonitorSpec) {
+    let Some(root) = spec.db.parent() else { return };
+    let _ = Command::new("/proc/self/exe")
+        .arg("--root")
+        .arg(root)
+        .args(["rm", &spec.id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }

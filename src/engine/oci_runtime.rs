@@ -175,6 +175,14 @@ impl OciRuntime {
         self.run(c, log, "kill").map(|_| ())
     }
 
+    /// `pause ID` (`resume ID` when `resume`): freezes or thaws the container's cgroup.
+    pub fn pause(&self, log: &Path, id: &str, resume: bool) -> Result<(), RuntimeError> {
+        let verb = if resume { "resume" } else { "pause" };
+        let mut c = self.command(log, false, verb);
+        c.arg(id);
+        self.run(c, log, verb).map(|_| ())
+    }
+
     /// `delete [--force] ID`.
     pub fn delete(&self, log: &Path, id: &str, force: bool) -> Result<(), RuntimeError> {
         let mut c = self.command(log, false, "delete");

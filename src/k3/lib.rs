@@ -4,6 +4,7 @@
 //! [`cli::app::main`].
 
 pub mod cli;
+pub mod reaper;
 
 /// k3's whole command line as a clap command (for the man pages and completions).
 pub fn command() -> clap::Command {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use k3::cli::app::{self, Cli};
+use k3::reaper;
 use k3_engine::monitor;
 
 fn main() -> ExitCode {
@@ -13,6 +14,9 @@ fn main() -> ExitCode {
     // so `k3 images | head` ends quietly like other Unix tools.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let argv: Vec<String> = std::env::args().collect();
+    if argv.first().is_some_and(|a| reaper::is_init(a)) {
+        reaper::main(&argv[1..]);
+    }
     if argv.get(1).map(String::as_str) == Some("__monitor") {
         monitor::main(argv.get(2).map_or("", String::as_str));
     }

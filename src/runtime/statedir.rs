@@ -82,7 +82,7 @@ pub fn default_root() -> PathBuf {
 
 /// Whether this process runs in a user namespace other than the initial one (its
 /// uid map is not the whole identity map).
-fn in_user_namespace() -> bool {
+pub(crate) fn in_user_namespace() -> bool {
     fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_identity_map(&m))
 }
 

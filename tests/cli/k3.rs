@@ -90,7 +90,8 @@ fn json_error_object_for_a_missing_container() {
 #[test]
 fn bad_ids_are_refused_and_named() {
     let root = tempfile::tempdir().unwrap();
-    for id in ["../x", "a b", "-x", "x_y"] {
+    // docker's and podman's names: `_` and `.` inside, never first
+    for id in ["../x", "a b", "-x", "_x", ".x", "x/y"] {
         let out = k3(root.path(), &["create", "--json", "--name", id, "busybox"]);
         out.code(125);
         let v = error_object(

@@ -3,15 +3,18 @@
 # (each container in its own cgroup under /k3bench, so placement is part of the cost).
 # Rounds interleave the runtimes (one of each per round) so a slow stretch of the
 # emulated machine hits all alike. Prints ratios to crun only: under TCG absolute times
-# mean nothing. N=rounds (default 20).
+# mean nothing. N=rounds (default 20); MEMORY=the memory limit in bytes (default 64M;
+# 524288 is the tiny-limit case); RUNTIMES="crun runc k3rt" (crun first, the base; any
+# other name is a binary in /usr/local/bin, such as a second k3rt build to compare).
 set -euo pipefail
 N=${N:-20}
-RTS=(crun runc k3rt)
+MEMORY=${MEMORY:-67108864}
+read -r -a RTS <<<"${RUNTIMES:-crun runc k3rt}"
 STATE=/run/k3bench
 rm -rf "$STATE"; mkdir -p "$STATE/b"
-rtbin() { case $1 in k3rt) echo /usr/local/bin/k3rt ;; *) command -v "$1" ;; esac; }
-jq --arg rootfs /opt/k3/rootfs '.root.path = $rootfs | .root.readonly = true | .process.args = ["true"]
-  | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 100}}' /opt/k3/config.json >"$STATE/b/config.json"
+rtbin() { case $1 in crun | runc) command -v "$1" ;; *) echo "/usr/local/bin/$1" ;; esac; }
+jq --arg rootfs /opt/k3/rootfs --arg mem "$MEMORY" '.root.path = $rootfs | .root.readonly = true | .process.args = ["true"]
+  | .linux.resources += {memory: {limit: ($mem | tonumber)}, pids: {limit: 100}}' /opt/k3/config.json >"$STATE/b/config.json"
 now() { date +%s%N; }
 declare -A run_ns csd_ns
 for rt in "${RTS[@]}"; do run_ns[$rt]=0 csd_ns[$rt]=0; done
@@ -36,7 +39,7 @@ for ((i = 0; i <= N; i++)); do
   done
 done
 rmdir /sys/fs/cgroup/k3bench 2>/dev/null || true
-echo "bench ($N rounds, cgroup v2, TCG guest; time relative to crun, lower is faster)"
+echo "bench ($N rounds, cgroup v2, memory limit $MEMORY, TCG guest; time relative to crun, lower is faster)"
 printf '%-8s %8s %22s\n' runtime run create+start+delete
 for rt in "${RTS[@]}"; do
   printf '%-8s %8s %22s\n' "$rt" \

@@ -282,6 +282,43 @@ c_systemd_controllers() {
   fi
 }
 
+# cgroupfs driver, the issue's machine.slice case: a parent that exists before the
+# container (k3ctl-RT, nothing enabled, as machine.slice) and a level the runtime makes
+# under it (sub). k3rt turns on only what the config needs (memory and pids here) and,
+# with the last container gone, turns it off again and removes the level it made; runc
+# 1.1 and crun 1.21 turn on every controller there is, from the root down (hugetlb,
+# rdma, misc in the root too) and leave them and the level (reported, not failed).
+# Every runtime: the limits hold and the container's own cgroup goes on delete.
+c_cgroupfs_controllers() {
+  local rt=$1 id=cfs-$1 top=$CG/k3ctl-$1
+  rmdir "$top/sub/$id" "$top/sub" "$top" 2>/dev/null || true
+  mkdir "$top"
+  local root_before; root_before=$(cat "$CG/cgroup.subtree_control")
+  local b; b=$(mkb cfs ".linux.cgroupsPath = \"/k3ctl-$rt/sub/$id\" | .process.args = [\"sleep\",\"100\"]
+    | .linux.resources += {memory: {limit: 67108864}, pids: {limit: 42}}")
+  R "$rt" run -d --bundle "$b" "$id"
+  expect_eq 67108864 "$(cat "$top/sub/$id/memory.max")" memory.max
+  expect_eq 42 "$(cat "$top/sub/$id/pids.max")" pids.max
+  local on_top on_sub; on_top=$(cat "$top/cgroup.subtree_control"); on_sub=$(cat "$top/sub/cgroup.subtree_control")
+  echo "running: k3ctl-$rt: $on_top; sub: $on_sub"
+  R "$rt" delete --force "$id"
+  [[ ! -e $top/sub/$id ]] || fail "cgroup $top/sub/$id left behind"
+  local left_top left_sub=removed root_after
+  root_after=$(cat "$CG/cgroup.subtree_control")
+  left_top=$(cat "$top/cgroup.subtree_control")
+  [[ -e $top/sub ]] && left_sub="left, enabling: $(cat "$top/sub/cgroup.subtree_control")"
+  echo "after delete: root enables: $root_after (before: $root_before); k3ctl-$rt: ${left_top:-nothing}; sub: $left_sub"
+  if [[ $rt == k3rt ]]; then
+    expect_eq "$root_before" "$root_after" "root cgroup.subtree_control"
+    expect_eq "memory pids" "$on_top" "k3ctl-$rt cgroup.subtree_control while running"
+    expect_eq "memory pids" "$on_sub" "sub cgroup.subtree_control while running"
+    expect_eq "" "$left_top" "k3ctl-$rt cgroup.subtree_control after the last container"
+    expect_eq removed "$left_sub" "the level k3rt made"
+  fi
+  rmdir "$top/sub" 2>/dev/null || true
+  rmdir "$top"
+}
+
 c_features_systemd() {
   local rt=$1 f
   f=$(R "$rt" features)
@@ -474,29 +511,8 @@ c_containerd_systemd() {
 }
 
 # rootless podman (a real user with subuids, its own systemd and bus): run, exec, a
-# limit through the user's delegated cgroup, stop, rm
-# k3rt under rootless podman is an open item of issue 13 (the scope's cgroup under the
-# user's systemd is computed as under the system one, not read back). An expected
-# failure, said as such in the table: it is reported `xfail`, and the check FAILS the
-# day it passes (xpass), so the expectation cannot outlive the fix.
+# limit through the user's delegated cgroup (the scope below user@UID.service), stop, rm
 c_podman_rootless() {
-  local rt=$1
-  if [[ $rt == k3rt ]]; then
-    # in the background, not in a condition: bash ignores `set -e` in a condition's subshell
-    local rc=0
-    (set -euo pipefail; rootless_check "$rt") &
-    wait $! || rc=$?
-    if ((rc == 0)); then
-      echo "xpass" >"/tmp/k3-xfail-$rt"; fail "rootless podman passes under k3rt now: remove the expected failure"
-    fi
-    echo "xfail" >"/tmp/k3-xfail-$rt"
-    echo "expected failure (issue 13, open): rootless podman with k3rt"
-    return 0
-  fi
-  rootless_check "$rt"
-}
-
-rootless_check() {
   local rt=$1 name=k3r-$1 dir=/home/$USER_NAME/rootfs-$1
   wait_for 30 test -S "/run/user/$USER_ID/bus" || fail "no user bus for $USER_NAME"
   as_user timeout 60 podman rm -f -t 0 --ignore "$name" >/dev/null
@@ -541,7 +557,6 @@ done
 for rt in "${RTS[@]}"; do echo "$rt: $("$(rtbin "$rt")" --version 2>&1 | head -n 1)"; done
 echo "podman: $(podman --version), containerd: $(containerd --version | awk '{print $3}'), systemd: $(systemctl --version | head -n 1), kernel: $(uname -r)"
 echo "cgroup: $(stat -fc %T $CG), root subtree_control: $(cat $CG/cgroup.subtree_control)"
-rm -f /tmp/k3-xfail-*
 run_suite
 rc=$?
 [[ -s $STATE/registry.pid ]] && kill "$(cat "$STATE/registry.pid")" 2>/dev/null
@@ -555,7 +570,6 @@ for c in $(declare -F | awk '{print $3}' | grep '^c_'); do
     t=${c#c_}__$rt
     if [[ -n ${ONLY:-} && $t != *"$ONLY"* ]]; then r=-
     elif [[ " ${FAILED[*]} " == *" $t "* ]]; then r=FAIL
-    elif [[ $c == c_podman_rootless && -s /tmp/k3-xfail-$rt ]]; then r=$(cat "/tmp/k3-xfail-$rt")
     else r=ok; fi
     printf ' %-6s' "$r"
   done

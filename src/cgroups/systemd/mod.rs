@@ -30,7 +30,8 @@ pub struct Scope {
     pub unit: String,
     /// The slice the scope is placed in, e.g. `system.slice`.
     pub slice: String,
-    /// `/system.slice/k3rt-ID.scope`
+    /// `/system.slice/k3rt-ID.scope`: where the system manager puts it (a user's
+    /// manager puts it below its own cgroup: [`placed`] reads where it is).
     pub cgroup: PathBuf,
 }
 
@@ -252,6 +253,23 @@ impl Systemd {
             self.wait_job(&job)
         })();
         r.map_err(|e| self.err("stop unit", unit, e))
+    }
+}
+
+/// Where systemd put the scope's process `pid` on v2: the scope's cgroup as
+/// /proc/PID/cgroup says, read back after the start as runc does. The slice's name
+/// gives it only under the system manager: a user's manager (rootless) puts it below
+/// its own `user@UID.service`. A process outside a cgroup named for the unit is an
+/// error rather than a guess.
+pub fn placed(scope: &Scope, pid: i32) -> Result<PathBuf> {
+    let found = crate::v2_cgroup_of(pid)?;
+    match found {
+        Some(p) if p.file_name().is_some_and(|n| *n == *scope.unit) => Ok(p),
+        other => Err(Error::Cgroup(CgroupError::ScopeElsewhere {
+            unit: scope.unit.clone(),
+            pid,
+            found: other.map(|p| p.display().to_string()).unwrap_or_default(),
+        })),
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::api::routes::{query_flag, query_param, Action};
 use crate::api::{body, ApiError, Reply, Req};
 use crate::container::{
-    kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait,
+    kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait, when,
 };
 use crate::create;
 use crate::error::EngineError;
@@ -106,21 +106,62 @@ fn exec(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
     }))
 }
 
-/// `GET /containers/{id}/logs[?follow=1]`: the output as text.
+/// `GET /containers/{id}/logs[?follow=1&tail=N&since=T&until=T&timestamps=1]`:
+/// the output as text, stdout and stderr in the order they were written.
 pub fn logs(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
     let mut ctx = shared.cfg.ctx()?;
-    let follow = query_flag(req.query, "follow");
+    let opts = log_options(req.query)?;
     // Fail early (404) for an unknown container, before the stream starts.
     crate::container::load(&mut ctx, id)?;
     let id = id.to_string();
     Ok(Reply::Stream(
         "text/plain; charset=utf-8",
         Box::new(move |w| {
-            let mut err = Vec::new();
-            let _ = clogs::logs(&mut ctx, &id, follow, w, &mut err);
-            let _ = w.write_all(&err);
+            let both = std::cell::RefCell::new(w);
+            let (mut out, mut err) = (Merged(&both), Merged(&both));
+            let _ = clogs::logs(&mut ctx, &id, opts, &mut out, &mut err);
         }),
     ))
+}
+
+/// The query of a logs request as [`clogs::LogOptions`] (a bad value is a 400 naming it).
+fn log_options(query: &str) -> Result<clogs::LogOptions, ApiError> {
+    let now = when::now_ns();
+    let instant = |key: &str| -> Result<Option<i64>, ApiError> {
+        query_param(query, key)
+            .map(|v| {
+                when::parse_instant(v, now)
+                    .map_err(|e| ApiError::BadRequest(format!("invalid `{key}`: {e}")))
+            })
+            .transpose()
+    };
+    let tail = match query_param(query, "tail") {
+        None | Some("all") => None,
+        Some(v) => Some(v.parse::<usize>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid `tail` `{v}`: want a number of lines or `all`"
+            ))
+        })?),
+    };
+    Ok(clogs::LogOptions {
+        follow: query_flag(query, "follow"),
+        tail,
+        since_ns: instant("since")?,
+        until_ns: instant("until")?,
+        timestamps: query_flag(query, "timestamps"),
+    })
+}
+
+/// One writer shared by stdout and stderr, so the stream keeps their order.
+struct Merged<'a, 'w>(&'a std::cell::RefCell<&'w mut (dyn std::io::Write + Send)>);
+
+impl std::io::Write for Merged<'_, '_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
 }
 
 /// `GET /containers/{id}/wait[?t=SECS]`: the exit code once stopped.

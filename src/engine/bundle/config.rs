@@ -15,7 +15,7 @@ use oci_spec::runtime::{
 use serde_json::Value;
 
 use super::{capabilities, BundleError, ProcessPlan, OCI_VERSION};
-use crate::options::{CgroupNs, Validated, CPU_PERIOD};
+use crate::options::{CgroupNs, Seccomp, Validated, CPU_PERIOD};
 
 /// Where the network puts the container.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,11 @@ pub struct BundleInputs<'a> {
     pub uid: u32,
     /// The gid the process runs as.
     pub gid: u32,
+    /// The process' supplementary groups.
+    pub groups: &'a [u32],
+    /// The init (`--init`): the host file bind-mounted read-only at
+    /// [`INIT_PATH`] and run as PID 1 before the command.
+    pub init: Option<&'a Path>,
     /// The network mode: which namespaces to join or make.
     pub net: &'a NetMode,
     /// Named volumes: (host dir, container path, readonly).
@@ -58,6 +63,9 @@ pub struct BundleInputs<'a> {
     /// The host runs cgroup v2 only (the default cgroup namespace is then private).
     pub cgroup_v2: bool,
 }
+
+/// Where `--init`'s reaper is in the container (podman: `/run/podman-init`).
+pub const INIT_PATH: &str = "/run/k3-init";
 
 /// Whether this host's /sys/fs/cgroup is a pure cgroup v2 hierarchy.
 pub fn host_cgroup_v2() -> bool {
@@ -88,19 +96,26 @@ pub fn spec(v: &Validated, i: &BundleInputs<'_>) -> Result<Spec, BundleError> {
         .build()?;
     // the builders start from a default container; what k3 leaves out stays out
     caps.set_inheritable(None).set_ambient(None);
+    let mut user = UserBuilder::default().uid(i.uid).gid(i.gid);
+    if !i.groups.is_empty() {
+        user = user.additional_gids(i.groups.to_vec());
+    }
+    let args = match i.init {
+        Some(_) => [INIT_PATH.to_string(), "--".into()]
+            .into_iter()
+            .chain(i.process.args.iter().cloned())
+            .collect(),
+        None => i.process.args.clone(),
+    };
     let process = ProcessBuilder::default()
         .terminal(v.tty)
-        .user(UserBuilder::default().uid(i.uid).gid(i.gid).build()?)
-        .args(i.process.args.clone())
+        .user(user.build()?)
+        .args(args)
         .env(i.process.env.clone())
         .cwd(&i.process.cwd)
         .capabilities(caps)
-        .rlimits(vec![PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitNofile)
-            .hard(1024u64)
-            .soft(1024u64)
-            .build()?])
-        .no_new_privileges(false)
+        .rlimits(rlimits(v)?)
+        .no_new_privileges(v.no_new_privileges)
         .build()?;
     let annotations = HashMap::from([
         ("io.k3.container.id".to_string(), v.id.clone()),
@@ -112,7 +127,7 @@ pub fn spec(v: &Validated, i: &BundleInputs<'_>) -> Result<Spec, BundleError> {
         .root(
             RootBuilder::default()
                 .path(i.rootfs)
-                .readonly(false)
+                .readonly(v.read_only)
                 .build()?,
         )
         .hostname(i.hostname)
@@ -132,6 +147,33 @@ fn capability(name: &str) -> Result<Capability, BundleError> {
     name.strip_prefix("CAP_")
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| BundleError::Capability(name.to_string()))
+}
+
+/// `RLIMIT_NOFILE` 1024:1024 unless `--ulimit nofile` says otherwise, and
+/// every `--ulimit`.
+fn rlimits(v: &Validated) -> Result<Vec<oci_spec::runtime::PosixRlimit>, BundleError> {
+    let mut out = Vec::new();
+    if !v.ulimits.iter().any(|u| u.name == "RLIMIT_NOFILE") {
+        out.push(
+            PosixRlimitBuilder::default()
+                .typ(PosixRlimitType::RlimitNofile)
+                .hard(1024u64)
+                .soft(1024u64)
+                .build()?,
+        );
+    }
+    for u in &v.ulimits {
+        let typ: PosixRlimitType = serde_json::from_value(Value::String(u.name.clone()))
+            .map_err(|_| BundleError::Capability(u.name.clone()))?;
+        out.push(
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .hard(u.hard)
+                .soft(u.soft)
+                .build()?,
+        );
+    }
+    Ok(out)
 }
 
 fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, BundleError> {
@@ -154,6 +196,11 @@ fn mounts(v: &Validated, i: &BundleInputs<'_>) -> Result<Vec<Mount>, BundleError
         &["nosuid", "noexec", "nodev", "ro"]
     };
     let cgroup_rw = if v.privileged { "rw" } else { "ro" };
+    let shm_size = match v.shm_size {
+        Some(b) if b % 1024 == 0 => format!("size={}k", b / 1024),
+        Some(b) => format!("size={b}"),
+        None => "size=65536k".into(),
+    };
     let mut m = vec![
         mount("/proc", "proc", "proc", &[])?,
         mount(
@@ -179,7 +226,7 @@ fn mounts(v: &Validated, i: &BundleInputs<'_>) -> Result<Vec<Mount>, BundleError
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
         mount(
             "/dev/mqueue",
@@ -203,11 +250,31 @@ fn mounts(v: &Validated, i: &BundleInputs<'_>) -> Result<Vec<Mount>, BundleError
     for f in ["hosts", "hostname", "resolv.conf"] {
         m.push(bind(&i.bundle.join(f), &format!("/etc/{f}"), false)?);
     }
+    if v.read_only {
+        // podman's --read-only-tmpfs: the places programs write stay writable
+        let taken = |p: &str| {
+            v.mounts.iter().any(|b| b.container == p)
+                || v.tmpfs.iter().any(|t| t.container == p)
+                || i.volumes.iter().any(|(_, d, _)| d == p)
+        };
+        for p in ["/tmp", "/var/tmp", "/run"] {
+            if !taken(p) {
+                m.push(mount(p, "tmpfs", "tmpfs", &["rw", "nosuid", "nodev"])?);
+            }
+        }
+    }
     for b in &v.mounts {
         m.push(bind(Path::new(&b.host), &b.container, b.readonly)?);
     }
     for (host, dest, ro) in i.volumes {
         m.push(bind(host, dest, *ro)?);
+    }
+    for t in &v.tmpfs {
+        let opts: Vec<&str> = t.options.iter().map(String::as_str).collect();
+        m.push(mount(&t.container, "tmpfs", "tmpfs", &opts)?);
+    }
+    if let Some(init) = i.init {
+        m.push(bind(init, INIT_PATH, true)?);
     }
     Ok(m)
 }
@@ -255,17 +322,54 @@ fn linux(v: &Validated, i: &BundleInputs<'_>) -> Result<Linux, BundleError> {
         .cgroups_path(format!("/k3/{}", i.hash))
         .resources(resources(v, i)?)
         .build()?;
-    if v.privileged {
-        l.set_devices(Some(i.host_devices.to_vec()))
-            .set_masked_paths(None)
-            .set_readonly_paths(None);
+    let mut devices: Vec<LinuxDevice> = if v.privileged {
+        i.host_devices.to_vec()
     } else {
-        let profile = crate::seccomp::default_profile(&capabilities(v, i.cap_bounding))?;
-        l.set_masked_paths(Some(strings(MASKED)))
-            .set_readonly_paths(Some(strings(READONLY)))
-            .set_seccomp(Some(profile));
+        Vec::new()
+    };
+    for d in &v.devices {
+        devices.retain(|x| x.path() != Path::new(&d.container));
+        devices.push(
+            LinuxDeviceBuilder::default()
+                .path(&d.container)
+                .typ(device_type(d.kind))
+                .major(d.major)
+                .minor(d.minor)
+                .file_mode(d.mode)
+                .uid(d.uid)
+                .gid(d.gid)
+                .build()?,
+        );
     }
+    if v.privileged || !devices.is_empty() {
+        l.set_devices(Some(devices));
+    }
+    if !v.sysctls.is_empty() {
+        l.set_sysctl(Some(v.sysctls.iter().cloned().collect()));
+    }
+    if v.privileged {
+        l.set_masked_paths(None).set_readonly_paths(None);
+    } else {
+        l.set_masked_paths(Some(strings(MASKED)))
+            .set_readonly_paths(Some(strings(READONLY)));
+    }
+    let caps = capabilities(v, i.cap_bounding);
+    let seccomp = match &v.seccomp {
+        Seccomp::Default if v.privileged => None,
+        Seccomp::Default => Some(crate::seccomp::default_profile(&caps)?),
+        Seccomp::Unconfined => None,
+        Seccomp::Profile(p) => Some(super::profile::from_file(p, &caps)?),
+    };
+    l.set_seccomp(seccomp);
     Ok(l)
+}
+
+fn device_type(kind: char) -> LinuxDeviceType {
+    if kind == 'b' {
+        LinuxDeviceType::B
+    } else {
+        LinuxDeviceType::C
+    }
 }
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -273,11 +377,22 @@ fn strings(list: &[&str]) -> Vec<String> {
 }
 
 fn resources(v: &Validated, i: &BundleInputs<'_>) -> Result<LinuxResources, BundleError> {
-    let devices = LinuxDeviceCgroupBuilder::default()
+    let mut devices = vec![LinuxDeviceCgroupBuilder::default()
         .allow(v.privileged)
         .access("rwm")
-        .build()?;
-    let mut r = LinuxResourcesBuilder::default().devices(vec![devices]);
+        .build()?];
+    for d in &v.devices {
+        devices.push(
+            LinuxDeviceCgroupBuilder::default()
+                .allow(true)
+                .typ(device_type(d.kind))
+                .major(d.major)
+                .minor(d.minor)
+                .access(&d.access)
+                .build()?,
+        );
+    }
+    let mut r = LinuxResourcesBuilder::default().devices(devices);
     if let Some(b) = v.memory_bytes {
         r = r.memory(LinuxMemoryBuilder::default().limit(b).build()?);
     }
@@ -413,6 +528,8 @@ mod tests {
                 process: &p,
                 uid: 0,
                 gid: 0,
+                groups: &[],
+                init: None,
                 net: &NetMode::None,
                 volumes: &[],
                 host_devices: &[],

@@ -135,6 +135,8 @@ fn generate(c: &Case) -> Value {
             process: &p,
             uid: c.uid,
             gid: c.gid,
+            groups: &[],
+            init: None,
             net: &c.net,
             volumes: &c.volumes,
             host_devices: &devices,

@@ -21,13 +21,16 @@ mod caps;
 mod config;
 mod etc;
 mod process;
+mod profile;
 mod user;
 
 pub use caps::{capabilities, own_bounding};
-pub use config::{generate, host_cgroup_v2, host_devices, private_cgroupns, BundleInputs, NetMode};
+pub use config::{
+    generate, host_cgroup_v2, host_devices, private_cgroupns, BundleInputs, NetMode, INIT_PATH,
+};
 pub use etc::{hosts_file, resolv_conf, write_etc_files};
-pub use process::{merge_process, ImageConfig, ProcessPlan};
-pub use user::resolve_user;
+pub use process::{dir_in_rootfs, merge_process, ImageConfig, ProcessPlan};
+pub use user::{resolve_identity, resolve_user, Identity};
 
 /// The `ociVersion` written (crun 1.8 refuses newer ones).
 pub const OCI_VERSION: &str = "1.0.2";
@@ -75,6 +78,12 @@ pub enum BundleError {
     /// `config.json` does not convert to JSON.
     #[error("cannot convert `config.json` to JSON")]
     Json(#[source] serde_json::Error),
+    /// `workdir` names no directory of the image (podman refuses it too).
+    #[error("invalid `workdir` value `{0}`: no such directory in the image")]
+    NoWorkdir(String),
+    /// A `--security-opt seccomp=PATH` profile that does not convert.
+    #[error("invalid seccomp profile: {0}")]
+    Seccomp(String),
     /// A capability name oci-spec does not know.
     #[error("unknown capability `{0}` in `process.capabilities`")]
     Capability(String),

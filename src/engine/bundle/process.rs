@@ -1,6 +1,7 @@
 //! The image config and docker's merge of it with the options.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -24,6 +25,8 @@ pub struct ImageConfig {
     pub exposed_ports: Vec<String>,
     /// The image's `Volumes`: paths in the container.
     pub volumes: Vec<String>,
+    /// The image's `StopSignal`.
+    pub stop_signal: Option<String>,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -54,6 +57,10 @@ impl ImageConfig {
             user: c["User"].as_str().unwrap_or("").to_string(),
             exposed_ports: keys(&c["ExposedPorts"]),
             volumes: keys(&c["Volumes"]),
+            stop_signal: c["StopSignal"]
+                .as_str()
+                .filter(|s| crate::options::signal(s).is_ok())
+                .map(str::to_string),
         }
     }
 }
@@ -71,16 +78,25 @@ pub struct ProcessPlan {
     pub user: String,
 }
 
-/// Docker's merge: `args` replace Cmd (the Entrypoint stays); options' env
-/// override the image's by key; `PATH` and `HOSTNAME` are always set; the
-/// working dir defaults to `/`.
+/// Docker's merge: `args` replace Cmd (the Entrypoint stays); an
+/// `entrypoint` replaces the image's and drops its Cmd; options' env
+/// override the image's by key; `PATH` and `HOSTNAME` are always set;
+/// `workdir` and `user` replace the image's; the working dir defaults to `/`.
 pub fn merge_process(
     img: &ImageConfig,
     v: &Validated,
     hostname: &str,
 ) -> Result<ProcessPlan, BundleError> {
-    let mut args = img.entrypoint.clone();
-    args.extend(v.args.clone().unwrap_or_else(|| img.cmd.clone()));
+    let mut args = v
+        .entrypoint
+        .clone()
+        .unwrap_or_else(|| img.entrypoint.clone());
+    let cmd = match (&v.args, &v.entrypoint) {
+        (Some(a), _) => a.clone(),
+        (None, Some(_)) => Vec::new(),
+        (None, None) => img.cmd.clone(),
+    };
+    args.extend(cmd);
     if args.is_empty() {
         return Err(BundleError::NoCommand(v.image_ref.clone()));
     }
@@ -114,13 +130,63 @@ pub fn merge_process(
     Ok(ProcessPlan {
         args,
         env: env.into_iter().map(|(_, e)| e).collect(),
-        cwd: if img.working_dir.is_empty() {
-            "/".into()
-        } else {
-            img.working_dir.clone()
+        cwd: match &v.workdir {
+            Some(w) => w.clone(),
+            None if img.working_dir.is_empty() => "/".into(),
+            None => img.working_dir.clone(),
         },
-        user: img.user.clone(),
+        user: v.user.clone().unwrap_or_else(|| img.user.clone()),
     })
+}
+
+/// Whether `path` is a directory in `rootfs`, its symlinks resolved inside
+/// the rootfs (an absolute link target starts again at the rootfs).
+pub fn dir_in_rootfs(rootfs: &Path, path: &str) -> bool {
+    let mut todo: VecDeque<String> = path.split('/').map(String::from).collect();
+    let mut cur = PathBuf::new();
+    let mut hops = 0;
+    while let Some(c) = todo.pop_front() {
+        match c.as_str() {
+            "" | "." => {}
+            ".." => {
+                cur.pop();
+            }
+            name => {
+                let next = cur.join(name);
+                let host = rootfs.join(&next);
+                match std::fs::symlink_metadata(&host) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        hops += 1;
+                        let Ok(target) = std::fs::read_link(&host) else {
+                            return false;
+                        };
+                        if hops > 40 {
+                            return false;
+                        }
+                        if target.is_absolute() {
+                            cur = PathBuf::new();
+                        }
+                        let t = target.to_string_lossy().to_string();
+                        for part in t.split('/').rev() {
+                            todo.push_front(part.to_string());
+                        }
+                    }
+                    Ok(_) => cur = next,
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+    rootfs.join(cur).is_dir()
+}
+
+impl ProcessPlan {
+    /// Sets `HOME` (the user's home) unless the image or the options set it.
+    pub fn default_home(&mut self, home: &str) {
+        if !self.env.iter().any(|e| e.starts_with("HOME=")) {
+            self.env.push(format!("HOME={home}"));
+        }
+    }
 }
 
 /// The capability set: docker's default (or, when privileged, every
@@ -156,6 +222,53 @@ mod tests {
         );
         let err = merge_process(&ImageConfig::default(), &v, "h").unwrap_err();
         assert!(matches!(err, BundleError::NoCommand(_)));
+    }
+
+    #[test]
+    fn entrypoint_workdir_user_and_home() {
+        let v = validated(|o| o.entrypoint = Some("sh".into()));
+        let p = merge_process(&image(), &v, "h").unwrap();
+        assert_eq!(p.args, vec!["sh"]);
+        let v = validated(|o| {
+            o.entrypoint = Some(r#"["sh","-c"]"#.into());
+            o.args = Some("'echo hi'".into());
+            o.workdir = Some("/w".into());
+            o.user = Some("1:2".into());
+        });
+        let mut p = merge_process(&image(), &v, "h").unwrap();
+        assert_eq!(p.args, vec!["sh", "-c", "echo hi"]);
+        assert_eq!((p.cwd.as_str(), p.user.as_str()), ("/w", "1:2"));
+        p.default_home("/home/x");
+        assert!(p.env.contains(&"HOME=/home/x".to_string()));
+        let v = validated(|o| {
+            o.entrypoint = Some(String::new());
+            o.args = Some("ls".into());
+            o.env = vec!["HOME=/mine".into()];
+        });
+        let mut p = merge_process(&image(), &v, "h").unwrap();
+        assert_eq!(p.args, vec!["ls"]);
+        p.default_home("/root");
+        assert_eq!(p.env.iter().filter(|e| e.starts_with("HOME=")).count(), 1);
+        assert!(p.env.contains(&"HOME=/mine".to_string()));
+        let v = validated(|o| o.entrypoint = Some(String::new()));
+        let e = merge_process(&image(), &v, "h").unwrap_err();
+        assert!(matches!(e, BundleError::NoCommand(_)));
+    }
+
+    #[test]
+    fn directories_resolve_inside_the_rootfs() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("usr/app")).unwrap();
+        std::os::unix::fs::symlink("/usr/app", r.join("app")).unwrap();
+        std::os::unix::fs::symlink("../usr", r.join("rel")).unwrap();
+        std::os::unix::fs::symlink("loop", r.join("loop")).unwrap();
+        for ok in ["/", "/usr/app", "/app", "/app/", "/rel/app", "/usr/../app"] {
+            assert!(dir_in_rootfs(r, ok), "{ok}");
+        }
+        for no in ["/nope", "/loop", "/app/x", "/etc"] {
+            assert!(!dir_in_rootfs(r, no), "{no}");
+        }
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! `ls`/`ps` and `inspect`: records with their reconciled state (seed 001's
 //! `list` and `get_info`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::container::stats::frozen;
+use crate::container::when::{status_text, Phase};
 use crate::container::{load, Container, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::db::{containers, events};
 
 /// One row of `ls` (seed 000's `listContainers` records have a `name`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     /// The container's id.
     pub id: String,
@@ -33,8 +35,57 @@ pub struct Summary {
     pub stopped_at: Option<i64>,
     /// The container's address on its network.
     pub ip: Option<String>,
-    /// Published ports, `HOST:CONTAINER/PROTO` each.
+    /// Published ports, `HOSTPORT->CONTAINERPORT/PROTO` each.
     pub ports: Vec<String>,
+    /// Frozen by `pause` (still RUNNING).
+    #[serde(default)]
+    pub paused: bool,
+    /// Published ports as docker's PORTS column shows them
+    /// (`0.0.0.0:8080->80/tcp`).
+    #[serde(default)]
+    pub port_text: String,
+    /// Restarts its restart policy made.
+    #[serde(default)]
+    pub restart_count: i64,
+}
+
+impl Summary {
+    /// docker's STATUS column at `now` (seconds): `Created`, `Up 3 seconds`,
+    /// `Exited (0) 2 minutes ago`.
+    pub fn status_text(&self, now: i64) -> String {
+        let phase = match self.status {
+            Status::Created => Phase::Created,
+            Status::Running => Phase::Up {
+                started: self.started_at.unwrap_or(self.created_at),
+                paused: self.paused,
+            },
+            Status::Stopped | Status::Destroyed => Phase::Exited {
+                code: self.exit_code.unwrap_or(0),
+                finished: self.stopped_at.unwrap_or(self.created_at),
+            },
+        };
+        status_text(phase, now)
+    }
+}
+
+/// The published ports of a validated-options value, (host ip, host port,
+/// container port, protocol) each.
+pub fn published(validated: &serde_json::Value) -> Vec<(String, u64, u64, String)> {
+    validated["publish"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["host_ip"].as_str().unwrap_or("0.0.0.0").to_string(),
+                        p["host_port"].as_u64().unwrap_or(0),
+                        p["container_port"].as_u64().unwrap_or(0),
+                        p["proto"].as_str().unwrap_or("tcp").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Containers; only CREATED/RUNNING ones unless `all`.
@@ -81,42 +132,204 @@ fn summary(l: &Container) -> Summary {
         ip: l.record.config["annotations"]["io.k3.ip"]
             .as_str()
             .map(str::to_string),
-        ports: v["publish"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| {
-                        format!(
-                            "{}->{}/{}",
-                            p["host_port"],
-                            p["container_port"],
-                            p["proto"].as_str().unwrap_or("tcp")
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        ports: published(v)
+            .iter()
+            .map(|(_, hp, cp, proto)| format!("{hp}->{cp}/{proto}"))
+            .collect(),
+        paused: l.state.status == Status::Running && l.state.pid.is_some_and(frozen),
+        port_text: published(v)
+            .iter()
+            .map(|(ip, hp, cp, proto)| format!("{ip}:{hp}->{cp}/{proto}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        restart_count: l.state.restart_count,
     }
 }
 
-/// Everything about `id`: record, state, summary and events.
+/// Everything about `id`: record, state, summary and events, with docker's
+/// field names beside k3's own (`State.Pid`, `State.Status`, `State.OOMKilled`,
+/// `NetworkSettings.IPAddress`, `Config.Env/Cmd/Image`, `HostConfig.Memory`, ...).
 pub fn inspect(ctx: &mut Engine, id: &str) -> Result<serde_json::Value, ContainerError> {
     let l = load(ctx, id)?;
     let ev = events::for_container(ctx.db.conn(), id)?;
+    let sum = summary(&l);
+    let mut state = serde_json::to_value(&l.state).unwrap_or_default();
+    merge(&mut state, docker_state(&l, &sum, &ev));
+    let mut config = l.record.config.clone();
+    merge(&mut config, docker_config(&l));
+    let args = string_list(&l.record.config["process"]["args"]);
     Ok(serde_json::json!({
         "Id": l.record.id,
         "Name": l.record.id,
         "Hash": l.record.hash,
         "Image": l.record.image,
         "ImageDigest": l.record.image_digest,
-        "Created": l.record.created_at,
-        "State": l.state,
+        "Created": rfc3339(Some(l.record.created_at)),
+        "Path": args.first(),
+        "Args": args.get(1..).unwrap_or_default(),
+        "State": state,
         "Options": l.record.options,
         "Validated": l.record.validated,
-        "Config": l.record.config,
+        "Config": config,
+        "HostConfig": host_config(&l),
+        "NetworkSettings": network_settings(&l, &sum),
+        "RestartCount": l.state.restart_count,
         "Bundle": l.record.bundle,
         "Runtime": l.record.runtime,
-        "Summary": summary(&l),
+        "Summary": sum,
         "Events": ev,
     }))
+}
+
+/// Adds the keys of `extra` (an object) to `into` (an object).
+fn merge(into: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(a), serde_json::Value::Object(b)) = (into.as_object_mut(), extra) {
+        a.extend(b);
+    }
+}
+
+fn string_list(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// docker's zero time for a time that never was.
+fn rfc3339(secs: Option<i64>) -> String {
+    match secs {
+        Some(s) => k3_oci::time::format_rfc3339(s, 0),
+        None => "0001-01-01T00:00:00Z".into(),
+    }
+}
+
+fn docker_state(l: &Container, sum: &Summary, ev: &[events::Event]) -> serde_json::Value {
+    let running = l.state.status == Status::Running;
+    let status = match l.state.status {
+        Status::Created => "created",
+        Status::Running if sum.paused => "paused",
+        Status::Running => "running",
+        Status::Stopped | Status::Destroyed => "exited",
+    };
+    // an `oom` event (the daemon records them) since the last start
+    let started = l.state.started_at.unwrap_or(i64::MIN);
+    let oom = ev
+        .iter()
+        .any(|e| e.kind == "oom" && e.created_at >= started);
+    serde_json::json!({
+        "Status": status,
+        "Running": running,
+        "Paused": sum.paused,
+        "Restarting": false,
+        "OOMKilled": oom,
+        "Dead": false,
+        "Pid": if running { l.state.pid.unwrap_or(0) } else { 0 },
+        "ExitCode": l.state.exit_code.unwrap_or(0),
+        "Error": "",
+        "StartedAt": rfc3339(l.state.started_at),
+        "FinishedAt": rfc3339(l.state.stopped_at.filter(|_| !running)),
+    })
+}
+
+fn docker_config(l: &Container) -> serde_json::Value {
+    let c = &l.record.config;
+    let v = &l.record.validated;
+    let user = &c["process"]["user"];
+    let user = match (user["uid"].as_u64(), user["gid"].as_u64()) {
+        (Some(0), Some(0)) | (None, _) => String::new(),
+        (Some(u), Some(g)) => format!("{u}:{g}"),
+        (Some(u), None) => u.to_string(),
+    };
+    let labels: serde_json::Map<String, serde_json::Value> = c["annotations"]
+        .as_object()
+        .map(|a| {
+            a.iter()
+                .filter(|(k, _)| !k.starts_with("io.k3."))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "Hostname": c["hostname"],
+        "User": user,
+        "Env": string_list(&c["process"]["env"]),
+        "Cmd": string_list(&c["process"]["args"]),
+        "Image": l.record.image,
+        "WorkingDir": c["process"]["cwd"],
+        "Labels": labels,
+        "Tty": v["tty"].as_bool().unwrap_or(false),
+        "OpenStdin": v["interactive"].as_bool().unwrap_or(false),
+    })
+}
+
+fn host_config(l: &Container) -> serde_json::Value {
+    let v = &l.record.validated;
+    let binds: Vec<String> = v["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(v["volumes"].as_array().into_iter().flatten())
+        .map(|m| {
+            let src = m["host"].as_str().or(m["name"].as_str()).unwrap_or("");
+            let ro = if m["readonly"].as_bool() == Some(true) {
+                ":ro"
+            } else {
+                ""
+            };
+            format!("{src}:{}{ro}", m["container"].as_str().unwrap_or(""))
+        })
+        .collect();
+    let restart = match v["restart"].as_str() {
+        Some("none") | None => "no",
+        Some(r) => r,
+    };
+    serde_json::json!({
+        "Memory": v["memory_bytes"].as_i64().unwrap_or(0),
+        "NanoCpus": v["cpu_quota"].as_i64().map(|q| q * 10_000).unwrap_or(0),
+        "PidsLimit": v["pids_limit"].as_i64().unwrap_or(0),
+        "Privileged": v["privileged"].as_bool().unwrap_or(false),
+        "ReadonlyRootfs": l.record.config["root"]["readonly"].as_bool().unwrap_or(false),
+        "CapAdd": v["cap_add"],
+        "CapDrop": v["cap_drop"],
+        "Binds": binds,
+        "NetworkMode": v["network"],
+        "PortBindings": port_bindings(v),
+        "RestartPolicy": {
+            "Name": restart,
+            "MaximumRetryCount": v["max_attempts"].as_u64().unwrap_or(0),
+        },
+    })
+}
+
+/// docker's `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`.
+fn port_bindings(v: &serde_json::Value) -> serde_json::Value {
+    let mut ports = serde_json::Map::new();
+    for (ip, hp, cp, proto) in published(v) {
+        let entry = ports
+            .entry(format!("{cp}/{proto}"))
+            .or_insert_with(|| serde_json::json!([]));
+        if let Some(a) = entry.as_array_mut() {
+            a.push(serde_json::json!({"HostIp": ip, "HostPort": hp.to_string()}));
+        }
+    }
+    serde_json::Value::Object(ports)
+}
+
+fn network_settings(l: &Container, sum: &Summary) -> serde_json::Value {
+    let ip = sum.ip.clone().unwrap_or_default();
+    let mut networks = serde_json::Map::new();
+    if let Some(n) = l.record.validated["network"]
+        .as_str()
+        .filter(|n| *n != "none")
+    {
+        networks.insert(n.to_string(), serde_json::json!({"IPAddress": ip}));
+    }
+    serde_json::json!({
+        "IPAddress": ip,
+        "Ports": port_bindings(&l.record.validated),
+        "Networks": networks,
+    })
 }

@@ -7,11 +7,14 @@ pub mod exec;
 pub mod kill;
 pub mod list;
 pub mod logs;
+pub mod pause;
 pub mod remove;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod top;
 pub mod wait;
+pub mod when;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

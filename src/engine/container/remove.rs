@@ -37,6 +37,9 @@ pub fn remove(ctx: &mut Engine, id: &str, force: bool) -> Result<(), ContainerEr
             });
         }
         stop(ctx, id, Duration::ZERO)?;
+    } else {
+        // ends a restart its monitor may be waiting to make
+        stop(ctx, id, Duration::ZERO)?;
     }
     let _ = l
         .runtime(ctx)

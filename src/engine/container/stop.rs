@@ -1,4 +1,5 @@
-//! `stop`: TERM, a grace period, then KILL; returns once the monitor has
+//! `stop`: the stop signal (TERM unless `--stop-signal` or the image says
+//! otherwise), a grace period, then KILL; returns once the monitor has
 //! recorded the exit (STOPPED). A CREATED container is killed at once (its
 //! init, pid 1 of a new pid namespace, ignores TERM).
 
@@ -10,6 +11,7 @@ use crate::db::container_state::Status;
 use crate::db::{self, events};
 use crate::oci_runtime::is_missing;
 use crate::oci_runtime::RuntimeError;
+use crate::process::pid_running;
 
 /// Stops `id` within `grace` (then KILL); returns its exit code. A stop by
 /// the user: restart policies leave the container stopped.
@@ -26,19 +28,33 @@ pub fn stop_by(
     by: &str,
 ) -> Result<Option<i64>, ContainerError> {
     let l = load(ctx, id)?;
+    let now = db::now();
     if !matches!(l.state.status, Status::Running | Status::Created) {
+        // its monitor still alive: waiting out a restart delay, which a stop ends
+        if l.state.monitor_pid.is_some_and(pid_running) {
+            ctx.db.write("stop", |c| {
+                events::record(c, id, "stop", &serde_json::json!({"by": by}), now).map(|_| ())
+            })?;
+        }
         return Ok(l.state.exit_code);
     }
-    let now = db::now();
     ctx.db.write("stop", |c| {
         events::record(c, id, "stop", &serde_json::json!({"by": by}), now).map(|_| ())
     })?;
     let rt = l.runtime(ctx);
     let log = l.runtime_log();
     if l.state.status == Status::Running && !grace.is_zero() {
-        signal(&rt, &log, &l.record.hash).map_err(l.rt_err())?;
-        if let Ok(done) = wait_stopped(ctx, id, grace) {
-            return Ok(done.state.exit_code);
+        let sig = l.record.config["annotations"][crate::create::STOP_SIGNAL]
+            .as_str()
+            .unwrap_or("TERM");
+        signal(&rt, &log, &l.record.hash, sig).map_err(l.rt_err())?;
+        match wait_stopped(ctx, id, grace) {
+            Ok(done) => return Ok(done.state.exit_code),
+            // `run -d --rm`: its monitor removed it once it stopped
+            Err(ContainerError::NotFound(_)) if l.record.validated["auto_remove"] == true => {
+                return Ok(None)
+            }
+            Err(_) => {}
         }
     }
     match rt.kill(&log, &l.record.hash, "KILL") {
@@ -47,17 +63,21 @@ pub fn stop_by(
             if is_missing(&msg) || msg.contains("not running") => {}
         Err(e) => return Err(l.rt_err()(e)),
     }
-    Ok(wait_stopped(ctx, id, Duration::from_secs(10))?
-        .state
-        .exit_code)
+    match wait_stopped(ctx, id, Duration::from_secs(10)) {
+        Ok(done) => Ok(done.state.exit_code),
+        Err(ContainerError::NotFound(_)) if l.record.validated["auto_remove"] == true => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
+/// Sends the stop signal (`--stop-signal`, the image's, else `TERM`).
 fn signal(
     rt: &crate::oci_runtime::OciRuntime,
     log: &std::path::Path,
     hash: &str,
+    sig: &str,
 ) -> Result<(), RuntimeError> {
-    match rt.kill(log, hash, "TERM") {
+    match rt.kill(log, hash, sig) {
         Err(RuntimeError::Failed { msg, .. })
             if is_missing(&msg) || msg.contains("not running") =>
         {

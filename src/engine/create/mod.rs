@@ -141,7 +141,9 @@ impl CreateError {
             CreateError::Options(_) | CreateError::Exists(_) => ErrorKind::Validation,
             CreateError::Cpuset(CpusetError::Exhausted(_)) => ErrorKind::Validation,
             CreateError::Cpuset(CpusetError::Db(_)) => ErrorKind::Db,
-            CreateError::Bundle(BundleError::NoCommand(_)) => ErrorKind::Validation,
+            CreateError::Bundle(
+                BundleError::NoCommand(_) | BundleError::NoWorkdir(_) | BundleError::Seccomp(_),
+            ) => ErrorKind::Validation,
             CreateError::Resolve { .. }
             | CreateError::Persist { .. }
             | CreateError::State { .. } => ErrorKind::Db,
@@ -487,13 +489,23 @@ fn anonymous_volumes(w: &mut Creation, dir: &Path) -> Result<(), CreateError> {
     Ok(())
 }
 
+/// The annotation of `config.json` naming the signal `stop` sends first
+/// (`--stop-signal`, else the image's `StopSignal`; none: `TERM`).
+pub const STOP_SIGNAL: &str = "io.k3.stop-signal";
+
 /// Step 8: `config.json` from the options and the image config.
 fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
     let img = ImageConfig::from_image_json(&w.image.config);
     let host = hostname(w);
-    let process = bundle::merge_process(&img, &w.v, &host)?;
+    let mut process = bundle::merge_process(&img, &w.v, &host)?;
     let rootfs = ctx.store.overlays_dir().join(&w.hash).join("rootfs");
-    let (uid, gid) = bundle::resolve_user(&rootfs, &process.user)?;
+    if let Some(dir) = &w.v.workdir {
+        if !bundle::dir_in_rootfs(&rootfs, dir) {
+            return Err(BundleError::NoWorkdir(dir.clone()).into());
+        }
+    }
+    let who = bundle::resolve_identity(&rootfs, &process.user)?;
+    process.default_home(&who.home);
     let devices = if w.v.privileged {
         bundle::host_devices()
     } else {
@@ -512,8 +524,10 @@ fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
             hash: &w.hash,
             hostname: &host,
             process: &process,
-            uid,
-            gid,
+            uid: who.uid,
+            gid: who.gid,
+            groups: &who.groups,
+            init: w.v.init.then_some(ctx.k3_exe.as_path()),
             net: &w.net.mode,
             volumes: &w.volumes,
             host_devices: &devices,
@@ -526,6 +540,9 @@ fn build_config(ctx: &Engine, w: &mut Creation) -> Result<(), CreateError> {
         // Docker records them for `-P` and for the user; nothing is published.
         w.config["annotations"]["io.k3.exposed-ports"] =
             serde_json::json!(img.exposed_ports.join(","));
+    }
+    if let Some(sig) = w.v.stop_signal.as_ref().or(img.stop_signal.as_ref()) {
+        w.config["annotations"][STOP_SIGNAL] = serde_json::json!(sig);
     }
     if let Some(ip) = w.net.ip {
         w.config["annotations"]["io.k3.ip"] = serde_json::json!(ip.to_string());

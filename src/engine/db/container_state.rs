@@ -26,7 +26,7 @@ pub const MIGRATION: Migration = Migration {
 };
 
 /// A lifecycle state (seed 001).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     /// Created, not started.

@@ -4,7 +4,7 @@
 //! whatever the number of concurrent `k3` processes.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{query, DbError, Migration};
 
@@ -41,7 +41,7 @@ pub const MIGRATION: Migration = Migration {
 };
 
 /// A bridge network.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NetworkRecord {
     /// The network's name.
     pub name: String,
@@ -56,7 +56,7 @@ pub struct NetworkRecord {
 }
 
 /// A container's address on a network.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Lease {
     /// The network the address is in.
     pub network: String,
@@ -71,7 +71,7 @@ pub struct Lease {
 }
 
 /// A published port.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PortRecord {
     /// The published port on the host.
     pub host_port: u16,

@@ -1,9 +1,10 @@
-//! The `restarts` table: every restart the daemon's supervisor made, with
-//! the exit code that caused it, the attempt number and the delay waited;
-//! and the query saying whether the user stopped a container (its last
-//! `start`/`stop` event is a `stop` by the user).
+//! The `restarts` table: every restart a restart policy made (the monitor's
+//! after an exit, the daemon's at its start), with the exit code that caused
+//! it, the attempt number and the delay waited; and the queries saying
+//! whether a container was stopped since its last start (its last
+//! `start`/`stop` event is a `stop`), and whether by the user.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::db::{query, DbError, Migration};
@@ -92,23 +93,28 @@ pub fn list(conn: &Connection) -> Result<Vec<Restart>, DbError> {
         .map_err(query("list restarts"))
 }
 
+/// Whether the container was stopped (by the user, the daemon's shutdown, an
+/// `rm -f`) since it was last started: a monitor then leaves it stopped,
+/// whatever its policy.
+pub fn stopped_since_start(conn: &Connection, id: &str) -> Result<bool, DbError> {
+    Ok(last_start_or_stop(conn, id)?.is_some_and(|(kind, _)| kind == "stop"))
+}
+
+fn last_start_or_stop(conn: &Connection, id: &str) -> Result<Option<(String, String)>, DbError> {
+    conn.query_row(
+        "SELECT kind, payload FROM events WHERE container_id = ?1
+         AND kind IN ('start', 'stop') ORDER BY id DESC LIMIT 1",
+        [id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )
+    .optional()
+    .map_err(query("last stop"))
+}
+
 /// Whether the last `start`/`stop` event of `id` is a stop by the user.
 pub fn user_stopped(conn: &Connection, id: &str) -> Result<bool, DbError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT kind, payload FROM events WHERE container_id = ?1
-             AND kind IN ('start', 'stop') ORDER BY id DESC LIMIT 1",
-        )
-        .map_err(query("last stop"))?;
-    let mut rows = stmt
-        .query_map([id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .map_err(query("last stop"))?;
-    Ok(match rows.next() {
-        Some(Ok((kind, payload))) => kind == "stop" && payload.contains("\"by\":\"user\""),
-        _ => false,
-    })
+    Ok(last_start_or_stop(conn, id)?
+        .is_some_and(|(kind, payload)| kind == "stop" && payload.contains("\"by\":\"user\"")))
 }
 
 #[cfg(test)]
@@ -133,7 +139,9 @@ mod tests {
         let db = Db::open_in_memory().unwrap();
         let c = db.conn();
         assert!(!user_stopped(c, "a").unwrap());
+        assert!(!stopped_since_start(c, "a").unwrap());
         events::record(c, "a", "start", &serde_json::json!({}), 1).unwrap();
+        assert!(!stopped_since_start(c, "a").unwrap());
         events::record(c, "a", "stop", &serde_json::json!({"by": "user"}), 2).unwrap();
         events::record(c, "a", "die", &serde_json::json!({}), 3).unwrap();
         assert!(user_stopped(c, "a").unwrap());
@@ -141,5 +149,9 @@ mod tests {
         assert!(!user_stopped(c, "a").unwrap());
         events::record(c, "a", "stop", &serde_json::json!({"by": "daemon"}), 5).unwrap();
         assert!(!user_stopped(c, "a").unwrap());
+        assert!(
+            stopped_since_start(c, "a").unwrap(),
+            "any stop counts for a monitor"
+        );
     }
 }

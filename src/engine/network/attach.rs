@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use super::error::NetworkError;
 use super::host::{make_netns, release_at, Addr};
+use super::ledger;
 use super::lock::lock;
 use super::names::{parse_mac, parse_subnet, veth_name};
 use super::nft;
@@ -38,25 +39,33 @@ pub fn attach(
     };
     ctx.network.plug(&host, bridge, ns, addr)?;
     if !plan.ports.is_empty() {
-        add_port_rules(ctx, plan, ip, undo)?;
+        add_port_rules(ctx, plan, ip, hash, undo)?;
     }
     Ok(())
+}
+
+/// The comment of a container's DNAT rules: its hash, unique on the host
+/// (two roots may each have a container `web`).
+fn rule_tag(hash: &str) -> String {
+    format!("ctr:{hash}")
 }
 
 fn add_port_rules(
     ctx: &Engine,
     plan: &NetPlan,
     ip: Ipv4Addr,
+    hash: &str,
     undo: &mut UndoStack<Engine>,
 ) -> Result<(), NetworkError> {
-    let id = plan.owner.clone();
+    let tag = rule_tag(hash);
+    let owner = hash.to_string();
     let script: String = plan
         .ports
         .iter()
         .map(|p| {
             let hip = p.host_ip.map(|h| h.to_string());
             nft::port_rule(
-                &id,
+                &owner,
                 hip.as_deref(),
                 p.proto.as_str(),
                 p.host_port,
@@ -68,7 +77,7 @@ fn add_port_rules(
     ctx.network.add_rules(&script)?;
     undo.push("delete port rules", move |c: &Engine| {
         c.network
-            .delete_rules("portmap", &format!("ctr:{id}"))
+            .delete_rules("portmap", &tag)
             .map_err(|e| e.to_string())
     });
     Ok(())
@@ -87,10 +96,26 @@ pub fn reattach(ctx: &Engine, id: &str, hash: &str) -> Result<(), NetworkError> 
         }
         return Ok(());
     };
-    let _l = lock(&root)?;
+    let _l = lock(ctx)?;
     let rec = networks::get(ctx.db.conn(), &lease.network)?
         .ok_or_else(|| NetworkError::NotFound(lease.network.clone()))?;
+    let others = ledger::others(ctx)?;
+    others.check_network(&rec)?;
     let subnet = parse_subnet(&rec.subnet)?;
+    // the ledger lost this root's part (a reboot empties `/run`) and another
+    // root leased the address meanwhile: refused, not shared
+    if let Some(ip) = lease
+        .ip
+        .parse()
+        .ok()
+        .filter(|ip| others.ips_in(&subnet).contains(ip))
+    {
+        return Err(NetworkError::IpInUse {
+            ip,
+            network: rec.name.clone(),
+        });
+    }
+    ledger::publish(ctx)?;
     let gw: Ipv4Addr = rec.gateway.parse().unwrap_or(subnet.first_host());
     net.ensure_bridge(&rec, &subnet, gw)?;
     release_at(net, &root, hash);
@@ -117,15 +142,15 @@ pub fn reattach(ctx: &Engine, id: &str, hash: &str) -> Result<(), NetworkError> 
 /// When a container is removed: veth, netns, lease, port rules.
 pub fn teardown(ctx: &mut Engine, id: &str, hash: &str) -> Result<(), NetworkError> {
     let root = ctx.store.root().to_path_buf();
-    let _l = lock(&root)?;
+    let _l = lock(ctx)?;
     release_at(ctx.network.as_ref(), &root, hash);
     if !networks::ports(ctx.db.conn())?
         .iter()
         .all(|p| p.container_id != id)
     {
-        ctx.network.delete_rules("portmap", &format!("ctr:{id}"))?;
+        ctx.network.delete_rules("portmap", &rule_tag(hash))?;
     }
     ctx.db
         .write("release lease", |c| networks::release(c, id))?;
-    Ok(())
+    ledger::publish(ctx)
 }

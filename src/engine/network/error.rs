@@ -61,6 +61,18 @@ pub enum NetworkError {
         /// The container publishing it.
         by: String,
     },
+    /// The host port is published by a container of another k3 root.
+    #[error("port `{port}/{proto}` is already published by container `{by}` of k3 root `{root}`")]
+    PortTakenByRoot {
+        /// The host port.
+        port: u16,
+        /// `tcp` or `udp`.
+        proto: &'static str,
+        /// The container publishing it.
+        by: String,
+        /// Its k3 root.
+        root: String,
+    },
     /// The host port is bound by a host process.
     #[error("port `{port}/{proto}` is already in use on the host")]
     PortBound {
@@ -114,6 +126,7 @@ impl NetworkError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             NetworkError::PortTaken { .. }
+            | NetworkError::PortTakenByRoot { .. }
             | NetworkError::PortBound { .. }
             | NetworkError::Invalid { .. }
             | NetworkError::Exists(_)

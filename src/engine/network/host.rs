@@ -48,7 +48,7 @@ pub trait Network: Send + Sync {
     fn delete_link(&self, name: &str) -> Result<(), String>;
 
     /// The host ends of container veths there are (`k3-` and 12 hex digits,
-    /// not a bridge).
+    /// not a bridge), of every k3 root: not a list of leftovers.
     fn container_veths(&self) -> Vec<String>;
 
     /// Applies an nftables script (rules of `nft::port_rule`).
@@ -56,7 +56,14 @@ pub trait Network: Send + Sync {
 
     /// Deletes the rules of `chain` whose comment is `comment`.
     fn delete_rules(&self, chain: &str, comment: &str) -> Result<(), NetworkError>;
+
+    /// The directory of the host-wide network lock and ledger, shared by
+    /// every k3 root of the host.
+    fn host_dir(&self) -> PathBuf;
 }
+
+/// [`Linux::host_dir`].
+pub const HOST_DIR: &str = "/run/k3/network";
 
 /// A container's address on its bridge network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +208,10 @@ impl Network for Linux {
 
     fn delete_rules(&self, chain: &str, comment: &str) -> Result<(), NetworkError> {
         nft::delete_by_comment(chain, comment)
+    }
+
+    fn host_dir(&self) -> PathBuf {
+        PathBuf::from(HOST_DIR)
     }
 }
 

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 
 use super::error::NetworkError;
 use super::ipam::{self, Refusal, Subnet};
+use super::ledger::Others;
 use super::names::fmt_mac;
 use crate::context::Engine;
 use crate::db;
@@ -12,24 +13,24 @@ use crate::db::networks::{self, Lease, NetworkRecord, PortRecord};
 use crate::options::{PortMapping, Proto, Validated};
 
 /// Leases a static or the next free IP, and records the published ports,
-/// in one `IMMEDIATE` transaction.
+/// in one `IMMEDIATE` transaction; what other roots hold is not free either.
 pub(super) fn take_lease(
     ctx: &Engine,
     v: &Validated,
-    net: &NetworkRecord,
-    subnet: &Subnet,
-    gw: Ipv4Addr,
+    (net, subnet, gw): (&NetworkRecord, &Subnet, Ipv4Addr),
     hash: &str,
+    others: &Others,
 ) -> Result<Lease, NetworkError> {
     let mut db = db::Db::open(&ctx.store.db_path())?;
     let tx = db
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| NetworkError::Db(db::query("begin lease")(e)))?;
-    let used: HashSet<Ipv4Addr> = networks::leases(&tx, Some(&net.name))?
+    let mut used: HashSet<Ipv4Addr> = networks::leases(&tx, Some(&net.name))?
         .iter()
         .filter_map(|l| l.ip.parse().ok())
         .collect();
+    used.extend(others.ips_in(subnet));
     let ip = pick_ip(v.ip, net, subnet, gw, &used)?;
     let lease = Lease {
         network: net.name.clone(),
@@ -39,7 +40,7 @@ pub(super) fn take_lease(
         mac: fmt_mac(v.mac.unwrap_or_else(|| ipam::mac_for(ip))),
     };
     networks::insert_lease(&tx, &lease, db::now())?;
-    reserve_ports(&tx, v, &ip)?;
+    reserve_ports(&tx, v, &ip, others)?;
     tx.commit()
         .map_err(|e| NetworkError::Db(db::query("commit lease")(e)))?;
     Ok(lease)
@@ -75,6 +76,7 @@ pub(super) fn reserve_ports(
     tx: &rusqlite::Connection,
     v: &Validated,
     ip: &Ipv4Addr,
+    others: &Others,
 ) -> Result<(), NetworkError> {
     let taken = networks::ports(tx)?;
     for p in &v.publish {
@@ -87,6 +89,14 @@ pub(super) fn reserve_ports(
                 port: p.host_port,
                 proto,
                 by: t.container_id.clone(),
+            });
+        }
+        if let Some((root, by)) = others.port(p.host_port, proto) {
+            return Err(NetworkError::PortTakenByRoot {
+                port: p.host_port,
+                proto,
+                by: by.to_string(),
+                root: root.to_string(),
             });
         }
         host_port_free(p)?;

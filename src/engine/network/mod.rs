@@ -9,13 +9,23 @@
 //! as `eth0`, addresses it, sets the default route and adds the DNAT rules.
 //! The container's process thus starts with its network ready (no hook, no
 //! race with an application that binds at once), and every step has its
-//! undo. All network changes run under one lock file (`ROOT/network.lock`).
+//! undo.
+//!
+//! Bridges, their addresses, host ports and nftables rules are the host's,
+//! shared by every k3 root on it: all network changes of all roots run under
+//! one host-wide lock (`/run/k3/network/lock`), and a ledger beside it says
+//! what each root holds (`ledger`), so two roots never lease the same IP or
+//! publish the same port, and one never removes what is another's: a root's
+//! leftovers are found from its own namespaces and leases, its DNAT rules
+//! carry the container's host-unique hash, and a bridge another root uses
+//! stays when one root removes its network.
 
 mod attach;
 mod error;
 mod host;
 pub mod ipam;
 mod lease;
+mod ledger;
 mod lock;
 mod names;
 pub mod netlink;
@@ -27,7 +37,7 @@ mod verbs;
 
 pub use attach::{attach, reattach, teardown};
 pub use error::NetworkError;
-pub use host::{release_at, Addr, Linux, Network};
+pub use host::{release_at, Addr, Linux, Network, HOST_DIR};
 pub use names::{bridge_name, veth_name, DEFAULT_NAME, DEFAULT_SUBNET};
 pub use plan::{prepare, NetPlan};
 pub use reconcile::reconcile;

@@ -3,7 +3,8 @@
 //! (prerouting) and from the host itself (output, 127.0.0.1 included),
 //! and per-network masquerade (outbound, hairpin, and connections from
 //! 127.0.0.1, which need `route_localnet` on the bridge). Rules carry a
-//! comment (`ctr:<id>`, `net:<name>`) so they are removed by owner.
+//! comment (`ctr:<hash>` of the container, unique on the host, `net:<name>`)
+//! so they are removed by owner.
 
 use std::io::Write;
 use std::process::{Command, Stdio};

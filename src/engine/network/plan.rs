@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use super::error::NetworkError;
 use super::host::make_netns;
 use super::lease::take_lease;
+use super::ledger;
 use super::lock::lock;
 use super::names::{parse_mac, parse_subnet, DEFAULT_NAME, DEFAULT_SUBNET};
 use super::reconcile::reconcile;
@@ -94,16 +95,21 @@ pub(super) fn prepare_bridge(
     undo: &mut UndoStack<Engine>,
 ) -> Result<NetPlan, NetworkError> {
     let root = ctx.store.root().to_path_buf();
-    let _l = lock(&root)?;
+    let _l = lock(ctx)?;
     reconcile(ctx);
+    let others = ledger::others(ctx)?;
     let net = network_for_use(ctx, name)?;
+    others.check_network(&net)?;
     let subnet = parse_subnet(&net.subnet)?;
     let gateway: Ipv4Addr = net.gateway.parse().unwrap_or(subnet.first_host());
     ctx.network.ensure_bridge(&net, &subnet, gateway)?;
-    let lease = take_lease(ctx, v, &net, &subnet, gateway, hash)?;
+    let lease = take_lease(ctx, v, (&net, &subnet, gateway), hash, &others)?;
+    ledger::publish(ctx)?;
     let id = v.id.clone();
     undo.push("release IP lease", move |c: &Engine| {
-        networks::release(c.db.conn(), &id).map_err(|e| e.to_string())
+        networks::release(c.db.conn(), &id).map_err(|e| e.to_string())?;
+        let _l = lock(c).map_err(|e| e.to_string())?;
+        ledger::publish(c).map_err(|e| e.to_string())
     });
     let ns = make_netns(ctx.network.as_ref(), &root, hash)?;
     let nsp = ns.clone();

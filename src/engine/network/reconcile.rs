@@ -10,8 +10,10 @@ use crate::context::Engine;
 use crate::db::containers;
 use crate::db::networks::{self, Lease};
 
-/// Removes leftovers of crashed creates: netns files and `k3-*` veths of
-/// no container, leases of no container.
+/// Removes leftovers of crashed creates of this root: netns files and leases
+/// of no container, with their veths. Only what is this root's is looked
+/// at — its `netns` directory and its leases — never the host's `k3-*`
+/// links, which may be another root's containers.
 ///
 /// A create makes its netns and lease (step 6) and veth (step 9) well
 /// before its record exists (step 13); what tells it from a crashed one is
@@ -31,12 +33,6 @@ pub fn reconcile(ctx: &Engine) {
                 .collect()
         })
         .unwrap_or_default();
-    let veths: Vec<String> = ctx
-        .network
-        .container_veths()
-        .into_iter()
-        .filter(|n| !busy(&n[3..]))
-        .collect();
     let leases: Vec<Lease> = networks::leases(ctx.db.conn(), None)
         .map(|l| l.into_iter().filter(|l| !busy(&l.hash)).collect())
         .unwrap_or_default();
@@ -48,11 +44,8 @@ pub fn reconcile(ctx: &Engine) {
     for h in netns.iter().filter(|h| !hashes.contains(*h)) {
         release_at(ctx.network.as_ref(), root, h);
     }
-    let names: HashSet<String> = hashes.iter().map(|h| veth_name(h)).collect();
-    for n in veths.iter().filter(|n| !names.contains(*n)) {
-        let _ = ctx.network.delete_link(n);
-    }
     for l in leases.iter().filter(|l| !ids.contains(&l.container_id)) {
+        let _ = ctx.network.delete_link(&veth_name(&l.hash));
         let _ = networks::release(ctx.db.conn(), &l.container_id);
     }
 }

@@ -51,14 +51,7 @@ fn a_bridge_plan_leases_the_first_free_ip_and_pins_a_namespace() {
     let (e, journal) = engine(dir.path());
     let mut undo = UndoStack::default();
     let plan = prepare(&e, &validated(options("web", "kb0")), HASH, &mut undo).unwrap();
-    assert_eq!(
-        journal.calls(),
-        [
-            "net.container_veths",
-            "net.ensure_bridge",
-            "net.create_netns"
-        ]
-    );
+    assert_eq!(journal.calls(), ["net.ensure_bridge", "net.create_netns"]);
     let ns = netns::path(dir.path(), HASH);
     assert_eq!(plan.mode, NetMode::Path(ns.clone()));
     assert!(ns.exists());
@@ -166,7 +159,7 @@ fn attach_makes_the_veth_then_plugs_it_and_undoes_in_reverse() {
     let plan = prepare(&e, &validated(o), HASH, &mut undo).unwrap();
     attach(&e, &plan, HASH, &mut undo).unwrap();
     assert_eq!(
-        journal.calls()[3..],
+        journal.calls()[2..],
         ["net.add_veth", "net.plug", "net.add_rules"]
     );
     let fake_links = e.network.container_veths();
@@ -174,7 +167,7 @@ fn attach_makes_the_veth_then_plugs_it_and_undoes_in_reverse() {
     assert_eq!(undo.len(), 4);
     assert!(undo.unwind(&e).is_empty());
     assert_eq!(
-        journal.calls()[7..],
+        journal.calls()[6..],
         ["net.delete_rules", "net.delete_link", "net.remove_netns",]
     );
     assert!(e.network.container_veths().is_empty());
@@ -317,4 +310,148 @@ fn network_verbs_create_refuse_overlaps_and_remove_only_unused() {
         remove(&mut e, "back"),
         Err(NetworkError::NoSuchNetwork(_))
     ));
+}
+
+/// Two roots of one host: engines whose fake networks share the host's
+/// lock and ledger, and its links.
+fn two_roots(dir: &Path) -> ((Engine, Journal), (Engine, Journal)) {
+    let host = dir.join("host");
+    let one = |name: &str| {
+        let root = dir.join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        let (mut e, journal) = engine(&root);
+        e.network = Box::new(fake::FakeNetwork::new(journal.clone(), host.clone()));
+        (e, journal)
+    };
+    (one("a"), one("b"))
+}
+
+#[test]
+fn two_roots_never_share_an_ip_or_a_port_and_keep_each_others_bridge() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((a, _), (mut b, jb)) = two_roots(dir.path());
+    let port = free_port();
+    let mut o = options("web", "kb0");
+    o.publish = vec![format!("{port}:80")];
+    let mut undo = UndoStack::default();
+    let pa = prepare(&a, &validated(o.clone()), HASH, &mut undo).unwrap();
+    attach(&a, &pa, HASH, &mut undo).unwrap();
+    std::mem::take(&mut undo).commit();
+    // the same name in B: another address, and A's port refused naming A's root
+    let err = prepare(&b, &validated(o), "fedcba9876543210", &mut undo).unwrap_err();
+    assert!(
+        matches!(err, NetworkError::PortTakenByRoot { ref by, .. } if by == "web"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&dir.path().join("a").display().to_string()),
+        "{err}"
+    );
+    assert!(std::mem::take(&mut undo).unwind(&b).is_empty());
+    let pb = prepare(
+        &b,
+        &validated(options("web", "kb0")),
+        "fedcba9876543210",
+        &mut undo,
+    )
+    .unwrap();
+    std::mem::take(&mut undo).commit();
+    assert_eq!(pa.ip, Some(Ipv4Addr::new(192, 168, 100, 2)));
+    assert_eq!(pb.ip, Some(Ipv4Addr::new(192, 168, 100, 3)));
+    // a static IP A holds is in use for B too
+    let mut st = options("st", "kb0");
+    st.ip = Some("192.168.100.2".into());
+    let err = prepare(&b, &validated(st), "1111111111111111", &mut undo).unwrap_err();
+    assert!(matches!(err, NetworkError::IpInUse { .. }), "{err}");
+    // B's reconcile (at its next create) leaves A's veth; B's rm of its
+    // `web` leaves A's rules and A's lease
+    let before = jb.calls().len();
+    b.db.conn()
+        .execute("DELETE FROM leases WHERE container_id = 'web'", [])
+        .unwrap();
+    prepare(
+        &b,
+        &validated(options("w2", "kb0")),
+        "2222222222222222",
+        &mut undo,
+    )
+    .unwrap();
+    std::mem::take(&mut undo).commit();
+    assert!(a.network.container_veths().contains(&veth_name(HASH)));
+    assert!(!jb.calls()[before..].contains(&"net.delete_link".to_string()));
+    // B's `network rm kb0` keeps the bridge and masquerade A still uses
+    for l in leases(&b) {
+        networks::release(b.db.conn(), &l.container_id).unwrap();
+    }
+    let before = jb.calls().len();
+    remove(&mut b, "kb0").unwrap();
+    assert!(
+        jb.calls()[before..].is_empty(),
+        "{:?}",
+        &jb.calls()[before..]
+    );
+    // a network of B on A's subnet or over A's bridge is refused
+    let err = create(&mut b, "other", "192.168.100.0/25", None).unwrap_err();
+    assert!(err.to_string().contains("overlaps network `kb0`"), "{err}");
+    let err = create(&mut b, "kb0", "10.1.0.0/24", None).unwrap_err();
+    assert!(
+        err.to_string().contains("bridge `kb0` is network `kb0`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_removed_roots_part_of_the_ledger_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((a, _), (b, _)) = two_roots(dir.path());
+    let mut undo = UndoStack::default();
+    prepare(&a, &validated(options("web", "kb0")), HASH, &mut undo).unwrap();
+    std::mem::take(&mut undo).commit();
+    drop(a);
+    std::fs::remove_dir_all(dir.path().join("a")).unwrap();
+    let p = prepare(
+        &b,
+        &validated(options("web", "kb0")),
+        "fedcba9876543210",
+        &mut undo,
+    )
+    .unwrap();
+    assert_eq!(p.ip, Some(Ipv4Addr::new(192, 168, 100, 2)));
+}
+
+#[test]
+fn a_corrupt_ledger_is_an_error_naming_it_not_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((a, _), _) = two_roots(dir.path());
+    std::fs::create_dir_all(dir.path().join("host")).unwrap();
+    std::fs::write(dir.path().join("host/ledger.json"), "{not json").unwrap();
+    let mut undo = UndoStack::default();
+    let err = prepare(&a, &validated(options("web", "kb0")), HASH, &mut undo).unwrap_err();
+    assert!(err.to_string().contains("ledger.json"), "{err}");
+    assert_eq!(err.kind(), crate::error_kind::ErrorKind::Network);
+    assert!(undo.is_empty() && leases(&a).is_empty());
+}
+
+#[test]
+fn a_lease_another_root_took_while_the_ledger_was_empty_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ((a, _), (b, _)) = two_roots(dir.path());
+    let mut undo = UndoStack::default();
+    prepare(&a, &validated(options("web", "kb0")), HASH, &mut undo).unwrap();
+    std::mem::take(&mut undo).commit();
+    // a reboot: `/run` is empty, A's stopped container keeps its lease
+    std::fs::remove_file(dir.path().join("host/ledger.json")).unwrap();
+    let pb = prepare(
+        &b,
+        &validated(options("x", "kb0")),
+        "fedcba9876543210",
+        &mut undo,
+    )
+    .unwrap();
+    std::mem::take(&mut undo).commit();
+    assert_eq!(pb.ip, Some(Ipv4Addr::new(192, 168, 100, 2)));
+    let err = reattach(&a, "web", HASH).unwrap_err();
+    assert!(matches!(err, NetworkError::IpInUse { .. }), "{err}");
+    assert!(a.network.container_veths().is_empty());
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::error::NetworkError;
 use super::ipam::Subnet;
+use super::ledger;
 use super::lock::lock;
 use super::names::{bridge_name, parse_subnet};
 use super::netns;
@@ -50,7 +51,7 @@ pub fn create(
             ip
         }
     };
-    let _l = lock(ctx.store.root())?;
+    let _l = lock(ctx)?;
     let all = networks::list(ctx.db.conn())?;
     if all.iter().any(|n| n.name == name) {
         return Err(NetworkError::Exists(name.to_string()));
@@ -82,14 +83,17 @@ pub fn create(
         gateway: gw.to_string(),
         created_at: db::now(),
     };
+    ledger::others(ctx)?.check_network(&rec)?;
     ctx.network.ensure_bridge(&rec, &s, gw)?;
     networks::insert(ctx.db.conn(), &rec)?;
+    ledger::publish(ctx)?;
     Ok(rec)
 }
 
-/// `k3 network rm`: refused while containers hold leases on it.
+/// `k3 network rm`: refused while containers hold leases on it; its bridge
+/// and masquerade rules stay while another root has the same network.
 pub fn remove(ctx: &mut Engine, name: &str) -> Result<(), NetworkError> {
-    let _l = lock(ctx.store.root())?;
+    let _l = lock(ctx)?;
     let net = networks::get(ctx.db.conn(), name)?
         .ok_or_else(|| NetworkError::NoSuchNetwork(name.to_string()))?;
     let users: Vec<String> = networks::leases(ctx.db.conn(), Some(name))?
@@ -102,17 +106,19 @@ pub fn remove(ctx: &mut Engine, name: &str) -> Result<(), NetworkError> {
             users,
         });
     }
-    ctx.network
-        .delete_rules("postrouting", &format!("net:{name}"))?;
-    ctx.network
-        .delete_link(&net.bridge)
-        .map_err(|e| NetworkError::Sys {
-            op: "delete bridge",
-            what: net.bridge.clone(),
-            source: io::Error::other(e),
-        })?;
+    if !ledger::others(ctx)?.uses_bridge(&net.bridge) {
+        ctx.network
+            .delete_rules("postrouting", &format!("net:{name}"))?;
+        ctx.network
+            .delete_link(&net.bridge)
+            .map_err(|e| NetworkError::Sys {
+                op: "delete bridge",
+                what: net.bridge.clone(),
+                source: io::Error::other(e),
+            })?;
+    }
     networks::delete(ctx.db.conn(), name)?;
-    Ok(())
+    ledger::publish(ctx)
 }
 
 /// A network with its leases (`inspect`).

@@ -2,19 +2,20 @@
 
 use super::{bad, OptionsError};
 
-/// `[A-Za-z0-9-]{1,64}`, not starting with `-`.
+/// `[A-Za-z0-9][A-Za-z0-9_.-]{0,63}`: docker's and podman's names.
 pub fn container_id(s: &str) -> Result<String, OptionsError> {
     let ok = !s.is_empty()
         && s.len() <= 64
-        && !s.starts_with('-')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if ok {
         Ok(s.to_string())
     } else {
         Err(bad(
             "containerId",
             s,
-            "use 1 to 64 letters, digits and `-` (not first)",
+            "use 1 to 64 letters, digits, `_`, `.` and `-` (a letter or digit first)",
         ))
     }
 }
@@ -98,8 +99,20 @@ mod tests {
 
     #[test]
     fn ids_envs_hostnames() {
-        assert!(container_id("simple-app").is_ok());
-        for b in ["", "-x", "a_b", "a/b", "a b", &"a".repeat(65)] {
+        for ok in ["simple-app", "a_b", "my.app_1", "x"] {
+            assert!(container_id(ok).is_ok(), "{ok}");
+        }
+        for b in [
+            "",
+            "-x",
+            "_x",
+            ".x",
+            "..",
+            "a/b",
+            "a b",
+            "a:b",
+            &"a".repeat(65),
+        ] {
             assert!(container_id(b).is_err(), "{b}");
         }
         assert_eq!(env("A=b=c").unwrap(), ("A".into(), "b=c".into()));

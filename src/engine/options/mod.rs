@@ -5,8 +5,10 @@
 //! [`OptionsError`] naming the option and the value (`VALIDATION_ERROR`).
 //!
 //! The values are parsed by area: [`identity`] (id, image, host name),
-//! [`command`] (args, env, signals), [`resources`] (cpus, memory, disk, pids,
-//! cgroups), [`restart`], [`mounts`], [`network`] and [`caps`].
+//! [`command`] (args, env, signals), [`process`] (user, workdir, entrypoint,
+//! env files, labels), [`resources`] (cpus, memory, disk, pids, cgroups),
+//! [`restart`], [`mounts`], [`security`] (tmpfs, devices, ulimits, sysctls,
+//! `--security-opt`, shm), [`network`] and [`caps`].
 
 use std::net::Ipv4Addr;
 
@@ -17,21 +19,28 @@ mod command;
 mod identity;
 mod mounts;
 mod network;
+mod process;
 mod resources;
 mod restart;
+mod security;
 
 pub use caps::{caps, ALL_CAPS, DEFAULT_CAPS};
 pub use command::{args, env, signal};
 pub use identity::{container_id, hostname};
 pub use mounts::{bind_mount, name_ok};
 pub use network::{ip, mac, port_mapping};
+pub use process::{entrypoint, env_entry, env_file_entries, label, user, workdir};
 pub use resources::{cgroup_conf, cgroupns, cpus, memory, pids_limit};
+pub use security::{
+    device, security_opts, shm_size, sysctl, tmpfs, ulimit, DeviceMapping, Seccomp, SecurityOpts,
+    TmpfsMount, Ulimit,
+};
 
 use identity::image_ref;
-use mounts::volumes;
+use mounts::{mount_flag, volume_flag, Spec};
 use network::{network_name, publish};
 use resources::disk_limit;
-use restart::{restart, seconds, MAX_RESTART_DELAY_S, MAX_RESTART_WINDOW_S};
+use restart::{attempts, restart, seconds, MAX_RESTART_DELAY_S, MAX_RESTART_WINDOW_S};
 
 /// The default network.
 pub const DEFAULT_NETWORK: &str = "kb0";
@@ -153,12 +162,57 @@ pub struct CreateOptions {
     /// A pseudo-terminal for the container (`-t`): the monitor holds its master.
     #[serde(default)]
     pub tty: bool,
+    /// The working directory in the container (default: the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// The user: `name`, `uid`, `name:group` or `uid:gid` (default: the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The entrypoint: one program, or a JSON array of words; empty: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<String>,
+    /// Files of `KEY=VALUE` lines read into the environment (before `env`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_file: Vec<String>,
+    /// Labels, `KEY=VALUE` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label: Vec<String>,
+    /// The root filesystem mounted read-only (tmpfs on `/tmp`, `/var/tmp`, `/run`).
+    #[serde(default)]
+    pub read_only: bool,
+    /// tmpfs mounts, `/path[:opts]` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    /// Host devices, `/dev/host[:/dev/container][:rwm]` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device: Vec<String>,
+    /// Resource limits, `NAME=SOFT[:HARD]` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimit: Vec<String>,
+    /// Namespaced sysctls, `KEY=VALUE` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysctl: Vec<String>,
+    /// `seccomp=unconfined|PATH`, `no-new-privileges`, `apparmor=...` (ignored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    /// The size of `/dev/shm` (default `64m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<String>,
+    /// A small init as PID 1 that reaps zombies and forwards signals.
+    #[serde(default)]
+    pub init: bool,
+    /// The signal `stop` sends first (default: the image's, else `TERM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Removed once it exits (`run -d --rm`; the monitor removes it).
+    #[serde(default)]
+    pub auto_remove: bool,
     /// Runs the runtime with `--debug` and keeps its trace.
     #[serde(default)]
     pub debug: bool,
 }
 
-/// A restart policy (stored now; a later daemon enforces it).
+/// A restart policy (enforced by the container's monitor, `supervisor::restart`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
@@ -303,19 +357,91 @@ pub struct Validated {
     /// A pseudo-terminal for the container (`-t`).
     #[serde(default)]
     pub tty: bool,
+    /// The working directory (None: the image's).
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// The user (None: the image's).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The entrypoint (None: the image's; empty: none).
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    /// Labels, in order given (a later key wins).
+    #[serde(default)]
+    pub labels: Vec<(String, String)>,
+    /// The root filesystem is read-only.
+    #[serde(default)]
+    pub read_only: bool,
+    /// tmpfs mounts.
+    #[serde(default)]
+    pub tmpfs: Vec<TmpfsMount>,
+    /// Host devices.
+    #[serde(default)]
+    pub devices: Vec<DeviceMapping>,
+    /// Resource limits (replacing the default `RLIMIT_NOFILE` when named).
+    #[serde(default)]
+    pub ulimits: Vec<Ulimit>,
+    /// Sysctls, (key, value) each.
+    #[serde(default)]
+    pub sysctls: Vec<(String, String)>,
+    /// The seccomp filter.
+    #[serde(default)]
+    pub seccomp: Seccomp,
+    /// `no_new_privileges` for the process.
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    /// The size of `/dev/shm`, bytes (None: 64 MiB).
+    #[serde(default)]
+    pub shm_size: Option<i64>,
+    /// A reaper as PID 1.
+    #[serde(default)]
+    pub init: bool,
+    /// The signal `stop` sends first (None: the image's, else `TERM`).
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// Removed once it exits.
+    #[serde(default)]
+    pub auto_remove: bool,
     /// Runs the runtime with `--debug` and keeps its trace.
     pub debug: bool,
 }
 
 impl CreateOptions {
-    /// Parses and checks every option.
+    /// Parses and checks every option. `KEY` entries of `env` and
+    /// `envFile` take their value from this process' environment (see
+    /// [`CreateOptions::resolve_caller_env`] for a client's).
     pub fn validate(&self) -> Result<Validated, OptionsError> {
         let id = container_id(&self.container_id)?;
+        let lookup = |k: &str| std::env::var(k).ok();
+        let mut env_list = Vec::new();
+        for f in &self.env_file {
+            env_list.extend(env_file_entries(f)?);
+        }
+        env_list.extend(self.env.iter().cloned());
+        let env = env_list
+            .iter()
+            .map(|e| env_entry(e, &lookup))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut specs: Vec<(&'static str, Spec)> = Vec::new();
+        for m in &self.mount {
+            specs.push(("mount", mount_flag(m)?));
+        }
+        for v in &self.volume {
+            specs.push(("volume", volume_flag(v)?));
+        }
+        for t in &self.tmpfs {
+            specs.push(("tmpfs", Spec::Tmpfs(tmpfs(t)?)));
+        }
+        let (mounts, volumes, tmpfs) = split_mounts(specs)?;
+        let security = security_opts(&self.security_opt)?;
         Ok(Validated {
             image_ref: image_ref(&self.image, self.tag.as_deref())?,
             hostname: self.hostname.as_deref().map(hostname).transpose()?,
             args: self.args.as_deref().map(args).transpose()?,
-            env: self.env.iter().map(|e| env(e)).collect::<Result<_, _>>()?,
+            env,
             cpu_quota: self.cpus.map(cpus).transpose()?,
             memory_bytes: self.memory.as_deref().map(memory).transpose()?,
             disk_limit_mb: self.disk_limit.map(disk_limit).transpose()?,
@@ -326,12 +452,8 @@ impl CreateOptions {
                 .iter()
                 .map(|c| cgroup_conf(c))
                 .collect::<Result<_, _>>()?,
-            mounts: self
-                .mount
-                .iter()
-                .map(|m| bind_mount(m))
-                .collect::<Result<_, _>>()?,
-            volumes: volumes(&self.volume)?,
+            mounts,
+            volumes,
             network: network_name(self.network.as_deref().unwrap_or(DEFAULT_NETWORK))?,
             ip: self.ip.as_deref().map(ip).transpose()?,
             mac: self.mac.as_deref().map(mac).transpose()?,
@@ -342,20 +464,124 @@ impl CreateOptions {
             restart: restart(self.restart.as_deref().unwrap_or("none"))?,
             restart_delay: seconds("restartDelay", self.restart_delay, MAX_RESTART_DELAY_S)?,
             restart_window: seconds("restartWindow", self.restart_window, MAX_RESTART_WINDOW_S)?,
-            max_attempts: self.max_attempts.unwrap_or(0),
+            max_attempts: attempts(self.restart.as_deref(), self.max_attempts)?,
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
             no_shared: self.no_shared,
             interactive: self.interactive,
             tty: self.tty,
             debug: self.debug,
+            workdir: self.workdir.as_deref().map(workdir).transpose()?,
+            user: self.user.as_deref().map(user).transpose()?,
+            entrypoint: self.entrypoint.as_deref().map(entrypoint).transpose()?,
+            labels: self
+                .label
+                .iter()
+                .map(|l| label(l))
+                .collect::<Result<_, _>>()?,
+            read_only: self.read_only,
+            tmpfs,
+            devices: self
+                .device
+                .iter()
+                .map(|d| device(d))
+                .collect::<Result<_, _>>()?,
+            ulimits: self
+                .ulimit
+                .iter()
+                .map(|u| ulimit(u))
+                .collect::<Result<_, _>>()?,
+            sysctls: self
+                .sysctl
+                .iter()
+                .map(|s| sysctl(s))
+                .collect::<Result<_, _>>()?,
+            seccomp: security.seccomp,
+            no_new_privileges: security.no_new_privileges,
+            shm_size: self.shm_size.as_deref().map(shm_size).transpose()?,
+            init: self.init,
+            stop_signal: self
+                .stop_signal
+                .as_deref()
+                .map(|s| {
+                    signal(s)
+                        .map(|()| s.to_string())
+                        .map_err(|e| bad("stopSignal", s, e.reason))
+                })
+                .transpose()?,
+            auto_remove: self.auto_remove,
             id,
         })
         .and_then(check_combinations)
     }
 }
 
+/// Mounts by kind; two on one container path are refused (docker's
+/// "duplicate mount point"), naming the later one's option.
+#[allow(clippy::type_complexity)]
+fn split_mounts(
+    specs: Vec<(&'static str, Spec)>,
+) -> Result<(Vec<BindMount>, Vec<VolumeMount>, Vec<TmpfsMount>), OptionsError> {
+    let (mut binds, mut vols, mut tmpfs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen: Vec<String> = Vec::new();
+    for (option, spec) in specs {
+        let path = spec.container().trim_end_matches('/').to_string();
+        if seen.contains(&path) {
+            return Err(bad(
+                option,
+                spec.container(),
+                "that path is already mounted",
+            ));
+        }
+        seen.push(path);
+        match spec {
+            Spec::Bind(b) => binds.push(b),
+            Spec::Volume(v) => vols.push(v),
+            Spec::Tmpfs(t) => tmpfs.push(t),
+        }
+    }
+    Ok((binds, vols, tmpfs))
+}
+
+impl CreateOptions {
+    /// Resolves what only the caller's side knows, before the options go to
+    /// a daemon: `--env-file`s are read into `env`, and `KEY` entries take
+    /// the caller's value (dropped when unset, as docker).
+    pub fn resolve_caller_env(&mut self) -> Result<(), OptionsError> {
+        let mut list = Vec::new();
+        for f in self.env_file.drain(..) {
+            list.extend(env_file_entries(&f)?);
+        }
+        list.append(&mut self.env);
+        for e in list {
+            if let Some((k, v)) = env_entry(&e, &|k: &str| std::env::var(k).ok())? {
+                self.env.push(format!("{k}={v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn check_combinations(v: Validated) -> Result<Validated, OptionsError> {
+    if v.auto_remove && v.restart != RestartPolicy::None {
+        return Err(bad(
+            "restart",
+            serde_json::to_value(v.restart)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or(""),
+            "a container removed when it exits cannot be restarted (`--rm`)",
+        ));
+    }
+    if v.network == "host" {
+        if let Some((k, _)) = v.sysctls.iter().find(|(k, _)| k.starts_with("net.")) {
+            return Err(bad(
+                "sysctl",
+                k,
+                "the host's network: a `net.*` sysctl would change the host",
+            ));
+        }
+    }
     let special = v.network == "host" || v.network == "none";
     if special {
         if let Some(ip) = v.ip {

@@ -1,6 +1,6 @@
 //! Bind mounts and named volumes.
 
-use super::{bad, BindMount, OptionsError, VolumeMount};
+use super::{bad, BindMount, OptionsError, TmpfsMount, VolumeMount};
 
 fn container_path(option: &'static str, whole: &str, p: &str) -> Result<String, OptionsError> {
     if !p.starts_with('/') || p.split('/').any(|c| c == "..") || p.contains('\0') {
@@ -51,24 +51,151 @@ pub fn name_ok(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-pub(super) fn volumes(list: &[String]) -> Result<Vec<VolumeMount>, OptionsError> {
-    let mut out: Vec<VolumeMount> = Vec::new();
-    for s in list {
-        let parts: Vec<&str> = s.split(':').collect();
-        if !(2..=3).contains(&parts.len()) || !name_ok(parts[0]) {
-            return Err(bad("volume", s, "use `name:/container/path[:ro]`"));
+/// One entry of `--mount`, `-v` or `--tmpfs`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Spec {
+    /// A host path.
+    Bind(BindMount),
+    /// A named volume.
+    Volume(VolumeMount),
+    /// A tmpfs.
+    Tmpfs(TmpfsMount),
+}
+
+impl Spec {
+    pub(super) fn container(&self) -> &str {
+        match self {
+            Spec::Bind(b) => &b.container,
+            Spec::Volume(v) => &v.container,
+            Spec::Tmpfs(t) => &t.container,
         }
-        let v = VolumeMount {
-            name: parts[0].to_string(),
-            container: container_path("volume", s, parts[1])?,
-            readonly: ro_flag("volume", s, parts.get(2).copied())?,
-        };
-        if out.iter().any(|o| o.container == v.container) {
-            return Err(bad("volume", s, "that path is already mounted"));
-        }
-        out.push(v);
     }
-    Ok(out)
+}
+
+/// `-v`/`--volume`: `NAME:/path[:OPTS]` a named volume, `/host:/path[:OPTS]` a
+/// bind mount (docker's syntax); OPTS `ro`, `rw`, and SELinux' `z`/`Z`
+/// (accepted, as podman on a host without SELinux).
+pub(super) fn volume_flag(s: &str) -> Result<Spec, OptionsError> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() == 1 {
+        return Err(bad(
+            "volume",
+            s,
+            "anonymous volumes are not supported: use `NAME:/path` or `/host:/path`",
+        ));
+    }
+    if parts.len() > 3 {
+        return Err(bad(
+            "volume",
+            s,
+            "use `NAME:/path[:ro]` or `/host:/path[:ro]`",
+        ));
+    }
+    let mut readonly = false;
+    for o in parts
+        .get(2)
+        .map_or("", |o| *o)
+        .split(',')
+        .filter(|o| !o.is_empty())
+    {
+        match o {
+            "ro" => readonly = true,
+            "rw" => readonly = false,
+            "z" | "Z" => {}
+            o => {
+                return Err(bad(
+                    "volume",
+                    s,
+                    format!("unknown option `{o}` (use ro, rw, z or Z)"),
+                ))
+            }
+        }
+    }
+    let container = container_path("volume", s, parts[1])?;
+    if parts[0].starts_with('/') {
+        let host = container_path("volume", s, parts[0])?;
+        if !std::path::Path::new(&host).exists() {
+            let why = format!("host path `{host}` does not exist");
+            return Err(bad("volume", s, why));
+        }
+        return Ok(Spec::Bind(BindMount {
+            host,
+            container,
+            readonly,
+        }));
+    }
+    if !name_ok(parts[0]) {
+        return Err(bad("volume", s, "use `name:/container/path[:ro]`"));
+    }
+    Ok(Spec::Volume(VolumeMount {
+        name: parts[0].to_string(),
+        container,
+        readonly,
+    }))
+}
+
+/// `--mount`: docker's `type=bind|volume|tmpfs,source=...,target=...[,readonly]`,
+/// or k3's `/host:/path[:ro]`.
+pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
+    if !s.contains('=') {
+        return bind_mount(s).map(Spec::Bind);
+    }
+    let (mut typ, mut src, mut dst, mut ro) = ("volume", None, None, false);
+    let mut tmpfs_opts: Vec<String> = Vec::new();
+    for kv in s.split(',') {
+        let (k, v) = kv.split_once('=').map_or((kv, None), |(k, v)| (k, Some(v)));
+        match (k, v) {
+            ("type", Some(t)) => typ = t,
+            ("source" | "src", Some(v)) => src = Some(v),
+            ("target" | "destination" | "dst", Some(v)) => dst = Some(v),
+            ("readonly" | "ro", None | Some("true" | "1")) => ro = true,
+            ("readonly" | "ro", Some("false" | "0")) => ro = false,
+            ("tmpfs-size", Some(v)) => tmpfs_opts.push(format!("size={v}")),
+            ("tmpfs-mode", Some(v)) => tmpfs_opts.push(format!("mode={v}")),
+            _ => {
+                return Err(bad(
+                    "mount",
+                    s,
+                    format!(
+                    "unknown `{kv}` (type=, source=, target=, readonly, tmpfs-size=, tmpfs-mode=)"
+                ),
+                ))
+            }
+        }
+    }
+    let Some(dst) = dst else {
+        return Err(bad("mount", s, "no `target=`"));
+    };
+    match (typ, src) {
+        ("bind", Some(src)) => bind_mount(&format!("{src}:{dst}{}", if ro { ":ro" } else { "" }))
+            .map(Spec::Bind)
+            .map_err(|e| bad("mount", s, e.reason)),
+        ("volume", Some(src)) => {
+            volume_flag(&format!("{src}:{dst}{}", if ro { ":ro" } else { "" }))
+                .map_err(|e| bad("mount", s, e.reason))
+        }
+        ("tmpfs", None) => {
+            if ro {
+                tmpfs_opts.push("ro".into());
+            }
+            let spec = format!("{dst}:{}", tmpfs_opts.join(","));
+            let spec = if tmpfs_opts.is_empty() {
+                dst.to_string()
+            } else {
+                spec
+            };
+            super::tmpfs(&spec)
+                .map(Spec::Tmpfs)
+                .map_err(|e| bad("mount", s, e.reason))
+        }
+        ("tmpfs", Some(_)) => Err(bad("mount", s, "a tmpfs takes no `source=`")),
+        ("bind" | "volume", None) => Err(bad("mount", s, "no `source=`")),
+        (t, _) => Err(bad(
+            "mount",
+            s,
+            format!("unknown type `{t}` (use bind, volume or tmpfs)"),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -83,10 +210,45 @@ mod tests {
         assert!(bind_mount("/nonexistent-k3:/data").is_err());
         assert!(bind_mount("/tmp:data").is_err());
         assert!(bind_mount("/tmp:/data:rx").is_err());
-        let v = volumes(&["db-data:/var/lib/db".into()]).unwrap();
-        assert_eq!(v[0].name, "db-data");
-        assert!(volumes(&["bad name:/x".into()]).is_err());
-        assert!(volumes(&["a:/x".into(), "b:/x".into()]).is_err());
-        assert!(volumes(&["a:/../x".into()]).is_err());
+        let Spec::Volume(v) = volume_flag("db-data:/var/lib/db").unwrap() else {
+            panic!("not a volume")
+        };
+        assert_eq!(v.name, "db-data");
+        assert!(volume_flag("bad name:/x").is_err());
+        assert!(volume_flag("a:/../x").is_err());
+        assert!(volume_flag("/data").is_err());
+    }
+
+    #[test]
+    fn docker_syntax() {
+        assert_eq!(
+            volume_flag("/tmp:/data:ro,z").unwrap(),
+            Spec::Bind(BindMount {
+                host: "/tmp".into(),
+                container: "/data".into(),
+                readonly: true
+            })
+        );
+        assert_eq!(
+            volume_flag("/nonexistent-k3:/d").unwrap_err().option,
+            "volume"
+        );
+        assert_eq!(volume_flag("v:/d:rx").unwrap_err().option, "volume");
+        let b = mount_flag("type=bind,source=/tmp,target=/d,readonly").unwrap();
+        assert!(matches!(b, Spec::Bind(ref m) if m.readonly && m.host == "/tmp"));
+        let v = mount_flag("type=volume,src=vol1,dst=/d").unwrap();
+        assert!(matches!(v, Spec::Volume(ref m) if m.name == "vol1" && !m.readonly));
+        let t = mount_flag("type=tmpfs,target=/t,tmpfs-size=1m").unwrap();
+        assert!(matches!(t, Spec::Tmpfs(ref m) if m.options == vec!["size=1m"]));
+        assert_eq!(mount_flag("/tmp:/x").unwrap().container(), "/x");
+        for b in [
+            "type=bind,target=/d",
+            "type=bind,source=/tmp",
+            "type=nfs,source=a,target=/d",
+            "type=tmpfs,source=a,target=/d",
+            "type=bind,source=/tmp,target=/d,bogus=1",
+        ] {
+            assert_eq!(mount_flag(b).unwrap_err().option, "mount", "{b}");
+        }
     }
 }

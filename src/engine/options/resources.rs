@@ -62,36 +62,42 @@ pub fn cpus(n: f64) -> Result<i64, OptionsError> {
     Ok(quota)
 }
 
-/// Memory sizes: `512m`, `1GB`, `2048MB`, `512MB`, `1g`, `100k`, `1048576`
-/// (bytes). Binary units (`1GB` = 2^30 bytes), as docker.
-pub fn memory(s: &str) -> Result<i64, OptionsError> {
+/// A size in bytes: a number with an optional binary unit (`512m`, `1GB`,
+/// `1.5g`, `100k`, plain bytes); `None` when it is not one or too large.
+pub(super) fn bytes(s: &str) -> Option<i64> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| bad("memory", s, "use a number with a unit: `512m`, `1GB`"))?;
+    let n: f64 = num.parse().ok()?;
     let mult: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "t" | "tb" | "tib" => 1024.0_f64.powi(4),
-        _ => return Err(bad("memory", s, "unknown unit (use b, k, m, g, t)")),
+        _ => return None,
     };
     let bytes = (n * mult).round();
-    // Docker's minimum is 6 MB; below that the runtime's own init may not fit.
-    if bytes < 6.0 * 1024.0 * 1024.0 {
-        return Err(bad("memory", s, "the minimum is `6m`"));
+    if !(0.0..=i64::MAX as f64).contains(&bytes) {
+        return None;
     }
-    if bytes > i64::MAX as f64 {
-        return Err(bad("memory", s, "too large"));
-    }
-    // checked above: 6 MiB..=i64::MAX, and already rounded
+    // checked above: 0..=i64::MAX, and already rounded
     #[allow(clippy::cast_possible_truncation)]
     let bytes = bytes as i64;
+    Some(bytes)
+}
+
+/// Memory sizes: `512m`, `1GB`, `2048MB`, `512MB`, `1g`, `100k`, `1048576`
+/// (bytes). Binary units (`1GB` = 2^30 bytes), as docker.
+pub fn memory(s: &str) -> Result<i64, OptionsError> {
+    let bytes =
+        bytes(s).ok_or_else(|| bad("memory", s, "use a number with a unit: `512m`, `1GB`"))?;
+    // Docker's minimum is 6 MB; below that the runtime's own init may not fit.
+    if bytes < 6 * 1024 * 1024 {
+        return Err(bad("memory", s, "the minimum is `6m`"));
+    }
     Ok(bytes)
 }
 

@@ -8,6 +8,7 @@ pub mod archive;
 pub mod attach;
 pub mod cp;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod globals;
 pub mod images;
@@ -16,6 +17,8 @@ pub mod kill;
 pub mod login;
 pub mod logs;
 pub mod network;
+pub mod pause;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod pull;
@@ -31,6 +34,8 @@ pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod tag;
+pub mod template;
+pub mod top;
 pub mod volume;
 pub mod wait;
 
@@ -93,8 +98,18 @@ pub enum ContainerCmd {
     /// List containers.
     #[command(alias = "ls")]
     Ps(ps::PsArgs),
-    /// Show a container's record, state and events as JSON.
+    /// Show a container's record, state and events as JSON (`-f`: a Go template).
     Inspect(inspect::InspectArgs),
+    /// The processes of a running container.
+    Top(top::TopArgs),
+    /// The published ports of a container.
+    Port(port::PortArgs),
+    /// Freeze every process of containers.
+    Pause(pause::PauseArgs),
+    /// Thaw paused containers.
+    Unpause(pause::PauseArgs),
+    /// Lifecycle events from the database (streams unless `--until`).
+    Events(events::EventsArgs),
     /// Run a command in a running container.
     Exec(exec::ExecArgs),
     /// Connect the terminal to a running container (ctrl-p ctrl-q detaches).
@@ -103,7 +118,7 @@ pub enum ContainerCmd {
     Logs(logs::LogsArgs),
     /// Wait for a container to stop; print its exit code.
     Wait(wait::WaitArgs),
-    /// CPU and memory usage from the cgroup.
+    /// CPU, memory, I/O and pids of running containers (streams unless `--no-stream`).
     Stats(stats::StatsArgs),
     /// Named volumes.
     Volume {
@@ -131,6 +146,11 @@ pub fn dispatch(ctx: &mut Engine, cmd: ContainerCmd) -> Result<i32, Failure> {
         ContainerCmd::Rm(a) => rm::run(ctx, a),
         ContainerCmd::Ps(a) => ps::run(ctx, a),
         ContainerCmd::Inspect(a) => inspect::run(ctx, a),
+        ContainerCmd::Top(a) => top::run(ctx, a),
+        ContainerCmd::Port(a) => port::run(ctx, a),
+        ContainerCmd::Pause(a) => pause::run(ctx, a, false),
+        ContainerCmd::Unpause(a) => pause::run(ctx, a, true),
+        ContainerCmd::Events(a) => events::run(ctx, a),
         ContainerCmd::Exec(a) => exec::run(ctx, a),
         ContainerCmd::Attach(a) => attach::run(ctx, a),
         ContainerCmd::Logs(a) => logs::run(ctx, a),

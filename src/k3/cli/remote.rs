@@ -1,4 +1,4 @@
-//! `k3 ps`, `k3 run` and `k3 rm` through the daemon when its socket
+//! `k3 ps` (the same table as standalone), `k3 run` and `k3 rm` through the daemon when its socket
 //! answers (`K3_NO_DAEMON=1` forces standalone); every other verb, and
 //! these without a daemon, work standalone on the database.
 
@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::cli::ContainerCmd;
 use k3_engine::api::client::{self, Answer, ClientError};
+use k3_engine::container::list::Summary;
 
 /// The outcome of a verb run through the daemon.
 #[derive(Debug)]
@@ -23,7 +24,7 @@ pub fn try_remote(socket: &Path, cmd: &ContainerCmd) -> Result<Remote, ClientErr
         return Ok(Remote::Local);
     }
     match cmd {
-        ContainerCmd::Ps(a) => ps(socket, a.all, a.quiet).map(Remote::Exit),
+        ContainerCmd::Ps(a) => ps(socket, a).map(Remote::Exit),
         ContainerCmd::Rm(a) => rm(socket, &a.ids, a.force).map(Remote::Exit),
         ContainerCmd::Run(a) => run(socket, a).map(Remote::Exit),
         _ => Ok(Remote::Local),
@@ -42,41 +43,31 @@ fn failed(a: &Answer, json: bool) -> i32 {
     1
 }
 
-fn ps(socket: &Path, all: bool, quiet: bool) -> Result<i32, ClientError> {
-    let a = client::call(socket, "GET", &format!("/containers?all={all}"), None, None)?;
+fn ps(socket: &Path, args: &crate::cli::ps::PsArgs) -> Result<i32, ClientError> {
+    let a = client::call(
+        socket,
+        "GET",
+        &format!("/containers?all={}", args.all),
+        None,
+        None,
+    )?;
     if a.status != 200 {
         return Ok(failed(&a, false));
     }
-    let v = a.json();
-    let list = v.as_array().cloned().unwrap_or_default();
-    if !quiet {
-        println!(
-            "{:<20} {:<32} {:<24} {:<8} {:<7} IP",
-            "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "EXIT"
-        );
-    }
-    for c in list {
-        let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
-        if quiet {
-            println!("{}", s("id"));
-            continue;
+    let rows: Vec<Summary> = match serde_json::from_value(a.json()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("k3: error: the daemon's container list is not readable: {e}");
+            return Ok(1);
         }
-        let cmd: String = s("command").chars().take(24).collect();
-        let exit = c["exit_code"]
-            .as_i64()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        println!(
-            "{:<20} {:<32} {:<24} {:<8} {:<7} {}",
-            s("id"),
-            s("image"),
-            cmd,
-            s("status"),
-            exit,
-            s("ip")
-        );
+    };
+    match crate::cli::ps::print(args, &rows, k3_engine::db::now()) {
+        Ok(code) => Ok(code),
+        Err(f) => {
+            eprintln!("k3: error: {}", k3_engine::error::chain_message(&f.error));
+            Ok(1)
+        }
     }
-    Ok(0)
 }
 
 fn rm(socket: &Path, ids: &[String], force: bool) -> Result<i32, ClientError> {
@@ -99,7 +90,10 @@ fn rm(socket: &Path, ids: &[String], force: bool) -> Result<i32, ClientError> {
 fn run(socket: &Path, a: &crate::cli::run::RunArgs) -> Result<i32, ClientError> {
     let json = a.create.json;
     let opts = match a.create.options() {
-        Ok(o) => o,
+        Ok(mut o) => {
+            o.auto_remove |= a.rm && a.detach;
+            o
+        }
         Err(e) => {
             eprintln!("k3: error: {e}");
             return Ok(1);

@@ -20,7 +20,7 @@ pub struct RunArgs {
     /// Run in the background; print the id.
     #[arg(long, short = 'd')]
     pub detach: bool,
-    /// Remove the container when it exits (foreground only)
+    /// Remove the container when it exits (with `-d`, its monitor removes it)
     #[arg(long)]
     pub rm: bool,
     /// The options shared with `create`.
@@ -69,7 +69,9 @@ fn forward_signals(ctx: &Engine, id: &str) {
 }
 
 /// `k3 run`.
-pub fn run(ctx: &mut Engine, a: RunArgs) -> Result<i32, Failure> {
+pub fn run(ctx: &mut Engine, mut a: RunArgs) -> Result<i32, Failure> {
+    // in the foreground this `k3` removes it; detached, its monitor does
+    a.create.auto_remove = a.rm && a.detach;
     let c = create_from(ctx, &a.create)?;
     let fail = Failure::about(&c.id, a.create.json);
     // In the foreground the monitor is attached to before the start: nothing of

@@ -11,7 +11,7 @@ use k3_engine::context::Engine;
 /// `k3 stop` arguments.
 #[derive(Args, Debug)]
 pub struct StopArgs {
-    /// Seconds to wait after SIGTERM before SIGKILL
+    /// Seconds to wait after the stop signal (`--stop-signal`, else SIGTERM) before SIGKILL
     #[arg(
         long = "time",
         short = 't',

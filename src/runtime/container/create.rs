@@ -282,7 +282,7 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     let runtime_hooks = RuntimeHooks::of(spec, log);
     let Located {
         layout,
-        cgroup,
+        mut cgroup,
         scope,
         mut systemd,
     } = locate_cgroup(ctx, opts, spec)?;
@@ -295,7 +295,8 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
     let (console, console_receiver) = console_ends(opts, spec, c.mode)?;
     let (parent_end, child_end) = channel::pair()?;
     let host = HostFacts {
-        in_userns: ns.has(LinuxNamespaceType::User),
+        // k3rt itself in one (rootless podman runs it so): no mknod there either
+        in_userns: ns.has(LinuxNamespaceType::User) || crate::statedir::in_user_namespace(),
         shared_mount_ns: !ns.has(LinuxNamespaceType::Mount),
         cgroups: cgroup_view(&layout, &cgroup, ns.has(LinuxNamespaceType::Cgroup)),
     };
@@ -354,7 +355,15 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
         // the init inherits the policy k3rt sets on itself
         m.apply()?;
     }
-    let spawned = spawn::spawn(spec, ns, &parent_end, &child_end, || init::run(init_cfg))?;
+    // v2 with the cgroup made already: the init is born in it (clone3), where it can be
+    let into = match (&layout, &placement, &scope) {
+        (Layout::V2(_), Placement::ByParent, None) => cgroup.open_dir().ok(),
+        _ => None,
+    };
+    let spawned = spawn::spawn(spec, ns, &parent_end, &child_end, into.as_ref(), || {
+        init::run(init_cfg)
+    })?;
+    drop(into);
     undo.pid = Some(spawned.pid);
     let start_time = record_init(dir, &spawned)?;
     drop(child_end);
@@ -377,8 +386,18 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
             .unwrap_or_default();
         undo.scope = Some(scope.unit.clone());
         sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
+        if let Layout::V2(mount) = &layout {
+            // the scope's real cgroup from here on (limits, state, stats, delete)
+            let at = cgroups::systemd::placed(scope, spawned.pid)?;
+            cgroup =
+                cgroups::from_paths(&layout, &[mount.join(at.strip_prefix("/").unwrap_or(&at))]);
+            dir.record(&Made::Cgroups {
+                paths: cgroup.paths(),
+            })?;
+            undo.cgroup = Some(cgroup.paths());
+        }
         cgroup.prepare(resources, nodes)?;
-    } else if matches!(placement, Placement::ByParent) {
+    } else if matches!(placement, Placement::ByParent) && !spawned.in_cgroup {
         cgroup.add_process(spawned.pid, false)?;
         if memory_early {
             cgroup.add_process(spawned.pid, true)?;

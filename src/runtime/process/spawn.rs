@@ -3,7 +3,7 @@
 //! process that joins/unshares first, clones the init and reports its pid.
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use oci_spec::runtime::Spec;
 
@@ -19,6 +19,8 @@ pub struct Spawned {
     pub pid: i32,
     /// The intermediate, already exiting; reap it.
     pub intermediate: Option<i32>,
+    /// The init was born in the cgroup it was cloned into ([`clone_into_cgroup`]).
+    pub in_cgroup: bool,
 }
 
 /// fork(2) with namespace flags; 0 in the child.
@@ -33,6 +35,52 @@ pub fn clone_raw(flags: libc::c_int) -> Result<i32> {
     }
     // a pid always fits
     Ok(i32::try_from(r).unwrap_or(i32::MAX))
+}
+
+/// `clone3`'s arguments, the fields up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Linux 5.7's CLONE_INTO_CGROUP (not in libc for every target).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// fork(2) with namespace flags straight into the v2 cgroup open at `cgroup`
+/// (`clone3` with CLONE_INTO_CGROUP): the child is never anywhere else, and k3rt
+/// writes no `cgroup.procs`, which takes the kernel's global threadgroup lock. `None`
+/// where the kernel (or a seccomp filter around k3rt) has no such clone, or refuses
+/// this cgroup: the caller clones as before and moves the child.
+pub fn clone_into_cgroup(flags: libc::c_int, cgroup: &OwnedFd) -> Option<i32> {
+    let args = CloneArgs {
+        flags: u64::from(u32::from_ne_bytes(flags.to_ne_bytes())) | CLONE_INTO_CGROUP,
+        exit_signal: u64::from(u32::from_ne_bytes(libc::SIGCHLD.to_ne_bytes())),
+        // descriptors are never negative
+        cgroup: u64::try_from(cgroup.as_raw_fd()).unwrap_or(u64::MAX),
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM and without a stack behaves like fork (as
+    // clone_raw); args lives across the call and its size is passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            size_of::<CloneArgs>(),
+        )
+    };
+    // a pid always fits
+    (r >= 0).then(|| i32::try_from(r).unwrap_or(i32::MAX))
 }
 
 /// Leaves the child immediately, without running destructors or atexit handlers.
@@ -75,17 +123,23 @@ pub fn outlive_parent() {
 }
 
 /// Starts `init` in new namespaces; `child_end` is the init's end of the channel,
-/// `parent_end` ours.
+/// `parent_end` ours. With `cgroup` (a v2 directory) the init is cloned into it where
+/// the kernel can ([`Spawned::in_cgroup`] says whether it was).
 pub fn spawn(
     spec: &Spec,
     ns: &NsPlan,
     parent_end: &Channel,
     child_end: &Channel,
+    cgroup: Option<&OwnedFd>,
     init: impl FnOnce() -> i32,
 ) -> Result<Spawned> {
     let parent = nix::unistd::getpid().as_raw();
     if !ns.needs_intermediate() {
-        let pid = clone_raw(ns.clone_flags())?;
+        let into = cgroup.and_then(|fd| clone_into_cgroup(ns.clone_flags(), fd));
+        let pid = match into {
+            Some(pid) => pid,
+            None => clone_raw(ns.clone_flags())?,
+        };
         if pid == 0 {
             drop_parent_end(parent_end);
             die_with_parent(parent);
@@ -94,6 +148,7 @@ pub fn spawn(
         return Ok(Spawned {
             pid,
             intermediate: None,
+            in_cgroup: into.is_some(),
         });
     }
     let mid = clone_raw(0)?;
@@ -113,6 +168,7 @@ pub fn spawn(
         Some(Msg::Pid(pid)) => Ok(Spawned {
             pid,
             intermediate: Some(mid),
+            in_cgroup: false,
         }),
         Some(Msg::Error(e)) => {
             reap(mid);
@@ -201,6 +257,7 @@ mod tests {
             &NsPlan::default(),
             &parent_end,
             &child_end,
+            None,
             || match child_end.recv() {
                 Ok(None) => 0,
                 _ => 1,
@@ -242,6 +299,7 @@ mod tests {
                 &NsPlan::default(),
                 &parent_end,
                 &child_end,
+                None,
                 || init(&child_end),
             );
             // the init runs its body (past the prctl) once it says so
