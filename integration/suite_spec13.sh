@@ -366,6 +366,32 @@ EOF2
   no_leftovers it-im-plain
 }
 
+t_tmpcopyup_in_a_user_namespace_keeps_owners_as_crun_does() {
+  # the copies keep the mapped owners (0 and 1000 in the container), as crun's do; the
+  # copy-up chowned the tmpfs's root through its magic link in /proc/self/fd, which a
+  # user namespace refuses (EPERM)
+  local rt b got
+  for rt in k3rt crun; do
+    b=$(idb "tcu-$rt" '{"type":"tmpfs","source":"tmpfs","options":["tmpcopyup"]}')
+    mkdir -p "$b/rootfs/mnt/d" && echo hi > "$b/rootfs/mnt/d/f" && ln -s d/f "$b/rootfs/mnt/l"
+    chown 100000:100000 "$b/rootfs/mnt/d" && chown -h 101000:101000 "$b/rootfs/mnt" "$b/rootfs/mnt/d/f" "$b/rootfs/mnt/l" && chmod 751 "$b/rootfs/mnt" && chmod 604 "$b/rootfs/mnt/d/f"
+    jq '.process.args = ["sh","-c","stat -c \"%n %u:%g %a\" /mnt/d /mnt/d/f /mnt && stat -c \"%n %u:%g %N\" /mnt/l && cat /mnt/l && grep -c \" /mnt .* - tmpfs \" /proc/self/mountinfo"]' \
+      "$b/config.json" > "$b/c" && mv "$b/c" "$b/config.json"
+    got=$(r $rt run -b "$b" "it-tcu-$rt" </dev/null 2>&1) || fail "$rt: $got"
+    # the tmpfs's root: k3rt takes the old directory's mode, not its owner, as runc
+    # does; crun 1.8 takes neither (tmpfs's 1777)
+    local top="0:0 751"
+    [[ $rt == crun ]] && top="0:0 1777"
+    expect_eq "/mnt/d 0:0 755
+/mnt/d/f 1000:1000 604
+/mnt $top
+/mnt/l 1000:1000 '/mnt/l' -> 'd/f'
+hi
+1" "$got" "$rt: the copied tree"
+  done
+  no_leftovers it-tcu-k3rt
+}
+
 t_idmap_mount_of_a_shared_source_is_a_slave() {
   # a clone of a shared mount joins its peer group: the id-mapped mount must be a
   # slave, as a plain bind is, or what the container mounts there shows on the host

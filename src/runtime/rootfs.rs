@@ -552,8 +552,10 @@ fn copy_up(sys: &dyn Sys, root: &Path, step: &MountStep, old: &std::fs::File) ->
 fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let top = std::fs::metadata(src)?;
+    // the new root takes the old directory's mode but keeps its owner, as runc's does
+    // (`dst` is a magic link in /proc/self/fd: an lchown would change the link, which a
+    // user namespace refuses)
     std::fs::set_permissions(dst, std::fs::Permissions::from_mode(top.mode() & 0o7777))?;
-    std::os::unix::fs::lchown(dst, Some(top.uid()), Some(top.gid()))?;
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;
         let (from, to) = (entry.path(), dst.join(entry.file_name()));
