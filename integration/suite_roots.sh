@@ -183,16 +183,27 @@ t_restarted_monitor_holds_none_of_the_callers_descriptors() {
 # ---- item 3: signals
 
 sig_masks() { grep -E '^Sig(Ign|Blk)' | tr -s '\t ' ' ' | tr '\n' ' '; }
+# the same without signals 32 and 33 (glibc's own): a caller such as make leaves them
+# ignored, bash cannot reset them, and podman passes them on as it got them
+sig_masks_no_glibc() {
+    local l out=""
+    while read -r l; do
+        case $l in
+        SigIgn:* | SigBlk:*) out+="${l%%:*}: $(printf '%016x' $((0x${l##*[[:space:]]} & ~0x180000000))) " ;;
+        esac
+    done
+    echo "$out"
+}
 
 t_background_job_ignored_signals_do_not_reach_the_container_as_podman() {
     local pm k rt
-    # from default dispositions (env --default-signal): a caller such as make may itself
-    # ignore signals (32/33), which bash cannot reset and podman passes on as it got them
-    pm=$(env --default-signal bash -c "$P run --rm $PIMG cat /proc/self/status & wait" | sig_masks)
+    pm=$(bash -c "$P run --rm $PIMG cat /proc/self/status & wait" | sig_masks_no_glibc)
     expect_contains "$pm" "SigIgn: 0000000000000000" "podman (setup)"
     for rt in k3rt crun runc; do
-        k=$(env --default-signal bash -c "$K3 --runtime $rt run --rm alpine cat /proc/self/status & wait" | sig_masks)
-        expect_eq "$pm" "$k" "signal masks with $rt"
+        k=$(bash -c "$K3 --runtime $rt run --rm alpine cat /proc/self/status & wait")
+        expect_eq "$pm" "$(sig_masks_no_glibc <<<"$k")" "signal masks with $rt"
+        # k3 itself resets every signal, glibc's too
+        expect_contains "$(sig_masks <<<"$k")" "SigBlk: 0000000000000000 SigIgn: 0000000000000000" "k3 with $rt"
     done
 }
 
