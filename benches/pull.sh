@@ -12,7 +12,8 @@ T=$(mktemp -d /tmp/k3-bench.XXXXXX)
 REGPID=
 
 cleanup() {
-    [ -n "$REGPID" ] && kill "$REGPID" 2>/dev/null && wait "$REGPID" 2>/dev/null
+    # (the registry ends by the TERM: its status 143 must not become the script's under set -e)
+    if [ -n "$REGPID" ] && kill "$REGPID" 2>/dev/null; then wait "$REGPID" 2>/dev/null || true; fi
     for m in $(awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$T"
 }
