@@ -14,13 +14,13 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
-use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use oci_spec::image::{Descriptor, ImageIndex};
 
-use crate::db::images::{self as records, ImageRecord, LayerRecord};
-use crate::db::{self, Db, DbError};
+use crate::db::images::{self as records, ImageRecord};
+use crate::db::{Db, DbError};
 use crate::digest::{self, Algorithm, Digest, HashingReader};
 use crate::image::layer::{self, LayerError};
-use crate::image::manifest::{self, CheckedConfig, Manifest, ManifestError, OCI_MANIFEST};
+use crate::image::manifest::{self, Manifest, ManifestError, OCI_MANIFEST};
 use crate::image::progress::Progress;
 use crate::image::reference::{self, ReferenceExt};
 use crate::images::{self, ImagesError};
@@ -377,7 +377,7 @@ fn load_image(
         }
     }
     let (name, tag) = name_of(desc, manifest.config().digest(), default_registry)?;
-    Ok(record(
+    Ok(crate::image::pull::image_record(
         name,
         tag,
         top,
@@ -425,39 +425,6 @@ fn name_of(
     }
 }
 
-fn record(
-    name: String,
-    tag: String,
-    top: &Digest,
-    manifest_digest: &Digest,
-    m: &ImageManifest,
-    config_bytes: &[u8],
-    config: &CheckedConfig,
-) -> ImageRecord {
-    let layers: Vec<LayerRecord> = m
-        .layers()
-        .iter()
-        .zip(&config.diff_ids)
-        .map(|(l, diff)| LayerRecord {
-            digest: l.digest().to_string(),
-            diff_id: diff.to_string(),
-            size: l.size(),
-            media_type: l.media_type().to_string(),
-        })
-        .collect();
-    ImageRecord {
-        name,
-        tag,
-        digest: top.to_string(),
-        manifest_digest: manifest_digest.to_string(),
-        config_digest: m.config().digest().to_string(),
-        config: serde_json::from_slice(config_bytes).unwrap_or(serde_json::Value::Null),
-        size: m.config().size() + layers.iter().map(|l| l.size).sum::<u64>(),
-        layers,
-        created_at: db::now(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,10 +467,10 @@ mod tests {
         store.write_blob(&cd, config.as_bytes()).unwrap();
         store.write_blob(&md, manifest.as_bytes()).unwrap();
         let quiet = reporter(Mode::Quiet);
-        let m: ImageManifest = serde_json::from_str(&manifest).unwrap();
+        let m: oci_spec::image::ImageManifest = serde_json::from_str(&manifest).unwrap();
         let checked = manifest::parse_config(config.as_bytes(), &cd, 1).unwrap();
         layer::unpack_stored(store, &m.layers()[0], &diff, quiet.as_ref()).unwrap();
-        let rec = record(
+        let rec = crate::image::pull::image_record(
             "127.0.0.1:5000/x".into(),
             "v1".into(),
             &md,

@@ -365,7 +365,28 @@ fn record_of(
     config_bytes: &[u8],
     config: &CheckedConfig,
 ) -> ImageRecord {
-    let m = &resolved.manifest;
+    image_record(
+        r.name(),
+        r.record_tag(),
+        &resolved.target,
+        &resolved.manifest_digest,
+        &resolved.manifest,
+        config_bytes,
+        config,
+    )
+}
+
+/// The database record of an image `name:tag` whose top digest is `top` (the index
+/// or the manifest), from its checked manifest and config; pull and load both make it.
+pub(crate) fn image_record(
+    name: String,
+    tag: String,
+    top: &Digest,
+    manifest_digest: &Digest,
+    m: &ImageManifest,
+    config_bytes: &[u8],
+    config: &CheckedConfig,
+) -> ImageRecord {
     let layers: Vec<LayerRecord> = m
         .layers()
         .iter()
@@ -378,10 +399,10 @@ fn record_of(
         })
         .collect();
     ImageRecord {
-        name: r.name(),
-        tag: r.record_tag(),
-        digest: resolved.target.to_string(),
-        manifest_digest: resolved.manifest_digest.to_string(),
+        name,
+        tag,
+        digest: top.to_string(),
+        manifest_digest: manifest_digest.to_string(),
         config_digest: m.config().digest().to_string(),
         config: serde_json::from_slice(config_bytes).unwrap_or(serde_json::Value::Null),
         size: m.config().size() + layers.iter().map(|l| l.size).sum::<u64>(),
