@@ -7,4 +7,5 @@ pub mod mount_idmap;
 pub mod proc;
 pub mod spec;
 pub mod state;
+pub mod sysctl;
 pub mod time;

@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    IOPriorityClass, LinuxNamespaceType, LinuxPersonalityDomain, LinuxSchedulerFlag,
-    LinuxSchedulerPolicy, Spec,
+    IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Spec,
 };
 
 use crate::error::{Call, ProcessError};
@@ -14,29 +13,12 @@ use crate::namespaces::NsPlan;
 use crate::{Error, Result};
 use k3_sys::linux::ok_or_errno;
 
-const IPC_SYSCTLS: &[&str] = &[
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-    "kernel.shmall",
-    "kernel.shmmax",
-    "kernel.shmmni",
-    "kernel.shm_rmid_forced",
-];
-
 /// A sysctl is allowed when it belongs to a namespace the container has.
 pub fn validate_sysctl(key: &str, ns: &NsPlan) -> Result<()> {
     if key.is_empty() || key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
         return Err(Error::invalid("linux.sysctl", key, "not a sysctl name"));
     }
-    let needs = if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
-        LinuxNamespaceType::Ipc
-    } else if key.starts_with("net.") {
-        LinuxNamespaceType::Network
-    } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        LinuxNamespaceType::Uts
-    } else {
+    let Some(needs) = k3_oci::sysctl::namespace_of(key) else {
         return Err(Error::invalid(
             "linux.sysctl",
             key,

@@ -240,17 +240,6 @@ pub fn sysctl(s: &str) -> Result<(String, String), OptionsError> {
             "use `KEY=VALUE` (`net.ipv4.ip_forward=1`)",
         ));
     };
-    let ipc = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-        "kernel.domainname",
-    ];
     let key_ok = !k.is_empty()
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
@@ -258,7 +247,8 @@ pub fn sysctl(s: &str) -> Result<(String, String), OptionsError> {
     if !key_ok {
         return Err(bad("sysctl", s, format!("`{k}` is not a sysctl name")));
     }
-    let namespaced = ipc.contains(&k) || k.starts_with("fs.mqueue.") || k.starts_with("net.");
+    // the same rule as the runtime's; the hostname is `--hostname`'s, as in docker
+    let namespaced = k3_oci::sysctl::namespace_of(k).is_some() && k != "kernel.hostname";
     if !namespaced {
         return Err(bad(
             "sysctl",
