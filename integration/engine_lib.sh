@@ -128,6 +128,18 @@ engine_setup() {
 
 # podman_conf FILE: the podman settings the engine suites compare under: cgroupfs, file
 # events, no default ulimits (this VM's root lacks CAP_SYS_RESOURCE)
+# podman_private: a podman with its own storage and settings under $T: $PW (its
+# folder), $P (the command), p ARGS, CONTAINERS_CONF exported, and podman_cleanup, which
+# removes what it made (containers, volumes, storage, mounts)
+podman_private() {
+  PW=$T/podman; mkdir -p "$PW"
+  podman_conf "$PW/containers.conf"
+  export CONTAINERS_CONF=$PW/containers.conf
+  P="podman --root $PW/storage --runroot $PW/run"
+  p() { $P "$@"; }
+  podman_cleanup() { p rm -af -t 0 >/dev/null 2>&1; p volume rm -af >/dev/null 2>&1; p system reset --force >/dev/null 2>&1; umount -R "$PW/storage" 2>/dev/null; true; }
+}
+
 podman_conf() {
   cat >"$1" <<CONF
 [containers]

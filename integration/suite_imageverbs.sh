@@ -12,12 +12,7 @@ source "$(dirname "$0")/engine_lib.sh"
 engine_setup
 need podman skopeo tar base64
 
-PW=$T/podman; mkdir -p "$PW"
-podman_conf "$PW/containers.conf"
-export CONTAINERS_CONF=$PW/containers.conf
-P="podman --root $PW/storage --runroot $PW/run"
-p() { $P "$@"; }
-podman_cleanup() { p rm -af -t 0 >/dev/null 2>&1; p volume rm -af >/dev/null 2>&1; p system reset --force >/dev/null 2>&1; umount -R "$PW/storage" 2>/dev/null; true; }
+podman_private
 trap 'podman_cleanup; engine_cleanup' EXIT INT TERM
 p pull -q --tls-verify=false "$REG/alpine:latest" >/dev/null || { echo "FAIL podman pull"; echo "0 passed, 1 failed"; exit 1; }
 k3 pull -q alpine >/dev/null || { echo "FAIL k3 pull"; echo "0 passed, 1 failed"; exit 1; }

@@ -9,12 +9,7 @@ source "$(dirname "$0")/engine_lib.sh"
 engine_setup
 need podman tmux script
 
-PW=$T/podman; mkdir -p "$PW"
-podman_conf "$PW/containers.conf"
-export CONTAINERS_CONF=$PW/containers.conf
-P="podman --root $PW/storage --runroot $PW/run"
-p() { $P "$@"; }
-podman_cleanup() { p rm -af -t 0 >/dev/null 2>&1; p system reset --force >/dev/null 2>&1; umount -R "$PW/storage" 2>/dev/null; true; }
+podman_private
 TMUX_SOCK=$T/tmux.sock
 tm() { tmux -S "$TMUX_SOCK" "$@"; }
 trap 'tm kill-server 2>/dev/null; podman_cleanup; engine_cleanup' EXIT INT TERM

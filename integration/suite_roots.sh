@@ -17,11 +17,7 @@ need podman
 
 ROOTB=$T/rootb
 kb() { "$K3" --root "$ROOTB" "$@"; }
-PW=$T/podman; mkdir -p "$PW"
-podman_conf "$PW/containers.conf"
-export CONTAINERS_CONF=$PW/containers.conf
-P="podman --root $PW/storage --runroot $PW/run"
-p() { $P "$@"; }
+podman_private
 cleanup_b() {
     local id
     if [ -d "$ROOTB" ]; then
