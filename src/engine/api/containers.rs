@@ -1,11 +1,12 @@
 //! `/containers`: create (seed 000's options as JSON), list, inspect,
 //! remove, start/stop/restart/kill/exec, logs (`?follow=1` streams), wait.
 
-use crate::api::routes::{query_flag, query_param, Action};
+use crate::api::routes::{percent_decode, query_flag, query_param, Action};
 use crate::api::{body, ApiError, Reply, Req};
 use crate::container::{
     kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait, when,
 };
+use crate::container::filter::PsFilter;
 use crate::create;
 use crate::error::EngineError;
 use crate::options::CreateOptions;
@@ -39,10 +40,24 @@ pub fn create(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
     }
 }
 
-/// `GET /containers[?all=true]`.
+/// `GET /containers[?all=true][&filters=JSON]` (docker's `{"label": ["a=b"]}`,
+/// percent-encoded).
 pub fn list(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let filter = match query_param(req.query, "filters") {
+        None | Some("") => PsFilter::default(),
+        Some(raw) => {
+            let text = percent_decode(raw).ok_or_else(|| {
+                ApiError::BadRequest(format!("invalid `filters` `{raw}`: broken %-escapes"))
+            })?;
+            PsFilter::from_json(&text).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+    };
     let mut ctx = shared.cfg.ctx()?;
-    ok(clist::list(&mut ctx, query_flag(req.query, "all"))?)
+    ok(clist::list_filtered(
+        &mut ctx,
+        query_flag(req.query, "all"),
+        &filter,
+    )?)
 }
 
 /// `GET /containers/{id}`.

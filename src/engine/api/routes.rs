@@ -128,6 +128,44 @@ pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
+/// `%XX` escapes (and `+` for a space) decoded, as a query value carries them;
+/// `None` when the escapes are broken or the result is not UTF-8.
+pub fn percent_decode(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `v` with every byte but unreserved ones (`A-Za-z0-9-._~`) as `%XX`.
+pub fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|c| match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (c as char).to_string()
+            }
+            _ => format!("%{c:02X}"),
+        })
+        .collect()
+}
+
 /// Whether a query flag is on (`1`, `true`, or bare).
 pub fn query_flag(query: &str, key: &str) -> bool {
     matches!(query_param(query, key), Some("" | "1" | "true" | "yes"))
@@ -192,6 +230,11 @@ mod tests {
             ("/containers", "all=true")
         );
         assert!(query_flag("all=true", "all"));
+        let j = r#"{"label":["a=1 b"]}"#;
+        assert_eq!(percent_decode(&percent_encode(j)).as_deref(), Some(j));
+        assert_eq!(percent_decode("a+b%3D").as_deref(), Some("a b="));
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%zz"), None);
         assert!(query_flag("x=1&follow", "follow"));
         assert!(!query_flag("all=0", "all"));
         assert_eq!(query_param("t=5&force=1", "t"), Some("5"));

@@ -1,8 +1,11 @@
 //! `ls`/`ps` and `inspect`: records with their reconciled state (seed 001's
 //! `list` and `get_info`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use crate::container::filter::PsFilter;
 use crate::container::stats::frozen;
 use crate::container::when::{status_text, Phase};
 use crate::container::{load, Container, ContainerError};
@@ -47,6 +50,12 @@ pub struct Summary {
     /// Restarts its restart policy made.
     #[serde(default)]
     pub restart_count: i64,
+    /// The labels (`--label`), docker's `Config.Labels`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The image id (config digest) it was created from.
+    #[serde(default)]
+    pub image_id: String,
 }
 
 impl Summary {
@@ -108,6 +117,41 @@ pub fn list(ctx: &mut Engine, all: bool) -> Result<Vec<Summary>, ContainerError>
     Ok(out)
 }
 
+/// Containers `filter` keeps: only CREATED/RUNNING ones unless `all` or a
+/// `status` filter (as docker and podman).
+pub fn list_filtered(
+    ctx: &mut Engine,
+    all: bool,
+    filter: &PsFilter,
+) -> Result<Vec<Summary>, ContainerError> {
+    let rows = list(ctx, all || filter.wants_all())?;
+    if filter.is_empty() {
+        return Ok(rows);
+    }
+    let ids = filter.ancestor_ids(&ctx.db, &ctx.pull.default_registry);
+    Ok(rows.into_iter().filter(|r| filter.keeps(r, &ids)).collect())
+}
+
+/// The labels of a container: `--label` (the validated options' `[KEY, VALUE]`
+/// pairs) over its OCI config's annotations but k3's own.
+fn labels_of(config: &serde_json::Value, validated: &serde_json::Value) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = config["annotations"]
+        .as_object()
+        .map(|a| {
+            a.iter()
+                .filter(|(k, _)| !k.starts_with("io.k3."))
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    for pair in validated["labels"].as_array().into_iter().flatten() {
+        if let (Some(k), Some(v)) = (pair[0].as_str(), pair[1].as_str()) {
+            out.insert(k.to_string(), v.to_string());
+        }
+    }
+    out
+}
+
 fn summary(l: &Container) -> Summary {
     let args: Vec<String> = l.record.config["process"]["args"]
         .as_array()
@@ -143,6 +187,8 @@ fn summary(l: &Container) -> Summary {
             .collect::<Vec<_>>()
             .join(", "),
         restart_count: l.state.restart_count,
+        labels: labels_of(&l.record.config, &l.record.validated),
+        image_id: l.record.image_digest.clone(),
     }
 }
 
@@ -243,15 +289,7 @@ fn docker_config(l: &Container) -> serde_json::Value {
         (Some(u), Some(g)) => format!("{u}:{g}"),
         (Some(u), None) => u.to_string(),
     };
-    let labels: serde_json::Map<String, serde_json::Value> = c["annotations"]
-        .as_object()
-        .map(|a| {
-            a.iter()
-                .filter(|(k, _)| !k.starts_with("io.k3."))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let labels = labels_of(c, v);
     serde_json::json!({
         "Hostname": c["hostname"],
         "User": user,

@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod exec;
+pub mod filter;
 pub mod kill;
 pub mod list;
 pub mod logs;

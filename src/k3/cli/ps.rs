@@ -1,11 +1,12 @@
-//! `k3 ps` / `k3 ls` (`-a`, `-q`, `--format table|json|TEMPLATE`): docker's
-//! columns (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES), the
-//! same whether the rows come from the database or the daemon.
+//! `k3 ps` / `k3 ls` (`-a`, `-q`, `-f KEY=VALUE`, `--format table|json|TEMPLATE`):
+//! docker's columns (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES)
+//! and filters, the same whether the rows come from the database or the daemon.
 
 use clap::{Args, ValueEnum};
 
 use crate::cli::template::Template;
 use crate::cli::{print_json, Failure};
+use k3_engine::container::filter::{state_word, PsFilter};
 use k3_engine::container::list::{self, Summary};
 use k3_engine::container::when::human_duration;
 use k3_engine::context::Engine;
@@ -32,6 +33,22 @@ pub struct PsArgs {
     /// fields ID, Image, Command, CreatedAt, RunningFor, Status, State, Ports, Names)
     #[arg(long, default_value = "table", allow_hyphen_values = true, value_parser = ps_format)]
     pub format: String,
+    /// Keep only matching containers (repeatable; docker's keys: `label=KEY[=VALUE]`,
+    /// `name=REGEX`, `id=REGEX`, `status=created|running|paused|exited`,
+    /// `ancestor=IMAGE`, `exited=CODE`; one key's values OR-ed, except `label`'s,
+    /// different keys AND-ed; `status` also looks at stopped containers)
+    #[arg(long, short = 'f', value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+}
+
+/// The parsed `--filter`s, or the failure naming the bad one.
+pub fn filters(a: &PsArgs) -> Result<PsFilter, Failure> {
+    PsFilter::parse(&a.filter).map_err(|e| Failure {
+        error: Box::new(k3_engine::container::ContainerError::from(e).into()),
+        json: a.format == "json",
+        input: serde_json::json!(a.filter),
+        container_id: None,
+    })
 }
 
 /// `table`, `json`, or a template that parses and has an action (`yaml` is a typo,
@@ -48,7 +65,8 @@ fn ps_format(s: &str) -> Result<String, String> {
 
 /// `k3 ps`.
 pub fn run(ctx: &mut Engine, a: PsArgs) -> Result<i32, Failure> {
-    let all = list::list(ctx, a.all).map_err(|e| Failure {
+    let filter = filters(&a)?;
+    let all = list::list_filtered(ctx, a.all, &filter).map_err(|e| Failure {
         error: Box::new(e.into()),
         json: a.format == "json",
         input: serde_json::Value::Null,
@@ -107,12 +125,7 @@ fn command_cell(cmd: &str) -> String {
 
 /// The fields a `--format` template sees, with docker's names.
 pub fn docker_row(r: &Summary, now: i64) -> serde_json::Value {
-    let state = match r.status.as_str() {
-        "RUNNING" if r.paused => "paused",
-        "RUNNING" => "running",
-        "CREATED" => "created",
-        _ => "exited",
-    };
+    let state = state_word(r);
     serde_json::json!({
         "ID": r.id,
         "Image": r.image,
@@ -202,6 +215,8 @@ mod tests {
             paused: false,
             port_text: "0.0.0.0:8080->80/tcp".into(),
             restart_count: 0,
+            labels: Default::default(),
+            image_id: String::new(),
         }
     }
 

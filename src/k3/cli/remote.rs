@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::cli::ContainerCmd;
 use k3_engine::api::client::{self, Answer, ClientError};
+use k3_engine::api::routes::percent_encode;
 use k3_engine::container::list::Summary;
 
 /// The outcome of a verb run through the daemon.
@@ -44,15 +45,22 @@ fn failed(a: &Answer, json: bool) -> i32 {
 }
 
 fn ps(socket: &Path, args: &crate::cli::ps::PsArgs) -> Result<i32, ClientError> {
-    let a = client::call(
-        socket,
-        "GET",
-        &format!("/containers?all={}", args.all),
-        None,
-        None,
-    )?;
+    // a bad filter fails here as it does standalone, before the daemon is asked
+    let filter = match crate::cli::ps::filters(args) {
+        Ok(f) => f,
+        Err(f) => {
+            eprintln!("k3: error: {}", k3_engine::error::chain_message(&f.error));
+            return Ok(125);
+        }
+    };
+    let mut url = format!("/containers?all={}", args.all);
+    if !filter.is_empty() {
+        url.push_str(&format!("&filters={}", percent_encode(&filter.to_json())));
+    }
+    let a = client::call(socket, "GET", &url, None, None)?;
     if a.status != 200 {
-        return Ok(failed(&a, false));
+        failed(&a, false);
+        return Ok(125);
     }
     let rows: Vec<Summary> = match serde_json::from_value(a.json()) {
         Ok(r) => r,
@@ -65,7 +73,7 @@ fn ps(socket: &Path, args: &crate::cli::ps::PsArgs) -> Result<i32, ClientError> 
         Ok(code) => Ok(code),
         Err(f) => {
             eprintln!("k3: error: {}", k3_engine::error::chain_message(&f.error));
-            Ok(1)
+            Ok(125)
         }
     }
 }

@@ -1,0 +1,284 @@
+//! `ps --filter KEY=VALUE` and `GET /containers?filters=` (docker's JSON): which
+//! rows of [`list`](crate::container::list::list) to keep. Docker's rules: values of
+//! one key are OR-ed, different keys AND-ed, except `label`, whose values must all
+//! match; `name` and `id` are unanchored regular expressions; a `status` filter also
+//! looks at stopped containers.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+use crate::container::list::Summary;
+use crate::db::container_state::Status;
+use crate::db::Db;
+use crate::images;
+use crate::options::OptionsError;
+
+/// The states `status=` accepts (docker's; k3 never shows `restarting`,
+/// `removing` or `dead`, so those keep nothing).
+pub const STATUSES: [&str; 7] = [
+    "created",
+    "restarting",
+    "running",
+    "removing",
+    "paused",
+    "exited",
+    "dead",
+];
+
+/// The keys `--filter` accepts.
+pub const KEYS: [&str; 6] = ["label", "name", "id", "status", "ancestor", "exited"];
+
+/// Parsed container filters.
+#[derive(Debug, Default, Clone)]
+pub struct PsFilter {
+    /// `KEY=VALUE` as given, for the daemon's query.
+    raw: Vec<(String, String)>,
+    labels: Vec<(String, Option<String>)>,
+    names: Vec<Regex>,
+    ids: Vec<Regex>,
+    statuses: Vec<String>,
+    ancestors: Vec<String>,
+    exited: Vec<i64>,
+}
+
+fn bad(arg: &str, reason: impl ToString) -> OptionsError {
+    OptionsError {
+        option: "filter",
+        value: arg.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl PsFilter {
+    /// Parses `KEY=VALUE` arguments (`--filter`, repeatable).
+    pub fn parse(args: &[String]) -> Result<PsFilter, OptionsError> {
+        let mut f = PsFilter::default();
+        for a in args {
+            let (k, v) = a.split_once('=').ok_or_else(|| {
+                bad(a, format!("want `KEY=VALUE` with KEY one of {}", KEYS.join(", ")))
+            })?;
+            f.add(k, v)?;
+        }
+        Ok(f)
+    }
+
+    /// Parses docker's `filters` query value: `{"KEY": ["VALUE", ...]}` or
+    /// `{"KEY": {"VALUE": true}}`.
+    pub fn from_json(text: &str) -> Result<PsFilter, OptionsError> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(text, format!("not JSON: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad(text, "want an object of KEY to a list of values"))?;
+        let mut f = PsFilter::default();
+        for (k, vals) in obj {
+            let list: Vec<&str> = match vals {
+                serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
+                serde_json::Value::Object(m) => m.keys().map(String::as_str).collect(),
+                _ => return Err(bad(text, format!("the values of `{k}` are not a list"))),
+            };
+            for val in list {
+                f.add(k, val)?;
+            }
+        }
+        Ok(f)
+    }
+
+    /// docker's `filters` JSON for these filters (what the CLI sends the daemon).
+    pub fn to_json(&self) -> String {
+        let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in &self.raw {
+            m.entry(k.as_str()).or_default().push(v.as_str());
+        }
+        serde_json::to_string(&m).unwrap_or_default()
+    }
+
+    /// No filter at all.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Whether stopped containers are candidates even without `--all`, as a
+    /// `status` filter makes them in docker and podman.
+    pub fn wants_all(&self) -> bool {
+        !self.statuses.is_empty()
+    }
+
+    fn add(&mut self, key: &str, val: &str) -> Result<(), OptionsError> {
+        let arg = format!("{key}={val}");
+        let regex = |v: &str| Regex::new(v).map_err(|e| bad(&arg, format!("not a regular expression: {e}")));
+        match key {
+            "label" => {
+                let (k, v) = match val.split_once('=') {
+                    Some((k, v)) => (k, Some(v.to_string())),
+                    None => (val, None),
+                };
+                if k.is_empty() {
+                    return Err(bad(&arg, "want `label=KEY` or `label=KEY=VALUE`"));
+                }
+                self.labels.push((k.to_string(), v));
+            }
+            "name" => self.names.push(regex(val)?),
+            "id" => self.ids.push(regex(val)?),
+            "status" => {
+                if !STATUSES.contains(&val) {
+                    return Err(bad(&arg, format!("want one of {}", STATUSES.join(", "))));
+                }
+                self.statuses.push(val.to_string());
+            }
+            "ancestor" => {
+                if val.is_empty() {
+                    return Err(bad(&arg, "want an image name, `NAME:TAG`, `NAME@DIGEST` or an image id"));
+                }
+                self.ancestors.push(val.to_string());
+            }
+            "exited" => {
+                let code = val
+                    .parse::<i64>()
+                    .map_err(|_| bad(&arg, "want an exit code (an integer)"))?;
+                self.exited.push(code);
+            }
+            _ => {
+                return Err(bad(
+                    &arg,
+                    format!("unknown filter `{key}`: want one of {}", KEYS.join(", ")),
+                ))
+            }
+        }
+        self.raw.push((key.to_string(), val.to_string()));
+        Ok(())
+    }
+
+    /// The image ids (config digests) the `ancestor` values name; a name no image
+    /// has keeps nothing, as in docker.
+    pub fn ancestor_ids(&self, db: &Db, default_registry: &str) -> Vec<String> {
+        self.ancestors
+            .iter()
+            .filter_map(|a| images::find(db, a, default_registry).ok())
+            .map(|r| r.config_digest)
+            .collect()
+    }
+
+    /// Whether `row` passes every filter; `ancestor_ids` from [`Self::ancestor_ids`].
+    pub fn keeps(&self, row: &Summary, ancestor_ids: &[String]) -> bool {
+        let labels_ok = self.labels.iter().all(|(k, v)| match (row.labels.get(k), v) {
+            (Some(have), Some(want)) => have == want,
+            (Some(_), None) => true,
+            (None, _) => false,
+        });
+        let any = |res: &[Regex], s: &str| res.is_empty() || res.iter().any(|r| r.is_match(s));
+        let state = state_word(row);
+        let stopped_code = match row.status {
+            Status::Stopped | Status::Destroyed => row.exit_code,
+            Status::Created | Status::Running => None,
+        };
+        labels_ok
+            && any(&self.names, &row.name)
+            && any(&self.ids, &row.id)
+            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == state))
+            && (self.ancestors.is_empty()
+                || ancestor_ids.iter().any(|d| *d == row.image_id))
+            && (self.exited.is_empty()
+                || stopped_code.is_some_and(|c| self.exited.contains(&c)))
+    }
+}
+
+/// docker's state word of a row: `created`, `running`, `paused` or `exited`.
+pub fn state_word(r: &Summary) -> &'static str {
+    match r.status {
+        Status::Running if r.paused => "paused",
+        Status::Running => "running",
+        Status::Created => "created",
+        Status::Stopped | Status::Destroyed => "exited",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, status: Status, labels: &[(&str, &str)]) -> Summary {
+        Summary {
+            id: id.into(),
+            name: id.into(),
+            image: "r/alpine:latest".into(),
+            command: "true".into(),
+            status,
+            pid: None,
+            exit_code: Some(3),
+            created_at: 0,
+            started_at: None,
+            stopped_at: None,
+            ip: None,
+            ports: vec![],
+            paused: false,
+            port_text: String::new(),
+            restart_count: 0,
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            image_id: "sha256:aa".into(),
+        }
+    }
+
+    fn f(args: &[&str]) -> PsFilter {
+        PsFilter::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn labels_all_match_other_keys_or_within_and_across() {
+        let web = row("web1", Status::Running, &[("a", "1"), ("b", "2")]);
+        let db = row("db", Status::Stopped, &[("a", "2")]);
+        assert!(f(&["label=a=1", "label=b"]).keeps(&web, &[]));
+        assert!(!f(&["label=a=1", "label=a=2"]).keeps(&web, &[]));
+        assert!(!f(&["label=c"]).keeps(&web, &[]));
+        let names = f(&["name=web", "name=^db$"]);
+        assert!(names.keeps(&web, &[]) && names.keeps(&db, &[]));
+        assert!(!f(&["name=^web$"]).keeps(&web, &[]));
+        let and = f(&["name=web", "status=exited"]);
+        assert!(!and.keeps(&web, &[]) && !and.keeps(&db, &[]));
+        assert!(f(&["status=running", "status=exited"]).keeps(&db, &[]));
+        assert!(f(&["exited=3"]).keeps(&db, &[]) && !f(&["exited=3"]).keeps(&web, &[]));
+        assert!(f(&["id=^we"]).keeps(&web, &[]));
+    }
+
+    #[test]
+    fn ancestor_compares_image_ids() {
+        let web = row("web", Status::Running, &[]);
+        let a = f(&["ancestor=alpine"]);
+        assert!(a.keeps(&web, &["sha256:aa".into()]));
+        assert!(!a.keeps(&web, &["sha256:bb".into()]));
+        assert!(!a.keeps(&web, &[]));
+    }
+
+    #[test]
+    fn bad_filters_name_the_filter() {
+        for (arg, needle) in [
+            ("foo=bar", "unknown filter `foo`"),
+            ("name", "KEY=VALUE"),
+            ("status=Running", "want one of"),
+            ("exited=x", "exit code"),
+            ("name=[", "regular expression"),
+            ("label==1", "label=KEY"),
+        ] {
+            let e = PsFilter::parse(&[arg.to_string()]).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("`filter`") && msg.contains(needle), "{arg}: {msg}");
+        }
+    }
+
+    #[test]
+    fn docker_json_round_trip() {
+        let a = f(&["label=a=1", "status=running", "label=b"]);
+        let j = a.to_json();
+        assert_eq!(j, r#"{"label":["a=1","b"],"status":["running"]}"#);
+        let b = PsFilter::from_json(&j).unwrap();
+        assert_eq!(b.raw.len(), 3);
+        let m = PsFilter::from_json(r#"{"status":{"exited":true}}"#).unwrap();
+        assert_eq!(m.statuses, vec!["exited".to_string()]);
+        assert!(PsFilter::from_json(r#"{"colour":["red"]}"#).is_err());
+        assert!(PsFilter::from_json("[1]").is_err());
+    }
+}
