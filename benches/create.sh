@@ -30,7 +30,7 @@ measure() { # network extra-args...
         t0=$(date +%s.%N)
         "$K3" run -d --name "b-$net-$i" --network "$net" "$@" alpine sleep 1000 >/dev/null || { echo "run failed" >&2; exit 1; }
         t1=$(date +%s.%N)
-        [ "$("$K3" inspect "b-$net-$i" | python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["status"])')" = RUNNING ] || { echo "not running" >&2; exit 1; }
+        [ "$("$K3" inspect "b-$net-$i" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["status"])')" = RUNNING ] || { echo "not running" >&2; exit 1; }
         times+=("$(ms "$t0" "$t1")")
         "$K3" rm -f "b-$net-$i" >/dev/null
     done

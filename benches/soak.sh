@@ -101,7 +101,7 @@ parallel_k3_runs() {
     for i in "${!pids[@]}"; do wait "${pids[$i]}" || bad=$((bad + 1)); done
     ! grep -l "database is locked" "$T"/k*.err >/dev/null 2>&1 || fail "database is locked: $(cat "$T"/k*.err)"
     [ "$bad" = 0 ] || fail "$bad of 20 parallel runs failed: $(cat "$T"/k*.err)"
-    local ips; ips=$(for i in $(seq 20); do k3 inspect "soak-k$i" | jq -r '.Summary.ip'; done)
+    local ips; ips=$(for i in $(seq 20); do k3 inspect "soak-k$i" | jq -r '.[0].Summary.ip'; done)
     [ "$(sort -u <<<"$ips" | grep -c .)" = 20 ] || fail "IPs not unique: $(tr '\n' ' ' <<<"$ips")"
     for i in $(seq 20); do k3 rm -f "soak-k$i" >/dev/null || return 1; done
 }

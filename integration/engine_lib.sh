@@ -37,8 +37,9 @@ trap engine_cleanup EXIT INT TERM
 # json_get JSON PYEXPR: evaluates PYEXPR with `j` bound to the parsed JSON.
 json_get() { python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"; }
 
-hash_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Hash"])'; }
-status_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["status"])'; }
+# (`k3 inspect` prints docker's array, one element per name)
+hash_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Hash"])'; }
+status_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["status"])'; }
 
 # cgroup_file ID CONTROLLER FILE: the value of a v1 cgroup file of the container.
 cgroup_file() { cat "/sys/fs/cgroup/$2/k3/$(hash_of "$1")/$3"; }

@@ -452,7 +452,7 @@ t_k3_verbs_ids_and_options() {
         bad_k3 "" -- rmi -- "$v"
     done
     local st; st=$(status_of "$live" | tr A-Z a-z)
-    [ "$st" = running ] || K3_NO_DAEMON=1 "$K3" inspect "$live" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["State"], j.get("Events", j.get("events")))' | tail -c 1500
+    [ "$st" = running ] || K3_NO_DAEMON=1 "$K3" inspect "$live" | python3 -c 'import json,sys; j=json.load(sys.stdin)[0]; print(j["State"], j.get("Events", j.get("events")))' | tail -c 1500
     expect_eq running "$st" "the live container after the refusals"
     matrix_done
 }
@@ -543,7 +543,7 @@ t_k3_api_routes_and_bodies() {
     bad_api 405 "" PUT /containers
     bad_api 405 "" GET "/containers/$live/stop"
     bad_api 4xx "" GET "/$HUGE$HUGE"
-    expect_eq running "$(K3_NO_DAEMON=1 "$K3" inspect "$live" | python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["status"].lower())')" "live container"
+    expect_eq running "$(K3_NO_DAEMON=1 "$K3" inspect "$live" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["status"].lower())')" "live container"
     kill "$(cat "$T/daemon.pid")" && wait "$(cat "$T/daemon.pid")" 2>/dev/null
     rm -f "$T/daemon.pid"
     # the daemon's shutdown stops every container: the live one is back for the next test

@@ -35,7 +35,7 @@ t_example2_web_server_limits() {
     (( size > 900 && size <= 1024 )) || fail "rootfs size ${size} MB, want about 1024"
     out=$(k3 exec web-server wget -qO- http://127.0.0.1:80/)
     expect_eq "hello from k3" "$out" "httpd answer"
-    expect_eq 80/tcp "$(json_get "$(k3 inspect web-server)" 'j["Config"]["annotations"]["io.k3.exposed-ports"]')" "image ExposedPorts recorded"
+    expect_eq 80/tcp "$(json_get "$(k3 inspect web-server)" 'j[0]["Config"]["annotations"]["io.k3.exposed-ports"]')" "image ExposedPorts recorded"
     k3 rm -f web-server >/dev/null
 }
 
@@ -92,10 +92,10 @@ t_example6_python_restart_policy() {
     for _ in $(seq 50); do k3 logs worker | grep >/dev/null "worker running" && break; sleep 0.1; done
     expect_contains "$(k3 logs worker)" "worker running as 0 in /app"
     v=$(k3 inspect worker)
-    expect_eq on-failure "$(json_get "$v" 'j["Validated"]["restart"]')"
-    expect_eq 5 "$(json_get "$v" 'j["Validated"]["restart_delay"]')"
-    expect_eq 10 "$(json_get "$v" 'j["Validated"]["max_attempts"]')"
-    expect_eq 10 "$(json_get "$v" 'j["Options"]["maxAttempts"]')" "options stored as given"
+    expect_eq on-failure "$(json_get "$v" 'j[0]["Validated"]["restart"]')"
+    expect_eq 5 "$(json_get "$v" 'j[0]["Validated"]["restart_delay"]')"
+    expect_eq 10 "$(json_get "$v" 'j[0]["Validated"]["max_attempts"]')"
+    expect_eq 10 "$(json_get "$v" 'j[0]["Options"]["maxAttempts"]')" "options stored as given"
     k3 rm -f worker >/dev/null
 }
 
@@ -216,7 +216,7 @@ t_lifecycle_create_start_stop_start_rm() {
     expect_eq 137 "$(k3 wait life)"
     k3 restart -t 1 life >/dev/null
     expect_eq RUNNING "$(status_of life)"
-    expect_eq 1 "$(json_get "$(k3 inspect life)" 'j["State"]["restart_count"]')"
+    expect_eq 1 "$(json_get "$(k3 inspect life)" 'j[0]["State"]["restart_count"]')"
     k3 rm -f life >/dev/null
     out=$(k3 inspect life 2>&1) && fail "record left"
     sqlite3 "$ROOT/k3.db" "select kind from events where container_id='life'" | grep -x >/dev/null destroy || fail "no destroy event"

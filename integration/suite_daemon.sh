@@ -235,7 +235,7 @@ t_z_shutdown_and_crash_reconcile() {
     k3 run -d --name sd2 --network none busybox sh -c 'trap "" TERM; while :; do sleep 1; done' >/dev/null
     k3 create --name sd3 --network none busybox sleep 1000 >/dev/null
     k3 run -d --options-json '{"containerId":"sd4","image":"busybox","network":"none","args":"sleep 1000","restart":"always"}' >/dev/null
-    p2=$(json_get "$(k3 inspect sd2)" 'j["State"]["pid"]')
+    p2=$(json_get "$(k3 inspect sd2)" 'j[0]["State"]["pid"]')
     kill -TERM "$DPID"
     for _ in $(seq 150); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
     wait "$DPID" && rc=0 || rc=$?; DPID=
@@ -250,7 +250,7 @@ t_z_shutdown_and_crash_reconcile() {
     expect_eq RUNNING "$(status_of sd4)" "always at daemon start"
     expect_eq STOPPED "$(status_of sd1)" "policy none stays stopped"
     kill -KILL "$DPID"; wait "$DPID" 2>/dev/null || true; DPID=  # 137: killed on purpose
-    p4=$(json_get "$(k3 inspect sd4)" 'j["State"]["pid"]')
+    p4=$(json_get "$(k3 inspect sd4)" 'j[0]["State"]["pid"]')
     mp=$(sqlite3 "$ROOT/k3.db" "select monitor_pid from container_state where id='sd4'")
     kill -KILL "$mp" "$p4"; sleep 0.5
     sqlite3 "$ROOT/k3.db" "select status from container_state where id='sd4'" | grep -x >/dev/null RUNNING || fail "setup: record changed early"

@@ -12,7 +12,7 @@ httpd() { k3 run -d --name "$1" "${@:2}" nginx >/dev/null; }
 # In-container clients use `timeout 5 wget`, not `wget -T 5`: the images carry
 # the host's busybox-static 1.35, built without wget's timeout feature, and
 # its wget dies with SIGSEGV while parsing `-T` (before any connection).
-ip_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Summary"]["ip"])'; }
+ip_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Summary"]["ip"])'; }
 leases() { sqlite3 "$ROOT/k3.db" 'select count(*) from leases'; }
 net_state() {
     echo "links: $(ip -br link | awk '{print $1}' | sort | tr '\n' ' ')"

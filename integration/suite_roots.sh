@@ -32,8 +32,8 @@ PIMG=$REG/alpine:latest
 
 # the test's own reads wait for the writers (monitors restarting containers)
 sq() { sqlite3 -cmd '.timeout 10000' "$ROOT/k3.db" "$1"; }
-ip_in() { "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Summary"]["ip"])'; }
-hash_in() { "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Hash"])'; }
+ip_in() { "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Summary"]["ip"])'; }
+hash_in() { "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Hash"])'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # until TENTHS CMD...: CMD succeeds within TENTHS tenths of a second
 until_ok() { local n=$1 i; shift; for i in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
@@ -119,7 +119,7 @@ t_networks_of_two_roots_do_not_clash() {
 
 # ---- item 5: restart policies without the daemon
 
-restart_count() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["restart_count"])'; }
+restart_count() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["restart_count"])'; }
 restarts_of() { sq "select count(*) from restarts where container_id='$1'"; }
 stopped_with() { [ "$(status_of "$1")" = STOPPED ] && [ "$(restarts_of "$1")" -ge "$2" ]; }
 p_exited_with() { [ "$(p inspect "$1" --format '{{.State.Status}} {{.RestartCount}}')" = "exited $2" ]; }

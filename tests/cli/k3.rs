@@ -60,13 +60,22 @@ fn help_of_every_verb() {
 #[test]
 fn missing_containers() {
     let root = tempfile::tempdir().unwrap();
-    for verb in [
-        "inspect", "rm", "stop", "restart", "kill", "wait", "logs", "stats",
-    ] {
+    for verb in ["rm", "stop", "restart", "kill", "wait", "logs", "stats"] {
         k3(root.path(), &[verb, "nope"])
             .code(1)
             .stderr_has(&["k3: error: container `nope` does not exist"]);
     }
+    // podman's code for an unknown name; the (empty) array is still printed
+    let out = k3(root.path(), &["inspect", "nope", "nope2"]);
+    out.code(125).stderr_has(&[
+        "k3: error: container `nope` does not exist",
+        "k3: error: container `nope2` does not exist",
+    ]);
+    assert_eq!(out.stdout.trim(), "[]", "{out:#?}");
+    // a bad filter names itself, with podman's code
+    k3(root.path(), &["ps", "--filter", "colour=red"])
+        .code(125)
+        .stderr_has(&["`filter`", "colour=red", "unknown filter `colour`"]);
     // docker's code for a start the engine refused
     k3(root.path(), &["start", "nope"])
         .code(125)

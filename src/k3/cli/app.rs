@@ -108,6 +108,11 @@ pub fn main(cli: Cli) -> ExitCode {
                 | ContainerCmd::Exec(_)
         )
     );
+    // ps and inspect fail as podman's do: 125 (a bad filter, an unknown name)
+    let engine_125 = matches!(
+        &cli.cmd,
+        Cmd::Container(ContainerCmd::Ps(_) | ContainerCmd::Inspect(_))
+    );
     let json = matches!(&cli.cmd, Cmd::Pull(p) if p.json);
     let input = match &cli.cmd {
         Cmd::Pull(p) => serde_json::json!(p.reference),
@@ -136,6 +141,8 @@ pub fn main(cli: Cli) -> ExitCode {
             eprintln!("k3: error: {msg}");
             if docker_codes {
                 ExitCode::from(container_cli::docker_exit_code(&msg))
+            } else if engine_125 {
+                ExitCode::from(125)
             } else {
                 ExitCode::FAILURE
             }
