@@ -9,9 +9,11 @@
 //! A directory is copied into an existing directory under its own name, or
 //! becomes the destination when that does not exist; `SRC/.` copies the
 //! content only. A file goes into an existing directory, or to the
-//! destination path. Paths in the container are resolved inside its rootfs
-//! (and the named volumes it mounts) by [`RootDir`]: symlinks there never
-//! lead out. Files copied in belong to root, as with docker.
+//! destination path. Paths in the container are resolved inside its rootfs, or
+//! inside the host source of the bind mount or named volume mounted at the
+//! deepest prefix of the path (as podman does), by [`RootDir`]: `..` and
+//! symlinks there never lead out. A read-only mount and a bind-mounted file
+//! take no copy. Files copied in belong to root, as with docker.
 
 use std::io::{self, BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -84,29 +86,131 @@ fn base_name(path: &str) -> String {
         .to_string()
 }
 
-/// Where in the container `path` lives: the rootfs, or a named volume the
-/// container mounts at a prefix of it; and the path within that root.
-fn container_root(ctx: &Root, id: &str, path: &str) -> Result<(RootDir, String), Failure> {
+/// A mount of the container whose host source `k3 cp` reads and writes (as
+/// podman does): a `-v /host:/path` bind or a named volume.
+#[derive(Debug, PartialEq)]
+struct HostMount {
+    /// The path in the container.
+    at: String,
+    /// The host directory (or file) mounted there.
+    source: PathBuf,
+    /// Mounted read-only: nothing is copied into it.
+    readonly: bool,
+}
+
+impl HostMount {
+    /// Whether `path` (in the container) is this mount or under it; a file is
+    /// only its own mount point.
+    fn holds(&self, path: &str, is_dir: bool) -> bool {
+        let at = self.at.trim_end_matches('/');
+        path == self.at
+            || path.trim_end_matches('/') == at
+            || (is_dir && (at.is_empty() || path.starts_with(&format!("{at}/"))))
+    }
+}
+
+/// The bind mounts and volumes of a container's validated options; volumes'
+/// sources from their records (`volume_dirs`: name to host directory).
+fn host_mounts(validated: &serde_json::Value, volume_dirs: &[(String, String, PathBuf)]) -> Vec<HostMount> {
+    let ro = |m: &serde_json::Value| m["readonly"].as_bool().unwrap_or(false);
+    let mut out: Vec<HostMount> = validated["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(HostMount {
+                at: m["container"].as_str()?.to_string(),
+                source: PathBuf::from(m["host"].as_str()?),
+                readonly: ro(m),
+            })
+        })
+        .collect();
+    for (name, at, dir) in volume_dirs {
+        let readonly = validated["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|v| v["name"].as_str() == Some(name) && v["container"].as_str() == Some(at) && ro(v));
+        out.push(HostMount {
+            at: at.clone(),
+            source: dir.clone(),
+            readonly,
+        });
+    }
+    out
+}
+
+/// The deepest mount that holds `path`, and the path within its source.
+fn mount_for<'a>(mounts: &'a [HostMount], path: &str) -> Option<(&'a HostMount, String)> {
+    mounts
+        .iter()
+        .filter(|m| m.holds(path, m.source.is_dir()))
+        .max_by_key(|m| m.at.trim_end_matches('/').len())
+        .map(|m| {
+            let rest = path
+                .get(m.at.trim_end_matches('/').len()..)
+                .unwrap_or_default()
+                .trim_end_matches('/');
+            (m, if rest.is_empty() { "/".to_string() } else { rest.to_string() })
+        })
+}
+
+/// Where a container path lives on the host.
+struct Located {
+    /// The root every path is resolved in (the rootfs or a mount's source).
+    root: RootDir,
+    /// The path within it.
+    path: String,
+    /// In a read-only mount.
+    readonly: bool,
+    /// The mount point when it is a bind-mounted file (the path is its name).
+    file_bind: Option<String>,
+}
+
+/// Where in the container `path` lives: the rootfs, or the host source of a
+/// bind mount or named volume the container mounts at a prefix of it, opened so
+/// that `..` and symlinks never lead out of that source.
+fn container_root(ctx: &Root, id: &str, path: &str) -> Result<Located, Failure> {
     let rec = containers::get(ctx.db.conn(), id)?
         .ok_or_else(|| fail(format!("container `{id}` does not exist")))?;
-    let mut best: Option<(String, String)> = None;
-    for (volume, at) in volume_records::mounts_of(ctx.db.conn(), id)? {
-        let inside = path == at || path.starts_with(&format!("{}/", at.trim_end_matches('/')));
-        if inside && best.as_ref().is_none_or(|(_, b)| at.len() > b.len()) {
-            best = Some((volume, at));
+    let volume_dirs: Vec<(String, String, PathBuf)> = volume_records::mounts_of(ctx.db.conn(), id)?
+        .into_iter()
+        .map(|(name, at)| {
+            let dir = volumes::data_dir(&ctx.store, &name);
+            (name, at, dir)
+        })
+        .collect();
+    let mounts = host_mounts(&rec.validated, &volume_dirs);
+    if let Some((m, rest)) = mount_for(&mounts, path) {
+        if !m.source.is_dir() {
+            // a bind-mounted file: its directory on the host, and its name there
+            let name = m.source.file_name().map(|n| n.to_string_lossy().to_string());
+            let parent = m.source.parent().map(Path::to_path_buf);
+            let (Some(name), Some(parent)) = (name, parent) else {
+                return Err(fail(format!("invalid bind source `{}`", m.source.display())));
+            };
+            return Ok(Located {
+                root: RootDir::open(&parent).map_err(other)?,
+                path: format!("/{name}"),
+                readonly: m.readonly,
+                file_bind: Some(m.at.clone()),
+            });
         }
-    }
-    if let Some((volume, at)) = best {
-        let rest = path[at.len()..].to_string();
-        let dir = RootDir::open(&volumes::data_dir(&ctx.store, &volume)).map_err(other)?;
-        return Ok((dir, if rest.is_empty() { "/".into() } else { rest }));
+        return Ok(Located {
+            root: RootDir::open(&m.source).map_err(other)?,
+            path: rest,
+            readonly: m.readonly,
+            file_bind: None,
+        });
     }
     let snap = snapshots::get(ctx.db.conn(), &rec.hash)?
         .ok_or_else(|| fail(format!("container `{id}` has no rootfs (no snapshot)")))?;
-    Ok((
-        RootDir::open(Path::new(&snap.rootfs)).map_err(other)?,
-        path.to_string(),
-    ))
+    Ok(Located {
+        root: RootDir::open(Path::new(&snap.rootfs)).map_err(other)?,
+        path: path.to_string(),
+        readonly: false,
+        file_bind: None,
+    })
 }
 
 /// `k3 cp`.
@@ -129,7 +233,7 @@ pub fn run(ctx: &Root, a: &CpArgs) -> Result<(), Failure> {
 }
 
 fn copy_out(ctx: &Root, id: &str, src: &str, dest: Side) -> Result<(), Failure> {
-    let (root, path) = container_root(ctx, id, src)?;
+    let Located { root, path, .. } = container_root(ctx, id, src)?;
     let follow = src.ends_with('/') || src.ends_with("/.");
     let kind = root.kind(&path, follow).map_err(other)?.ok_or_else(|| {
         fail(format!(
@@ -213,7 +317,23 @@ fn host_parent(dest: &Path) -> Result<(PathBuf, String), Failure> {
 }
 
 fn copy_in(ctx: &Root, src: Side, id: &str, dest: &str) -> Result<(), Failure> {
-    let (root, path) = container_root(ctx, id, dest)?;
+    let Located {
+        root,
+        path,
+        readonly,
+        file_bind,
+    } = container_root(ctx, id, dest)?;
+    if readonly {
+        return Err(fail(format!(
+            "cannot copy into `{dest}` in container `{id}`: a read-only mount"
+        )));
+    }
+    if let Some(at) = file_bind {
+        // replacing the file would leave the container with the old one
+        return Err(fail(format!(
+            "cannot copy onto `{at}` in container `{id}`: a bind-mounted file (write it on the host)"
+        )));
+    }
     let Side::Host(src) = src else {
         let stdin = io::stdin();
         if stdin.is_terminal() {
@@ -289,5 +409,31 @@ mod tests {
         assert_eq!(base_name("/etc/."), ".");
         assert_eq!(base_name("/"), ".");
         assert_eq!(base_name("a/b"), "b");
+    }
+
+    #[test]
+    fn the_deepest_mount_holds_a_path() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let f = d.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        let validated = serde_json::json!({
+            "mounts": [
+                {"host": a.to_str().unwrap(), "container": "/mnt", "readonly": false},
+                {"host": f.to_str().unwrap(), "container": "/etc/app.conf", "readonly": true},
+            ],
+            "volumes": [{"name": "v", "container": "/mnt/data", "readonly": true}],
+        });
+        let m = host_mounts(&validated, &[("v".into(), "/mnt/data".into(), b.clone())]);
+        let (at, rest) = mount_for(&m, "/mnt/x/y").unwrap();
+        assert_eq!((at.source.as_path(), rest.as_str()), (a.as_path(), "/x/y"));
+        let (at, rest) = mount_for(&m, "/mnt/data/").unwrap();
+        assert_eq!((at.source.as_path(), rest.as_str(), at.readonly), (b.as_path(), "/", true));
+        assert_eq!(mount_for(&m, "/mnt").unwrap().1, "/");
+        assert!(mount_for(&m, "/mntx").is_none());
+        assert!(mount_for(&m, "/etc/app.conf").is_some());
+        assert!(mount_for(&m, "/etc/app.conf/x").is_none());
     }
 }
