@@ -24,14 +24,25 @@ pub struct AttachArgs {
 /// `k3 attach`.
 pub fn run(ctx: &mut Engine, a: AttachArgs) -> Result<i32, Failure> {
     let fail = Failure::about(&a.id, false);
-    let mut at = attach::connect(ctx, &a.id).map_err(|e| fail(e.into()))?;
-    let stdin = std::io::stdin();
-    let term = (at.tty && console::is_tty(stdin.as_raw_fd())).then(|| stdin.as_fd());
+    let at = attach::connect(ctx, &a.id).map_err(|e| fail(e.into()))?;
+    relay_to_end(ctx, &a.id, at, !a.no_stdin)
+}
+
+/// Relays the caller's stdio to `at` (stdin too when `stdin` and the container
+/// has one) until the container ends or ctrl-p ctrl-q; the exit code to return.
+pub fn relay_to_end(
+    ctx: &mut Engine,
+    id: &str,
+    mut at: attach::Attached,
+    stdin: bool,
+) -> Result<i32, Failure> {
+    let input_fd = std::io::stdin();
+    let term = (at.tty && console::is_tty(input_fd.as_raw_fd())).then(|| input_fd.as_fd());
     if let Some(t) = term {
         at.resize_from(t);
     }
     let raw = term.and_then(|t| console::RawMode::enter(t.as_raw_fd()));
-    let input = (at.stdin && !a.no_stdin).then(|| stdin.as_fd());
+    let input = (at.stdin && stdin).then(|| input_fd.as_fd());
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let ended = at.relay(input, term, &mut out, &mut err);
     drop(raw);
@@ -39,10 +50,10 @@ pub fn run(ctx: &mut Engine, a: AttachArgs) -> Result<i32, Failure> {
         Ended::Exited(code) => i32::try_from(code).unwrap_or(255),
         Ended::Detached => 0,
         Ended::Lost => {
-            let fail = Failure::about(&a.id, false);
+            let fail = Failure::about(id, false);
             let code = k3_engine::container::wait::wait(
                 ctx,
-                &a.id,
+                id,
                 std::time::Duration::from_secs(u64::MAX / 4),
             )
             .map_err(|e| fail(e.into()))?;

@@ -31,7 +31,7 @@ pub struct RunArgs {
 /// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
 /// sent to a foreground `k3 run` go to the container (`k3 kill`), from a
 /// thread that waits for them (they are blocked everywhere else).
-fn forward_signals(ctx: &Engine, id: &str) {
+pub fn forward_signals(ctx: &Engine, id: &str) {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     for s in [
