@@ -126,9 +126,10 @@ t_rm_with_detach() {
 t_labels() {
     k3 run -d --name lab --label tier=web -l owner alpine sleep 100 >/dev/null
     p run -d --name lab --label tier=web -l owner "$REG/alpine:latest" sleep 100 >/dev/null
-    local k; k=$(k3 inspect lab | python3 -c 'import json,sys; print(dict(json.load(sys.stdin)["Validated"]["labels"]))')
+    local k; k=$(k3 inspect lab | python3 -c 'import json,sys; print(dict(json.load(sys.stdin)[0]["Validated"]["labels"]))')
     expect_eq "{'tier': 'web', 'owner': ''}" "$k"
     expect_eq "$(p inspect --format '{{.Config.Labels.tier}}' lab)" web "podman"
+    expect_eq web "$(k3 inspect --format '{{.Config.Labels.tier}}' lab)" "Config.Labels as podman's"
     k3 rm -f lab >/dev/null; p rm -f -t 0 lab >/dev/null
 }
 
@@ -259,6 +260,99 @@ t_options_json_takes_the_same_fields() {
     expect_eq "$(printf '/tmp\nuid=1000(app) gid=1000(app) groups=50(staff),63(audio),1000(app)\n/home/app yes\n300\n1\n/run/k3-init -- sh -c pwd; id; echo $HOME $OJ_CALLER; ulimit -n; cat /proc/sys/net/ipv4/ip_forward; tr "\\0" " " </proc/1/cmdline ')" "$out"
 }
 
+# cell ENGINE VERB INIT CASE: the exit code of one cell of docker's exit-code table.
+# VERB: run | start-a | exec (in the running `ec2`); CASE: missing (no such command),
+# noexec (not executable), exit3, selfterm (TERM to itself: ignored by a PID 1 shell),
+# engine (no such image / container)
+cell() {
+    local eng=$1 verb=$2 init=$3 c=$4 img rc=0 cmd
+    img=$(args "$eng" IMG)
+    case $c in
+        missing) cmd=(nonexistent-cmd) ;;
+        noexec) cmd=(/etc/passwd) ;;
+        exit3) cmd=(sh -c 'exit 3') ;;
+        selfterm) cmd=(sh -c 'kill -TERM $$') ;;
+        engine) cmd=(true) ;;
+    esac
+    case $verb in
+        run)
+            [ "$c" = engine ] && img=$img-nosuch
+            $eng run --rm $init "$img" "${cmd[@]}" </dev/null >/dev/null 2>"$T/cell.$eng" || rc=$? ;;
+        start-a)
+            if [ "$c" = engine ]; then
+                $eng start -a nosuch-ctr </dev/null >/dev/null 2>"$T/cell.$eng" || rc=$?
+            else
+                # (k3's create already refuses a command it cannot find or run)
+                if $eng create --name ec1 $init "$img" "${cmd[@]}" >/dev/null 2>"$T/cell.$eng"; then
+                    $eng start -a ec1 </dev/null >/dev/null 2>"$T/cell.$eng" || rc=$?
+                else
+                    rc=$?
+                fi
+                $eng rm -f ec1 >/dev/null 2>&1
+            fi ;;
+        exec)
+            local ctr=ec2; [ "$c" = engine ] && ctr=nosuch-ctr
+            $eng exec $ctr "${cmd[@]}" </dev/null >/dev/null 2>"$T/cell.$eng" || rc=$? ;;
+    esac
+    echo "$rc"
+}
+
+# killed ENGINE VERB INIT: the code of a foreground `run`/`start -a` whose container
+# gets KILL from `kill`
+killed() {
+    local eng=$1 verb=$2 init=$3 img rc=0 pid i
+    img=$(args "$eng" IMG)
+    if [ "$verb" = run ]; then
+        $eng run --rm --name ek $init "$img" sleep 1000 </dev/null >/dev/null 2>&1 & pid=$!
+    else
+        $eng create --name ek $init "$img" sleep 1000 >/dev/null
+        $eng start -a ek </dev/null >/dev/null 2>&1 & pid=$!
+    fi
+    for i in $(seq 100); do
+        [ "$($eng inspect -f '{{.State.Status}}' ek 2>/dev/null)" = running ] && break; sleep 0.1
+    done
+    $eng kill -s KILL ek >/dev/null
+    wait $pid || rc=$?
+    $eng rm -f ek >/dev/null 2>&1
+    echo "$rc"
+}
+
+t_exit_codes_as_podman() {
+    # docker's rules: 125 the engine failed, 126 cannot invoke, 127 not found, else the
+    # container's code (128+signal). Where podman differs, k3 keeps docker's code
+    # (docs/k3.md): under --init podman's catatonit exits 1 for a command it cannot
+    # run (docker's tini: 127/126), and podman's `start -a` says 125 for one.
+    local verb init c k pm want pdiff table= bad=
+    for init in "" --init; do
+        pdiff=125; [ -n "$init" ] && pdiff=1
+        k3 run -d --name ec2 $init alpine sleep 1000 >/dev/null
+        p run -d --name ec2 $init "$REG/alpine:latest" sleep 1000 >/dev/null
+        for verb in run start-a exec; do
+            for c in missing noexec exit3 selfterm engine; do
+                k=$(cell k3 $verb "$init" $c); pm=$(cell p $verb "$init" $c)
+                want=$pm
+                case "$verb/$init/$c" in
+                    run/--init/missing | start-a/*/missing) want=127 ;;
+                    run/--init/noexec | start-a/*/noexec) want=126 ;;
+                esac
+                table+="$verb $init $c: k3 $k podman $pm"$'\n'
+                [ "$want" = "$k" ] || bad+="k3 $verb $init $c: want $want, got $k ($(head -c 200 "$T/cell.k3"))"$'\n'
+                # podman's own differences are what docs/k3.md says
+                [ "$want" = "$pm" ] || [ "$pm" = "$pdiff" ] || bad+="podman $verb $init $c: $pm"$'\n'
+            done
+        done
+        k3 rm -f ec2 >/dev/null; p rm -f -t 0 ec2 >/dev/null
+        for verb in run start-a; do
+            k=$(killed k3 $verb "$init"); pm=$(killed p $verb "$init")
+            table+="$verb $init killed: k3 $k podman $pm"$'\n'
+            [ "$k" = 137 ] && [ "$pm" = 137 ] || bad+="$verb $init killed: k3 $k podman $pm"$'\n'
+        done
+    done
+    printf '%s' "$table"
+    [ -z "${EXIT_TABLE:-}" ] || printf '%s' "$table" >"$EXIT_TABLE"
+    [ -z "$bad" ] || fail "$bad"
+}
+
 # bad VALUE-NEEDLE ARGS...: `k3 run ARGS` fails with 125 naming the value, leaves
 # nothing; podman refuses the same command too
 bad() {
@@ -300,8 +394,8 @@ t_bad_values_are_refused_cleanly() {
 }
 
 after_each() {
-    k3 rm -f my_app.v1 rmd rms lab in1 ss ss2
-    p rm -f -t 0 my_app.v1 rmd rms lab in1 ss ss2
+    k3 rm -f my_app.v1 rmd rms lab in1 ss ss2 ec1 ec2 ek
+    p rm -f -t 0 my_app.v1 rmd rms lab in1 ss ss2 ec1 ec2 ek
 }
 
 run_suite

@@ -24,7 +24,7 @@ manifest_digest() { k3 image inspect "$1" | python3 -c 'import json,sys; print(j
 
 after_each() {
     local c
-    for c in c1 c2 c3 cp1; do k3 rm -f "$c"; p rm -f -t 0 "$c"; done >/dev/null 2>&1
+    for c in c1 c2 c3 cp1 cpm; do k3 rm -f "$c"; p rm -f -t 0 "$c"; done >/dev/null 2>&1
     for v in $(k3 volume ls | python3 -c 'import json,sys; [print(v["name"]) for v in json.load(sys.stdin)]'); do k3 volume rm "$v"; done
     p volume rm -af
     true
@@ -297,6 +297,59 @@ t_cp_files_and_directories_both_ways_as_podman() {
     if p cp "$T/src/dir" cp1:/etc/passwd 2>/dev/null; then fail "podman copied a dir onto a file"; fi
     out=$(k3 cp nosuch:/x "$T/x" 2>&1) && fail "copy from a missing container" || true
     expect_contains "$out" '`nosuch` does not exist'
+}
+
+t_cp_through_bind_mounts_and_volumes_as_podman() {
+    local e B
+    echo new >"$T/in"; echo cfg >"$T/one.conf"
+    for e in k3 p; do
+        # each engine its own host directories: one's copies never show in the other
+        B=$T/bind.$e; mkdir -p "$B/sub" "$T/ro.$e" "$T/o.$e"
+        echo hi >"$B/sub/f"; echo ro >"$T/ro.$e/r"
+        ln -s / "$B/esc"; ln -s ../../../../../../.. "$B/up"
+        local img=alpine; [ $e = p ] && img=$PIMG
+        $e run -d --name cpm -v "$B:/mnt/b" -v cpvol:/data -v "$T/ro.$e:/mnt/ro:ro" \
+            -v "$T/one.conf:/etc/one.conf:ro" "$img" sleep 100 >/dev/null
+        # out of a bind: a file, the whole mount, a bind-mounted file
+        $e cp cpm:/mnt/b/sub/f "$T/o.$e/f"
+        $e cp cpm:/mnt/b "$T/o.$e/whole"
+        $e cp cpm:/etc/one.conf "$T/o.$e/one"
+        # into a bind: a file and a directory land in the host's source
+        $e cp "$T/in" cpm:/mnt/b/in
+        $e cp "$B/sub" cpm:/mnt/b/copied
+        # into and out of a named volume
+        $e cp "$T/in" cpm:/data/x
+        $e cp cpm:/data/x "$T/o.$e/x"
+        (cd "$T/o.$e" && find . | sort && cat f one x) >"$T/olist.$e"
+        (cd "$B" && find . | sort && cat in copied/f) >"$T/blist.$e"
+        $e exec cpm sh -c 'cat /mnt/b/in /data/x /mnt/b/copied/f' >"$T/seen.$e"
+        # a read-only mount takes nothing
+        if $e cp "$T/in" cpm:/mnt/ro/x 2>"$T/roerr.$e"; then fail "$e copied into a read-only mount"; fi
+        [ ! -e "$T/ro.$e/x" ] || fail "$e wrote into the read-only source"
+        # symlinks in a mount never lead to the host's /
+        $e cp "$T/in" cpm:/mnt/b/esc/tmp/escaped-$e 2>/dev/null || true
+        [ ! -e /tmp/escaped-$e ] || { rm -f /tmp/escaped-$e; fail "$e: a copy left through a link to /"; }
+        if $e cp cpm:/mnt/b/up/etc/shadow "$T/o.$e/shadow" 2>/dev/null; then
+            ! cmp -s /etc/shadow "$T/o.$e/shadow" || fail "$e read the host's /etc/shadow through .."
+        fi
+        # a stopped container: still its host source
+        $e stop -t 1 cpm >/dev/null
+        $e cp "$T/in" cpm:/mnt/b/after
+        [ -f "$B/after" ] || fail "$e: a copy into a stopped container's bind"
+        $e rm -f cpm >/dev/null
+    done
+    expect_eq "$(cat "$T/olist.p")" "$(cat "$T/olist.k3")" "copied out"
+    expect_eq "$(cat "$T/blist.p")" "$(cat "$T/blist.k3")" "copied into the bind's source"
+    expect_eq "$(printf 'new\nnew\nhi')" "$(cat "$T/seen.k3")" "seen in the container"
+    expect_eq "$(cat "$T/seen.p")" "$(cat "$T/seen.k3")" "seen as in podman's"
+    expect_contains "$(cat "$T/roerr.k3")" "read-only"
+    # k3 resolves a link in a mount inside the mount's source: `esc` (to /) is the
+    # bind's own root there, where podman follows it in the container's view
+    k3 run -d --name cpm -v "$T/bind.k3:/mnt/b" -v "$T/one.conf:/etc/one.conf" alpine sleep 100 >/dev/null
+    mkdir "$T/bind.k3/tmp"
+    k3 cp "$T/in" cpm:/mnt/b/esc/tmp/inside
+    expect_eq new "$(cat "$T/bind.k3/tmp/inside")" "a link to / stays in the source"
+    if k3 cp "$T/in" cpm:/etc/one.conf 2>/dev/null; then fail "a copy onto a bind-mounted file"; fi
 }
 
 t_cp_never_leaves_the_rootfs_through_symlinks() {

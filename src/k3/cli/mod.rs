@@ -85,7 +85,7 @@ pub enum ContainerCmd {
     Create(create::CreateArgs),
     /// Create and start a container (foreground unless `-d`).
     Run(run::RunArgs),
-    /// Start a created or stopped container.
+    /// Start created or stopped containers (`-a`: attached, exiting with its code).
     Start(start::StartArgs),
     /// Stop a container: TERM, grace period, KILL.
     Stop(stop::StopArgs),
@@ -95,10 +95,10 @@ pub enum ContainerCmd {
     Kill(kill::KillArgs),
     /// Remove containers.
     Rm(rm::RmArgs),
-    /// List containers.
+    /// List containers (`-f KEY=VALUE`: docker's filters).
     #[command(alias = "ls")]
     Ps(ps::PsArgs),
-    /// Show a container's record, state and events as JSON (`-f`: a Go template).
+    /// Show containers' records, state and events as a JSON array (`-f`: a Go template per container).
     Inspect(inspect::InspectArgs),
     /// The processes of a running container.
     Top(top::TopArgs),
