@@ -3,10 +3,10 @@
 
 use crate::api::routes::{percent_decode, query_flag, query_param, Action};
 use crate::api::{body, ApiError, Reply, Req};
+use crate::container::filter::PsFilter;
 use crate::container::{
     kill, list as clist, logs as clogs, remove as cremove, start, stop, wait as cwait, when,
 };
-use crate::container::filter::PsFilter;
 use crate::create;
 use crate::error::EngineError;
 use crate::options::CreateOptions;

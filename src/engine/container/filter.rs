@@ -56,7 +56,10 @@ impl PsFilter {
         let mut f = PsFilter::default();
         for a in args {
             let (k, v) = a.split_once('=').ok_or_else(|| {
-                bad(a, format!("want `KEY=VALUE` with KEY one of {}", KEYS.join(", ")))
+                bad(
+                    a,
+                    format!("want `KEY=VALUE` with KEY one of {}", KEYS.join(", ")),
+                )
             })?;
             f.add(k, v)?;
         }
@@ -107,7 +110,9 @@ impl PsFilter {
 
     fn add(&mut self, key: &str, val: &str) -> Result<(), OptionsError> {
         let arg = format!("{key}={val}");
-        let regex = |v: &str| Regex::new(v).map_err(|e| bad(&arg, format!("not a regular expression: {e}")));
+        let regex = |v: &str| {
+            Regex::new(v).map_err(|e| bad(&arg, format!("not a regular expression: {e}")))
+        };
         match key {
             "label" => {
                 let (k, v) = match val.split_once('=') {
@@ -129,7 +134,10 @@ impl PsFilter {
             }
             "ancestor" => {
                 if val.is_empty() {
-                    return Err(bad(&arg, "want an image name, `NAME:TAG`, `NAME@DIGEST` or an image id"));
+                    return Err(bad(
+                        &arg,
+                        "want an image name, `NAME:TAG`, `NAME@DIGEST` or an image id",
+                    ));
                 }
                 self.ancestors.push(val.to_string());
             }
@@ -162,11 +170,14 @@ impl PsFilter {
 
     /// Whether `row` passes every filter; `ancestor_ids` from [`Self::ancestor_ids`].
     pub fn keeps(&self, row: &Summary, ancestor_ids: &[String]) -> bool {
-        let labels_ok = self.labels.iter().all(|(k, v)| match (row.labels.get(k), v) {
-            (Some(have), Some(want)) => have == want,
-            (Some(_), None) => true,
-            (None, _) => false,
-        });
+        let labels_ok = self
+            .labels
+            .iter()
+            .all(|(k, v)| match (row.labels.get(k), v) {
+                (Some(have), Some(want)) => have == want,
+                (Some(_), None) => true,
+                (None, _) => false,
+            });
         let any = |res: &[Regex], s: &str| res.is_empty() || res.iter().any(|r| r.is_match(s));
         let state = state_word(row);
         let stopped_code = match row.status {
@@ -177,10 +188,8 @@ impl PsFilter {
             && any(&self.names, &row.name)
             && any(&self.ids, &row.id)
             && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == state))
-            && (self.ancestors.is_empty()
-                || ancestor_ids.iter().any(|d| *d == row.image_id))
-            && (self.exited.is_empty()
-                || stopped_code.is_some_and(|c| self.exited.contains(&c)))
+            && (self.ancestors.is_empty() || ancestor_ids.contains(&row.image_id))
+            && (self.exited.is_empty() || stopped_code.is_some_and(|c| self.exited.contains(&c)))
     }
 }
 
@@ -265,7 +274,10 @@ mod tests {
         ] {
             let e = PsFilter::parse(&[arg.to_string()]).unwrap_err();
             let msg = e.to_string();
-            assert!(msg.contains("`filter`") && msg.contains(needle), "{arg}: {msg}");
+            assert!(
+                msg.contains("`filter`") && msg.contains(needle),
+                "{arg}: {msg}"
+            );
         }
     }
 

@@ -134,7 +134,10 @@ pub fn list_filtered(
 
 /// The labels of a container: `--label` (the validated options' `[KEY, VALUE]`
 /// pairs) over its OCI config's annotations but k3's own.
-fn labels_of(config: &serde_json::Value, validated: &serde_json::Value) -> BTreeMap<String, String> {
+fn labels_of(
+    config: &serde_json::Value,
+    validated: &serde_json::Value,
+) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = config["annotations"]
         .as_object()
         .map(|a| {

@@ -111,7 +111,10 @@ impl HostMount {
 
 /// The bind mounts and volumes of a container's validated options; volumes'
 /// sources from their records (`volume_dirs`: name to host directory).
-fn host_mounts(validated: &serde_json::Value, volume_dirs: &[(String, String, PathBuf)]) -> Vec<HostMount> {
+fn host_mounts(
+    validated: &serde_json::Value,
+    volume_dirs: &[(String, String, PathBuf)],
+) -> Vec<HostMount> {
     let ro = |m: &serde_json::Value| m["readonly"].as_bool().unwrap_or(false);
     let mut out: Vec<HostMount> = validated["mounts"]
         .as_array()
@@ -130,7 +133,9 @@ fn host_mounts(validated: &serde_json::Value, volume_dirs: &[(String, String, Pa
             .as_array()
             .into_iter()
             .flatten()
-            .any(|v| v["name"].as_str() == Some(name) && v["container"].as_str() == Some(at) && ro(v));
+            .any(|v| {
+                v["name"].as_str() == Some(name) && v["container"].as_str() == Some(at) && ro(v)
+            });
         out.push(HostMount {
             at: at.clone(),
             source: dir.clone(),
@@ -151,7 +156,14 @@ fn mount_for<'a>(mounts: &'a [HostMount], path: &str) -> Option<(&'a HostMount, 
                 .get(m.at.trim_end_matches('/').len()..)
                 .unwrap_or_default()
                 .trim_end_matches('/');
-            (m, if rest.is_empty() { "/".to_string() } else { rest.to_string() })
+            (
+                m,
+                if rest.is_empty() {
+                    "/".to_string()
+                } else {
+                    rest.to_string()
+                },
+            )
         })
 }
 
@@ -184,10 +196,16 @@ fn container_root(ctx: &Root, id: &str, path: &str) -> Result<Located, Failure> 
     if let Some((m, rest)) = mount_for(&mounts, path) {
         if !m.source.is_dir() {
             // a bind-mounted file: its directory on the host, and its name there
-            let name = m.source.file_name().map(|n| n.to_string_lossy().to_string());
+            let name = m
+                .source
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string());
             let parent = m.source.parent().map(Path::to_path_buf);
             let (Some(name), Some(parent)) = (name, parent) else {
-                return Err(fail(format!("invalid bind source `{}`", m.source.display())));
+                return Err(fail(format!(
+                    "invalid bind source `{}`",
+                    m.source.display()
+                )));
             };
             return Ok(Located {
                 root: RootDir::open(&parent).map_err(other)?,
@@ -430,7 +448,10 @@ mod tests {
         let (at, rest) = mount_for(&m, "/mnt/x/y").unwrap();
         assert_eq!((at.source.as_path(), rest.as_str()), (a.as_path(), "/x/y"));
         let (at, rest) = mount_for(&m, "/mnt/data/").unwrap();
-        assert_eq!((at.source.as_path(), rest.as_str(), at.readonly), (b.as_path(), "/", true));
+        assert_eq!(
+            (at.source.as_path(), rest.as_str(), at.readonly),
+            (b.as_path(), "/", true)
+        );
         assert_eq!(mount_for(&m, "/mnt").unwrap().1, "/");
         assert!(mount_for(&m, "/mntx").is_none());
         assert!(mount_for(&m, "/etc/app.conf").is_some());
