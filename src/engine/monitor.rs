@@ -566,6 +566,9 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) -> i64 {
                                         u16::from_be_bytes([data[2], data[3]]),
                                     );
                                 }
+                                // the API's resize answers only once the size is set
+                                c.dead |= console::write_frame(&mut c.sock, console::RESIZED, &[])
+                                    .is_err();
                             }
                             _ => {}
                         }
