@@ -135,7 +135,7 @@ t_on_failure_n_restarts_n_times_as_podman() {
     expect_eq 2 "$(restarts_of rf)" "restarts"
     expect_eq "$(p inspect rf --format '{{.RestartCount}}')" "$(restart_count rf)" "restart count, podman's"
     expect_eq 2 "$(k3 ps -a --format json | python3 -c 'import json,sys; print([c["restart_count"] for c in json.load(sys.stdin) if c["id"] == "rf"][0])')" "restart count in ps"
-    expect_eq "$(p inspect rf --format '{{.State.ExitCode}}')" "$(k3 inspect rf | python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["exit_code"])')" "exit code"
+    expect_eq "$(p inspect rf --format '{{.State.ExitCode}}')" "$(k3 inspect rf | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["exit_code"])')" "exit code"
     # `on-failure` leaves a clean exit alone
     k3 run -d --name ok0 --restart on-failure:2 alpine true >/dev/null
     until_ok 50 bash -c "$K3 inspect ok0 | grep -q '\"status\": \"STOPPED\"'" || fail "ok0 still running"
