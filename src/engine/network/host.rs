@@ -27,8 +27,8 @@ pub trait Network: Send + Sync {
     fn remove_netns(&self, path: &Path) -> io::Result<()>;
 
     /// The bridge device of `net` with its gateway address, up,
-    /// `route_localnet` on, forwarding on, and the network's masquerade
-    /// rules (idempotent).
+    /// `route_localnet` on, forwarding on, and the network's masquerade and
+    /// isolation rules (idempotent; missing rules are added again).
     fn ensure_bridge(
         &self,
         net: &NetworkRecord,
@@ -139,12 +139,20 @@ impl Network for Linux {
         let rl = format!("/proc/sys/net/ipv4/conf/{}/route_localnet", net.bridge);
         fs::write(&rl, "1").map_err(sys("write", &rl))?;
         let _ = fs::write("/proc/sys/net/ipv4/ip_forward", "1");
-        if nft::handles("postrouting", &format!("net:{}", net.name))?.is_empty() {
+        let tag = format!("net:{}", net.name);
+        if nft::handles("postrouting", &tag)?.is_empty() {
             nft::apply(&nft::network_rules(
                 &net.name,
                 &net.bridge,
                 &subnet.to_string(),
             ))?;
+        }
+        // restored when missing (a flushed chain, a table of an older k3)
+        if nft::handles("forward", &tag)?.is_empty() || nft::handles("isolation", &tag)?.is_empty()
+        {
+            nft::delete_by_comment("forward", &tag)?;
+            nft::delete_by_comment("isolation", &tag)?;
+            nft::apply(&nft::isolation_rules(&net.name, &net.bridge))?;
         }
         Ok(())
     }
