@@ -208,7 +208,7 @@ fn default_actions() -> std::io::Result<()> {
 }
 
 /// close_range(3, ~0): nothing of this process owns a descriptor yet.
-fn close_inherited() {
+pub(crate) fn close_inherited() {
     // SAFETY: plain syscall; no descriptor above 2 is owned by anything in this process.
     let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
     if r < 0 {

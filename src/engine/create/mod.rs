@@ -483,7 +483,14 @@ fn make_bundle(
     });
     copy_up_volumes(ctx, w, undo)?;
     let host_net = w.net.mode == NetMode::Host;
-    bundle::write_etc_files(&dir, &hostname(w), w.net.ip, host_net)?;
+    // a user network's DNS responder (not on `kb0`, as docker's default bridge)
+    let dns = w
+        .net
+        .bridge
+        .as_ref()
+        .filter(|_| w.net.network != network::DEFAULT_NAME)
+        .map(|b| b.1);
+    bundle::write_etc_files(&dir, &hostname(w), w.net.ip, host_net, dns)?;
     anonymous_volumes(w, &dir)?;
     w.bundle = dir;
     Ok(())

@@ -176,6 +176,9 @@ pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
     let Some(dst) = dst else {
         return Err(bad("mount", s, "no `target=`"));
     };
+    if nocopy && typ != "volume" {
+        return Err(bad("mount", s, "`volume-nocopy` is for `type=volume`"));
+    }
     match (typ, src) {
         ("bind", Some(src)) => bind_mount(&format!("{src}:{dst}{}", if ro { ":ro" } else { "" }))
             .map(Spec::Bind)
@@ -188,9 +191,6 @@ pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
                 (true, true) => ":ro,nocopy",
             };
             volume_flag(&format!("{src}:{dst}{opts}")).map_err(|e| bad("mount", s, e.reason))
-        }
-        ("bind" | "tmpfs", _) if nocopy => {
-            Err(bad("mount", s, "`volume-nocopy` is for `type=volume`"))
         }
         ("tmpfs", None) => {
             if ro {

@@ -59,7 +59,8 @@ pub fn copy_up(rootfs: &Path, path: &str, vol: &Path) -> Result<bool, CopyUpErro
     let Some(fd) = root.dir(path)? else {
         return Ok(false);
     };
-    let src = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    // `/.`: the directory itself, not the descriptor's magic link
+    let src = PathBuf::from(format!("/proc/self/fd/{}/.", fd.as_raw_fd()));
     let mut links = HashMap::new();
     copy_dir(&src, vol, &mut links)?;
     drop(fd);
