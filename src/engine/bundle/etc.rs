@@ -32,7 +32,7 @@ pub fn resolv_conf(host: &str, host_network: bool, dns: Option<Ipv4Addr>) -> Str
     if let Some(gw) = dns {
         let rest = host
             .lines()
-            .filter(|l| !l.split_whitespace().next().is_some_and(|w| w == "nameserver"));
+            .filter(|l| l.split_whitespace().next() != Some("nameserver"));
         let mut out = format!("nameserver {gw}\n");
         for l in rest {
             out.push_str(l);
@@ -104,7 +104,11 @@ mod tests {
         let gw = Some(Ipv4Addr::new(10, 77, 0, 1));
         let c = resolv_conf(host, false, gw);
         assert_eq!(c, "nameserver 10.77.0.1\noptions edns0\nsearch lan\n");
-        assert_eq!(resolv_conf(host, true, gw), host, "host network: the host's");
+        assert_eq!(
+            resolv_conf(host, true, gw),
+            host,
+            "host network: the host's"
+        );
         assert!(hosts_file("web", Some(Ipv4Addr::new(10, 0, 0, 2))).contains("10.0.0.2\tweb"));
     }
 }

@@ -4,11 +4,11 @@
 
 use std::net::Ipv4Addr;
 
+use super::dns;
 use super::error::NetworkError;
 use super::host::{make_netns, release_at, Addr};
 use super::ledger;
 use super::lock::lock;
-use super::dns;
 use super::names::{parse_mac, parse_subnet, veth_name, DEFAULT_NAME};
 use super::nft;
 use super::plan::NetPlan;

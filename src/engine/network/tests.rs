@@ -470,9 +470,14 @@ fn a_user_network_names_its_containers_and_kb0_does_not() {
     let mut undo = UndoStack::default();
     let plan = prepare(&e, &validated(options("Web", "back")), HASH, &mut undo).unwrap();
     attach(&e, &plan, HASH, &mut undo).unwrap();
-    assert!(journal.calls().ends_with(&["net.plug".into(), "net.dns_join".into()]));
+    assert!(journal
+        .calls()
+        .ends_with(&["net.plug".into(), "net.dns_join".into()]));
     let all = dns::records::read(&records);
-    assert_eq!(dns::records::lookup(&all, "web"), Some(vec![Ipv4Addr::new(10, 77, 0, 2)]));
+    assert_eq!(
+        dns::records::lookup(&all, "web"),
+        Some(vec![Ipv4Addr::new(10, 77, 0, 2)])
+    );
     // a failed create drops the name with the rest
     assert!(undo.unwind(&e).is_empty());
     assert!(dns::records::read(&records).is_empty());

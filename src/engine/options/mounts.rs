@@ -260,7 +260,10 @@ mod tests {
         assert!(matches!(v, Spec::Volume(ref m) if m.nocopy && m.readonly));
         let v = volume_flag("vol1:/d:nocopy").unwrap();
         assert!(matches!(v, Spec::Volume(ref m) if m.nocopy && !m.readonly));
-        assert!(volume_flag("/tmp:/d:nocopy").unwrap_err().reason.contains("nocopy"));
+        assert!(volume_flag("/tmp:/d:nocopy")
+            .unwrap_err()
+            .reason
+            .contains("nocopy"));
         let e = mount_flag("type=bind,source=/tmp,target=/d,volume-nocopy").unwrap_err();
         assert!(e.reason.contains("volume-nocopy"), "{}", e.reason);
         let t = mount_flag("type=tmpfs,target=/t,tmpfs-size=1m").unwrap();

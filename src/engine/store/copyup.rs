@@ -137,8 +137,7 @@ fn cstr(p: &Path) -> Result<CString, CopyUpError> {
 /// Owner, xattrs, mode (after the owner: chown clears set-id bits) and
 /// times of `src` onto `dst`, links not followed.
 fn set_meta(src: &Path, dst: &Path, md: &fs::Metadata) -> Result<(), CopyUpError> {
-    std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid()))
-        .map_err(io_err("chown", dst))?;
+    std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid())).map_err(io_err("chown", dst))?;
     copy_xattrs(src, dst)?;
     let link = md.file_type().is_symlink();
     if !link {
@@ -197,23 +196,21 @@ fn copy_xattrs(src: &Path, dst: &Path) -> Result<(), CopyUpError> {
     Ok(())
 }
 
+/// The size a libc call returned, or its error (a negative return).
+fn size(n: isize) -> io::Result<usize> {
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
 fn xattr_names(p: &CString) -> io::Result<Vec<CString>> {
     // SAFETY: a NUL-terminated path; a null buffer of size 0 asks the size.
-    let n = unsafe { libc::llistxattr(p.as_ptr(), std::ptr::null_mut(), 0) };
-    if n < 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENOTSUP) => Ok(Vec::new()),
-            _ => Err(e),
-        };
-    }
-    let mut buf = vec![0u8; n as usize];
+    let n = match size(unsafe { libc::llistxattr(p.as_ptr(), std::ptr::null_mut(), 0) }) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Vec::new()),
+        n => n?,
+    };
+    let mut buf = vec![0u8; n];
     // SAFETY: a buffer of `buf.len()` bytes.
-    let n = unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
+    let n = size(unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) })?;
+    buf.truncate(n);
     Ok(buf
         .split(|b| *b == 0)
         .filter(|n| !n.is_empty())
@@ -223,24 +220,18 @@ fn xattr_names(p: &CString) -> io::Result<Vec<CString>> {
 
 fn xattr_value(p: &CString, name: &CString) -> io::Result<Vec<u8>> {
     // SAFETY: NUL-terminated strings; a null buffer of size 0 asks the size.
-    let n = unsafe { libc::lgetxattr(p.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut buf = vec![0u8; n as usize];
+    let n = size(unsafe { libc::lgetxattr(p.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) })?;
+    let mut buf = vec![0u8; n];
     // SAFETY: a buffer of `buf.len()` bytes.
-    let n = unsafe {
+    let n = size(unsafe {
         libc::lgetxattr(
             p.as_ptr(),
             name.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),
         )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
+    })?;
+    buf.truncate(n);
     Ok(buf)
 }
 

@@ -62,8 +62,7 @@ fn u16_at(b: &[u8], i: usize) -> Option<u16> {
 /// Parses a query with exactly one question (names uncompressed, as
 /// clients send them).
 pub fn parse(msg: &[u8]) -> Result<Query, Refused> {
-    let (Some(id), Some(flags), Some(qd)) = (u16_at(msg, 0), u16_at(msg, 2), u16_at(msg, 4))
-    else {
+    let (Some(id), Some(flags), Some(qd)) = (u16_at(msg, 0), u16_at(msg, 2), u16_at(msg, 4)) else {
         return Err(Refused::Drop);
     };
     if msg.len() < 12 || flags & 0x8000 != 0 {
@@ -173,7 +172,7 @@ mod tests {
             m.extend_from_slice(&v.to_be_bytes());
         }
         for l in name.split('.').filter(|l| !l.is_empty()) {
-            m.push(l.len() as u8);
+            m.push(u8::try_from(l.len()).unwrap());
             m.extend_from_slice(l.as_bytes());
         }
         m.push(0);
@@ -186,7 +185,10 @@ mod tests {
     fn parses_a_query_and_answers_a_records() {
         let m = query(0x1234, "Web.", TYPE_A);
         let q = parse(&m).unwrap();
-        assert_eq!((q.id, q.name.as_str(), q.qtype, q.qclass), (0x1234, "web", 1, 1));
+        assert_eq!(
+            (q.id, q.name.as_str(), q.qtype, q.qclass),
+            (0x1234, "web", 1, 1)
+        );
         let ip = Ipv4Addr::new(10, 77, 0, 2);
         let Answer::Reply(r) = answer(&q, Some(&[ip])) else {
             panic!("forwarded")
@@ -226,15 +228,27 @@ mod tests {
         assert_eq!(parse(&resp), Err(Refused::Drop));
         let mut notify = query(2, "a", 1);
         notify[2] |= 4 << 3;
-        assert!(matches!(parse(&notify), Err(Refused::Reply(2, _, Rcode::NotImp))));
+        assert!(matches!(
+            parse(&notify),
+            Err(Refused::Reply(2, _, Rcode::NotImp))
+        ));
         let mut two = query(3, "a", 1);
         two[5] = 2;
-        assert!(matches!(parse(&two), Err(Refused::Reply(3, _, Rcode::FormErr))));
+        assert!(matches!(
+            parse(&two),
+            Err(Refused::Reply(3, _, Rcode::FormErr))
+        ));
         let mut ptr = query(4, "a", 1);
         ptr[12] = 0xc0;
-        assert!(matches!(parse(&ptr), Err(Refused::Reply(4, _, Rcode::FormErr))));
+        assert!(matches!(
+            parse(&ptr),
+            Err(Refused::Reply(4, _, Rcode::FormErr))
+        ));
         let cut = query(5, "abc", 1);
-        assert!(matches!(parse(&cut[..15]), Err(Refused::Reply(5, _, Rcode::FormErr))));
+        assert!(matches!(
+            parse(&cut[..15]),
+            Err(Refused::Reply(5, _, Rcode::FormErr))
+        ));
         let e = error_reply(6, 0x0100, Rcode::FormErr);
         assert_eq!(e, vec![0, 6, 0x85, 0x81, 0, 0, 0, 0, 0, 0, 0, 0]);
     }

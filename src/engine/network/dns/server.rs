@@ -158,8 +158,8 @@ fn done(dir: &Path) -> bool {
     if !records::read(dir).is_empty() {
         return false;
     }
-    let mine = fs::read_to_string(pid_file(dir))
-        .is_ok_and(|p| p.trim() == std::process::id().to_string());
+    let mine =
+        fs::read_to_string(pid_file(dir)).is_ok_and(|p| p.trim() == std::process::id().to_string());
     if mine {
         let _ = fs::remove_file(pid_file(dir));
     }
@@ -172,7 +172,10 @@ fn respond(dir: &Path, msg: &[u8]) -> Option<Answer> {
     match packet::parse(msg) {
         Ok(q) => {
             let entries = records::read(dir);
-            Some(packet::answer(&q, records::lookup(&entries, &q.name).as_deref()))
+            Some(packet::answer(
+                &q,
+                records::lookup(&entries, &q.name).as_deref(),
+            ))
         }
         Err(Refused::Drop) => None,
         Err(Refused::Reply(id, flags, rcode)) => {
@@ -296,7 +299,9 @@ mod tests {
             names: vec!["db".into()],
         };
         records::write(d.path(), &[e]).unwrap();
-        let mut q = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, b'D', b'b', 0, 0, 1, 0, 1];
+        let mut q = vec![
+            0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, b'D', b'b', 0, 0, 1, 0, 1,
+        ];
         let Some(Answer::Reply(r)) = respond(d.path(), &q) else {
             panic!("no reply")
         };
