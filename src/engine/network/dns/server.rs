@@ -147,9 +147,10 @@ fn serve(dir: &Path, gw: Ipv4Addr, udp: UdpSocket, tcp: TcpListener) {
     }
 }
 
-/// Whether the network has no container left; then the pid file goes, under
-/// the DNS lock, so a k3 attaching a container meanwhile starts a new
-/// responder (whose bind waits for these sockets to close).
+/// Whether the network has no container left; then the pid file (and an
+/// empty log, and the directory) go, under the DNS lock, so a k3 attaching a
+/// container meanwhile starts a new responder (whose bind waits for these
+/// sockets to close).
 fn done(dir: &Path) -> bool {
     let base = dir.parent().unwrap_or(dir);
     let Ok(_l) = records::lock(base) else {
@@ -163,6 +164,12 @@ fn done(dir: &Path) -> bool {
     if mine {
         let _ = fs::remove_file(pid_file(dir));
     }
+    // nothing of the network left behind but a log with something in it
+    let log = dir.join("log");
+    if fs::metadata(&log).is_ok_and(|m| m.len() == 0) {
+        let _ = fs::remove_file(&log);
+    }
+    let _ = fs::remove_dir(dir);
     true
 }
 
