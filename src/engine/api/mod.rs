@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod chart;
 pub mod client;
 pub mod containers;
 pub mod dashboard;

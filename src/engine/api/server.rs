@@ -1,7 +1,7 @@
 //! The listeners: a unix socket (mode 0660) and, when asked, TCP with a
-//! bearer token. tiny_http accepts; every request gets its own thread and
-//! its own database connection; streams are written chunked and flushed
-//! line by line.
+//! bearer token or a browser session ([`session`]). tiny_http accepts; every
+//! request gets its own thread and its own database connection; streams are
+//! written chunked and flushed line by line.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tiny_http::{Header, Request, Response, Server};
 
 use crate::api::routes::{route, split_url, Miss};
+use crate::api::session::{Gate, Seen, Sessions};
 use crate::api::{auth, handle, ApiError, Reply, Req};
 use crate::supervisor::Shared;
 
@@ -76,35 +77,98 @@ pub fn bind_tcp(addr: &str) -> Result<Server, ServerError> {
     })
 }
 
-/// Serves `server` until it is unblocked; `token` is required when set.
-pub fn serve(server: Arc<Server>, shared: Arc<Shared>, token: Option<String>) {
+/// Serves `server` until it is unblocked; with `sessions`, a request needs
+/// the bearer token or a live session cookie.
+pub fn serve(server: Arc<Server>, shared: Arc<Shared>, sessions: Option<Arc<Sessions>>) {
     for rq in server.incoming_requests() {
         let shared = Arc::clone(&shared);
-        let token = token.clone();
-        std::thread::spawn(move || one(rq, &shared, token.as_deref()));
+        let sessions = sessions.clone();
+        std::thread::spawn(move || one(rq, &shared, sessions.as_deref()));
     }
+}
+
+/// The `http://HOST:PORT` a browser opens for a TCP server (an unspecified
+/// address becomes loopback).
+pub fn base_url(server: &Server) -> Option<String> {
+    let mut a = server.server_addr().to_ip()?;
+    if a.ip().is_unspecified() {
+        a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Some(format!("http://{a}"))
 }
 
 fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn one(mut rq: Request, shared: &Shared, token: Option<&str>) {
-    let url = rq.url().to_string();
-    let method = rq.method().as_str().to_string();
-    if let Some(t) = token {
-        let h = rq
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .map(|h| h.value.as_str().to_string());
-        if !auth::authorized(h.as_deref(), t) {
-            return respond(rq, error_reply(&ApiError::Unauthorized, &url));
+fn header_of(rq: &Request, name: &'static str) -> Option<String> {
+    rq.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str().to_string())
+}
+
+/// The gate's answer to a request it does not pass.
+fn gate_response(g: Gate, url: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    let (status, ct, text, extra) = match g {
+        Gate::Pass | Gate::Unauthorized => {
+            let o = ApiError::Unauthorized.object(serde_json::json!(url));
+            let v = serde_json::to_value(&o).unwrap_or_default();
+            (401, "application/json", format!("{v}\n"), Vec::new())
+        }
+        Gate::Login(status, note) => (
+            status,
+            "text/html; charset=utf-8",
+            auth::login_page(note),
+            Vec::new(),
+        ),
+        Gate::Redirect { location, cookie } => (
+            303,
+            "text/plain",
+            String::new(),
+            vec![("Location", location), ("Set-Cookie", cookie)],
+        ),
+    };
+    let mut resp = Response::from_string(text).with_status_code(status);
+    for (k, v) in [("Content-Type", ct.to_string()), ("Cache-Control", "no-store".into())]
+        .into_iter()
+        .chain(extra)
+    {
+        if let Some(h) = header(k, &v) {
+            resp.add_header(h);
         }
     }
-    let mut body = Vec::new();
-    let _ = rq.as_reader().take(MAX_BODY).read_to_end(&mut body);
+    resp
+}
+
+fn one(mut rq: Request, shared: &Shared, sessions: Option<&Sessions>) {
+    let url = rq.url().to_string();
+    let method = rq.method().as_str().to_string();
     let (path, query) = split_url(&url);
+    let mut body = Vec::new();
+    if let Some(s) = sessions {
+        // only a login form's body is read before the request is authorized
+        if path == "/login" && method == "POST" {
+            let _ = rq.as_reader().take(4096).read_to_end(&mut body);
+        }
+        let (authorization, cookie) = (header_of(&rq, "Authorization"), header_of(&rq, "Cookie"));
+        let seen = Seen {
+            method: &method,
+            path,
+            query,
+            authorization: authorization.as_deref(),
+            cookie: cookie.as_deref(),
+            body: &body,
+        };
+        match s.gate(&seen, crate::db::now()) {
+            Gate::Pass => {}
+            g => {
+                let _ = rq.respond(gate_response(g, &url));
+                return;
+            }
+        }
+    }
+    let _ = rq.as_reader().take(MAX_BODY).read_to_end(&mut body);
     let reply = match route(&method, path) {
         Ok(r) => handle(shared, r, &Req { query, body: &body }),
         Err(Miss::NotFound) => Err(ApiError::NoRoute(path.to_string())),
