@@ -15,6 +15,7 @@ pub mod events;
 pub mod images;
 pub mod networks;
 pub mod routes;
+pub mod session;
 pub mod server;
 pub mod volumes;
 
