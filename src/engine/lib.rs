@@ -26,6 +26,7 @@ pub mod images;
 pub mod marker;
 pub mod monitor;
 pub mod network;
+pub mod oom;
 pub mod oci_runtime;
 pub mod options;
 pub mod process;
