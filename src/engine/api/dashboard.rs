@@ -34,7 +34,11 @@ fn row_html(r: &Row) -> String {
     let mem: Vec<(i64, f64)> = r.history.iter().map(|p| (p.t, p.memory as f64)).collect();
     let top = |v: &[(i64, f64)]| v.iter().map(|p| p.1).fold(1.0, f64::max);
     let cpu_max = u.cpu_limit.map_or(100.0, |l| l * 100.0).max(top(&cpu));
-    let mem_max = u.memory_limit.map_or(1.0, |m| m as f64).max(top(&mem));
+    // at least 1 MiB: a stopped container has no limit read and no samples
+    let mem_max = u
+        .memory_limit
+        .map_or(1048576.0, |m| m as f64)
+        .max(top(&mem));
     let cpu_label = u.cpu_percent.map_or("-".into(), |c| format!("CPU {c:.1}%"));
     let mem_label = u
         .memory_usage
@@ -61,7 +65,7 @@ pub fn render(rows: &[Row], sys_line: &str) -> String {
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">\
 <title>k3 containers</title><style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
-td,th{{border-bottom:1px solid #dde;padding:4px 8px;text-align:left}}.RUNNING .state{{color:#2b8a3e}}\
+td,th{{border-bottom:1px solid #dde;padding:4px 8px;text-align:left}}.ports{{white-space:nowrap}}.RUNNING .state{{color:#2b8a3e}}\
 .STOPPED .state{{color:#868e96}}</style></head><body><h1>k3</h1><p id=\"system\">{}</p>\
 <table id=\"containers\"><tr><th>ID</th><th>IMAGE</th><th>STATE</th><th>PID</th><th>PORTS</th>\
 <th>EXIT CODE</th><th>RESTARTS</th><th>CPU</th><th>MEMORY</th></tr>\n{body}</table>\
