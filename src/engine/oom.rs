@@ -56,7 +56,13 @@ pub fn record(conn: &Connection, id: &str, kills: u64, now: i64) -> Result<bool,
     if u64::try_from(seen).unwrap_or(u64::MAX) >= kills {
         return Ok(false);
     }
-    events::record(conn, id, "oom", &serde_json::json!({"oomKills": kills}), now)?;
+    events::record(
+        conn,
+        id,
+        "oom",
+        &serde_json::json!({"oomKills": kills}),
+        now,
+    )?;
     Ok(true)
 }
 
@@ -69,9 +75,17 @@ mod tests {
     fn kills_from_v2_events_or_v1_oom_control() {
         let d = tempfile::tempdir().unwrap();
         assert_eq!(kills(d.path()), 0);
-        std::fs::write(d.path().join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n").unwrap();
+        std::fs::write(
+            d.path().join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+        )
+        .unwrap();
         assert_eq!(kills(d.path()), 2);
-        std::fs::write(d.path().join("memory.events"), "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n").unwrap();
+        std::fs::write(
+            d.path().join("memory.events"),
+            "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n",
+        )
+        .unwrap();
         assert_eq!(kills(d.path()), 1, "v2's file first");
         assert_eq!(kills_at_exit(d.path(), 137), 1);
     }
@@ -82,9 +96,16 @@ mod tests {
         let c = db.conn();
         assert!(!record(c, "x", 0, 5).unwrap());
         assert!(record(c, "x", 1, 5).unwrap());
-        assert!(!record(c, "x", 1, 6).unwrap(), "the sampler's or an earlier event stands for it");
+        assert!(
+            !record(c, "x", 1, 6).unwrap(),
+            "the sampler's or an earlier event stands for it"
+        );
         assert!(record(c, "x", 2, 7).unwrap());
-        let kinds: Vec<String> = events::for_container(c, "x").unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = events::for_container(c, "x")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
         assert_eq!(kinds, ["oom", "oom"]);
     }
 }

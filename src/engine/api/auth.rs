@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn form_and_query_values() {
-        assert_eq!(form_value("token=a%2Bb+c&x=1", "token").as_deref(), Some("a+b c"));
+        assert_eq!(
+            form_value("token=a%2Bb+c&x=1", "token").as_deref(),
+            Some("a+b c")
+        );
         assert_eq!(form_value("x=1", "token"), None);
         assert_eq!(form_value("token=%zz", "token"), None);
         assert_eq!(form_value("token=%4", "token"), None);
@@ -145,7 +148,13 @@ mod tests {
     #[test]
     fn cookies_are_http_only_strict_and_expire() {
         let c = session_cookie("abc", 60);
-        for part in ["k3_session=abc", "HttpOnly", "SameSite=Strict", "Max-Age=60", "Path=/"] {
+        for part in [
+            "k3_session=abc",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Max-Age=60",
+            "Path=/",
+        ] {
             assert!(c.contains(part), "{c}");
         }
         assert!(clear_cookie().contains("Max-Age=0"));

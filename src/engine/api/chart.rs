@@ -97,7 +97,13 @@ fn x_axis(points: &[(i64, f64)]) -> String {
     match (points.first(), points.last()) {
         (Some(a), Some(b)) => {
             g.push_str(&text("xlabel", PL, y, "start", &clock(a.0)));
-            g.push_str(&text("xlabel", PR, y, "end", &format!("{} UTC", clock(b.0))));
+            g.push_str(&text(
+                "xlabel",
+                PR,
+                y,
+                "end",
+                &format!("{} UTC", clock(b.0)),
+            ));
         }
         _ => g.push_str(&text("xlabel", PL, y, "start", "no samples yet")),
     }
@@ -145,7 +151,10 @@ mod tests {
 
     #[test]
     fn polyline_scales_time_and_value_into_the_plot() {
-        assert_eq!(polyline(&[(10, 0.0), (20, 100.0)], 100.0), "50.0,74.0 292.0,16.0");
+        assert_eq!(
+            polyline(&[(10, 0.0), (20, 100.0)], 100.0),
+            "50.0,74.0 292.0,16.0"
+        );
         assert_eq!(
             polyline(&[(10, 50.0), (15, 200.0), (20, 0.0)], 100.0),
             "50.0,45.0 171.0,16.0 292.0,74.0"
@@ -156,9 +165,17 @@ mod tests {
 
     #[test]
     fn a_chart_has_both_axes_with_labels() {
-        let s = svg("memory", "memory 1 MiB", &[(3600, 1.0), (3660, 2.0)], 64.0 * 1048576.0, Unit::Bytes);
+        let s = svg(
+            "memory",
+            "memory 1 MiB",
+            &[(3600, 1.0), (3660, 2.0)],
+            64.0 * 1048576.0,
+            Unit::Bytes,
+        );
         assert!(s.contains("class=\"y-axis\"") && s.contains("class=\"x-axis\""));
-        assert!(s.contains(">64 MiB</text>") && s.contains(">32 MiB</text>") && s.contains(">0</text>"));
+        assert!(
+            s.contains(">64 MiB</text>") && s.contains(">32 MiB</text>") && s.contains(">0</text>")
+        );
         assert!(s.contains(">01:00:00</text>") && s.contains(">01:01:00 UTC</text>"));
         assert!(s.contains("data-points=\"2\""));
         let e = svg("cpu", "-", &[], 50.0, Unit::Percent);

@@ -15,8 +15,8 @@ pub mod events;
 pub mod images;
 pub mod networks;
 pub mod routes;
-pub mod session;
 pub mod server;
+pub mod session;
 pub mod volumes;
 
 use std::io::Write;

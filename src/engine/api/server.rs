@@ -130,9 +130,12 @@ fn gate_response(g: Gate, url: &str) -> Response<std::io::Cursor<Vec<u8>>> {
         ),
     };
     let mut resp = Response::from_string(text).with_status_code(status);
-    for (k, v) in [("Content-Type", ct.to_string()), ("Cache-Control", "no-store".into())]
-        .into_iter()
-        .chain(extra)
+    for (k, v) in [
+        ("Content-Type", ct.to_string()),
+        ("Cache-Control", "no-store".into()),
+    ]
+    .into_iter()
+    .chain(extra)
     {
         if let Some(h) = header(k, &v) {
             resp.add_header(h);

@@ -246,14 +246,23 @@ mod tests {
         ));
         let id = session_of(&g);
         let c = format!("k3_session={id}");
-        assert_eq!(s.gate(&seen("/api/containers", "", Some(&c)), 159), Gate::Pass);
+        assert_eq!(
+            s.gate(&seen("/api/containers", "", Some(&c)), 159),
+            Gate::Pass
+        );
     }
 
     #[test]
     fn no_credentials_get_the_login_page_or_401_and_sessions_expire() {
         let s = Sessions::new("bearer".into(), 60, "once".into());
-        assert!(matches!(s.gate(&seen("/", "", None), 1), Gate::Login(401, _)));
-        assert_eq!(s.gate(&seen("/containers", "", None), 1), Gate::Unauthorized);
+        assert!(matches!(
+            s.gate(&seen("/", "", None), 1),
+            Gate::Login(401, _)
+        ));
+        assert_eq!(
+            s.gate(&seen("/containers", "", None), 1),
+            Gate::Unauthorized
+        );
         assert_eq!(s.gate(&seen("/login", "", None), 1), Gate::Login(200, ""));
         let id = session_of(&s.gate(&seen("/", "token=once", None), 100));
         let c = format!("a=b; k3_session={id}");
@@ -262,7 +271,10 @@ mod tests {
             s.gate(&seen("/", "", Some(&c)), 160),
             Gate::Login(401, m) if m.contains("expired")
         ));
-        assert_eq!(s.gate(&seen("/metrics", "", Some(&c)), 160), Gate::Unauthorized);
+        assert_eq!(
+            s.gate(&seen("/metrics", "", Some(&c)), 160),
+            Gate::Unauthorized
+        );
         // a forged cookie is as good as an expired one
         assert!(matches!(
             s.gate(&seen("/", "", Some("k3_session=forged")), 100),
@@ -287,7 +299,10 @@ mod tests {
         let out = s.gate(&seen("/logout", "", Some(&c)), 3);
         assert!(matches!(&out, Gate::Redirect { cookie, .. } if cookie.contains("Max-Age=0")));
         assert!(!s.valid(&id, 3));
-        assert!(matches!(s.gate(&seen("/", "", Some(&c)), 3), Gate::Login(401, _)));
+        assert!(matches!(
+            s.gate(&seen("/", "", Some(&c)), 3),
+            Gate::Login(401, _)
+        ));
     }
 
     #[test]

@@ -75,19 +75,27 @@ pub fn list(conn: &Connection) -> Result<Vec<Webhook>, DbError> {
             })
         })
         .map_err(query("list webhooks"))?;
-    rows.collect::<Result<_, _>>().map_err(query("list webhooks"))
+    rows.collect::<Result<_, _>>()
+        .map_err(query("list webhooks"))
 }
 
 /// The cursor of `url`, if configured.
 pub fn cursor(conn: &Connection, url: &str) -> Result<Option<i64>, DbError> {
-    conn.query_row("SELECT cursor FROM webhooks WHERE url = ?1", [url], |r| r.get(0))
-        .optional()
-        .map_err(query("webhook cursor"))
+    conn.query_row("SELECT cursor FROM webhooks WHERE url = ?1", [url], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(query("webhook cursor"))
 }
 
 /// Moves `url`'s cursor to `event_id` (never back), counting the event as
 /// delivered or failed.
-pub fn advance(conn: &Connection, url: &str, event_id: i64, delivered: bool) -> Result<(), DbError> {
+pub fn advance(
+    conn: &Connection,
+    url: &str,
+    event_id: i64,
+    delivered: bool,
+) -> Result<(), DbError> {
     let (d, f) = if delivered { (1, 0) } else { (0, 1) };
     conn.execute(
         "UPDATE webhooks SET cursor = MAX(cursor, ?2), delivered = delivered + ?3,
@@ -119,7 +127,7 @@ mod tests {
         ev("create");
         let start = ev("start");
         let a = "http://127.0.0.1:1/a".to_string();
-        let w = configure(c, &[a.clone()], 10).unwrap();
+        let w = configure(c, std::slice::from_ref(&a), 10).unwrap();
         assert_eq!(w[0].cursor, start, "the history is not replayed");
         assert_eq!(w[0].configured_at, 10);
         let die = ev("die");
@@ -133,7 +141,7 @@ mod tests {
         assert_eq!((w[0].cursor, w[0].delivered, w[0].failed), (die, 1, 1));
         assert_eq!(w[1].cursor, die + 1);
         // a URL left out is forgotten: configured again, it starts afresh
-        configure(c, &[b.clone()], 30).unwrap();
+        configure(c, std::slice::from_ref(&b), 30).unwrap();
         assert_eq!(cursor(c, &a).unwrap(), None);
         ev("create");
         let w = configure(c, &[a.clone(), b], 40).unwrap();

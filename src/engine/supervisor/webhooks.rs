@@ -106,9 +106,9 @@ impl Deliverer {
             })
             .collect();
         match rows.iter().map(|w| w.cursor).min() {
-            Some(min) => ctx
-                .db
-                .write("drop old deliveries", |c| events::drop_pending_up_to(c, min)),
+            Some(min) => ctx.db.write("drop old deliveries", |c| {
+                events::drop_pending_up_to(c, min)
+            }),
             None => Ok(0),
         }
     }
@@ -227,8 +227,14 @@ mod tests {
     #[test]
     fn a_failed_event_is_retried_then_given_up_on() {
         assert_eq!(outcome(true, 3), Outcome::Delivered);
-        assert_eq!(outcome(false, 1), Outcome::Retry(Duration::from_millis(500)));
-        assert_eq!(outcome(false, MAX_ATTEMPTS - 1), Outcome::Retry(retry_delay(4)));
+        assert_eq!(
+            outcome(false, 1),
+            Outcome::Retry(Duration::from_millis(500))
+        );
+        assert_eq!(
+            outcome(false, MAX_ATTEMPTS - 1),
+            Outcome::Retry(retry_delay(4))
+        );
         assert_eq!(outcome(false, MAX_ATTEMPTS), Outcome::GaveUp);
     }
 }
