@@ -267,16 +267,19 @@ fn exec_fd(fd: &std::os::fd::OwnedFd, argv: &[*const libc::c_char], envp: &[CStr
 /// cannot make k3rt re-exec itself for ever.
 const SEALED_ENV: &str = "_K3RT_SEALED_EXE";
 
-/// Makes sure this process runs from a sealed in-memory copy of k3rt, re-executing
+/// Makes sure this process runs from a copy of k3rt that nobody can write, re-executing
 /// itself from one if not (CVE-2019-5736: a container process that reaches a waiting
 /// init or a joining `exec` through a shared PID namespace opens `/proc/PID/exe`; that
-/// must never be the host's k3rt binary). As root the process also becomes
-/// non-dumpable, which every child inherits from its first instruction: no container
-/// process may ptrace it or open its `/proc/PID` files before the final exec.
+/// must never be the host's k3rt binary). The copy is, cheapest first: the binary
+/// itself when it sits on a read-only mount; the binary seen through a read-only
+/// overlayfs mounted nowhere ([`k3_sys::linux::readonly_overlay_file`], no data copied;
+/// its second, hidden layer is the state root `root` when it exists, else `/dev`); a
+/// sealed memfd copy (4 MB written at each start) where the kernel refuses that
+/// overlay. As root the process also becomes non-dumpable, which every child inherits
+/// from its first instruction: no container process may ptrace it or open its
+/// `/proc/PID` files before the final exec.
 /// Call first thing in the verbs that make container processes (create, run, exec).
-pub fn ensure_sealed_self() -> Result<()> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
+pub fn ensure_sealed_self(root: &Path) -> Result<()> {
     // SAFETY: geteuid has no failure mode.
     if unsafe { libc::geteuid() } == 0 {
         // SAFETY: prctl with integer arguments.
@@ -284,33 +287,63 @@ pub fn ensure_sealed_self() -> Result<()> {
     }
     let exe = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::io("open own binary", "/proc/self/exe", e))?;
-    // SAFETY: fcntl on our descriptor; a file that is no memfd answers EINVAL.
-    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
-    if seals >= 0 && seals & SEALS == SEALS {
+    if unwritable(&exe) {
         std::env::remove_var(SEALED_ENV);
-        return Ok(());
-    }
-    // a binary on a read-only mount cannot be written through /proc/PID/exe either
-    // SAFETY: fstatvfs fills the struct we pass.
-    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; our descriptor and a valid out pointer.
-    if unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) } == 0
-        && vfs.f_flag & libc::ST_RDONLY != 0
-    {
         return Ok(());
     }
     if std::env::var_os(SEALED_ENV).is_some() {
         return Err(Protocol::NotSealed.into());
     }
+    let copy = match overlay_self(root) {
+        Some(fd) => fd,
+        None => memfd_self(&exe)?,
+    };
+    drop(exe);
+    reexec(&copy)
+}
+
+/// Whether the file `exe` cannot be written by anyone: a memfd sealed against writes,
+/// or a file on a read-only mount (a plain read-only bind, or the overlay of
+/// [`overlay_self`]).
+fn unwritable(exe: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on our descriptor; a file that is no memfd answers EINVAL.
+    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    if seals >= 0 && seals & SEALS == SEALS {
+        return true;
+    }
+    // SAFETY: fstatvfs fills the struct we pass.
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; our descriptor and a valid out pointer.
+    (unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) }) == 0 && vfs.f_flag & libc::ST_RDONLY != 0
+}
+
+/// This binary opened through a read-only overlayfs of its directory; `None` where the
+/// kernel or the layout refuses one (no overlayfs, no right to mount, a deleted or
+/// replaced binary, layers that overlap), and the caller falls back to a memfd copy.
+fn overlay_self(root: &Path) -> Option<std::os::fd::OwnedFd> {
+    let path = std::fs::read_link("/proc/self/exe").ok()?;
+    if !path.is_absolute() || path.as_os_str().as_encoded_bytes().ends_with(b" (deleted)") {
+        return None;
+    }
+    let (dir, name) = (path.parent()?, path.file_name()?);
+    [root, Path::new("/dev")]
+        .into_iter()
+        .filter(|f| f.is_dir())
+        .find_map(|filler| k3_sys::linux::readonly_overlay_file(dir, filler, name).ok())
+}
+
+/// A sealed memfd copy of this binary (`exe`).
+fn memfd_self(exe: &std::fs::File) -> Result<std::os::fd::OwnedFd> {
     let len = exe
         .metadata()
         .map_err(|e| Error::io("stat own binary", "/proc/self/exe", e))?
         .len();
     // plain read/write: sendfile/splice would leave pages pinned for a moment, and
     // sealing against writes fails with EBUSY while any page is pinned
-    let copy = sealed_memfd(c"k3rt", |dst| {
+    sealed_memfd(c"k3rt", |dst| {
         use std::io::{Read, Write};
-        let mut src = &exe;
+        let mut src = exe;
         let mut buf = vec![0u8; 256 << 10];
         let mut left = len;
         while left > 0 {
@@ -322,7 +355,13 @@ pub fn ensure_sealed_self() -> Result<()> {
             left = left.saturating_sub(n as u64);
         }
         Ok(())
-    })?;
+    })
+}
+
+/// Executes `copy` with this process's arguments and environment, marked with
+/// [`SEALED_ENV`]; returns only on failure.
+fn reexec(copy: &std::os::fd::OwnedFd) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
     let argv: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<std::result::Result<_, _>>()
@@ -338,7 +377,7 @@ pub fn ensure_sealed_self() -> Result<()> {
     envp.extend(CString::new(format!("{SEALED_ENV}=1")).ok());
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
     a.push(std::ptr::null());
-    exec_fd(&copy, &a, &envp);
+    exec_fd(copy, &a, &envp);
     Err(ProcessError::last(Call::Reexec).into())
 }
 
