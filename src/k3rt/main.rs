@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.clone().unwrap_or_else(default_root);
     if cli.cmd.starts_process() {
+        k3_runtime::process::exec::set_undumpable();
+    }
+    if cli.cmd.needs_sealed_copy() {
         if let Err(e) = k3_runtime::process::exec::ensure_sealed_self(&root) {
             eprintln!("k3rt: {e}");
             return ExitCode::FAILURE;

@@ -536,3 +536,15 @@ pub fn readonly_overlay_file(dir: &Path, filler: &Path, name: &OsStr) -> io::Res
     };
     owned_fd(libc::c_long::from(fd))
 }
+
+#[cfg(test)]
+mod overlay_tests {
+    use super::lowerdir_escape;
+    use std::path::Path;
+
+    #[test]
+    fn lowerdir_layers_escape_colons_and_backslashes() {
+        assert_eq!(lowerdir_escape(Path::new("/usr/bin")), b"/usr/bin");
+        assert_eq!(lowerdir_escape(Path::new("/a:b\\c")), b"/a\\:b\\\\c");
+    }
+}

@@ -280,11 +280,7 @@ const SEALED_ENV: &str = "_K3RT_SEALED_EXE";
 /// `/proc/PID` files before the final exec.
 /// Call first thing in the verbs that make container processes (create, run, exec).
 pub fn ensure_sealed_self(root: &Path) -> Result<()> {
-    // SAFETY: geteuid has no failure mode.
-    if unsafe { libc::geteuid() } == 0 {
-        // SAFETY: prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    }
+    set_undumpable();
     let exe = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::io("open own binary", "/proc/self/exe", e))?;
     if unwritable(&exe) {
@@ -300,6 +296,52 @@ pub fn ensure_sealed_self(root: &Path) -> Result<()> {
     };
     drop(exe);
     reexec(&copy)
+}
+
+/// As root, makes this process non-dumpable (every child inherits it from its first
+/// instruction): a container process can then neither ptrace it nor open its
+/// `/proc/PID` files (`exe` included) without CAP_SYS_PTRACE on the host.
+pub fn set_undumpable() {
+    // SAFETY: geteuid has no failure mode.
+    if unsafe { libc::geteuid() } == 0 {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    }
+}
+
+/// Whether `k3rt run` of `spec` needs the unwritable copy of k3rt
+/// ([`ensure_sealed_self`]) before it clones the init. It does not when no container
+/// process can ever see k3rt's code running: the container gets a new PID namespace
+/// (its init is pid 1 there, alone until its own exec, which `run` does at once: no
+/// created state for another container to join meanwhile) and has no
+/// `createContainer` or `startContainer` hook (those run in the container's namespaces
+/// while the init waits). Processes of the host's PID namespace see k3rt either way;
+/// there the non-dumpable flag ([`set_undumpable`]) is the guard, as for every other
+/// verb. `create` and `exec` always need the copy.
+pub fn run_needs_sealed_copy(spec: &oci_spec::runtime::Spec) -> bool {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let new_pid_ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none())
+        });
+    let hooks_inside = spec.hooks().as_ref().is_some_and(|h| {
+        h.create_container().as_ref().is_some_and(|v| !v.is_empty())
+            || h.start_container().as_ref().is_some_and(|v| !v.is_empty())
+    });
+    !new_pid_ns || hooks_inside
+}
+
+/// [`run_needs_sealed_copy`] of the config in the bundle `dir`; a config that cannot be
+/// read or parsed needs it (the run reports the error after the re-exec).
+pub fn run_of_bundle_needs_sealed_copy(dir: &Path) -> bool {
+    let Ok(raw) = std::fs::read(k3_oci::spec::Bundle::config_path(dir)) else {
+        return true;
+    };
+    k3_oci::spec::parse(&raw).map_or(true, |spec| run_needs_sealed_copy(&spec))
 }
 
 /// Whether the file `exe` cannot be written by anyone: a memfd sealed against writes,
@@ -415,5 +457,64 @@ impl Dmz {
         a.push(std::ptr::null());
         exec_fd(&self.0, &a, envp);
         ProcessError::last(Call::Exec(path.clone())).into()
+    }
+}
+
+#[cfg(test)]
+mod sealed_copy_tests {
+    use super::run_needs_sealed_copy;
+
+    fn spec(linux_and_hooks: &str) -> oci_spec::runtime::Spec {
+        let json =
+            format!(r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}}{linux_and_hooks}}}"#);
+        k3_oci::spec::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn run_with_its_own_pid_namespace_needs_no_copy() {
+        let s = spec(r#","linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}"#);
+        assert!(!run_needs_sealed_copy(&s));
+        // hooks that run in the runtime's namespaces change nothing
+        let s = spec(
+            r#","linux":{"namespaces":[{"type":"pid"}]},"hooks":{"prestart":[{"path":"/bin/true"}],"createRuntime":[{"path":"/bin/true"}],"poststart":[{"path":"/bin/true"}]}"#,
+        );
+        assert!(!run_needs_sealed_copy(&s));
+    }
+
+    #[test]
+    fn run_sharing_a_pid_namespace_needs_the_copy() {
+        // joined by path: the namespace has container processes in it
+        let s = spec(r#","linux":{"namespaces":[{"type":"pid","path":"/proc/1/ns/pid"}]}"#);
+        assert!(run_needs_sealed_copy(&s));
+        // no PID namespace: the host's, shared with every host-PID container
+        let s = spec(r#","linux":{"namespaces":[{"type":"mount"}]}"#);
+        assert!(run_needs_sealed_copy(&s));
+        assert!(run_needs_sealed_copy(&spec("")));
+    }
+
+    #[test]
+    fn run_with_hooks_inside_the_container_needs_the_copy() {
+        for hook in ["createContainer", "startContainer"] {
+            let s = spec(&format!(
+                r#","linux":{{"namespaces":[{{"type":"pid"}}]}},"hooks":{{"{hook}":[{{"path":"/bin/true"}}]}}"#
+            ));
+            assert!(run_needs_sealed_copy(&s), "{hook}");
+        }
+        let s = spec(r#","linux":{"namespaces":[{"type":"pid"}]},"hooks":{"startContainer":[]}"#);
+        assert!(!run_needs_sealed_copy(&s));
+    }
+
+    #[test]
+    fn an_unreadable_bundle_needs_the_copy() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(super::run_of_bundle_needs_sealed_copy(d.path()));
+        std::fs::write(d.path().join("config.json"), "[]").unwrap();
+        assert!(super::run_of_bundle_needs_sealed_copy(d.path()));
+        std::fs::write(
+            d.path().join("config.json"),
+            r#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"}]}}"#,
+        )
+        .unwrap();
+        assert!(!super::run_of_bundle_needs_sealed_copy(d.path()));
     }
 }
