@@ -6,8 +6,9 @@
 //! * The attach socket (`attach.sock` in the bundle): frames of
 //!   `[kind: u8][len: u32 BE][payload]`. From the client: [`STDIN`] bytes,
 //!   [`STDIN_EOF`], [`RESIZE`] (rows, cols as u16 BE). From the monitor:
-//!   [`STDOUT`], [`STDERR`] bytes and, once the container has stopped and its
-//!   exit is recorded, [`EXIT`] (the code as i32 BE).
+//!   [`STDOUT`], [`STDERR`] bytes, [`RESIZED`] to the client that sent a
+//!   [`RESIZE`] once the pty has that size, and, once the container has stopped
+//!   and its exit is recorded, [`EXIT`] (the code as i32 BE).
 //! * The caller's terminal: raw mode (restored on drop) and its window size.
 
 use std::fs::File;
@@ -32,6 +33,8 @@ pub const EXIT: u8 = 3;
 pub const STDIN_EOF: u8 = 4;
 /// Frame kind: the client's terminal size (rows, columns as two big-endian u16).
 pub const RESIZE: u8 = 5;
+/// Frame kind: the monitor has applied the client's [`RESIZE`] (no payload).
+pub const RESIZED: u8 = 6;
 
 /// The attach socket of a bundle.
 pub fn attach_socket(bundle: &Path) -> PathBuf {

@@ -1,5 +1,6 @@
 //! A minimal HTTP/1.1 client over the daemon's unix socket, for the CLI
-//! (`k3 ps`, `k3 run`, `k3 rm` use the daemon when its socket answers).
+//! (`k3 ps`, `k3 run`, `k3 rm`, `k3 attach` use the daemon when its socket
+//! answers); [`hijack`] takes an attach stream over.
 
 /// Called with each piece of a streamed body.
 type OnChunk<'a> = &'a mut dyn FnMut(&[u8]);
@@ -70,6 +71,62 @@ pub fn call(
     read_answer(&mut r, on_chunk).map_err(|e| match e {
         ReadError::Io(source) => io(source),
         ReadError::Malformed(m) => ClientError::Malformed(m),
+    })
+}
+
+/// A hijacked connection, or the answer that refused it.
+#[derive(Debug)]
+pub enum Hijack {
+    /// `101 UPGRADED` (or `200`): the connection is the container's stream.
+    Stream {
+        /// The connection, both ways.
+        conn: UnixStream,
+        /// Stream bytes read together with the answer's head.
+        early: Vec<u8>,
+    },
+    /// Any other answer, read whole.
+    Refused(Answer),
+}
+
+/// Sends `POST path` asking for the upgrade (docker's attach); on `101` or
+/// `200` the connection is handed back as the stream.
+pub fn hijack(socket: &Path, path: &str) -> Result<Hijack, ClientError> {
+    let io = |source| ClientError::Io {
+        path: socket.to_path_buf(),
+        source,
+    };
+    let mut s = UnixStream::connect(socket).map_err(io)?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: k3\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).map_err(io)?;
+    let mut r = BufReader::new(s.try_clone().map_err(io)?);
+    let mut line = String::new();
+    r.read_line(&mut line).map_err(io)?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ClientError::Malformed(line.trim().to_string()))?;
+    if status != 101 && status != 200 {
+        let mut whole = std::io::Cursor::new(line.into_bytes()).chain(r);
+        let mut rest = BufReader::new(&mut whole);
+        return read_answer(&mut rest, None)
+            .map(Hijack::Refused)
+            .map_err(|e| match e {
+                ReadError::Io(source) => io(source),
+                ReadError::Malformed(m) => ClientError::Malformed(m),
+            });
+    }
+    loop {
+        line.clear();
+        if r.read_line(&mut line).map_err(io)? == 0 || line.trim().is_empty() {
+            break;
+        }
+    }
+    Ok(Hijack::Stream {
+        conn: s,
+        early: r.buffer().to_vec(),
     })
 }
 

@@ -164,10 +164,11 @@ impl std::io::Write for Merged<'_, '_> {
     }
 }
 
-/// `GET /containers/{id}/wait[?t=SECS]`: the exit code once stopped.
+/// `GET`/`POST /containers/{id}/wait[?t=SECS]`: the exit code once stopped
+/// (`exitCode`, and docker's `StatusCode`).
 pub fn wait(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiError> {
     let t = body::wait_timeout(req.query)?;
     let mut ctx = shared.cfg.ctx()?;
     let code = cwait::wait(&mut ctx, id, t)?;
-    ok(serde_json::json!({"containerId": id, "exitCode": code}))
+    ok(serde_json::json!({"containerId": id, "exitCode": code, "StatusCode": code}))
 }

@@ -31,6 +31,14 @@ pub enum ApiError {
     /// TCP without the right bearer token.
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// The container is not in a state the request needs (docker's 409).
+    #[error("{msg}")]
+    Conflict {
+        /// The container.
+        id: String,
+        /// What is wrong.
+        msg: String,
+    },
 }
 
 macro_rules! from_engine {
@@ -68,12 +76,16 @@ impl ApiError {
             ApiError::NoRoute(_) => ("NOT_FOUND", 404),
             ApiError::Method { .. } => ("VALIDATION_ERROR", 405),
             ApiError::Unauthorized => ("UNAUTHORIZED", 401),
+            ApiError::Conflict { .. } => ("CONFLICT", 409),
         };
         ErrorObject {
             kind,
             status_code: status,
             error: chain_message(self),
-            container_id: None,
+            container_id: match self {
+                ApiError::Conflict { id, .. } => Some(id.clone()),
+                _ => None,
+            },
             pid: None,
             input,
         }

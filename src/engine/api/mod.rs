@@ -2,19 +2,25 @@
 //! endpoints, seed 001's dashboard and `/api/*`, `/metrics`, streams for
 //! logs, pulls and events. One file per resource; [`errors`] maps every
 //! failure to seed 000's error object and its HTTP status; [`server`] runs
-//! the listeners (unix socket, optional TCP with a bearer token).
+//! the listeners (unix socket, optional TCP with a bearer token) on the
+//! HTTP/1.1 wire of [`http`]; [`attach`] is docker's hijacked attach stream.
 
+pub mod attach;
 pub mod auth;
 pub mod body;
+pub mod chart;
 pub mod client;
 pub mod containers;
 pub mod dashboard;
 pub mod errors;
 pub mod events;
+pub mod http;
 pub mod images;
 pub mod networks;
 pub mod routes;
 pub mod server;
+pub mod session;
+pub mod stream;
 pub mod volumes;
 
 use std::io::Write;
@@ -25,6 +31,18 @@ use routes::Route;
 
 /// A handler that writes a streamed body (until it returns).
 pub type StreamBody = Box<dyn FnOnce(&mut (dyn Write + Send)) + Send>;
+
+/// A handler that owns a hijacked connection (until it returns; then it closes).
+pub type HijackBody = Box<dyn FnOnce(Hijacked) + Send>;
+
+/// A connection handed over after the hijack head (`101 UPGRADED`).
+#[derive(Debug)]
+pub struct Hijacked {
+    /// What the client sent right after its request (read with the head).
+    pub early: Vec<u8>,
+    /// The connection, both ways.
+    pub conn: http::Conn,
+}
 
 /// Shows the status and content type; a stream's writer is a closure.
 impl std::fmt::Debug for Reply {
@@ -38,6 +56,7 @@ impl std::fmt::Debug for Reply {
                 .field(body)
                 .finish(),
             Reply::Stream(ct, _) => f.debug_tuple("Stream").field(ct).finish_non_exhaustive(),
+            Reply::Hijack(ct, _) => f.debug_tuple("Hijack").field(ct).finish_non_exhaustive(),
         }
     }
 }
@@ -50,6 +69,8 @@ pub enum Reply {
     Text(u16, &'static str, String),
     /// A body written as it comes (until the handler returns).
     Stream(&'static str, StreamBody),
+    /// The connection itself, after the hijack head with this content type.
+    Hijack(&'static str, HijackBody),
 }
 
 /// One request, as the handlers see it.
@@ -89,6 +110,8 @@ pub fn handle(shared: &Shared, route: Route, req: &Req<'_>) -> Result<Reply, Api
         Route::ContainerAction(id, a) => containers::action(shared, &id, a, req),
         Route::Logs(id) => containers::logs(shared, &id, req),
         Route::Wait(id) => containers::wait(shared, &id, req),
+        Route::Attach(id) => attach::attach(shared, &id, req),
+        Route::Resize(id) => attach::resize(shared, &id, req),
         Route::ListImages => images::list(shared),
         Route::PullImage => images::pull(shared, req),
         Route::ListVolumes => volumes::list(shared),

@@ -24,8 +24,12 @@ pub enum Route {
     ContainerAction(String, Action),
     /// `GET /containers/{id}/logs[?follow=1]`.
     Logs(String),
-    /// `GET /containers/{id}/wait`.
+    /// `GET` or `POST /containers/{id}/wait` (docker's method is `POST`).
     Wait(String),
+    /// `POST /containers/{id}/attach`: docker's hijacked stream.
+    Attach(String),
+    /// `POST /containers/{id}/resize?h=ROWS&w=COLS`: the pty's size.
+    Resize(String),
     /// `GET /images`.
     ListImages,
     /// `POST /images/pull`: a progress stream.
@@ -81,9 +85,19 @@ fn action(s: &str) -> Option<Action> {
     })
 }
 
-/// Matches `method` and `path` (without the query string).
+/// Whether `s` is an API version segment as docker clients send it (`v1.41`).
+fn is_version(s: &str) -> bool {
+    s.strip_prefix('v')
+        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// Matches `method` and `path` (without the query string); a leading version
+/// segment (`/v1.41/containers/...`, as docker clients send) is skipped.
 pub fn route(method: &str, path: &str) -> Result<Route, Miss> {
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let mut parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    if parts.first().is_some_and(|p| is_version(p)) {
+        parts.remove(0);
+    }
     let (get, post, delete) = (method == "GET", method == "POST", method == "DELETE");
     let want = |ok: bool, r: Route| if ok { Ok(r) } else { Err(Miss::Method) };
     let s = |x: &str| x.to_string();
@@ -97,7 +111,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, Miss> {
         ["containers", id] if delete => Ok(Route::RemoveContainer(s(id))),
         ["containers", id] => want(get, Route::InspectContainer(s(id))),
         ["containers", id, "logs"] => want(get, Route::Logs(s(id))),
-        ["containers", id, "wait"] => want(get, Route::Wait(s(id))),
+        ["containers", id, "wait"] => want(get || post, Route::Wait(s(id))),
+        ["containers", id, "attach"] => want(post, Route::Attach(s(id))),
+        ["containers", id, "resize"] => want(post, Route::Resize(s(id))),
         ["containers", id, verb] => match action(verb) {
             Some(a) => want(post, Route::ContainerAction(s(id), a)),
             None => Err(Miss::NotFound),
@@ -171,6 +187,35 @@ mod tests {
         );
         assert_eq!(route("GET", "/nope"), Err(Miss::NotFound));
         assert_eq!(route("GET", "/containers/a/b/c"), Err(Miss::NotFound));
+    }
+
+    #[test]
+    fn attach_resize_wait_and_versions() {
+        assert_eq!(
+            route("POST", "/containers/a/attach"),
+            Ok(Route::Attach("a".into()))
+        );
+        assert_eq!(route("GET", "/containers/a/attach"), Err(Miss::Method));
+        assert_eq!(
+            route("POST", "/containers/a/resize"),
+            Ok(Route::Resize("a".into()))
+        );
+        assert_eq!(route("PUT", "/containers/a/resize"), Err(Miss::Method));
+        assert_eq!(
+            route("POST", "/containers/a/wait"),
+            Ok(Route::Wait("a".into()))
+        );
+        assert_eq!(
+            route("GET", "/containers/a/wait"),
+            Ok(Route::Wait("a".into()))
+        );
+        assert_eq!(
+            route("POST", "/v1.41/containers/a/attach"),
+            Ok(Route::Attach("a".into()))
+        );
+        assert_eq!(route("GET", "/v2/containers"), Ok(Route::ListContainers));
+        assert_eq!(route("GET", "/v/containers"), Err(Miss::NotFound));
+        assert_eq!(route("GET", "/vx1/containers"), Err(Miss::NotFound));
     }
 
     #[test]

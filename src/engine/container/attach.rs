@@ -63,14 +63,54 @@ pub fn connect(ctx: &mut Engine, id: &str) -> Result<Attached, ContainerError> {
     })
 }
 
+/// How long [`Attached::resize`] waits for the monitor to confirm a size.
+const RESIZE_ACK: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn resize_frame(rows: u16, cols: u16) -> Vec<u8> {
+    let mut p = rows.to_be_bytes().to_vec();
+    p.extend_from_slice(&cols.to_be_bytes());
+    p
+}
+
 impl Attached {
     /// Tells the pty the caller's window size (that of `term`, if a terminal).
     pub fn resize_from(&mut self, term: BorrowedFd<'_>) {
         if let Some((rows, cols)) = console::window_size(term.as_raw_fd()) {
-            let mut p = rows.to_be_bytes().to_vec();
-            p.extend_from_slice(&cols.to_be_bytes());
-            let _ = console::write_frame(&mut self.sock, console::RESIZE, &p);
+            let _ =
+                console::write_frame(&mut self.sock, console::RESIZE, &resize_frame(rows, cols));
         }
+    }
+
+    /// Sets the pty's size (nothing for a container without one) and returns
+    /// once the monitor has set it, so input sent afterwards sees the new size.
+    /// A monitor from before the confirmation existed is given [`RESIZE_ACK`].
+    pub fn resize(&mut self, rows: u16, cols: u16) -> std::io::Result<()> {
+        console::write_frame(&mut self.sock, console::RESIZE, &resize_frame(rows, cols))?;
+        self.sock.set_read_timeout(Some(RESIZE_ACK))?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 16384];
+        loop {
+            let n = match self.sock.read(&mut chunk) {
+                Ok(0) => return Ok(()), // the container stopped meanwhile
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            if console::take_frames(&mut buf)
+                .iter()
+                .any(|(k, _)| matches!(*k, console::RESIZED | console::EXIT))
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The connection to the monitor, for a relay of the caller's own (the API's
+    /// attach): frames as [`console`] describes them.
+    pub fn into_socket(self) -> UnixStream {
+        self.sock
     }
 
     /// Relays until the container stops (or the detach keys, with a pty):

@@ -24,6 +24,7 @@ pub mod ps;
 pub mod pull;
 pub mod push;
 pub mod remote;
+pub mod remote_attach;
 pub mod restart;
 pub mod rm;
 pub mod run;

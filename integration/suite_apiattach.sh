@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Interactive containers through the daemon's API, each checked against podman's
+# compat API in the same test: integration/hijack.py drives
+# `POST /containers/ID/attach` (docker's hijack: `101 UPGRADED`, then the raw
+# connection) and `POST /containers/ID/resize` on podman's socket
+# (`podman system service`) and on k3's, same image, same steps, same observable
+# results (frames, pty bytes, exit codes from `/wait`, error statuses). Then the CLI:
+# `k3 run -i/-it` and `k3 attach` through the daemon under tmux, with typed input,
+# give the output and exit codes of the standalone path (K3_NO_DAEMON=1).
+# Ends with `N passed, M failed`.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/engine_lib.sh"
+engine_setup
+need podman tmux ss
+
+podman_private
+TMUX_SOCK=$T/tmux.sock
+tm() { tmux -S "$TMUX_SOCK" "$@"; }
+KSOCK=$ROOT/k3.sock PSOCK=$T/podman.sock
+KPID= PPID_SVC=
+suite_cleanup() {
+    tm kill-server 2>/dev/null
+    [ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+    [ -n "$PPID_SVC" ] && kill "$PPID_SVC" 2>/dev/null && wait "$PPID_SVC" 2>/dev/null
+    podman_cleanup
+    engine_cleanup
+}
+trap suite_cleanup EXIT INT TERM
+
+# detached LOG CMD...: CMD in the background, stdin /dev/null, its output to LOG and
+# no other descriptor of the suite (closed before the exec); its pid in $!
+detached() {
+    local log=$1; shift
+    python3 -c 'import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >"$log" 2>&1 &
+}
+wait_sock() { local i; for i in $(seq 100); do [ -S "$1" ] && python3 "$H" "$1" - GET /containers/json >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+
+H=$TOP/integration/hijack.py
+p pull -q --tls-verify=false "$REG/alpine:latest" >/dev/null || { echo "FAIL podman pull"; echo "0 passed, 1 failed"; exit 1; }
+k3 pull -q alpine >/dev/null || { echo "FAIL k3 pull"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p "$ROOT"
+detached "$T/k3d.log" "$K3" serve --grace 1; KPID=$!
+detached "$T/podman-service.log" $P system service --time=0 "unix://$PSOCK"; PPID_SVC=$!
+wait_sock "$KSOCK" || { echo "FAIL k3 serve: $(tail -3 "$T/k3d.log")"; echo "0 passed, 1 failed"; exit 1; }
+wait_sock "$PSOCK" || { echo "FAIL podman service: $(tail -3 "$T/podman-service.log")"; echo "0 passed, 1 failed"; exit 1; }
+
+# mk NAME ARGS...: `run -d --name NAME ARGS` in both engines (IMG: each one's image)
+mk() {
+    local n=$1; shift; local a ka=() pa=()
+    for a in "$@"; do
+        if [ "$a" = IMG ]; then ka+=(alpine); pa+=("$REG/alpine:latest"); else ka+=("$a"); pa+=("$a"); fi
+    done
+    k3 run -d --name "$n" "${ka[@]}" >/dev/null
+    p run -d --name "$n" "${pa[@]}" >/dev/null 2>&1
+}
+hj() { python3 "$H" "$@"; }
+j() { json_get "$1" "$2"; }
+wait_code() { j "$(hj "$1" - POST "/containers/$2/wait")" 'json.loads(j["body"])["StatusCode"]'; }
+
+t_daemons_hold_no_descriptor_of_the_suite() {
+    # none of the suite shell's descriptors (its output, the flock, the script)
+    local pid fd tgt mine
+    mine=$(for fd in /proc/$$/fd/*; do readlink "$fd"; done | grep -v '^/dev/null$' | sort -u)
+    [ -n "$mine" ] || fail "cannot read the suite's descriptors"
+    for pid in "$KPID" "$PPID_SVC"; do
+        expect_eq /dev/null "$(readlink "/proc/$pid/fd/0")" "stdin of $pid"
+        for fd in /proc/"$pid"/fd/*; do
+            tgt=$(readlink "$fd") || continue
+            if grep -qxF -- "$tgt" <<<"$mine"; then fail "daemon $pid holds the suite's \`$tgt\` ($fd)"; fi
+        done
+    done
+}
+
+t_echo_hi_to_an_i_container_running_cat() {
+    mk cat1 -i IMG cat
+    local s out
+    for s in "$PSOCK" "$KSOCK"; do
+        out=$(hj "$s" cat1 'stream=1&stdin=1&stdout=1&stderr=1' send:'hi\n' close)
+        expect_eq 101 "$(j "$out" 'j["status"]')" "status on $s"
+        expect_eq tcp "$(j "$out" 'j["upgrade"]')" "Upgrade header on $s"
+        expect_eq '[[1, "hi\n"]]' "$(j "$out" 'json.dumps(j["frames"])')" "frames on $s"
+        # the shut write half closed cat's stdin: it ended with 0
+        expect_eq 0 "$(wait_code "$s" cat1)" "exit code on $s"
+    done
+}
+
+t_stdout_and_stderr_frames_and_exit_code() {
+    mk mux1 -i IMG sh
+    local s out want='[[1, "out\n"], [2, "err\n"], [1, "out2\n"]]'
+    for s in "$PSOCK" "$KSOCK"; do
+        out=$(hj "$s" mux1 'stream=1&stdin=1&stdout=1&stderr=1' send:'echo out; sleep 0.2; echo err >&2; sleep 0.2; echo out2; exit 3\n')
+        expect_eq "$want" "$(j "$out" 'json.dumps(j["frames"])')" "frames on $s"
+        expect_eq 3 "$(wait_code "$s" mux1)" "exit code on $s"
+    done
+    # stderr alone: docker leaves the stdout frames out (podman 5 sends them anyway)
+    k3 run -d --name mux2 -i alpine sh >/dev/null
+    out=$(hj "$KSOCK" mux2 'stream=1&stdin=1&stderr=1' send:'echo out; echo err >&2; exit 0\n')
+    expect_eq '[[2, "err\n"]]' "$(j "$out" 'json.dumps(j["frames"])')" "stderr only"
+}
+
+t_stdin_for_a_container_without_i_is_ignored_as_podman() {
+    local s out
+    for s in "$PSOCK" "$KSOCK"; do
+        # made right before its attach: it ends a second after its start
+        if [ "$s" = "$PSOCK" ]; then
+            p run -d --name noi1 "$REG/alpine:latest" sh -c 'sleep 1; echo later; cat; echo rc=$?' >/dev/null
+        else
+            k3 run -d --name noi1 alpine sh -c 'sleep 1; echo later; cat; echo rc=$?' >/dev/null
+        fi
+        out=$(hj "$s" noi1 'stream=1&stdin=1&stdout=1&stderr=1' send:'zzz\n' close)
+        expect_eq 101 "$(j "$out" 'j["status"]')" "status on $s"
+        expect_eq '[[1, "later\nrc=0\n"]]' "$(j "$out" 'json.dumps(j["frames"])')" "frames on $s"
+        expect_eq 0 "$(wait_code "$s" noi1)" "exit code on $s"
+    done
+}
+
+t_tty_typed_input_resize_and_exit_code() {
+    mk tty1 -it IMG sh
+    local s out
+    for s in "$PSOCK" "$KSOCK"; do
+        out=$(hj "$s" tty1 'stream=1&stdin=1&stdout=1&stderr=1' --raw resize:20,70 sleep:0.3 \
+            send:'stty size\n' expect:'20 70' resize:25,90 sleep:0.3 send:'echo typed-$((6*7)); stty size\n' \
+            expect:'typed-42' expect:'25 90' send:'exit 4\n')
+        expect_eq 101 "$(j "$out" 'j["status"]')" "status on $s"
+        # the pty's bytes, unframed: echo, prompt and answers as the shell wrote them
+        expect_contains "$(j "$out" 'j["frames"][0][1]')" $'\r\n20 70\r\n' "pty output on $s"
+        expect_contains "$(j "$out" 'j["frames"][0][1]')" $'\r\ntyped-42\r\n25 90\r\n' "pty output on $s"
+        expect_eq 4 "$(wait_code "$s" tty1)" "exit code on $s"
+    done
+    # a shut write half leaves a pty's input open (cat runs on), as podman
+    mk tty2 -it IMG cat
+    for s in "$PSOCK" "$KSOCK"; do
+        timeout 3 python3 "$H" "$s" tty2 'stream=1&stdin=1&stdout=1' --raw send:'abc\n' expect:abc close >/dev/null && fail "stream on $s ended"
+        expect_eq running "$(p inspect -f '{{.State.Status}}' tty2)" "podman's cat"
+        expect_eq RUNNING "$(status_of tty2)" "k3's cat"
+    done
+}
+
+t_errors_as_podman_and_docker() {
+    local s
+    for s in "$PSOCK" "$KSOCK"; do
+        expect_eq 404 "$(j "$(hj "$s" nope 'stream=1&stdout=1')" 'j["status"]')" "attach unknown on $s"
+        expect_eq 404 "$(j "$(hj "$s" - POST '/containers/nope/resize?h=10&w=10')" 'j["status"]')" "resize unknown on $s"
+    done
+    mk bad1 -it IMG sh
+    for s in "$PSOCK" "$KSOCK"; do
+        expect_eq 400 "$(j "$(hj "$s" - POST '/containers/bad1/resize?h=abc&w=10')" 'j["status"]')" "h=abc on $s"
+        expect_eq 400 "$(j "$(hj "$s" - POST '/containers/bad1/resize?h=-1&w=10')" 'j["status"]')" "h=-1 on $s"
+    done
+    local out; out=$(hj "$KSOCK" - POST '/containers/bad1/resize?h=abc&w=10')
+    expect_contains "$out" '`h` `abc`' "k3 names the value"
+    expect_contains "$(hj "$KSOCK" - POST '/containers/bad1/resize?w=10')" 'missing `h`' "k3: h missing"
+    expect_contains "$(hj "$KSOCK" bad1 'stdout=maybe')" '`stdout` `maybe`' "k3: bad flag"
+    # a stopped container: docker's 409 (podman instead re-initializes it and waits)
+    k3 run --name done1 alpine true >/dev/null
+    out=$(hj "$KSOCK" done1 'stream=1&stdout=1')
+    expect_eq 409 "$(j "$out" 'j["status"]')" "attach to a stopped container"
+    expect_eq CONFLICT "$(j "$out" 'json.loads(j["body"])["type"]')"
+    expect_eq 409 "$(j "$(hj "$KSOCK" - POST '/containers/done1/resize?h=10&w=10')" 'j["status"]')" "resize of a stopped container"
+}
+
+t_logs_then_nothing_for_a_stopped_container() {
+    # k3 alone: podman 5's compat replay splits lines into malformed frames
+    k3 run --name lg1 alpine sh -c 'echo one; sleep 0.2; echo two >&2' >/dev/null 2>&1
+    local out; out=$(hj "$KSOCK" lg1 'logs=1&stream=0&stdout=1&stderr=1')
+    expect_eq '[[1, "one\n"], [2, "two\n"]]' "$(j "$out" 'json.dumps(j["frames"])')" "replayed frames"
+}
+
+# ---- the CLI through the daemon, compared with the standalone path ----
+
+in_tmux() { # NAME CMD: CMD in a fresh 100x30 window; exit code in $T/NAME.rc, stty before/after
+    local name=$1 cmd=$2
+    rm -f "$T/$name.rc"
+    tm new-session -d -s "$name" -x 100 -y 30 \
+        "stty -g >$T/$name.before; $cmd; echo \$? >$T/$name.rc; stty -g >$T/$name.after; sleep 30"
+}
+shows() { local i; for i in $(seq "$3"); do tm capture-pane -p -t "$1" | grep -q -- "$2" && return 0; sleep 0.1; done; return 1; }
+wait_screen() { shows "$1" "$2" 100 && return 0; fail "pane $1 never showed \`$2\`: $(tm capture-pane -p -t "$1" | grep -v '^$' | tail -5)"; }
+wait_rc() { local i; for i in $(seq 100); do [ -s "$T/$1.rc" ] && { cat "$T/$1.rc"; return; }; sleep 0.1; done; echo none; }
+daemon_conns() { { ss -xp | grep -c "pid=$KPID,"; } || true; }
+
+# typed input, the size and its change, the exit code, the terminal restored;
+# $2 through the daemon: the daemon holds the stream while the shell runs
+interactive_shell() { # NAME CMD daemon|local
+    local n=$1 before
+    before=$(daemon_conns)
+    in_tmux "$n" "$2"
+    wait_screen "$n" '^/ #'
+    if [ "$3" = daemon ]; then
+        [ "$(daemon_conns)" -ge $((before + 2)) ] || fail "$n: the daemon holds no stream ($before -> $(daemon_conns) connections)"
+    fi
+    tm send-keys -t "$n" 'echo typed-$((6*7)); stty size' Enter
+    wait_screen "$n" '^typed-42'
+    wait_screen "$n" '^30 100'
+    tm resize-window -t "$n" -x 90 -y 25 2>/dev/null || tm resize-pane -t "$n" -x 90 -y 25
+    local try
+    for try in 1 2 3 4 5; do
+        tm send-keys -t "$n" 'stty size' Enter
+        shows "$n" '^25 90' 20 && break
+    done
+    wait_screen "$n" '^25 90'
+    tm send-keys -t "$n" 'exit 7' Enter
+    expect_eq 7 "$(wait_rc "$n")" "$n exit code"
+    expect_eq "$(cat "$T/$n.before")" "$(cat "$T/$n.after" 2>/dev/null)" "$n terminal restored"
+}
+
+t_cli_run_it_through_the_daemon_as_standalone() {
+    interactive_shell dmit "$K3 run --rm -it alpine sh" daemon
+    interactive_shell loit "K3_NO_DAEMON=1 $K3 run --rm -it alpine sh" local
+    expect_eq "" "$(k3 ps -aq)" "--rm left nothing"
+}
+
+t_cli_run_i_pipes_and_streams_as_standalone() {
+    local mode out err rc
+    for mode in daemon local; do
+        rc=0
+        if [ $mode = daemon ]; then
+            out=$(echo 'echo hi; echo oops >&2; exit 6' | k3 run --rm -i alpine sh 2>"$T/err") || rc=$?
+        else
+            out=$(echo 'echo hi; echo oops >&2; exit 6' | K3_NO_DAEMON=1 k3 run --rm -i alpine sh 2>"$T/err") || rc=$?
+        fi
+        expect_eq hi "$out" "$mode stdout"
+        expect_eq oops "$(cat "$T/err")" "$mode stderr"
+        expect_eq 6 "$rc" "$mode exit code"
+    done
+    expect_eq 3000000 "$(head -c 3000000 /dev/zero | k3 run --rm -i alpine sh -c 'cat | wc -c' | tr -d ' ')" "3 MB both ways through the daemon"
+    # engine errors: docker's 125, 127 for a missing program, both paths
+    for mode in daemon local; do
+        rc=0; if [ $mode = daemon ]; then k3 run --rm alpine /nope 2>/dev/null || rc=$?; else K3_NO_DAEMON=1 k3 run --rm alpine /nope 2>/dev/null || rc=$?; fi
+        expect_eq 127 "$rc" "$mode: missing program"
+        rc=0; if [ $mode = daemon ]; then k3 run --rm no-such-image 2>/dev/null || rc=$?; else K3_NO_DAEMON=1 k3 run --rm no-such-image 2>/dev/null || rc=$?; fi
+        expect_eq 125 "$rc" "$mode: missing image"
+    done
+    expect_eq "" "$(k3 ps -aq)" "nothing left"
+}
+
+t_cli_attach_detach_and_exit_code_as_standalone() {
+    local mode n pre
+    for mode in daemon local; do
+        k3 run -dit --name at1 alpine sh >/dev/null
+        pre=; [ $mode = local ] && pre="K3_NO_DAEMON=1 "
+        n=${mode}at
+        in_tmux $n "$pre$K3 attach at1"; sleep 0.5
+        tm send-keys -t $n 'echo attached-$((2*4))' Enter
+        wait_screen $n '^attached-8'
+        tm send-keys -t $n C-p C-q
+        expect_eq 0 "$(wait_rc $n)" "$mode detach exit code"
+        expect_eq RUNNING "$(status_of at1)" "$mode: still running after the detach"
+        n=${mode}at2
+        in_tmux $n "$pre$K3 attach at1"; sleep 0.5
+        tm send-keys -t $n 'echo again-$((3*3))' Enter
+        wait_screen $n '^again-9'
+        tm send-keys -t $n 'exit 3' Enter
+        expect_eq 3 "$(wait_rc $n)" "$mode: attach ends with the container's code"
+        k3 rm -f at1 >/dev/null
+    done
+    # a stopped container: the same refusal both ways
+    k3 run --name st1 alpine true >/dev/null
+    local d=0 l=0; k3 attach st1 2>/dev/null || d=$?; K3_NO_DAEMON=1 k3 attach st1 2>/dev/null || l=$?
+    expect_eq "$l" "$d" "exit code of attach to a stopped container"
+    [ "$d" -ne 0 ] || fail "attach to a stopped container succeeded"
+}
+
+after_each() {
+    local n
+    for n in cat1 mux1 mux2 noi1 tty1 tty2 bad1 done1 lg1 at1 st1; do k3 rm -f $n; p rm -f -t 0 $n; done
+    tm kill-server
+}
+
+run_suite
