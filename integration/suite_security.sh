@@ -135,6 +135,36 @@ t_cve_2019_5736_through_the_pid_namespace_of_a_created_container() {
   expect_eq "$before" "$(sha256sum "$K3RT" | cut -d' ' -f1)" "k3rt binary checksum"
 }
 
+t_cve_2019_5736_a_waiting_inits_exe_stays_unwritable_after_k3rt_is_gone() {
+  # the attack waits: hold the exe open now, reopen it for writing once no process
+  # runs the binary (a running one is ETXTBSY). Opened here by the host's root, who
+  # may open any process's exe; `>>` opens for writing without writing anything.
+  local before; before=$(sha256sum "$K3RT" | cut -d' ' -f1)
+  local b; b=$(mkb held '.process.args = ["true"]')
+  k create -b "$b" it-held
+  local pid; pid=$(k state it-held | jq .pid)
+  local fd
+  exec {fd}<"/proc/$pid/exe"
+  k delete --force it-held
+  local rc=0 err
+  err=$( (exec 9>>"/dev/fd/$fd") 2>&1) || rc=$?
+  exec {fd}<&-
+  [[ $rc -ne 0 ]] || fail "the waiting init's exe could be reopened for writing once k3rt was gone"
+  expect_contains "$err" "ead-only file system" "refused by the read-only overlay (a sealed memfd says Operation not permitted)"
+  expect_eq "$before" "$(sha256sum "$K3RT" | cut -d' ' -f1)" "k3rt binary checksum"
+}
+
+t_cve_2019_5736_run_with_a_hook_inside_the_container_uses_the_copy() {
+  # run skips the copy only for a PID namespace of its own without hooks that run
+  # inside the container while the init waits: a startContainer hook sees the init
+  # (with CAP_SYS_PTRACE it may read the non-dumpable init's exe link)
+  local b; b=$(mkb hookexe ".process.capabilities |= with_entries(.value += [\"CAP_SYS_PTRACE\"]) | .hooks.startContainer = [{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"readlink /proc/1/exe > /hk/exe 2>&1 || echo unreadable > /hk/exe\"]}] | .mounts += [{\"destination\":\"/hk\",\"type\":\"bind\",\"source\":\"$WORK\",\"options\":[\"bind\"]}] | .process.args = [\"true\"]")
+  k run -b "$b" it-hookexe
+  [[ -s $WORK/exe ]] || fail "the startContainer hook did not run"
+  expect_eq "" "$(grep -x unreadable "$WORK/exe" || true)" "the hook reads the init's exe link"
+  expect_eq "" "$(grep -F "$K3RT" "$WORK/exe" || true)" "the init seen by a hook inside the container runs from the copy, not the host binary"
+}
+
 t_cgroups_path_never_leaves_cgroupfs() {
   # as runc's CleanPath: `..` stops at the hierarchy root
   local b; b=$(mkb cgesc '.linux.cgroupsPath = "../../../../k3rt-escape-it" | .process.args = ["cat","/proc/self/cgroup"]')

@@ -10,6 +10,7 @@ use std::time::Duration;
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::api::server::{self, ServerError};
+use crate::api::session::{self, Sessions};
 use crate::container::ContainerError;
 use crate::error::{chain_message, EngineError};
 use crate::supervisor::{restart, shutdown, webhooks, DaemonConfig, Shared};
@@ -23,6 +24,8 @@ pub struct Listen {
     pub tcp: Option<String>,
     /// Required on TCP.
     pub token: Option<String>,
+    /// How long a browser session lives, seconds.
+    pub session_ttl: u64,
 }
 
 /// Why the daemon could not run.
@@ -40,6 +43,9 @@ pub enum DaemonError {
     /// TCP without a token.
     #[error("`--listen {0}` needs `--token-file`")]
     NoToken(String),
+    /// No session secret could be made.
+    #[error("cannot read /dev/urandom for the login token")]
+    Random(#[source] std::io::Error),
     /// Signal setup failed.
     #[error("cannot block signals")]
     Signals(#[source] nix::Error),
@@ -79,6 +85,20 @@ fn spawn_signal_thread(set: SigSet, shared: Arc<Shared>, tx: std::sync::mpsc::Se
     });
 }
 
+/// Prints where the dashboard is: over TCP the one-time login URL (a
+/// browser exchanges it for a session cookie), else the unix socket.
+fn print_dashboard(socket: &Path, base: Option<&str>, sessions: Option<&Sessions>) {
+    match (base, sessions.and_then(Sessions::one_time)) {
+        (Some(b), Some(once)) => {
+            eprintln!("k3 serve: dashboard: {b}/?token={once} (one-time login URL; then {b}/login with the token file's token)")
+        }
+        _ => eprintln!(
+            "k3 serve: dashboard: over the unix socket: curl --unix-socket {} http://k3/",
+            socket.display()
+        ),
+    }
+}
+
 /// Runs the daemon until a signal; returns after the shutdown.
 pub fn run(cfg: DaemonConfig, listen: Listen) -> Result<(), DaemonError> {
     let set = signals()?;
@@ -98,30 +118,37 @@ pub fn run(cfg: DaemonConfig, listen: Listen) -> Result<(), DaemonError> {
         Some(a) => Some(Arc::new(server::bind_tcp(a)?)),
         None => None,
     };
+    let sessions = match &listen.token {
+        Some(t) => Some(Arc::new(Sessions::new(
+            t.clone(),
+            listen.session_ttl,
+            session::random_id().map_err(DaemonError::Random)?,
+        ))),
+        None => None,
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     spawn_signal_thread(set, Arc::clone(&shared), tx);
     let mut threads = Vec::new();
-    for (srv, token) in [
+    for (srv, gate) in [
         (Some(Arc::clone(&unix)), None),
-        (tcp.clone(), listen.token.clone()),
+        (tcp.clone(), sessions.clone()),
     ] {
         if let Some(srv) = srv {
             let sh = Arc::clone(&shared);
-            threads.push(std::thread::spawn(move || server::serve(srv, sh, token)));
+            threads.push(std::thread::spawn(move || server::serve(srv, sh, gate)));
         }
     }
     let sh = Arc::clone(&shared);
     let sup = std::thread::spawn(move || restart::run(&sh));
     let sh = Arc::clone(&shared);
     let hooks = std::thread::spawn(move || webhooks::run(&sh));
+    let base = tcp.as_deref().and_then(server::base_url);
     eprintln!(
         "k3 serve: listening on {}{}",
         listen.socket.display(),
-        listen
-            .tcp
-            .as_ref()
-            .map_or(String::new(), |t| format!(" and http://{t}"))
+        base.as_ref().map_or(String::new(), |b| format!(" and {b}"))
     );
+    print_dashboard(&listen.socket, base.as_deref(), sessions.as_deref());
     let _ = rx.recv();
     let _ = sup.join();
     match shutdown::shutdown(&mut ctx, &shared) {

@@ -347,4 +347,31 @@ impl Network for FakeNetwork {
     fn host_dir(&self) -> PathBuf {
         self.host_dir.clone()
     }
+
+    fn dns_join(
+        &self,
+        bridge: &str,
+        _gw: Ipv4Addr,
+        entry: crate::network::dns::Entry,
+    ) -> Result<(), NetworkError> {
+        self.call("net.dns_join", "name the container on", bridge)?;
+        let dir = crate::network::dns::base(&self.host_dir).join(bridge);
+        let mut all = crate::network::dns::records::read(&dir);
+        all.push(entry);
+        crate::network::dns::records::write(&dir, &all).map_err(|e| NetworkError::Sys {
+            op: "write",
+            what: dir.display().to_string(),
+            source: e,
+        })
+    }
+
+    fn dns_leave(&self, hash: &str) -> Result<(), String> {
+        let base = crate::network::dns::base(&self.host_dir);
+        for d in fs::read_dir(&base).into_iter().flatten().flatten() {
+            let mut all = crate::network::dns::records::read(&d.path());
+            all.retain(|e| e.hash != hash);
+            crate::network::dns::records::write(&d.path(), &all).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }

@@ -27,6 +27,7 @@ pub mod marker;
 pub mod monitor;
 pub mod network;
 pub mod oci_runtime;
+pub mod oom;
 pub mod options;
 pub mod process;
 pub mod runtime;

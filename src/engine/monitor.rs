@@ -208,7 +208,7 @@ fn default_actions() -> std::io::Result<()> {
 }
 
 /// close_range(3, ~0): nothing of this process owns a descriptor yet.
-fn close_inherited() {
+pub(crate) fn close_inherited() {
     // SAFETY: plain syscall; no descriptor above 2 is owned by anything in this process.
     let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
     if r < 0 {
@@ -455,6 +455,7 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) -> i64 {
         .map(|(fd, name)| (fd, name, Vec::new()))
         .collect();
     let pidfd = pidfd_open(pid);
+    let memory_cgroup = crate::oom::memory_cgroup(pid);
     let mut clients: Vec<Client> = Vec::new();
     let mut pending: Vec<u8> = Vec::new();
     let mut stdin_eof = false;
@@ -619,7 +620,10 @@ fn supervise(spec: &MonitorSpec, pid: i64, held: Held) -> i64 {
     drop(listener);
     let _ = fs::remove_file(console::attach_socket(&spec.bundle));
     let code = exit.unwrap_or(255);
-    finish(spec, pid, code);
+    let oom_kills = memory_cgroup
+        .as_deref()
+        .map_or(0, |d| crate::oom::kills_at_exit(d, code));
+    finish(spec, pid, code, oom_kills);
     for c in &mut clients {
         let _ = console::write_frame(
             &mut c.sock,
@@ -695,7 +699,9 @@ fn reap(pid: i64) -> Option<i64> {
     code
 }
 
-fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
+/// Records the exit (`oom` first when the cgroup counted kills no event
+/// stands for yet, then `die`) and deletes the runtime's container.
+fn finish(spec: &MonitorSpec, pid: i64, code: i64, oom_kills: u64) {
     let log = runtime_log(&spec.bundle);
     let _ = spec.runtime.delete(&log, &spec.hash, true);
     if let Some(root) = spec.db.parent() {
@@ -704,6 +710,7 @@ fn finish(spec: &MonitorSpec, pid: i64, code: i64) {
     if let Ok(mut db) = Db::open(&spec.db) {
         let now = db::now();
         let _ = db.write("record exit", |c| {
+            crate::oom::record(c, &spec.id, oom_kills, now)?;
             if container_state::set_stopped(c, &spec.id, pid, code, now)? {
                 events::record(
                     c,

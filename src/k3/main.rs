@@ -17,6 +17,9 @@ fn main() -> ExitCode {
     if argv.first().is_some_and(|a| reaper::is_init(a)) {
         reaper::main(&argv[1..]);
     }
+    if argv.get(1).map(String::as_str) == Some("__dns") {
+        k3_engine::network::dns::main(&argv[2..]);
+    }
     if argv.get(1).map(String::as_str) == Some("__monitor") {
         monitor::main(argv.get(2).map_or("", String::as_str));
     }

@@ -115,6 +115,22 @@ impl Cmd {
     pub fn starts_process(&self) -> bool {
         matches!(self, Cmd::Create(_) | Cmd::Run(_) | Cmd::Exec(_))
     }
+
+    /// Whether the verb must first re-execute itself from an unwritable copy of this
+    /// binary: create and exec always (a created init waits in k3rt's code until start,
+    /// and another container may join its PID namespace meanwhile; an exec joins a PID
+    /// namespace with container processes in it), run unless its container has a PID
+    /// namespace nothing else can enter before the program runs
+    /// ([`k3_runtime::process::exec::run_needs_sealed_copy`]).
+    pub fn needs_sealed_copy(&self) -> bool {
+        match self {
+            Cmd::Create(_) | Cmd::Exec(_) => true,
+            Cmd::Run(a) => {
+                k3_runtime::process::exec::run_of_bundle_needs_sealed_copy(&a.create.bundle)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Runs one verb; its exit code.

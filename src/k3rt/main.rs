@@ -12,8 +12,12 @@ use k3rt::{dispatch, Cli, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let root = cli.root.clone().unwrap_or_else(default_root);
     if cli.cmd.starts_process() {
-        if let Err(e) = k3_runtime::process::exec::ensure_sealed_self() {
+        k3_runtime::process::exec::set_undumpable();
+    }
+    if cli.cmd.needs_sealed_copy() {
+        if let Err(e) = k3_runtime::process::exec::ensure_sealed_self(&root) {
             eprintln!("k3rt: {e}");
             return ExitCode::FAILURE;
         }
@@ -30,7 +34,7 @@ fn main() -> ExitCode {
         }
     };
     let ctx = Ctx {
-        root: cli.root.clone().unwrap_or_else(default_root),
+        root,
         log,
         systemd_cgroup: cli.systemd_cgroup,
     };

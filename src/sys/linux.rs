@@ -452,3 +452,99 @@ pub fn move_mount_to(tree: &OwnedFd, target: &Path) -> io::Result<()> {
     };
     ok_or_errno(r)
 }
+
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSMOUNT_CLOEXEC: u32 = 1;
+const MOUNT_ATTR_RDONLY: u32 = 0x1;
+const MOUNT_ATTR_NOSUID: u32 = 0x2;
+const MOUNT_ATTR_NODEV: u32 = 0x4;
+
+/// fsconfig(2) `FSCONFIG_SET_STRING` of `key` to `value` on the context `fs`.
+fn fsconfig_string(fs: &OwnedFd, key: &std::ffi::CStr, value: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: the key and value outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    };
+    ok_or_errno(r)
+}
+
+/// `path` as one layer of overlayfs' `lowerdir` list: `:` and `\` escaped.
+fn lowerdir_escape(path: &Path) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.as_os_str().len());
+    for &b in path.as_os_str().as_bytes() {
+        if b == b':' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// The file `name` of directory `dir`, opened `O_PATH` through a new read-only
+/// overlayfs (lower layers `dir` on top of the empty-or-not `filler`, no upper layer)
+/// that is mounted nowhere (fsopen/fsmount). Nothing can write the file through this
+/// descriptor or any path derived from it (`/proc/PID/exe` of a process executed from
+/// it): the mount is read-only, and overlayfs without an upper layer refuses writes
+/// and a read-write remount. Overlayfs needs two lower layers to run without an upper
+/// one; `filler` must not overlap `dir`, and a file called `name` in it stays hidden.
+pub fn readonly_overlay_file(dir: &Path, filler: &Path, name: &OsStr) -> io::Result<OwnedFd> {
+    // SAFETY: a NUL-terminated fs name and a flags word.
+    let fs =
+        owned_fd(unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) })?;
+    let mut lower = lowerdir_escape(dir);
+    lower.push(b':');
+    lower.extend(lowerdir_escape(filler));
+    let lower = CString::new(lower).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    fsconfig_string(&fs, c"lowerdir", &lower)?;
+    // xino would be turned on when the layers are on different filesystems, with a
+    // kernel log line each time; inode numbers do not matter here (older kernels do
+    // not know the option: ignored)
+    let _ = fsconfig_string(&fs, c"xino", c"off");
+    // SAFETY: CMD_CREATE takes no key or value.
+    ok_or_errno(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    })?;
+    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    // SAFETY: a valid fs context descriptor and flag words.
+    let mnt = owned_fd(unsafe {
+        libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs)
+    })?;
+    let n = cstr(name)?;
+    // SAFETY: n outlives the call.
+    let fd = unsafe {
+        libc::openat(
+            mnt.as_raw_fd(),
+            n.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    owned_fd(libc::c_long::from(fd))
+}
+
+#[cfg(test)]
+mod overlay_tests {
+    use super::lowerdir_escape;
+    use std::path::Path;
+
+    #[test]
+    fn lowerdir_layers_escape_colons_and_backslashes() {
+        assert_eq!(lowerdir_escape(Path::new("/usr/bin")), b"/usr/bin");
+        assert_eq!(lowerdir_escape(Path::new("/a:b\\c")), b"/a\\:b\\\\c");
+    }
+}

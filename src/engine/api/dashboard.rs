@@ -1,44 +1,17 @@
 //! Seed 001's web pages: `GET /` (the dashboard: a table of containers with
-//! a CPU and a memory chart each, hand-drawn SVG rendered here from the
-//! sampler's history, the page reloading itself every 10 s; nothing from a
-//! CDN), `GET /api/containers`, `GET /api/system`, and `GET /metrics`.
+//! their ports, exit code and restart count (the records `ps`/`inspect`
+//! read), a CPU and a memory chart each with axes ([`chart`]), SVG rendered
+//! here from the sampler's history, the page reloading itself every 10 s;
+//! nothing from a CDN), `GET /api/containers`, `GET /api/system`, and
+//! `GET /metrics`.
 
-use std::fmt::Write;
-
+use crate::api::chart::{self, Unit};
 use crate::api::{ApiError, Reply};
 use crate::db::restarts;
 use crate::supervisor::prometheus;
 use crate::supervisor::sampler::Point;
 use crate::supervisor::usage::{collect, Row};
 use crate::supervisor::Shared;
-
-const W: f64 = 240.0;
-const H: f64 = 60.0;
-
-/// `<polyline>` points of `values` scaled into the chart (max at the top).
-pub fn polyline(values: &[f64], max: f64) -> String {
-    let max = if max > 0.0 { max } else { 1.0 };
-    let n = values.len().max(2) - 1;
-    let mut out = String::new();
-    for (i, v) in values.iter().enumerate() {
-        let x = W * i as f64 / n as f64;
-        let y = H - (v.clamp(0.0, max) / max) * (H - 2.0) - 1.0;
-        let _ = write!(out, "{}{x:.1},{y:.1}", if i == 0 { "" } else { " " });
-    }
-    out
-}
-
-fn chart(class: &str, label: &str, values: &[f64], max: f64) -> String {
-    format!(
-        "<svg class=\"chart {class}\" data-points=\"{}\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\">\
-<rect width=\"{W}\" height=\"{H}\" fill=\"#f4f6f8\" stroke=\"#ccd\"/>\
-<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\
-<text x=\"4\" y=\"12\" font-size=\"10\">{label}</text></svg>",
-        values.len(),
-        if class == "cpu" { "#d9480f" } else { "#1c7ed6" },
-        polyline(values, max)
-    )
-}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -53,29 +26,36 @@ fn mib(b: u64) -> String {
 
 fn row_html(r: &Row) -> String {
     let u = &r.usage;
-    let cpu: Vec<f64> = r.history.iter().map(|p: &Point| p.cpu_percent).collect();
-    let mem: Vec<f64> = r.history.iter().map(|p| p.memory as f64).collect();
-    let cpu_max = u
-        .cpu_limit
-        .map_or(100.0, |l| l * 100.0)
-        .max(cpu.iter().cloned().fold(1.0, f64::max));
+    let cpu: Vec<(i64, f64)> = r
+        .history
+        .iter()
+        .map(|p: &Point| (p.t, p.cpu_percent))
+        .collect();
+    let mem: Vec<(i64, f64)> = r.history.iter().map(|p| (p.t, p.memory as f64)).collect();
+    let top = |v: &[(i64, f64)]| v.iter().map(|p| p.1).fold(1.0, f64::max);
+    let cpu_max = u.cpu_limit.map_or(100.0, |l| l * 100.0).max(top(&cpu));
+    // at least 1 MiB: a stopped container has no limit read and no samples
     let mem_max = u
         .memory_limit
-        .map_or(1.0, |m| m as f64)
-        .max(mem.iter().cloned().fold(1.0, f64::max));
+        .map_or(1048576.0, |m| m as f64)
+        .max(top(&mem));
     let cpu_label = u.cpu_percent.map_or("-".into(), |c| format!("CPU {c:.1}%"));
     let mem_label = u
         .memory_usage
         .map_or("-".into(), |m| format!("memory {}", mib(m)));
     format!(
         "<tr id=\"c-{id}\" class=\"container {state}\"><td class=\"id\">{id}</td><td>{image}</td>\
-<td class=\"state\">{state}</td><td>{pid}</td><td>{}</td><td>{}</td></tr>\n",
-        chart("cpu", &cpu_label, &cpu, cpu_max),
-        chart("memory", &mem_label, &mem, mem_max),
+<td class=\"state\">{state}</td><td class=\"pid\">{pid}</td><td class=\"ports\">{ports}</td>\
+<td class=\"exit\">{exit}</td><td class=\"restarts\">{restarts}</td><td>{}</td><td>{}</td></tr>\n",
+        chart::svg("cpu", &cpu_label, &cpu, cpu_max, Unit::Percent),
+        chart::svg("memory", &mem_label, &mem, mem_max, Unit::Bytes),
         id = esc(&u.id),
         image = esc(&r.image),
         state = u.state,
         pid = u.pid.map_or(String::new(), |p| p.to_string()),
+        ports = esc(&r.ports),
+        exit = r.exit_code.map_or("-".into(), |c| c.to_string()),
+        restarts = r.restart_count,
     )
 }
 
@@ -85,10 +65,11 @@ pub fn render(rows: &[Row], sys_line: &str) -> String {
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">\
 <title>k3 containers</title><style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
-td,th{{border-bottom:1px solid #dde;padding:4px 8px;text-align:left}}.RUNNING .state{{color:#2b8a3e}}\
+td,th{{border-bottom:1px solid #dde;padding:4px 8px;text-align:left}}.ports{{white-space:nowrap}}.RUNNING .state{{color:#2b8a3e}}\
 .STOPPED .state{{color:#868e96}}</style></head><body><h1>k3</h1><p id=\"system\">{}</p>\
-<table id=\"containers\"><tr><th>ID</th><th>IMAGE</th><th>STATE</th><th>PID</th><th>CPU</th><th>MEMORY</th></tr>\n{body}</table>\
-<p>{} containers; this page reloads every 10 s.</p></body></html>\n",
+<table id=\"containers\"><tr><th>ID</th><th>IMAGE</th><th>STATE</th><th>PID</th><th>PORTS</th>\
+<th>EXIT CODE</th><th>RESTARTS</th><th>CPU</th><th>MEMORY</th></tr>\n{body}</table>\
+<p>{} containers; this page reloads every 10 s. <a href=\"/logout\">Log out</a></p></body></html>\n",
         esc(sys_line),
         rows.len()
     )
@@ -156,13 +137,6 @@ mod tests {
     use crate::supervisor::usage::ContainerUsage;
 
     #[test]
-    fn polyline_scales_into_the_box() {
-        assert_eq!(polyline(&[0.0, 100.0], 100.0), "0.0,59.0 240.0,1.0");
-        assert_eq!(polyline(&[50.0], 100.0), "0.0,30.0");
-        assert_eq!(polyline(&[], 1.0), "");
-    }
-
-    #[test]
     fn page_lists_containers_with_two_charts() {
         let r = Row {
             usage: ContainerUsage {
@@ -177,6 +151,9 @@ mod tests {
                 memory_percent: Some(6.25),
             },
             image: "busybox".into(),
+            ports: "0.0.0.0:8080->80/tcp".into(),
+            exit_code: Some(3),
+            restart_count: 2,
             history: vec![
                 Point {
                     t: 1,
@@ -191,6 +168,10 @@ mod tests {
         assert!(html.contains("web&lt;1&gt;"));
         assert_eq!(html.matches("<svg class=\"chart").count(), 2);
         assert!(html.contains("data-points=\"3\""));
+        assert!(html.contains("<td class=\"ports\">0.0.0.0:8080-&gt;80/tcp</td>"));
+        assert!(html.contains("<td class=\"exit\">3</td><td class=\"restarts\">2</td>"));
+        assert_eq!(html.matches("class=\"y-axis\"").count(), 2);
+        assert!(html.contains(">8 MiB</text>"), "half of the 16 MiB limit");
         assert!(
             !html.contains("http://") && !html.contains("https://"),
             "nothing from a CDN"

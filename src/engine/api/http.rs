@@ -223,6 +223,7 @@ pub fn reason(status: u16) -> &'static str {
         101 => "UPGRADED",
         200 => "OK",
         201 => "Created",
+        303 => "See Other",
         204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -239,11 +240,25 @@ pub fn reason(status: u16) -> &'static str {
 
 /// A complete answer: status, content type and body, then the connection closes.
 pub fn write_response(w: &mut dyn Write, status: u16, ct: &str, body: &[u8]) -> io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        reason(status),
+    write_response_with(w, status, ct, &[], body)
+}
+
+/// [`write_response`] with more headers (`Location`, `Set-Cookie` ...).
+pub fn write_response_with(
+    w: &mut dyn Write,
+    status: u16,
+    ct: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Type: {ct}\r\n", reason(status));
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
+    ));
     let mut all = head.into_bytes();
     all.extend_from_slice(body);
     w.write_all(&all)?;

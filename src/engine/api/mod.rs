@@ -8,6 +8,7 @@
 pub mod attach;
 pub mod auth;
 pub mod body;
+pub mod chart;
 pub mod client;
 pub mod containers;
 pub mod dashboard;
@@ -18,6 +19,7 @@ pub mod images;
 pub mod networks;
 pub mod routes;
 pub mod server;
+pub mod session;
 pub mod stream;
 pub mod volumes;
 

@@ -1,6 +1,6 @@
 //! The listeners: a unix socket (mode 0660) and, when asked, TCP with a
-//! bearer token. Every connection gets its own thread and its own database
-//! connection, carries one request ([`super::http`] reads it) and closes after
+//! bearer token or a browser session ([`session`]). Every connection gets its
+//! own thread and its own database connection, carries one request ([`super::http`] reads it) and closes after
 //! the answer; streams are written chunked and flushed line by line; a hijacked
 //! request (attach) keeps the connection as the container's raw stream.
 
@@ -18,6 +18,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::api::http::{self, Conn, Head, WireError};
 use crate::api::routes::{route, split_url, Miss};
+use crate::api::session::{Gate, Seen, Sessions};
 use crate::api::{auth, handle, ApiError, Hijacked, Reply, Req};
 use crate::supervisor::Shared;
 
@@ -119,8 +120,9 @@ pub fn bind_tcp(addr: &str) -> Result<Server, ServerError> {
     Ok(Server::new(Listener::Tcp(l)))
 }
 
-/// Serves `server` until it is unblocked; `token` is required when set.
-pub fn serve(server: Arc<Server>, shared: Arc<Shared>, token: Option<String>) {
+/// Serves `server` until it is unblocked; with `sessions`, a request needs
+/// the bearer token or a live session cookie.
+pub fn serve(server: Arc<Server>, shared: Arc<Shared>, sessions: Option<Arc<Sessions>>) {
     while !server.stop.load(Ordering::SeqCst) {
         let ready = {
             let fd = match &server.listener {
@@ -135,12 +137,52 @@ pub fn serve(server: Arc<Server>, shared: Arc<Shared>, token: Option<String>) {
         }
         let Ok(conn) = server.accept() else { continue };
         let shared = Arc::clone(&shared);
-        let token = token.clone();
-        std::thread::spawn(move || one(conn, &shared, token.as_deref()));
+        let sessions = sessions.clone();
+        std::thread::spawn(move || one(conn, &shared, sessions.as_deref()));
     }
 }
 
-fn one(mut conn: Conn, shared: &Shared, token: Option<&str>) {
+/// The `http://HOST:PORT` a browser opens for a TCP server (an unspecified
+/// address becomes loopback).
+pub fn base_url(server: &Server) -> Option<String> {
+    let Listener::Tcp(l) = &server.listener else {
+        return None;
+    };
+    let mut a = l.local_addr().ok()?;
+    if a.ip().is_unspecified() {
+        a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Some(format!("http://{a}"))
+}
+
+/// The gate's answer to a request it does not pass.
+fn gate_answer(mut conn: Conn, g: Gate, url: &str) {
+    let (status, ct, text, extra) = match g {
+        Gate::Pass | Gate::Unauthorized => {
+            let o = ApiError::Unauthorized.object(serde_json::json!(url));
+            let v = serde_json::to_value(&o).unwrap_or_default();
+            (401, "application/json", format!("{v}\n"), Vec::new())
+        }
+        Gate::Login(status, note) => (
+            status,
+            "text/html; charset=utf-8",
+            auth::login_page(note),
+            Vec::new(),
+        ),
+        Gate::Redirect { location, cookie } => (
+            303,
+            "text/plain",
+            String::new(),
+            vec![("Location", location), ("Set-Cookie", cookie)],
+        ),
+    };
+    let mut extra_headers = vec![("Cache-Control", "no-store".to_string())];
+    extra_headers.extend(extra);
+    let _ = http::write_response_with(&mut conn, status, ct, &extra_headers, text.as_bytes());
+    let _ = conn.shutdown(Shutdown::Write);
+}
+
+fn one(mut conn: Conn, shared: &Shared, sessions: Option<&Sessions>) {
     let _ = conn.set_read_timeout(Some(REQUEST_TIMEOUT));
     let Ok(read_half) = conn.try_clone() else {
         return;
@@ -152,11 +194,7 @@ fn one(mut conn: Conn, shared: &Shared, token: Option<&str>) {
         Err(e) => return answer(conn, error_reply(&ApiError::BadRequest(e.to_string()), "")),
     };
     let url = head.url.clone();
-    if let Some(t) = token {
-        if !auth::authorized(head.header("Authorization"), t) {
-            return answer(conn, error_reply(&ApiError::Unauthorized, &url));
-        }
-    }
+    let (path, query) = split_url(&url);
     if head
         .header("Expect")
         .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
@@ -165,16 +203,37 @@ fn one(mut conn: Conn, shared: &Shared, token: Option<&str>) {
             .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
             .and_then(|_| conn.flush());
     }
-    let body = match http::read_body(&mut r, &head, MAX_BODY) {
-        Ok(b) => b,
-        Err(e) => {
-            return answer(
-                conn,
-                error_reply(&ApiError::BadRequest(e.to_string()), &url),
-            )
+    let mut login_body = None;
+    if let Some(s) = sessions {
+        // only a login form's body is read before the request is authorized
+        if path == "/login" && head.method == "POST" {
+            login_body = Some(http::read_body(&mut r, &head, 4096).unwrap_or_default());
         }
+        let seen = Seen {
+            method: &head.method,
+            path,
+            query,
+            authorization: head.header("Authorization"),
+            cookie: head.header("Cookie"),
+            body: login_body.as_deref().unwrap_or_default(),
+        };
+        match s.gate(&seen, crate::db::now()) {
+            Gate::Pass => {}
+            g => return gate_answer(conn, g, &url),
+        }
+    }
+    let body = match login_body {
+        Some(b) => b,
+        None => match http::read_body(&mut r, &head, MAX_BODY) {
+            Ok(b) => b,
+            Err(e) => {
+                return answer(
+                    conn,
+                    error_reply(&ApiError::BadRequest(e.to_string()), &url),
+                )
+            }
+        },
     };
-    let (path, query) = split_url(&url);
     let reply = match route(&head.method, path) {
         Ok(r) => handle(shared, r, &Req { query, body: &body }),
         Err(Miss::NotFound) => Err(ApiError::NoRoute(path.to_string())),

@@ -40,6 +40,7 @@ use crate::options::{CreateOptions, OptionsError, Validated};
 use crate::process::{pid_running, pid_start};
 use crate::runtime::CreateRequest;
 use crate::store::content::remove_tree;
+use crate::store::copyup;
 use crate::store::snapshots::SnapshotError;
 use crate::store::volumes::{self, VolumeError};
 use crate::undo::UndoStack;
@@ -197,6 +198,8 @@ struct Creation {
     hash: String,
     created_at: i64,
     volumes: Vec<(PathBuf, String, bool)>,
+    /// Named volumes to fill from the image if empty: name, dir, path.
+    copy_up: Vec<(String, PathBuf, String)>,
     net: NetPlan,
     bundle: PathBuf,
     config: Value,
@@ -251,6 +254,7 @@ pub fn create(ctx: &mut Engine, opts: &CreateOptions) -> Result<Created, CreateE
         hash,
         created_at,
         volumes: Vec::new(),
+        copy_up: Vec::new(),
         net: NetPlan::default(),
         bundle: PathBuf::new(),
         config: Value::Null,
@@ -405,7 +409,37 @@ fn process_volumes(
                 volumes::remove(&c.store, &c.db, &name).map_err(|e| e.to_string())
             });
         }
+        if !vm.nocopy {
+            w.copy_up
+                .push((vm.name.clone(), dir.clone(), vm.container.clone()));
+        }
         w.volumes.push((dir, vm.container, vm.readonly));
+    }
+    Ok(())
+}
+
+/// Named volumes still empty are filled from the image's directory at
+/// their mount point (docker's and podman's copy-up; not with `nocopy`);
+/// emptied again if the create fails.
+fn copy_up_volumes(
+    ctx: &Engine,
+    w: &Creation,
+    undo: &mut UndoStack<Engine>,
+) -> Result<(), CreateError> {
+    let rootfs = ctx.store.overlays_dir().join(&w.hash).join("rootfs");
+    for (name, dir, path) in &w.copy_up {
+        if !copyup::is_empty(dir) {
+            continue;
+        }
+        let d = dir.clone();
+        undo.push("empty volume", move |_| {
+            copyup::empty(&d).map_err(|e| format!("`{}`: {e}", d.display()))
+        });
+        copyup::copy_up(&rootfs, path, dir).map_err(|e| VolumeError::CopyUp {
+            name: name.clone(),
+            path: path.clone(),
+            source: Box::new(e),
+        })?;
     }
     Ok(())
 }
@@ -420,7 +454,8 @@ fn setup_network(
     Ok(())
 }
 
-/// Step 7: bundle dir, overlay snapshot, etc files, anonymous volumes.
+/// Step 7: bundle dir, overlay snapshot, copy-up of new named volumes, etc
+/// files, anonymous volumes.
 fn make_bundle(
     ctx: &Engine,
     w: &mut Creation,
@@ -446,8 +481,16 @@ fn make_bundle(
             .remove(&c.store, &c.db, &hash)
             .map_err(|e| e.to_string())
     });
+    copy_up_volumes(ctx, w, undo)?;
     let host_net = w.net.mode == NetMode::Host;
-    bundle::write_etc_files(&dir, &hostname(w), w.net.ip, host_net)?;
+    // a user network's DNS responder (not on `kb0`, as docker's default bridge)
+    let dns = w
+        .net
+        .bridge
+        .as_ref()
+        .filter(|_| w.net.network != network::DEFAULT_NAME)
+        .map(|b| b.1);
+    bundle::write_etc_files(&dir, &hostname(w), w.net.ip, host_net, dns)?;
     anonymous_volumes(w, &dir)?;
     w.bundle = dir;
     Ok(())

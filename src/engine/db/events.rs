@@ -111,8 +111,8 @@ pub fn prune(conn: &Connection, now: i64) -> Result<Pruned, DbError> {
 }
 
 /// Marks every delivery still pending for events up to `last_event` as `dropped`:
-/// a daemon starting with webhooks delivers what happens from then on, not the
-/// history queued while nobody delivered. Returns how many were dropped.
+/// no configured webhook's cursor is before them (a webhook gets what happens
+/// from its configuration on, not the history). Returns how many were dropped.
 pub fn drop_pending_up_to(conn: &Connection, last_event: i64) -> Result<usize, DbError> {
     conn.execute(
         "UPDATE webhook_queue SET status = 'dropped' WHERE status = 'pending' AND event_id <= ?1",
@@ -158,58 +158,25 @@ pub fn pending_webhooks(conn: &Connection) -> Result<i64, DbError> {
     .map_err(query("count webhooks"))
 }
 
-/// A queued delivery with its event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    /// The `webhook_queue` row.
-    pub id: i64,
-    /// Delivery attempts made so far.
-    pub attempts: i64,
-    /// The event to deliver.
-    pub event: Event,
-}
-
-/// Up to `limit` pending deliveries, oldest first.
-pub fn pending_deliveries(conn: &Connection, limit: i64) -> Result<Vec<Delivery>, DbError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT q.id, q.attempts, e.id, e.container_id, e.kind, e.payload, e.created_at
-             FROM webhook_queue q JOIN events e ON e.id = q.event_id
-             WHERE q.status = 'pending' ORDER BY q.id LIMIT ?1",
-        )
-        .map_err(query("list deliveries"))?;
-    let rows = stmt
-        .query_map([limit], |r| {
-            Ok(Delivery {
-                id: r.get(0)?,
-                attempts: r.get(1)?,
-                event: Event {
-                    id: r.get(2)?,
-                    container_id: r.get(3)?,
-                    kind: r.get(4)?,
-                    payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
-                    created_at: r.get(6)?,
-                },
-            })
-        })
-        .map_err(query("list deliveries"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(query("list deliveries"))
-}
-
-/// Sets a delivery's status (`pending`, `delivered`, `failed`) and attempts.
-pub fn mark_delivery(
-    conn: &Connection,
-    id: i64,
-    status: &str,
-    attempts: i64,
-) -> Result<(), DbError> {
+/// Marks the queue row of `event_id` `failed`: a webhook gave up on it.
+pub fn mark_failed(conn: &Connection, event_id: i64) -> Result<(), DbError> {
     conn.execute(
-        "UPDATE webhook_queue SET status = ?2, attempts = ?3 WHERE id = ?1",
-        params![id, status, attempts],
+        "UPDATE webhook_queue SET status = 'failed', attempts = attempts + 1 WHERE event_id = ?1",
+        [event_id],
     )
     .map_err(query("update delivery"))?;
     Ok(())
+}
+
+/// Marks the rows still pending for events up to `event_id` `delivered`:
+/// every configured webhook's cursor has passed them.
+pub fn settle_up_to(conn: &Connection, event_id: i64) -> Result<usize, DbError> {
+    conn.execute(
+        "UPDATE webhook_queue SET status = 'delivered', attempts = attempts + 1
+         WHERE status = 'pending' AND event_id <= ?1",
+        [event_id],
+    )
+    .map_err(query("update deliveries"))
 }
 
 /// Events after `after_id`, oldest first (the `/events` stream).
@@ -277,32 +244,25 @@ mod tests {
     }
 
     #[test]
-    fn a_daemon_drops_the_history_it_was_not_there_for() {
+    fn queue_rows_are_dropped_failed_and_settled() {
         let db = Db::open_in_memory().unwrap();
         let c = db.conn();
-        record(c, "c", "create", &serde_json::json!({}), 5).unwrap();
-        let last = last_id(c).unwrap();
-        assert_eq!(drop_pending_up_to(c, last).unwrap(), 1);
-        record(c, "c", "start", &serde_json::json!({}), 6).unwrap();
-        let d = pending_deliveries(c, 10).unwrap();
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].event.kind, "start");
-    }
-
-    #[test]
-    fn deliveries_are_marked() {
-        let db = Db::open_in_memory().unwrap();
-        let c = db.conn();
-        record(c, "c", "create", &serde_json::json!({}), 5).unwrap();
-        record(c, "c", "start", &serde_json::json!({}), 6).unwrap();
-        let d = pending_deliveries(c, 10).unwrap();
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].event.kind, "create");
-        mark_delivery(c, d[0].id, "delivered", 1).unwrap();
-        let d = pending_deliveries(c, 10).unwrap();
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].event.kind, "start");
-        assert_eq!(since(c, d[0].event.id - 1).unwrap().len(), 1);
-        assert_eq!(last_id(c).unwrap(), d[0].event.id);
+        let old = record(c, "c", "create", &serde_json::json!({}), 5).unwrap();
+        assert_eq!(drop_pending_up_to(c, old).unwrap(), 1);
+        let a = record(c, "c", "start", &serde_json::json!({}), 6).unwrap();
+        let b = record(c, "c", "die", &serde_json::json!({}), 7).unwrap();
+        mark_failed(c, a).unwrap();
+        assert_eq!(settle_up_to(c, b).unwrap(), 1);
+        let st: Vec<String> = c
+            .prepare("SELECT status FROM webhook_queue ORDER BY event_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(st, ["dropped", "failed", "delivered"]);
+        assert_eq!(pending_webhooks(c).unwrap(), 0);
+        assert_eq!(since(c, a).unwrap().len(), 1);
+        assert_eq!(last_id(c).unwrap(), b);
     }
 }

@@ -10,7 +10,8 @@ use rusqlite::Connection;
 use rusqlite::TransactionBehavior;
 
 use crate::db::{
-    container_state, containers, events, images, networks, restarts, snapshots, volumes, DbError,
+    container_state, containers, events, images, networks, restarts, snapshots, volumes, webhooks,
+    DbError,
 };
 
 /// One schema step.
@@ -34,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     events::MIGRATION,
     networks::MIGRATION,
     restarts::MIGRATION,
+    webhooks::MIGRATION,
 ];
 
 /// The newest schema version.

@@ -12,6 +12,7 @@ pub mod networks;
 pub mod restarts;
 pub mod snapshots;
 pub mod volumes;
+pub mod webhooks;
 
 pub use migrations::Migration;
 

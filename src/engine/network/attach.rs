@@ -4,11 +4,12 @@
 
 use std::net::Ipv4Addr;
 
+use super::dns;
 use super::error::NetworkError;
 use super::host::{make_netns, release_at, Addr};
 use super::ledger;
 use super::lock::lock;
-use super::names::{parse_mac, parse_subnet, veth_name};
+use super::names::{parse_mac, parse_subnet, veth_name, DEFAULT_NAME};
 use super::nft;
 use super::plan::NetPlan;
 use crate::bundle::NetMode;
@@ -16,7 +17,8 @@ use crate::context::Engine;
 use crate::db::{containers, networks};
 use crate::undo::UndoStack;
 
-/// Step 9: the veth pair, `eth0` configured inside, the DNAT rules.
+/// Step 9: the veth pair, `eth0` configured inside, the container's name
+/// on a user network's DNS responder, the DNAT rules.
 pub fn attach(
     ctx: &Engine,
     plan: &NetPlan,
@@ -38,6 +40,16 @@ pub fn attach(
         gw: *gw,
     };
     ctx.network.plug(&host, bridge, ns, addr)?;
+    if plan.network != DEFAULT_NAME {
+        let entry = dns::Entry {
+            hash: hash.to_string(),
+            ip,
+            names: vec![plan.owner.to_ascii_lowercase()],
+        };
+        ctx.network.dns_join(bridge, *gw, entry)?;
+        let h = hash.to_string();
+        undo.push("drop DNS names", move |c: &Engine| c.network.dns_leave(&h));
+    }
     if !plan.ports.is_empty() {
         add_port_rules(ctx, plan, ip, hash, undo)?;
     }

@@ -12,7 +12,7 @@ use super::error::{sys, NetworkError};
 use super::ipam::Subnet;
 use super::names::veth_name;
 use super::netlink::{self, Netlink};
-use super::{netns, nft};
+use super::{dns, netns, nft};
 use crate::db::networks::NetworkRecord;
 
 /// What the engine asks of the host's network. Every call is idempotent
@@ -27,8 +27,8 @@ pub trait Network: Send + Sync {
     fn remove_netns(&self, path: &Path) -> io::Result<()>;
 
     /// The bridge device of `net` with its gateway address, up,
-    /// `route_localnet` on, forwarding on, and the network's masquerade
-    /// rules (idempotent).
+    /// `route_localnet` on, forwarding on, and the network's masquerade and
+    /// isolation rules (idempotent; missing rules are added again).
     fn ensure_bridge(
         &self,
         net: &NetworkRecord,
@@ -60,6 +60,14 @@ pub trait Network: Send + Sync {
     /// The directory of the host-wide network lock and ledger, shared by
     /// every k3 root of the host.
     fn host_dir(&self) -> PathBuf;
+
+    /// Names `entry` on the user network of `bridge` and starts the
+    /// network's DNS responder on its gateway `gw` if none runs.
+    fn dns_join(&self, bridge: &str, gw: Ipv4Addr, entry: dns::Entry) -> Result<(), NetworkError>;
+
+    /// Drops container `hash`'s names from every network (a responder
+    /// exits after its last container).
+    fn dns_leave(&self, hash: &str) -> Result<(), String>;
 }
 
 /// [`Linux::host_dir`].
@@ -87,8 +95,10 @@ pub(super) fn make_netns(
     Ok(ns)
 }
 
-/// When a container stops: its netns and veth go (lease and ports stay).
+/// When a container stops: its names, netns and veth go (lease and ports
+/// stay).
 pub fn release_at(net: &dyn Network, root: &Path, hash: &str) {
+    let _ = net.dns_leave(hash);
     let _ = net.delete_link(&veth_name(hash));
     let _ = net.remove_netns(&netns::path(root, hash));
 }
@@ -139,12 +149,20 @@ impl Network for Linux {
         let rl = format!("/proc/sys/net/ipv4/conf/{}/route_localnet", net.bridge);
         fs::write(&rl, "1").map_err(sys("write", &rl))?;
         let _ = fs::write("/proc/sys/net/ipv4/ip_forward", "1");
-        if nft::handles("postrouting", &format!("net:{}", net.name))?.is_empty() {
+        let tag = format!("net:{}", net.name);
+        if nft::handles("postrouting", &tag)?.is_empty() {
             nft::apply(&nft::network_rules(
                 &net.name,
                 &net.bridge,
                 &subnet.to_string(),
             ))?;
+        }
+        // restored when missing (a flushed chain, a table of an older k3)
+        if nft::handles("forward", &tag)?.is_empty() || nft::handles("isolation", &tag)?.is_empty()
+        {
+            nft::delete_by_comment("forward", &tag)?;
+            nft::delete_by_comment("isolation", &tag)?;
+            nft::apply(&nft::isolation_rules(&net.name, &net.bridge))?;
         }
         Ok(())
     }
@@ -212,6 +230,16 @@ impl Network for Linux {
 
     fn host_dir(&self) -> PathBuf {
         PathBuf::from(HOST_DIR)
+    }
+
+    fn dns_join(&self, bridge: &str, gw: Ipv4Addr, entry: dns::Entry) -> Result<(), NetworkError> {
+        let exe = std::env::current_exe().map_err(sys("find", "the k3 binary"))?;
+        dns::join(&self.host_dir(), bridge, gw, entry, &exe)
+            .map_err(|e| sys("name the container on", bridge)(io::Error::other(e)))
+    }
+
+    fn dns_leave(&self, hash: &str) -> Result<(), String> {
+        dns::leave(&self.host_dir(), hash)
     }
 }
 

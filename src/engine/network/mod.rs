@@ -19,8 +19,12 @@
 //! leftovers are found from its own namespaces and leases, its DNAT rules
 //! carry the container's host-unique hash, and a bridge another root uses
 //! stays when one root removes its network.
+//!
+//! On a user network (not `kb0`) containers find each other by name
+//! through the network's DNS responder (`dns`).
 
 mod attach;
+pub mod dns;
 mod error;
 mod host;
 pub mod ipam;

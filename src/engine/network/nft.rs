@@ -2,9 +2,12 @@
 //! scripts, `-j` listings): DNAT of published ports from outside
 //! (prerouting) and from the host itself (output, 127.0.0.1 included),
 //! and per-network masquerade (outbound, hairpin, and connections from
-//! 127.0.0.1, which need `route_localnet` on the bridge). Rules carry a
-//! comment (`ctr:<hash>` of the container, unique on the host, `net:<name>`)
-//! so they are removed by owner.
+//! 127.0.0.1, which need `route_localnet` on the bridge), and the
+//! isolation of bridge networks from each other (forward: a packet from one
+//! k3 bridge to another is dropped unless it was DNATed to a published
+//! port, as docker's `DOCKER-ISOLATION` chains do). Rules carry a comment
+//! (`ctr:<hash>` of the container, unique on the host, `net:<name>`) so
+//! they are removed by owner.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -27,6 +30,21 @@ const BASE: &str = "table ip k3 {
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
+  }
+}
+";
+
+/// The isolation chains, added to a table made by an older k3 that lacks
+/// them: `forward` sends what leaves a k3 bridge for another interface to
+/// `isolation`, which lets published ports (DNATed) through and drops what
+/// goes out on another k3 bridge. Each network adds one rule to each
+/// ([`isolation_rules`]).
+const FILTER: &str = "table ip k3 {
+  chain isolation {
+    ct status dnat return
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
   }
 }
 ";
@@ -60,19 +78,27 @@ pub fn apply(script: &str) -> Result<(), NetworkError> {
     }
 }
 
-/// Creates the table and its chains once (callers hold the network lock).
-pub fn ensure_table() -> Result<(), NetworkError> {
-    let exists = Command::new("nft")
-        .args(["list", "table", "ip", TABLE])
+/// Whether `nft list ARGS` succeeds (the object exists).
+fn listed(args: &[&str]) -> Result<bool, NetworkError> {
+    Ok(Command::new("nft")
+        .arg("list")
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .map_err(|e| nft_err(format!("cannot run `nft`: {e}")))?
-        .success();
-    if exists {
-        return Ok(());
+        .success())
+}
+
+/// Creates the table and its chains once (callers hold the network lock).
+pub fn ensure_table() -> Result<(), NetworkError> {
+    if !listed(&["table", "ip", TABLE])? {
+        apply(BASE)?;
     }
-    apply(BASE)
+    if !listed(&["chain", "ip", TABLE, "isolation"])? {
+        apply(FILTER)?;
+    }
+    Ok(())
 }
 
 /// Rules of the masquerade for a bridge network.
@@ -84,6 +110,20 @@ pub fn network_rules(name: &str, bridge: &str, subnet: &str) -> String {
          add rule ip k3 postrouting oifname \"{bridge}\" ct status dnat ip saddr {subnet} masquerade {c}\n"
     )
 }
+
+/// Rules isolating a bridge network from the other k3 networks: what
+/// leaves its bridge for another interface goes through `isolation`, and
+/// what another network sends out on its bridge is dropped there.
+pub fn isolation_rules(name: &str, bridge: &str) -> String {
+    let c = format!("comment \"net:{name}\"");
+    format!(
+        "add rule ip k3 forward iifname \"{bridge}\" oifname != \"{bridge}\" jump isolation {c}\n\
+         add rule ip k3 isolation oifname \"{bridge}\" drop {c}\n"
+    )
+}
+
+/// The chains holding a network's `net:<name>` rules.
+pub const NETWORK_CHAINS: [&str; 3] = ["postrouting", "forward", "isolation"];
 
 /// The DNAT rule of one published port.
 pub fn port_rule(
@@ -154,5 +194,14 @@ mod tests {
         let n = network_rules("kb0", "kb0", "192.168.100.0/24");
         assert_eq!(n.lines().count(), 3);
         assert!(n.lines().all(|l| l.ends_with("comment \"net:kb0\"")));
+        let i = isolation_rules("tnet", "tnet");
+        assert_eq!(
+            i,
+            "add rule ip k3 forward iifname \"tnet\" oifname != \"tnet\" jump isolation comment \"net:tnet\"\n\
+             add rule ip k3 isolation oifname \"tnet\" drop comment \"net:tnet\"\n"
+        );
+        // published ports pass before any network's drop rule
+        assert!(FILTER.contains("chain isolation {\n    ct status dnat return\n"));
+        assert!(FILTER.contains("hook forward"));
     }
 }

@@ -304,7 +304,12 @@ fn network_verbs_create_refuse_overlaps_and_remove_only_unused() {
     remove(&mut e, "back").unwrap();
     assert_eq!(
         journal.calls()[before..],
-        ["net.delete_rules", "net.delete_link"]
+        [
+            "net.delete_rules",
+            "net.delete_rules",
+            "net.delete_rules",
+            "net.delete_link"
+        ]
     );
     assert!(matches!(
         remove(&mut e, "back"),
@@ -454,4 +459,39 @@ fn a_lease_another_root_took_while_the_ledger_was_empty_is_refused_at_start() {
     let err = reattach(&a, "web", HASH).unwrap_err();
     assert!(matches!(err, NetworkError::IpInUse { .. }), "{err}");
     assert!(a.network.container_veths().is_empty());
+}
+
+#[test]
+fn a_user_network_names_its_containers_and_kb0_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut e, journal) = engine(dir.path());
+    create(&mut e, "back", "10.77.0.0/24", None).unwrap();
+    let records = dns::base(&e.network.host_dir()).join("back");
+    let mut undo = UndoStack::default();
+    let plan = prepare(&e, &validated(options("Web", "back")), HASH, &mut undo).unwrap();
+    attach(&e, &plan, HASH, &mut undo).unwrap();
+    assert!(journal
+        .calls()
+        .ends_with(&["net.plug".into(), "net.dns_join".into()]));
+    let all = dns::records::read(&records);
+    assert_eq!(
+        dns::records::lookup(&all, "web"),
+        Some(vec![Ipv4Addr::new(10, 77, 0, 2)])
+    );
+    // a failed create drops the name with the rest
+    assert!(undo.unwind(&e).is_empty());
+    assert!(dns::records::read(&records).is_empty());
+    // a container that stops leaves the records
+    let mut undo = UndoStack::default();
+    let plan = prepare(&e, &validated(options("web", "back")), HASH, &mut undo).unwrap();
+    attach(&e, &plan, HASH, &mut undo).unwrap();
+    undo.commit();
+    release_at(e.network.as_ref(), dir.path(), HASH);
+    assert!(dns::records::read(&records).is_empty());
+    // kb0: no names, as docker's default bridge
+    let (e2, journal2) = engine(&dir.path().join("other"));
+    let mut undo = UndoStack::default();
+    let plan = prepare(&e2, &validated(options("web", "kb0")), HASH, &mut undo).unwrap();
+    attach(&e2, &plan, HASH, &mut undo).unwrap();
+    assert!(!journal2.calls().iter().any(|c| c == "net.dns_join"));
 }

@@ -11,7 +11,7 @@ use super::ipam::Subnet;
 use super::ledger;
 use super::lock::lock;
 use super::names::{bridge_name, parse_subnet};
-use super::netns;
+use super::{netns, nft};
 use crate::context::Engine;
 use crate::db;
 use crate::db::networks::{self, Lease, NetworkRecord};
@@ -107,8 +107,9 @@ pub fn remove(ctx: &mut Engine, name: &str) -> Result<(), NetworkError> {
         });
     }
     if !ledger::others(ctx)?.uses_bridge(&net.bridge) {
-        ctx.network
-            .delete_rules("postrouting", &format!("net:{name}"))?;
+        for chain in nft::NETWORK_CHAINS {
+            ctx.network.delete_rules(chain, &format!("net:{name}"))?;
+        }
         ctx.network
             .delete_link(&net.bridge)
             .map_err(|e| NetworkError::Sys {

@@ -256,6 +256,10 @@ pub struct VolumeMount {
     pub container: String,
     /// Mounted read-only.
     pub readonly: bool,
+    /// Not filled from the image's directory when new (`nocopy`,
+    /// `volume-nocopy`).
+    #[serde(default)]
+    pub nocopy: bool,
 }
 
 /// A transport protocol of a published port.

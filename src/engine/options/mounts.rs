@@ -73,8 +73,9 @@ impl Spec {
 }
 
 /// `-v`/`--volume`: `NAME:/path[:OPTS]` a named volume, `/host:/path[:OPTS]` a
-/// bind mount (docker's syntax); OPTS `ro`, `rw`, and SELinux' `z`/`Z`
-/// (accepted, as podman on a host without SELinux).
+/// bind mount (docker's syntax); OPTS `ro`, `rw`, SELinux' `z`/`Z`
+/// (accepted, as podman on a host without SELinux) and, for a named volume,
+/// podman's `nocopy` (a new volume is not filled from the image).
 pub(super) fn volume_flag(s: &str) -> Result<Spec, OptionsError> {
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() == 1 {
@@ -91,7 +92,7 @@ pub(super) fn volume_flag(s: &str) -> Result<Spec, OptionsError> {
             "use `NAME:/path[:ro]` or `/host:/path[:ro]`",
         ));
     }
-    let mut readonly = false;
+    let (mut readonly, mut nocopy) = (false, false);
     for o in parts
         .get(2)
         .map_or("", |o| *o)
@@ -102,17 +103,22 @@ pub(super) fn volume_flag(s: &str) -> Result<Spec, OptionsError> {
             "ro" => readonly = true,
             "rw" => readonly = false,
             "z" | "Z" => {}
+            "nocopy" => nocopy = true,
             o => {
                 return Err(bad(
                     "volume",
                     s,
-                    format!("unknown option `{o}` (use ro, rw, z or Z)"),
+                    format!("unknown option `{o}` (use ro, rw, z, Z or nocopy)"),
                 ))
             }
         }
     }
     let container = container_path("volume", s, parts[1])?;
     if parts[0].starts_with('/') {
+        if nocopy {
+            let why = "`nocopy` is for a named volume, not a bind mount";
+            return Err(bad("volume", s, why));
+        }
         let host = container_path("volume", s, parts[0])?;
         if !std::path::Path::new(&host).exists() {
             let why = format!("host path `{host}` does not exist");
@@ -131,16 +137,18 @@ pub(super) fn volume_flag(s: &str) -> Result<Spec, OptionsError> {
         name: parts[0].to_string(),
         container,
         readonly,
+        nocopy,
     }))
 }
 
-/// `--mount`: docker's `type=bind|volume|tmpfs,source=...,target=...[,readonly]`,
-/// or k3's `/host:/path[:ro]`.
+/// `--mount`: docker's `type=bind|volume|tmpfs,source=...,target=...[,readonly]`
+/// (`volume-nocopy` for a volume), or k3's `/host:/path[:ro]`.
 pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
     if !s.contains('=') {
         return bind_mount(s).map(Spec::Bind);
     }
     let (mut typ, mut src, mut dst, mut ro) = ("volume", None, None, false);
+    let mut nocopy = false;
     let mut tmpfs_opts: Vec<String> = Vec::new();
     for kv in s.split(',') {
         let (k, v) = kv.split_once('=').map_or((kv, None), |(k, v)| (k, Some(v)));
@@ -150,6 +158,8 @@ pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
             ("target" | "destination" | "dst", Some(v)) => dst = Some(v),
             ("readonly" | "ro", None | Some("true" | "1")) => ro = true,
             ("readonly" | "ro", Some("false" | "0")) => ro = false,
+            ("volume-nocopy", None | Some("true" | "1")) => nocopy = true,
+            ("volume-nocopy", Some("false" | "0")) => nocopy = false,
             ("tmpfs-size", Some(v)) => tmpfs_opts.push(format!("size={v}")),
             ("tmpfs-mode", Some(v)) => tmpfs_opts.push(format!("mode={v}")),
             _ => {
@@ -157,7 +167,7 @@ pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
                     "mount",
                     s,
                     format!(
-                    "unknown `{kv}` (type=, source=, target=, readonly, tmpfs-size=, tmpfs-mode=)"
+                    "unknown `{kv}` (type=, source=, target=, readonly, volume-nocopy, tmpfs-size=, tmpfs-mode=)"
                 ),
                 ))
             }
@@ -166,13 +176,21 @@ pub(super) fn mount_flag(s: &str) -> Result<Spec, OptionsError> {
     let Some(dst) = dst else {
         return Err(bad("mount", s, "no `target=`"));
     };
+    if nocopy && typ != "volume" {
+        return Err(bad("mount", s, "`volume-nocopy` is for `type=volume`"));
+    }
     match (typ, src) {
         ("bind", Some(src)) => bind_mount(&format!("{src}:{dst}{}", if ro { ":ro" } else { "" }))
             .map(Spec::Bind)
             .map_err(|e| bad("mount", s, e.reason)),
         ("volume", Some(src)) => {
-            volume_flag(&format!("{src}:{dst}{}", if ro { ":ro" } else { "" }))
-                .map_err(|e| bad("mount", s, e.reason))
+            let opts = match (ro, nocopy) {
+                (false, false) => "",
+                (true, false) => ":ro",
+                (false, true) => ":nocopy",
+                (true, true) => ":ro,nocopy",
+            };
+            volume_flag(&format!("{src}:{dst}{opts}")).map_err(|e| bad("mount", s, e.reason))
         }
         ("tmpfs", None) => {
             if ro {
@@ -237,7 +255,17 @@ mod tests {
         let b = mount_flag("type=bind,source=/tmp,target=/d,readonly").unwrap();
         assert!(matches!(b, Spec::Bind(ref m) if m.readonly && m.host == "/tmp"));
         let v = mount_flag("type=volume,src=vol1,dst=/d").unwrap();
-        assert!(matches!(v, Spec::Volume(ref m) if m.name == "vol1" && !m.readonly));
+        assert!(matches!(v, Spec::Volume(ref m) if m.name == "vol1" && !m.readonly && !m.nocopy));
+        let v = mount_flag("type=volume,src=vol1,dst=/d,volume-nocopy,ro").unwrap();
+        assert!(matches!(v, Spec::Volume(ref m) if m.nocopy && m.readonly));
+        let v = volume_flag("vol1:/d:nocopy").unwrap();
+        assert!(matches!(v, Spec::Volume(ref m) if m.nocopy && !m.readonly));
+        assert!(volume_flag("/tmp:/d:nocopy")
+            .unwrap_err()
+            .reason
+            .contains("nocopy"));
+        let e = mount_flag("type=bind,source=/tmp,target=/d,volume-nocopy").unwrap_err();
+        assert!(e.reason.contains("volume-nocopy"), "{}", e.reason);
         let t = mount_flag("type=tmpfs,target=/t,tmpfs-size=1m").unwrap();
         assert!(matches!(t, Spec::Tmpfs(ref m) if m.options == vec!["size=1m"]));
         assert_eq!(mount_flag("/tmp:/x").unwrap().container(), "/x");

@@ -133,6 +133,20 @@ impl RootDir {
         }
     }
 
+    /// The directory `path` names (symlinks followed inside the root),
+    /// held open; `None` when it is missing or not a directory.
+    pub fn dir(&self, path: &str) -> Result<Option<OwnedFd>, CopyError> {
+        match self.open_in(path, OFlag::O_PATH | OFlag::O_DIRECTORY) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(CopyError::NotFound(_)) => Ok(None),
+            Err(CopyError::Sys {
+                source: Errno::ENOENT | Errno::ENOTDIR,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// What `path` names: the last component followed when `follow`; `None`
     /// when it does not exist.
     pub fn kind(&self, path: &str, follow: bool) -> Result<Option<Kind>, CopyError> {

@@ -14,6 +14,7 @@
 
 pub mod content;
 pub mod copy;
+pub mod copyup;
 pub mod loopdev;
 pub mod mount;
 pub mod snapshots;

@@ -44,6 +44,17 @@ pub enum VolumeError {
     /// `create` of a volume that exists.
     #[error("volume `{0}` already exists")]
     Exists(String),
+    /// A new volume could not be filled from the image.
+    #[error("cannot fill volume `{name}` from the image's `{path}`")]
+    CopyUp {
+        /// The volume's name.
+        name: String,
+        /// The directory in the image.
+        path: String,
+        /// What failed.
+        #[source]
+        source: Box<crate::store::copyup::CopyUpError>,
+    },
 }
 
 /// The data directory of volume `name`.

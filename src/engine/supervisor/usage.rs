@@ -60,6 +60,12 @@ pub struct Row {
     pub image: String,
     /// Its recent samples, oldest first.
     pub history: Vec<Point>,
+    /// Published ports as `ps` shows them (`0.0.0.0:8080->80/tcp, ...`).
+    pub ports: String,
+    /// The exit code once stopped (`inspect`'s `State.ExitCode`).
+    pub exit_code: Option<i64>,
+    /// Restarts its restart policy made (`inspect`'s `RestartCount`).
+    pub restart_count: i64,
 }
 
 fn row(shared: &Shared, s: &Summary, total_memory: u64, ooms: &mut Vec<String>) -> Row {
@@ -97,6 +103,9 @@ fn row(shared: &Shared, s: &Summary, total_memory: u64, ooms: &mut Vec<String>) 
         usage: u,
         image: s.image.clone(),
         history: sampler.history(&s.id),
+        ports: s.port_text.clone(),
+        exit_code: s.exit_code.filter(|_| s.status == Status::Stopped),
+        restart_count: s.restart_count,
     }
 }
 

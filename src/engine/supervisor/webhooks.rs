@@ -1,31 +1,34 @@
-//! Webhook delivery from the `webhook_queue` table (filled by create's step
-//! 15 and every other lifecycle event): each pending event is POSTed as JSON
-//! to every configured URL with a timeout; a failed one is retried with a
-//! doubling delay, up to [`MAX_ATTEMPTS`], then marked `failed`. It runs on
-//! its own thread, so a slow or dead receiver never holds up a create.
+//! Webhook delivery: every configured URL has a cursor in the `webhooks`
+//! table (the last event handed to it); each pass POSTs the events after it,
+//! in order, as JSON with a timeout. A failed POST is retried with a doubling
+//! delay up to [`MAX_ATTEMPTS`], then given up on (the event's
+//! `webhook_queue` row is marked `failed`). A URL first configured starts
+//! after the newest event of that moment; a daemon started again resumes
+//! every URL after its cursor, so nothing is sent twice. Runs on its own
+//! thread, so a slow or dead receiver never holds up a create, and each URL
+//! has its own cursor, so one receiver never holds up another.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::context::Engine;
-use crate::db::events::{self, Delivery};
-use crate::db::DbError;
+use crate::db::events::{self, Event};
+use crate::db::{self, webhooks, DbError};
 use crate::supervisor::Shared;
 
-/// Attempts per event before it is marked `failed`.
+/// Attempts per event before it is given up on.
 pub const MAX_ATTEMPTS: i64 = 5;
-/// Events taken per pass (the queue is read in bounded batches).
-pub const BATCH: i64 = 50;
+/// Events taken per URL and pass.
+pub const BATCH: usize = 50;
 
 /// The JSON body of an event: its fields and the payload's.
-pub fn body(d: &Delivery) -> serde_json::Value {
+pub fn body(e: &Event) -> serde_json::Value {
     let mut v = serde_json::json!({
-        "id": d.event.id,
-        "event": d.event.kind,
-        "containerId": d.event.container_id,
-        "time": d.event.created_at,
+        "id": e.id,
+        "event": e.kind,
+        "containerId": e.container_id,
+        "time": e.created_at,
     });
-    if let (Some(obj), Some(p)) = (v.as_object_mut(), d.event.payload.as_object()) {
+    if let (Some(obj), Some(p)) = (v.as_object_mut(), e.payload.as_object()) {
         for (k, x) in p {
             obj.entry(k.clone()).or_insert(x.clone());
         }
@@ -39,92 +42,154 @@ pub fn retry_delay(n: i64) -> Duration {
     Duration::from_millis(ms.min(30_000))
 }
 
+/// What a URL does with its next event after a POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted: the cursor moves past it.
+    Delivered,
+    /// Every attempt failed: the cursor moves past it, counted as failed.
+    GaveUp,
+    /// Try again after the delay (the cursor stays).
+    Retry(Duration),
+}
+
+/// The outcome of attempt `attempt` (1-based) of one event.
+pub fn outcome(ok: bool, attempt: i64) -> Outcome {
+    if ok {
+        Outcome::Delivered
+    } else if attempt >= MAX_ATTEMPTS {
+        Outcome::GaveUp
+    } else {
+        Outcome::Retry(retry_delay(attempt))
+    }
+}
+
+/// One URL's retry state (its cursor is in the database).
+#[derive(Debug)]
+struct Hook {
+    url: String,
+    /// Failed attempts at the event after the cursor.
+    attempts: i64,
+    /// Not before then.
+    next: Option<Instant>,
+}
+
 /// Delivery state kept between passes.
 #[derive(Debug, Default)]
 pub struct Deliverer {
-    /// Queue row → when to try again.
-    next: HashMap<i64, Instant>,
-    /// Queue row → URLs that already accepted it.
-    done: HashMap<i64, Vec<String>>,
+    hooks: Vec<Hook>,
+}
+
+fn post(url: &str, body: &serde_json::Value, timeout: Duration) -> bool {
+    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
+    agent
+        .post(url)
+        .set("Content-Type", "application/json")
+        .send_string(&body.to_string())
+        .is_ok()
 }
 
 impl Deliverer {
-    fn post(url: &str, body: &serde_json::Value, timeout: Duration) -> bool {
-        let agent = ureq::AgentBuilder::new().timeout(timeout).build();
-        agent
-            .post(url)
-            .set("Content-Type", "application/json")
-            .send_string(&body.to_string())
-            .is_ok()
-    }
-
-    fn deliver(&mut self, d: &Delivery, urls: &[String], timeout: Duration) -> bool {
-        let b = body(d);
-        let mut ok = true;
-        for url in urls {
-            if self.done.get(&d.id).is_some_and(|v| v.contains(url)) {
-                continue;
-            }
-            if Self::post(url, &b, timeout) {
-                self.done.entry(d.id).or_default().push(url.clone());
-            } else {
-                ok = false;
-            }
+    /// Registers the configured URLs (new ones start after the newest event,
+    /// known ones resume); events no URL will be sent are marked `dropped`.
+    pub fn configure(&mut self, ctx: &mut Engine, urls: &[String]) -> Result<usize, DbError> {
+        let now = db::now();
+        let rows = ctx
+            .db
+            .write("configure webhooks", |c| webhooks::configure(c, urls, now))?;
+        self.hooks = rows
+            .iter()
+            .map(|w| Hook {
+                url: w.url.clone(),
+                attempts: 0,
+                next: None,
+            })
+            .collect();
+        match rows.iter().map(|w| w.cursor).min() {
+            Some(min) => ctx.db.write("drop old deliveries", |c| {
+                events::drop_pending_up_to(c, min)
+            }),
+            None => Ok(0),
         }
-        ok
     }
 
-    /// One pass over the pending queue.
-    pub fn tick(&mut self, ctx: &mut Engine, shared: &Shared) -> Result<(), DbError> {
-        let urls = &shared.cfg.webhooks;
-        let pending = events::pending_deliveries(ctx.db.conn(), BATCH)?;
-        for d in pending {
+    /// Sends one URL the events after its cursor, in order, until one fails.
+    fn pass(h: &mut Hook, ctx: &mut Engine, shared: &Shared) -> Result<(), DbError> {
+        if h.next.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
+        let Some(cursor) = webhooks::cursor(ctx.db.conn(), &h.url)? else {
+            return Ok(());
+        };
+        for e in events::since(ctx.db.conn(), cursor)?.iter().take(BATCH) {
             if shared.stopping() {
                 break;
             }
-            if self.next.get(&d.id).is_some_and(|t| Instant::now() < *t) {
-                continue;
+            let ok = post(&h.url, &body(e), shared.cfg.webhook_timeout);
+            match outcome(ok, h.attempts + 1) {
+                Outcome::Retry(d) => {
+                    h.attempts += 1;
+                    h.next = Some(Instant::now() + d);
+                    break;
+                }
+                o => {
+                    h.attempts = 0;
+                    h.next = None;
+                    let delivered = o == Outcome::Delivered;
+                    ctx.db.write("webhook delivery", |c| {
+                        webhooks::advance(c, &h.url, e.id, delivered)?;
+                        if delivered {
+                            Ok(())
+                        } else {
+                            events::mark_failed(c, e.id)
+                        }
+                    })?;
+                }
             }
-            let attempts = d.attempts + 1;
-            let status = if self.deliver(&d, urls, shared.cfg.webhook_timeout) {
-                "delivered"
-            } else if attempts >= MAX_ATTEMPTS {
-                "failed"
-            } else {
-                self.next
-                    .insert(d.id, Instant::now() + retry_delay(attempts));
-                "pending"
-            };
-            if status != "pending" {
-                self.next.remove(&d.id);
-                self.done.remove(&d.id);
-            }
-            ctx.db.write("webhook delivery", |c| {
-                events::mark_delivery(c, d.id, status, attempts)
-            })?;
+        }
+        Ok(())
+    }
+
+    /// One pass over every URL; queue rows every cursor has passed are settled.
+    pub fn tick(&mut self, ctx: &mut Engine, shared: &Shared) -> Result<(), DbError> {
+        for h in &mut self.hooks {
+            Self::pass(h, ctx, shared)?;
+        }
+        let min = webhooks::list(ctx.db.conn())?
+            .iter()
+            .map(|w| w.cursor)
+            .min();
+        if let Some(min) = min {
+            ctx.db
+                .write("settle deliveries", |c| events::settle_up_to(c, min))?;
         }
         Ok(())
     }
 }
 
-/// Delivers until the shutdown begins (nothing to do without URLs).
+/// Delivers until the shutdown begins; the configured URLs are registered
+/// first (with none, every webhook row is forgotten and nothing is sent).
 pub fn run(shared: &Shared) {
-    if shared.cfg.webhooks.is_empty() {
-        return;
-    }
     let mut dl = Deliverer::default();
-    // events from now on: what was queued while no daemon delivered is dropped
-    if let Ok(mut ctx) = shared.cfg.ctx() {
-        let dropped = events::last_id(ctx.db.conn()).and_then(|last| {
-            ctx.db.write("drop old deliveries", |c| {
-                events::drop_pending_up_to(c, last)
-            })
-        });
-        if let Some(n) = dropped.ok().filter(|n| *n > 0) {
-            eprintln!(
-                "k3: webhooks: {n} deliveries queued before this daemon started were dropped"
-            );
+    let urls = &shared.cfg.webhooks;
+    match shared.cfg.ctx() {
+        Ok(mut ctx) => match dl.configure(&mut ctx, urls) {
+            Ok(n) if n > 0 => eprintln!(
+                "k3 serve: webhooks: {n} earlier event(s) not sent: no webhook was configured for them"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("k3 serve: webhooks: {}", crate::error::chain_message(&e));
+                return;
+            }
+        },
+        Err(e) => {
+            eprintln!("k3 serve: webhooks: {e}");
+            return;
         }
+    }
+    if urls.is_empty() {
+        return;
     }
     super::every(shared, "webhooks", Duration::from_millis(200), |c| {
         dl.tick(c, shared)
@@ -134,22 +199,17 @@ pub fn run(shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::events::Event;
 
     #[test]
     fn body_merges_payload_without_overriding() {
-        let d = Delivery {
-            id: 1,
-            attempts: 0,
-            event: Event {
-                id: 7,
-                container_id: "c".into(),
-                kind: "die".into(),
-                payload: serde_json::json!({"exitCode": 3, "event": "x"}),
-                created_at: 9,
-            },
+        let e = Event {
+            id: 7,
+            container_id: "c".into(),
+            kind: "die".into(),
+            payload: serde_json::json!({"exitCode": 3, "event": "x"}),
+            created_at: 9,
         };
-        let b = body(&d);
+        let b = body(&e);
         assert_eq!(b["event"], "die");
         assert_eq!(b["exitCode"], 3);
         assert_eq!(b["containerId"], "c");
@@ -162,5 +222,19 @@ mod tests {
         assert_eq!(retry_delay(2), Duration::from_millis(1000));
         assert_eq!(retry_delay(4), Duration::from_millis(4000));
         assert_eq!(retry_delay(40), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_failed_event_is_retried_then_given_up_on() {
+        assert_eq!(outcome(true, 3), Outcome::Delivered);
+        assert_eq!(
+            outcome(false, 1),
+            Outcome::Retry(Duration::from_millis(500))
+        );
+        assert_eq!(
+            outcome(false, MAX_ATTEMPTS - 1),
+            Outcome::Retry(retry_delay(4))
+        );
+        assert_eq!(outcome(false, MAX_ATTEMPTS), Outcome::GaveUp);
     }
 }

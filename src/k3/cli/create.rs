@@ -42,10 +42,10 @@ pub struct CreateArgs {
     /// Size limit of the writable layer, in MB [default: unlimited]
     #[arg(long, allow_hyphen_values = true)]
     pub disk_limit: Option<u64>,
-    /// Mount: `type=bind|volume|tmpfs,source=…,target=…[,readonly]` or `HOST:CONTAINER[:ro]` (repeatable)
+    /// Mount: `type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy]` or `HOST:CONTAINER[:ro]` (repeatable)
     #[arg(long, allow_hyphen_values = true)]
     pub mount: Vec<String>,
-    /// Named volume `NAME:/PATH[:ro]` (created if missing) or bind mount `/HOST:/PATH[:ro]` (repeatable)
+    /// Named volume `NAME:/PATH[:ro][,nocopy]` (created if missing; filled from the image's `/PATH` while empty, unless `nocopy`) or bind mount `/HOST:/PATH[:ro]` (repeatable)
     #[arg(long = "volume", short = 'v', allow_hyphen_values = true)]
     pub volume: Vec<String>,
     /// Network: a bridge network name, `host` or `none` [default: kb0]

@@ -11,7 +11,8 @@ use k3_engine::network;
 /// The `k3 network` verbs.
 #[derive(Subcommand, Debug)]
 pub enum NetworkCmd {
-    /// Create a bridge network.
+    /// Create a bridge network, isolated from the other k3 networks; its
+    /// containers find each other by name (a DNS responder on the gateway).
     Create {
         /// Network name
         name: String,

@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// Webhook POST timeout, seconds.
     #[arg(long, default_value_t = 2, allow_hyphen_values = true)]
     pub webhook_timeout: u64,
+    /// How long a browser session (the dashboard's login cookie) lives, seconds.
+    #[arg(long, default_value_t = 43200, allow_hyphen_values = true)]
+    pub session_ttl: u64,
     /// Seconds between SIGTERM and SIGKILL at shutdown.
     #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
     pub grace: u64,
@@ -38,6 +41,11 @@ pub struct ServeArgs {
 /// `k3 serve`.
 pub fn run(ctx: Root, cli: &Globals, a: ServeArgs) -> Result<(), Failure> {
     let socket = socket_path(&ctx, cli);
+    if a.session_ttl == 0 {
+        return Err(other(anyhow::anyhow!(
+            "`--session-ttl 0`: a session must live at least 1 second"
+        )));
+    }
     let token = match &a.token_file {
         Some(f) => Some(
             std::fs::read_to_string(f)
@@ -72,6 +80,7 @@ pub fn run(ctx: Root, cli: &Globals, a: ServeArgs) -> Result<(), Failure> {
             socket,
             tcp: a.listen,
             token,
+            session_ttl: a.session_ttl,
         },
     )
     .map_err(other)

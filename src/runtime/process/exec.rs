@@ -267,50 +267,125 @@ fn exec_fd(fd: &std::os::fd::OwnedFd, argv: &[*const libc::c_char], envp: &[CStr
 /// cannot make k3rt re-exec itself for ever.
 const SEALED_ENV: &str = "_K3RT_SEALED_EXE";
 
-/// Makes sure this process runs from a sealed in-memory copy of k3rt, re-executing
+/// Makes sure this process runs from a copy of k3rt that nobody can write, re-executing
 /// itself from one if not (CVE-2019-5736: a container process that reaches a waiting
 /// init or a joining `exec` through a shared PID namespace opens `/proc/PID/exe`; that
-/// must never be the host's k3rt binary). As root the process also becomes
-/// non-dumpable, which every child inherits from its first instruction: no container
-/// process may ptrace it or open its `/proc/PID` files before the final exec.
+/// must never be the host's k3rt binary). The copy is, cheapest first: the binary
+/// itself when it sits on a read-only mount; the binary seen through a read-only
+/// overlayfs mounted nowhere ([`k3_sys::linux::readonly_overlay_file`], no data copied;
+/// its second, hidden layer is the state root `root` when it exists, else `/dev`); a
+/// sealed memfd copy (4 MB written at each start) where the kernel refuses that
+/// overlay. As root the process also becomes non-dumpable, which every child inherits
+/// from its first instruction: no container process may ptrace it or open its
+/// `/proc/PID` files before the final exec.
 /// Call first thing in the verbs that make container processes (create, run, exec).
-pub fn ensure_sealed_self() -> Result<()> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    // SAFETY: geteuid has no failure mode.
-    if unsafe { libc::geteuid() } == 0 {
-        // SAFETY: prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    }
+pub fn ensure_sealed_self(root: &Path) -> Result<()> {
+    set_undumpable();
     let exe = std::fs::File::open("/proc/self/exe")
         .map_err(|e| Error::io("open own binary", "/proc/self/exe", e))?;
-    // SAFETY: fcntl on our descriptor; a file that is no memfd answers EINVAL.
-    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
-    if seals >= 0 && seals & SEALS == SEALS {
+    if unwritable(&exe) {
         std::env::remove_var(SEALED_ENV);
-        return Ok(());
-    }
-    // a binary on a read-only mount cannot be written through /proc/PID/exe either
-    // SAFETY: fstatvfs fills the struct we pass.
-    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; our descriptor and a valid out pointer.
-    if unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) } == 0
-        && vfs.f_flag & libc::ST_RDONLY != 0
-    {
         return Ok(());
     }
     if std::env::var_os(SEALED_ENV).is_some() {
         return Err(Protocol::NotSealed.into());
     }
+    let copy = match overlay_self(root) {
+        Some(fd) => fd,
+        None => memfd_self(&exe)?,
+    };
+    drop(exe);
+    reexec(&copy)
+}
+
+/// As root, makes this process non-dumpable (every child inherits it from its first
+/// instruction): a container process can then neither ptrace it nor open its
+/// `/proc/PID` files (`exe` included) without CAP_SYS_PTRACE on the host.
+pub fn set_undumpable() {
+    // SAFETY: geteuid has no failure mode.
+    if unsafe { libc::geteuid() } == 0 {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    }
+}
+
+/// Whether `k3rt run` of `spec` needs the unwritable copy of k3rt
+/// ([`ensure_sealed_self`]) before it clones the init. It does not when no container
+/// process can ever see k3rt's code running: the container gets a new PID namespace
+/// (its init is pid 1 there, alone until its own exec, which `run` does at once: no
+/// created state for another container to join meanwhile) and has no
+/// `createContainer` or `startContainer` hook (those run in the container's namespaces
+/// while the init waits). Processes of the host's PID namespace see k3rt either way;
+/// there the non-dumpable flag ([`set_undumpable`]) is the guard, as for every other
+/// verb. `create` and `exec` always need the copy.
+pub fn run_needs_sealed_copy(spec: &oci_spec::runtime::Spec) -> bool {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let new_pid_ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none())
+        });
+    let hooks_inside = spec.hooks().as_ref().is_some_and(|h| {
+        h.create_container().as_ref().is_some_and(|v| !v.is_empty())
+            || h.start_container().as_ref().is_some_and(|v| !v.is_empty())
+    });
+    !new_pid_ns || hooks_inside
+}
+
+/// [`run_needs_sealed_copy`] of the config in the bundle `dir`; a config that cannot be
+/// read or parsed needs it (the run reports the error after the re-exec).
+pub fn run_of_bundle_needs_sealed_copy(dir: &Path) -> bool {
+    let Ok(raw) = std::fs::read(k3_oci::spec::Bundle::config_path(dir)) else {
+        return true;
+    };
+    k3_oci::spec::parse(&raw).map_or(true, |spec| run_needs_sealed_copy(&spec))
+}
+
+/// Whether the file `exe` cannot be written by anyone: a memfd sealed against writes,
+/// or a file on a read-only mount (a plain read-only bind, or the overlay of
+/// [`overlay_self`]).
+fn unwritable(exe: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on our descriptor; a file that is no memfd answers EINVAL.
+    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    if seals >= 0 && seals & SEALS == SEALS {
+        return true;
+    }
+    // SAFETY: fstatvfs fills the struct we pass.
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; our descriptor and a valid out pointer.
+    (unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) }) == 0 && vfs.f_flag & libc::ST_RDONLY != 0
+}
+
+/// This binary opened through a read-only overlayfs of its directory; `None` where the
+/// kernel or the layout refuses one (no overlayfs, no right to mount, a deleted or
+/// replaced binary, layers that overlap), and the caller falls back to a memfd copy.
+fn overlay_self(root: &Path) -> Option<std::os::fd::OwnedFd> {
+    let path = std::fs::read_link("/proc/self/exe").ok()?;
+    if !path.is_absolute() || path.as_os_str().as_encoded_bytes().ends_with(b" (deleted)") {
+        return None;
+    }
+    let (dir, name) = (path.parent()?, path.file_name()?);
+    [root, Path::new("/dev")]
+        .into_iter()
+        .filter(|f| f.is_dir())
+        .find_map(|filler| k3_sys::linux::readonly_overlay_file(dir, filler, name).ok())
+}
+
+/// A sealed memfd copy of this binary (`exe`).
+fn memfd_self(exe: &std::fs::File) -> Result<std::os::fd::OwnedFd> {
     let len = exe
         .metadata()
         .map_err(|e| Error::io("stat own binary", "/proc/self/exe", e))?
         .len();
     // plain read/write: sendfile/splice would leave pages pinned for a moment, and
     // sealing against writes fails with EBUSY while any page is pinned
-    let copy = sealed_memfd(c"k3rt", |dst| {
+    sealed_memfd(c"k3rt", |dst| {
         use std::io::{Read, Write};
-        let mut src = &exe;
+        let mut src = exe;
         let mut buf = vec![0u8; 256 << 10];
         let mut left = len;
         while left > 0 {
@@ -322,7 +397,13 @@ pub fn ensure_sealed_self() -> Result<()> {
             left = left.saturating_sub(n as u64);
         }
         Ok(())
-    })?;
+    })
+}
+
+/// Executes `copy` with this process's arguments and environment, marked with
+/// [`SEALED_ENV`]; returns only on failure.
+fn reexec(copy: &std::os::fd::OwnedFd) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
     let argv: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<std::result::Result<_, _>>()
@@ -338,7 +419,7 @@ pub fn ensure_sealed_self() -> Result<()> {
     envp.extend(CString::new(format!("{SEALED_ENV}=1")).ok());
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
     a.push(std::ptr::null());
-    exec_fd(&copy, &a, &envp);
+    exec_fd(copy, &a, &envp);
     Err(ProcessError::last(Call::Reexec).into())
 }
 
@@ -376,5 +457,64 @@ impl Dmz {
         a.push(std::ptr::null());
         exec_fd(&self.0, &a, envp);
         ProcessError::last(Call::Exec(path.clone())).into()
+    }
+}
+
+#[cfg(test)]
+mod sealed_copy_tests {
+    use super::run_needs_sealed_copy;
+
+    fn spec(linux_and_hooks: &str) -> oci_spec::runtime::Spec {
+        let json =
+            format!(r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}}{linux_and_hooks}}}"#);
+        k3_oci::spec::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn run_with_its_own_pid_namespace_needs_no_copy() {
+        let s = spec(r#","linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}"#);
+        assert!(!run_needs_sealed_copy(&s));
+        // hooks that run in the runtime's namespaces change nothing
+        let s = spec(
+            r#","linux":{"namespaces":[{"type":"pid"}]},"hooks":{"prestart":[{"path":"/bin/true"}],"createRuntime":[{"path":"/bin/true"}],"poststart":[{"path":"/bin/true"}]}"#,
+        );
+        assert!(!run_needs_sealed_copy(&s));
+    }
+
+    #[test]
+    fn run_sharing_a_pid_namespace_needs_the_copy() {
+        // joined by path: the namespace has container processes in it
+        let s = spec(r#","linux":{"namespaces":[{"type":"pid","path":"/proc/1/ns/pid"}]}"#);
+        assert!(run_needs_sealed_copy(&s));
+        // no PID namespace: the host's, shared with every host-PID container
+        let s = spec(r#","linux":{"namespaces":[{"type":"mount"}]}"#);
+        assert!(run_needs_sealed_copy(&s));
+        assert!(run_needs_sealed_copy(&spec("")));
+    }
+
+    #[test]
+    fn run_with_hooks_inside_the_container_needs_the_copy() {
+        for hook in ["createContainer", "startContainer"] {
+            let s = spec(&format!(
+                r#","linux":{{"namespaces":[{{"type":"pid"}}]}},"hooks":{{"{hook}":[{{"path":"/bin/true"}}]}}"#
+            ));
+            assert!(run_needs_sealed_copy(&s), "{hook}");
+        }
+        let s = spec(r#","linux":{"namespaces":[{"type":"pid"}]},"hooks":{"startContainer":[]}"#);
+        assert!(!run_needs_sealed_copy(&s));
+    }
+
+    #[test]
+    fn an_unreadable_bundle_needs_the_copy() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(super::run_of_bundle_needs_sealed_copy(d.path()));
+        std::fs::write(d.path().join("config.json"), "[]").unwrap();
+        assert!(super::run_of_bundle_needs_sealed_copy(d.path()));
+        std::fs::write(
+            d.path().join("config.json"),
+            r#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"}]}}"#,
+        )
+        .unwrap();
+        assert!(!super::run_of_bundle_needs_sealed_copy(d.path()));
     }
 }
