@@ -159,7 +159,7 @@ t_b_dashboard_in_chromium_as_ps_and_inspect() {
     k3 run -d --name dsh1 -p "127.0.0.1:$hp:80" -m 64m busybox sh -c 'while :; do :; done' >/dev/null
     k3 run --name dsh2 --network none busybox sh -c 'exit 3' >/dev/null 2>&1 || true
     k3 run -d --options-json '{"containerId":"dsh3","image":"busybox","network":"none","args":"sh -c \"exit 7\"","restart":"on-failure","maxAttempts":2}' >/dev/null
-    for _ in $(seq 100); do [ "$(json_get "$(k3 inspect dsh3)" 'j["RestartCount"]')" = 2 ] && [ "$(status_of dsh3)" = exited ] && break; sleep 0.1; done
+    for _ in $(seq 100); do [ "$(json_get "$(k3 inspect dsh3)" 'j[0]["RestartCount"]')" = 2 ] && [ "$(status_of dsh3)" = exited ] && break; sleep 0.1; done
     # samples for the charts (the sampler reads at every page)
     api http://k3/ >/dev/null; sleep 1.2; api http://k3/ >/dev/null
     # log in through the printed URL
@@ -168,7 +168,7 @@ t_b_dashboard_in_chromium_as_ps_and_inspect() {
     grep -q 'id="containers"' "$T/dom.html" || fail "not logged in by the URL: $(head -c 400 "$T/dom.html")"
     local id want got
     for id in dsh1 dsh2 dsh3; do
-        local j; j=$(k3 inspect "$id")
+        local j; j=$(k3 inspect "$id" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0]))')
         local ports; ports=$(k3 ps -a --format '{{.Names}}|{{.Ports}}' | awk -F'|' -v n="$id" '$1==n {print $2}')
         local ex; ex=$(json_get "$j" '"-" if j["State"]["Running"] else j["State"]["ExitCode"]')
         want="$ports|$ex|$(json_get "$j" 'j["RestartCount"]')"

@@ -68,7 +68,7 @@ for i in alpine nginx cu; do
     p pull -q --tls-verify=false "$REG/$i:latest" >/dev/null || { echo "FAIL podman pull $i"; echo "0 passed, 1 failed"; exit 1; }
 done
 
-ip_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Summary"]["ip"])'; }
+ip_of() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Summary"]["ip"])'; }
 pip_of() { p inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
 # reach ENGINE NET IP: 0 when a container on NET gets the page of IP's httpd
 # (under `sh -c`: busybox's timeout signals its parent, which as pid 1 would ignore it)
