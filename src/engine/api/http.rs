@@ -251,7 +251,10 @@ pub fn write_response_with(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Type: {ct}\r\n", reason(status));
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {ct}\r\n",
+        reason(status)
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

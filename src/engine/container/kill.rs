@@ -16,6 +16,7 @@ pub fn kill(ctx: &mut Engine, id: &str, signal: &str) -> Result<(), ContainerErr
             hint: "container not running",
         });
     }
+    crate::container::pause::refuse_paused(&l, "unpause the container before killing it")?;
     l.runtime(ctx)
         .kill(&l.runtime_log(), &l.record.hash, signal)
         .map_err(l.rt_err())

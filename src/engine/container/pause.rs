@@ -3,10 +3,23 @@
 //! events are recorded.
 
 use crate::container::stats::frozen;
-use crate::container::{load, ContainerError};
+use crate::container::{load, Container, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::db::{self, events};
+
+/// Refuses `verb` (stop, kill) of a paused container as docker and podman do
+/// ("unpause it first"); `rm -f` thaws it instead.
+pub fn refuse_paused(l: &Container, hint: &'static str) -> Result<(), ContainerError> {
+    if l.state.status == Status::Running && l.state.pid.is_some_and(|p| p > 0 && frozen(p)) {
+        return Err(ContainerError::State {
+            id: l.record.id.clone(),
+            status: "PAUSED",
+            hint,
+        });
+    }
+    Ok(())
+}
 
 /// Pauses `id` (`unpause`: thaws it). A running container only; pausing a
 /// paused one, or thawing one that is not, is refused as docker does.

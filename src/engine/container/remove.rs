@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::container::{load, stop::stop, ContainerError};
+use crate::container::{load, stop::stop_by, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::db::{self, containers, events};
@@ -36,10 +36,10 @@ pub fn remove(ctx: &mut Engine, id: &str, force: bool) -> Result<(), ContainerEr
                 hint: "stop it first or use `rm -f`",
             });
         }
-        stop(ctx, id, Duration::ZERO)?;
+        stop_by(ctx, id, Duration::ZERO, "user")?;
     } else {
         // ends a restart its monitor may be waiting to make
-        stop(ctx, id, Duration::ZERO)?;
+        stop_by(ctx, id, Duration::ZERO, "user")?;
     }
     let _ = l
         .runtime(ctx)
