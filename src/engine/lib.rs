@@ -30,6 +30,7 @@ pub mod oci_runtime;
 pub mod oom;
 pub mod options;
 pub mod process;
+pub mod relay;
 pub mod runtime;
 pub mod seccomp;
 pub mod store;

@@ -8,13 +8,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
-use crate::console::{self, DetachKeys};
+use crate::console;
 use crate::container::{load, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::options::Validated;
+use crate::relay::{self, Peer};
 
 /// A connection to a container's monitor.
 #[derive(Debug)]
@@ -117,91 +116,80 @@ impl Attached {
     /// `input` (when given) to the container's stdin, its output to `out` and
     /// `err`, SIGWINCH (when `winch` is given) as the size of `term`.
     pub fn relay(
-        mut self,
+        self,
         input: Option<BorrowedFd<'_>>,
         term: Option<BorrowedFd<'_>>,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Ended {
-        let winch = term.and_then(|_| console::winch_fd());
-        let mut input = input;
-        let mut keys = self.tty.then(DetachKeys::default);
-        let mut buf = Vec::new();
-        loop {
-            let mut fds = vec![PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
-            if let Some(i) = input {
-                fds.push(PollFd::new(i, PollFlags::POLLIN));
-            }
-            if let Some(w) = &winch {
-                fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
-            }
-            if poll(&mut fds, PollTimeout::NONE).is_err() {
-                continue;
-            }
-            let ready: Vec<bool> = fds
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-                .collect();
-            drop(fds);
-            if ready[0] {
-                let mut chunk = [0u8; 16384];
-                match self.sock.read(&mut chunk) {
-                    Ok(0) | Err(_) => return Ended::Lost,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        let keys = self.tty;
+        let mut m = Monitor {
+            at: self,
+            buf: Vec::new(),
+        };
+        relay::relay(&mut m, keys, input, term, out, err)
+    }
+}
+
+/// The monitor's side of [`Attached::relay`]: frames both ways.
+struct Monitor {
+    at: Attached,
+    /// Output read but not yet a whole frame.
+    buf: Vec<u8>,
+}
+
+impl Peer for Monitor {
+    type End = Ended;
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.at.sock.as_fd()
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.at.sock.read(buf)
+    }
+
+    fn output(&mut self, data: &[u8], out: &mut dyn Write, err: &mut dyn Write) -> Option<Ended> {
+        self.buf.extend_from_slice(data);
+        for (kind, data) in console::take_frames(&mut self.buf) {
+            match kind {
+                console::STDOUT => {
+                    let _ = out.write_all(&data);
+                    let _ = out.flush();
                 }
-                for (kind, data) in console::take_frames(&mut buf) {
-                    match kind {
-                        console::STDOUT => {
-                            let _ = out.write_all(&data);
-                            let _ = out.flush();
-                        }
-                        console::STDERR => {
-                            let _ = err.write_all(&data);
-                            let _ = err.flush();
-                        }
-                        console::EXIT if data.len() == 4 => {
-                            let code = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
-                            return Ended::Exited(i64::from(code));
-                        }
-                        _ => {}
-                    }
+                console::STDERR => {
+                    let _ = err.write_all(&data);
+                    let _ = err.flush();
                 }
-            }
-            // A resize before the typed input that came with it: a command typed
-            // right after the window changed sees the new size.
-            if let (Some(w), Some(t)) = (&winch, term) {
-                if ready
-                    .get(1 + usize::from(input.is_some()))
-                    .copied()
-                    .unwrap_or(false)
-                {
-                    let _ = w.read_signal();
-                    self.resize_from(t);
+                console::EXIT if data.len() == 4 => {
+                    let code = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+                    return Some(Ended::Exited(i64::from(code)));
                 }
-            }
-            if let Some(i) = input {
-                if ready[1] {
-                    let mut chunk = [0u8; 16384];
-                    match console::read_some(i.as_raw_fd(), &mut chunk) {
-                        Ok(0) | Err(_) => {
-                            let _ = console::write_frame(&mut self.sock, console::STDIN_EOF, &[]);
-                            input = None;
-                        }
-                        Ok(n) => {
-                            let (data, detach) = match &mut keys {
-                                Some(k) => k.feed(&chunk[..n]),
-                                None => (chunk[..n].to_vec(), false),
-                            };
-                            if !data.is_empty() {
-                                let _ = console::write_frame(&mut self.sock, console::STDIN, &data);
-                            }
-                            if detach {
-                                return Ended::Detached;
-                            }
-                        }
-                    }
-                }
+                _ => {}
             }
         }
+        None
+    }
+
+    /// A failed write is not the end: the monitor's code may still come.
+    fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let _ = console::write_frame(&mut self.at.sock, console::STDIN, data);
+        Ok(())
+    }
+
+    fn input_ended(&mut self) {
+        let _ = console::write_frame(&mut self.at.sock, console::STDIN_EOF, &[]);
+    }
+
+    fn resize(&mut self, term: BorrowedFd<'_>) {
+        self.at.resize_from(term);
+    }
+
+    fn closed(&mut self) -> Ended {
+        Ended::Lost
+    }
+
+    fn detached(&mut self) -> Ended {
+        Ended::Detached
     }
 }

@@ -5,12 +5,15 @@
 //! container, the container's seccomp, capabilities and user, no leaked descriptors).
 //! The exit code is the process' own.
 
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, ConsoleSocket};
 use crate::container::{load, Container, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
+use crate::relay::{self, Peer};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -128,61 +131,53 @@ fn runtime_exec(
 /// Relays between the caller's terminal (stdin, stdout) and the pty `master`
 /// until the process has closed its side; SIGWINCH resizes the pty.
 fn relay_pty(master: &std::os::fd::OwnedFd, interactive: bool) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::io::Write;
-    use std::os::fd::{AsFd, AsRawFd};
     let stdin = std::io::stdin();
-    let winch = console::is_tty(0).then(console::winch_fd).flatten();
     if let Some((r, c)) = console::window_size(0) {
         console::set_window_size(master.as_raw_fd(), r, c);
     }
-    let mut input = interactive;
-    let mut out = std::io::stdout();
-    loop {
-        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        if let Some(w) = &winch {
-            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
-        }
-        if input {
-            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
-        }
-        if poll(&mut fds, PollTimeout::NONE).is_err() {
-            continue;
-        }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
-        let mut buf = [0u8; 16384];
-        if ready[0] {
-            match console::read_some(master.as_raw_fd(), &mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    let _ = out.write_all(&buf[..n]);
-                    let _ = out.flush();
-                }
-            }
-        }
-        let mut at = 1;
-        if let Some(w) = &winch {
-            if ready[at] {
-                let _ = w.read_signal();
-                if let Some((r, c)) = console::window_size(0) {
-                    console::set_window_size(master.as_raw_fd(), r, c);
-                }
-            }
-            at += 1;
-        }
-        if input && ready[at] {
-            match console::read_some(0, &mut buf) {
-                Ok(0) | Err(_) => input = false,
-                Ok(n) => {
-                    let _ = nix::unistd::write(master, &buf[..n]);
-                }
-            }
+    let term = console::is_tty(0).then(|| stdin.as_fd());
+    let input = interactive.then(|| stdin.as_fd());
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    relay::relay(&mut Pty(master), false, input, term, &mut out, &mut err);
+}
+
+/// An exec's pty as the other side of a relay: bytes unframed both ways.
+struct Pty<'a>(&'a std::os::fd::OwnedFd);
+
+impl Peer for Pty<'_> {
+    type End = ();
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        console::read_some(self.0.as_raw_fd(), buf)
+    }
+
+    fn output(&mut self, data: &[u8], out: &mut dyn Write, _err: &mut dyn Write) -> Option<()> {
+        let _ = out.write_all(data);
+        let _ = out.flush();
+        None
+    }
+
+    fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let _ = nix::unistd::write(self.0, data);
+        Ok(())
+    }
+
+    /// Nothing to send: the process reads its pty.
+    fn input_ended(&mut self) {}
+
+    fn resize(&mut self, term: BorrowedFd<'_>) {
+        if let Some((r, c)) = console::window_size(term.as_raw_fd()) {
+            console::set_window_size(self.0.as_raw_fd(), r, c);
         }
     }
+
+    fn closed(&mut self) {}
+
+    fn detached(&mut self) {}
 }
 
 /// The last error the runtime logged (`--log-format json`) after byte `from` of `log`.

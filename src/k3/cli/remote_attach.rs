@@ -12,11 +12,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
 use k3_engine::api::client::{self, Answer, ClientError, Hijack};
 use k3_engine::api::stream::{self, Demux};
-use k3_engine::console::{self, DetachKeys};
+use k3_engine::console;
+use k3_engine::relay::{self, Peer};
 
 /// An attach stream taken over.
 #[derive(Debug)]
@@ -86,38 +85,18 @@ pub fn wait_code(socket: &Path, id: &str) -> Result<Result<i32, Answer>, ClientE
         .unwrap_or(255)))
 }
 
-/// Like docker's sig-proxy (and the standalone `k3 run`): SIGINT, SIGTERM,
-/// SIGHUP, SIGQUIT, SIGUSR1/2 go to the container as `POST .../kill`, from a
-/// thread that waits for them (blocked everywhere else; SIGWINCH too, for the
-/// relay's signalfd).
+/// Like docker's sig-proxy (and the standalone `k3 run`): the signals of
+/// [`relay::forward_signals`] go to the container as `POST .../kill`.
 pub fn forward_signals(socket: &Path, id: &str) {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        set.add(s);
-    }
-    if set.thread_block().is_err() {
-        return;
-    }
-    console::block_winch();
     let (socket, id) = (socket.to_path_buf(), id.to_string());
-    std::thread::spawn(move || {
-        while let Ok(sig) = set.wait() {
-            let _ = client::call(
-                &socket,
-                "POST",
-                &format!("/containers/{id}/kill?signal={}", sig as i32),
-                None,
-                None,
-            );
-        }
+    relay::forward_signals(move |sig| {
+        let _ = client::call(
+            &socket,
+            "POST",
+            &format!("/containers/{id}/kill?signal={}", sig as i32),
+            None,
+            None,
+        );
     });
 }
 
@@ -126,7 +105,7 @@ impl Stream {
     /// pty): `input` (when given) to the container, its output to `out` and `err`,
     /// SIGWINCH (when `term` is given) as the size of `term`.
     pub fn relay(
-        mut self,
+        self,
         socket: &Path,
         id: &str,
         input: Option<BorrowedFd<'_>>,
@@ -134,83 +113,38 @@ impl Stream {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Ended {
-        let winch = term.and_then(|_| console::winch_fd());
-        let mut input = input;
-        let mut keys = self.tty.then(DetachKeys::default);
-        let mut demux = Demux::default();
-        let early = std::mem::take(&mut self.early);
-        self.show(&early, &mut demux, out, err);
-        loop {
-            let mut fds = vec![PollFd::new(self.conn.as_fd(), PollFlags::POLLIN)];
-            if let Some(i) = input {
-                fds.push(PollFd::new(i, PollFlags::POLLIN));
-            }
-            if let Some(w) = &winch {
-                fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
-            }
-            if poll(&mut fds, PollTimeout::NONE).is_err() {
-                continue;
-            }
-            let ready: Vec<bool> = fds
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-                .collect();
-            drop(fds);
-            if ready[0] {
-                let mut chunk = [0u8; 16384];
-                match self.conn.read(&mut chunk) {
-                    Ok(0) | Err(_) => return Ended::Closed,
-                    Ok(n) => self.show(&chunk[..n], &mut demux, out, err),
-                }
-            }
-            // a resize before the typed input that came with it
-            if let (Some(w), Some(t)) = (&winch, term) {
-                if ready
-                    .get(1 + usize::from(input.is_some()))
-                    .copied()
-                    .unwrap_or(false)
-                {
-                    let _ = w.read_signal();
-                    resize(socket, id, t);
-                }
-            }
-            if let (Some(i), true) = (input, ready.get(1).copied().unwrap_or(false)) {
-                let mut chunk = [0u8; 16384];
-                match console::read_some(i.as_raw_fd(), &mut chunk) {
-                    Ok(0) | Err(_) => {
-                        // the caller's input ended: so does the container's
-                        let _ = self.conn.shutdown(Shutdown::Write);
-                        input = None;
-                    }
-                    Ok(n) => {
-                        let (data, detach) = match &mut keys {
-                            Some(k) => k.feed(&chunk[..n]),
-                            None => (chunk[..n].to_vec(), false),
-                        };
-                        if !data.is_empty() && self.conn.write_all(&data).is_err() {
-                            return Ended::Closed;
-                        }
-                        if detach {
-                            let _ = self.conn.shutdown(Shutdown::Both);
-                            return Ended::Detached;
-                        }
-                    }
-                }
-            }
-        }
+        let keys = self.tty;
+        let mut d = Daemon {
+            stream: self,
+            demux: Demux::default(),
+            socket,
+            id,
+        };
+        relay::relay(&mut d, keys, input, term, out, err)
     }
+}
 
+/// The daemon's side of [`Stream::relay`]: docker's stream both ways, a
+/// resize as `POST .../resize`.
+struct Daemon<'a> {
+    stream: Stream,
+    demux: Demux,
+    socket: &'a Path,
+    id: &'a str,
+}
+
+impl Daemon<'_> {
     /// Stream bytes to the caller: raw with a pty, demultiplexed otherwise.
-    fn show(&self, data: &[u8], demux: &mut Demux, out: &mut dyn Write, err: &mut dyn Write) {
+    fn show(&mut self, data: &[u8], out: &mut dyn Write, err: &mut dyn Write) {
         if data.is_empty() {
             return;
         }
-        if self.tty {
+        if self.stream.tty {
             let _ = out.write_all(data);
             let _ = out.flush();
             return;
         }
-        for (s, payload) in demux.feed(data) {
+        for (s, payload) in self.demux.feed(data) {
             let w: &mut dyn Write = if s == stream::STDERR {
                 &mut *err
             } else {
@@ -219,5 +153,49 @@ impl Stream {
             let _ = w.write_all(&payload);
             let _ = w.flush();
         }
+    }
+}
+
+impl Peer for Daemon<'_> {
+    type End = Ended;
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.stream.conn.as_fd()
+    }
+
+    fn early(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
+        let early = std::mem::take(&mut self.stream.early);
+        self.show(&early, out, err);
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stream.conn.read(buf)
+    }
+
+    fn output(&mut self, data: &[u8], out: &mut dyn Write, err: &mut dyn Write) -> Option<Ended> {
+        self.show(data, out, err);
+        None
+    }
+
+    fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.stream.conn.write_all(data)
+    }
+
+    /// The write half shut: the daemon ends the container's stdin.
+    fn input_ended(&mut self) {
+        let _ = self.stream.conn.shutdown(Shutdown::Write);
+    }
+
+    fn resize(&mut self, term: BorrowedFd<'_>) {
+        resize(self.socket, self.id, term);
+    }
+
+    fn closed(&mut self) -> Ended {
+        Ended::Closed
+    }
+
+    fn detached(&mut self) -> Ended {
+        let _ = self.stream.conn.shutdown(Shutdown::Both);
+        Ended::Detached
     }
 }

@@ -13,6 +13,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use k3_engine::console;
 use k3_engine::container::{attach, remove, start, wait};
 use k3_engine::context::Engine;
+use k3_engine::relay;
 
 /// `k3 run` arguments.
 #[derive(Args, Debug)]
@@ -28,43 +29,21 @@ pub struct RunArgs {
     pub create: CreateArgs,
 }
 
-/// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
-/// sent to a foreground `k3 run` go to the container (`k3 kill`), from a
-/// thread that waits for them (they are blocked everywhere else).
+/// Like docker's sig-proxy: the signals of [`relay::forward_signals`] sent to
+/// a foreground `k3 run` go to the container as `k3 kill`.
 pub fn forward_signals(ctx: &Engine, id: &str) {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        set.add(s);
-    }
-    if set.thread_block().is_err() {
-        return;
-    }
-    // SIGWINCH is for the relay's signalfd alone: blocked before the thread
-    // starts, or the kernel may hand it to that thread, which drops it (a
-    // resize lost now and then).
-    console::block_winch();
     let (exe, root, id) = (
         ctx.k3_exe.clone(),
         ctx.store.root().to_path_buf(),
         id.to_string(),
     );
-    std::thread::spawn(move || {
-        while let Ok(sig) = set.wait() {
-            let _ = std::process::Command::new(&exe)
-                .arg("--root")
-                .arg(&root)
-                .args(["kill", "-s", &(sig as i32).to_string(), &id])
-                .stdout(std::process::Stdio::null())
-                .status();
-        }
+    relay::forward_signals(move |sig| {
+        let _ = std::process::Command::new(&exe)
+            .arg("--root")
+            .arg(&root)
+            .args(["kill", "-s", &(sig as i32).to_string(), &id])
+            .stdout(std::process::Stdio::null())
+            .status();
     });
 }
 

@@ -1,0 +1,154 @@
+//! The relay between the caller's terminal and a container: one poll loop for
+//! the standalone attach (the monitor's socket), the daemon's attach stream
+//! (`k3 attach`/`k3 run` through `k3 serve`) and an exec's pty. What differs
+//! between them (how output is decoded, how input and its end are sent, how a
+//! resize is applied, what a closed connection means) is a [`Peer`]; the signal
+//! proxy of a foreground run is [`forward_signals`], its delivery a closure.
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::console::{self, DetachKeys};
+
+/// The container's side of a relay.
+pub trait Peer {
+    /// How a relay ended, as its caller tells it.
+    type End;
+    /// The connection, polled for the container's output.
+    fn fd(&self) -> BorrowedFd<'_>;
+    /// Reads the container's output (0: the connection closed).
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// Writes the bytes read to `out` and `err`; an end when they tell one
+    /// (the container's exit code).
+    fn output(
+        &mut self,
+        data: &[u8],
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Option<Self::End>;
+    /// Shows output that came before the relay began (after SIGWINCH has its
+    /// signalfd, so a resize meanwhile is not lost); nothing by default.
+    fn early(&mut self, _out: &mut dyn Write, _err: &mut dyn Write) {}
+    /// Sends typed input (never empty); an error ends the relay as
+    /// [`Peer::closed`].
+    fn send(&mut self, data: &[u8]) -> std::io::Result<()>;
+    /// The caller's input ended: so does the container's.
+    fn input_ended(&mut self);
+    /// Sets the container's pty to the size of the caller's terminal `term`.
+    fn resize(&mut self, term: BorrowedFd<'_>);
+    /// The connection closed (or failed) without an end of its own.
+    fn closed(&mut self) -> Self::End;
+    /// The caller typed the detach keys.
+    fn detached(&mut self) -> Self::End;
+}
+
+/// Relays until `peer` ends (or the detach keys, when `keys`): `input` (when
+/// given) to the container, its output to `out` and `err`, SIGWINCH (when
+/// `term` is given) as the size of `term`.
+pub fn relay<P: Peer>(
+    peer: &mut P,
+    keys: bool,
+    input: Option<BorrowedFd<'_>>,
+    term: Option<BorrowedFd<'_>>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> P::End {
+    let winch = term.and_then(|_| console::winch_fd());
+    let mut input = input;
+    let mut keys = keys.then(DetachKeys::default);
+    peer.early(out, err);
+    loop {
+        let mut fds = vec![PollFd::new(peer.fd(), PollFlags::POLLIN)];
+        if let Some(i) = input {
+            fds.push(PollFd::new(i, PollFlags::POLLIN));
+        }
+        if let Some(w) = &winch {
+            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+        }
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready[0] {
+            let mut chunk = [0u8; 16384];
+            match peer.read(&mut chunk) {
+                Ok(0) | Err(_) => return peer.closed(),
+                Ok(n) => {
+                    if let Some(end) = peer.output(&chunk[..n], out, err) {
+                        return end;
+                    }
+                }
+            }
+        }
+        // A resize before the typed input that came with it: a command typed
+        // right after the window changed sees the new size.
+        if let (Some(w), Some(t)) = (&winch, term) {
+            if ready
+                .get(1 + usize::from(input.is_some()))
+                .copied()
+                .unwrap_or(false)
+            {
+                let _ = w.read_signal();
+                peer.resize(t);
+            }
+        }
+        if let (Some(i), true) = (input, ready.get(1).copied().unwrap_or(false)) {
+            let mut chunk = [0u8; 16384];
+            match console::read_some(i.as_raw_fd(), &mut chunk) {
+                Ok(0) | Err(_) => {
+                    peer.input_ended();
+                    input = None;
+                }
+                Ok(n) => {
+                    let (data, detach) = match &mut keys {
+                        Some(k) => k.feed(&chunk[..n]),
+                        None => (chunk[..n].to_vec(), false),
+                    };
+                    if !data.is_empty() && peer.send(&data).is_err() {
+                        return peer.closed();
+                    }
+                    if detach {
+                        return peer.detached();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Like docker's sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2
+/// sent to a foreground `k3 run` (or `k3 start -a`) go to the container
+/// through `deliver`, from a thread that waits for them (they are blocked
+/// everywhere else).
+pub fn forward_signals(mut deliver: impl FnMut(Signal) + Send + 'static) {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    // SIGWINCH is for the relay's signalfd alone: blocked before the thread
+    // starts, or the kernel may hand it to that thread, which drops it (a
+    // resize lost now and then).
+    console::block_winch();
+    std::thread::spawn(move || {
+        while let Ok(sig) = set.wait() {
+            deliver(sig);
+        }
+    });
+}
