@@ -14,9 +14,11 @@ use nix::sys::signal::{SigSet, Signal};
 use crate::console::{self, DetachKeys};
 
 /// The container's side of a relay.
-pub trait Peer {
+pub trait Peer: Sized {
     /// How a relay ended, as its caller tells it.
     type End;
+    /// Whether the detach keys end the relay (with a pty).
+    fn detach_keys(&self) -> bool;
     /// The connection, polled for the container's output.
     fn fd(&self) -> BorrowedFd<'_>;
     /// Reads the container's output (0: the connection closed).
@@ -43,14 +45,24 @@ pub trait Peer {
     fn closed(&mut self) -> Self::End;
     /// The caller typed the detach keys.
     fn detached(&mut self) -> Self::End;
+
+    /// [`relay`] of this peer, which it ends.
+    fn relay(
+        mut self,
+        input: Option<BorrowedFd<'_>>,
+        term: Option<BorrowedFd<'_>>,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Self::End {
+        relay(&mut self, input, term, out, err)
+    }
 }
 
-/// Relays until `peer` ends (or the detach keys, when `keys`): `input` (when
-/// given) to the container, its output to `out` and `err`, SIGWINCH (when
-/// `term` is given) as the size of `term`.
+/// Relays until `peer` ends (or the detach keys, when it has them): `input`
+/// (when given) to the container, its output to `out` and `err`, SIGWINCH
+/// (when `term` is given) as the size of `term`.
 pub fn relay<P: Peer>(
     peer: &mut P,
-    keys: bool,
     input: Option<BorrowedFd<'_>>,
     term: Option<BorrowedFd<'_>>,
     out: &mut dyn Write,
@@ -58,7 +70,7 @@ pub fn relay<P: Peer>(
 ) -> P::End {
     let winch = term.and_then(|_| console::winch_fd());
     let mut input = input;
-    let mut keys = keys.then(DetachKeys::default);
+    let mut keys = peer.detach_keys().then(DetachKeys::default);
     peer.early(out, err);
     loop {
         let mut fds = vec![PollFd::new(peer.fd(), PollFlags::POLLIN)];

@@ -13,7 +13,7 @@ use crate::container::{load, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
 use crate::options::Validated;
-use crate::relay::{self, Peer};
+use crate::relay::Peer;
 
 /// A connection to a container's monitor.
 #[derive(Debug)]
@@ -23,6 +23,8 @@ pub struct Attached {
     pub tty: bool,
     /// The container's stdin is open (`-i`).
     pub stdin: bool,
+    /// Output read in a relay but not yet a whole frame.
+    buf: Vec<u8>,
 }
 
 /// How a relay ended.
@@ -59,6 +61,7 @@ pub fn connect(ctx: &mut Engine, id: &str) -> Result<Attached, ContainerError> {
         sock,
         tty: v.as_ref().is_some_and(|v| v.tty),
         stdin: v.as_ref().is_some_and(|v| v.interactive),
+        buf: Vec::new(),
     })
 }
 
@@ -111,42 +114,23 @@ impl Attached {
     pub fn into_socket(self) -> UnixStream {
         self.sock
     }
-
-    /// Relays until the container stops (or the detach keys, with a pty):
-    /// `input` (when given) to the container's stdin, its output to `out` and
-    /// `err`, SIGWINCH (when `winch` is given) as the size of `term`.
-    pub fn relay(
-        self,
-        input: Option<BorrowedFd<'_>>,
-        term: Option<BorrowedFd<'_>>,
-        out: &mut dyn Write,
-        err: &mut dyn Write,
-    ) -> Ended {
-        let keys = self.tty;
-        let mut m = Monitor {
-            at: self,
-            buf: Vec::new(),
-        };
-        relay::relay(&mut m, keys, input, term, out, err)
-    }
 }
 
-/// The monitor's side of [`Attached::relay`]: frames both ways.
-struct Monitor {
-    at: Attached,
-    /// Output read but not yet a whole frame.
-    buf: Vec<u8>,
-}
-
-impl Peer for Monitor {
+/// The monitor's side of a relay: frames both ways. [`Peer::relay`] relays
+/// until the container stops (or the detach keys, with a pty).
+impl Peer for Attached {
     type End = Ended;
 
+    fn detach_keys(&self) -> bool {
+        self.tty
+    }
+
     fn fd(&self) -> BorrowedFd<'_> {
-        self.at.sock.as_fd()
+        self.sock.as_fd()
     }
 
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.at.sock.read(buf)
+        self.sock.read(buf)
     }
 
     fn output(&mut self, data: &[u8], out: &mut dyn Write, err: &mut dyn Write) -> Option<Ended> {
@@ -173,16 +157,16 @@ impl Peer for Monitor {
 
     /// A failed write is not the end: the monitor's code may still come.
     fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
-        let _ = console::write_frame(&mut self.at.sock, console::STDIN, data);
+        let _ = console::write_frame(&mut self.sock, console::STDIN, data);
         Ok(())
     }
 
     fn input_ended(&mut self) {
-        let _ = console::write_frame(&mut self.at.sock, console::STDIN_EOF, &[]);
+        let _ = console::write_frame(&mut self.sock, console::STDIN_EOF, &[]);
     }
 
     fn resize(&mut self, term: BorrowedFd<'_>) {
-        self.at.resize_from(term);
+        self.resize_from(term);
     }
 
     fn closed(&mut self) -> Ended {

@@ -13,7 +13,7 @@ use crate::console::{self, ConsoleSocket};
 use crate::container::{load, Container, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
-use crate::relay::{self, Peer};
+use crate::relay::Peer;
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -138,7 +138,7 @@ fn relay_pty(master: &std::os::fd::OwnedFd, interactive: bool) {
     let term = console::is_tty(0).then(|| stdin.as_fd());
     let input = interactive.then(|| stdin.as_fd());
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    relay::relay(&mut Pty(master), false, input, term, &mut out, &mut err);
+    Pty(master).relay(input, term, &mut out, &mut err);
 }
 
 /// An exec's pty as the other side of a relay: bytes unframed both ways.
@@ -146,6 +146,10 @@ struct Pty<'a>(&'a std::os::fd::OwnedFd);
 
 impl Peer for Pty<'_> {
     type End = ();
+
+    fn detach_keys(&self) -> bool {
+        false
+    }
 
     fn fd(&self) -> BorrowedFd<'_> {
         self.0.as_fd()

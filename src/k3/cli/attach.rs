@@ -10,6 +10,7 @@ use crate::cli::Failure;
 use k3_engine::console;
 use k3_engine::container::attach::{self, Ended};
 use k3_engine::context::Engine;
+use k3_engine::relay::Peer;
 
 /// `k3 attach` arguments.
 #[derive(Args, Debug)]

@@ -12,6 +12,7 @@ use crate::cli::{docker_exit_code, ContainerCmd};
 use k3_engine::api::client::{self, Answer, ClientError};
 use k3_engine::api::routes::percent_encode;
 use k3_engine::console;
+use k3_engine::relay::Peer;
 use k3_engine::container::list::Summary;
 
 /// The outcome of a verb run through the daemon.
@@ -199,7 +200,7 @@ fn relay(
     let raw = term.and_then(|t| console::RawMode::enter(t.as_raw_fd()));
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let input = input.then(|| stdin.as_fd());
-    let ended = stream.relay(socket, id, input, term, &mut out, &mut err);
+    let ended = stream.relay(input, term, &mut out, &mut err);
     drop(raw);
     if ended == Ended::Detached {
         return Ok(None);

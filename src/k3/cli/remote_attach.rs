@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use k3_engine::api::client::{self, Answer, ClientError, Hijack};
 use k3_engine::api::stream::{self, Demux};
@@ -24,6 +24,12 @@ pub struct Stream {
     early: Vec<u8>,
     /// The container has a pty: its bytes come unframed.
     tty: bool,
+    /// The output without a pty, split as it arrives.
+    demux: Demux,
+    /// The daemon's socket, for a resize.
+    socket: PathBuf,
+    /// The container, for a resize.
+    id: String,
 }
 
 /// How a relay ended.
@@ -48,7 +54,14 @@ pub fn open(
         u8::from(stdin)
     );
     Ok(match client::hijack(socket, &path)? {
-        Hijack::Stream { conn, early } => Ok(Stream { conn, early, tty }),
+        Hijack::Stream { conn, early } => Ok(Stream {
+            conn,
+            early,
+            tty,
+            demux: Demux::default(),
+            socket: socket.to_path_buf(),
+            id: id.to_string(),
+        }),
         Hijack::Refused(a) => Err(a),
     })
 }
@@ -101,45 +114,12 @@ pub fn forward_signals(socket: &Path, id: &str) {
 }
 
 impl Stream {
-    /// Relays until the daemon closes the stream (or the detach keys, with a
-    /// pty): `input` (when given) to the container, its output to `out` and `err`,
-    /// SIGWINCH (when `term` is given) as the size of `term`.
-    pub fn relay(
-        self,
-        socket: &Path,
-        id: &str,
-        input: Option<BorrowedFd<'_>>,
-        term: Option<BorrowedFd<'_>>,
-        out: &mut dyn Write,
-        err: &mut dyn Write,
-    ) -> Ended {
-        let keys = self.tty;
-        let mut d = Daemon {
-            stream: self,
-            demux: Demux::default(),
-            socket,
-            id,
-        };
-        relay::relay(&mut d, keys, input, term, out, err)
-    }
-}
-
-/// The daemon's side of [`Stream::relay`]: docker's stream both ways, a
-/// resize as `POST .../resize`.
-struct Daemon<'a> {
-    stream: Stream,
-    demux: Demux,
-    socket: &'a Path,
-    id: &'a str,
-}
-
-impl Daemon<'_> {
     /// Stream bytes to the caller: raw with a pty, demultiplexed otherwise.
     fn show(&mut self, data: &[u8], out: &mut dyn Write, err: &mut dyn Write) {
         if data.is_empty() {
             return;
         }
-        if self.stream.tty {
+        if self.tty {
             let _ = out.write_all(data);
             let _ = out.flush();
             return;
@@ -156,20 +136,27 @@ impl Daemon<'_> {
     }
 }
 
-impl Peer for Daemon<'_> {
+/// The daemon's side of a relay: docker's stream both ways, a resize as `POST
+/// .../resize`. [`Peer::relay`] relays until the daemon closes the stream (or
+/// the detach keys, with a pty).
+impl Peer for Stream {
     type End = Ended;
 
+    fn detach_keys(&self) -> bool {
+        self.tty
+    }
+
     fn fd(&self) -> BorrowedFd<'_> {
-        self.stream.conn.as_fd()
+        self.conn.as_fd()
     }
 
     fn early(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
-        let early = std::mem::take(&mut self.stream.early);
+        let early = std::mem::take(&mut self.early);
         self.show(&early, out, err);
     }
 
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.stream.conn.read(buf)
+        self.conn.read(buf)
     }
 
     fn output(&mut self, data: &[u8], out: &mut dyn Write, err: &mut dyn Write) -> Option<Ended> {
@@ -178,16 +165,16 @@ impl Peer for Daemon<'_> {
     }
 
     fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
-        self.stream.conn.write_all(data)
+        self.conn.write_all(data)
     }
 
     /// The write half shut: the daemon ends the container's stdin.
     fn input_ended(&mut self) {
-        let _ = self.stream.conn.shutdown(Shutdown::Write);
+        let _ = self.conn.shutdown(Shutdown::Write);
     }
 
     fn resize(&mut self, term: BorrowedFd<'_>) {
-        resize(self.socket, self.id, term);
+        resize(&self.socket, &self.id, term);
     }
 
     fn closed(&mut self) -> Ended {
@@ -195,7 +182,7 @@ impl Peer for Daemon<'_> {
     }
 
     fn detached(&mut self) -> Ended {
-        let _ = self.stream.conn.shutdown(Shutdown::Both);
+        let _ = self.conn.shutdown(Shutdown::Both);
         Ended::Detached
     }
 }

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use k3_engine::console;
 use k3_engine::container::{attach, remove, start, wait};
 use k3_engine::context::Engine;
-use k3_engine::relay;
+use k3_engine::relay::{self, Peer};
 
 /// `k3 run` arguments.
 #[derive(Args, Debug)]
