@@ -31,9 +31,10 @@ pub trait Peer: Sized {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Option<Self::End>;
-    /// Shows output that came before the relay began (after SIGWINCH has its
-    /// signalfd, so a resize meanwhile is not lost); nothing by default.
-    fn early(&mut self, _out: &mut dyn Write, _err: &mut dyn Write) {}
+    /// What is due before the first poll, once SIGWINCH has its signalfd (a
+    /// resize meanwhile is not lost): output that came before the relay, a
+    /// pty's first size; nothing by default.
+    fn begin(&mut self, _out: &mut dyn Write, _err: &mut dyn Write) {}
     /// Sends typed input (never empty); an error ends the relay as
     /// [`Peer::closed`].
     fn send(&mut self, data: &[u8]) -> std::io::Result<()>;
@@ -71,7 +72,7 @@ pub fn relay<P: Peer>(
     let winch = term.and_then(|_| console::winch_fd());
     let mut input = input;
     let mut keys = peer.detach_keys().then(DetachKeys::default);
-    peer.early(out, err);
+    peer.begin(out, err);
     loop {
         let mut fds = vec![PollFd::new(peer.fd(), PollFlags::POLLIN)];
         if let Some(i) = input {

@@ -132,9 +132,6 @@ fn runtime_exec(
 /// until the process has closed its side; SIGWINCH resizes the pty.
 fn relay_pty(master: &std::os::fd::OwnedFd, interactive: bool) {
     let stdin = std::io::stdin();
-    if let Some((r, c)) = console::window_size(0) {
-        console::set_window_size(master.as_raw_fd(), r, c);
-    }
     let term = console::is_tty(0).then(|| stdin.as_fd());
     let input = interactive.then(|| stdin.as_fd());
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
@@ -157,6 +154,13 @@ impl Peer for Pty<'_> {
 
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         console::read_some(self.0.as_raw_fd(), buf)
+    }
+
+    /// The pty starts at the caller's size (when stdin is a terminal).
+    fn begin(&mut self, _out: &mut dyn Write, _err: &mut dyn Write) {
+        if let Some((r, c)) = console::window_size(0) {
+            console::set_window_size(self.0.as_raw_fd(), r, c);
+        }
     }
 
     fn output(&mut self, data: &[u8], out: &mut dyn Write, _err: &mut dyn Write) -> Option<()> {

@@ -150,7 +150,7 @@ impl Peer for Stream {
         self.conn.as_fd()
     }
 
-    fn early(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
+    fn begin(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
         let early = std::mem::take(&mut self.early);
         self.show(&early, out, err);
     }
