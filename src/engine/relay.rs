@@ -165,3 +165,137 @@ pub fn forward_signals(mut deliver: impl FnMut(Signal) + Send + 'static) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    /// A peer over one end of a socket pair that records what the loop asks.
+    struct Fake {
+        conn: UnixStream,
+        /// The container's end, dropped when the input ends (the loop then
+        /// sees the connection close).
+        other: Option<UnixStream>,
+        keys: bool,
+        sent: Vec<u8>,
+        events: Vec<&'static str>,
+    }
+
+    impl Peer for Fake {
+        type End = &'static str;
+        fn detach_keys(&self) -> bool {
+            self.keys
+        }
+        fn fd(&self) -> BorrowedFd<'_> {
+            self.conn.as_fd()
+        }
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.conn.read(buf)
+        }
+        fn begin(&mut self, out: &mut dyn Write, _err: &mut dyn Write) {
+            let _ = out.write_all(b"early ");
+        }
+        fn output(
+            &mut self,
+            data: &[u8],
+            out: &mut dyn Write,
+            _err: &mut dyn Write,
+        ) -> Option<&'static str> {
+            let _ = out.write_all(data);
+            data.ends_with(b"EXIT").then_some("exited")
+        }
+        fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+            self.sent.extend_from_slice(data);
+            self.events.push("send");
+            Ok(())
+        }
+        fn input_ended(&mut self) {
+            self.events.push("input ended");
+            self.other = None;
+        }
+        fn resize(&mut self, _term: BorrowedFd<'_>) {
+            self.events.push("resize");
+        }
+        fn closed(&mut self) -> &'static str {
+            "closed"
+        }
+        fn detached(&mut self) -> &'static str {
+            "detached"
+        }
+    }
+
+    fn fake(keys: bool) -> (Fake, UnixStream) {
+        let (conn, other) = UnixStream::pair().unwrap();
+        let peer = Fake {
+            conn,
+            other: Some(other.try_clone().unwrap()),
+            keys,
+            sent: Vec::new(),
+            events: Vec::new(),
+        };
+        (peer, other)
+    }
+
+    /// A pipe holding `data`, its write end closed: input that then ends.
+    fn input(data: &[u8]) -> std::os::fd::OwnedFd {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        nix::unistd::write(&w, data).unwrap();
+        r
+    }
+
+    #[test]
+    fn output_until_the_peer_tells_the_end() {
+        let (mut peer, mut other) = fake(false);
+        other.write_all(b"hello EXIT").unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(relay(&mut peer, None, None, &mut out, &mut err), "exited");
+        assert_eq!(out, b"early hello EXIT");
+        assert!(err.is_empty());
+    }
+
+    #[test]
+    fn detach_keys_end_the_relay_after_the_input_before_them() {
+        let (mut peer, _other) = fake(true);
+        let i = input(b"ab\x10\x11cd");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(
+            relay(&mut peer, Some(i.as_fd()), None, &mut out, &mut err),
+            "detached"
+        );
+        assert_eq!(peer.sent, b"ab");
+    }
+
+    #[test]
+    fn without_keys_input_passes_whole_then_ends_then_the_connection_closes() {
+        let (mut peer, other) = fake(false);
+        drop(other);
+        let i = input(b"ab\x10\x11cd");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(
+            relay(&mut peer, Some(i.as_fd()), None, &mut out, &mut err),
+            "closed"
+        );
+        assert_eq!(peer.sent, b"ab\x10\x11cd");
+        assert_eq!(peer.events, ["send", "input ended"]);
+    }
+
+    #[test]
+    fn a_resize_goes_before_the_input_that_came_with_it() {
+        let (mut peer, other) = fake(false);
+        drop(other);
+        let i = input(b"ls\n");
+        // a SIGWINCH pending for this thread when the relay starts
+        console::block_winch();
+        nix::sys::pthread::pthread_kill(nix::sys::pthread::pthread_self(), Signal::SIGWINCH)
+            .unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let term = i.as_fd();
+        assert_eq!(
+            relay(&mut peer, Some(i.as_fd()), Some(term), &mut out, &mut err),
+            "closed"
+        );
+        assert_eq!(peer.events, ["resize", "send", "input ended"]);
+    }
+}

@@ -12,8 +12,8 @@ use crate::cli::{docker_exit_code, ContainerCmd};
 use k3_engine::api::client::{self, Answer, ClientError};
 use k3_engine::api::routes::percent_encode;
 use k3_engine::console;
-use k3_engine::relay::Peer;
 use k3_engine::container::list::Summary;
+use k3_engine::relay::Peer;
 
 /// The outcome of a verb run through the daemon.
 #[derive(Debug)]
