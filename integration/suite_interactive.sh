@@ -10,32 +10,13 @@ engine_setup
 need podman tmux script
 
 podman_private
-TMUX_SOCK=$T/tmux.sock
-tm() { tmux -S "$TMUX_SOCK" "$@"; }
+source "$(dirname "$0")/tmux_lib.sh"
 trap 'tm kill-server 2>/dev/null; podman_cleanup; engine_cleanup' EXIT INT TERM
 p pull -q --tls-verify=false "$REG/alpine:latest" >/dev/null || { echo "FAIL podman pull"; echo "0 passed, 1 failed"; exit 1; }
 IMG=alpine PIMG=$REG/alpine:latest
 
 # both ENGINE ARGS...: `k3 ARGS` and `podman ARGS` (image $IMG / $PIMG in place of IMG)
 with_img() { local img=$1; shift; local a; for a in "$@"; do [ "$a" = IMG ] && echo "$img" || echo "$a"; done; }
-
-# in_tmux NAME CMD: CMD in a fresh 100x30 tmux window; the exit code lands in $T/NAME.rc,
-# the terminal settings before and after in $T/NAME.before / .after
-in_tmux() {
-    local name=$1 cmd=$2
-    rm -f "$T/$name.rc"
-    tm new-session -d -s "$name" -x 100 -y 30 \
-        "stty -g >$T/$name.before; $cmd; echo \$? >$T/$name.rc; stty -g >$T/$name.after; sleep 30"
-}
-shows() { # NAME TEXT TENTHS: whether the pane shows TEXT within TENTHS tenths of a second
-    local i; for i in $(seq "$3"); do tm capture-pane -p -t "$1" | grep -q -- "$2" && return 0; sleep 0.1; done
-    return 1
-}
-wait_screen() { # NAME TEXT: waits until the pane shows TEXT
-    shows "$1" "$2" 100 && return 0
-    fail "pane $1 never showed \`$2\`: $(tm capture-pane -p -t "$1" | grep -v '^$' | tail -5)"
-}
-wait_rc() { local i; for i in $(seq 100); do [ -s "$T/$1.rc" ] && { cat "$T/$1.rc"; return; }; sleep 0.1; done; echo none; }
 
 t_run_i_pipes_stdin() {
     expect_eq hi "$(echo 'echo hi' | k3 run --rm -i alpine sh)"
@@ -63,29 +44,6 @@ t_run_t_under_script() {
     expect_contains "$pm" /dev/pts/0 "podman"
     expect_eq 5 "$krc" "k3 exit code"
     expect_eq "$prc" "$krc" "same exit code as podman"
-}
-
-# typed input, the window size and its change, the exit code, the terminal restored
-interactive_shell() { # NAME CMD
-    local n=$1
-    in_tmux "$n" "$2"
-    wait_screen "$n" '^/ #'
-    tm send-keys -t "$n" 'echo typed-$((6*7)); stty size' Enter
-    wait_screen "$n" '^typed-42'
-    wait_screen "$n" '^30 100'
-    tm resize-window -t "$n" -x 90 -y 25 2>/dev/null || tm resize-pane -t "$n" -x 90 -y 25
-    # tmux sets a pane's new size on its own timer, so keys sent at once can reach
-    # the shell first (podman's too): ask again until the size arrives; a resize
-    # that is lost on the way never shows, and fails below
-    local try
-    for try in 1 2 3 4 5; do
-        tm send-keys -t "$n" 'stty size' Enter
-        shows "$n" '^25 90' 20 && break
-    done
-    wait_screen "$n" '^25 90'
-    tm send-keys -t "$n" 'exit 7' Enter
-    expect_eq 7 "$(wait_rc "$n")" "$n exit code"
-    expect_eq "$(cat "$T/$n.before")" "$(cat "$T/$n.after" 2>/dev/null)" "$n terminal restored"
 }
 
 t_run_it_typed_input_resize_exit_code() {
