@@ -150,3 +150,25 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
 }
+
+# hook_receiver_start: a webhook receiver on 127.0.0.1:$HOOK_PORT (a free port) that
+# appends each POSTed body as one line to $T/hooks.jsonl; RECV_PID is its pid (the suite's
+# cleanup kills it). It holds none of the suite's descriptors.
+hook_receiver_start() {
+    HOOK_PORT=$(free_port)
+    cat >"$T/recv.py" <<'PY'
+import http.server, sys
+out = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+    python3 "$T/recv.py" "$HOOK_PORT" "$T/hooks.jsonl" </dev/null >/dev/null 2>&1 &
+    RECV_PID=$!
+    wait_port "$HOOK_PORT"
+}

@@ -30,22 +30,7 @@ mkdir -p "$ROOT" "$T/art"
 k3 pull -q busybox
 
 # The webhook receiver: appends each body as one line to $T/hooks.jsonl.
-HOOK_PORT=$(free_port)
-cat >"$T/recv.py" <<'PY'
-import http.server, sys
-out = sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(n)
-        with open(out, "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$T/recv.py" "$HOOK_PORT" "$T/hooks.jsonl" &
-RECV_PID=$!
+hook_receiver_start || { echo "FAIL receiver"; echo "0 passed, 1 failed"; exit 1; }
 # A dead receiver: a port that accepts nothing.
 DEAD_PORT=$(free_port)
 TCP_PORT=$(free_port)

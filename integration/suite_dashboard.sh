@@ -37,22 +37,7 @@ k3 pull -q busybox
 p pull -q --tls-verify=false "$REG/busybox:latest" >/dev/null || { echo "FAIL podman pull"; echo "0 passed, 1 failed"; exit 1; }
 
 # The webhook receiver: appends each body as one line to $T/hooks.jsonl.
-HOOK_PORT=$(free_port)
-cat >"$T/recv.py" <<'PY'
-import http.server, sys
-out = sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$T/recv.py" "$HOOK_PORT" "$T/hooks.jsonl" </dev/null >/dev/null 2>&1 &
-RECV_PID=$!
-wait_port "$HOOK_PORT" || { echo "FAIL receiver"; echo "0 passed, 1 failed"; exit 1; }
+hook_receiver_start || { echo "FAIL receiver"; echo "0 passed, 1 failed"; exit 1; }
 TCP_PORT=$(free_port)
 BASE=http://127.0.0.1:$TCP_PORT
 echo "tok-$RANDOM$RANDOM$RANDOM" >"$T/token"
