@@ -460,7 +460,8 @@ t_k3_verbs_ids_and_options() {
 # ---- the API ---------------------------------------------------------------------
 
 start_daemon() {
-    "$K3" serve >>"$T/daemon.log" 2>&1 &
+    # a short grace: the live container (a `sleep` as pid 1 ignores TERM) is killed after it
+    "$K3" serve --grace 2 >>"$T/daemon.log" 2>&1 &
     echo $! >"$T/daemon.pid"
     for _ in $(seq 100); do
         curl -s -o /dev/null --max-time 2 --unix-socket "$SOCK" http://k3/api/system && return 0

@@ -83,6 +83,58 @@ fn pid_file(bundle: &Path) -> PathBuf {
     bundle.join("init.pid")
 }
 
+/// The lock a monitor holds for its container's whole run: from before the
+/// runtime's `create` until the exit is recorded and the runtime's state,
+/// the network namespace and the attach socket are gone.
+fn life_lock(bundle: &Path) -> PathBuf {
+    bundle.join("monitor.lock")
+}
+
+/// How long a new run waits for the previous run's monitor to finish.
+pub const PREVIOUS_RUN_WAIT: Duration = Duration::from_secs(30);
+
+/// Takes the life lock of `bundle`, waiting up to `timeout` for a monitor
+/// that holds it.
+fn take_life_lock(bundle: &Path, timeout: Duration) -> Result<File, String> {
+    let path = life_lock(bundle);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("open `{}`: {e}", path.display()))?;
+    let end = Instant::now() + timeout;
+    loop {
+        // SAFETY: flock on a descriptor `f` owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(f);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK)
+            && e.kind() != std::io::ErrorKind::Interrupted
+        {
+            return Err(format!("lock `{}`: {e}", path.display()));
+        }
+        if Instant::now() > end {
+            return Err(format!(
+                "the previous run's monitor still holds `{}` after {}s",
+                path.display(),
+                timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until the monitor of the container's previous run (if any) has
+/// finished with it. The exit can be recorded by someone else first (the
+/// daemon's shutdown marks what outlived its grace as stopped), and a start
+/// that ran meanwhile would have its new namespace, runtime state and
+/// attach socket removed by the old monitor's cleanup.
+pub fn wait_previous(bundle: &Path, timeout: Duration) -> Result<(), String> {
+    take_life_lock(bundle, timeout).map(drop)
+}
+
 /// Starts the monitor for `spec` and waits for its report.
 pub fn spawn(k3_exe: &Path, spec: &MonitorSpec) -> Result<Report, RuntimeError> {
     let spawn_err = |source| RuntimeError::Spawn {
@@ -242,10 +294,22 @@ fn detach_and_run(spec: &MonitorSpec) -> i32 {
     let _ = setsid();
     // SAFETY: plain prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let life = match take_life_lock(&spec.bundle, PREVIOUS_RUN_WAIT) {
+        Ok(f) => f,
+        Err(e) => {
+            report(&Report {
+                error: Some(e),
+                ..Default::default()
+            });
+            return 1;
+        }
+    };
     match create(spec) {
         Ok((pid, held)) => {
             quiet_stdout();
             let code = supervise(spec, pid, held);
+            // a restart by the policy is a new run with its own monitor
+            drop(life);
             crate::supervisor::restart::after_exit(spec, pid, code);
             0
         }

@@ -95,6 +95,14 @@ pub enum ContainerError {
         /// Why exec failed.
         msg: String,
     },
+    /// A stopped container could not be made to run again.
+    #[error("start of container `{id}`: {msg}")]
+    Start {
+        /// The container's id.
+        id: String,
+        /// Why.
+        msg: String,
+    },
     /// A value given to the verb is malformed (`signal`, `workdir`, `env`).
     #[error(transparent)]
     Invalid(#[from] crate::options::OptionsError),
@@ -107,9 +115,9 @@ impl ContainerError {
             ContainerError::NotFound(_) => ErrorKind::NotFound,
             ContainerError::State { .. } | ContainerError::Invalid(_) => ErrorKind::Validation,
             ContainerError::Db(_) => ErrorKind::Db,
-            ContainerError::Runtime { .. } | ContainerError::Exec { .. } => {
-                ErrorKind::ContainerService
-            }
+            ContainerError::Runtime { .. }
+            | ContainerError::Exec { .. }
+            | ContainerError::Start { .. } => ErrorKind::ContainerService,
             ContainerError::Recreate(e) => e.kind(),
             ContainerError::Network(e) => e.kind(),
             _ => ErrorKind::Generic,
@@ -123,7 +131,8 @@ impl ContainerError {
             | ContainerError::State { id, .. }
             | ContainerError::Runtime { id, .. }
             | ContainerError::Timeout { id, .. }
-            | ContainerError::Exec { id, .. } => Some(id.clone()),
+            | ContainerError::Exec { id, .. }
+            | ContainerError::Start { id, .. } => Some(id.clone()),
             _ => None,
         }
     }

@@ -46,15 +46,22 @@ fn release(ctx: &mut Engine, l: &Container) -> Result<i64, ContainerError> {
 /// STOPPED → CREATED with a new init from the saved bundle.
 fn recreate(ctx: &mut Engine, l: &Container) -> Result<(), ContainerError> {
     let v: Validated =
-        serde_json::from_value(l.record.validated.clone()).map_err(|e| ContainerError::Exec {
+        serde_json::from_value(l.record.validated.clone()).map_err(|e| ContainerError::Start {
             id: l.record.id.clone(),
             msg: format!("corrupt saved options: {e}"),
         })?;
+    let bundle = std::path::PathBuf::from(&l.record.bundle);
+    monitor::wait_previous(&bundle, monitor::PREVIOUS_RUN_WAIT).map_err(|msg| {
+        ContainerError::Start {
+            id: l.record.id.clone(),
+            msg,
+        }
+    })?;
     network::reattach(ctx, &l.record.id, &l.record.hash)?;
     let spec = MonitorSpec {
         id: l.record.id.clone(),
         hash: l.record.hash.clone(),
-        bundle: l.record.bundle.clone().into(),
+        bundle,
         db: ctx.store.db_path(),
         runtime: l.runtime(ctx),
         debug: false,
