@@ -237,36 +237,6 @@ pub fn winch_fd() -> Option<nix::sys::signalfd::SignalFd> {
     nix::sys::signalfd::SignalFd::with_flags(&set, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC).ok()
 }
 
-/// The detach sequence (ctrl-p ctrl-q, as docker's default) in typed input:
-/// `feed` returns the bytes to pass on and whether to detach.
-#[derive(Debug, Default)]
-pub struct DetachKeys {
-    held: bool,
-}
-
-impl DetachKeys {
-    /// Passes `input` through, holding a ctrl-p until the next key shows whether
-    /// it starts ctrl-p ctrl-q; returns the bytes to send and whether to detach.
-    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::with_capacity(input.len() + 1);
-        for &b in input {
-            if self.held {
-                self.held = false;
-                if b == 0x11 {
-                    return (out, true);
-                }
-                out.push(0x10);
-            }
-            if b == 0x10 {
-                self.held = true;
-            } else {
-                out.push(b);
-            }
-        }
-        (out, false)
-    }
-}
-
 /// Reads what is there (one read).
 pub fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: borrowed for one read.
@@ -291,15 +261,5 @@ mod tests {
         assert_eq!(f[0], (STDOUT, b"hello".to_vec()));
         assert_eq!(f[1], (EXIT, 7i32.to_be_bytes().to_vec()));
         assert_eq!(buf, vec![STDIN, 0]);
-    }
-
-    #[test]
-    fn detach_keys() {
-        let mut d = DetachKeys::default();
-        assert_eq!(d.feed(b"ab\x10c"), (b"ab\x10c".to_vec(), false));
-        assert_eq!(d.feed(b"x\x10"), (b"x".to_vec(), false));
-        assert_eq!(d.feed(b"\x11rest"), (vec![], true));
-        let mut d = DetachKeys::default();
-        assert_eq!(d.feed(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
     }
 }

@@ -17,6 +17,7 @@ pub mod cpuset;
 pub mod create;
 pub mod daemon;
 pub mod db;
+pub mod detach;
 pub mod digest;
 pub mod error;
 pub mod error_kind;

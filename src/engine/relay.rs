@@ -11,14 +11,16 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 
-use crate::console::{self, DetachKeys};
+use crate::console;
+use crate::detach::Matcher;
 
 /// The container's side of a relay.
 pub trait Peer: Sized {
     /// How a relay ended, as its caller tells it.
     type End;
-    /// Whether the detach keys end the relay (with a pty).
-    fn detach_keys(&self) -> bool;
+    /// The detach keys that end the relay, as a matcher of typed input
+    /// (`None`: no detaching, as without a pty or with `--detach-keys ""`).
+    fn detach_keys(&self) -> Option<Matcher>;
     /// The connection, polled for the container's output.
     fn fd(&self) -> BorrowedFd<'_>;
     /// Reads the container's output (0: the connection closed).
@@ -71,7 +73,7 @@ pub fn relay<P: Peer>(
 ) -> P::End {
     let winch = term.and_then(|_| console::winch_fd());
     let mut input = input;
-    let mut keys = peer.detach_keys().then(DetachKeys::default);
+    let mut keys = peer.detach_keys();
     peer.begin(out, err);
     loop {
         let mut fds = vec![PollFd::new(peer.fd(), PollFlags::POLLIN)];
@@ -178,15 +180,15 @@ mod tests {
         /// The container's end, dropped when the input ends (the loop then
         /// sees the connection close).
         other: Option<UnixStream>,
-        keys: bool,
+        keys: Option<Matcher>,
         sent: Vec<u8>,
         events: Vec<&'static str>,
     }
 
     impl Peer for Fake {
         type End = &'static str;
-        fn detach_keys(&self) -> bool {
-            self.keys
+        fn detach_keys(&self) -> Option<Matcher> {
+            self.keys.clone()
         }
         fn fd(&self) -> BorrowedFd<'_> {
             self.conn.as_fd()
@@ -226,7 +228,7 @@ mod tests {
         }
     }
 
-    fn fake(keys: bool) -> (Fake, UnixStream) {
+    fn fake(keys: Option<Matcher>) -> (Fake, UnixStream) {
         let (conn, other) = UnixStream::pair().unwrap();
         let peer = Fake {
             conn,
@@ -247,7 +249,7 @@ mod tests {
 
     #[test]
     fn output_until_the_peer_tells_the_end() {
-        let (mut peer, mut other) = fake(false);
+        let (mut peer, mut other) = fake(None);
         other.write_all(b"hello EXIT").unwrap();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(relay(&mut peer, None, None, &mut out, &mut err), "exited");
@@ -255,21 +257,53 @@ mod tests {
         assert!(err.is_empty());
     }
 
+    /// Input read as it was written, one read a record (as keys typed on a
+    /// terminal come one at a time); its end after the last.
+    fn typed(records: &[&[u8]]) -> std::os::fd::OwnedFd {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let (r, w) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::empty(),
+        )
+        .unwrap();
+        for rec in records {
+            nix::unistd::write(&w, rec).unwrap();
+        }
+        r
+    }
+
     #[test]
     fn detach_keys_end_the_relay_after_the_input_before_them() {
-        let (mut peer, _other) = fake(true);
-        let i = input(b"ab\x10\x11cd");
+        let keys = crate::detach::Keys::parse("ctrl-a,x").unwrap();
+        let (mut peer, _other) = fake(keys.matcher());
+        let i = typed(&[b"ab", b"\x01", b"y", b"\x01", b"x", b"cd"]);
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(
             relay(&mut peer, Some(i.as_fd()), None, &mut out, &mut err),
             "detached"
         );
-        assert_eq!(peer.sent, b"ab");
+        // the partial sequence went on with the key that broke it
+        assert_eq!(peer.sent, b"ab\x01y");
+    }
+
+    #[test]
+    fn keys_in_one_read_are_input() {
+        let (mut peer, other) = fake(Some(Matcher::default()));
+        drop(other);
+        let i = input(b"ab\x10\x11cd");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(
+            relay(&mut peer, Some(i.as_fd()), None, &mut out, &mut err),
+            "closed"
+        );
+        assert_eq!(peer.sent, b"ab\x10\x11cd");
     }
 
     #[test]
     fn without_keys_input_passes_whole_then_ends_then_the_connection_closes() {
-        let (mut peer, other) = fake(false);
+        let (mut peer, other) = fake(None);
         drop(other);
         let i = input(b"ab\x10\x11cd");
         let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -283,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_resize_goes_before_the_input_that_came_with_it() {
-        let (mut peer, other) = fake(false);
+        let (mut peer, other) = fake(None);
         drop(other);
         let i = input(b"ls\n");
         // a SIGWINCH pending for this thread when the relay starts

@@ -20,6 +20,9 @@ fn main() -> ExitCode {
     if argv.get(1).map(String::as_str) == Some("__dns") {
         k3_engine::network::dns::main(&argv[2..]);
     }
+    if argv.get(1).map(String::as_str) == Some("__ptyhold") {
+        k3_engine::container::exec::hold_main();
+    }
     if argv.get(1).map(String::as_str) == Some("__monitor") {
         monitor::main(argv.get(2).map_or("", String::as_str));
     }

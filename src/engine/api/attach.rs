@@ -8,8 +8,9 @@
 //! of input (a shut write half, or a closed connection) closes the container's
 //! stdin when it was made with `-i` and has no pty (podman's compat API does the
 //! same); `stdin=1` for a container made without `-i` is accepted and the input
-//! ignored, as podman does. ctrl-p ctrl-q in the input of a pty detaches (the
-//! connection closes; `detachKeys=` turns it off). The connection closes when the
+//! ignored, as podman does. The detach keys (`detachKeys`, docker's syntax, see
+//! [`crate::detach`]; ctrl-p ctrl-q by default, `detachKeys=` none) in the input
+//! of a pty detach: the connection closes. The connection closes when the
 //! container stops. `logs=1` sends the output logged so far first.
 
 use std::cell::RefCell;
@@ -20,15 +21,16 @@ use std::os::unix::net::UnixStream;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::api::routes::query_param;
+use crate::api::routes::{percent_decode, query_param};
 use crate::api::{stream, ApiError, Hijacked, Reply, Req};
-use crate::console::{self, DetachKeys};
+use crate::console;
 use crate::container::attach::{self as cattach, Attached};
 use crate::container::{logs as clogs, ContainerError};
+use crate::detach::{Keys, Matcher};
 use crate::supervisor::Shared;
 
 /// What an attach request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachQuery {
     /// Output from now on (podman's default: on).
     pub stream: bool,
@@ -40,8 +42,8 @@ pub struct AttachQuery {
     pub stdout: bool,
     /// The container's stderr.
     pub stderr: bool,
-    /// ctrl-p ctrl-q detaches (a pty only).
-    pub detach_keys: bool,
+    /// The keys that detach (a pty only; none for `detachKeys=`).
+    pub detach_keys: Keys,
 }
 
 /// A boolean query parameter: `None` when absent; a value that is not one is a 400.
@@ -56,6 +58,20 @@ fn flag(query: &str, key: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
+/// The `detachKeys` of a query (ctrl-p ctrl-q when absent); a list that does
+/// not parse is a 400 naming it.
+fn detach_keys(query: &str) -> Result<Keys, ApiError> {
+    let Some(raw) = query_param(query, "detachKeys") else {
+        return Ok(Keys::default());
+    };
+    let v = percent_decode(raw).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "invalid `detachKeys` value `{raw}`: broken %-escapes"
+        ))
+    })?;
+    Keys::parse(&v).map_err(|e| ApiError::BadRequest(e.message("detachKeys")))
+}
+
 /// Parses an attach query.
 pub fn attach_query(query: &str) -> Result<AttachQuery, ApiError> {
     let q = AttachQuery {
@@ -64,15 +80,7 @@ pub fn attach_query(query: &str) -> Result<AttachQuery, ApiError> {
         stdin: flag(query, "stdin")?.unwrap_or(false),
         stdout: flag(query, "stdout")?.unwrap_or(false),
         stderr: flag(query, "stderr")?.unwrap_or(false),
-        detach_keys: match query_param(query, "detachKeys") {
-            None | Some("ctrl-p,ctrl-q" | "ctrl-p%2Cctrl-q") => true,
-            Some("") => false,
-            Some(v) => {
-                return Err(ApiError::BadRequest(format!(
-                    "invalid `detachKeys` `{v}`: only `ctrl-p,ctrl-q` or none (``) is supported"
-                )))
-            }
-        },
+        detach_keys: detach_keys(query)?,
     };
     if !q.stream && !q.logs {
         return Err(ApiError::BadRequest(
@@ -158,10 +166,10 @@ pub fn attach(shared: &Shared, id: &str, req: &Req<'_>) -> Result<Reply, ApiErro
         ct,
         Box::new(move |h| {
             let mut r = Relay {
+                input: q.stdin && stdin,
+                keys: q.detach_keys.matcher().filter(|_| tty),
                 q,
                 tty,
-                input: q.stdin && stdin,
-                keys: (tty && q.detach_keys).then(DetachKeys::default),
             };
             r.run(sock, h, &backlog);
         }),
@@ -233,7 +241,7 @@ struct Relay {
     tty: bool,
     /// The client's input goes to the container (asked for, and it has stdin).
     input: bool,
-    keys: Option<DetachKeys>,
+    keys: Option<Matcher>,
 }
 
 /// Whether the relay goes on.
@@ -380,19 +388,31 @@ mod tests {
                 stdin: true,
                 stdout: true,
                 stderr: true,
-                detach_keys: true
+                detach_keys: Keys::default()
             }
         );
         // podman's default: streaming
         assert!(attach_query("stdout=1").unwrap().stream);
-        assert!(!attach_query("stdout=1&detachKeys=").unwrap().detach_keys);
+        assert!(attach_query("stdout=1&detachKeys=")
+            .unwrap()
+            .detach_keys
+            .is_none());
+        for v in ["ctrl-a,x", "ctrl-a%2Cx", "q", "ctrl-p%2cctrl-q"] {
+            let k = attach_query(&format!("stdout=1&detachKeys={v}")).unwrap();
+            let want = percent_decode(v).unwrap();
+            assert_eq!(k.detach_keys, Keys::parse(&want).unwrap(), "{v}");
+        }
         let l = attach_query("logs=1&stream=0&stderr=1").unwrap();
         assert!(l.logs && !l.stream && !l.stdout);
         assert_eq!(status(attach_query("stream=0&stdout=1")), 400);
         assert_eq!(status(attach_query("stream=1")), 400);
         let e = attach_query("stdout=maybe").unwrap_err().to_string();
         assert!(e.contains("`stdout` `maybe`"), "{e}");
-        assert_eq!(status(attach_query("stdout=1&detachKeys=ctrl-x")), 400);
+        for v in ["ctrl-xx", "ctrl-", "ctrl-a%2C", "ab", "%C3%A9", "%zz"] {
+            let e = attach_query(&format!("stdout=1&detachKeys={v}")).unwrap_err();
+            assert_eq!(e.object(serde_json::Value::Null).status_code, 400, "{v}");
+            assert!(e.to_string().contains("`detachKeys`"), "{v}: {e}");
+        }
     }
 
     #[test]

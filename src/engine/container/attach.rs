@@ -12,6 +12,7 @@ use crate::console;
 use crate::container::{load, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
+use crate::detach::{Keys, Matcher};
 use crate::options::Validated;
 use crate::relay::Peer;
 
@@ -25,6 +26,8 @@ pub struct Attached {
     pub stdin: bool,
     /// Output read in a relay but not yet a whole frame.
     buf: Vec<u8>,
+    /// The keys that detach a relay (with a pty); ctrl-p ctrl-q unless set.
+    keys: Keys,
 }
 
 /// How a relay ended.
@@ -62,6 +65,7 @@ pub fn connect(ctx: &mut Engine, id: &str) -> Result<Attached, ContainerError> {
         tty: v.as_ref().is_some_and(|v| v.tty),
         stdin: v.as_ref().is_some_and(|v| v.interactive),
         buf: Vec::new(),
+        keys: Keys::default(),
     })
 }
 
@@ -75,6 +79,11 @@ fn resize_frame(rows: u16, cols: u16) -> Vec<u8> {
 }
 
 impl Attached {
+    /// The keys that detach a relay of this connection (`--detach-keys`).
+    pub fn set_detach_keys(&mut self, keys: Keys) {
+        self.keys = keys;
+    }
+
     /// Tells the pty the caller's window size (that of `term`, if a terminal).
     pub fn resize_from(&mut self, term: BorrowedFd<'_>) {
         if let Some((rows, cols)) = console::window_size(term.as_raw_fd()) {
@@ -121,8 +130,8 @@ impl Attached {
 impl Peer for Attached {
     type End = Ended;
 
-    fn detach_keys(&self) -> bool {
-        self.tty
+    fn detach_keys(&self) -> Option<Matcher> {
+        self.keys.matcher().filter(|_| self.tty)
     }
 
     fn fd(&self) -> BorrowedFd<'_> {

@@ -3,7 +3,9 @@
 //! k3rt have it). k3 never enters a container itself: the runtime's exec carries every
 //! defence (sealed binary, non-dumpable until the exec, cwd checked inside the
 //! container, the container's seccomp, capabilities and user, no leaked descriptors).
-//! The exit code is the process' own.
+//! The exit code is the process' own. With a pty, the detach keys leave the
+//! process running (docker's `exec -it`): a `k3 __ptyhold` keeps its terminal
+//! open, reading what it writes, until it ends.
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -13,6 +15,7 @@ use crate::console::{self, ConsoleSocket};
 use crate::container::{load, Container, ContainerError};
 use crate::context::Engine;
 use crate::db::container_state::Status;
+use crate::detach::{Keys, Matcher};
 use crate::relay::Peer;
 
 /// What to run.
@@ -28,6 +31,8 @@ pub struct ExecSpec {
     pub tty: bool,
     /// The caller's stdin goes to the process (`-i`); otherwise it reads /dev/null.
     pub interactive: bool,
+    /// The keys that detach from the process' pty (`--detach-keys`).
+    pub detach_keys: Keys,
 }
 
 /// Runs `spec` in `id`; returns the exit code.
@@ -43,7 +48,7 @@ pub fn exec(ctx: &mut Engine, id: &str, spec: &ExecSpec) -> Result<i32, Containe
         });
     }
     let rt = l.runtime(ctx);
-    runtime_exec(&l, &rt, spec)
+    runtime_exec(&l, &rt, spec, &ctx.k3_exe)
 }
 
 /// The values of an exec, refused before the runtime runs (named, 422).
@@ -72,6 +77,7 @@ fn runtime_exec(
     l: &Container,
     rt: &crate::oci_runtime::OciRuntime,
     spec: &ExecSpec,
+    k3_exe: &std::path::Path,
 ) -> Result<i32, ContainerError> {
     let mut c: Command = rt.command(&l.runtime_log(), false, "exec");
     let console = if spec.tty {
@@ -110,7 +116,11 @@ fn runtime_exec(
             matches!(child.try_wait(), Ok(None))
         });
         if let Ok(master) = got {
-            relay_pty(&master, spec.interactive);
+            if relay_pty(&master, spec) == Ended::Detached {
+                // the process runs on, its runtime waits for it: both outlive k3
+                hold_pty(k3_exe, master).map_err(exec_err)?;
+                return Ok(0);
+            }
         }
     }
     let status = child.wait().map_err(exec_err)?;
@@ -128,24 +138,59 @@ fn runtime_exec(
     Ok(code)
 }
 
+/// How the relay of an exec's pty ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// The process closed its side.
+    Closed,
+    /// The caller typed the detach keys (with `-i`): the process runs on.
+    Detached,
+}
+
 /// Relays between the caller's terminal (stdin, stdout) and the pty `master`
-/// until the process has closed its side; SIGWINCH resizes the pty.
-fn relay_pty(master: &std::os::fd::OwnedFd, interactive: bool) {
+/// until the process has closed its side (or the detach keys); SIGWINCH
+/// resizes the pty.
+fn relay_pty(master: &std::os::fd::OwnedFd, spec: &ExecSpec) -> Ended {
     let stdin = std::io::stdin();
     let term = console::is_tty(0).then(|| stdin.as_fd());
-    let input = interactive.then(|| stdin.as_fd());
+    let input = spec.interactive.then(|| stdin.as_fd());
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    Pty(master).relay(input, term, &mut out, &mut err);
+    Pty(master, &spec.detach_keys).relay(input, term, &mut out, &mut err)
+}
+
+/// After a detach: `k3 __ptyhold` (in a process group of its own, no
+/// descriptor but the master) keeps the pty's master open and reads what the
+/// process writes, so it neither gets a hangup nor blocks on a full terminal.
+fn hold_pty(k3_exe: &std::path::Path, master: std::os::fd::OwnedFd) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    Command::new(k3_exe)
+        .arg("__ptyhold")
+        .stdin(Stdio::from(master))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map(drop)
+}
+
+/// `k3 __ptyhold`: reads stdin (a pty's master) until the last process on the
+/// terminal has closed it; never returns.
+pub fn hold_main() -> ! {
+    // SAFETY: setting a signal's disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+    let mut buf = [0u8; 16384];
+    while console::read_some(0, &mut buf).is_ok_and(|n| n > 0) {}
+    std::process::exit(0)
 }
 
 /// An exec's pty as the other side of a relay: bytes unframed both ways.
-struct Pty<'a>(&'a std::os::fd::OwnedFd);
+struct Pty<'a>(&'a std::os::fd::OwnedFd, &'a Keys);
 
 impl Peer for Pty<'_> {
-    type End = ();
+    type End = Ended;
 
-    fn detach_keys(&self) -> bool {
-        false
+    fn detach_keys(&self) -> Option<Matcher> {
+        self.1.matcher()
     }
 
     fn fd(&self) -> BorrowedFd<'_> {
@@ -163,7 +208,7 @@ impl Peer for Pty<'_> {
         }
     }
 
-    fn output(&mut self, data: &[u8], out: &mut dyn Write, _err: &mut dyn Write) -> Option<()> {
+    fn output(&mut self, data: &[u8], out: &mut dyn Write, _err: &mut dyn Write) -> Option<Ended> {
         let _ = out.write_all(data);
         let _ = out.flush();
         None
@@ -183,9 +228,13 @@ impl Peer for Pty<'_> {
         }
     }
 
-    fn closed(&mut self) {}
+    fn closed(&mut self) -> Ended {
+        Ended::Closed
+    }
 
-    fn detached(&mut self) {}
+    fn detached(&mut self) -> Ended {
+        Ended::Detached
+    }
 }
 
 /// The last error the runtime logged (`--log-format json`) after byte `from` of `log`.

@@ -151,6 +151,11 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 fn container_verb(ctx: Root, globals: &Globals, cmd: ContainerCmd) -> Result<(), Failure> {
+    // a bad `--detach-keys` before anything runs, with or without the daemon
+    if let Err(e) = container_cli::detach_keys::check(&cmd) {
+        eprintln!("k3: error: {e}");
+        return Err(Failure::Exit(125));
+    }
     match remote::try_remote(&socket_path(&ctx, globals), &cmd) {
         Ok(Remote::Exit(0)) => return Ok(()),
         Ok(Remote::Exit(code)) => return Err(Failure::Exit(code)),

@@ -1,12 +1,12 @@
 //! `k3 attach ID`: the caller's terminal to a running container's stdio
-//! through its monitor; ctrl-p ctrl-q detaches (with a pty), otherwise it
+//! through its monitor; ctrl-p ctrl-q (or `--detach-keys`) detaches (with a pty), otherwise it
 //! ends with the container and exits with its code.
 
 use std::os::fd::{AsFd, AsRawFd};
 
 use clap::Args;
 
-use crate::cli::Failure;
+use crate::cli::{detach_keys, Failure};
 use k3_engine::console;
 use k3_engine::container::attach::{self, Ended};
 use k3_engine::context::Engine;
@@ -18,19 +18,26 @@ pub struct AttachArgs {
     /// Do not pass the caller's stdin (the container's output only)
     #[arg(long)]
     pub no_stdin: bool,
+    /// Keys that detach from the container's terminal: a comma-separated list of
+    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// [default: ctrl-p,ctrl-q]
+    #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
+    pub detach_keys: Option<String>,
     /// Container id
     pub id: String,
 }
 
 /// `k3 attach`.
 pub fn run(ctx: &mut Engine, a: AttachArgs) -> Result<i32, Failure> {
+    let keys = detach_keys::keys(a.detach_keys.as_deref(), &a.id, false)?;
     let fail = Failure::about(&a.id, false);
-    let at = attach::connect(ctx, &a.id).map_err(|e| fail(e.into()))?;
+    let mut at = attach::connect(ctx, &a.id).map_err(|e| fail(e.into()))?;
+    at.set_detach_keys(keys);
     relay_to_end(ctx, &a.id, at, !a.no_stdin)
 }
 
 /// Relays the caller's stdio to `at` (stdin too when `stdin` and the container
-/// has one) until the container ends or ctrl-p ctrl-q; the exit code to return.
+/// has one) until the container ends or its detach keys; the exit code to return.
 pub fn relay_to_end(
     ctx: &mut Engine,
     id: &str,

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::Failure;
+use crate::cli::{detach_keys, Failure};
 use k3_engine::container::exec::{self, ExecSpec};
 use k3_engine::context::Engine;
 
@@ -15,6 +15,11 @@ pub struct ExecArgs {
     /// Allocate a pseudo-terminal for the process
     #[arg(long, short = 't')]
     pub tty: bool,
+    /// Keys that detach from the process' terminal (`-it`): a comma-separated list of
+    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// [default: ctrl-p,ctrl-q]
+    #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
+    pub detach_keys: Option<String>,
     /// Environment variable `KEY=VALUE` (repeatable)
     #[arg(long = "env", short = 'e', allow_hyphen_values = true)]
     pub env: Vec<String>,
@@ -33,12 +38,14 @@ pub struct ExecArgs {
 
 /// `k3 exec`.
 pub fn run(ctx: &mut Engine, a: ExecArgs) -> Result<i32, Failure> {
+    let detach_keys = detach_keys::keys(a.detach_keys.as_deref(), &a.id, a.json)?;
     let spec = ExecSpec {
         args: a.cmd.clone(),
         env: a.env.clone(),
         cwd: a.workdir.clone(),
         tty: a.tty,
         interactive: a.interactive,
+        detach_keys,
     };
     // typed input goes to the process as it is typed, and the process' terminal
     // does the echo: the caller's terminal is raw until the exec ends

@@ -8,6 +8,7 @@ pub mod archive;
 pub mod attach;
 pub mod cp;
 pub mod create;
+pub mod detach_keys;
 pub mod events;
 pub mod exec;
 pub mod globals;
@@ -113,7 +114,7 @@ pub enum ContainerCmd {
     Events(events::EventsArgs),
     /// Run a command in a running container.
     Exec(exec::ExecArgs),
-    /// Connect the terminal to a running container (ctrl-p ctrl-q detaches).
+    /// Connect the terminal to a running container (ctrl-p ctrl-q, or `--detach-keys`, detaches).
     Attach(attach::AttachArgs),
     /// Print a container's output.
     Logs(logs::LogsArgs),

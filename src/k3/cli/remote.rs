@@ -108,8 +108,20 @@ fn rm(socket: &Path, ids: &[String], force: bool) -> Result<i32, ClientError> {
     Ok(0)
 }
 
+/// The verb's `--detach-keys` (checked before the daemon is asked).
+fn keys(flag: Option<&str>) -> Result<k3_engine::detach::Keys, i32> {
+    crate::cli::detach_keys::parse(flag).map_err(|e| {
+        eprintln!("k3: error: {e}");
+        125
+    })
+}
+
 fn run(socket: &Path, a: &crate::cli::run::RunArgs) -> Result<i32, ClientError> {
     let json = a.create.json;
+    let keys = match keys(a.detach_keys.as_deref()) {
+        Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
     let opts = match a.create.options() {
         Ok(mut o) => {
             o.auto_remove |= a.rm && a.detach;
@@ -141,7 +153,7 @@ fn run(socket: &Path, a: &crate::cli::run::RunArgs) -> Result<i32, ClientError> 
     let stream = if a.detach {
         None
     } else {
-        match remote_attach::open(socket, &id, tty, interactive)? {
+        match remote_attach::open(socket, &id, tty, interactive, keys)? {
             Ok(s) => Some(s),
             Err(refused) => {
                 let _ = remove(socket, &id);
@@ -218,6 +230,10 @@ fn relay(
 /// then the stream until it stops (its code) or the detach keys (0).
 fn attach(socket: &Path, a: &crate::cli::attach::AttachArgs) -> Result<i32, ClientError> {
     let id = &a.id;
+    let keys = match keys(a.detach_keys.as_deref()) {
+        Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
     let i = client::call(socket, "GET", &format!("/containers/{id}"), None, None)?;
     if i.status != 200 {
         return Ok(failed(&i, false));
@@ -225,7 +241,7 @@ fn attach(socket: &Path, a: &crate::cli::attach::AttachArgs) -> Result<i32, Clie
     let v = i.json();
     let tty = v["Validated"]["tty"].as_bool().unwrap_or(false);
     let interactive = v["Validated"]["interactive"].as_bool().unwrap_or(false) && !a.no_stdin;
-    let stream = match remote_attach::open(socket, id, tty, interactive)? {
+    let stream = match remote_attach::open(socket, id, tty, interactive, keys)? {
         Ok(s) => s,
         Err(refused) => return Ok(failed(&refused, false)),
     };

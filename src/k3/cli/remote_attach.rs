@@ -1,8 +1,8 @@
 //! The interactive half of the verbs run through the daemon: `k3 attach` and a
 //! foreground `k3 run` take the container's attach stream over (`POST
 //! /containers/{id}/attach`, docker's hijack) and relay the caller's terminal to
-//! it as the standalone path relays it to the monitor: raw mode, ctrl-p ctrl-q
-//! (with a pty), SIGWINCH as `POST /containers/{id}/resize`, the end of the
+//! it as the standalone path relays it to the monitor: raw mode, the detach keys
+//! (with a pty; passed to the daemon as `detachKeys` too), SIGWINCH as `POST /containers/{id}/resize`, the end of the
 //! caller's input as the end of the container's (the write half shut), and the
 //! exit code from `POST /containers/{id}/wait`.
 
@@ -13,8 +13,10 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use k3_engine::api::client::{self, Answer, ClientError, Hijack};
+use k3_engine::api::routes::percent_encode;
 use k3_engine::api::stream::{self, Demux};
 use k3_engine::console;
+use k3_engine::detach::{Keys, Matcher};
 use k3_engine::relay::{self, Peer};
 
 /// An attach stream taken over.
@@ -30,6 +32,8 @@ pub struct Stream {
     socket: PathBuf,
     /// The container, for a resize.
     id: String,
+    /// The keys that detach (with a pty).
+    keys: Keys,
 }
 
 /// How a relay ended.
@@ -41,17 +45,19 @@ pub enum Ended {
     Detached,
 }
 
-/// Attaches to `id` (its stdout and stderr, and stdin when `stdin`); the
-/// daemon's refusal as its answer.
+/// Attaches to `id` (its stdout and stderr, and stdin when `stdin`) with the
+/// detach keys `keys`; the daemon's refusal as its answer.
 pub fn open(
     socket: &Path,
     id: &str,
     tty: bool,
     stdin: bool,
+    keys: Keys,
 ) -> Result<Result<Stream, Answer>, ClientError> {
     let path = format!(
-        "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
-        u8::from(stdin)
+        "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}&detachKeys={}",
+        u8::from(stdin),
+        percent_encode(&keys.spec())
     );
     Ok(match client::hijack(socket, &path)? {
         Hijack::Stream { conn, early } => Ok(Stream {
@@ -61,6 +67,7 @@ pub fn open(
             demux: Demux::default(),
             socket: socket.to_path_buf(),
             id: id.to_string(),
+            keys,
         }),
         Hijack::Refused(a) => Err(a),
     })
@@ -142,8 +149,8 @@ impl Stream {
 impl Peer for Stream {
     type End = Ended;
 
-    fn detach_keys(&self) -> bool {
-        self.tty
+    fn detach_keys(&self) -> Option<Matcher> {
+        self.keys.matcher().filter(|_| self.tty)
     }
 
     fn fd(&self) -> BorrowedFd<'_> {

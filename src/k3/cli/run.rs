@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::create::{create_from, print_created, CreateArgs};
-use crate::cli::Failure;
+use crate::cli::{detach_keys, Failure};
 use std::os::fd::{AsFd, AsRawFd};
 
 use k3_engine::console;
@@ -24,6 +24,11 @@ pub struct RunArgs {
     /// Remove the container when it exits (with `-d`, its monitor removes it)
     #[arg(long)]
     pub rm: bool,
+    /// Keys that detach from the container's terminal: a comma-separated list of
+    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// [default: ctrl-p,ctrl-q]
+    #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
+    pub detach_keys: Option<String>,
     /// The options shared with `create`.
     #[command(flatten)]
     pub create: CreateArgs,
@@ -51,6 +56,7 @@ pub fn forward_signals(ctx: &Engine, id: &str) {
 pub fn run(ctx: &mut Engine, mut a: RunArgs) -> Result<i32, Failure> {
     // in the foreground this `k3` removes it; detached, its monitor does
     a.create.auto_remove = a.rm && a.detach;
+    let keys = detach_keys::keys(a.detach_keys.as_deref(), "", a.create.json)?;
     let c = create_from(ctx, &a.create)?;
     let fail = Failure::about(&c.id, a.create.json);
     // In the foreground the monitor is attached to before the start: nothing of
@@ -76,7 +82,7 @@ pub fn run(ctx: &mut Engine, mut a: RunArgs) -> Result<i32, Failure> {
         let _ = remove::remove(ctx, &c.id, true);
         return Err(fail(e.into()));
     }
-    let Some(at) = attached else {
+    let Some(mut at) = attached else {
         print_created(&c, &a.create);
         return Ok(0);
     };
@@ -84,6 +90,7 @@ pub fn run(ctx: &mut Engine, mut a: RunArgs) -> Result<i32, Failure> {
         eprintln!("{line}");
     }
     forward_signals(ctx, &c.id);
+    at.set_detach_keys(keys);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let term = (a.create.tty && console::is_tty(stdin.as_raw_fd())).then(|| stdin.as_fd());
     let raw = term.and_then(|t| console::RawMode::enter(t.as_raw_fd()));

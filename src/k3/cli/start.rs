@@ -5,7 +5,7 @@ use clap::Args;
 
 use crate::cli::attach::relay_to_end;
 use crate::cli::run::forward_signals;
-use crate::cli::Failure;
+use crate::cli::{detach_keys, Failure};
 use k3_engine::container::{attach, start, ContainerError};
 use k3_engine::context::Engine;
 use k3_engine::options::OptionsError;
@@ -22,6 +22,11 @@ pub struct StartArgs {
     /// With `--attach`: pass stdin too (a container created with `-i`)
     #[arg(long, short = 'i')]
     pub interactive: bool,
+    /// Keys that detach from the container's terminal: a comma-separated list of
+    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// [default: ctrl-p,ctrl-q]
+    #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
+    pub detach_keys: Option<String>,
     /// Container ids
     #[arg(required = true)]
     pub ids: Vec<String>,
@@ -54,10 +59,11 @@ fn start_attached(ctx: &mut Engine, a: &StartArgs) -> Result<i32, Failure> {
             .into(),
         ));
     };
+    let keys = detach_keys::keys(a.detach_keys.as_deref(), id, a.json)?;
     let fail = Failure::about(id, a.json);
     let early = attach::connect(ctx, id).ok();
     start::start(ctx, id).map_err(|e| fail(e.into()))?;
-    let at = match early {
+    let mut at = match early {
         Some(at) => at,
         None => {
             let fail = Failure::about(id, a.json);
@@ -65,5 +71,6 @@ fn start_attached(ctx: &mut Engine, a: &StartArgs) -> Result<i32, Failure> {
         }
     };
     forward_signals(ctx, id);
+    at.set_detach_keys(keys);
     relay_to_end(ctx, id, at, a.interactive)
 }
