@@ -74,14 +74,19 @@ impl Keys {
             match key(k) {
                 Some(b) => seq.push(b),
                 None => {
+                    let what = if k.is_empty() {
+                        "an empty key (a comma too many)".to_string()
+                    } else {
+                        format!("`{k}` is not a key")
+                    };
                     return Err(BadKeys {
                         value: value.to_string(),
                         reason: format!(
-                            "`{k}` is not a key: want a comma-separated list of ctrl-<x> \
+                            "{what}: want a comma-separated list of ctrl-<x> \
                              (x one of a-z @ [ \\ ] ^ _), DEL or single characters, \
                              or \"\" for none"
                         ),
-                    })
+                    });
                 }
             }
         }
@@ -204,10 +209,12 @@ mod tests {
         ] {
             let e = Keys::parse(v).unwrap_err();
             assert_eq!(e.value, v);
-            assert!(
-                e.reason.starts_with(&format!("`{k}` is not a key")),
-                "{v}: {e:?}"
-            );
+            let what = if k.is_empty() {
+                "an empty key".to_string()
+            } else {
+                format!("`{k}` is not a key")
+            };
+            assert!(e.reason.starts_with(&what), "{v}: {e:?}");
             let m = e.message("--detach-keys");
             assert!(
                 m.starts_with(&format!("invalid `--detach-keys` value `{v}`")),

@@ -16,7 +16,7 @@ pub struct ExecArgs {
     #[arg(long, short = 't')]
     pub tty: bool,
     /// Keys that detach from the process' terminal (`-it`): a comma-separated list of
-    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// ctrl-<x> (x one of a-z @ [ \ ] ^ _) or single characters, "" for none
     /// [default: ctrl-p,ctrl-q]
     #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
     pub detach_keys: Option<String>,

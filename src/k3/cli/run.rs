@@ -25,7 +25,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub rm: bool,
     /// Keys that detach from the container's terminal: a comma-separated list of
-    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// ctrl-<x> (x one of a-z @ [ \ ] ^ _) or single characters, "" for none
     /// [default: ctrl-p,ctrl-q]
     #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
     pub detach_keys: Option<String>,

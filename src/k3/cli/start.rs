@@ -23,7 +23,7 @@ pub struct StartArgs {
     #[arg(long, short = 'i')]
     pub interactive: bool,
     /// Keys that detach from the container's terminal: a comma-separated list of
-    /// ctrl-<x> (x one of a-z @ [ \\ ] ^ _) or single characters, "" for none
+    /// ctrl-<x> (x one of a-z @ [ \ ] ^ _) or single characters, "" for none
     /// [default: ctrl-p,ctrl-q]
     #[arg(long = "detach-keys", value_name = "KEYS", allow_hyphen_values = true)]
     pub detach_keys: Option<String>,
