@@ -6,7 +6,8 @@
 # (`podman system service`) and on k3's, same image, same steps, same observable
 # results (frames, pty bytes, exit codes from `/wait`, error statuses). Then the CLI:
 # `k3 run -i/-it` and `k3 attach` through the daemon under tmux, with typed input,
-# give the output and exit codes of the standalone path (K3_NO_DAEMON=1).
+# give the output and exit codes of the standalone path (K3_NO_DAEMON=1). Detach keys
+# (`detachKeys`, `--detach-keys`) the same way on both sockets and both paths.
 # Ends with `N passed, M failed`.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/engine_lib.sh"
@@ -234,10 +235,71 @@ t_cli_attach_detach_and_exit_code_as_standalone() {
     [ "$d" -ne 0 ] || fail "attach to a stopped container succeeded"
 }
 
+t_detach_keys_in_the_api_as_podman() {
+    mk dk1 -it IMG sh -c "$HEXLOOP"
+    local s out rc q='stream=1&stdin=1&stdout=1&stderr=1'
+    for s in "$PSOCK" "$KSOCK"; do
+        # a partial sequence goes on with the key that broke it; then the keys end
+        # the stream and the container runs on (podman writes `Error: detached from
+        # container` into the stream first; docker and k3 do not)
+        out=$(timeout 20 python3 "$H" "$s" dk1 "$q&detachKeys=ctrl-a%2Cx" --raw sleep:0.3 send:'\x01' sleep:0.3 \
+            send:'y' sleep:0.3 send:'\r' expect:' 01 79' send:'\x01' sleep:0.3 send:'x') || fail "stream on $s did not end at the keys"
+        expect_eq 101 "$(j "$out" 'j["status"]')" "status on $s"
+        expect_contains "$(j "$out" 'j["frames"][0][1]')" $'\r\n 01 79\r' "what the container read on $s"
+        # one character
+        timeout 20 python3 "$H" "$s" dk1 "$q&detachKeys=q" --raw sleep:0.3 send:'q' >/dev/null || fail "stream on $s did not end at q"
+        # none: ctrl-p ctrl-q are input, the stream goes on
+        rc=0; timeout 4 python3 "$H" "$s" dk1 "$q&detachKeys=" --raw sleep:0.3 send:'\x10' sleep:0.3 send:'\x11' \
+            sleep:0.3 send:'\r' expect:' 10 11' >/dev/null || rc=$?
+        expect_eq 124 "$rc" "detachKeys= on $s: the keys reached the container and the stream went on"
+        expect_eq running "$(p inspect -f '{{.State.Status}}' dk1)" "podman's container"
+        expect_eq RUNNING "$(status_of dk1)" "k3's container"
+    done
+    # a bad list: 400 naming the field (podman 4.3 answers 500)
+    local v
+    for v in ctrl-zz ctrl-A ab ctrl-p%2C %C3%A9; do
+        out=$(hj "$KSOCK" dk1 "$q&detachKeys=$v")
+        expect_eq 400 "$(j "$out" 'j["status"]')" "k3: detachKeys=$v"
+        expect_contains "$(j "$out" 'j["body"]')" '`detachKeys`' "k3 names the field"
+        expect_eq 500 "$(j "$(hj "$PSOCK" dk1 "$q&detachKeys=$v")" 'j["status"]')" "podman: detachKeys=$v"
+    done
+    expect_eq RUNNING "$(status_of dk1)" "k3's container after the refusals"
+}
+
+t_cli_detach_keys_through_the_daemon_as_standalone() {
+    local mode n pre before rc
+    for mode in daemon local; do
+        pre=; [ $mode = local ] && pre="K3_NO_DAEMON=1 "
+        n=${mode}dk
+        in_tmux $n "$pre$K3 run -it --name dk2 --detach-keys ctrl-a,x alpine sh -c '$HEXLOOP'"
+        wait_screen $n '^ready'
+        key $n C-a; key $n y; key $n Enter
+        wait_screen $n '^ 01 79'
+        key $n C-a; key $n x
+        expect_eq 0 "$(wait_rc $n)" "$mode: exit code after the keys"
+        expect_eq RUNNING "$(status_of dk2)" "$mode: the container runs on"
+        # none: the daemon is told too (its default would end the stream at ctrl-p ctrl-q)
+        n=${mode}dk0
+        in_tmux $n "$pre$K3 attach --detach-keys '' dk2"; sleep 0.5
+        key $n C-p; key $n C-q; key $n Enter
+        wait_screen $n '^ 10 11'
+        [ ! -s "$T/$n.rc" ] || fail "$mode: detached with --detach-keys \"\""
+        key $n C-d
+        expect_eq 0 "$(wait_rc $n)" "$mode: the container's own end"
+        k3 rm -f dk2 >/dev/null
+        # a bad list: 125 naming it, nothing made
+        before=$(residue)
+        rc=0; env ${pre:+K3_NO_DAEMON=1} "$K3" run --name dk3 --detach-keys ctrl-zz alpine true 2>"$T/err" || rc=$?
+        expect_eq 125 "$rc" "$mode: exit code of a bad list"
+        expect_contains "$(cat "$T/err")" '`--detach-keys` value `ctrl-zz`' "$mode: the message"
+        expect_eq "$before" "$(residue)" "$mode: nothing left"
+    done
+}
+
 after_each() {
     local n
-    for n in cat1 mux1 mux2 noi1 tty1 tty2 bad1 done1 lg1 at1 st1; do k3 rm -f $n; p rm -f -t 0 $n; done
-    tm kill-server
+    for n in cat1 mux1 mux2 noi1 tty1 tty2 bad1 done1 lg1 at1 st1 dk1 dk2 dk3; do k3 rm -f $n; p rm -f -t 0 $n; done
+    tm_reset
 }
 
 run_suite

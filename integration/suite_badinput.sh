@@ -435,6 +435,14 @@ t_k3_verbs_ids_and_options() {
     bad_k3 "env" -- exec -e "" "$live" true
     bad_k3 "CMD" -- exec "$live"
     bad_k3 "" -- exec "$live" ""
+    # detach keys: docker's list syntax, refused before anything runs (125)
+    for v in ctrl-zz ctrl- ctrl-A ab é "ctrl-p," ",x" "$HUGE"; do
+        bad_k3 "--detach-keys" -- run --network none --name "$MARK-c" --detach-keys "$v" busybox true
+        bad_k3 "--detach-keys" -- run -d --network none --name "$MARK-c" --detach-keys "$v" busybox true
+        bad_k3 "--detach-keys" -- start -a --detach-keys "$v" "$live"
+        bad_k3 "--detach-keys" -- attach --detach-keys "$v" "$live"
+        bad_k3 "--detach-keys" -- exec -it --detach-keys "$v" "$live" true
+    done
     # networks
     for v in "" "$HUGE" "../$MARK" "é$MARK" "-x" "a/b"; do
         bad_k3 "name" -- network create --subnet 10.213.0.0/24 -- "$v"
@@ -514,6 +522,9 @@ t_k3_api_routes_and_bodies() {
         bad_api 400 '`since`' GET "/events?since=$v"
     done
     for v in NOSUCH -1 65 "" 99999999999; do bad_api 4xx "signal" POST "/containers/$live/kill?signal=$v"; done
+    for v in ctrl-zz ctrl-A ab ctrl-p%2C %C3%A9 %zz "$HUGE"; do
+        bad_api 400 "detachKeys" POST "/containers/$live/attach?stream=1&stdout=1&detachKeys=$v"
+    done
     bad_api 400 "cmd" POST "/containers/$live/exec" '{"cmd":[]}'
     bad_api 400 "cmd" POST "/containers/$live/exec" '{"cmd":[""]}'
     bad_api 400 "cmd" POST "/containers/$live/exec" '{"cmd":"sh"}'

@@ -3,7 +3,9 @@
 # command in the same test: `run -i` (piped stdin), stdin closed without `-i`,
 # `run -t`/`-it` and `exec -it` on a pty (typed input in tmux, the window size and
 # its changes, the exit code, the caller's terminal restored), `attach` with
-# ctrl-p ctrl-q, exit codes of a signalled container. Ends with `N passed, M failed`.
+# ctrl-p ctrl-q, `--detach-keys` (a list, one character, "", a broken sequence, keys
+# pasted in one read, bad values) on run/start -a/attach/exec, exit codes of a
+# signalled container. Ends with `N passed, M failed`.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/engine_lib.sh"
 engine_setup
@@ -95,7 +97,146 @@ t_exit_codes_of_signals_as_podman() {
     k3 rm -f sig1 >/dev/null; p rm -f -t 0 sig1 >/dev/null
 }
 
-after_each() { k3 rm -f at1 ex1 sig1; p rm -f -t 0 at1 ex1 sig1; tm kill-server; }
+# ---- --detach-keys, the same keys typed into podman and k3 ----
+
+hexlines() { tm capture-pane -p -t "$1" | grep '^ [0-9a-f][0-9a-f]' || true; }
+pstatus() { p inspect -f '{{.State.Status}}' "$1"; }
+# running ENGINE NAME: the container still runs
+running() { if [ "$1" = k3 ]; then expect_eq RUNNING "$(status_of "$2")" "k3: $2 runs on"; else expect_eq running "$(pstatus "$2")" "podman: $2 runs on"; fi; }
+# eng ENGINE: the command line of that engine (k3 or podman) and its image
+eng() { if [ "$1" = k3 ]; then echo "$K3"; else echo "$P"; fi; }
+img() { if [ "$1" = k3 ]; then echo alpine; else echo "$PIMG"; fi; }
+
+t_detach_keys_list_partial_and_pasted_as_podman() {
+    local e n
+    for e in k3 pod; do
+        n=${e}dk
+        in_tmux $n "$(eng $e) run -it --name dk1 --detach-keys ctrl-a,x $(img $e) sh -c '$HEXLOOP'"
+        wait_screen $n '^ready'
+        # a partial sequence goes on with the key that broke it
+        key $n C-a; key $n y; key $n Enter
+        wait_screen $n '^ 01 79$'
+        # ... which is no new start: ctrl-a ctrl-a x is input
+        key $n C-a; key $n C-a; key $n x; key $n Enter
+        wait_screen $n '^ 01 01 78$'
+        # keys pasted in one read are input
+        tm send-keys -t $n C-a x; sleep 0.3; key $n Enter
+        wait_screen $n '^ 01 78$'
+        [ ! -s "$T/$n.rc" ] || fail "$e: detached by input that was not the keys"
+        key $n C-a; key $n x
+        expect_eq 0 "$(wait_rc $n)" "$e: exit code after the detach keys"
+        running $e dk1
+    done
+    expect_eq "$(hexlines poddk)" "$(hexlines k3dk)" "what the container read, podman vs k3"
+    expect_eq "$(printf ' 01 79\n 01 01 78\n 01 78')" "$(hexlines k3dk)" "what k3's container read"
+    k3 rm -f dk1 >/dev/null; p rm -f -t 0 dk1 >/dev/null
+}
+
+t_detach_keys_one_character_and_none_as_podman() {
+    local e n
+    for e in k3 pod; do
+        # one character
+        n=${e}one
+        in_tmux $n "$(eng $e) run -it --name dk2 --detach-keys q $(img $e) sh"
+        wait_screen $n '^/ #'
+        key $n q
+        expect_eq 0 "$(wait_rc $n)" "$e: exit code after q"
+        running $e dk2
+        # none: the default keys reach the container, which then ends as usual
+        n=${e}none
+        in_tmux $n "$(eng $e) run -it --name dk3 --detach-keys '' $(img $e) sh -c '$HEXLOOP'"
+        wait_screen $n '^ready'
+        key $n C-p; key $n C-q; key $n Enter
+        wait_screen $n '^ 10 11$'
+        [ ! -s "$T/$n.rc" ] || fail "$e: detached with --detach-keys \"\""
+        key $n C-d
+        expect_eq 0 "$(wait_rc $n)" "$e: the container's own end"
+    done
+    expect_eq "$(hexlines podnone)" "$(hexlines k3none)" "what the container read, podman vs k3"
+    expect_eq exited "$(pstatus dk3)" "podman's container ended"
+    expect_eq STOPPED "$(status_of dk3)" "k3's container ended"
+    k3 rm -f dk2 dk3 >/dev/null; p rm -f -t 0 dk2 dk3 >/dev/null
+}
+
+t_detach_keys_of_start_attach_and_exec_as_podman() {
+    local e n rc
+    k3 create -it --name dk4 alpine sh >/dev/null
+    p create -it --name dk4 "$PIMG" sh >/dev/null
+    for e in k3 pod; do
+        n=${e}start
+        in_tmux $n "$(eng $e) start -ai --detach-keys ctrl-a,x dk4"
+        wait_screen $n '^/ #'
+        key $n C-a; key $n x
+        expect_eq 0 "$(wait_rc $n)" "$e: start -a, exit code after the keys"
+        running $e dk4
+        n=${e}att
+        in_tmux $n "$(eng $e) attach --detach-keys ctrl-],q dk4"; sleep 0.5
+        tm send-keys -t $n 'echo att-$((2*3))' Enter
+        wait_screen $n '^att-6'
+        key $n 'C-]'; key $n q
+        expect_eq 0 "$(wait_rc $n)" "$e: attach, exit code after the keys"
+        running $e dk4
+        n=${e}exec
+        in_tmux $n "$(eng $e) exec -it --detach-keys ctrl-a,x dk4 sh -c 'echo started; exec sleep 1234'"
+        wait_screen $n '^started'
+        key $n C-a; key $n x
+    done
+    expect_eq 0 "$(wait_rc k3exec)" "k3: exec, exit code after the keys"
+    # podman 4.3 detaches too, but fails after a 5 s wait for the exec's exit file
+    for rc in $(seq 100); do [ -s "$T/podexec.rc" ] && break; sleep 0.2; done
+    rc=$(cat "$T/podexec.rc" 2>/dev/null || echo none)
+    [ "$rc" != none ] && [ "$rc" -ne 0 ] || fail "podman's exec detach: want its known failure, got \`$rc\`"
+    # the exec'd process runs on in both, k3's terminal held by a k3 __ptyhold
+    expect_contains "$(p exec dk4 ps -o args)" "sleep 1234" "podman's exec'd process"
+    expect_contains "$(k3 exec dk4 ps -o args)" "sleep 1234" "k3's exec'd process"
+    pgrep -f "/k3 __ptyhold" >/dev/null || fail "no k3 __ptyhold"
+    # ... until the process ends: then its holder goes too
+    k3 exec dk4 sh -c 'for d in /proc/[0-9]*; do [ "$(cat $d/comm)" = sleep ] && kill ${d#/proc/}; done; true'
+    local i; for i in $(seq 50); do pgrep -f "/k3 __ptyhold" >/dev/null || break; sleep 0.1; done
+    if pgrep -f "/k3 __ptyhold" >/dev/null; then fail "k3 __ptyhold outlived the process"; fi
+    k3 rm -f dk4 >/dev/null; p rm -f -t 0 dk4 >/dev/null
+}
+
+t_bad_detach_keys_as_podman() {
+    local v rc prc before
+    k3 run -dit --name dk5 alpine sh >/dev/null
+    p run -dit --name dk5 "$PIMG" sh >/dev/null
+    k3 create -it --name dk6 alpine sh >/dev/null
+    p create -it --name dk6 "$PIMG" sh >/dev/null
+    for v in ctrl-zz ctrl- ctrl-A ab é ctrl-p, ,x; do
+        # run: k3 refuses before it creates anything (podman 4.3: 126, and its
+        # container is left behind)
+        before=$(residue)
+        rc=0; k3 run --name dk7 --detach-keys "$v" alpine true 2>"$T/err" || rc=$?
+        expect_eq 125 "$rc" "k3 run --detach-keys $v"
+        expect_contains "$(cat "$T/err")" "\`--detach-keys\` value \`$v\`" "k3's message"
+        prc=0; p run --name dk7 --detach-keys "$v" "$PIMG" true 2>"$T/perr" || prc=$?
+        expect_eq 126 "$prc" "podman run --detach-keys $v"
+        expect_contains "$(cat "$T/perr")" "invalid detach keys" "podman's message"
+        expect_eq "$before" "$(residue)" "k3 left nothing"
+        p rm -f -t 0 dk7 >/dev/null 2>&1
+        # start -a, attach: 125 in both; nothing started
+        rc=0; k3 start -a --detach-keys "$v" dk6 2>"$T/err" || rc=$?
+        prc=0; p start -a --detach-keys "$v" dk6 2>/dev/null || prc=$?
+        expect_eq "$prc" "$rc" "start -a --detach-keys $v, podman vs k3"
+        expect_contains "$(cat "$T/err")" "\`--detach-keys\` value \`$v\`" "k3's message"
+        expect_eq CREATED "$(status_of dk6)" "k3's container not started"
+        rc=0; k3 attach --detach-keys "$v" dk5 2>"$T/err" </dev/null || rc=$?
+        prc=0; p attach --detach-keys "$v" dk5 2>/dev/null </dev/null || prc=$?
+        expect_eq "$prc" "$rc" "attach --detach-keys $v, podman vs k3"
+        expect_contains "$(cat "$T/err")" "\`--detach-keys\` value \`$v\`" "k3's message"
+        # exec: k3 125; podman 4.3 runs the exec and fails in it (255)
+        rc=0; k3 exec -it --detach-keys "$v" dk5 true 2>"$T/err" </dev/null || rc=$?
+        prc=0; p exec -it --detach-keys "$v" dk5 true 2>/dev/null </dev/null || prc=$?
+        expect_eq 125 "$rc" "k3 exec --detach-keys $v"
+        expect_eq 255 "$prc" "podman exec --detach-keys $v"
+        expect_contains "$(cat "$T/err")" "\`--detach-keys\` value \`$v\`" "k3's message"
+    done
+    running k3 dk5
+    k3 rm -f dk5 dk6 >/dev/null; p rm -f -t 0 dk5 dk6 >/dev/null
+}
+
+after_each() { k3 rm -f at1 ex1 sig1 dk1 dk2 dk3 dk4 dk5 dk6 dk7; p rm -f -t 0 at1 ex1 sig1 dk1 dk2 dk3 dk4 dk5 dk6 dk7; tm_reset; }
 
 t_foreground_output_order_and_no_residue() {
     expect_eq "$(printf 'a\nb\nc')" "$(k3 run --rm alpine sh -c 'echo a; echo b; echo c')"

@@ -3,6 +3,9 @@
 # typed-input/resize/exit check of an interactive shell. Sourced after lib.sh; needs $T.
 TMUX_SOCK=$T/tmux.sock
 tm() { tmux -S "$TMUX_SOCK" "$@"; }
+# tm_reset: no tmux server; its socket gone too, so the next window starts a fresh server
+# instead of reaching the old one while it exits ("server exited unexpectedly")
+tm_reset() { tm kill-server 2>/dev/null; rm -f "$TMUX_SOCK"; }
 
 # in_tmux NAME CMD: CMD in a fresh 100x30 tmux window; the exit code lands in $T/NAME.rc,
 # the terminal settings before and after in $T/NAME.before / .after
@@ -20,6 +23,10 @@ wait_screen() { # NAME TEXT: waits until the pane shows TEXT
     shows "$1" "$2" 100 && return 0
     fail "pane $1 never showed \`$2\`: $(tm capture-pane -p -t "$1" | grep -v '^$' | tail -5)"
 }
+# key NAME KEY: one key, alone in its read (as typed: detach keys count only so)
+key() { tm send-keys -t "$1" "$2"; sleep 0.3; }
+# a container's shell that prints each line it reads as hex (ctrl-q is no XON there)
+HEXLOOP='stty -ixon; echo ready; while read -r l; do printf %s "$l" | od -An -tx1; done'
 wait_rc() { local i; for i in $(seq 100); do [ -s "$T/$1.rc" ] && { cat "$T/$1.rc"; return; }; sleep 0.1; done; echo none; }
 
 # interactive_shell NAME CMD [CHECK]: CMD (a shell on a tty) in a window: typed input, the
