@@ -217,7 +217,7 @@ t_cli_attach_detach_and_exit_code_as_standalone() {
         in_tmux $n "$pre$K3 attach at1"; sleep 0.5
         tm send-keys -t $n 'echo attached-$((2*4))' Enter
         wait_screen $n '^attached-8'
-        tm send-keys -t $n C-p C-q
+        key $n C-p; key $n C-q
         expect_eq 0 "$(wait_rc $n)" "$mode detach exit code"
         expect_eq RUNNING "$(status_of at1)" "$mode: still running after the detach"
         n=${mode}at2
