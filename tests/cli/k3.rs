@@ -75,7 +75,7 @@ fn missing_containers() {
     // a bad filter names itself, with podman's code
     k3(root.path(), &["ps", "--filter", "colour=red"])
         .code(125)
-        .stderr_has(&["`filter`", "colour=red", "unknown filter `colour`"]);
+        .stderr_has(&["`--filter`", "colour=red", "unknown filter `colour`"]);
     // docker's code for a start the engine refused
     k3(root.path(), &["start", "nope"])
         .code(125)

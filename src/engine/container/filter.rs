@@ -4,13 +4,12 @@
 //! match; `name` and `id` are unanchored regular expressions; a `status` filter also
 //! looks at stopped containers.
 
-use std::collections::BTreeMap;
-
 use regex::Regex;
 
 use crate::container::list::Summary;
 use crate::db::container_state::Status;
 use crate::db::Db;
+use crate::filters::{self, bad, Label, Raw};
 use crate::images;
 use crate::options::OptionsError;
 
@@ -33,8 +32,8 @@ pub const KEYS: [&str; 6] = ["label", "name", "id", "status", "ancestor", "exite
 #[derive(Debug, Default, Clone)]
 pub struct PsFilter {
     /// `KEY=VALUE` as given, for the daemon's query.
-    raw: Vec<(String, String)>,
-    labels: Vec<(String, Option<String>)>,
+    raw: Raw,
+    labels: Vec<Label>,
     names: Vec<Regex>,
     ids: Vec<Regex>,
     statuses: Vec<String>,
@@ -42,59 +41,25 @@ pub struct PsFilter {
     exited: Vec<i64>,
 }
 
-fn bad(arg: &str, reason: impl ToString) -> OptionsError {
-    OptionsError {
-        option: "filter",
-        value: arg.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
 impl PsFilter {
     /// Parses `KEY=VALUE` arguments (`--filter`, repeatable).
     pub fn parse(args: &[String]) -> Result<PsFilter, OptionsError> {
         let mut f = PsFilter::default();
-        for a in args {
-            let (k, v) = a.split_once('=').ok_or_else(|| {
-                bad(
-                    a,
-                    format!("want `KEY=VALUE` with KEY one of {}", KEYS.join(", ")),
-                )
-            })?;
-            f.add(k, v)?;
-        }
+        f.raw = Raw::parse(args, &KEYS, |k, v, arg| f.add(k, v, arg))?;
         Ok(f)
     }
 
     /// Parses docker's `filters` query value: `{"KEY": ["VALUE", ...]}` or
     /// `{"KEY": {"VALUE": true}}`.
     pub fn from_json(text: &str) -> Result<PsFilter, OptionsError> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(text, format!("not JSON: {e}")))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| bad(text, "want an object of KEY to a list of values"))?;
         let mut f = PsFilter::default();
-        for (k, vals) in obj {
-            let list: Vec<&str> = match vals {
-                serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
-                serde_json::Value::Object(m) => m.keys().map(String::as_str).collect(),
-                _ => return Err(bad(text, format!("the values of `{k}` are not a list"))),
-            };
-            for val in list {
-                f.add(k, val)?;
-            }
-        }
+        f.raw = Raw::from_json(text, |k, v, arg| f.add(k, v, arg))?;
         Ok(f)
     }
 
     /// docker's `filters` JSON for these filters (what the CLI sends the daemon).
     pub fn to_json(&self) -> String {
-        let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (k, v) in &self.raw {
-            m.entry(k.as_str()).or_default().push(v.as_str());
-        }
-        serde_json::to_string(&m).unwrap_or_default()
+        self.raw.to_json()
     }
 
     /// No filter at all.
@@ -108,34 +73,23 @@ impl PsFilter {
         !self.statuses.is_empty()
     }
 
-    fn add(&mut self, key: &str, val: &str) -> Result<(), OptionsError> {
-        let arg = format!("{key}={val}");
-        let regex = |v: &str| {
-            Regex::new(v).map_err(|e| bad(&arg, format!("not a regular expression: {e}")))
-        };
+    fn add(&mut self, key: &str, val: &str, arg: &str) -> Result<(), OptionsError> {
+        let regex =
+            |v: &str| Regex::new(v).map_err(|e| bad(arg, format!("not a regular expression: {e}")));
         match key {
-            "label" => {
-                let (k, v) = match val.split_once('=') {
-                    Some((k, v)) => (k, Some(v.to_string())),
-                    None => (val, None),
-                };
-                if k.is_empty() {
-                    return Err(bad(&arg, "want `label=KEY` or `label=KEY=VALUE`"));
-                }
-                self.labels.push((k.to_string(), v));
-            }
+            "label" => self.labels.push(filters::label(arg, val)?),
             "name" => self.names.push(regex(val)?),
             "id" => self.ids.push(regex(val)?),
             "status" => {
                 if !STATUSES.contains(&val) {
-                    return Err(bad(&arg, format!("want one of {}", STATUSES.join(", "))));
+                    return Err(bad(arg, format!("want one of {}", STATUSES.join(", "))));
                 }
                 self.statuses.push(val.to_string());
             }
             "ancestor" => {
                 if val.is_empty() {
                     return Err(bad(
-                        &arg,
+                        arg,
                         "want an image name, `NAME:TAG`, `NAME@DIGEST` or an image id",
                     ));
                 }
@@ -144,17 +98,11 @@ impl PsFilter {
             "exited" => {
                 let code = val
                     .parse::<i64>()
-                    .map_err(|_| bad(&arg, "want an exit code (an integer)"))?;
+                    .map_err(|_| bad(arg, "want an exit code (an integer)"))?;
                 self.exited.push(code);
             }
-            _ => {
-                return Err(bad(
-                    &arg,
-                    format!("unknown filter `{key}`: want one of {}", KEYS.join(", ")),
-                ))
-            }
+            _ => return Err(filters::unknown(arg, key, &KEYS)),
         }
-        self.raw.push((key.to_string(), val.to_string()));
         Ok(())
     }
 
@@ -170,14 +118,8 @@ impl PsFilter {
 
     /// Whether `row` passes every filter; `ancestor_ids` from [`Self::ancestor_ids`].
     pub fn keeps(&self, row: &Summary, ancestor_ids: &[String]) -> bool {
-        let labels_ok = self
-            .labels
-            .iter()
-            .all(|(k, v)| match (row.labels.get(k), v) {
-                (Some(have), Some(want)) => have == want,
-                (Some(_), None) => true,
-                (None, _) => false,
-            });
+        let labels_ok =
+            filters::labels_match(&self.labels, |k| row.labels.get(k).map(String::as_str));
         let any = |res: &[Regex], s: &str| res.is_empty() || res.iter().any(|r| r.is_match(s));
         let state = state_word(row);
         let stopped_code = match row.status {
@@ -275,7 +217,7 @@ mod tests {
             let e = PsFilter::parse(&[arg.to_string()]).unwrap_err();
             let msg = e.to_string();
             assert!(
-                msg.contains("`filter`") && msg.contains(needle),
+                msg.contains("`--filter`") && msg.contains(needle),
                 "{arg}: {msg}"
             );
         }
