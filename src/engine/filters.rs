@@ -24,9 +24,29 @@ pub fn unknown(arg: &str, key: &str, keys: &[&str]) -> OptionsError {
     )
 }
 
-/// Filters as given, in order: `KEY=VALUE` pairs.
+/// Filters as given, in order: `KEY=VALUE` pairs, and where they came from.
 #[derive(Debug, Default, Clone)]
-pub struct Raw(Vec<(String, String)>);
+pub struct Raw(Vec<(String, String)>, Source);
+
+/// Where filters came from, which their errors name.
+#[derive(Debug, Default, Clone, Copy)]
+enum Source {
+    /// `--filter` flags.
+    #[default]
+    Flags,
+    /// The `filters` query.
+    Query,
+}
+
+impl Source {
+    fn named(self, e: OptionsError) -> OptionsError {
+        let option = match self {
+            Source::Flags => "--filter",
+            Source::Query => "filters",
+        };
+        OptionsError { option, ..e }
+    }
+}
 
 impl Raw {
     /// Reads `KEY=VALUE` arguments (`--filter`, repeatable), handing each pair to
@@ -37,10 +57,7 @@ impl Raw {
         mut add: impl FnMut(&str, &str, &str) -> Result<(), OptionsError>,
     ) -> Result<Raw, OptionsError> {
         let mut raw = Raw::default();
-        let flag = |e| OptionsError {
-            option: "--filter",
-            ..e
-        };
+        let flag = |e| Source::Flags.named(e);
         for a in args {
             let (k, v) = a.split_once('=').ok_or_else(|| {
                 flag(bad(
@@ -59,11 +76,7 @@ impl Raw {
         text: &str,
         mut add: impl FnMut(&str, &str, &str) -> Result<(), OptionsError>,
     ) -> Result<Raw, OptionsError> {
-        let query = |e| OptionsError {
-            option: "filters",
-            ..e
-        };
-        Raw::read_json(text, &mut add).map_err(query)
+        Raw::read_json(text, &mut add).map_err(|e| Source::Query.named(e))
     }
 
     fn read_json(
@@ -75,7 +88,7 @@ impl Raw {
         let obj = v
             .as_object()
             .ok_or_else(|| bad(text, "want an object of KEY to a list of values"))?;
-        let mut raw = Raw::default();
+        let mut raw = Raw(Vec::new(), Source::Query);
         for (k, vals) in obj {
             let list: Vec<&str> = match vals {
                 serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
@@ -112,6 +125,12 @@ impl Raw {
     /// No filter at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// A bad filter found after parsing (as a `before` image not there), naming
+    /// `--filter` or `filters` as the filters came.
+    pub fn bad(&self, arg: &str, reason: impl ToString) -> OptionsError {
+        self.1.named(bad(arg, reason))
     }
 
     /// How many filters were given.

@@ -12,7 +12,6 @@ use crate::image::filter::ImageFilter;
 use crate::image::progress::{LayerProgress, Progress};
 use crate::image::pull;
 use crate::images::{self, ImagesError};
-use crate::options::OptionsError;
 use crate::supervisor::Shared;
 
 /// `GET /images[?filters=JSON]` (docker's `{"reference": ["busybox"]}`, as
@@ -23,15 +22,7 @@ pub fn list(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
     let ctx = shared.cfg.ctx()?;
     let all = match filter.select(&ctx.db, images::list(&ctx.db)?, &ctx.pull.default_registry) {
         Ok(all) => all,
-        Err(ImagesError::Filter(e)) => {
-            return Err(ApiError::BadRequest(
-                OptionsError {
-                    option: "filters",
-                    ..e
-                }
-                .to_string(),
-            ))
-        }
+        Err(ImagesError::Filter(e)) => return Err(ApiError::BadRequest(e.to_string())),
         Err(e) => return Err(e.into()),
     };
     Ok(Reply::Json(

@@ -114,7 +114,7 @@ impl ImageFilter {
                     |(name, arg)| match images::find(db, name, default_registry) {
                         Ok(r) => Ok(created_ns(&r)),
                         Err(ImagesError::NotFound(_) | ImagesError::Reference(_)) => {
-                            Err(bad(arg, format!("no image `{name}`")).into())
+                            Err(self.raw.bad(arg, format!("no image `{name}`")).into())
                         }
                         Err(e) => Err(e),
                     },
@@ -320,7 +320,14 @@ mod tests {
         let f = ImageFilter::parse(&["before=nosuch".to_string()]).unwrap();
         let e = f.select(&db, images::list(&db).unwrap(), REG).unwrap_err();
         assert!(
-            e.to_string().contains("`before=nosuch`: no image `nosuch`"),
+            e.to_string()
+                .contains("`--filter` value `before=nosuch`: no image `nosuch`"),
+            "{e}"
+        );
+        let f = ImageFilter::from_json(r#"{"since":["nosuch"]}"#).unwrap();
+        let e = f.select(&db, images::list(&db).unwrap(), REG).unwrap_err();
+        assert!(
+            e.to_string().contains("`filters` value `since=nosuch`"),
             "{e}"
         );
     }

@@ -38,10 +38,26 @@ impl Glob {
         Ok(Glob(pieces))
     }
 
-    /// Whether the pattern matches all of `s`.
+    /// Whether the pattern matches all of `s` (in time pattern length times `s`'s,
+    /// whatever the stars).
     pub fn matches(&self, s: &str) -> bool {
-        let chars: Vec<char> = s.chars().collect();
-        matches_at(&self.0, &chars)
+        let s: Vec<char> = s.chars().collect();
+        // after[j]: whether the pieces after the one at hand match s[j..]
+        let mut after = vec![false; s.len() + 1];
+        after[s.len()] = true;
+        for piece in self.0.iter().rev() {
+            let mut here = vec![false; s.len() + 1];
+            for j in (0..=s.len()).rev() {
+                here[j] = match (piece, s.get(j)) {
+                    // a star takes nothing more, or one more character but `/`
+                    (Piece::Star, c) => after[j] || (c.is_some_and(|&c| c != '/') && here[j + 1]),
+                    (p, Some(&c)) => one(p, c) && after[j + 1],
+                    (_, None) => false,
+                };
+            }
+            after = here;
+        }
+        after[0]
     }
 }
 
@@ -84,23 +100,6 @@ fn class_char(c: char, it: &mut std::str::Chars<'_>) -> Result<char, String> {
     }
 }
 
-fn matches_at(p: &[Piece], s: &[char]) -> bool {
-    let Some((first, rest)) = p.split_first() else {
-        return s.is_empty();
-    };
-    match first {
-        Piece::Star => {
-            // any run without `/`, the shortest first
-            let limit = s.iter().position(|&c| c == '/').unwrap_or(s.len());
-            (0..=limit).any(|n| matches_at(rest, &s[n..]))
-        }
-        _ => match s.split_first() {
-            Some((&c, tail)) if one(first, c) => matches_at(rest, tail),
-            _ => false,
-        },
-    }
-}
-
 fn one(p: &Piece, c: char) -> bool {
     match p {
         Piece::Star => false,
@@ -132,6 +131,9 @@ mod tests {
         assert!(m("b?sy***", "busy"));
         assert!(!m("?", "/"));
         assert!(m("", ""));
+        assert!(!m("", "a"));
+        let many = format!("{}b", "*a".repeat(40));
+        assert!(!m(&many, &"a".repeat(200)));
     }
 
     #[test]
