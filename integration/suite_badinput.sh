@@ -451,6 +451,10 @@ t_k3_verbs_ids_and_options() {
         bad_k3 "" -- pull -- "$v"
         bad_k3 "" -- rmi -- "$v"
     done
+    for v in colour=red nokey dangling=x "reference=[" id=xyz "before=nosuch$MARK" "label==x" since= "reference=$HUGE["; do
+        bad_k3 "\`--filter\` value \`${v:0:60}" -- images --filter "$v"
+    done
+    bad_k3 "dangling=false" -- images --filter dangling=true --filter dangling=false
     local st; st=$(status_of "$live" | tr A-Z a-z)
     [ "$st" = running ] || K3_NO_DAEMON=1 "$K3" inspect "$live" | python3 -c 'import json,sys; j=json.load(sys.stdin)[0]; print(j["State"], j.get("Events", j.get("events")))' | tail -c 1500
     expect_eq running "$st" "the live container after the refusals"
@@ -537,6 +541,11 @@ t_k3_api_routes_and_bodies() {
     bad_api 400 "reference" POST /images/pull '{"reference":5}'
     bad_api 400 "zz" POST /images/pull '{"reference":"busybox","zz":1}'
     bad_api 400 "reference" POST /images/pull '{"reference":"'"$HUGE"'"}'
+    for v in '{' '[1]' '{"colour":["red"]}' '{"reference":"x"}' '{"reference":["["]}' '{"dangling":["x"]}' \
+        '{"dangling":["true","false"]}' '{"before":["nosuch'"$MARK"'"]}' '{"id":["é"]}' "{\"reference\":[\"$HUGE[\"]}"; do
+        bad_api 400 '`filters`' GET "/images?filters=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$v")"
+    done
+    bad_api 400 '`filters`' GET "/images?filters=%zz"
     # routes and methods
     bad_api 404 "" GET /nosuch
     bad_api 404 "" GET "/containers/a/b/c"
