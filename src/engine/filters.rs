@@ -24,9 +24,23 @@ pub fn unknown(arg: &str, key: &str, keys: &[&str]) -> OptionsError {
     )
 }
 
-/// Filters as given, in order: `KEY=VALUE` pairs, and where they came from.
+/// What one kind of filter (containers', images') takes: its keys, and each value.
+pub trait Keys: Default {
+    /// The keys it takes.
+    const KEYS: &'static [&'static str];
+    /// Takes the value of `key` (`arg` is the whole `KEY=VALUE`, for errors).
+    fn add(&mut self, key: &str, val: &str, arg: &str) -> Result<(), OptionsError>;
+}
+
+/// Filters: the `KEY=VALUE` pairs as given, where they came from, and `keys`, what
+/// the kind made of them.
 #[derive(Debug, Default, Clone)]
-pub struct Raw(Vec<(String, String)>, Source);
+pub struct Filters<K> {
+    given: Vec<(String, String)>,
+    source: Source,
+    /// The parsed values.
+    pub keys: K,
+}
 
 /// Where filters came from, which their errors name.
 #[derive(Debug, Default, Clone, Copy)]
@@ -48,47 +62,39 @@ impl Source {
     }
 }
 
-impl Raw {
-    /// Reads `KEY=VALUE` arguments (`--filter`, repeatable), handing each pair to
-    /// `add` (which checks the key and value) and keeping those it accepts.
-    pub fn parse(
-        args: &[String],
-        keys: &[&str],
-        mut add: impl FnMut(&str, &str, &str) -> Result<(), OptionsError>,
-    ) -> Result<Raw, OptionsError> {
-        let mut raw = Raw::default();
-        let flag = |e| Source::Flags.named(e);
+impl<K: Keys> Filters<K> {
+    /// Parses `KEY=VALUE` arguments (`--filter`, repeatable).
+    pub fn parse(args: &[String]) -> Result<Filters<K>, OptionsError> {
+        let mut f = Filters::<K>::default();
         for a in args {
             let (k, v) = a.split_once('=').ok_or_else(|| {
-                flag(bad(
+                f.bad(
                     a,
-                    format!("want `KEY=VALUE` with KEY one of {}", keys.join(", ")),
-                ))
+                    format!("want `KEY=VALUE` with KEY one of {}", K::KEYS.join(", ")),
+                )
             })?;
-            raw.push(k, v, &mut add).map_err(flag)?;
+            f.push(k, v)?;
         }
-        Ok(raw)
+        Ok(f)
     }
 
-    /// Reads docker's `filters` query value: `{"KEY": ["VALUE", ...]}` or
-    /// `{"KEY": {"VALUE": true}}`, as [`Raw::parse`].
-    pub fn from_json(
-        text: &str,
-        mut add: impl FnMut(&str, &str, &str) -> Result<(), OptionsError>,
-    ) -> Result<Raw, OptionsError> {
-        Raw::read_json(text, &mut add).map_err(|e| Source::Query.named(e))
+    /// Parses docker's `filters` query value: `{"KEY": ["VALUE", ...]}` or
+    /// `{"KEY": {"VALUE": true}}`.
+    pub fn from_json(text: &str) -> Result<Filters<K>, OptionsError> {
+        let mut f = Filters::<K> {
+            source: Source::Query,
+            ..Filters::default()
+        };
+        f.read_json(text).map_err(|e| Source::Query.named(e))?;
+        Ok(f)
     }
 
-    fn read_json(
-        text: &str,
-        add: &mut impl FnMut(&str, &str, &str) -> Result<(), OptionsError>,
-    ) -> Result<Raw, OptionsError> {
+    fn read_json(&mut self, text: &str) -> Result<(), OptionsError> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(text, format!("not JSON: {e}")))?;
         let obj = v
             .as_object()
             .ok_or_else(|| bad(text, "want an object of KEY to a list of values"))?;
-        let mut raw = Raw(Vec::new(), Source::Query);
         for (k, vals) in obj {
             let list: Vec<&str> = match vals {
                 serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
@@ -96,27 +102,25 @@ impl Raw {
                 _ => return Err(bad(text, format!("the values of `{k}` are not a list"))),
             };
             for val in list {
-                raw.push(k, val, add)?;
+                self.push(k, val)?;
             }
         }
-        Ok(raw)
+        Ok(())
     }
 
-    fn push(
-        &mut self,
-        key: &str,
-        val: &str,
-        add: &mut impl FnMut(&str, &str, &str) -> Result<(), OptionsError>,
-    ) -> Result<(), OptionsError> {
-        add(key, val, &format!("{key}={val}"))?;
-        self.0.push((key.to_string(), val.to_string()));
+    fn push(&mut self, key: &str, val: &str) -> Result<(), OptionsError> {
+        let arg = format!("{key}={val}");
+        self.keys
+            .add(key, val, &arg)
+            .map_err(|e| self.source.named(e))?;
+        self.given.push((key.to_string(), val.to_string()));
         Ok(())
     }
 
     /// docker's `filters` JSON of these filters (what the CLI sends the daemon).
     pub fn to_json(&self) -> String {
         let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (k, v) in &self.0 {
+        for (k, v) in &self.given {
             m.entry(k.as_str()).or_default().push(v.as_str());
         }
         serde_json::to_string(&m).unwrap_or_default()
@@ -124,18 +128,18 @@ impl Raw {
 
     /// No filter at all.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.given.is_empty()
+    }
+
+    /// How many filters were given.
+    pub fn len(&self) -> usize {
+        self.given.len()
     }
 
     /// A bad filter found after parsing (as a `before` image not there), naming
     /// `--filter` or `filters` as the filters came.
     pub fn bad(&self, arg: &str, reason: impl ToString) -> OptionsError {
-        self.1.named(bad(arg, reason))
-    }
-
-    /// How many filters were given.
-    pub fn len(&self) -> usize {
-        self.0.len()
+        self.source.named(bad(arg, reason))
     }
 }
 
@@ -167,32 +171,54 @@ pub fn labels_match<'a>(want: &[Label], have: impl Fn(&str) -> Option<&'a str>) 
 mod tests {
     use super::*;
 
-    fn accept(_: &str, _: &str, _: &str) -> Result<(), OptionsError> {
-        Ok(())
+    /// Takes keys `a` and `b`, any value but `bad`.
+    #[derive(Debug, Default)]
+    struct Ab;
+
+    impl Keys for Ab {
+        const KEYS: &'static [&'static str] = &["a", "b"];
+        fn add(&mut self, key: &str, val: &str, arg: &str) -> Result<(), OptionsError> {
+            if !Self::KEYS.contains(&key) {
+                return Err(unknown(arg, key, Self::KEYS));
+            }
+            if val == "bad" {
+                return Err(bad(arg, "bad value"));
+            }
+            Ok(())
+        }
     }
 
     #[test]
     fn flags_and_json_read_the_same_pairs() {
         let args = ["a=1".to_string(), "b=x=y".to_string(), "a=2".to_string()];
-        let raw = Raw::parse(&args, &["a", "b"], accept).unwrap();
-        assert_eq!(raw.to_json(), r#"{"a":["1","2"],"b":["x=y"]}"#);
-        let back = Raw::from_json(&raw.to_json(), accept).unwrap();
+        let f = Filters::<Ab>::parse(&args).unwrap();
+        assert_eq!(f.to_json(), r#"{"a":["1","2"],"b":["x=y"]}"#);
+        let back = Filters::<Ab>::from_json(&f.to_json()).unwrap();
         assert_eq!(back.len(), 3);
-        let m = Raw::from_json(r#"{"a":{"1":true}}"#, accept).unwrap();
+        let m = Filters::<Ab>::from_json(r#"{"a":{"1":true}}"#).unwrap();
         assert_eq!(m.to_json(), r#"{"a":["1"]}"#);
-        for bad_json in ["[1]", "{", r#"{"a":1}"#] {
-            let e = Raw::from_json(bad_json, accept).unwrap_err();
+        for bad_json in [
+            "[1]",
+            "{",
+            r#"{"a":1}"#,
+            r#"{"z":["1"]}"#,
+            r#"{"a":["bad"]}"#,
+        ] {
+            let e = Filters::<Ab>::from_json(bad_json).unwrap_err();
             assert!(e.to_string().contains("`filters`"), "{e}");
         }
-        let e = Raw::parse(&["nokey".to_string()], &["a"], accept).unwrap_err();
+        let e = Filters::<Ab>::parse(&["nokey".to_string()]).unwrap_err();
         assert!(
             e.to_string()
-                .contains("`--filter` value `nokey`: want `KEY=VALUE`"),
+                .contains("`--filter` value `nokey`: want `KEY=VALUE` with KEY one of a, b"),
             "{e}"
         );
-        let refuse = |k: &str, _: &str, arg: &str| Err(unknown(arg, k, &["a"]));
-        let e = Raw::parse(&["z=1".to_string()], &["a"], refuse).unwrap_err();
+        let e = Filters::<Ab>::parse(&["z=1".to_string()]).unwrap_err();
         assert!(e.to_string().contains("unknown filter `z`"), "{e}");
+        let e = Filters::<Ab>::parse(&["b=bad".to_string()]).unwrap_err();
+        assert!(e.to_string().contains("`--filter` value `b=bad`"), "{e}");
+        assert!(f.bad("a=1", "x").to_string().contains("`--filter`"));
+        assert!(back.bad("a=1", "x").to_string().contains("`filters`"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use regex::Regex;
 use crate::container::list::Summary;
 use crate::db::container_state::Status;
 use crate::db::Db;
-use crate::filters::{self, bad, Label, Raw};
+use crate::filters::{self, bad, Filters, Keys, Label};
 use crate::images;
 use crate::options::OptionsError;
 
@@ -29,10 +29,11 @@ pub const STATUSES: [&str; 7] = [
 pub const KEYS: [&str; 6] = ["label", "name", "id", "status", "ancestor", "exited"];
 
 /// Parsed container filters.
+pub type PsFilter = Filters<ContainerKeys>;
+
+/// The values of container filters.
 #[derive(Debug, Default, Clone)]
-pub struct PsFilter {
-    /// `KEY=VALUE` as given, for the daemon's query.
-    raw: Raw,
+pub struct ContainerKeys {
     labels: Vec<Label>,
     names: Vec<Regex>,
     ids: Vec<Regex>,
@@ -41,37 +42,8 @@ pub struct PsFilter {
     exited: Vec<i64>,
 }
 
-impl PsFilter {
-    /// Parses `KEY=VALUE` arguments (`--filter`, repeatable).
-    pub fn parse(args: &[String]) -> Result<PsFilter, OptionsError> {
-        let mut f = PsFilter::default();
-        f.raw = Raw::parse(args, &KEYS, |k, v, arg| f.add(k, v, arg))?;
-        Ok(f)
-    }
-
-    /// Parses docker's `filters` query value: `{"KEY": ["VALUE", ...]}` or
-    /// `{"KEY": {"VALUE": true}}`.
-    pub fn from_json(text: &str) -> Result<PsFilter, OptionsError> {
-        let mut f = PsFilter::default();
-        f.raw = Raw::from_json(text, |k, v, arg| f.add(k, v, arg))?;
-        Ok(f)
-    }
-
-    /// docker's `filters` JSON for these filters (what the CLI sends the daemon).
-    pub fn to_json(&self) -> String {
-        self.raw.to_json()
-    }
-
-    /// No filter at all.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-
-    /// Whether stopped containers are candidates even without `--all`, as a
-    /// `status` filter makes them in docker and podman.
-    pub fn wants_all(&self) -> bool {
-        !self.statuses.is_empty()
-    }
+impl Keys for ContainerKeys {
+    const KEYS: &'static [&'static str] = &KEYS;
 
     fn add(&mut self, key: &str, val: &str, arg: &str) -> Result<(), OptionsError> {
         let regex =
@@ -105,11 +77,20 @@ impl PsFilter {
         }
         Ok(())
     }
+}
+
+impl PsFilter {
+    /// Whether stopped containers are candidates even without `--all`, as a
+    /// `status` filter makes them in docker and podman.
+    pub fn wants_all(&self) -> bool {
+        !self.keys.statuses.is_empty()
+    }
 
     /// The image ids (config digests) the `ancestor` values name; a name no image
     /// has keeps nothing, as in docker.
     pub fn ancestor_ids(&self, db: &Db, default_registry: &str) -> Vec<String> {
-        self.ancestors
+        self.keys
+            .ancestors
             .iter()
             .filter_map(|a| images::find(db, a, default_registry).ok())
             .map(|r| r.config_digest)
@@ -119,7 +100,7 @@ impl PsFilter {
     /// Whether `row` passes every filter; `ancestor_ids` from [`Self::ancestor_ids`].
     pub fn keeps(&self, row: &Summary, ancestor_ids: &[String]) -> bool {
         let labels_ok =
-            filters::labels_match(&self.labels, |k| row.labels.get(k).map(String::as_str));
+            filters::labels_match(&self.keys.labels, |k| row.labels.get(k).map(String::as_str));
         let any = |res: &[Regex], s: &str| res.is_empty() || res.iter().any(|r| r.is_match(s));
         let state = state_word(row);
         let stopped_code = match row.status {
@@ -127,11 +108,12 @@ impl PsFilter {
             Status::Created | Status::Running => None,
         };
         labels_ok
-            && any(&self.names, &row.name)
-            && any(&self.ids, &row.id)
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == state))
-            && (self.ancestors.is_empty() || ancestor_ids.contains(&row.image_id))
-            && (self.exited.is_empty() || stopped_code.is_some_and(|c| self.exited.contains(&c)))
+            && any(&self.keys.names, &row.name)
+            && any(&self.keys.ids, &row.id)
+            && (self.keys.statuses.is_empty() || self.keys.statuses.iter().any(|s| s == state))
+            && (self.keys.ancestors.is_empty() || ancestor_ids.contains(&row.image_id))
+            && (self.keys.exited.is_empty()
+                || stopped_code.is_some_and(|c| self.keys.exited.contains(&c)))
     }
 }
 
@@ -229,9 +211,9 @@ mod tests {
         let j = a.to_json();
         assert_eq!(j, r#"{"label":["a=1","b"],"status":["running"]}"#);
         let b = PsFilter::from_json(&j).unwrap();
-        assert_eq!(b.raw.len(), 3);
+        assert_eq!(b.len(), 3);
         let m = PsFilter::from_json(r#"{"status":{"exited":true}}"#).unwrap();
-        assert_eq!(m.statuses, vec!["exited".to_string()]);
+        assert_eq!(m.keys.statuses, vec!["exited".to_string()]);
         assert!(PsFilter::from_json(r#"{"colour":["red"]}"#).is_err());
         assert!(PsFilter::from_json("[1]").is_err());
     }

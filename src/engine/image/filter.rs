@@ -10,7 +10,7 @@
 use crate::container::when::parse_rfc3339;
 use crate::db::images::ImageRecord;
 use crate::db::Db;
-use crate::filters::{self, bad, Label, Raw};
+use crate::filters::{self, bad, Filters, Keys, Label};
 use crate::image::glob::Glob;
 use crate::image::reference::DOCKER_HUB;
 use crate::images::{self, ImagesError};
@@ -19,11 +19,9 @@ use crate::options::OptionsError;
 /// The keys `--filter` accepts.
 pub const KEYS: [&str; 6] = ["reference", "dangling", "before", "since", "label", "id"];
 
-/// Parsed image filters.
+/// The values of image filters.
 #[derive(Debug, Default, Clone)]
-pub struct ImageFilter {
-    /// `KEY=VALUE` as given.
-    raw: Raw,
+pub struct ImageKeys {
     references: Vec<Glob>,
     dangling: Option<bool>,
     /// `before`/`since` images as given, with the whole `KEY=VALUE` for errors.
@@ -33,30 +31,8 @@ pub struct ImageFilter {
     ids: Vec<String>,
 }
 
-impl ImageFilter {
-    /// Parses `KEY=VALUE` arguments (`--filter`, repeatable).
-    pub fn parse(args: &[String]) -> Result<ImageFilter, OptionsError> {
-        let mut f = ImageFilter::default();
-        f.raw = Raw::parse(args, &KEYS, |k, v, arg| f.add(k, v, arg))?;
-        Ok(f)
-    }
-
-    /// Parses docker's `filters` query value.
-    pub fn from_json(text: &str) -> Result<ImageFilter, OptionsError> {
-        let mut f = ImageFilter::default();
-        f.raw = Raw::from_json(text, |k, v, arg| f.add(k, v, arg))?;
-        Ok(f)
-    }
-
-    /// docker's `filters` JSON for these filters.
-    pub fn to_json(&self) -> String {
-        self.raw.to_json()
-    }
-
-    /// No filter at all.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
+impl Keys for ImageKeys {
+    const KEYS: &'static [&'static str] = &KEYS;
 
     fn add(&mut self, key: &str, val: &str, arg: &str) -> Result<(), OptionsError> {
         let image = |v: &str| {
@@ -99,7 +75,12 @@ impl ImageFilter {
         }
         Ok(())
     }
+}
 
+/// Parsed image filters.
+pub type ImageFilter = Filters<ImageKeys>;
+
+impl ImageFilter {
     /// The records of `all` these filters keep; a `before`/`since` image that is
     /// not there is an error naming the filter, as in docker and podman.
     pub fn select(
@@ -114,15 +95,15 @@ impl ImageFilter {
                     |(name, arg)| match images::find(db, name, default_registry) {
                         Ok(r) => Ok(created_ns(&r)),
                         Err(ImagesError::NotFound(_) | ImagesError::Reference(_)) => {
-                            Err(self.raw.bad(arg, format!("no image `{name}`")).into())
+                            Err(self.bad(arg, format!("no image `{name}`")).into())
                         }
                         Err(e) => Err(e),
                     },
                 )
                 .collect()
         };
-        let before = created(&self.before)?.into_iter().min();
-        let since = created(&self.since)?.into_iter().max();
+        let before = created(&self.keys.before)?.into_iter().min();
+        let since = created(&self.keys.since)?.into_iter().max();
         Ok(all
             .into_iter()
             .filter(|r| self.keeps(r, default_registry))
@@ -136,11 +117,13 @@ impl ImageFilter {
         let labels = &r.config["config"]["Labels"];
         let hex = r.config_digest.strip_prefix("sha256:").unwrap_or("");
         let names = reference_candidates(r, default_registry);
-        filters::labels_match(&self.labels, |k| labels[k].as_str())
-            && self.dangling.is_none_or(|d| d == r.tag.is_empty())
-            && (self.ids.is_empty() || self.ids.iter().any(|p| hex.starts_with(p.as_str())))
-            && (self.references.is_empty()
+        filters::labels_match(&self.keys.labels, |k| labels[k].as_str())
+            && self.keys.dangling.is_none_or(|d| d == r.tag.is_empty())
+            && (self.keys.ids.is_empty()
+                || self.keys.ids.iter().any(|p| hex.starts_with(p.as_str())))
+            && (self.keys.references.is_empty()
                 || self
+                    .keys
                     .references
                     .iter()
                     .any(|g| names.iter().any(|n| g.matches(n))))
