@@ -79,7 +79,10 @@ fn missing_containers() {
     // and so does a bad image filter, or an image `before=` names that is not there
     k3(root.path(), &["images", "-f", "dangling=maybe"])
         .code(125)
-        .stderr_has(&["`--filter` value `dangling=maybe`", "want `true` or `false`"]);
+        .stderr_has(&[
+            "`--filter` value `dangling=maybe`",
+            "want `true` or `false`",
+        ]);
     k3(root.path(), &["image", "ls", "--filter", "before=nope"])
         .code(125)
         .stderr_has(&["`--filter` value `before=nope`: no image `nope`"]);
