@@ -394,8 +394,12 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
             .as_ref()
             .and_then(|l| l.devices().as_deref())
             .unwrap_or_default();
+        let spec_rules = resources
+            .and_then(|r| r.devices().as_deref())
+            .unwrap_or_default();
+        let devices = cgroups::bpf::rules(spec_rules, nodes);
         undo.scope = Some(scope.unit.clone());
-        sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
+        sd.start_scope(scope, &opts.id, spawned.pid, resources, &devices)?;
         if let Layout::V2(mount) = &layout {
             // the scope's real cgroup from here on (limits, state, stats, delete)
             let at = cgroups::systemd::placed(scope, spawned.pid)?;
