@@ -43,7 +43,7 @@ const BPF_PROG_QUERY: libc::c_long = 16;
 /// Several programs of a type on one cgroup (what systemd and runc use).
 pub const BPF_F_ALLOW_MULTI: u32 = 2;
 /// The kernel's limit of programs of one type on a cgroup.
-const MAX_PROGS: usize = 64;
+const MAX_PROGS: u32 = 64;
 
 fn u32_of(fd: &impl AsRawFd) -> u32 {
     // descriptors are never negative
@@ -63,16 +63,16 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<libc::c_long> {
 /// program the kernel will not open for k3rt (EPERM/EACCES: an LSM's label) is left
 /// out: it can only deny more, never allow.
 pub fn attached(cg: &OwnedFd, attach_type: u32) -> std::io::Result<Vec<OwnedFd>> {
-    let mut ids = [0u32; MAX_PROGS];
+    let mut ids = [0u32; MAX_PROGS as usize];
     let mut q = QueryAttr {
         target_fd: u32_of(cg),
         attach_type,
         prog_ids: ids.as_mut_ptr() as u64,
-        prog_cnt: MAX_PROGS as u32,
+        prog_cnt: MAX_PROGS,
         ..QueryAttr::default()
     };
     bpf(BPF_PROG_QUERY, &mut q)?;
-    let n = usize::try_from(q.prog_cnt).unwrap_or(0).min(MAX_PROGS);
+    let n = usize::try_from(q.prog_cnt.min(MAX_PROGS)).unwrap_or(0);
     let mut out = Vec::with_capacity(n);
     for id in &ids[..n] {
         let mut g = GetFdAttr {
