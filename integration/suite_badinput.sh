@@ -389,6 +389,17 @@ t_k3_create_and_run_options() {
         for m in "" 99999:80 -1:80 80:80/sctp "a:b" "1.2.3.4:80:80:80"; do
             bad_k3 "publish" -- $v --name "$MARK-c" -p "$m" busybox
         done
+        # network aliases: not a host name (checked before the network is looked up);
+        # off user networks (none, host, the default kb0), as docker
+        for m in "" "a b" -x x- a..b é a_b "$HUGE"; do
+            bad_k3 "host name" -- $v --name "$MARK-c" --network "nosuch$MARK" --network-alias "$m" busybox
+        done
+        bad_k3 "--network-alias" -- $v --name "$MARK-c" --network "nosuch$MARK" --network-alias ok --network-alias "a b" busybox
+        for m in none host kb0; do
+            bad_k3 "not \`$m\`" -- $v --name "$MARK-c" --network "$m" --network-alias ok busybox
+        done
+        bad_k3 "not \`kb0\`" -- $v --name "$MARK-c" --network-alias ok busybox
+        bad_k3 "networkAlias" -- $v --options-json '{"containerId":"'"$MARK"'-c","image":"busybox","networkAlias":"x"}'
         # capabilities, restart
         bad_k3 "capAdd" -- $v --network none --name "$MARK-c" --cap-add CAP_NOSUCH busybox
         bad_k3 "capAdd" -- $v --network none --name "$MARK-c" --cap-add "" busybox
@@ -496,6 +507,10 @@ t_k3_api_routes_and_bodies() {
     bad_api 422 "image" POST /containers '{"containerId":"'"$MARK"'-a","image":"UPPER"}'
     # seed 000: a failed pull (the image is missing) is GENERIC_ERROR 500, not a 4xx
     bad_api 500 "nosuch$MARK" POST /containers '{"containerId":"'"$MARK"'-a","image":"nosuch'"$MARK"'","network":"none"}'
+    bad_api 422 "--network-alias" POST /containers "{$c,\"networkAlias\":[\"a b\"]}"
+    bad_api 422 "not \`none\`" POST /containers "{$c,\"networkAlias\":[\"db\"]}"
+    bad_api 422 "not \`kb0\`" POST /containers '{"containerId":"'"$MARK"'-a","image":"busybox","networkAlias":["db"]}'
+    bad_api 400 "networkAlias" POST /containers "{$c,\"networkAlias\":\"db\"}"
     bad_api 422 "publish" POST /containers '{"containerId":"'"$MARK"'-a","image":"busybox","publish":["99999:80"]}'
     # container verbs: ids and query values
     local id
