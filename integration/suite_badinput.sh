@@ -389,6 +389,17 @@ t_k3_create_and_run_options() {
         for m in "" 99999:80 -1:80 80:80/sctp "a:b" "1.2.3.4:80:80:80"; do
             bad_k3 "publish" -- $v --name "$MARK-c" -p "$m" busybox
         done
+        # network aliases: not a host name (checked before the network is looked up);
+        # off user networks (none, host, the default kb0), as docker
+        for m in "" "a b" -x x- a..b é a_b "$HUGE"; do
+            bad_k3 "host name" -- $v --name "$MARK-c" --network "nosuch$MARK" --network-alias "$m" busybox
+        done
+        bad_k3 "--network-alias" -- $v --name "$MARK-c" --network "nosuch$MARK" --network-alias ok --network-alias "a b" busybox
+        for m in none host kb0; do
+            bad_k3 "not \`$m\`" -- $v --name "$MARK-c" --network "$m" --network-alias ok busybox
+        done
+        bad_k3 "not \`kb0\`" -- $v --name "$MARK-c" --network-alias ok busybox
+        bad_k3 "networkAlias" -- $v --options-json '{"containerId":"'"$MARK"'-c","image":"busybox","networkAlias":"x"}'
         # capabilities, restart
         bad_k3 "capAdd" -- $v --network none --name "$MARK-c" --cap-add CAP_NOSUCH busybox
         bad_k3 "capAdd" -- $v --network none --name "$MARK-c" --cap-add "" busybox
@@ -459,6 +470,10 @@ t_k3_verbs_ids_and_options() {
         bad_k3 "" -- pull -- "$v"
         bad_k3 "" -- rmi -- "$v"
     done
+    for v in colour=red nokey dangling=x "reference=[" id=xyz "before=nosuch$MARK" "label==x" since= "reference=$HUGE["; do
+        bad_k3 "\`--filter\` value \`${v:0:60}" -- images --filter "$v"
+    done
+    bad_k3 "dangling=false" -- images --filter dangling=true --filter dangling=false
     local st; st=$(status_of "$live" | tr A-Z a-z)
     [ "$st" = running ] || K3_NO_DAEMON=1 "$K3" inspect "$live" | python3 -c 'import json,sys; j=json.load(sys.stdin)[0]; print(j["State"], j.get("Events", j.get("events")))' | tail -c 1500
     expect_eq running "$st" "the live container after the refusals"
@@ -504,6 +519,10 @@ t_k3_api_routes_and_bodies() {
     bad_api 422 "image" POST /containers '{"containerId":"'"$MARK"'-a","image":"UPPER"}'
     # seed 000: a failed pull (the image is missing) is GENERIC_ERROR 500, not a 4xx
     bad_api 500 "nosuch$MARK" POST /containers '{"containerId":"'"$MARK"'-a","image":"nosuch'"$MARK"'","network":"none"}'
+    bad_api 422 "--network-alias" POST /containers "{$c,\"networkAlias\":[\"a b\"]}"
+    bad_api 422 "not \`none\`" POST /containers "{$c,\"networkAlias\":[\"db\"]}"
+    bad_api 422 "not \`kb0\`" POST /containers '{"containerId":"'"$MARK"'-a","image":"busybox","networkAlias":["db"]}'
+    bad_api 400 "networkAlias" POST /containers "{$c,\"networkAlias\":\"db\"}"
     bad_api 422 "publish" POST /containers '{"containerId":"'"$MARK"'-a","image":"busybox","publish":["99999:80"]}'
     # container verbs: ids and query values
     local id
@@ -548,6 +567,11 @@ t_k3_api_routes_and_bodies() {
     bad_api 400 "reference" POST /images/pull '{"reference":5}'
     bad_api 400 "zz" POST /images/pull '{"reference":"busybox","zz":1}'
     bad_api 400 "reference" POST /images/pull '{"reference":"'"$HUGE"'"}'
+    for v in '{' '[1]' '{"colour":["red"]}' '{"reference":"x"}' '{"reference":["["]}' '{"dangling":["x"]}' \
+        '{"dangling":["true","false"]}' '{"before":["nosuch'"$MARK"'"]}' '{"id":["é"]}' "{\"reference\":[\"$HUGE[\"]}"; do
+        bad_api 400 '`filters`' GET "/images?filters=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$v")"
+    done
+    bad_api 400 '`filters`' GET "/images?filters=%zz"
     # routes and methods
     bad_api 404 "" GET /nosuch
     bad_api 404 "" GET "/containers/a/b/c"

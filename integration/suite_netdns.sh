@@ -2,7 +2,8 @@
 # Issue 15 item 8, side by side with podman (netavark + aardvark-dns): bridge
 # networks isolated from each other (k3's nftables `forward`/`isolation` chains),
 # container names resolved on user networks by a per-network DNS responder
-# (`k3 __dns`, UDP and TCP on the gateway's port 53; not on kb0), and named
+# (`k3 __dns`, UDP and TCP on the gateway's port 53; not on kb0), with
+# `--network-alias` names (shared ones give every address) and PTR records, and named
 # volumes filled from the image the first time (copy-up; `nocopy` opts out).
 # DNS to anything but loopback and the suite's own subnets is dropped (and
 # counted) by a guard table, so no query leaves the host.
@@ -20,13 +21,13 @@ CONF
 mkdir -p "$PW/networks"
 DNSDIR=/run/k3/network/dns
 GUARD=k3netdnsguard
-SUBNETS="127.0.0.0/8, 10.91.0.0/24, 10.92.0.0/24, 10.93.0.0/24, 10.94.0.0/24, 10.95.0.0/24, 10.96.0.0/24, 10.97.0.0/24, 10.98.0.0/24"
+SUBNETS="127.0.0.0/8, 10.81.0.0/24, 10.82.0.0/24, 10.83.0.0/24, 10.84.0.0/24, 10.91.0.0/24, 10.92.0.0/24, 10.93.0.0/24, 10.94.0.0/24, 10.95.0.0/24, 10.96.0.0/24, 10.97.0.0/24, 10.98.0.0/24"
 netdns_cleanup() {
     podman_cleanup
     for n in $(p network ls -q 2>/dev/null); do [ "$n" = podman ] || p network rm -f "$n" >/dev/null 2>&1; done
     engine_cleanup_k3_only
     # responders of this suite's bridges that outlived their containers
-    for b in n1 n2 dn1 dn2; do
+    for b in n1 n2 dn1 dn2 an1 an2; do
         [ -f "$DNSDIR/$b/pid" ] && kill "$(cat "$DNSDIR/$b/pid")" 2>/dev/null
         rm -rf "${DNSDIR:?}/$b"
     done
@@ -198,6 +199,107 @@ t_container_names_resolve_on_user_networks() {
     p network rm pdn1 pdn2 >/dev/null
     expect_eq 0 "$(leaked)" "DNS queries that would have left the host"
     k3 network rm dn1 >/dev/null && k3 network rm dn2 >/dev/null
+}
+
+# ptr ENGINE NET IP: the names nslookup prints for IP's reverse name, sorted
+ptr_k3() { k3 run --rm --network "$1" alpine nslookup "$2" 2>/dev/null | awk '/name = / {print $NF}' | sort | tr '\n' ' '; }
+ptr_p() { p run --rm --network "$1" "$REG/alpine:latest" nslookup "$2" 2>/dev/null | awk '/name = / {print $NF}' | sort | tr '\n' ' '; }
+# as WORDS IP=NAME...: WORDS with each IP replaced by its NAME (an empty NAME
+# drops the word), sorted
+as() {
+    local w=$1 x m out=(); shift
+    for x in $w; do
+        for m in "$@"; do [ "$x" = "${m%%=*}" ] && x=${m#*=}; done
+        [ -n "$x" ] && out+=("$x")
+    done
+    [ ${#out[@]} -eq 0 ] || printf '%s\n' "${out[@]}" | LC_ALL=C sort | tr '\n' ' '
+}
+aliases_k3() { k3 inspect "$1" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0]["NetworkSettings"]["Networks"][sys.argv[1]]["Aliases"]))' "$2"; }
+aliases_p() { p inspect -f "{{json (index .NetworkSettings.Networks \"$2\").Aliases}}" "$1"; }
+
+t_network_aliases_side_by_side_with_podman() {
+    k3 network create an1 --subnet 10.81.0.0/24 >/dev/null
+    k3 network create an2 --subnet 10.82.0.0/24 >/dev/null
+    EXTRA_BRIDGES+=(an1 an2)
+    p network create --subnet 10.83.0.0/24 pan1 >/dev/null
+    p network create --subnet 10.84.0.0/24 pan2 >/dev/null
+    # refused off user networks: none and host by both; the default network by k3
+    # (docker's "only for user defined networks"), where podman 4.3 takes it
+    local mode rc prc
+    for mode in none host; do
+        rc=0; k3 run --rm --network "$mode" --network-alias x alpine true 2>"$T/err" || rc=$?
+        prc=0; p run --rm --network "$mode" --network-alias x "$REG/alpine:latest" true 2>/dev/null || prc=$?
+        expect_eq "125 125" "$rc $prc" "--network $mode: k3, podman exit"
+        expect_contains "$(cat "$T/err")" "--network-alias"
+    done
+    rc=0; k3 create --name akb0 --network-alias x alpine true 2>"$T/err" || rc=$?
+    expect_eq 125 "$rc" "k3 on kb0"
+    expect_contains "$(cat "$T/err")" "kb0"
+    k3 ps -a | grep -w akb0 && fail "refused container left"
+    p create --name pakb0 --network-alias x "$REG/alpine:latest" true >/dev/null || fail "podman 4.3 now refuses an alias on its default network: update the docs"
+    # one container with two aliases (one in capitals, one dotted); lookups from another
+    k3 run -d --name aweb --network an1 --network-alias Db --network-alias cache.svc nginx >/dev/null
+    p run -d --name paweb --network pan1 --network-alias Db --network-alias cache.svc "$REG/nginx:latest" >/dev/null
+    local a b pa pb
+    a=$(ip_of aweb) pa=$(pip_of paweb)
+    expect_eq "WEB " "$(as "$(lookup_k3 an1 db)" "$a=WEB")" "k3 nslookup db"
+    expect_eq "WEB " "$(as "$(lookup_p pan1 db)" "$pa=WEB")" "podman nslookup db"
+    expect_eq "WEB " "$(as "$(lookup_k3 an1 CACHE.svc)" "$a=WEB")" "k3 nslookup CACHE.svc"
+    expect_eq "WEB " "$(as "$(lookup_p pan1 CACHE.svc)" "$pa=WEB")" "podman nslookup CACHE.svc"
+    expect_eq "hello from k3" "$(k3 run --rm --network an1 alpine timeout 5 wget -qO- http://db/)"
+    # not from another network (the same outcome in both: no address)
+    expect_eq "" "$(lookup_k3 an2 db)" "k3: db from an2"
+    expect_eq "" "$(lookup_p pan2 db)" "podman: db from pan2"
+    # inspect: the aliases as given (podman adds the short id)
+    expect_eq '["Db", "cache.svc"]' "$(aliases_k3 aweb an1)" "k3 Aliases"
+    expect_eq '["Db","cache.svc"' "$(aliases_p paweb pan1 | cut -d, -f1,2)" "podman Aliases"
+    # PTR: the name first, then the aliases (aardvark-dns adds the short id)
+    local pid; pid=$(p inspect -f '{{.Id}}' paweb | cut -c1-12)
+    expect_eq "NAME cache.svc db " "$(as "$(ptr_k3 an1 "$a")" aweb=NAME)" "k3 PTR"
+    # aardvark-dns 1.4 also asks the host's resolver about its own container's
+    # address (the guard drops it); counted apart from k3's, which must be none
+    local before plk; before=$(leaked)
+    expect_eq "NAME cache.svc db " "$(as "$(ptr_p pan1 "$pa")" paweb=NAME "$pid=")" "podman PTR"
+    plk=$(($(leaked) - before))
+    expect_eq "aweb" "$(k3 run --rm --network an1 alpine nslookup "$a" | awk '/name = / {print $NF; exit}')" "k3: the name first"
+    # another address of the network: NXDOMAIN from k3's responder, not forwarded
+    k3 run --rm --network an1 alpine nslookup 10.81.0.200 >"$T/nx" 2>&1 && fail "k3 PTR of a free address: $(cat "$T/nx")"
+    expect_contains "$(cat "$T/nx")" "NXDOMAIN"
+    # a second container shares the alias: both addresses (docker's round robin)
+    k3 run -d --name aweb2 --network an1 --network-alias db nginx >/dev/null
+    p run -d --name paweb2 --network pan1 --network-alias db "$REG/nginx:latest" >/dev/null
+    b=$(ip_of aweb2) pb=$(pip_of paweb2)
+    expect_eq "ONE TWO " "$(as "$(lookup_k3 an1 db)" "$a=ONE" "$b=TWO")" "k3 shared alias"
+    expect_eq "ONE TWO " "$(as "$(lookup_p pan1 db)" "$pa=ONE" "$pb=TWO")" "podman shared alias"
+    local r; r=$(ask udp 10.81.0.1 DB)
+    expect_eq "rcode=0" "${r%% *}" "k3 over UDP"
+    expect_eq "ONE TWO " "$(as "${r#* }" "$a=ONE" "$b=TWO")" "k3 over UDP"
+    # saved with the container: gone while it is stopped, back when it starts again
+    k3 stop -t 1 aweb >/dev/null
+    p stop -t 1 paweb >/dev/null
+    expect_eq "TWO " "$(as "$(lookup_k3 an1 db)" "$b=TWO")" "k3, aweb stopped"
+    expect_eq "TWO " "$(as "$(lookup_p pan1 db)" "$pb=TWO")" "podman, paweb stopped"
+    k3 start aweb >/dev/null
+    p start paweb >/dev/null
+    a=$(ip_of aweb) pa=$(pip_of paweb)
+    expect_eq "ONE TWO " "$(as "$(lookup_k3 an1 db)" "$a=ONE" "$b=TWO")" "k3, aweb started again"
+    expect_eq "ONE TWO " "$(as "$(lookup_p pan1 db)" "$pa=ONE" "$pb=TWO")" "podman, paweb started again"
+    expect_eq "WEB " "$(as "$(lookup_k3 an1 cache.svc)" "$a=WEB")" "k3 cache.svc after start"
+    # removed: the alias goes with it
+    k3 rm -f aweb2 >/dev/null
+    p rm -f -t 0 paweb2 >/dev/null
+    expect_eq "ONE " "$(as "$(lookup_k3 an1 db)" "$a=ONE")" "k3 after rm"
+    expect_eq "ONE " "$(as "$(lookup_p pan1 db)" "$pa=ONE")" "podman after rm"
+    # the API's create body (`networkAlias`), validated there too
+    k3 create --options-json '{"containerId":"aapi","image":"alpine","network":"an1","networkAlias":["api-alias"],"args":"sleep 100"}' >/dev/null
+    k3 start aapi >/dev/null
+    expect_eq "$(ip_of aapi) " "$(lookup_k3 an1 api-alias)" "alias from --options-json"
+    k3 rm -f aweb aapi >/dev/null
+    p rm -f -t 0 paweb pakb0 >/dev/null
+    p network rm pan1 pan2 >/dev/null
+    echo "podman/aardvark-dns: $plk upstream query(ies) for a container's PTR (dropped); k3: none"
+    expect_eq "$plk" "$(leaked)" "DNS queries that would have left the host besides aardvark-dns's PTR"
+    k3 network rm an1 >/dev/null && k3 network rm an2 >/dev/null
 }
 
 # stat_in ENGINE VOLUME-ARG [IMAGE]: owners, modes and links under /data

@@ -268,7 +268,7 @@ t_ps_filters_as_podman() {
         p ps -a --filter "$f" >/dev/null 2>&1 || prc=$?
         expect_eq 125 "$prc" "podman's code for --filter $f"
         expect_eq 125 "$krc" "k3's code for --filter $f"
-        expect_contains "$(cat "$T/err")" "\`filter\` value \`$f\`"
+        expect_contains "$(cat "$T/err")" "\`--filter\` value \`$f\`"
     done
 }
 

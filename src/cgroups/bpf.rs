@@ -297,7 +297,9 @@ fn load_prog(prog: &[Insn], log: Option<&mut Vec<u8>>) -> std::io::Result<i64> {
     Ok(fd)
 }
 
-/// Loads the program for `rules` and attaches it to the cgroup directory `dir`.
+/// Loads the program for `rules` and attaches it to the cgroup directory `dir`
+/// (BPF_F_ALLOW_MULTI, as runc and systemd do), in the place of any device program
+/// attached there before.
 pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
     let prog = program(rules);
     let fd = match load_prog(&prog, None) {
@@ -330,11 +332,22 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
         k3_sys::linux::owned_fd(fd).map_err(|e| Error::io("load device program", dir, e))?;
     let cg = k3_sys::linux::open_path(dir, libc::O_RDONLY | libc::O_DIRECTORY)
         .map_err(|e| Error::io("open cgroup", dir, e))?;
+    let attach_err = |source| -> Error {
+        CgroupError::BpfAttach {
+            dir: dir.to_path_buf(),
+            source,
+        }
+        .into()
+    };
+    // another manager's program (systemd's, from DevicePolicy=) is replaced: found
+    // now, detached once ours is in
+    let old = crate::devprogs::attached(&cg, BPF_CGROUP_DEVICE).map_err(attach_err)?;
     let at = AttachAttr {
         // descriptors are never negative
         target_fd: u32::try_from(cg.as_raw_fd()).unwrap_or(u32::MAX),
         attach_bpf_fd: u32::try_from(prog_fd.as_raw_fd()).unwrap_or(u32::MAX),
         attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: crate::devprogs::BPF_F_ALLOW_MULTI,
         ..Default::default()
     };
     // SAFETY: attr on the stack; size is the struct's.
@@ -347,11 +360,10 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
         )
     };
     if r < 0 {
-        return Err(CgroupError::BpfAttach {
-            dir: dir.to_path_buf(),
-            source: std::io::Error::last_os_error(),
-        }
-        .into());
+        return Err(attach_err(std::io::Error::last_os_error()));
+    }
+    for p in &old {
+        crate::devprogs::detach(&cg, p, BPF_CGROUP_DEVICE).map_err(attach_err)?;
     }
     Ok(())
 }
@@ -440,6 +452,8 @@ mod tests {
             "mknod of any block device is allowed (b *:* m)"
         );
         assert_eq!(run(&p, 2, R, 10, 229), 0, "/dev/fuse");
+        // the host's console (a container's /dev/console is its pty, 136:N), as runc
+        assert_eq!(run(&p, 2, R | W, 5, 1), 0, "/dev/console c 5:1");
     }
 
     #[test]

@@ -132,6 +132,14 @@ pub enum CgroupError {
         /// systemd's answer.
         reason: String,
     },
+    /// The device rules cannot be written as the unit's device policy.
+    #[error("systemd cgroup driver: `linux.resources.devices` of `{unit}`: {why}")]
+    SystemdDevices {
+        /// The scope.
+        unit: String,
+        /// Which rule, and why.
+        why: String,
+    },
     /// The scope's process is not in a cgroup of the scope after systemd started it.
     #[error(
         "systemd started `{unit}` but its process {pid} is in cgroup `{found}`, not in the scope's"

@@ -4,6 +4,7 @@
 
 pub mod bpf;
 pub mod dbus;
+mod devprogs;
 pub mod error;
 pub mod plan;
 pub mod stats;

@@ -351,7 +351,7 @@ impl Network for FakeNetwork {
     fn dns_join(
         &self,
         bridge: &str,
-        _gw: Ipv4Addr,
+        _net: (Ipv4Addr, u8),
         entry: crate::network::dns::Entry,
     ) -> Result<(), NetworkError> {
         self.call("net.dns_join", "name the container on", bridge)?;

@@ -38,6 +38,9 @@ pub enum ImagesError {
     /// Removing an orphaned snapshot failed.
     #[error(transparent)]
     Snapshot(#[from] Box<SnapshotError>),
+    /// A bad `--filter` (or `filters` query) value.
+    #[error(transparent)]
+    Filter(#[from] crate::options::OptionsError),
     /// A tag target names a digest.
     #[error("invalid target image `{0}`: a tag names `NAME[:TAG]`, not a digest")]
     TagDigest(String),
@@ -164,7 +167,7 @@ pub fn tag(
         created_at: crate::db::now(),
         ..rec
     };
-    images::upsert(db.conn(), &tagged)?;
+    images::put(db.conn(), &tagged)?;
     Ok(tagged)
 }
 

@@ -22,6 +22,7 @@ pub mod digest;
 pub mod error;
 pub mod error_kind;
 pub mod fake;
+pub mod filters;
 pub mod image;
 pub mod images;
 pub mod marker;

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use k3_oci::spec::Bundle;
+use k3_runtime::container::create::Loaded;
 use k3_runtime::container::Ctx;
 
 use crate::{
@@ -116,32 +118,48 @@ impl Cmd {
         matches!(self, Cmd::Create(_) | Cmd::Run(_) | Cmd::Exec(_))
     }
 
+    /// The bundle the verb reads, loaded (read, parsed, checked) once here for the
+    /// verbs whose re-exec depends on it: `run`. `main` decides with it
+    /// ([`Cmd::needs_sealed_copy`]) and hands it to the verb ([`dispatch`]), so
+    /// config.json is parsed once; a bundle that cannot be loaded is reported by the
+    /// verb with the same error as its own load.
+    pub fn load_bundle(&self) -> Option<Loaded> {
+        match self {
+            Cmd::Run(a) => Some(Bundle::load(&a.create.bundle)),
+            _ => None,
+        }
+    }
+
     /// Whether the verb must first re-execute itself from an unwritable copy of this
     /// binary: create and exec always (a created init waits in k3rt's code until start,
     /// and another container may join its PID namespace meanwhile; an exec joins a PID
     /// namespace with container processes in it), run unless its container has a PID
     /// namespace nothing else can enter before the program runs
-    /// ([`k3_runtime::process::exec::run_needs_sealed_copy`]).
-    pub fn needs_sealed_copy(&self) -> bool {
+    /// ([`k3_runtime::process::exec::run_needs_sealed_copy`] of `bundle`, from
+    /// [`Cmd::load_bundle`]). A run whose bundle could not be loaded starts nothing:
+    /// no copy; a run without it (not loaded) gets the copy.
+    pub fn needs_sealed_copy(&self, bundle: Option<&Loaded>) -> bool {
         match self {
             Cmd::Create(_) | Cmd::Exec(_) => true,
-            Cmd::Run(a) => {
-                k3_runtime::process::exec::run_of_bundle_needs_sealed_copy(&a.create.bundle)
-            }
+            Cmd::Run(_) => match bundle {
+                Some(Ok(b)) => k3_runtime::process::exec::run_needs_sealed_copy(&b.spec),
+                Some(Err(_)) => false,
+                None => true,
+            },
             _ => false,
         }
     }
 }
 
-/// Runs one verb; its exit code.
-pub fn dispatch(ctx: &Ctx, cmd: Cmd) -> k3_runtime::Result<u8> {
+/// Runs one verb; its exit code. `bundle`: what [`Cmd::load_bundle`] loaded.
+pub fn dispatch(ctx: &Ctx, cmd: Cmd, bundle: Option<Loaded>) -> k3_runtime::Result<u8> {
     match cmd {
         Cmd::Create(a) => create::run(ctx, &a),
         Cmd::Start(a) => start::run(ctx, &a),
         Cmd::State(a) => state::run(ctx, &a),
         Cmd::Kill(a) => kill::run(ctx, &a),
         Cmd::Delete(a) => delete::run(ctx, &a),
-        Cmd::Run(a) => run::run(ctx, &a),
+        Cmd::Run(a) => run::run(ctx, &a, bundle),
         Cmd::List(a) => list::run(ctx, &a),
         Cmd::Exec(a) => exec::run(ctx, a),
         Cmd::Ps(a) => ps::run(ctx, &a),
@@ -158,8 +176,56 @@ pub fn dispatch(ctx: &Ctx, cmd: Cmd) -> k3_runtime::Result<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::Cli;
-    use clap::CommandFactory;
+    use super::{Cli, Cmd};
+    use clap::{CommandFactory, Parser};
+
+    fn run_of(bundle: &std::path::Path) -> Cmd {
+        Cli::parse_from(["k3rt", "run", "-b", bundle.to_str().unwrap(), "c"]).cmd
+    }
+
+    #[test]
+    fn run_loads_its_bundle_once_for_the_reexec_and_the_verb() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("rootfs")).unwrap();
+        let cfg = d.path().join("config.json");
+        let write = |linux: &str| {
+            std::fs::write(
+                &cfg,
+                format!(
+                    r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},"process":{{"args":["true"],"cwd":"/","user":{{"uid":0,"gid":0}}}}{linux}}}"#
+                ),
+            )
+            .unwrap()
+        };
+        let cmd = run_of(d.path());
+        // a new PID namespace and no hook in the container: no copy
+        write(r#","linux":{"namespaces":[{"type":"pid"}]}"#);
+        let b = cmd.load_bundle();
+        assert!(matches!(b, Some(Ok(_))), "{b:?}");
+        assert!(!cmd.needs_sealed_copy(b.as_ref()));
+        // the host's PID namespace: the copy
+        write("");
+        assert!(cmd.needs_sealed_copy(cmd.load_bundle().as_ref()));
+        // not loaded: the copy, to be safe
+        assert!(cmd.needs_sealed_copy(None));
+        // a bad config starts nothing: no copy, and the error names the file
+        write(r#","linux":{"namespaces":"pid"}"#);
+        let b = cmd.load_bundle();
+        assert!(!cmd.needs_sealed_copy(b.as_ref()));
+        let e = b.unwrap().unwrap_err().to_string();
+        assert!(
+            e.contains("config.json") && e.contains("linux.namespaces"),
+            "{e}"
+        );
+        std::fs::remove_file(&cfg).unwrap();
+        let e = cmd.load_bundle().unwrap().unwrap_err().to_string();
+        assert!(e.contains("config.json"), "{e}");
+        // create and exec always; other verbs never; none of them load a bundle
+        let create = Cli::parse_from(["k3rt", "create", "c"]).cmd;
+        assert!(create.load_bundle().is_none() && create.needs_sealed_copy(None));
+        let state = Cli::parse_from(["k3rt", "state", "c"]).cmd;
+        assert!(state.load_bundle().is_none() && !state.needs_sealed_copy(None));
+    }
 
     #[test]
     fn definitions_are_consistent() {

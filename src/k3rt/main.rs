@@ -16,7 +16,9 @@ fn main() -> ExitCode {
     if cli.cmd.starts_process() {
         k3_runtime::process::exec::set_undumpable();
     }
-    if cli.cmd.needs_sealed_copy() {
+    // run's config.json, parsed once: for the re-exec decision and for the run
+    let bundle = cli.cmd.load_bundle();
+    if cli.cmd.needs_sealed_copy(bundle.as_ref()) {
         if let Err(e) = k3_runtime::process::exec::ensure_sealed_self(&root) {
             eprintln!("k3rt: {e}");
             return ExitCode::FAILURE;
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
         log,
         systemd_cgroup: cli.systemd_cgroup,
     };
-    match dispatch(&ctx, cli.cmd) {
+    match dispatch(&ctx, cli.cmd, bundle) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             ctx.log.error(e.to_string());

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::create::CreateArgs;
+use k3_runtime::container::create::Loaded;
 use k3_runtime::container::{run, Ctx};
 
 /// `k3rt run` arguments.
@@ -16,8 +17,8 @@ pub struct RunArgs {
     pub create: CreateArgs,
 }
 
-/// `k3rt run`.
-pub fn run(ctx: &Ctx, a: &RunArgs) -> k3_runtime::Result<u8> {
-    let code = run::run(ctx, &a.create.opts(), a.detach)?;
+/// `k3rt run`; `bundle`: the bundle as `main` loaded it (`None`: read here).
+pub fn run(ctx: &Ctx, a: &RunArgs, bundle: Option<Loaded>) -> k3_runtime::Result<u8> {
+    let code = run::run(ctx, &a.create.opts(), a.detach, bundle)?;
     Ok(crate::exit::exit_code(code))
 }

@@ -75,7 +75,17 @@ fn missing_containers() {
     // a bad filter names itself, with podman's code
     k3(root.path(), &["ps", "--filter", "colour=red"])
         .code(125)
-        .stderr_has(&["`filter`", "colour=red", "unknown filter `colour`"]);
+        .stderr_has(&["`--filter`", "colour=red", "unknown filter `colour`"]);
+    // and so does a bad image filter, or an image `before=` names that is not there
+    k3(root.path(), &["images", "-f", "dangling=maybe"])
+        .code(125)
+        .stderr_has(&[
+            "`--filter` value `dangling=maybe`",
+            "want `true` or `false`",
+        ]);
+    k3(root.path(), &["image", "ls", "--filter", "before=nope"])
+        .code(125)
+        .stderr_has(&["`--filter` value `before=nope`: no image `nope`"]);
     // docker's code for a start the engine refused
     k3(root.path(), &["start", "nope"])
         .code(125)

@@ -18,7 +18,7 @@ COPIES=/var/lib/k3test # writable rootfs copies: not under /run, which trixie mo
 CG=/sys/fs/cgroup
 USER_NAME=k3user USER_ID=1000
 mkdir -p "$STATE" "$COPIES"
-rm -f "$STATE/k3-pulled" "$STATE"/podman-view-* # this run's image and podman's answers
+rm -f "$STATE/k3-pulled" "$STATE"/podman-view-* "$STATE"/sdv-view-* # this run's image, podman's and runc's answers
 
 rtbin() {
   case $1 in
@@ -213,6 +213,69 @@ c_systemd_update() {
   expect_eq 134217728 "$(cat "$CG/system.slice/$unit/memory.max")" memory.max
   expect_unit "$unit" MemoryMax=134217728 TasksMax=50
   RS "$rt" delete --force "$id"
+}
+
+# --systemd-cgroup and the device rules: systemd gets them as DevicePolicy= and
+# DeviceAllow= (runc's mapping), so a daemon-reload, which re-applies the unit's
+# properties, keeps the container's device policy. The bundle: the default rules (deny
+# all, then the runtime's own list) and one more allowed device, /dev/kmsg (c 1:11, in
+# linux.resources.devices and linux.devices); the container may mknod (CAP_MKNOD,
+# `c *:* m`) but not open c 4:1. Each
+# runtime's `systemctl show` is compared with runc's for the same bundle (sdv_view).
+SDV_PROBE='rm -f /dev/xdeny; mknod /dev/xdeny c 4 1 && echo mknod-ok
+(: >/dev/kmsg) && echo allowed-ok
+(: >/dev/xdeny) 2>&1 || echo denied-refused'
+sdv_bundle() {
+  mkb "sdv-$1" ".linux.cgroupsPath = \"system.slice:k3test:sdv-$1\" | .process.args = [\"sleep\",\"100\"]
+    | .process.capabilities |= (.bounding += [\"CAP_MKNOD\"] | .effective += [\"CAP_MKNOD\"] | .permitted += [\"CAP_MKNOD\"])
+    | .linux.resources.devices = [{allow: false, access: \"rwm\"}, {allow: true, type: \"c\", major: 1, minor: 11, access: \"rwm\"}]
+    | .linux.devices = [{path: \"/dev/kmsg\", type: \"c\", major: 1, minor: 11, fileMode: 420, uid: 0, gid: 0}]"
+}
+# sdv_show UNIT: the unit's device properties
+sdv_show() { systemctl show "$1" -p DevicePolicy -p DeviceAllow; }
+# sdv_view RT: the device properties of RT's scope for the bundle, and what the
+# container could do before and after a daemon-reload (runc's once per suite run)
+sdv_view() {
+  local rt=$1 f=$STATE/sdv-view-$1 id=sdv-$1 unit=k3test-sdv-$1.scope
+  if [[ ! -s $f ]]; then
+    local b; b=$(sdv_bundle "$rt")
+    RS "$rt" run -d --bundle "$b" "$id" >/dev/null || { echo "run failed"; return 1; }
+    {
+      sdv_show "$unit"
+      echo "-- before daemon-reload"
+      RS "$rt" exec "$id" sh -c "$SDV_PROBE" 2>&1
+      systemctl daemon-reload
+      echo "-- after daemon-reload"
+      RS "$rt" exec "$id" sh -c "$SDV_PROBE" 2>&1
+      sdv_show "$unit"
+    } >"$f.new"
+    RS "$rt" delete --force "$id"
+    wait_for 10 unit_gone "$unit" || { echo "unit still active after delete"; return 1; }
+    mv "$f.new" "$f"
+  fi
+  cat "$f"
+}
+c_systemd_devices() {
+  local rt=$1
+  # the denied node opens on the host: a refusal in the container is the device policy
+  : >/dev/tty1 || fail "c 4:1 (/dev/tty1) does not open on the guest host"
+  local mine ref; mine=$(sdv_view "$rt") || fail "$rt: $mine"
+  echo "$rt:"; echo "$mine"
+  grep -qx 'DevicePolicy=strict' <<<"$mine" || fail "$rt: no DevicePolicy=strict"
+  grep -q '^DeviceAllow=.*/dev/char/1:11 rwm' <<<"$mine" || fail "$rt: the extra device is not in DeviceAllow"
+  [[ $(grep -cx mknod-ok <<<"$mine") == 2 ]] || fail "$rt: mknod refused"
+  [[ $(grep -cx allowed-ok <<<"$mine") == 2 ]] || fail "$rt: the allowed device did not open before and after the daemon-reload"
+  [[ $(grep -cx denied-refused <<<"$mine") == 2 ]] || fail "$rt: the denied device opened before or after the daemon-reload"
+  [[ $(grep -c 'Operation not permitted' <<<"$mine") == 2 ]] || fail "$rt: the denied device's refusal is not EPERM"
+  [[ $rt != runc ]] || return 0
+  ref=$(sdv_view runc) || fail "runc: $ref"
+  local d
+  # the accesses, before and after the daemon-reload: the same in all three
+  d=$(diff <(grep -v '^Device' <<<"$ref") <(grep -v '^Device' <<<"$mine")) || fail "$rt vs runc, the container's accesses: $d"
+  d=$(diff <(echo "$ref") <(echo "$mine")) && return 0
+  # crun 1.21 sends its own default list (docs/compat.md): reported only
+  [[ $rt == crun ]] || fail "$rt vs runc, systemctl show: $d"
+  echo "crun's DeviceAllow differs from runc's:"; echo "$d"
 }
 
 # an empty slice is systemd's system.slice (runc's and crun's default)
@@ -560,7 +623,7 @@ echo "cgroup: $(stat -fc %T $CG), root subtree_control: $(cat $CG/cgroup.subtree
 run_suite
 rc=$?
 [[ -s $STATE/registry.pid ]] && kill "$(cat "$STATE/registry.pid")" 2>/dev/null
-rm -f "$STATE/registry.pid" "$STATE"/podman-view-*
+rm -f "$STATE/registry.pid" "$STATE"/podman-view-* "$STATE"/sdv-view-*
 
 # the table: a row per check, a column per runtime
 printf '\n%-22s' check; printf ' %-6s' "${RTS[@]}"; echo

@@ -4,8 +4,10 @@
 //! unit and its limits and systemd never undoes them. What systemd cannot express is
 //! written to the delegated cgroup by the cgroupfs code, as runc does.
 
+mod devices;
 mod props;
 
+pub use devices::device_properties;
 pub use props::{resource_properties, scope_properties};
 
 use std::path::{Path, PathBuf};
@@ -184,16 +186,26 @@ impl Systemd {
         }
     }
 
-    /// Starts the scope with `pid` in it and the limits as properties; returns when
-    /// systemd has finished the job (the pid is then in the scope's cgroup).
+    /// Starts the scope with `pid` in it, the limits and the device rules `devices`
+    /// ([`crate::bpf::rules`]) as properties; returns when systemd has finished the
+    /// job (the pid is then in the scope's cgroup).
     pub fn start_scope(
         &mut self,
         scope: &Scope,
         id: &str,
         pid: i32,
         resources: Option<&LinuxResources>,
+        devices: &[crate::bpf::Rule],
     ) -> Result<()> {
-        let props = scope_properties(scope, id, pid, resources);
+        let mut props = scope_properties(scope, id, pid, resources);
+        // the group names of majors (`char-pts`); none read: the numbers (`char-136`)
+        let proc_devices = std::fs::read_to_string("/proc/devices").unwrap_or_default();
+        props.extend(device_properties(devices, &proc_devices).map_err(|why| {
+            Error::Cgroup(CgroupError::SystemdDevices {
+                unit: scope.unit.clone(),
+                why,
+            })
+        })?);
         let r = (|| {
             self.watch_jobs()?;
             let body = self.conn.call(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::api::routes::query_param;
+use crate::api::routes::{percent_decode, query_param};
 use crate::api::{ApiError, Req};
 
 fn bad(field: &str, value: &str, why: &str) -> ApiError {
@@ -31,6 +31,24 @@ pub fn grace(query: &str) -> Result<Duration, ApiError> {
 /// `?t=SECS` of wait (default one hour).
 pub fn wait_timeout(query: &str) -> Result<Duration, ApiError> {
     secs(query, "t", 3600)
+}
+
+/// `?filters=JSON` of the listings, %-decoded, read by `parse` (docker's JSON into a
+/// filter); `None` without one. A bad one is a 400 naming `filters`.
+pub fn filters<F>(
+    query: &str,
+    parse: impl FnOnce(&str) -> Result<F, crate::options::OptionsError>,
+) -> Result<Option<F>, ApiError> {
+    match query_param(query, "filters") {
+        None | Some("") => Ok(None),
+        Some(raw) => {
+            let text =
+                percent_decode(raw).ok_or_else(|| bad("filters", raw, "broken %-escapes"))?;
+            parse(&text)
+                .map(Some)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))
+        }
+    }
 }
 
 /// `?since=ID` of the event stream (`None`: from now).

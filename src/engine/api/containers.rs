@@ -1,7 +1,7 @@
 //! `/containers`: create (seed 000's options as JSON), list, inspect,
 //! remove, start/stop/restart/kill/exec, logs (`?follow=1` streams), wait.
 
-use crate::api::routes::{percent_decode, query_flag, query_param, Action};
+use crate::api::routes::{query_flag, query_param, Action};
 use crate::api::{body, ApiError, Reply, Req};
 use crate::container::filter::PsFilter;
 use crate::container::{
@@ -43,15 +43,7 @@ pub fn create(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
 /// `GET /containers[?all=true][&filters=JSON]` (docker's `{"label": ["a=b"]}`,
 /// percent-encoded).
 pub fn list(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
-    let filter = match query_param(req.query, "filters") {
-        None | Some("") => PsFilter::default(),
-        Some(raw) => {
-            let text = percent_decode(raw).ok_or_else(|| {
-                ApiError::BadRequest(format!("invalid `filters` `{raw}`: broken %-escapes"))
-            })?;
-            PsFilter::from_json(&text).map_err(|e| ApiError::BadRequest(e.to_string()))?
-        }
-    };
+    let filter = body::filters(req.query, PsFilter::from_json)?.unwrap_or_default();
     let mut ctx = shared.cfg.ctx()?;
     ok(clist::list_filtered(
         &mut ctx,

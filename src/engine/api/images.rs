@@ -8,15 +8,23 @@ use crate::api::{body, ApiError, Reply, Req};
 use crate::db::{self, events};
 use crate::digest::Digest;
 use crate::error::EngineError;
+use crate::image::filter::ImageFilter;
 use crate::image::progress::{LayerProgress, Progress};
 use crate::image::pull;
-use crate::images;
+use crate::images::{self, ImagesError};
 use crate::supervisor::Shared;
 
-/// `GET /images`.
-pub fn list(shared: &Shared) -> Result<Reply, ApiError> {
+/// `GET /images[?filters=JSON]` (docker's `{"reference": ["busybox"]}`, as
+/// `k3 images --filter`); a bad filter, or a `before`/`since` image not there, is
+/// a 400 naming `filters`.
+pub fn list(shared: &Shared, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let filter = body::filters(req.query, ImageFilter::from_json)?.unwrap_or_default();
     let ctx = shared.cfg.ctx()?;
-    let all = images::list(&ctx.db)?;
+    let all = match filter.select(&ctx.db, images::list(&ctx.db)?, &ctx.pull.default_registry) {
+        Ok(all) => all,
+        Err(ImagesError::Filter(e)) => return Err(ApiError::BadRequest(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
     Ok(Reply::Json(
         200,
         serde_json::to_value(all).unwrap_or_default(),

@@ -112,7 +112,7 @@ pub fn handle(shared: &Shared, route: Route, req: &Req<'_>) -> Result<Reply, Api
         Route::Wait(id) => containers::wait(shared, &id, req),
         Route::Attach(id) => attach::attach(shared, &id, req),
         Route::Resize(id) => attach::resize(shared, &id, req),
-        Route::ListImages => images::list(shared),
+        Route::ListImages => images::list(shared, req),
         Route::PullImage => images::pull(shared, req),
         Route::ListVolumes => volumes::list(shared),
         Route::RemoveVolume(name) => volumes::remove(shared, &name),

@@ -4,13 +4,12 @@
 //! match; `name` and `id` are unanchored regular expressions; a `status` filter also
 //! looks at stopped containers.
 
-use std::collections::BTreeMap;
-
 use regex::Regex;
 
 use crate::container::list::Summary;
 use crate::db::container_state::Status;
 use crate::db::Db;
+use crate::filters::{self, bad, Filters, Keys, Label};
 use crate::images;
 use crate::options::OptionsError;
 
@@ -30,11 +29,12 @@ pub const STATUSES: [&str; 7] = [
 pub const KEYS: [&str; 6] = ["label", "name", "id", "status", "ancestor", "exited"];
 
 /// Parsed container filters.
+pub type PsFilter = Filters<ContainerKeys>;
+
+/// The values of container filters.
 #[derive(Debug, Default, Clone)]
-pub struct PsFilter {
-    /// `KEY=VALUE` as given, for the daemon's query.
-    raw: Vec<(String, String)>,
-    labels: Vec<(String, Option<String>)>,
+pub struct ContainerKeys {
+    labels: Vec<Label>,
     names: Vec<Regex>,
     ids: Vec<Regex>,
     statuses: Vec<String>,
@@ -42,100 +42,26 @@ pub struct PsFilter {
     exited: Vec<i64>,
 }
 
-fn bad(arg: &str, reason: impl ToString) -> OptionsError {
-    OptionsError {
-        option: "filter",
-        value: arg.to_string(),
-        reason: reason.to_string(),
-    }
-}
+impl Keys for ContainerKeys {
+    const KEYS: &'static [&'static str] = &KEYS;
 
-impl PsFilter {
-    /// Parses `KEY=VALUE` arguments (`--filter`, repeatable).
-    pub fn parse(args: &[String]) -> Result<PsFilter, OptionsError> {
-        let mut f = PsFilter::default();
-        for a in args {
-            let (k, v) = a.split_once('=').ok_or_else(|| {
-                bad(
-                    a,
-                    format!("want `KEY=VALUE` with KEY one of {}", KEYS.join(", ")),
-                )
-            })?;
-            f.add(k, v)?;
-        }
-        Ok(f)
-    }
-
-    /// Parses docker's `filters` query value: `{"KEY": ["VALUE", ...]}` or
-    /// `{"KEY": {"VALUE": true}}`.
-    pub fn from_json(text: &str) -> Result<PsFilter, OptionsError> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(text, format!("not JSON: {e}")))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| bad(text, "want an object of KEY to a list of values"))?;
-        let mut f = PsFilter::default();
-        for (k, vals) in obj {
-            let list: Vec<&str> = match vals {
-                serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
-                serde_json::Value::Object(m) => m.keys().map(String::as_str).collect(),
-                _ => return Err(bad(text, format!("the values of `{k}` are not a list"))),
-            };
-            for val in list {
-                f.add(k, val)?;
-            }
-        }
-        Ok(f)
-    }
-
-    /// docker's `filters` JSON for these filters (what the CLI sends the daemon).
-    pub fn to_json(&self) -> String {
-        let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (k, v) in &self.raw {
-            m.entry(k.as_str()).or_default().push(v.as_str());
-        }
-        serde_json::to_string(&m).unwrap_or_default()
-    }
-
-    /// No filter at all.
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-
-    /// Whether stopped containers are candidates even without `--all`, as a
-    /// `status` filter makes them in docker and podman.
-    pub fn wants_all(&self) -> bool {
-        !self.statuses.is_empty()
-    }
-
-    fn add(&mut self, key: &str, val: &str) -> Result<(), OptionsError> {
-        let arg = format!("{key}={val}");
-        let regex = |v: &str| {
-            Regex::new(v).map_err(|e| bad(&arg, format!("not a regular expression: {e}")))
-        };
+    fn add(&mut self, key: &str, val: &str, arg: &str) -> Result<(), OptionsError> {
+        let regex =
+            |v: &str| Regex::new(v).map_err(|e| bad(arg, format!("not a regular expression: {e}")));
         match key {
-            "label" => {
-                let (k, v) = match val.split_once('=') {
-                    Some((k, v)) => (k, Some(v.to_string())),
-                    None => (val, None),
-                };
-                if k.is_empty() {
-                    return Err(bad(&arg, "want `label=KEY` or `label=KEY=VALUE`"));
-                }
-                self.labels.push((k.to_string(), v));
-            }
+            "label" => self.labels.push(filters::label(arg, val)?),
             "name" => self.names.push(regex(val)?),
             "id" => self.ids.push(regex(val)?),
             "status" => {
                 if !STATUSES.contains(&val) {
-                    return Err(bad(&arg, format!("want one of {}", STATUSES.join(", "))));
+                    return Err(bad(arg, format!("want one of {}", STATUSES.join(", "))));
                 }
                 self.statuses.push(val.to_string());
             }
             "ancestor" => {
                 if val.is_empty() {
                     return Err(bad(
-                        &arg,
+                        arg,
                         "want an image name, `NAME:TAG`, `NAME@DIGEST` or an image id",
                     ));
                 }
@@ -144,24 +70,27 @@ impl PsFilter {
             "exited" => {
                 let code = val
                     .parse::<i64>()
-                    .map_err(|_| bad(&arg, "want an exit code (an integer)"))?;
+                    .map_err(|_| bad(arg, "want an exit code (an integer)"))?;
                 self.exited.push(code);
             }
-            _ => {
-                return Err(bad(
-                    &arg,
-                    format!("unknown filter `{key}`: want one of {}", KEYS.join(", ")),
-                ))
-            }
+            _ => return Err(filters::unknown(arg, key, &KEYS)),
         }
-        self.raw.push((key.to_string(), val.to_string()));
         Ok(())
+    }
+}
+
+impl PsFilter {
+    /// Whether stopped containers are candidates even without `--all`, as a
+    /// `status` filter makes them in docker and podman.
+    pub fn wants_all(&self) -> bool {
+        !self.keys.statuses.is_empty()
     }
 
     /// The image ids (config digests) the `ancestor` values name; a name no image
     /// has keeps nothing, as in docker.
     pub fn ancestor_ids(&self, db: &Db, default_registry: &str) -> Vec<String> {
-        self.ancestors
+        self.keys
+            .ancestors
             .iter()
             .filter_map(|a| images::find(db, a, default_registry).ok())
             .map(|r| r.config_digest)
@@ -170,14 +99,8 @@ impl PsFilter {
 
     /// Whether `row` passes every filter; `ancestor_ids` from [`Self::ancestor_ids`].
     pub fn keeps(&self, row: &Summary, ancestor_ids: &[String]) -> bool {
-        let labels_ok = self
-            .labels
-            .iter()
-            .all(|(k, v)| match (row.labels.get(k), v) {
-                (Some(have), Some(want)) => have == want,
-                (Some(_), None) => true,
-                (None, _) => false,
-            });
+        let labels_ok =
+            filters::labels_match(&self.keys.labels, |k| row.labels.get(k).map(String::as_str));
         let any = |res: &[Regex], s: &str| res.is_empty() || res.iter().any(|r| r.is_match(s));
         let state = state_word(row);
         let stopped_code = match row.status {
@@ -185,11 +108,12 @@ impl PsFilter {
             Status::Created | Status::Running => None,
         };
         labels_ok
-            && any(&self.names, &row.name)
-            && any(&self.ids, &row.id)
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == state))
-            && (self.ancestors.is_empty() || ancestor_ids.contains(&row.image_id))
-            && (self.exited.is_empty() || stopped_code.is_some_and(|c| self.exited.contains(&c)))
+            && any(&self.keys.names, &row.name)
+            && any(&self.keys.ids, &row.id)
+            && (self.keys.statuses.is_empty() || self.keys.statuses.iter().any(|s| s == state))
+            && (self.keys.ancestors.is_empty() || ancestor_ids.contains(&row.image_id))
+            && (self.keys.exited.is_empty()
+                || stopped_code.is_some_and(|c| self.keys.exited.contains(&c)))
     }
 }
 
@@ -275,7 +199,7 @@ mod tests {
             let e = PsFilter::parse(&[arg.to_string()]).unwrap_err();
             let msg = e.to_string();
             assert!(
-                msg.contains("`filter`") && msg.contains(needle),
+                msg.contains("`--filter`") && msg.contains(needle),
                 "{arg}: {msg}"
             );
         }
@@ -287,9 +211,9 @@ mod tests {
         let j = a.to_json();
         assert_eq!(j, r#"{"label":["a=1","b"],"status":["running"]}"#);
         let b = PsFilter::from_json(&j).unwrap();
-        assert_eq!(b.raw.len(), 3);
+        assert_eq!(b.len(), 3);
         let m = PsFilter::from_json(r#"{"status":{"exited":true}}"#).unwrap();
-        assert_eq!(m.statuses, vec!["exited".to_string()]);
+        assert_eq!(m.keys.statuses, vec!["exited".to_string()]);
         assert!(PsFilter::from_json(r#"{"colour":["red"]}"#).is_err());
         assert!(PsFilter::from_json("[1]").is_err());
     }

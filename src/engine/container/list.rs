@@ -366,7 +366,16 @@ fn network_settings(l: &Container, sum: &Summary) -> serde_json::Value {
         .as_str()
         .filter(|n| *n != "none")
     {
-        networks.insert(n.to_string(), serde_json::json!({"IPAddress": ip}));
+        // docker's `Aliases`: those given (`--network-alias`), null without
+        let aliases = &l.record.validated["network_aliases"];
+        let aliases = match aliases.as_array() {
+            Some(a) if !a.is_empty() => aliases.clone(),
+            _ => serde_json::Value::Null,
+        };
+        networks.insert(
+            n.to_string(),
+            serde_json::json!({"IPAddress": ip, "Aliases": aliases}),
+        );
     }
     serde_json::json!({
         "IPAddress": ip,

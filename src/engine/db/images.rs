@@ -136,6 +136,27 @@ pub fn upsert(conn: &Connection, rec: &ImageRecord) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Records `rec` under its `name:tag` as docker does: the image that name leaves
+/// stays, as a tagless (dangling) record of the same name, unless another record
+/// still names it (a name has one dangling record: an older one gives way).
+pub fn put(conn: &Connection, rec: &ImageRecord) -> Result<(), DbError> {
+    if let Some(old) = get(conn, &rec.name, &rec.tag)?.filter(|_| !rec.tag.is_empty()) {
+        let named_elsewhere = list(conn)?.iter().any(|r| {
+            r.config_digest == old.config_digest && (r.name != old.name || r.tag != old.tag)
+        });
+        if old.config_digest != rec.config_digest && !named_elsewhere {
+            upsert(
+                conn,
+                &ImageRecord {
+                    tag: String::new(),
+                    ..old
+                },
+            )?;
+        }
+    }
+    upsert(conn, rec)
+}
+
 /// The record of `name:tag`.
 pub fn get(conn: &Connection, name: &str, tag: &str) -> Result<Option<ImageRecord>, DbError> {
     let row = conn
@@ -217,6 +238,40 @@ pub(crate) mod tests {
         for c in COLUMNS.split(", ") {
             assert!(cols.iter().any(|x| x == c), "missing column `{c}`");
         }
+    }
+
+    #[test]
+    fn a_name_moved_to_another_image_leaves_the_old_one_dangling() {
+        let db = crate::db::Db::open_in_memory().unwrap();
+        let conn = db.conn();
+        put(conn, &sample("v1")).unwrap();
+        let mut new = sample("v1");
+        new.config_digest = "sha256:c2".into();
+        // the same image again: nothing dangles
+        put(conn, &sample("v1")).unwrap();
+        assert_eq!(list(conn).unwrap().len(), 1);
+        put(conn, &new).unwrap();
+        let all = list(conn).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            (all[0].tag.as_str(), all[0].config_digest.as_str()),
+            ("", "sha256:cc")
+        );
+        assert_eq!(all[1], new);
+        // an image another name keeps is not dangling when one name moves
+        put(conn, &sample("v2")).unwrap();
+        put(conn, &sample("v3")).unwrap();
+        let mut newer = sample("v2");
+        newer.config_digest = "sha256:c3".into();
+        put(conn, &newer).unwrap();
+        assert_eq!(list(conn).unwrap().len(), 4);
+        assert_eq!(
+            get(conn, "127.0.0.1:5000/x", "")
+                .unwrap()
+                .unwrap()
+                .config_digest,
+            "sha256:cc"
+        );
     }
 
     #[test]

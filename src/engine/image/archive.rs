@@ -264,7 +264,7 @@ fn load_into(
     let mut loaded = Vec::new();
     for desc in index.manifests() {
         let rec = load_image(store, desc, default_registry, progress, added)?;
-        records::upsert(db.conn(), &rec)?;
+        records::put(db.conn(), &rec)?;
         loaded.push(rec.reference());
     }
     Ok(loaded)

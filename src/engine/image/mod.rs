@@ -3,6 +3,8 @@
 
 pub mod archive;
 pub mod auth;
+pub mod filter;
+pub mod glob;
 pub mod layer;
 pub mod manifest;
 pub mod progress;

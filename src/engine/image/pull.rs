@@ -300,7 +300,7 @@ fn fetch_and_record(
     }
     sync(store)?;
     let record = record_of(r, resolved, config_bytes, config);
-    images::upsert(db.conn(), &record)?;
+    images::put(db.conn(), &record)?;
     Ok(PullOutcome {
         record,
         layers_downloaded: downloaded,

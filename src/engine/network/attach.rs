@@ -41,12 +41,8 @@ pub fn attach(
     };
     ctx.network.plug(&host, bridge, ns, addr)?;
     if plan.network != DEFAULT_NAME {
-        let entry = dns::Entry {
-            hash: hash.to_string(),
-            ip,
-            names: vec![plan.owner.to_ascii_lowercase()],
-        };
-        ctx.network.dns_join(bridge, *gw, entry)?;
+        let entry = dns::Entry::new(hash, ip, &plan.owner, &plan.aliases);
+        ctx.network.dns_join(bridge, (*gw, *prefix), entry)?;
         let h = hash.to_string();
         undo.push("drop DNS names", move |c: &Engine| c.network.dns_leave(&h));
     }
@@ -99,9 +95,11 @@ fn add_port_rules(
 /// its lease (kept until the container is removed).
 pub fn reattach(ctx: &Engine, id: &str, hash: &str) -> Result<(), NetworkError> {
     let (net, root) = (ctx.network.as_ref(), ctx.store.root().to_path_buf());
+    let record = containers::get(ctx.db.conn(), id)?;
     let Some(lease) = networks::lease_of(ctx.db.conn(), id)? else {
-        let none =
-            containers::get(ctx.db.conn(), id)?.is_some_and(|r| r.validated["network"] == "none");
+        let none = record
+            .as_ref()
+            .is_some_and(|r| r.validated["network"] == "none");
         if none {
             release_at(net, &root, hash);
             make_netns(net, &root, hash)?;
@@ -140,6 +138,10 @@ pub fn reattach(ctx: &Engine, id: &str, hash: &str) -> Result<(), NetworkError> 
         bridge: Some((rec.bridge.clone(), gw, subnet.prefix)),
         ports: Vec::new(),
         owner: id.to_string(),
+        // saved with the container (`--network-alias`), named again
+        aliases: record
+            .and_then(|r| serde_json::from_value(r.validated["network_aliases"].clone()).ok())
+            .unwrap_or_default(),
     };
     let mut undo = UndoStack::default();
     if let Err(e) = attach(ctx, &plan, hash, &mut undo) {

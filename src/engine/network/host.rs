@@ -62,8 +62,14 @@ pub trait Network: Send + Sync {
     fn host_dir(&self) -> PathBuf;
 
     /// Names `entry` on the user network of `bridge` and starts the
-    /// network's DNS responder on its gateway `gw` if none runs.
-    fn dns_join(&self, bridge: &str, gw: Ipv4Addr, entry: dns::Entry) -> Result<(), NetworkError>;
+    /// network's DNS responder on its gateway if none runs (`net`: the
+    /// gateway and the subnet's prefix length).
+    fn dns_join(
+        &self,
+        bridge: &str,
+        net: (Ipv4Addr, u8),
+        entry: dns::Entry,
+    ) -> Result<(), NetworkError>;
 
     /// Drops container `hash`'s names from every network (a responder
     /// exits after its last container).
@@ -232,9 +238,14 @@ impl Network for Linux {
         PathBuf::from(HOST_DIR)
     }
 
-    fn dns_join(&self, bridge: &str, gw: Ipv4Addr, entry: dns::Entry) -> Result<(), NetworkError> {
+    fn dns_join(
+        &self,
+        bridge: &str,
+        net: (Ipv4Addr, u8),
+        entry: dns::Entry,
+    ) -> Result<(), NetworkError> {
         let exe = std::env::current_exe().map_err(sys("find", "the k3 binary"))?;
-        dns::join(&self.host_dir(), bridge, gw, entry, &exe)
+        dns::join(&self.host_dir(), bridge, net, entry, &exe)
             .map_err(|e| sys("name the container on", bridge)(io::Error::other(e)))
     }
 

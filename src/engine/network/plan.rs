@@ -35,6 +35,8 @@ pub struct NetPlan {
     pub ports: Vec<PortMapping>,
     /// The container id (comments of its nft rules).
     pub owner: String,
+    /// Its other names on a user network's DNS (`--network-alias`).
+    pub aliases: Vec<String>,
 }
 
 impl Default for NetPlan {
@@ -47,6 +49,7 @@ impl Default for NetPlan {
             bridge: None,
             ports: Vec::new(),
             owner: String::new(),
+            aliases: Vec::new(),
         }
     }
 }
@@ -124,6 +127,7 @@ pub(super) fn prepare_bridge(
         bridge: Some((net.bridge.clone(), gateway, subnet.prefix)),
         ports: v.publish.clone(),
         owner: v.id.clone(),
+        aliases: v.network_aliases.clone(),
     })
 }
 

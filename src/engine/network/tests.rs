@@ -481,11 +481,19 @@ fn a_user_network_names_its_containers_and_kb0_does_not() {
     // a failed create drops the name with the rest
     assert!(undo.unwind(&e).is_empty());
     assert!(dns::records::read(&records).is_empty());
-    // a container that stops leaves the records
+    // a container that stops leaves the records; its aliases are its names too
     let mut undo = UndoStack::default();
-    let plan = prepare(&e, &validated(options("web", "back")), HASH, &mut undo).unwrap();
+    let mut o = options("web", "back");
+    o.network_alias = vec!["Db".into(), "cache.svc".into()];
+    let plan = prepare(&e, &validated(o), HASH, &mut undo).unwrap();
     attach(&e, &plan, HASH, &mut undo).unwrap();
     undo.commit();
+    let all = dns::records::read(&records);
+    assert_eq!(all[0].names, ["web", "db", "cache.svc"]);
+    assert_eq!(
+        dns::records::lookup(&all, "cache.svc"),
+        Some(vec![Ipv4Addr::new(10, 77, 0, 2)])
+    );
     release_at(e.network.as_ref(), dir.path(), HASH);
     assert!(dns::records::read(&records).is_empty());
     // kb0: no names, as docker's default bridge

@@ -66,6 +66,16 @@ fn has_tag(image: &str) -> bool {
 
 /// An RFC 1123 host name label sequence.
 pub fn hostname(s: &str) -> Result<String, OptionsError> {
+    if host_name_ok(s) {
+        Ok(s.to_string())
+    } else {
+        Err(bad("hostname", s, "not a valid host name"))
+    }
+}
+
+/// Whether `s` is an RFC 1123 host name: dot-separated labels of 1 to 63
+/// letters, digits and `-` (not first or last), 253 characters at most.
+pub(super) fn host_name_ok(s: &str) -> bool {
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -73,11 +83,7 @@ pub fn hostname(s: &str) -> Result<String, OptionsError> {
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
-    if s.len() <= 253 && s.split('.').all(label_ok) {
-        Ok(s.to_string())
-    } else {
-        Err(bad("hostname", s, "not a valid host name"))
-    }
+    s.len() <= 253 && s.split('.').all(label_ok)
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub use security::{
 
 use identity::image_ref;
 use mounts::{mount_flag, volume_flag, Spec};
-use network::{network_name, publish};
+use network::{network_aliases, network_name, publish};
 use resources::disk_limit;
 use restart::{attempts, restart, seconds, MAX_RESTART_DELAY_S, MAX_RESTART_WINDOW_S};
 
@@ -123,6 +123,9 @@ pub struct CreateOptions {
     /// A static MAC address, `aa:bb:cc:dd:ee:ff`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// More names of the container on a user network's DNS (`--network-alias`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_alias: Vec<String>,
     /// Published ports, `[IP:]HOST:CONTAINER[/PROTO]` each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publish: Vec<String>,
@@ -333,6 +336,10 @@ pub struct Validated {
     pub ip: Option<Ipv4Addr>,
     /// A static MAC address (None: derived from the address).
     pub mac: Option<[u8; 6]>,
+    /// The container's other names on its network's DNS, as given (without
+    /// repeats, any case once).
+    #[serde(default)]
+    pub network_aliases: Vec<String>,
     /// Published ports.
     pub publish: Vec<PortMapping>,
     /// All capabilities and the host's devices.
@@ -461,6 +468,7 @@ impl CreateOptions {
             network: network_name(self.network.as_deref().unwrap_or(DEFAULT_NETWORK))?,
             ip: self.ip.as_deref().map(ip).transpose()?,
             mac: self.mac.as_deref().map(mac).transpose()?,
+            network_aliases: network_aliases(&self.network_alias)?,
             publish: publish(&self.publish)?,
             privileged: self.privileged,
             cap_add: caps("capAdd", &self.cap_add)?,
@@ -586,6 +594,15 @@ fn check_combinations(v: Validated) -> Result<Validated, OptionsError> {
             ));
         }
     }
+    if let Some(a) = v.network_aliases.first() {
+        if v.network == "host" || v.network == "none" || v.network == DEFAULT_NETWORK {
+            let why = format!(
+                "`--network-alias` is for user networks (`k3 network create`), not `{}`",
+                v.network
+            );
+            return Err(bad("networkAlias", a, why));
+        }
+    }
     let special = v.network == "host" || v.network == "none";
     if special {
         if let Some(ip) = v.ip {
@@ -664,5 +681,28 @@ mod tests {
         assert_eq!(o.validate().unwrap().network, "nonexistent-network");
         o.network = Some("n".repeat(65));
         assert_eq!(o.validate().unwrap_err().option, "network");
+    }
+
+    #[test]
+    fn network_aliases_only_on_user_networks() {
+        let mut o = opts();
+        o.network_alias = vec!["db".into(), "DB".into(), "cache".into()];
+        for n in [None, Some("kb0"), Some("host"), Some("none")] {
+            o.network = n.map(String::from);
+            let e = o.validate().unwrap_err();
+            assert_eq!(
+                (e.option, e.value.as_str()),
+                ("networkAlias", "db"),
+                "{n:?}"
+            );
+            assert!(e.reason.contains(n.unwrap_or("kb0")), "{e}");
+        }
+        o.network = Some("app".into());
+        assert_eq!(o.validate().unwrap().network_aliases, vec!["db", "cache"]);
+        let j: CreateOptions = serde_json::from_str(
+            r#"{"containerId":"w","image":"x","network":"app","networkAlias":["a b"]}"#,
+        )
+        .unwrap();
+        assert_eq!(j.validate().unwrap_err().option, "networkAlias");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::identity::host_name_ok;
 use super::{bad, name_ok, OptionsError, PortMapping, Proto};
 
 /// A network name (a record's name, not a device name: a long one gets a
@@ -17,6 +18,37 @@ pub(super) fn network_name(s: &str) -> Result<String, OptionsError> {
             "use up to 64 letters, digits, `_.-`, starting with a letter or digit",
         ))
     }
+}
+
+/// The most `--network-alias` values of one container.
+const MAX_ALIASES: usize = 64;
+
+/// `--network-alias` values: each a host name (RFC 1123 labels of letters,
+/// digits and `-`, dot-separated, 253 at most), as docker takes; a repeat
+/// (in any case) is kept once.
+pub(super) fn network_aliases(list: &[String]) -> Result<Vec<String>, OptionsError> {
+    if list.len() > MAX_ALIASES {
+        return Err(bad(
+            "networkAlias",
+            list.len(),
+            format!("`--network-alias` given more than {MAX_ALIASES} times"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for a in list {
+        if !host_name_ok(a) {
+            return Err(bad(
+                "networkAlias",
+                a,
+                "`--network-alias` takes a host name: dot-separated labels of 1 to 63 \
+                 letters, digits and `-` (not first or last), 253 characters at most",
+            ));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(a)) {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// A dotted IPv4 address.
@@ -147,5 +179,40 @@ mod tests {
         assert!(mac("zz:42:ac:11:00:02").is_err());
         assert!(ip("192.168.100.500").is_err());
         assert!(ip("192.168.100.50").is_ok());
+    }
+
+    #[test]
+    fn network_aliases_are_host_names() {
+        let l = |v: &[&str]| network_aliases(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            l(&["db", "Cache.svc", "DB", "a-1"]).unwrap(),
+            vec!["db", "Cache.svc", "a-1"]
+        );
+        for b in [
+            "",
+            "a b",
+            "-x",
+            "x-",
+            "a..b",
+            "é",
+            "a_b",
+            ".a",
+            "a.",
+            &"a".repeat(64),
+        ] {
+            let e = l(&["ok", b]).unwrap_err();
+            assert_eq!((e.option, e.value.as_str()), ("networkAlias", b), "{b}");
+            assert!(e.to_string().contains("--network-alias"), "{e}");
+        }
+        let long = [
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61),
+        ]
+        .join(".");
+        assert!(l(&[&long]).is_ok());
+        assert!(l(&[&format!("{long}e")]).is_err());
+        assert!(l(&vec!["x"; 65]).is_err());
     }
 }

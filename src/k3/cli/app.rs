@@ -113,6 +113,14 @@ pub fn main(cli: Cli) -> ExitCode {
         &cli.cmd,
         Cmd::Container(ContainerCmd::Ps(_) | ContainerCmd::Inspect(_))
     );
+    // and so does `images` (a bad filter, a `before`/`since` image not there)
+    let images_125 = matches!(
+        &cli.cmd,
+        Cmd::Images(_)
+            | Cmd::Image {
+                cmd: ImageCmd::Ls(_)
+            }
+    );
     let json = matches!(&cli.cmd, Cmd::Pull(p) if p.json);
     let input = match &cli.cmd {
         Cmd::Pull(p) => serde_json::json!(p.reference),
@@ -126,7 +134,11 @@ pub fn main(cli: Cli) -> ExitCode {
                 println!("{}", serde_json::to_string(&obj).unwrap_or_default());
             }
             eprintln!("k3: error: {}", chain_message(&e));
-            ExitCode::FAILURE
+            if images_125 {
+                ExitCode::from(125)
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(Failure::Other(e)) => {
             eprintln!("k3: error: {e:#}");

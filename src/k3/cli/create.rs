@@ -57,6 +57,13 @@ pub struct CreateArgs {
     /// MAC address on the bridge network, `aa:bb:cc:dd:ee:ff` [default: derived from the IP]
     #[arg(long = "mac-address", alias = "mac", allow_hyphen_values = true)]
     pub mac: Option<String>,
+    /// Another name of the container on its user network's DNS, a host name (repeatable; not on kb0, host or none)
+    #[arg(
+        long = "network-alias",
+        alias = "net-alias",
+        allow_hyphen_values = true
+    )]
+    pub network_alias: Vec<String>,
     /// Publish a port, `[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]` (repeatable)
     #[arg(long = "publish", short = 'p', allow_hyphen_values = true)]
     pub publish: Vec<String>,
@@ -212,6 +219,7 @@ impl CreateArgs {
             network: self.network.clone(),
             ip: self.ip.clone(),
             mac: self.mac.clone(),
+            network_alias: self.network_alias.clone(),
             publish: self.publish.clone(),
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),

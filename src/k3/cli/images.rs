@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use crate::cli::globals::{other, print_json, Failure, Format, Root};
 use k3_engine::context::Engine;
 use k3_engine::db::images::ImageRecord;
+use k3_engine::image::filter::ImageFilter;
 use k3_engine::image::progress::human;
 use k3_engine::images;
 
@@ -14,6 +15,22 @@ pub struct ImagesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table, allow_hyphen_values = true)]
     pub format: Format,
+    /// Keep only matching images (repeatable; docker's keys: `reference=PATTERN`
+    /// (`*box:latest`, `127.0.0.1:5000/busy*`), `dangling=true|false`,
+    /// `before=IMAGE`, `since=IMAGE`, `label=KEY[=VALUE]`, and podman's `id=PREFIX`;
+    /// one key's values OR-ed, except `label`'s (all must match) and
+    /// `before`/`since`'s (the strictest counts), different keys AND-ed)
+    #[arg(long, short = 'f', value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print image ids only (one per row, as docker)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Show whole image ids (`sha256:...`)
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Show a DIGEST column (what the name was pulled as)
+    #[arg(long)]
+    pub digests: bool,
 }
 
 /// The `k3 image` verbs.
@@ -48,40 +65,59 @@ pub struct RmiArgs {
     pub name: String,
 }
 
-/// `k3 images`.
+/// `k3 images`: a bad `--filter` fails before anything is listed.
 pub fn images(ctx: &Root, a: &ImagesArgs) -> Result<(), Failure> {
-    let all = images::list(&ctx.db)?;
+    let filter = ImageFilter::parse(&a.filter).map_err(images::ImagesError::from)?;
+    let all = filter.select(&ctx.db, images::list(&ctx.db)?, &ctx.default_registry)?;
+    if a.quiet {
+        for r in &all {
+            println!("{}", image_id(r, a.no_trunc));
+        }
+        return Ok(());
+    }
     match a.format {
         Format::Json => print_json(&all),
         Format::Table => {
+            let id_width = if a.no_trunc { 71 } else { 12 };
+            // the DIGEST column only with --digests
+            let digest = |d: &str| {
+                if a.digests {
+                    format!("{d:<71} ")
+                } else {
+                    String::new()
+                }
+            };
             println!(
-                "{:<50} {:<16} {:<19} {:>10}",
-                "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
+                "{:<50} {:<16} {}{:<id_width$} {:>10}",
+                "REPOSITORY",
+                "TAG",
+                digest("DIGEST"),
+                "IMAGE ID",
+                "SIZE"
             );
             for r in &all {
-                println!("{}", table_row(r));
+                let tag = if r.tag.is_empty() { "<none>" } else { &r.tag };
+                println!(
+                    "{:<50} {:<16} {}{:<id_width$} {:>10}",
+                    r.name,
+                    tag,
+                    digest(&r.digest),
+                    image_id(r, a.no_trunc),
+                    human(r.size)
+                );
             }
             Ok(())
         }
     }
 }
 
-fn table_row(r: &ImageRecord) -> String {
-    let id = r
-        .config_digest
-        .split(':')
-        .nth(1)
-        .unwrap_or("")
-        .get(..12)
-        .unwrap_or("");
-    let tag = if r.tag.is_empty() { "<none>" } else { &r.tag };
-    format!(
-        "{:<50} {:<16} {:<19} {:>10}",
-        r.name,
-        tag,
-        id,
-        human(r.size)
-    )
+/// The image id as docker shows it: 12 hex digits, or `sha256:` and all of them.
+fn image_id(r: &ImageRecord, whole: bool) -> &str {
+    if whole {
+        return &r.config_digest;
+    }
+    let hex = r.config_digest.split(':').nth(1).unwrap_or("");
+    hex.get(..12).unwrap_or(hex)
 }
 
 /// `k3 image inspect`.

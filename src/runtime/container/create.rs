@@ -51,6 +51,11 @@ pub struct CreateOpts {
     pub pidfd_socket: Option<PathBuf>,
 }
 
+/// A bundle read and checked by the caller before the verb ran (`k3rt run` reads it
+/// once in `main`: its spec decides on the re-exec, then the run uses it), or why it
+/// could not be: reported by [`launch`] in the place of its own load.
+pub type Loaded = std::result::Result<Bundle, k3_oci::spec::SpecError>;
+
 /// How the init will be told to exec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -118,7 +123,7 @@ impl Undo {
 /// `k3rt create`.
 pub fn create(ctx: &GlobalFlags, opts: &CreateOpts) -> Result<()> {
     let pidfd_socket = connect_pidfd_socket(opts)?;
-    let l = launch(ctx, opts, Mode::Fifo, None)?;
+    let l = launch(ctx, opts, Mode::Fifo, None, None)?;
     send_pidfd(ctx, &l, pidfd_socket.as_ref())?;
     ctx.log.debug("finish");
     drop(l);
@@ -144,12 +149,14 @@ pub fn send_pidfd(ctx: &GlobalFlags, l: &Launched, socket: Option<&OwnedFd>) -> 
     })
 }
 
-/// Everything up to a ready init; shared by `create` and `run`.
+/// Everything up to a ready init; shared by `create` and `run`. `loaded` is the
+/// bundle when the caller read it already; `None` reads `opts.bundle` here.
 pub fn launch(
     ctx: &GlobalFlags,
     opts: &CreateOpts,
     mode: Mode,
     sigmask: Option<libc::sigset_t>,
+    loaded: Option<Loaded>,
 ) -> Result<Launched> {
     let log = &ctx.log;
     log.debug("Using debug verbosity");
@@ -160,7 +167,10 @@ pub fn launch(
         "Loading container from config file: `{}`",
         cfg_path.display()
     ));
-    let mut bundle = Bundle::load(&opts.bundle)?;
+    let mut bundle = match loaded {
+        Some(l) => l?,
+        None => Bundle::load(&opts.bundle)?,
+    };
     let notify = super::notify::host_socket().is_some();
     log.debug(format!("Using bundle: {}", bundle.dir.display()));
     if ctx.systemd_cgroup && !Path::new("/run/systemd/system").is_dir() {
@@ -384,8 +394,12 @@ fn launch_in(c: Checked<'_>, dir: &ContainerDir, undo: &mut Undo) -> Result<Laun
             .as_ref()
             .and_then(|l| l.devices().as_deref())
             .unwrap_or_default();
+        let spec_rules = resources
+            .and_then(|r| r.devices().as_deref())
+            .unwrap_or_default();
+        let devices = cgroups::bpf::rules(spec_rules, nodes);
         undo.scope = Some(scope.unit.clone());
-        sd.start_scope(scope, &opts.id, spawned.pid, resources)?;
+        sd.start_scope(scope, &opts.id, spawned.pid, resources, &devices)?;
         if let Layout::V2(mount) = &layout {
             // the scope's real cgroup from here on (limits, state, stats, delete)
             let at = cgroups::systemd::placed(scope, spawned.pid)?;

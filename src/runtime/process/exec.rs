@@ -335,15 +335,6 @@ pub fn run_needs_sealed_copy(spec: &oci_spec::runtime::Spec) -> bool {
     !new_pid_ns || hooks_inside
 }
 
-/// [`run_needs_sealed_copy`] of the config in the bundle `dir`; a config that cannot be
-/// read or parsed needs it (the run reports the error after the re-exec).
-pub fn run_of_bundle_needs_sealed_copy(dir: &Path) -> bool {
-    let Ok(raw) = std::fs::read(k3_oci::spec::Bundle::config_path(dir)) else {
-        return true;
-    };
-    k3_oci::spec::parse(&raw).map_or(true, |spec| run_needs_sealed_copy(&spec))
-}
-
 /// Whether the file `exe` cannot be written by anyone: a memfd sealed against writes,
 /// or a file on a read-only mount (a plain read-only bind, or the overlay of
 /// [`overlay_self`]).
@@ -502,19 +493,5 @@ mod sealed_copy_tests {
         }
         let s = spec(r#","linux":{"namespaces":[{"type":"pid"}]},"hooks":{"startContainer":[]}"#);
         assert!(!run_needs_sealed_copy(&s));
-    }
-
-    #[test]
-    fn an_unreadable_bundle_needs_the_copy() {
-        let d = tempfile::tempdir().unwrap();
-        assert!(super::run_of_bundle_needs_sealed_copy(d.path()));
-        std::fs::write(d.path().join("config.json"), "[]").unwrap();
-        assert!(super::run_of_bundle_needs_sealed_copy(d.path()));
-        std::fs::write(
-            d.path().join("config.json"),
-            r#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"}]}}"#,
-        )
-        .unwrap();
-        assert!(!super::run_of_bundle_needs_sealed_copy(d.path()));
     }
 }

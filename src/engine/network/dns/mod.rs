@@ -1,11 +1,12 @@
 //! Container names on user networks, as aardvark-dns gives podman and the
 //! embedded resolver gives docker: a container on a network made with
-//! `k3 network create` finds the others on it by name (not on the default
-//! `kb0`, as with docker's default bridge).
+//! `k3 network create` finds the others on it by name or by one of their
+//! aliases (`--network-alias`), and a container's name from its address
+//! (PTR), not on the default `kb0`, as with docker's default bridge.
 //!
 //! Each such network with a container on it has a small responder
 //! ([`server`], `k3 __dns`) on its gateway's port 53, which containers'
-//! `resolv.conf` names. It answers A records from the network's records
+//! `resolv.conf` names. It answers A and PTR records from the network's records
 //! ([`records`]), written by whichever k3 process attaches ([`join`]) or
 //! releases ([`leave`]) a container, and forwards other dotted names to
 //! the host's resolvers. The first container to join starts it; it exits
@@ -31,11 +32,12 @@ pub fn base(host_dir: &Path) -> PathBuf {
 }
 
 /// Adds `entry` to the records of the network on `bridge` and starts its
-/// responder on `gw` when none runs (`exe`: the k3 binary).
+/// responder on the gateway when none runs (`net`: the gateway and the
+/// subnet's prefix length; `exe`: the k3 binary).
 pub fn join(
     host_dir: &Path,
     bridge: &str,
-    gw: Ipv4Addr,
+    net: (Ipv4Addr, u8),
     entry: Entry,
     exe: &Path,
 ) -> Result<(), String> {
@@ -49,7 +51,7 @@ pub fn join(
     if running(&dir) {
         return Ok(());
     }
-    let started = start(&dir, gw, exe);
+    let started = start(&dir, net, exe);
     if started.is_err() {
         // no record of a container whose create now fails
         all.pop();
@@ -95,13 +97,14 @@ fn running(dir: &Path) -> bool {
     responder(dir).is_some()
 }
 
-/// Runs `exe __dns DIR GW` and waits for its report (`ok` once it listens).
-fn start(dir: &Path, gw: Ipv4Addr, exe: &Path) -> Result<(), String> {
+/// Runs `exe __dns DIR GW/PREFIX` and waits for its report (`ok` once it
+/// listens).
+fn start(dir: &Path, (gw, prefix): (Ipv4Addr, u8), exe: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("create `{}`: {e}", dir.display()))?;
     let mut child = Command::new(exe)
         .arg("__dns")
         .arg(dir)
-        .arg(gw.to_string())
+        .arg(format!("{gw}/{prefix}"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

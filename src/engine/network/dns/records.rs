@@ -1,6 +1,6 @@
 //! The names of a user network's containers, one file per network
-//! (`/run/k3/network/dns/<bridge>/hosts`, a line `hash ip name` per
-//! container), shared by every k3 root of the host as the bridge is:
+//! (`/run/k3/network/dns/<bridge>/hosts`, a line `hash ip name [alias...]`
+//! per container), shared by every k3 root of the host as the bridge is:
 //! written by the k3 that attaches or releases a container (under the
 //! DNS lock, `dns/lock`), read by the network's responder at each query.
 
@@ -16,8 +16,27 @@ pub struct Entry {
     pub hash: String,
     /// Its address.
     pub ip: Ipv4Addr,
-    /// The names it answers to (its name).
+    /// The names it answers to, lowercase: its name, then its aliases.
     pub names: Vec<String>,
+}
+
+impl Entry {
+    /// The entry of container `hash` at `ip`, named `name` and `aliases`
+    /// (lowercase, each once).
+    pub fn new(hash: &str, ip: Ipv4Addr, name: &str, aliases: &[String]) -> Entry {
+        let mut names: Vec<String> = Vec::with_capacity(aliases.len() + 1);
+        for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+            let n = n.to_ascii_lowercase();
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        Entry {
+            hash: hash.to_string(),
+            ip,
+            names,
+        }
+    }
 }
 
 /// The records file of a network directory.
@@ -78,6 +97,17 @@ pub fn lookup(entries: &[Entry], name: &str) -> Option<Vec<Ipv4Addr>> {
     (!ips.is_empty()).then_some(ips)
 }
 
+/// The names of the container at `ip` (its name first, then its aliases);
+/// `None` when no container has that address.
+pub fn names_of(entries: &[Entry], ip: Ipv4Addr) -> Option<Vec<String>> {
+    let names: Vec<String> = entries
+        .iter()
+        .filter(|e| e.ip == ip)
+        .flat_map(|e| e.names.iter().cloned())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
 /// The DNS lock (`base/lock`), held while records or a responder's pid
 /// file change; released when dropped.
 #[derive(Debug)]
@@ -123,6 +153,15 @@ mod tests {
         assert_eq!(lookup(&all, "db"), Some(vec![b.ip]));
         assert_eq!(lookup(&all, "web"), Some(vec![a.ip, b.ip]));
         assert_eq!(lookup(&all, "nobody"), None);
+        assert_eq!(names_of(&all, b.ip), Some(vec!["db".into(), "web".into()]));
+        assert_eq!(names_of(&all, Ipv4Addr::new(10, 1, 0, 9)), None);
+        let c = Entry::new(
+            "cccc",
+            Ipv4Addr::new(10, 1, 0, 4),
+            "App",
+            &["Cache".into(), "app".into()],
+        );
+        assert_eq!(c.names, vec!["app", "cache"]);
         assert!(parse("junk\nh 1.2.3 x\nh 1.2.3.4\n").is_empty());
         write(&dir, &[]).unwrap();
         assert!(!hosts_file(&dir).exists());

@@ -1,7 +1,9 @@
-//! The responder of one user network (`k3 __dns DIR GATEWAY`): UDP and TCP
-//! on the gateway's port 53, answering from the network's records
-//! ([`records`](super::records)) and forwarding other dotted names to the
-//! host's resolvers (`/etc/resolv.conf`). It detaches (fork, `setsid`),
+//! The responder of one user network (`k3 __dns DIR GATEWAY[/PREFIX]`): UDP
+//! and TCP on the gateway's port 53, answering from the network's records
+//! ([`records`](super::records)) — names and aliases (A), and the reverse
+//! names of their addresses (PTR; NXDOMAIN for another address of the
+//! subnet) — and forwarding other dotted names to the host's resolvers
+//! (`/etc/resolv.conf`). It detaches (fork, `setsid`),
 //! keeps no descriptor of its caller, reports `ok` (or the error) on the
 //! stdout its caller reads, and exits by itself once the network has no
 //! container left: no daemon keeps it, as aardvark-dns under podman.
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{fork, setsid, ForkResult};
 
-use super::packet::{self, Answer, Rcode, Refused};
+use super::packet::{self, Answer, Rcode, Rdata, Refused};
 use super::records;
 
 /// The pid file of a network directory (the running responder).
@@ -32,20 +34,36 @@ const MAX_FORWARDS: usize = 64;
 /// How long an upstream resolver or a TCP client is waited for.
 const WAIT: Duration = Duration::from_secs(2);
 
-/// `k3 __dns DIR GATEWAY`.
+/// `k3 __dns DIR GATEWAY[/PREFIX]`.
 pub fn main(args: &[String]) -> ! {
     crate::monitor::close_inherited();
-    let code = match (args.first(), args.get(1).and_then(|g| g.parse().ok())) {
-        (Some(dir), Some(gw)) => detach_and_serve(Path::new(dir), gw),
+    let code = match (args.first(), args.get(1).and_then(|g| gateway_arg(g))) {
+        (Some(dir), Some(net)) => detach_and_serve(Path::new(dir), net),
         _ => {
-            println!("error: usage: k3 __dns DIR GATEWAY");
+            println!("error: usage: k3 __dns DIR GATEWAY[/PREFIX]");
             2
         }
     };
     std::process::exit(code)
 }
 
-fn detach_and_serve(dir: &Path, gw: Ipv4Addr) -> i32 {
+/// `GATEWAY[/PREFIX]`: the gateway and the subnet's prefix length (32, the
+/// gateway alone, when not given).
+fn gateway_arg(s: &str) -> Option<(Ipv4Addr, u8)> {
+    match s.split_once('/') {
+        None => Some((s.parse().ok()?, 32)),
+        Some((g, p)) => Some((g.parse().ok()?, p.parse().ok().filter(|p| *p <= 32)?)),
+    }
+}
+
+/// Whether `ip` is in the subnet of `net` (gateway, prefix length).
+fn in_subnet((gw, prefix): (Ipv4Addr, u8), ip: Ipv4Addr) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    u32::from(gw) & mask == u32::from(ip) & mask
+}
+
+fn detach_and_serve(dir: &Path, net: (Ipv4Addr, u8)) -> i32 {
+    let gw = net.0;
     // SAFETY: called first thing in a single-threaded process.
     match unsafe { fork() } {
         Ok(ForkResult::Parent { .. }) => return 0,
@@ -71,7 +89,7 @@ fn detach_and_serve(dir: &Path, gw: Ipv4Addr) -> i32 {
     println!("ok");
     let _ = io::stdout().flush();
     to_null();
-    serve(dir, gw, udp, tcp);
+    serve(dir, net, udp, tcp);
     0
 }
 
@@ -113,7 +131,7 @@ fn bind(gw: Ipv4Addr) -> io::Result<(UdpSocket, TcpListener)> {
     }
 }
 
-fn serve(dir: &Path, gw: Ipv4Addr, udp: UdpSocket, tcp: TcpListener) {
+fn serve(dir: &Path, net: (Ipv4Addr, u8), udp: UdpSocket, tcp: TcpListener) {
     let inflight = Arc::new(AtomicUsize::new(0));
     let mut checked = Instant::now();
     let mut buf = [0u8; 4096];
@@ -129,13 +147,13 @@ fn serve(dir: &Path, gw: Ipv4Addr, udp: UdpSocket, tcp: TcpListener) {
         };
         if u {
             if let Ok((n, peer)) = udp.recv_from(&mut buf) {
-                on_udp(dir, gw, &udp, &buf[..n], peer, &inflight);
+                on_udp(dir, net, &udp, &buf[..n], peer, &inflight);
             }
         }
         if t {
             if let Ok((s, _)) = tcp.accept() {
                 let d = dir.to_path_buf();
-                std::thread::spawn(move || on_tcp(&d, gw, s));
+                std::thread::spawn(move || on_tcp(&d, net, s));
             }
         }
         if checked.elapsed() >= Duration::from_secs(1) {
@@ -173,16 +191,25 @@ fn done(dir: &Path) -> bool {
     true
 }
 
-/// What to send back for `msg`; `Forward` when the host's resolver must
-/// answer.
-fn respond(dir: &Path, msg: &[u8]) -> Option<Answer> {
+/// What to send back for `msg` on the network `net` (gateway, prefix
+/// length); `Forward` when the host's resolver must answer.
+fn respond(dir: &Path, net: (Ipv4Addr, u8), msg: &[u8]) -> Option<Answer> {
     match packet::parse(msg) {
         Ok(q) => {
             let entries = records::read(dir);
-            Some(packet::answer(
-                &q,
-                records::lookup(&entries, &q.name).as_deref(),
-            ))
+            let (known, ours) = match packet::reverse_ip(&q.name) {
+                Some(ip) => (
+                    records::names_of(&entries, ip)
+                        .map(|ns| ns.into_iter().map(Rdata::Ptr).collect::<Vec<_>>()),
+                    in_subnet(net, ip),
+                ),
+                None => (
+                    records::lookup(&entries, &q.name)
+                        .map(|ips| ips.into_iter().map(Rdata::A).collect()),
+                    false,
+                ),
+            };
+            Some(packet::answer(&q, known.as_deref(), ours))
         }
         Err(Refused::Drop) => None,
         Err(Refused::Reply(id, flags, rcode)) => {
@@ -193,13 +220,13 @@ fn respond(dir: &Path, msg: &[u8]) -> Option<Answer> {
 
 fn on_udp(
     dir: &Path,
-    gw: Ipv4Addr,
+    (gw, prefix): (Ipv4Addr, u8),
     udp: &UdpSocket,
     msg: &[u8],
     peer: SocketAddr,
     inflight: &Arc<AtomicUsize>,
 ) {
-    match respond(dir, msg) {
+    match respond(dir, (gw, prefix), msg) {
         Some(Answer::Reply(r)) => {
             let _ = udp.send_to(&r, peer);
         }
@@ -222,7 +249,7 @@ fn on_udp(
     }
 }
 
-fn on_tcp(dir: &Path, gw: Ipv4Addr, mut s: TcpStream) {
+fn on_tcp(dir: &Path, net: (Ipv4Addr, u8), mut s: TcpStream) {
     let _ = s.set_read_timeout(Some(WAIT));
     let mut len = [0u8; 2];
     if s.read_exact(&mut len).is_err() {
@@ -232,9 +259,9 @@ fn on_tcp(dir: &Path, gw: Ipv4Addr, mut s: TcpStream) {
     if s.read_exact(&mut msg).is_err() {
         return;
     }
-    let reply = match respond(dir, &msg) {
+    let reply = match respond(dir, net, &msg) {
         Some(Answer::Reply(r)) => r,
-        Some(Answer::Forward) => forward(&msg, gw),
+        Some(Answer::Forward) => forward(&msg, net.0),
         None => return,
     };
     let n = u16::try_from(reply.len()).unwrap_or(u16::MAX);
@@ -289,6 +316,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gateway_and_prefix() {
+        let gw = Ipv4Addr::new(10, 9, 0, 1);
+        assert_eq!(gateway_arg("10.9.0.1"), Some((gw, 32)));
+        assert_eq!(gateway_arg("10.9.0.1/24"), Some((gw, 24)));
+        assert_eq!(gateway_arg("10.9.0.1/33"), None);
+        assert_eq!(gateway_arg("10.9.0/24"), None);
+        assert!(in_subnet((gw, 24), Ipv4Addr::new(10, 9, 0, 200)));
+        assert!(!in_subnet((gw, 24), Ipv4Addr::new(10, 9, 1, 2)));
+        assert!(in_subnet((gw, 0), Ipv4Addr::new(1, 2, 3, 4)));
+        assert!(!in_subnet((gw, 32), Ipv4Addr::new(10, 9, 0, 2)));
+    }
+
+    #[test]
     fn upstreams_skip_the_responder_and_ipv6() {
         let conf = "search lan\nnameserver 10.77.0.1\nnameserver ::1\nnameserver 10.255.255.53\n";
         assert_eq!(
@@ -309,15 +349,36 @@ mod tests {
         let mut q = vec![
             0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, b'D', b'b', 0, 0, 1, 0, 1,
         ];
-        let Some(Answer::Reply(r)) = respond(d.path(), &q) else {
+        let net = (Ipv4Addr::new(10, 9, 0, 1), 24);
+        let Some(Answer::Reply(r)) = respond(d.path(), net, &q) else {
             panic!("no reply")
         };
         assert_eq!(&r[r.len() - 4..], &[10, 9, 0, 2]);
         q[13] = b'x';
-        let Some(Answer::Reply(r)) = respond(d.path(), &q) else {
+        let Some(Answer::Reply(r)) = respond(d.path(), net, &q) else {
             panic!("no reply")
         };
         assert_eq!(r[3] & 0xf, Rcode::NxDomain as u8);
-        assert_eq!(respond(d.path(), &[1, 2, 3]), None);
+        assert_eq!(respond(d.path(), net, &[1, 2, 3]), None);
+        // PTR of its address: its name; another address of the subnet:
+        // NXDOMAIN; an address elsewhere: the host's resolver
+        let ptr = |name: &str| {
+            let mut m = vec![0, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            for l in name.split('.') {
+                m.push(u8::try_from(l.len()).unwrap());
+                m.extend_from_slice(l.as_bytes());
+            }
+            m.extend_from_slice(&[0, 0, 12, 0, 1]);
+            respond(d.path(), net, &m).unwrap()
+        };
+        let Answer::Reply(r) = ptr("2.0.9.10.in-addr.arpa") else {
+            panic!("forwarded")
+        };
+        assert_eq!(&r[r.len() - 4..], b"\x02db\0");
+        let Answer::Reply(r) = ptr("3.0.9.10.in-addr.arpa") else {
+            panic!("forwarded")
+        };
+        assert_eq!(r[3] & 0xf, Rcode::NxDomain as u8);
+        assert_eq!(ptr("2.0.8.10.in-addr.arpa"), Answer::Forward);
     }
 }
