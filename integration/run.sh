@@ -8,7 +8,9 @@ mapfile -t suites < <(printf '%s\n' "$here"/suite_*.sh | grep -v '/suite_vm\.sh$
 for suite in "${suites[@]}" "$here/suite_vm.sh"; do
   echo "== $(basename "$suite")"
   out=$(mktemp)
+  t0=$SECONDS
   bash "$suite" 2>&1 | tee "$out"
+  echo "   ($(basename "$suite"): $((SECONDS - t0)) s)"
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
   if [[ -z $line ]]; then
     echo "FAIL $(basename "$suite") printed no result line"; total_fail=$((total_fail + 1))
@@ -18,5 +20,6 @@ for suite in "${suites[@]}" "$here/suite_vm.sh"; do
   fi
   rm -f "$out"
 done
+echo "integration took $SECONDS s"
 echo "integration: $total_pass passed, $total_fail failed"
 [[ $total_fail -eq 0 ]]
