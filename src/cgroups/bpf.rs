@@ -3,7 +3,6 @@
 //! cgroup, as runc and crun do. Rules are checked last to first and the first match
 //! decides, which is the v1 rule list's "last rule wins"; nothing matching is denied.
 
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
@@ -241,19 +240,7 @@ struct ProgLoadAttr {
     pad: [u64; 12],
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct AttachAttr {
-    target_fd: u32,
-    attach_bpf_fd: u32,
-    attach_type: u32,
-    attach_flags: u32,
-    replace_bpf_fd: u32,
-    pad: [u32; 11],
-}
-
 const BPF_PROG_LOAD: libc::c_long = 5;
-const BPF_PROG_ATTACH: libc::c_long = 8;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 
@@ -342,26 +329,7 @@ pub fn attach(dir: &Path, rules: &[Rule]) -> Result<()> {
     // another manager's program (systemd's, from DevicePolicy=) is replaced: found
     // now, detached once ours is in
     let old = crate::devprogs::attached(&cg, BPF_CGROUP_DEVICE).map_err(attach_err)?;
-    let at = AttachAttr {
-        // descriptors are never negative
-        target_fd: u32::try_from(cg.as_raw_fd()).unwrap_or(u32::MAX),
-        attach_bpf_fd: u32::try_from(prog_fd.as_raw_fd()).unwrap_or(u32::MAX),
-        attach_type: BPF_CGROUP_DEVICE,
-        attach_flags: crate::devprogs::BPF_F_ALLOW_MULTI,
-        ..Default::default()
-    };
-    // SAFETY: attr on the stack; size is the struct's.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_PROG_ATTACH,
-            &at as *const AttachAttr,
-            size_of::<AttachAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(attach_err(std::io::Error::last_os_error()));
-    }
+    crate::devprogs::attach(&cg, &prog_fd, BPF_CGROUP_DEVICE).map_err(attach_err)?;
     for p in &old {
         crate::devprogs::detach(&cg, p, BPF_CGROUP_DEVICE).map_err(attach_err)?;
     }

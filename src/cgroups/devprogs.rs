@@ -1,5 +1,6 @@
-//! The device programs already attached to a cgroup: found (BPF_PROG_QUERY, then a
-//! descriptor for each by id) and detached once k3rt's own is in place. Under the
+//! Device programs on a cgroup: k3rt's attached (BPF_PROG_ATTACH, several allowed),
+//! those attached before found (BPF_PROG_QUERY, then a descriptor for each by id)
+//! and detached once k3rt's own is in place. Under the
 //! systemd driver, systemd attaches its program (from `DevicePolicy=`/`DeviceAllow=`)
 //! when it starts the scope; k3rt's program then takes its place, as runc's does, so
 //! one program with the container's whole rule list decides.
@@ -27,21 +28,24 @@ struct GetFdAttr {
     pad: [u32; 5],
 }
 
+/// The attributes of BPF_PROG_ATTACH and BPF_PROG_DETACH (one layout for both).
 #[repr(C)]
 #[derive(Default)]
-struct DetachAttr {
+struct AttachAttr {
     target_fd: u32,
     attach_bpf_fd: u32,
     attach_type: u32,
     attach_flags: u32,
-    pad: [u32; 12],
+    replace_bpf_fd: u32,
+    pad: [u32; 11],
 }
 
 const BPF_PROG_DETACH: libc::c_long = 9;
 const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
 const BPF_PROG_QUERY: libc::c_long = 16;
+const BPF_PROG_ATTACH: libc::c_long = 8;
 /// Several programs of a type on one cgroup (what systemd and runc use).
-pub const BPF_F_ALLOW_MULTI: u32 = 2;
+const BPF_F_ALLOW_MULTI: u32 = 2;
 /// The kernel's limit of programs of one type on a cgroup.
 const MAX_PROGS: u32 = 64;
 
@@ -90,14 +94,27 @@ pub fn attached(cg: &OwnedFd, attach_type: u32) -> std::io::Result<Vec<OwnedFd>>
     Ok(out)
 }
 
-/// Detaches `prog` (attached with [`BPF_F_ALLOW_MULTI`]) from the cgroup `cg`; one
-/// that is gone already is detached.
-pub fn detach(cg: &OwnedFd, prog: &OwnedFd, attach_type: u32) -> std::io::Result<()> {
-    let mut d = DetachAttr {
+/// Attaches `prog` to the cgroup `cg` beside any program of `attach_type` there
+/// (`BPF_F_ALLOW_MULTI`).
+pub fn attach(cg: &OwnedFd, prog: &OwnedFd, attach_type: u32) -> std::io::Result<()> {
+    let mut a = AttachAttr {
         target_fd: u32_of(cg),
         attach_bpf_fd: u32_of(prog),
         attach_type,
-        ..DetachAttr::default()
+        attach_flags: BPF_F_ALLOW_MULTI,
+        ..AttachAttr::default()
+    };
+    bpf(BPF_PROG_ATTACH, &mut a).map(|_| ())
+}
+
+/// Detaches `prog` (attached by [`attach`]) from the cgroup `cg`; one that is gone
+/// already is detached.
+pub fn detach(cg: &OwnedFd, prog: &OwnedFd, attach_type: u32) -> std::io::Result<()> {
+    let mut d = AttachAttr {
+        target_fd: u32_of(cg),
+        attach_bpf_fd: u32_of(prog),
+        attach_type,
+        ..AttachAttr::default()
     };
     match bpf(BPF_PROG_DETACH, &mut d) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
